@@ -1,0 +1,21 @@
+/** Why the Order aggregate refused a command. Codes are stable: the UI and tests match on them. */
+export type OrderErrorCode =
+  | 'order_not_found'
+  | 'order_already_exists'
+  | 'order_not_editable'
+  | 'order_empty'
+  | 'quantity_out_of_range'
+  | 'price_mismatch'
+  | 'product_not_on_order';
+
+export class OrderDomainError extends Error {
+  constructor(
+    readonly code: OrderErrorCode,
+    message: string,
+    /** The command field the refusal is about, so a form can show it next to that field. */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'OrderDomainError';
+  }
+}

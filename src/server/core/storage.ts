@@ -1,0 +1,64 @@
+import type { WireClientEvent, WireServerEvent } from '../../protocol/messages';
+
+/**
+ * What the protocol's server side needs from durable storage. Implementations: in-memory (the MSW mock and
+ * tests) and SQLite (the reference server). One contract suite (test/server/storage-contract.ts) runs
+ * against each.
+ *
+ * Work runs in synchronous callbacks so that a whole batch is one atomic unit on every backend: better-sqlite3
+ * runs the callback inside one SQLite transaction, the in-memory store applies it or rolls it back. A
+ * callback must not await anything.
+ */
+export interface ServerStorage {
+  /** Runs `work` atomically: every write in it commits together, or none does if it throws. */
+  transaction<T>(work: (tx: ServerStorageTx) => T): Promise<T>;
+  /** Runs read-only `work` against a consistent view. */
+  read<T>(work: (reader: ServerStorageReader) => T): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface ServerStats {
+  readonly eventsStored: number;
+  readonly streams: number;
+  readonly serverEvents: number;
+  readonly confirmations: number;
+  readonly rejections: number;
+  readonly duplicatesAnswered: number;
+}
+
+export type CounterName = 'duplicatesAnswered';
+
+export interface ServerStorageReader {
+  /** The client event stored under this id, exactly as it was accepted. */
+  findClientEvent(eventId: string): WireClientEvent | undefined;
+  /** Every client event of the stream, ascending version. */
+  streamEvents(streamId: string): readonly WireClientEvent[];
+  /** The stream's last stored client version; 0 for an unknown stream. */
+  streamVersion(streamId: string): number;
+  /** Server events of the streams this client pushed, serverSeq > afterSeq, ascending, at most `limit`. */
+  serverEventsForClient(clientId: string, afterSeq: number, limit: number): readonly WireServerEvent[];
+  stats(): ServerStats;
+}
+
+export interface ServerStorageTx extends ServerStorageReader {
+  /**
+   * Stores an accepted client event. Throws `StorageConflictError` if the eventId or the (streamId, version)
+   * pair is already stored: the storage enforces uniqueness itself, whatever the caller checked before.
+   */
+  appendClientEvent(event: WireClientEvent, clientId: string): void;
+  /** Stores a server decision and assigns it the next serverSeq. */
+  appendServerEvent(event: Omit<WireServerEvent, 'serverSeq'>): WireServerEvent;
+  /** Records that this client pushed to this stream, so its pulls include the stream's server events. */
+  linkClientToStream(clientId: string, streamId: string): void;
+  increment(counter: CounterName, by?: number): void;
+}
+
+export class StorageConflictError extends Error {
+  constructor(
+    readonly constraint: 'eventId' | 'streamVersion',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StorageConflictError';
+  }
+}

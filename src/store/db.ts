@@ -1,0 +1,183 @@
+import Dexie, { type EntityTable } from 'dexie';
+import type { ClientOrderEvent, ServerOrderEvent } from '../domain/order/events';
+import type { OrderLine, OrderState, OrderStatus } from '../domain/order/order';
+import type { EventMetadata } from '../protocol/messages';
+
+/**
+ * The browser database: event store, outbox, read models and bookkeeping. One Dexie instance is shared by
+ * the command handler, the sync engine (page or service worker) and the UI's live queries.
+ *
+ * Schema changes add a new `version()` below and never edit an old one: an installed app upgrades a
+ * database written by any earlier version without losing an event or an outbox row.
+ */
+
+/** An event the client wrote; it also has an outbox row until delivered. */
+export type StoredClientEvent = ClientOrderEvent & {
+  readonly position?: number;
+  readonly kind: 'client';
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly version: number;
+  readonly schemaVersion: number;
+  readonly metadata: EventMetadata;
+  readonly occurredAt: string;
+};
+
+/** A decision the server made, received by push answer or pull; never enters the outbox. */
+export type StoredServerEvent = ServerOrderEvent & {
+  readonly position?: number;
+  readonly kind: 'server';
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly serverSeq: number;
+  readonly schemaVersion: number;
+  readonly occurredAt: string;
+};
+
+/**
+ * A local record that is neither sent nor folded into the aggregate: it tells the person what happened to
+ * their data on this device (a dead entry they chose to discard).
+ */
+export type StoredLocalEvent = {
+  readonly position?: number;
+  readonly kind: 'local';
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly type: 'DeliveryDiscarded';
+  readonly schemaVersion: number;
+  readonly data: {
+    readonly eventId: string;
+    readonly eventType: string;
+    readonly version: number;
+    readonly reason: string;
+  };
+  readonly occurredAt: string;
+};
+
+export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEvent;
+
+export type OutboxStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
+
+export interface OutboxRow {
+  readonly eventId: string;
+  /** The event's global position in the event store: the order in which rows are sent. */
+  readonly position: number;
+  readonly streamId: string;
+  readonly version: number;
+  readonly type: ClientOrderEvent['type'];
+  readonly status: OutboxStatus;
+  readonly attempts: number;
+  /** Epoch ms before which the row is not sent again (backoff); 0 when it may go at once. */
+  readonly nextAttemptAt: number;
+  readonly lastError: string | null;
+  /** Why the row is dead (`rejected:<code>`, `bad_request`, `max_attempts`…), null otherwise. */
+  readonly deadCode: string | null;
+  /** Which flusher claimed the row, and until when; an expired lease returns the row to pending. */
+  readonly leaseOwner: string | null;
+  readonly leaseUntil: number | null;
+  readonly createdAt: number;
+  readonly deliveredAt: number | null;
+}
+
+/** The aggregate's last known state per stream: a snapshot cache and the expected version for appends. */
+export interface StreamRow {
+  readonly streamId: string;
+  readonly version: number;
+  readonly state: OrderState;
+}
+
+/** A handled command, so the same commandId a second time answers the first result and writes nothing. */
+export interface CommandRow {
+  readonly commandId: string;
+  readonly streamId: string;
+  readonly eventIds: readonly string[];
+  readonly version: number;
+  readonly handledAt: number;
+}
+
+/** What the list shows about delivery: saved on this device, sending, delivered, or needs attention. */
+export type SyncState = 'local' | 'sending' | 'delivered' | 'attention';
+
+export interface OrderSummary {
+  readonly orderId: string;
+  readonly customerName: string;
+  /** Lower-cased customer name for prefix search. */
+  readonly customerKey: string;
+  readonly currency: string;
+  readonly status: OrderStatus;
+  readonly lineCount: number;
+  readonly total: number;
+  readonly syncState: SyncState;
+  readonly orderNumber: string | null;
+  readonly rejection: { readonly code: string; readonly reason: string } | null;
+  readonly cancellationReason: string | null;
+  /** Set while a dead entry holds the stream back: what the person must resolve. */
+  readonly blockedReason: string | null;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface TimelineEntry {
+  readonly eventId: string;
+  readonly kind: StoredEvent['kind'];
+  readonly type: StoredEvent['type'];
+  readonly version: number | null;
+  readonly serverSeq: number | null;
+  readonly occurredAt: string;
+  /** One line a person can read ("Added 2 × Espresso beans"). */
+  readonly summary: string;
+}
+
+export interface OrderDetail {
+  readonly orderId: string;
+  readonly lines: readonly OrderLine[];
+  readonly timeline: readonly TimelineEntry[];
+}
+
+export interface MetaRow {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+export type OutpostDb = Dexie & {
+  events: EntityTable<StoredEvent, 'position'>;
+  outbox: EntityTable<OutboxRow, 'eventId'>;
+  streams: EntityTable<StreamRow, 'streamId'>;
+  commands: EntityTable<CommandRow, 'commandId'>;
+  orderSummaries: EntityTable<OrderSummary, 'orderId'>;
+  orderDetails: EntityTable<OrderDetail, 'orderId'>;
+  meta: EntityTable<MetaRow, 'key'>;
+};
+
+export const DB_NAME = 'outpost';
+
+export interface OpenDbOptions {
+  readonly name?: string;
+  /**
+   * IndexedDB durability for this connection. Commands use 'strict' by default: a command resolves only
+   * once its events are on disk (docs/decisions.md).
+   */
+  readonly durability?: 'default' | 'strict' | 'relaxed';
+  /** For tests: another IndexedDB factory (fake-indexeddb). */
+  readonly indexedDB?: IDBFactory;
+  readonly IDBKeyRange?: typeof IDBKeyRange;
+}
+
+export function openDb(options: OpenDbOptions = {}): OutpostDb {
+  const db = new Dexie(options.name ?? DB_NAME, {
+    chromeTransactionDurability: options.durability ?? 'strict',
+    ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
+    ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),
+  }) as OutpostDb;
+  db.version(1).stores({
+    events: '++position, &eventId, &[streamId+version], streamId',
+    outbox: '&eventId, position, [status+position], streamId, [streamId+version]',
+    streams: '&streamId',
+    commands: '&commandId',
+    orderSummaries: '&orderId, status, syncState, updatedAt, customerKey',
+    orderDetails: '&orderId',
+    meta: '&key',
+  });
+  return db;
+}

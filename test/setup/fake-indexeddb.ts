@@ -1,0 +1,2 @@
+// Must load before Dexie: it installs indexedDB and IDBKeyRange on the global scope.
+import 'fake-indexeddb/auto';

@@ -84,6 +84,12 @@ export interface StreamRow {
   readonly streamId: string;
   readonly version: number;
   readonly state: OrderState;
+  /**
+   * Set once the person discarded a dead entry of this stream: events from this version on will never reach
+   * the server, so the local state folds only the versions before it and the order takes no more commands.
+   * Derived from the stream's DeliveryDiscarded records, so a rebuild restores it.
+   */
+  readonly discardedFromVersion?: number;
 }
 
 /** A handled command, so the same commandId a second time answers the first result and writes nothing. */

@@ -35,6 +35,12 @@ export interface ServerStorageReader {
   streamEvents(streamId: string): readonly WireClientEvent[];
   /** The stream's last stored client version; 0 for an unknown stream. */
   streamVersion(streamId: string): number;
+  /**
+   * The highest serverSeq assigned so far, 0 before the first server event. Inside a transaction the next
+   * `appendServerEvent` gets exactly this + 1: the server needs the number before writing, because an
+   * order number is derived from it (`SO-000042` for serverSeq 42).
+   */
+  lastServerSeq(): number;
   /** Server events of the streams this client pushed, serverSeq > afterSeq, ascending, at most `limit`. */
   serverEventsForClient(clientId: string, afterSeq: number, limit: number): readonly WireServerEvent[];
   stats(): ServerStats;

@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { type Context, Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { Clock, IdGenerator } from '../../platform/ids';
+import { MAX_BATCH_BYTES } from '../../protocol/messages';
+import { createSyncHandler } from '../core/http';
+import { errorResponse } from '../core/http-errors';
+import type { ServerStorage } from '../core/storage';
+import { type Logger, silentLogger } from './log';
+
+export const SYNC_BASE_PATH = '/api/sync';
+
+export interface AppOptions {
+  readonly storage: ServerStorage;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  /** Built PWA to serve; `null` or a folder without index.html serves only the API. */
+  readonly distDir?: string | null;
+  /** Bearer token for every sync route but health; `null` leaves sync open. */
+  readonly token?: string | null;
+  /** Origin(s) allowed to call the API cross-origin; `null` sends no CORS headers at all. */
+  readonly corsOrigin?: string | readonly string[] | null;
+  readonly maxBodyBytes?: number;
+  readonly logger?: Logger;
+}
+
+export interface AppEnv {
+  Variables: { requestId: string };
+}
+
+/** Hashed by Vite, so a name is never reused for other bytes: cache for a year, never revalidate. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Everything else (sw.js, index.html, manifest.webmanifest, icons) keeps its name across releases: revalidate. */
+const REVALIDATE = 'no-cache';
+
+const REQUEST_ID_HEADER = 'X-Request-Id';
+const INCOMING_ID = /^[\w\-=.]{1,128}$/;
+
+/**
+ * The reference server as a Hono app: protocol v1 under /api/sync through the same handler as the mock
+ * (src/server/core), and the built PWA with caching that lets a new release reach people.
+ */
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const log = options.logger ?? silentLogger;
+  const { clock } = options;
+  const app = new Hono<AppEnv>();
+  const sync = createSyncHandler({
+    storage: options.storage,
+    clock,
+    ids: options.ids,
+    basePath: SYNC_BASE_PATH,
+    maxBodyBytes: options.maxBodyBytes ?? MAX_BATCH_BYTES,
+    token: options.token ?? null,
+  });
+
+  // Outermost, so the line is written and the id echoed whatever happens inside, errors included.
+  app.use('*', async (c, next) => {
+    const started = clock.now();
+    const incoming = c.req.header(REQUEST_ID_HEADER);
+    const requestId = incoming !== undefined && INCOMING_ID.test(incoming) ? incoming : options.ids();
+    c.set('requestId', requestId);
+    await next();
+    c.res.headers.set(REQUEST_ID_HEADER, requestId);
+    const status = c.res.status;
+    log({
+      level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
+      msg: 'request',
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms: clock.now() - started,
+    });
+  });
+
+  const origins = options.corsOrigin ?? null;
+  if (origins !== null) {
+    const list = typeof origins === 'string' ? [origins] : [...origins];
+    app.use(
+      `${SYNC_BASE_PATH}/*`,
+      cors({
+        origin: list.includes('*') ? '*' : list,
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', REQUEST_ID_HEADER],
+        exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  // The core handler does its own routing, limits (streamed byte count), auth and error bodies.
+  app.all(`${SYNC_BASE_PATH}/*`, (c) => sync(c.req.raw));
+  app.all('/api/*', (c) => errorResponse(404, 'not_found', `No API route at ${c.req.path}`));
+
+  const dist = options.distDir ?? null;
+  if (dist !== null && existsSync(join(dist, 'index.html'))) {
+    const cacheByPath = (path: string, c: Context<AppEnv>): void => {
+      const inDist = relative(dist, path).split(sep).join('/');
+      c.header('Cache-Control', inDist.startsWith('assets/') ? IMMUTABLE : REVALIDATE);
+      c.header('X-Content-Type-Options', 'nosniff');
+    };
+    app.use('*', serveStatic<AppEnv>({ root: dist, onFound: cacheByPath }));
+    // Client-side routes (/orders/42) load the app shell; a missing file (/assets/gone.js) stays a 404, or a
+    // browser would cache index.html under a script's name.
+    const shell = serveStatic<AppEnv>({ path: join(dist, 'index.html'), onFound: cacheByPath });
+    app.get('*', (c, next) => (isNavigation(c) ? shell(c, next) : next()));
+  } else if (dist !== null) {
+    log({ level: 'warn', msg: 'no built app; serving the API only', distDir: dist });
+  }
+
+  app.notFound((c) => c.text('Not found', 404));
+  app.onError((error, c) => {
+    log({
+      level: 'error',
+      msg: 'unhandled error',
+      requestId: c.get('requestId') ?? null,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return errorResponse(500, 'internal', 'The server failed');
+  });
+  return app;
+}
+
+function isNavigation(c: Context<AppEnv>): boolean {
+  const mode = c.req.header('sec-fetch-mode');
+  if (mode !== undefined) return mode === 'navigate';
+  const last = c.req.path.split('/').pop() ?? '';
+  return !last.includes('.') && (c.req.header('accept') ?? '').includes('text/html');
+}

@@ -1,0 +1,62 @@
+import { systemClock } from '../../platform/ids';
+import { ConfigError, parseConfig } from './config';
+import { jsonLineLogger } from './log';
+import { startServer } from './server';
+
+/**
+ * Entry point of the reference server (`npm start`, or `node --import tsx src/server/node/main.ts`).
+ * Settings come from the environment (docs/server.md); a bad value stops it with exit code 1.
+ */
+
+const logger = jsonLineLogger(systemClock);
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(process.env, process.cwd());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+
+  const server = await startServer(config, { logger, clock: systemClock });
+  logger({
+    level: 'info',
+    msg: 'listening',
+    url: server.url,
+    port: server.port,
+    dataDir: config.dataDir,
+    distDir: config.distDir,
+    auth: config.syncToken !== null,
+    cors: config.corsOrigins?.join(',') ?? null,
+  });
+
+  const shutdown = (signal: NodeJS.Signals): void => {
+    logger({ level: 'info', msg: 'shutting down', signal });
+    server.close().then(
+      (clean) => {
+        logger({
+          level: clean ? 'info' : 'warn',
+          msg: clean ? 'stopped' : 'stopped after cutting connections',
+        });
+        process.exit(clean ? 0 : 1);
+      },
+      (error: unknown) => {
+        logger({ level: 'error', msg: 'shutdown failed', error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((error: unknown) => {
+  logger({
+    level: 'error',
+    msg: 'failed to start',
+    error: error instanceof Error ? error.message : String(error),
+  });
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+import { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { type Clock, type IdGenerator, newId, systemClock } from '../../platform/ids';
+import type { ServerStorage } from '../core/storage';
+import { createApp } from './app';
+import { DATABASE_FILE, type ServerConfig } from './config';
+import { type Logger, silentLogger } from './log';
+import { createSqliteStorage } from './sqlite-storage';
+
+export interface RunningServer {
+  /** Where it listens, e.g. `http://127.0.0.1:8080` (the real port when 0 was asked for). */
+  readonly url: string;
+  readonly port: number;
+  /**
+   * Stops accepting connections, lets requests in flight finish (a push already inside its SQLite
+   * transaction always commits and is answered), then closes the database. Connections still busy after
+   * `shutdownGraceMs` are cut; resolves `false` in that case.
+   */
+  close(): Promise<boolean>;
+}
+
+export interface ServerDeps {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  /** Defaults to SQLite in `config.dataDir`. */
+  readonly storage?: ServerStorage;
+}
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const logger = deps.logger ?? silentLogger;
+  const clock = deps.clock ?? systemClock;
+  const storage = deps.storage ?? createSqliteStorage({ file: join(config.dataDir, DATABASE_FILE), clock });
+  const app = createApp({
+    storage,
+    clock,
+    ids: deps.ids ?? newId,
+    distDir: config.distDir,
+    token: config.syncToken,
+    corsOrigin: config.corsOrigins,
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+  });
+
+  const { server, address } = await new Promise<{ server: Server; address: AddressInfo }>(
+    (resolve, reject) => {
+      const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+        // serve() without createServer options builds a plain node:http server.
+        if (started instanceof Server) resolve({ server: started, address: info });
+        else reject(new Error('Expected a node:http server'));
+      });
+      started.once('error', reject);
+    },
+  ).catch(async (error: unknown) => {
+    await storage.close();
+    throw error;
+  });
+  const { port } = address;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let closing: Promise<boolean> | null = null;
+  const close = (): Promise<boolean> => {
+    closing ??= new Promise<boolean>((resolve) => {
+      let clean = true;
+      // Keep-alive sockets between requests would hold close() open forever: drop them as they go idle.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const cut = setTimeout(() => {
+        clean = false;
+        server.closeAllConnections();
+      }, config.shutdownGraceMs);
+      server.close(() => {
+        clearInterval(sweep);
+        clearTimeout(cut);
+        // Only now: every request that reached the storage has been answered.
+        storage.close().then(
+          () => resolve(clean),
+          (error: unknown) => {
+            logger({ level: 'error', msg: 'closing storage failed', error: String(error) });
+            resolve(false);
+          },
+        );
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  return { url: `http://${host}:${port}`, port, close };
+}

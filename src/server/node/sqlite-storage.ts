@@ -1,0 +1,384 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import * as v from 'valibot';
+import { type Clock, systemClock } from '../../platform/ids';
+import {
+  type WireClientEvent,
+  WireClientEventSchema,
+  type WireServerEvent,
+  WireServerEventSchema,
+} from '../../protocol/messages';
+import {
+  type CounterName,
+  type ServerStats,
+  type ServerStorage,
+  type ServerStorageReader,
+  type ServerStorageTx,
+  StorageConflictError,
+} from '../core/storage';
+
+/**
+ * The reference server's durable storage: one SQLite file, opened by one process.
+ *
+ * Uniqueness lives in the schema (UNIQUE event_id, UNIQUE (stream_id, version)), not in the caller's checks,
+ * so even a bug upstream cannot store an event twice. Each `transaction` is one SQLite transaction, committed
+ * (WAL + synchronous=FULL: fsynced) before the promise resolves, so nothing is answered before it is durable.
+ */
+
+export interface SqliteStorageOptions {
+  /** Path of the database file; its folder is created if missing. `:memory:` for a throwaway database. */
+  readonly file: string;
+  /** Stamps `received_at`; the system clock unless a test injects one. */
+  readonly clock?: Clock;
+}
+
+export type SqliteStorageErrorCode =
+  | 'storage_closed'
+  | 'storage_corrupt'
+  | 'storage_too_new'
+  | 'tx_finished'
+  | 'invalid_server_event';
+
+export class SqliteStorageError extends Error {
+  constructor(
+    readonly code: SqliteStorageErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SqliteStorageError';
+  }
+}
+
+const SCHEMA_VERSION = 1;
+
+// Bump SCHEMA_VERSION and add a step here when the layout changes; a file from a newer server is refused.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS client_events (
+  position    INTEGER PRIMARY KEY,
+  event_id    TEXT    NOT NULL,
+  stream_id   TEXT    NOT NULL,
+  version     INTEGER NOT NULL,
+  type        TEXT    NOT NULL,
+  body        TEXT    NOT NULL,
+  client_id   TEXT    NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS client_events_event_id ON client_events (event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS client_events_stream_version ON client_events (stream_id, version);
+-- A stream has no holes: only version n + 1 may follow n. A resent eventId is left to its UNIQUE index, so
+-- it is reported as the duplicate it is rather than as a version clash.
+CREATE TRIGGER IF NOT EXISTS client_events_contiguous BEFORE INSERT ON client_events
+WHEN NOT EXISTS (SELECT 1 FROM client_events WHERE event_id = NEW.event_id)
+ AND NEW.version <> (SELECT COALESCE(MAX(version), 0) FROM client_events WHERE stream_id = NEW.stream_id) + 1
+BEGIN
+  SELECT RAISE(ABORT, 'client_events: version is not the stream''s next');
+END;
+
+CREATE TABLE IF NOT EXISTS server_events (
+  server_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id   TEXT NOT NULL,
+  stream_id  TEXT NOT NULL,
+  type       TEXT NOT NULL,
+  body       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS server_events_event_id ON server_events (event_id);
+CREATE INDEX IF NOT EXISTS server_events_stream ON server_events (stream_id, server_seq);
+
+CREATE TABLE IF NOT EXISTS client_streams (
+  client_id TEXT NOT NULL,
+  stream_id TEXT NOT NULL,
+  PRIMARY KEY (client_id, stream_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** A stored server event without its sequence number: the row's `server_seq` is the source of truth. */
+const StoredServerEventSchema = v.object({
+  eventId: v.string(),
+  streamId: v.string(),
+  type: v.string(),
+  data: v.unknown(),
+  occurredAt: v.string(),
+});
+
+interface ServerEventRow {
+  server_seq: number;
+  body: string;
+}
+
+interface StatsRow {
+  eventsStored: number;
+  streams: number;
+  serverEvents: number;
+  confirmations: number;
+  rejections: number;
+  duplicatesAnswered: number;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SqliteStorageError('storage_corrupt', `${what} is not valid JSON`);
+  }
+}
+
+// Rows are checked on the way out rather than cast: the file outlives this code, and a row that no longer
+// matches the protocol must fail loudly instead of reaching a client. `v.is` checks without transforming, so a
+// client event comes back byte for byte as it was accepted.
+function toClientEvent(body: string): WireClientEvent {
+  const value = parseJson(body, 'A stored client event');
+  if (!v.is(WireClientEventSchema, value)) {
+    throw new SqliteStorageError('storage_corrupt', 'A stored client event does not match protocol v1');
+  }
+  return value;
+}
+
+function toServerEvent(row: ServerEventRow): WireServerEvent {
+  const stored = v.safeParse(StoredServerEventSchema, parseJson(row.body, 'A stored server event'));
+  if (!stored.success) {
+    throw new SqliteStorageError('storage_corrupt', `Server event ${row.server_seq} is malformed`);
+  }
+  const event = v.safeParse(WireServerEventSchema, { ...stored.output, serverSeq: row.server_seq });
+  if (!event.success) {
+    throw new SqliteStorageError(
+      'storage_corrupt',
+      `Server event ${row.server_seq} does not match protocol v1`,
+    );
+  }
+  return event.output;
+}
+
+function constraintCode(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
+  return error.code.startsWith('SQLITE_CONSTRAINT') ? error.code : undefined;
+}
+
+export function createSqliteStorage(options: SqliteStorageOptions): ServerStorage {
+  const clock = options.clock ?? systemClock;
+  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+  const db = new Database(options.file);
+  try {
+    // WAL lets pulls read while a push writes; FULL fsyncs the WAL at every commit, so an answered push
+    // survives a power cut, not only a process crash (NORMAL would only survive the crash).
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  const insertClientEvent = db.prepare<[string, string, number, string, string, string, number]>(
+    `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const selectClientEvent = db
+    .prepare<[string], string>('SELECT body FROM client_events WHERE event_id = ?')
+    .pluck();
+  const selectStreamEvents = db
+    .prepare<[string], string>('SELECT body FROM client_events WHERE stream_id = ? ORDER BY version')
+    .pluck();
+  const selectStreamVersion = db
+    .prepare<[string], number>('SELECT COALESCE(MAX(version), 0) FROM client_events WHERE stream_id = ?')
+    .pluck();
+  // AUTOINCREMENT hands out max(sqlite_sequence, MAX(rowid)) + 1; both roll back with the transaction.
+  const selectLastServerSeq = db
+    .prepare<[], number>(
+      `SELECT MAX(
+         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'server_events'), 0),
+         COALESCE((SELECT MAX(server_seq) FROM server_events), 0))`,
+    )
+    .pluck();
+  const insertServerEvent = db.prepare<[number, string, string, string, string]>(
+    'INSERT INTO server_events (server_seq, event_id, stream_id, type, body) VALUES (?, ?, ?, ?, ?)',
+  );
+  const selectServerEventsForClient = db.prepare<
+    [{ clientId: string; afterSeq: number; limit: number }],
+    ServerEventRow
+  >(
+    `SELECT s.server_seq, s.body FROM server_events s
+     WHERE s.server_seq > @afterSeq
+       AND EXISTS (SELECT 1 FROM client_streams c WHERE c.client_id = @clientId AND c.stream_id = s.stream_id)
+     ORDER BY s.server_seq LIMIT @limit`,
+  );
+  const insertClientStream = db.prepare<[string, string]>(
+    'INSERT OR IGNORE INTO client_streams (client_id, stream_id) VALUES (?, ?)',
+  );
+  const incrementCounter = db.prepare<[string, number]>(
+    `INSERT INTO counters (name, value) VALUES (?, ?)
+     ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
+  );
+  const selectStats = db.prepare<[], StatsRow>(
+    `SELECT
+       (SELECT COUNT(*) FROM client_events) AS eventsStored,
+       (SELECT COUNT(DISTINCT stream_id) FROM client_events) AS streams,
+       (SELECT COUNT(*) FROM server_events) AS serverEvents,
+       (SELECT COUNT(*) FROM server_events WHERE type = 'OrderConfirmed') AS confirmations,
+       (SELECT COUNT(*) FROM server_events WHERE type = 'OrderRejected') AS rejections,
+       (SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = 'duplicatesAnswered') AS duplicatesAnswered`,
+  );
+
+  const reader: ServerStorageReader = {
+    findClientEvent(eventId) {
+      const body = selectClientEvent.get(eventId);
+      return body === undefined ? undefined : toClientEvent(body);
+    },
+    streamEvents(streamId) {
+      return selectStreamEvents.all(streamId).map(toClientEvent);
+    },
+    streamVersion(streamId) {
+      return selectStreamVersion.get(streamId) ?? 0;
+    },
+    lastServerSeq() {
+      return selectLastServerSeq.get() ?? 0;
+    },
+    serverEventsForClient(clientId, afterSeq, limit) {
+      return selectServerEventsForClient.all({ clientId, afterSeq, limit }).map(toServerEvent);
+    },
+    stats(): ServerStats {
+      const row = selectStats.get();
+      if (!row) throw new SqliteStorageError('storage_corrupt', 'Stats query returned nothing');
+      return { ...row };
+    },
+  };
+
+  const writer = {
+    appendClientEvent(event: WireClientEvent, clientId: string): void {
+      try {
+        insertClientEvent.run(
+          event.eventId,
+          event.streamId,
+          event.version,
+          event.type,
+          JSON.stringify(event),
+          clientId,
+          clock.now(),
+        );
+      } catch (error) {
+        // A failed INSERT aborts only its statement: the caller decides whether the whole batch rolls back.
+        const code = constraintCode(error);
+        if (code === undefined) throw error;
+        if (code === 'SQLITE_CONSTRAINT_UNIQUE' && String(error).includes('client_events.event_id')) {
+          throw new StorageConflictError('eventId', `Event ${event.eventId} is already stored`);
+        }
+        throw new StorageConflictError(
+          'streamVersion',
+          `Stream ${event.streamId} cannot take version ${event.version}: taken or not the next`,
+        );
+      }
+    },
+    appendServerEvent(event: Omit<WireServerEvent, 'serverSeq'>): WireServerEvent {
+      const stored = {
+        eventId: event.eventId,
+        streamId: event.streamId,
+        type: event.type,
+        data: event.data,
+        occurredAt: event.occurredAt,
+      };
+      // Checked before writing, with the number it is about to get: a malformed decision is a caller bug and
+      // must throw (rolling the batch back) instead of becoming a row no pull can read.
+      const serverSeq = reader.lastServerSeq() + 1;
+      const parsed = v.safeParse(WireServerEventSchema, { ...stored, serverSeq });
+      if (!parsed.success) {
+        throw new SqliteStorageError(
+          'invalid_server_event',
+          `Server event ${event.eventId} does not match protocol v1`,
+        );
+      }
+      insertServerEvent.run(serverSeq, event.eventId, event.streamId, event.type, JSON.stringify(stored));
+      return parsed.output;
+    },
+    linkClientToStream(clientId: string, streamId: string): void {
+      insertClientStream.run(clientId, streamId);
+    },
+    increment(counter: CounterName, by = 1): void {
+      incrementCounter.run(counter, by);
+    },
+  };
+
+  // better-sqlite3 commits when the callback returns and rolls back when it throws (and refuses a callback
+  // that returns a promise). Its transaction wrapper is not generic, so the result travels in a box.
+  const inTransaction = db.transaction((fn: () => void): void => fn());
+  const run = <T>(mode: 'immediate' | 'deferred', work: () => T): T => {
+    let box: { readonly value: T } | undefined;
+    inTransaction[mode](() => {
+      box = { value: work() };
+    });
+    if (!box) throw new SqliteStorageError('storage_corrupt', 'Transaction ended without a result');
+    return box.value;
+  };
+
+  const writeTx = <T>(work: (tx: ServerStorageTx) => T): T => {
+    let open = true;
+    const guard =
+      <A extends unknown[], R>(fn: (...args: A) => R) =>
+      (...args: A): R => {
+        // A callback that awaited would write outside the transaction, in autocommit: refuse instead.
+        if (!open)
+          throw new SqliteStorageError('tx_finished', 'Transaction already finished; do not await in work');
+        return fn(...args);
+      };
+    const tx: ServerStorageTx = {
+      findClientEvent: guard(reader.findClientEvent),
+      streamEvents: guard(reader.streamEvents),
+      streamVersion: guard(reader.streamVersion),
+      lastServerSeq: guard(reader.lastServerSeq),
+      serverEventsForClient: guard(reader.serverEventsForClient),
+      stats: guard(reader.stats),
+      appendClientEvent: guard(writer.appendClientEvent),
+      appendServerEvent: guard(writer.appendServerEvent),
+      linkClientToStream: guard(writer.linkClientToStream),
+      increment: guard(writer.increment),
+    };
+    try {
+      return work(tx);
+    } finally {
+      open = false;
+    }
+  };
+
+  let closed = false;
+  const ensureOpen = (): void => {
+    if (closed) throw new SqliteStorageError('storage_closed', 'The SQLite storage is closed');
+  };
+
+  return {
+    async transaction(work) {
+      ensureOpen();
+      // IMMEDIATE takes the write lock before the batch's first read, so no other writer (another process
+      // on the same file) can slip in between this batch's checks and its writes.
+      return run('immediate', () => writeTx(work));
+    },
+    async read(work) {
+      ensureOpen();
+      return run('deferred', () => work(reader));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const current = Number(db.pragma('user_version', { simple: true }));
+  if (current > SCHEMA_VERSION) {
+    throw new SqliteStorageError(
+      'storage_too_new',
+      `Database schema ${current} was written by a newer server (this one knows ${SCHEMA_VERSION})`,
+    );
+  }
+  if (current === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

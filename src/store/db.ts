@@ -90,6 +90,8 @@ export interface StreamRow {
    * Derived from the stream's DeliveryDiscarded records, so a rebuild restores it.
    */
   readonly discardedFromVersion?: number;
+  /** The reason the person gave for the discard that set `discardedFromVersion`, shown as the order's block. */
+  readonly discardedReason?: string;
 }
 
 /** A handled command, so the same commandId a second time answers the first result and writes nothing. */

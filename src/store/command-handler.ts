@@ -1,0 +1,252 @@
+import Dexie from 'dexie';
+import * as v from 'valibot';
+import { type OrderCommand, parseCommand } from '../domain/order/commands';
+import { decide } from '../domain/order/decide';
+import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
+import { UuidSchema } from '../domain/order/fields';
+import { foldOrder, initialOrderState, type OrderState } from '../domain/order/order';
+import { err, ok, type Result } from '../domain/result';
+import { type FieldIssue, ValidationError, validate } from '../domain/validation';
+import type { Clock, IdGenerator } from '../platform/ids';
+import { type EventMetadata, streamIdOf } from '../protocol/messages';
+import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent } from './db';
+import { type CommandError, ConcurrencyError, StreamDiscardedError, toStorageError } from './errors';
+import type { EventBus } from './event-bus';
+import { projectEvents } from './projections';
+
+export interface CommandHandlerFaults {
+  /**
+   * Runs inside the command's transaction after its events, outbox rows and read models were written and
+   * before commit. Tests throw here to prove that a failure leaves nothing behind.
+   */
+  readonly afterAppend?: () => void;
+}
+
+export interface CommandHandlerDeps {
+  readonly db: OutpostDb;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly clientId: string;
+  readonly bus: EventBus;
+  /** How many times a command is decided again after losing a race on its stream; 3 by default. */
+  readonly maxConcurrencyRetries?: number;
+  readonly faults?: CommandHandlerFaults;
+}
+
+export interface CommandRequest {
+  /** Checked at runtime against the command schemas: anything may come in from a form. */
+  readonly command: unknown;
+  /** The idempotency key: give the same id when repeating an action (a double click, a resend). */
+  readonly commandId?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string | null;
+}
+
+export interface CommandOutcome {
+  readonly commandId: string;
+  readonly orderId: string;
+  readonly streamId: string;
+  /** The stream's version after the command. */
+  readonly version: number;
+  /** The events the command wrote; empty when it was already satisfied. */
+  readonly events: readonly StoredClientEvent[];
+  /** True when this commandId was handled before: nothing was written and this is the first answer. */
+  readonly duplicate: boolean;
+}
+
+export interface CommandHandler {
+  /**
+   * Validates, decides and writes a command in one durable transaction. Resolves after the commit, never
+   * rejects: every failure is a typed CommandError and means nothing was written.
+   */
+  execute(request: CommandRequest): Promise<Result<CommandOutcome, CommandError>>;
+}
+
+const RequestIdsSchema = v.object({
+  commandId: v.optional(UuidSchema),
+  correlationId: v.optional(UuidSchema),
+  causationId: v.optional(v.nullable(UuidSchema)),
+});
+
+const WRITE_TABLES = ['events', 'outbox', 'streams', 'commands', 'orderSummaries', 'orderDetails'] as const;
+
+interface ParsedRequest {
+  readonly command: OrderCommand;
+  readonly commandId: string;
+  readonly correlationId: string;
+  readonly causationId: string | null;
+}
+
+interface LoadedStream {
+  readonly state: OrderState;
+  readonly version: number;
+  readonly discardedFromVersion: number | undefined;
+}
+
+export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
+  const { db, clock, ids, clientId, bus } = deps;
+  const maxRetries = deps.maxConcurrencyRetries ?? 3;
+
+  function parseRequest(request: CommandRequest): Result<ParsedRequest, ValidationError> {
+    const issues: FieldIssue[] = [];
+    const command = parseCommand(request.command);
+    if (!command.ok) issues.push(...command.error.issues);
+    const meta = validate(RequestIdsSchema, {
+      commandId: request.commandId,
+      correlationId: request.correlationId,
+      causationId: request.causationId,
+    });
+    if (!meta.ok) issues.push(...meta.error.issues);
+    if (!command.ok || !meta.ok) return err(new ValidationError(issues));
+    const commandId = meta.value.commandId ?? ids();
+    return ok({
+      command: command.value,
+      commandId,
+      correlationId: meta.value.correlationId ?? commandId,
+      causationId: meta.value.causationId ?? null,
+    });
+  }
+
+  /** The highest client version stored for the stream: the truth the expected-version check compares with. */
+  async function storedVersion(streamId: string): Promise<number> {
+    const last = await db.events
+      .where('[streamId+version]')
+      .between([streamId, Dexie.minKey], [streamId, Dexie.maxKey])
+      .last();
+    return last?.kind === 'client' ? last.version : 0;
+  }
+
+  /** The cached snapshot when there is one; otherwise the stream folded from the event store. */
+  async function loadStream(streamId: string): Promise<LoadedStream> {
+    return db.transaction('r', [db.streams, db.events], async () => {
+      const row = await db.streams.get(streamId);
+      if (row)
+        return { state: row.state, version: row.version, discardedFromVersion: row.discardedFromVersion };
+      const events = await db.events.where('streamId').equals(streamId).sortBy('position');
+      const folded = foldOrder(
+        events.filter((event) => event.kind !== 'local'),
+        initialOrderState,
+      );
+      return { state: folded, version: await storedVersion(streamId), discardedFromVersion: undefined };
+    });
+  }
+
+  async function answerOf(row: CommandRow): Promise<CommandOutcome> {
+    const stored = await db.events
+      .where('eventId')
+      .anyOf([...row.eventIds])
+      .toArray();
+    const events = stored
+      .filter((event): event is StoredClientEvent => event.kind === 'client')
+      .sort((a, b) => a.version - b.version);
+    const orderId = row.streamId.slice('order-'.length);
+    return {
+      commandId: row.commandId,
+      orderId,
+      streamId: row.streamId,
+      version: row.version,
+      events,
+      duplicate: true,
+    };
+  }
+
+  type Attempt =
+    | Result<CommandOutcome, CommandError>
+    | { readonly ok: 'duplicate'; readonly row: CommandRow };
+
+  async function attempt(request: ParsedRequest): Promise<Attempt> {
+    const { command, commandId, correlationId, causationId } = request;
+    const streamId = streamIdOf(command.orderId);
+    const loaded = await loadStream(streamId);
+    if (loaded.discardedFromVersion !== undefined) {
+      return err(new StreamDiscardedError(streamId, loaded.discardedFromVersion));
+    }
+    // Decide outside the transaction: IndexedDB commits a transaction that waits on anything but itself.
+    const decision = decide(command, loaded.state);
+    if (!decision.ok) return decision;
+
+    const now = clock.now();
+    const occurredAt = new Date(now).toISOString();
+    const metadata: EventMetadata = { commandId, correlationId, causationId, occurredAt, clientId };
+    const fresh: StoredClientEvent[] = decision.value.map((event, index) => ({
+      ...event,
+      kind: 'client',
+      eventId: ids(),
+      streamId,
+      version: loaded.version + index + 1,
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      metadata,
+      occurredAt,
+    }));
+    const version = loaded.version + fresh.length;
+
+    return db.transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
+      const handled = await db.commands.get(commandId);
+      if (handled) return { ok: 'duplicate', row: handled };
+      const stream = await db.streams.get(streamId);
+      if (stream?.discardedFromVersion !== undefined) {
+        return err(new StreamDiscardedError(streamId, stream.discardedFromVersion));
+      }
+      const actual = await storedVersion(streamId);
+      if (actual !== loaded.version) return err(new ConcurrencyError(streamId, loaded.version, actual));
+
+      let events: StoredClientEvent[] = [];
+      if (fresh.length > 0) {
+        const positions = await db.events.bulkAdd(fresh, { allKeys: true });
+        events = fresh.map((event, index) => ({ ...event, position: positions[index] }));
+        await db.outbox.bulkAdd(events.map((event) => pendingRow(event, now)));
+      }
+      await db.commands.add({
+        commandId,
+        streamId,
+        eventIds: events.map((event) => event.eventId),
+        version,
+        handledAt: now,
+      });
+      await projectEvents(db, events);
+      deps.faults?.afterAppend?.();
+      return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });
+    });
+  }
+
+  async function execute(request: CommandRequest): Promise<Result<CommandOutcome, CommandError>> {
+    const parsed = parseRequest(request);
+    if (!parsed.ok) return parsed;
+    try {
+      const handled = await db.commands.get(parsed.value.commandId);
+      if (handled) return ok(await answerOf(handled));
+      for (let retry = 0; ; retry += 1) {
+        const outcome = await attempt(parsed.value);
+        if (outcome.ok === 'duplicate') return ok(await answerOf(outcome.row));
+        if (!outcome.ok && outcome.error instanceof ConcurrencyError && retry < maxRetries) continue;
+        // The transaction promise resolved, so the commit is durable (strict durability): only now may
+        // anyone hear about the events.
+        if (outcome.ok) bus.publish(outcome.value.events satisfies readonly StoredEvent[]);
+        return outcome;
+      }
+    } catch (error) {
+      return err(toStorageError(error));
+    }
+  }
+
+  return { execute };
+}
+
+function pendingRow(event: StoredClientEvent, now: number): OutboxRow {
+  return {
+    eventId: event.eventId,
+    position: event.position ?? 0,
+    streamId: event.streamId,
+    version: event.version,
+    type: event.type,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: 0,
+    lastError: null,
+    deadCode: null,
+    leaseOwner: null,
+    leaseUntil: null,
+    createdAt: now,
+    deliveredAt: null,
+  };
+}

@@ -1,0 +1,297 @@
+import { evolve, initialOrderState, type OrderState, orderTotal } from '../domain/order/order';
+import { orderIdOf } from '../protocol/messages';
+import type {
+  OrderDetail,
+  OrderSummary,
+  OutboxRow,
+  OutpostDb,
+  StoredEvent,
+  StreamRow,
+  SyncState,
+  TimelineEntry,
+} from './db';
+
+/**
+ * Read models are pure folds of the event store. Everything here derives from stored events and outbox rows
+ * only (never from the clock at projection time), so `rebuildReadModels()` reproduces the inline tables
+ * exactly.
+ */
+
+/** One line a person can read about an event, for the order's timeline. */
+export function describeEvent(event: StoredEvent): string {
+  switch (event.type) {
+    case 'OrderCreated':
+      return `Created for ${event.data.customerName} in ${event.data.currency}`;
+    case 'ProductAdded':
+      return `Added ${event.data.quantity} × ${event.data.name} (${event.data.sku})`;
+    case 'ProductRemoved':
+      return `Removed ${event.data.sku}`;
+    case 'OrderPlaced':
+      return `Placed with ${event.data.lineCount} ${event.data.lineCount === 1 ? 'line' : 'lines'}`;
+    case 'OrderCancelled':
+      return `Cancelled: ${event.data.reason}`;
+    case 'OrderConfirmed':
+      return `Confirmed as ${event.data.orderNumber}`;
+    case 'OrderRejected':
+      return `Rejected by the server (${event.data.code}): ${event.data.reason}`;
+    case 'DeliveryDiscarded':
+      return `Discarded ${event.data.eventType} (version ${event.data.version}) on this device: ${event.data.reason}`;
+    default: {
+      const unknownEvent: never = event;
+      return unknownEvent;
+    }
+  }
+}
+
+function timelineEntry(event: StoredEvent): TimelineEntry {
+  return {
+    eventId: event.eventId,
+    kind: event.kind,
+    type: event.type,
+    version: event.kind === 'client' ? event.version : null,
+    serverSeq: event.kind === 'server' ? event.serverSeq : null,
+    occurredAt: event.occurredAt,
+    summary: describeEvent(event),
+  };
+}
+
+/**
+ * The aggregate as this device must see it: client events before the discarded version, plus every server
+ * decision. Local records carry no facts about the order.
+ */
+function foldKept(events: readonly StoredEvent[], discardedFromVersion: number | undefined): OrderState {
+  let state: OrderState = initialOrderState;
+  for (const event of events) {
+    if (event.kind === 'local') continue;
+    if (
+      event.kind === 'client' &&
+      discardedFromVersion !== undefined &&
+      event.version >= discardedFromVersion
+    ) {
+      continue;
+    }
+    state = evolve(state, event);
+  }
+  return state;
+}
+
+/** The stream's events up to `position` (all of them when unknown), in the order they were stored. */
+async function storedStreamEvents(
+  db: OutpostDb,
+  streamId: string,
+  position: number | undefined,
+): Promise<StoredEvent[]> {
+  const events = await db.events.where('streamId').equals(streamId).toArray();
+  return events
+    .filter((event) => position === undefined || (event.position ?? 0) <= position)
+    .sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+}
+
+interface SyncFields {
+  readonly syncState: SyncState;
+  readonly blockedReason: string | null;
+}
+
+/** Delivery state of one order from its outbox rows; a discard on this device also blocks the order. */
+function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | undefined): SyncFields {
+  let dead: OutboxRow | undefined;
+  let sending = false;
+  let pending = false;
+  for (const row of rows) {
+    if (row.status === 'dead') {
+      if (!dead || row.version < dead.version) dead = row;
+    } else if (row.status === 'inflight' || (row.status === 'pending' && row.attempts > 0)) {
+      sending = true;
+    } else if (row.status === 'pending') {
+      pending = true;
+    }
+  }
+  if (dead) {
+    const why = dead.lastError ?? dead.deadCode ?? 'no reason given';
+    const waiting = rows.some((row) => row.status !== 'delivered' && row.version > dead.version);
+    return {
+      syncState: 'attention',
+      blockedReason: `${dead.type} (version ${dead.version}) was not accepted: ${why}.${
+        waiting ? ' Later changes wait behind it.' : ''
+      } Retry or discard it.`,
+    };
+  }
+  const discarded =
+    stream?.discardedFromVersion === undefined
+      ? null
+      : `Changes from version ${stream.discardedFromVersion} on were discarded on this device and will never reach the server${
+          stream.discardedReason ? `: ${stream.discardedReason}` : ''
+        }. The order takes no more changes.`;
+  return {
+    syncState: sending ? 'sending' : pending ? 'local' : 'delivered',
+    blockedReason: discarded,
+  };
+}
+
+function groupByStream(events: readonly StoredEvent[]): Map<string, StoredEvent[]> {
+  const byStream = new Map<string, StoredEvent[]>();
+  for (const event of events) {
+    const group = byStream.get(event.streamId);
+    if (group) group.push(event);
+    else byStream.set(event.streamId, [event]);
+  }
+  return byStream;
+}
+
+async function outboxRowsByStream(
+  db: OutpostDb,
+  streamIds: readonly string[],
+): Promise<Map<string, OutboxRow[]>> {
+  const rows = await db.outbox.where('streamId').anyOf(streamIds).toArray();
+  const byStream = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const group = byStream.get(row.streamId);
+    if (group) group.push(row);
+    else byStream.set(row.streamId, [row]);
+  }
+  return byStream;
+}
+
+interface StreamProjection {
+  stream: StreamRow;
+  detail: OrderDetail;
+  summary: OrderSummary | undefined;
+}
+
+async function projectStream(
+  db: OutpostDb,
+  streamId: string,
+  events: readonly StoredEvent[],
+  current: StreamProjection,
+): Promise<StreamProjection> {
+  let { stream, summary } = current;
+  const seen = new Set(current.detail.timeline.map((entry) => entry.eventId));
+  const timeline = [...current.detail.timeline];
+  let state = stream.state;
+  let createdAt = summary?.createdAt ?? null;
+  let updatedAt = summary?.updatedAt ?? null;
+  let changed = false;
+
+  for (const event of events) {
+    // Projecting is idempotent by eventId: a server event applied twice changes nothing.
+    if (seen.has(event.eventId)) continue;
+    seen.add(event.eventId);
+    changed = true;
+    timeline.push(timelineEntry(event));
+    updatedAt = event.occurredAt;
+
+    if (event.kind === 'client') {
+      stream = { ...stream, version: Math.max(stream.version, event.version) };
+      const from = stream.discardedFromVersion;
+      if (from === undefined || event.version < from) state = evolve(state, event);
+    } else if (event.kind === 'server') {
+      state = evolve(state, event);
+    } else {
+      const from = stream.discardedFromVersion;
+      if (from === undefined || event.data.version < from) {
+        stream = { ...stream, discardedFromVersion: event.data.version, discardedReason: event.data.reason };
+        // Versions already folded may now be discarded: fold again from the stored events up to this record.
+        state = foldKept(await storedStreamEvents(db, streamId, event.position), event.data.version);
+      }
+    }
+    if (createdAt === null && state.status !== 'none') createdAt = event.occurredAt;
+  }
+  if (!changed) return current;
+
+  stream = { ...stream, state };
+  const orderId = orderIdOf(streamId);
+  const detail: OrderDetail = { orderId, lines: state.status === 'none' ? [] : state.lines, timeline };
+  if (state.status !== 'none') {
+    summary = {
+      orderId,
+      customerName: state.customerName,
+      customerKey: state.customerName.toLowerCase(),
+      currency: state.currency,
+      status: state.status,
+      lineCount: state.lines.length,
+      total: orderTotal(state.lines),
+      syncState: summary?.syncState ?? 'local',
+      orderNumber: state.orderNumber,
+      rejection: state.rejection,
+      cancellationReason: state.cancellationReason,
+      blockedReason: summary?.blockedReason ?? null,
+      version: stream.version,
+      createdAt: createdAt ?? updatedAt ?? '',
+      updatedAt: updatedAt ?? '',
+    };
+  } else if (summary) {
+    // Everything from version 1 was discarded: keep the last known facts so the person still sees the order.
+    summary = { ...summary, version: stream.version, updatedAt: updatedAt ?? summary.updatedAt };
+  }
+  return { stream, detail, summary };
+}
+
+/**
+ * Folds stored events (client, server and local records) into `streams`, `orderSummaries` and
+ * `orderDetails`, then recomputes the touched orders' sync state from their outbox rows.
+ *
+ * Contract: call inside an open rw transaction over events, outbox, streams, orderSummaries and orderDetails,
+ * after the events were added to `events` (with their positions), in position order. Events already
+ * projected (same eventId) are skipped.
+ */
+export async function projectEvents(db: OutpostDb, events: readonly StoredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const byStream = groupByStream(events);
+  const streamIds = [...byStream.keys()];
+  const orderIds = streamIds.map(orderIdOf);
+  const [streams, summaries, details, outbox] = await Promise.all([
+    db.streams.bulkGet(streamIds),
+    db.orderSummaries.bulkGet(orderIds),
+    db.orderDetails.bulkGet(orderIds),
+    outboxRowsByStream(db, streamIds),
+  ]);
+
+  const nextStreams: StreamRow[] = [];
+  const nextSummaries: OrderSummary[] = [];
+  const nextDetails: OrderDetail[] = [];
+  for (const [index, streamId] of streamIds.entries()) {
+    const orderId = orderIds[index] ?? orderIdOf(streamId);
+    const current: StreamProjection = {
+      stream: streams[index] ?? { streamId, version: 0, state: initialOrderState },
+      detail: details[index] ?? { orderId, lines: [], timeline: [] },
+      summary: summaries[index],
+    };
+    const next = await projectStream(db, streamId, byStream.get(streamId) ?? [], current);
+    if (next === current) continue;
+    nextStreams.push(next.stream);
+    nextDetails.push(next.detail);
+    if (next.summary) {
+      nextSummaries.push({ ...next.summary, ...syncFieldsOf(outbox.get(streamId) ?? [], next.stream) });
+    }
+  }
+  await Promise.all([
+    db.streams.bulkPut(nextStreams),
+    db.orderDetails.bulkPut(nextDetails),
+    db.orderSummaries.bulkPut(nextSummaries),
+  ]);
+}
+
+/**
+ * Recomputes each order's `syncState` and `blockedReason` from its outbox rows: any dead row → attention
+ * (naming the first dead event and its error); else in flight or retried → sending; else pending → local;
+ * else delivered. Call inside a transaction over outbox, streams and orderSummaries whenever outbox rows change.
+ */
+export async function refreshSyncState(db: OutpostDb, streamIds: Iterable<string>): Promise<void> {
+  const ids = [...new Set(streamIds)];
+  if (ids.length === 0) return;
+  const [streams, summaries, outbox] = await Promise.all([
+    db.streams.bulkGet(ids),
+    db.orderSummaries.bulkGet(ids.map(orderIdOf)),
+    outboxRowsByStream(db, ids),
+  ]);
+  const changed: OrderSummary[] = [];
+  for (const [index, streamId] of ids.entries()) {
+    const summary = summaries[index];
+    if (!summary) continue;
+    const fields = syncFieldsOf(outbox.get(streamId) ?? [], streams[index]);
+    if (fields.syncState !== summary.syncState || fields.blockedReason !== summary.blockedReason) {
+      changed.push({ ...summary, ...fields });
+    }
+  }
+  if (changed.length > 0) await db.orderSummaries.bulkPut(changed);
+}

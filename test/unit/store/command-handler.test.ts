@@ -1,0 +1,340 @@
+import * as v from 'valibot';
+import { afterEach, describe, expect, it } from 'vitest';
+import { orderIdOf, streamIdOf, WireClientEventSchema } from '../../../src/protocol/messages';
+import { createCommandHandler } from '../../../src/store/command-handler';
+import { openDb } from '../../../src/store/db';
+import { ConcurrencyError, StorageError, StreamDiscardedError } from '../../../src/store/errors';
+import { EventBus } from '../../../src/store/event-bus';
+import { add, create, dump, makeStore, must, type Store, tableCounts } from './fixtures';
+
+let store: Store;
+afterEach(() => store?.db.close());
+
+describe('a command', () => {
+  it('stores each event with its full envelope, a global position and the next stream version', async () => {
+    store = makeStore();
+    const { db, handler, ids, clientId, clock } = store;
+    const orderId = ids();
+    const first = await must(handler.execute({ command: create(orderId) }));
+    clock.advance(1000);
+    const second = await must(
+      handler.execute({ command: add(orderId, 'ESP-1', 2), causationId: first.commandId }),
+    );
+
+    const events = await db.events.orderBy('position').toArray();
+    expect(events.map((event) => [event.type, event.kind === 'client' && event.version])).toEqual([
+      ['OrderCreated', 1],
+      ['ProductAdded', 2],
+    ]);
+    expect(events[0]?.position).toBeLessThan(events[1]?.position ?? 0);
+    const stored = events[1];
+    expect(stored).toMatchObject({
+      kind: 'client',
+      streamId: streamIdOf(orderId),
+      schemaVersion: 1,
+      occurredAt: '2026-11-26T12:00:01.000Z',
+      metadata: {
+        commandId: second.commandId,
+        correlationId: second.commandId,
+        causationId: first.commandId,
+        occurredAt: '2026-11-26T12:00:01.000Z',
+        clientId,
+      },
+    });
+    // What is stored is exactly what the wire contract accepts.
+    const {
+      kind: _kind,
+      position: _position,
+      occurredAt: _occurredAt,
+      ...wire
+    } = stored as NonNullable<typeof stored> & {
+      metadata: unknown;
+    };
+    expect(v.safeParse(WireClientEventSchema, wire).success).toBe(true);
+    expect(second).toMatchObject({ orderId, streamId: streamIdOf(orderId), version: 2, duplicate: false });
+    expect(second.events.map((event) => event.eventId)).toEqual([stored?.eventId]);
+  });
+
+  it('writes one pending outbox row per event, attempts 0, due at once', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 2) }));
+    await must(handler.execute({ command: { type: 'ChangeQuantity', orderId, sku: 'ESP-1', quantity: 3 } }));
+
+    const events = await db.events.orderBy('position').toArray();
+    const outbox = await db.outbox.orderBy('position').toArray();
+    expect(outbox).toHaveLength(4);
+    expect(outbox.map((row) => row.eventId)).toEqual(events.map((event) => event.eventId));
+    for (const [index, row] of outbox.entries()) {
+      expect(row).toMatchObject({
+        position: events[index]?.position,
+        streamId: streamIdOf(orderId),
+        version: index + 1,
+        type: events[index]?.type,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: 0,
+        lastError: null,
+        leaseOwner: null,
+      });
+    }
+  });
+
+  it('updates the read models in the same transaction', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId, 'Grace Hopper') }));
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 2, 250) }));
+    await must(handler.execute({ command: add(orderId, 'TEA-1', 1, 100) }));
+
+    expect(await db.orderSummaries.get(orderId)).toMatchObject({
+      customerName: 'Grace Hopper',
+      customerKey: 'grace hopper',
+      status: 'draft',
+      lineCount: 2,
+      total: 600,
+      syncState: 'local',
+      orderNumber: null,
+      blockedReason: null,
+      version: 3,
+      createdAt: '2026-11-26T12:00:00.000Z',
+    });
+    const detail = await db.orderDetails.get(orderId);
+    expect(detail?.lines.map((line) => [line.sku, line.quantity])).toEqual([
+      ['ESP-1', 2],
+      ['TEA-1', 1],
+    ]);
+    expect(detail?.timeline.map((entry) => entry.summary)).toEqual([
+      'Created for Grace Hopper in EUR',
+      'Added 2 × Product ESP-1 (ESP-1)',
+      'Added 1 × Product TEA-1 (TEA-1)',
+    ]);
+    expect(await db.streams.get(streamIdOf(orderId))).toMatchObject({
+      version: 3,
+      state: { status: 'draft' },
+    });
+  });
+
+  it('that is already satisfied writes no event and answers version unchanged', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const again = await must(handler.execute({ command: create(orderId) }));
+    expect(again).toMatchObject({ version: 1, events: [], duplicate: false });
+    expect(await db.events.count()).toBe(1);
+    expect(await db.outbox.count()).toBe(1);
+  });
+
+  it('publishes its events on the bus only after commit', async () => {
+    store = makeStore();
+    const { handler, ids, published } = store;
+    const orderId = ids();
+    const outcome = await must(handler.execute({ command: create(orderId) }));
+    expect(published.map((event) => event.eventId)).toEqual(outcome.events.map((event) => event.eventId));
+  });
+});
+
+describe('the same commandId twice', () => {
+  it('writes once and answers the first result, marked duplicate', async () => {
+    store = makeStore();
+    const { db, handler, ids, published } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const commandId = ids();
+    const first = await must(handler.execute({ command: add(orderId, 'ESP-1', 2), commandId }));
+    const before = await dump(db);
+    const second = await must(handler.execute({ command: add(orderId, 'ESP-1', 2), commandId }));
+
+    expect(second.duplicate).toBe(true);
+    expect(second.events).toEqual(first.events);
+    expect(second.version).toBe(first.version);
+    expect(await dump(db)).toEqual(before);
+    expect(published).toHaveLength(2);
+    expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(1);
+  });
+
+  it('sent concurrently still writes once', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const commandId = ids();
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => must(handler.execute({ command: add(orderId, 'ESP-1', 2), commandId }))),
+    );
+    expect(answers.filter((answer) => !answer.duplicate)).toHaveLength(1);
+    expect(new Set(answers.map((answer) => answer.events[0]?.eventId)).size).toBe(1);
+    expect(await db.events.count()).toBe(2);
+  });
+});
+
+describe('two writers racing on one stream', () => {
+  it('never store the same version twice; losers decide again on the new state', async () => {
+    store = makeStore();
+    const { name, db, handler, ids, clock, clientId } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    // A second connection to the same database, as another tab would have.
+    const other = openDb({ name });
+    const otherHandler = createCommandHandler({ db: other, clock, ids, clientId, bus: new EventBus() });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, index) =>
+          (index % 2 ? handler : otherHandler).execute({ command: add(orderId, `SKU-${index}`, 1) }),
+        ),
+      );
+      const events = await db.events.where('streamId').equals(streamIdOf(orderId)).toArray();
+      const versions = events.map((event) => (event.kind === 'client' ? event.version : 0));
+      expect(new Set(versions).size).toBe(versions.length);
+      expect([...versions].sort((a, b) => a - b)).toEqual(versions.map((_, index) => index + 1));
+      for (const result of results) {
+        if (!result.ok) expect(result.error).toBeInstanceOf(ConcurrencyError);
+      }
+      const succeeded = results.filter((result) => result.ok).length;
+      expect(events).toHaveLength(1 + succeeded);
+      expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(succeeded);
+      expect(await db.outbox.count()).toBe(1 + succeeded);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('a writer that read a stale version and may not retry fails with ConcurrencyError and writes nothing', async () => {
+    store = makeStore({ maxConcurrencyRetries: 0 });
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    // Slip a write in after the handler loaded the stream and before its transaction opens.
+    const originalTransaction = db.transaction.bind(db);
+    let slipped = false;
+    const competitor = makeCompetitor(store, orderId);
+    (db as { transaction: unknown }).transaction = async (...args: unknown[]) => {
+      if (!slipped && args[0] === 'rw') {
+        slipped = true;
+        await competitor();
+      }
+      return (originalTransaction as (...a: unknown[]) => unknown)(...args);
+    };
+    const result = await handler.execute({ command: add(orderId, 'ESP-1', 1) });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toBeInstanceOf(ConcurrencyError);
+      expect(result.error).toMatchObject({
+        code: 'concurrency',
+        streamId: streamIdOf(orderId),
+        expectedVersion: 1,
+        actualVersion: 2,
+      });
+    }
+    expect(await db.events.count()).toBe(2);
+  });
+});
+
+function makeCompetitor(store: Store, orderId: string) {
+  const { name, clock, ids, clientId } = store;
+  return async () => {
+    const other = openDb({ name });
+    const handler = createCommandHandler({ db: other, clock, ids, clientId, bus: new EventBus() });
+    await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
+    other.close();
+  };
+}
+
+describe('atomicity', () => {
+  it('a fault after the events are written leaves events, outbox and read models unchanged and the bus silent', async () => {
+    let armed = false;
+    store = makeStore({
+      faults: {
+        afterAppend: () => {
+          if (armed) throw new Error('power cut');
+        },
+      },
+    });
+    const { db, handler, ids, published } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const before = await dump(db);
+    const heard = published.length;
+    armed = true;
+
+    const result = await handler.execute({ command: add(orderId, 'ESP-1', 2) });
+
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatchObject({ code: 'storage_failed' });
+    expect(await dump(db)).toEqual(before);
+    expect(published).toHaveLength(heard);
+    // The handler still works afterwards, from the committed state.
+    armed = false;
+    const next = await must(handler.execute({ command: add(orderId, 'ESP-1', 2) }));
+    expect(next.version).toBe(2);
+  });
+
+  it('a QuotaExceededError becomes StorageError quota_exceeded, with nothing half-written', async () => {
+    let armed = false;
+    store = makeStore({
+      faults: {
+        afterAppend: () => {
+          if (armed) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        },
+      },
+    });
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const before = await dump(db);
+    armed = true;
+
+    const result = await handler.execute({ command: add(orderId, 'ESP-1', 2) });
+
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toBeInstanceOf(StorageError);
+      expect(result.error.code).toBe('quota_exceeded');
+      expect(result.error.message).toMatch(/out of storage space: nothing was saved/);
+    }
+    expect(await dump(db)).toEqual(before);
+  });
+
+  it('a QuotaExceededError from IndexedDB itself (a failing put) is reported the same way', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const before = await tableCounts(db);
+    // Make the outbox write fail the way a full disk does, inside the real transaction.
+    db.outbox.hook('creating', () => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    });
+    const result = await handler.execute({ command: add(orderId, 'ESP-1', 2) });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.code).toBe('quota_exceeded');
+    expect(await tableCounts(db)).toEqual(before);
+  });
+});
+
+describe('a discarded stream', () => {
+  it('takes no more commands', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 2) }));
+    const streamId = streamIdOf(orderId);
+    await db.streams.update(streamId, { discardedFromVersion: 2 });
+    const before = await tableCounts(db);
+
+    const result = await handler.execute({ command: add(orderId, 'TEA-1', 1) });
+
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toBeInstanceOf(StreamDiscardedError);
+      expect(result.error.code).toBe('stream_discarded');
+    }
+    expect(await tableCounts(db)).toEqual(before);
+    expect(orderIdOf(streamId)).toBe(orderId);
+  });
+});

@@ -1,0 +1,302 @@
+import type { Clock, IdGenerator } from '../platform/ids';
+import { PROTOCOL_VERSION, type PushRequest } from '../protocol/messages';
+import type { OutpostDb, StoredEvent } from '../store/db';
+import type { EventBus } from '../store/event-bus';
+import type { SyncRequestError } from './errors';
+import { getPull, type HttpClientDeps, postPush } from './http-client';
+import {
+  applyAnswer,
+  applyPullPage,
+  type ClaimedEntry,
+  claimBatch,
+  jsonBytes,
+  type Verdict,
+  verdictOf,
+} from './outbox-store';
+import { type RetryPolicy, resolvePolicy } from './retry-policy';
+import { patchSyncMeta, readPullCursor, readSyncMeta } from './sync-meta';
+
+/**
+ * The outbox relay. One `flush()` drains the outbox through an injected `fetch`, Dexie database and clock,
+ * so the same code runs in a page and in the service worker:
+ *
+ *          ┌──────────── claim (rw tx) ────────────┐
+ *   flush ─┤ expired leases → pending; lane heads   ├─► POST /push ─► apply (rw tx) ─┐
+ *          │ + successors → inflight, leased        │   (no tx open)                  │
+ *          └────────────────────────────────────────┘                                 │
+ *             ▲                                                                        │
+ *             └──── until nothing is eligible, a transient failure or auth-required ◄──┘
+ *                   then, if anything was delivered: GET /pull (following hasMore)
+ *
+ * Safe with several engines on one database (tabs, the worker): a row is leased to one flusher at a time,
+ * and every answer is idempotent on the server (eventId).
+ */
+export interface SyncEngineDeps {
+  readonly db: OutpostDb;
+  readonly transport: typeof fetch;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly clientId: string;
+  /** `/api/sync` on the same origin, or an absolute URL. */
+  readonly baseUrl: string;
+  /** Receives server events after the transaction that stored them committed. */
+  readonly bus?: EventBus;
+  readonly policy?: Partial<RetryPolicy>;
+  /** Jitter source in [0, 1); injected so backoff is reproducible in tests. */
+  readonly random?: () => number;
+  /** Names this flusher on its leases; defaults to a fresh id per engine. */
+  readonly ownerId?: string;
+  readonly token?: string | null;
+  /** When it says false, flush sends nothing and reports `offline` (navigator.onLine in a page). */
+  readonly online?: () => boolean;
+}
+
+export type FlushOutcome = 'idle' | 'drained' | 'transient-failure' | 'auth-required' | 'offline';
+
+export interface FlushReport {
+  /** Events put in push requests (an entry resent after a split counts each time). */
+  readonly sent: number;
+  readonly delivered: number;
+  readonly dead: number;
+  /** Entries sent back to pending with a backoff (a `retry` answer or a transient failure). */
+  readonly retrying: number;
+  /** Server events stored for the first time by the pull that followed. */
+  readonly pulled: number;
+  readonly outcome: FlushOutcome;
+  /** When a flush next has something to send; null when nothing waits on time. */
+  readonly nextAttemptAt: number | null;
+}
+
+export interface FlushOptions {
+  /** Ignore backoff (global and per entry): an explicit "sync now", or the browser coming back online. */
+  readonly force?: boolean;
+}
+
+export interface SyncEngine {
+  /** Joins the running flush if there is one. Never rejects for a server or network failure: see the report. */
+  flush(options?: FlushOptions): Promise<FlushReport>;
+  /** Pulls server events until `hasMore` is false; resolves how many were new. Rejects with SyncRequestError. */
+  pull(): Promise<number>;
+  /** Clears the auth-required pause (optionally with a new token); the next flush sends again. */
+  resumeAfterSignIn(token?: string | null): Promise<void>;
+}
+
+/** Room for the envelope around the events: protocol, clientId, batchId, brackets and keys. */
+const envelopeBytes = (clientId: string, batchId: string): number =>
+  jsonBytes({ protocol: PROTOCOL_VERSION, clientId, batchId, events: [] });
+
+export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
+  const { db, clock, ids, clientId } = deps;
+  const policy = resolvePolicy(deps.policy);
+  const random = deps.random ?? Math.random;
+  const ownerId = deps.ownerId ?? ids();
+  let token = deps.token ?? null;
+  const http: HttpClientDeps = {
+    transport: deps.transport,
+    baseUrl: deps.baseUrl,
+    token: () => token,
+    now: () => clock.now(),
+    timeoutMs: policy.requestTimeoutMs,
+  };
+  const publish = (events: readonly StoredEvent[]) => {
+    if (events.length > 0) deps.bus?.publish(events);
+  };
+
+  let running: Promise<FlushReport> | null = null;
+  let pulling: Promise<number> | null = null;
+
+  async function pullAll(): Promise<number> {
+    let pulled = 0;
+    for (;;) {
+      const since = await readPullCursor(db);
+      const answer = await getPull(http, clientId, since);
+      if (!answer.ok) {
+        await recordFailure(answer.error);
+        throw answer.error;
+      }
+      const page = answer.value;
+      const { stored, cursorMoved } = await applyPullPage(db, since, page.cursor, page.serverEvents);
+      publish(stored);
+      pulled += stored.length;
+      // Another context moved the cursor meanwhile: it is ahead of us, let it finish.
+      if (!page.hasMore || !cursorMoved) break;
+    }
+    await db.transaction('rw', db.meta, () =>
+      patchSyncMeta(db, { lastSuccessAt: clock.now(), authRequired: false, lastError: null }),
+    );
+    return pulled;
+  }
+
+  async function recordFailure(error: SyncRequestError): Promise<void> {
+    await db.transaction('rw', db.meta, () =>
+      patchSyncMeta(db, {
+        lastError: error.message,
+        ...(error.code === 'auth_required' ? { authRequired: true } : {}),
+      }),
+    );
+  }
+
+  function pull(): Promise<number> {
+    pulling ??= pullAll().finally(() => {
+      pulling = null;
+    });
+    return pulling;
+  }
+
+  /** Sends one claimed batch and records the answer; returns what to do next. */
+  async function sendBatch(entries: readonly ClaimedEntry[]): Promise<{
+    verdicts: Verdict[];
+    failure: SyncRequestError | null;
+    applied: Awaited<ReturnType<typeof applyAnswer>>;
+  }> {
+    const batchId = ids();
+    const body: PushRequest = {
+      protocol: PROTOCOL_VERSION,
+      clientId,
+      batchId,
+      events: entries.map((entry) => entry.event),
+    };
+    const answer = await postPush(http, body);
+    const now = clock.now();
+    let verdicts: Verdict[];
+    let failure: SyncRequestError | null = null;
+    let meta = {};
+    if (answer.ok) {
+      verdicts = answer.value.results.map(verdictOf);
+      meta = { lastSuccessAt: now, lastError: null, authRequired: false, nextAttemptAt: null };
+    } else {
+      failure = answer.error;
+      verdicts = entries.map(() => failureVerdict(answer.error, entries.length));
+      meta = {
+        lastError: answer.error.message,
+        ...(answer.error.code === 'auth_required' ? { authRequired: true } : {}),
+      };
+    }
+    const applied = await applyAnswer(db, {
+      ownerId,
+      now,
+      policy,
+      random,
+      entries,
+      verdicts,
+      serverEvents: answer.ok ? answer.value.serverEvents : [],
+      meta,
+    });
+    publish(applied.stored);
+    return { verdicts, failure, applied };
+  }
+
+  async function runFlush(options: FlushOptions): Promise<FlushReport> {
+    const force = options.force ?? false;
+    let sent = 0;
+    let delivered = 0;
+    let dead = 0;
+    let retrying = 0;
+    let pulled = 0;
+    const finish = (outcome: FlushOutcome, nextAttemptAt: number | null): FlushReport => ({
+      sent,
+      delivered,
+      dead,
+      retrying,
+      pulled,
+      outcome,
+      nextAttemptAt,
+    });
+
+    const meta = await readSyncMeta(db);
+    if (meta.authRequired) return finish('auth-required', null);
+    if (deps.online && !deps.online()) return finish('offline', null);
+    if (!force && meta.nextAttemptAt !== null && meta.nextAttemptAt > clock.now()) {
+      return finish('transient-failure', meta.nextAttemptAt);
+    }
+
+    const sentThisFlush = new Set<string>();
+    let limit = Math.max(1, policy.batchSize);
+    let outcome: FlushOutcome | null = null;
+    let nextAttemptAt: number | null = null;
+    for (;;) {
+      const batchId = ids();
+      const claim = await claimBatch(db, {
+        ownerId,
+        now: clock.now(),
+        policy,
+        limit,
+        byteBudget: policy.maxBatchBytes - envelopeBytes(clientId, batchId),
+        exclude: sentThisFlush,
+        ignoreBackoff: force,
+      });
+      if (claim.entries.length === 0) {
+        nextAttemptAt = claim.earliestWaitingAt;
+        break;
+      }
+      sent += claim.entries.length;
+      const { failure, applied } = await sendBatch(claim.entries);
+      delivered += applied.delivered;
+      dead += applied.dead;
+      retrying += applied.retrying;
+      if (failure?.code === 'too_large' && claim.entries.length > 1) {
+        // Halve and resend: the rows were released untouched, the next claim takes fewer.
+        limit = Math.max(1, Math.floor(claim.entries.length / 2));
+        continue;
+      }
+      for (const entry of claim.entries) sentThisFlush.add(entry.row.eventId);
+      if (failure?.code === 'auth_required') {
+        outcome = 'auth-required';
+        break;
+      }
+      if (failure && failure.code !== 'bad_request' && failure.code !== 'too_large') {
+        outcome = failure.code === 'offline' ? 'offline' : 'transient-failure';
+        nextAttemptAt = applied.nextAttemptAt;
+        if (nextAttemptAt !== null) {
+          const gate = nextAttemptAt;
+          await db.transaction('rw', db.meta, () => patchSyncMeta(db, { nextAttemptAt: gate }));
+        }
+        break;
+      }
+    }
+
+    if (delivered > 0) {
+      try {
+        pulled = await pull();
+      } catch {
+        // Recorded in the status by pull; the push's deliveries stand, and the next flush pulls again.
+      }
+    }
+    return finish(outcome ?? (sent === 0 ? 'idle' : 'drained'), nextAttemptAt);
+  }
+
+  function failureVerdict(error: SyncRequestError, batchLength: number): Verdict {
+    switch (error.code) {
+      case 'bad_request':
+        return { kind: 'dead', deadCode: 'bad_request', lastError: error.message };
+      case 'too_large':
+        return batchLength > 1
+          ? { kind: 'release' }
+          : {
+              kind: 'dead',
+              deadCode: 'too_large',
+              lastError: `Too large to send on its own (${error.message})`,
+            };
+      case 'auth_required':
+        return { kind: 'release' };
+      default:
+        return { kind: 'retry', lastError: error.message, retryAfterMs: error.retryAfterMs };
+    }
+  }
+
+  return {
+    flush(options = {}) {
+      running ??= runFlush(options).finally(() => {
+        running = null;
+      });
+      return running;
+    },
+    pull,
+    async resumeAfterSignIn(newToken) {
+      if (newToken !== undefined) token = newToken;
+      await db.transaction('rw', db.meta, () =>
+        patchSyncMeta(db, { authRequired: false, nextAttemptAt: null, lastError: null }),
+      );
+    },
+  };
+}

@@ -1,0 +1,371 @@
+import Dexie from 'dexie';
+import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
+import type { PushResult, WireClientEvent, WireServerEvent } from '../protocol/messages';
+import type { OutboxRow, OutpostDb, StoredClientEvent, StoredServerEvent } from '../store/db';
+import { projectEvents, refreshSyncState } from '../store/projections';
+import { backoffDelay, type RetryPolicy } from './retry-policy';
+import { PULL_CURSOR_KEY, patchSyncMeta, type SyncMeta } from './sync-meta';
+
+/**
+ * The engine's two transactions around a push: claim (pick and lease a batch) and apply (record the answer).
+ * The fetch happens between them, never inside one: Dexie commits a transaction that awaits anything else.
+ */
+
+/** Every table a claim or an apply may write: outbox rows, server events, the read models, sync meta. */
+export const syncTables = (db: OutpostDb) => [
+  db.events,
+  db.outbox,
+  db.streams,
+  db.orderSummaries,
+  db.orderDetails,
+  db.meta,
+];
+
+export interface ClaimedEntry {
+  /** The row as the claim wrote it (inflight, leased, attempts counted). */
+  readonly row: OutboxRow;
+  readonly event: WireClientEvent;
+  /** UTF-8 bytes of the event's JSON, for the batch budget. */
+  readonly bytes: number;
+}
+
+export interface ClaimOptions {
+  readonly ownerId: string;
+  readonly now: number;
+  readonly policy: RetryPolicy;
+  /** Most entries in this batch (below policy.batchSize after a 413 split). */
+  readonly limit: number;
+  /** Bytes the envelope leaves for events. */
+  readonly byteBudget: number;
+  /** Entries already sent by this flush: their lanes wait for the next flush, so one flush cannot spin. */
+  readonly exclude: ReadonlySet<string>;
+  /** Send lane heads even before their backoff expires (an explicit "sync now"). */
+  readonly ignoreBackoff: boolean;
+}
+
+export interface Claim {
+  readonly entries: readonly ClaimedEntry[];
+  /** Earliest backoff among lanes that were eligible but for time; null when none waits on time. */
+  readonly earliestWaitingAt: number | null;
+}
+
+const encoder = new TextEncoder();
+export const jsonBytes = (value: unknown): number => encoder.encode(JSON.stringify(value)).byteLength;
+
+const rowsWithStatus = (db: OutpostDb, status: OutboxRow['status']) =>
+  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
+
+export function toWireEvent(event: StoredClientEvent): WireClientEvent {
+  return {
+    eventId: event.eventId,
+    streamId: event.streamId,
+    version: event.version,
+    schemaVersion: 1,
+    metadata: event.metadata,
+    type: event.type,
+    data: event.data,
+  } as WireClientEvent;
+}
+
+/**
+ * One rw transaction: expired leases go back to pending, then pending rows are taken in position order under
+ * the lane rule — a stream's lowest undelivered version is its head; the head is eligible when nothing
+ * older of the stream is in flight or dead and its backoff has passed; later versions of the same stream
+ * follow it in order, never alone. A held-back lane is skipped, so it never holds back another stream.
+ */
+export async function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<Claim> {
+  const { now, policy } = options;
+  return db.transaction('rw', syncTables(db), async () => {
+    const touched = new Set<string>();
+    const blockedBelow = new Map<string, number>();
+    const block = (row: OutboxRow) => {
+      const current = blockedBelow.get(row.streamId);
+      if (current === undefined || row.version < current) blockedBelow.set(row.streamId, row.version);
+    };
+
+    const [inflight, dead] = await Promise.all([
+      rowsWithStatus(db, 'inflight').toArray(),
+      rowsWithStatus(db, 'dead').toArray(),
+    ]);
+    const expired: OutboxRow[] = [];
+    for (const row of inflight) {
+      if (row.leaseUntil === null || row.leaseUntil <= now) {
+        expired.push({ ...row, status: 'pending', leaseOwner: null, leaseUntil: null });
+        touched.add(row.streamId);
+      } else {
+        block(row);
+      }
+    }
+    for (const row of dead) block(row);
+    if (expired.length > 0) await db.outbox.bulkPut(expired);
+
+    const lanes = new Map<string, { open: boolean; version: number }>();
+    const candidates: OutboxRow[] = [];
+    let earliestWaitingAt: number | null = null;
+    await rowsWithStatus(db, 'pending')
+      .until(() => candidates.length >= options.limit)
+      .each((row) => {
+        const lane = lanes.get(row.streamId);
+        if (lane) {
+          if (lane.open && row.version === lane.version + 1) {
+            lane.version = row.version;
+            candidates.push(row);
+          } else {
+            lane.open = false;
+          }
+          return;
+        }
+        const blocker = blockedBelow.get(row.streamId);
+        let open = !(blocker !== undefined && blocker < row.version) && !options.exclude.has(row.eventId);
+        if (open && !options.ignoreBackoff && row.nextAttemptAt > now) {
+          open = false;
+          earliestWaitingAt = Math.min(earliestWaitingAt ?? row.nextAttemptAt, row.nextAttemptAt);
+        }
+        lanes.set(row.streamId, { open, version: row.version });
+        if (open) candidates.push(row);
+      });
+
+    const stored = await db.events
+      .where('eventId')
+      .anyOf(candidates.map((row) => row.eventId))
+      .toArray();
+    const eventsById = new Map(stored.map((event) => [event.eventId, event]));
+    const entries: ClaimedEntry[] = [];
+    const cut = new Set<string>();
+    let bytes = 0;
+    for (const row of candidates) {
+      if (cut.has(row.streamId)) continue;
+      const event = eventsById.get(row.eventId);
+      if (event?.kind !== 'client') {
+        // An outbox row whose event is gone cannot be sent or delivered: a dead letter, not a silent drop.
+        await db.outbox.put({
+          ...row,
+          status: 'dead',
+          deadCode: 'missing_event',
+          lastError: 'The event behind this entry is missing from the local store',
+        });
+        touched.add(row.streamId);
+        cut.add(row.streamId);
+        continue;
+      }
+      const wire = toWireEvent(event);
+      const size = jsonBytes(wire) + 1;
+      // The first entry always goes, even oversized: the server's 413 turns it into a dead letter.
+      if (entries.length > 0 && bytes + size > options.byteBudget) {
+        cut.add(row.streamId);
+        continue;
+      }
+      bytes += size;
+      const claimed: OutboxRow = {
+        ...row,
+        status: 'inflight',
+        attempts: row.attempts + 1,
+        leaseOwner: options.ownerId,
+        leaseUntil: now + policy.leaseMs,
+      };
+      entries.push({ row: claimed, event: wire, bytes: size });
+      touched.add(row.streamId);
+    }
+    if (entries.length > 0) {
+      await db.outbox.bulkPut(entries.map((entry) => entry.row));
+      await patchSyncMeta(db, { syncingOwner: options.ownerId, syncingUntil: now + policy.leaseMs });
+    }
+    await refreshSyncState(db, touched);
+    return { entries, earliestWaitingAt };
+  });
+}
+
+/** What became of one claimed entry. */
+export type Verdict =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'dead'; readonly deadCode: string; readonly lastError: string }
+  | { readonly kind: 'retry'; readonly lastError: string; readonly retryAfterMs: number | null }
+  /** Not the entry's fault (auth pause, batch split): back to pending as if never sent. */
+  | { readonly kind: 'release' };
+
+export function verdictOf(result: PushResult): Verdict {
+  switch (result.status) {
+    case 'accepted':
+    case 'duplicate':
+      return { kind: 'delivered' };
+    case 'rejected': {
+      const code = result.code ?? 'unknown';
+      return { kind: 'dead', deadCode: `rejected:${code}`, lastError: result.reason ?? code };
+    }
+    case 'retry':
+      return {
+        kind: 'retry',
+        lastError: `retry: ${result.code ?? 'unknown'}${result.reason ? ` (${result.reason})` : ''}`,
+        retryAfterMs: null,
+      };
+    default: {
+      const unknownStatus: never = result.status;
+      return unknownStatus;
+    }
+  }
+}
+
+export interface ApplyOptions {
+  readonly ownerId: string;
+  readonly now: number;
+  readonly policy: RetryPolicy;
+  readonly random: () => number;
+  readonly entries: readonly ClaimedEntry[];
+  readonly verdicts: readonly Verdict[];
+  readonly serverEvents: readonly WireServerEvent[];
+  readonly meta: Partial<SyncMeta>;
+}
+
+export interface ApplyOutcome {
+  readonly delivered: number;
+  readonly dead: number;
+  readonly retrying: number;
+  /** Earliest backoff given to an entry by this answer; null when none. */
+  readonly nextAttemptAt: number | null;
+  /** Server events stored for the first time, to publish once the transaction committed. */
+  readonly stored: readonly StoredServerEvent[];
+}
+
+/** A retrying entry past the policy's attempt or age limit becomes a dead letter instead; both off by default. */
+function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | null {
+  if (policy.maxAttempts !== null && row.attempts >= policy.maxAttempts) {
+    return { kind: 'dead', deadCode: 'max_attempts', lastError: `Gave up after ${row.attempts} attempts` };
+  }
+  if (policy.maxAgeMs !== null && now - row.createdAt >= policy.maxAgeMs) {
+    return {
+      kind: 'dead',
+      deadCode: 'max_age',
+      lastError: `Gave up: undelivered for ${now - row.createdAt} ms`,
+    };
+  }
+  return null;
+}
+
+/**
+ * One rw transaction for a whole answer: outbox rows, server events (idempotent by eventId) and their
+ * projection, sync state and sync meta commit together, so a crash leaves the answer wholly applied or not
+ * at all (and a resend is answered `duplicate`).
+ *
+ * An entry whose lease passed to another flusher is left to that flusher, except that a delivery is a fact
+ * about the server and is recorded whoever holds the row.
+ */
+export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise<ApplyOutcome> {
+  const { now, policy } = options;
+  return db.transaction('rw', syncTables(db), async () => {
+    const ids = options.entries.map((entry) => entry.row.eventId);
+    const current = await db.outbox.bulkGet(ids);
+    const updates: OutboxRow[] = [];
+    const touched = new Set<string>();
+    let delivered = 0;
+    let dead = 0;
+    let retrying = 0;
+    let nextAttemptAt: number | null = null;
+    for (const [index, entry] of options.entries.entries()) {
+      const row = current[index];
+      const verdict = options.verdicts[index];
+      if (!row || !verdict || row.status === 'delivered') continue;
+      if (verdict.kind === 'delivered') {
+        updates.push({
+          ...row,
+          status: 'delivered',
+          deliveredAt: now,
+          lastError: null,
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+        delivered += 1;
+        touched.add(row.streamId);
+        continue;
+      }
+      if (row.status !== 'inflight' || row.leaseOwner !== options.ownerId) continue;
+      const released = { ...row, status: 'pending' as const, leaseOwner: null, leaseUntil: null };
+      let final: Verdict = verdict;
+      if (verdict.kind === 'retry') final = exhausted(row, policy, now) ?? verdict;
+      switch (final.kind) {
+        case 'dead':
+          updates.push({ ...released, status: 'dead', deadCode: final.deadCode, lastError: final.lastError });
+          dead += 1;
+          break;
+        case 'retry': {
+          const delay = Math.max(backoffDelay(row.attempts, policy, options.random), final.retryAfterMs ?? 0);
+          const at = now + delay;
+          updates.push({ ...released, nextAttemptAt: at, lastError: final.lastError });
+          nextAttemptAt = Math.min(nextAttemptAt ?? at, at);
+          retrying += 1;
+          break;
+        }
+        case 'release':
+          updates.push({ ...released, attempts: Math.max(0, entry.row.attempts - 1) });
+          break;
+        default:
+          break;
+      }
+      touched.add(row.streamId);
+    }
+    if (updates.length > 0) await db.outbox.bulkPut(updates);
+    const stored = await storeServerEvents(db, options.serverEvents);
+    await refreshSyncState(db, touched);
+    await patchSyncMeta(db, (meta) => ({
+      ...options.meta,
+      ...(meta.syncingOwner === options.ownerId ? { syncingOwner: null, syncingUntil: null } : {}),
+    }));
+    return { delivered, dead, retrying, nextAttemptAt, stored };
+  });
+}
+
+/**
+ * Appends server events not stored yet (by eventId) and projects them into the read models. Call inside a
+ * transaction over syncTables. Returns the events stored now, with their positions.
+ */
+export async function storeServerEvents(
+  db: OutpostDb,
+  events: readonly WireServerEvent[],
+): Promise<StoredServerEvent[]> {
+  if (events.length === 0) return [];
+  const known = new Set(
+    await db.events
+      .where('eventId')
+      .anyOf(events.map((event) => event.eventId))
+      .keys(),
+  );
+  const fresh: StoredServerEvent[] = [];
+  for (const event of events) {
+    if (known.has(event.eventId)) continue;
+    known.add(event.eventId);
+    fresh.push({
+      kind: 'server',
+      eventId: event.eventId,
+      streamId: event.streamId,
+      serverSeq: event.serverSeq,
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      occurredAt: event.occurredAt,
+      type: event.type,
+      data: event.data,
+    } as StoredServerEvent);
+  }
+  if (fresh.length === 0) return [];
+  const positions = await db.events.bulkAdd(fresh, { allKeys: true });
+  const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
+  await projectEvents(db, stored);
+  return stored;
+}
+
+/**
+ * Applies one pull page and advances the cursor in the same transaction. The cursor moves only if nobody
+ * else moved it since this pull read it, so two concurrent pulls never set it backwards.
+ */
+export async function applyPullPage(
+  db: OutpostDb,
+  since: string | null,
+  cursor: string,
+  events: readonly WireServerEvent[],
+): Promise<{ stored: StoredServerEvent[]; cursorMoved: boolean }> {
+  return db.transaction('rw', syncTables(db), async () => {
+    const stored = await storeServerEvents(db, events);
+    const row = await db.meta.get(PULL_CURSOR_KEY);
+    const current = typeof row?.value === 'string' ? row.value : null;
+    const cursorMoved = current === since;
+    if (cursorMoved) await db.meta.put({ key: PULL_CURSOR_KEY, value: cursor });
+    return { stored, cursorMoved };
+  });
+}

@@ -1,0 +1,102 @@
+import Dexie, { liveQuery } from 'dexie';
+import { combineLatest, distinctUntilChanged, from, map, Observable, of } from 'rxjs';
+import type { Clock } from '../platform/ids';
+import type { OutboxRow, OutpostDb } from '../store/db';
+import { readSyncMeta, type SyncMeta } from './sync-meta';
+
+/** What a person needs to know about delivery, derived the same way in every context that opens the database. */
+export interface SyncStatus {
+  readonly online: boolean;
+  /** A flusher holds a live claim (in this context or another). */
+  readonly syncing: boolean;
+  readonly pending: number;
+  readonly inflight: number;
+  readonly dead: number;
+  /** Age of the oldest undelivered (pending or in-flight) entry when the status was computed. */
+  readonly oldestPendingAgeMs: number | null;
+  /** When that entry was written, so a view can keep the age current without a new query. */
+  readonly oldestPendingAt: number | null;
+  readonly lastSuccessAt: number | null;
+  readonly lastError: string | null;
+  /** When the engine will send again after a transient failure; null when it is not waiting. */
+  readonly nextAttemptAt: number | null;
+  readonly authRequired: boolean;
+}
+
+interface StoredFacts {
+  readonly pending: number;
+  readonly inflight: number;
+  readonly dead: number;
+  readonly oldestPendingAt: number | null;
+  readonly meta: SyncMeta;
+}
+
+const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>
+  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
+
+/** Counts and facts from the database only; no clock, so liveQuery re-runs only when the rows change. */
+export async function readSyncFacts(db: OutpostDb): Promise<StoredFacts> {
+  const [pending, inflight, dead, firstPending, firstInflight, meta] = await Promise.all([
+    byStatus(db, 'pending').count(),
+    byStatus(db, 'inflight').count(),
+    byStatus(db, 'dead').count(),
+    byStatus(db, 'pending').first(),
+    byStatus(db, 'inflight').first(),
+    readSyncMeta(db),
+  ]);
+  const created = [firstPending?.createdAt, firstInflight?.createdAt].filter(
+    (at): at is number => at !== undefined,
+  );
+  return { pending, inflight, dead, oldestPendingAt: created.length > 0 ? Math.min(...created) : null, meta };
+}
+
+export function deriveSyncStatus(facts: StoredFacts, online: boolean, now: number): SyncStatus {
+  const { meta } = facts;
+  return {
+    online,
+    syncing: meta.syncingUntil !== null && meta.syncingUntil > now && facts.inflight > 0,
+    pending: facts.pending,
+    inflight: facts.inflight,
+    dead: facts.dead,
+    oldestPendingAgeMs: facts.oldestPendingAt === null ? null : Math.max(0, now - facts.oldestPendingAt),
+    oldestPendingAt: facts.oldestPendingAt,
+    lastSuccessAt: meta.lastSuccessAt,
+    lastError: meta.lastError,
+    nextAttemptAt: meta.nextAttemptAt !== null && meta.nextAttemptAt > now ? meta.nextAttemptAt : null,
+    authRequired: meta.authRequired,
+  };
+}
+
+/** navigator.onLine and its events where they exist (page or worker); elsewhere, assume online. */
+export function browserOnline$(): Observable<boolean> {
+  const scope = globalThis as typeof globalThis &
+    Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+  if (typeof navigator === 'undefined' || typeof navigator.onLine !== 'boolean' || !scope.addEventListener) {
+    return of(true);
+  }
+  return new Observable<boolean>((subscriber) => {
+    const update = () => subscriber.next(navigator.onLine);
+    update();
+    scope.addEventListener?.('online', update);
+    scope.addEventListener?.('offline', update);
+    return () => {
+      scope.removeEventListener?.('online', update);
+      scope.removeEventListener?.('offline', update);
+    };
+  }).pipe(distinctUntilChanged());
+}
+
+/**
+ * The sync status as an observable over Dexie `liveQuery`: it re-emits whenever the outbox or the persisted
+ * engine facts change, whoever changed them (this page, another tab, the service worker).
+ */
+export function liveSyncStatus(
+  db: OutpostDb,
+  clock: Clock,
+  online$?: Observable<boolean>,
+): Observable<SyncStatus> {
+  const facts$ = from(liveQuery(() => readSyncFacts(db)));
+  return combineLatest([facts$, online$ ?? browserOnline$()]).pipe(
+    map(([facts, online]) => deriveSyncStatus(facts, online, clock.now())),
+  );
+}

@@ -1,0 +1,61 @@
+import * as v from 'valibot';
+import type { OutpostDb } from '../store/db';
+
+/**
+ * The engine-side facts of sync, kept in the `meta` table so every context that opens the database (a page,
+ * another tab, the service worker) derives the same status, whoever is flushing.
+ */
+export const SYNC_STATUS_KEY = 'syncStatus';
+/** The pull cursor: advanced only from pull answers, in the transaction that stores what they carried. */
+export const PULL_CURSOR_KEY = 'pullCursor';
+
+const nullableTime = v.nullable(v.pipe(v.number(), v.finite()));
+
+export const SyncMetaSchema = v.object({
+  lastSuccessAt: nullableTime,
+  lastError: v.nullable(v.string()),
+  /** Set by a transient failure (backoff, Retry-After): no flush sends before it unless forced. */
+  nextAttemptAt: nullableTime,
+  /** A 401/403 paused sync until sign-in; kept across reloads so no context hammers a refusing server. */
+  authRequired: v.boolean(),
+  /** Which flusher is sending, until when: a flusher that dies stops counting as syncing once this passes. */
+  syncingOwner: v.nullable(v.string()),
+  syncingUntil: nullableTime,
+});
+export type SyncMeta = v.InferOutput<typeof SyncMetaSchema>;
+
+export const initialSyncMeta: SyncMeta = {
+  lastSuccessAt: null,
+  lastError: null,
+  nextAttemptAt: null,
+  authRequired: false,
+  syncingOwner: null,
+  syncingUntil: null,
+};
+
+/** A missing or unreadable row (an older build, a hand edit) reads as the initial facts rather than failing. */
+export function parseSyncMeta(value: unknown): SyncMeta {
+  const parsed = v.safeParse(SyncMetaSchema, value);
+  return parsed.success ? parsed.output : initialSyncMeta;
+}
+
+export async function readSyncMeta(db: OutpostDb): Promise<SyncMeta> {
+  const row = await db.meta.get(SYNC_STATUS_KEY);
+  return parseSyncMeta(row?.value);
+}
+
+/** Read-modify-write of the facts; call inside a transaction that includes `meta` to make it atomic. */
+export async function patchSyncMeta(
+  db: OutpostDb,
+  patch: Partial<SyncMeta> | ((current: SyncMeta) => Partial<SyncMeta>),
+): Promise<SyncMeta> {
+  const current = await readSyncMeta(db);
+  const next = { ...current, ...(typeof patch === 'function' ? patch(current) : patch) };
+  await db.meta.put({ key: SYNC_STATUS_KEY, value: next });
+  return next;
+}
+
+export async function readPullCursor(db: OutpostDb): Promise<string | null> {
+  const row = await db.meta.get(PULL_CURSOR_KEY);
+  return typeof row?.value === 'string' ? row.value : null;
+}

@@ -38,7 +38,8 @@ export type SqliteStorageErrorCode =
   | 'storage_corrupt'
   | 'storage_too_new'
   | 'tx_finished'
-  | 'invalid_server_event';
+  | 'invalid_server_event'
+  | 'async_work';
 
 export class SqliteStorageError extends Error {
   constructor(
@@ -154,9 +155,14 @@ function toServerEvent(row: ServerEventRow): WireServerEvent {
   return event.output;
 }
 
-function constraintCode(error: unknown): string | undefined {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
-  return error.code.startsWith('SQLITE_CONSTRAINT') ? error.code : undefined;
+/** SQLITE_CONSTRAINT_UNIQUE from an index, SQLITE_CONSTRAINT_TRIGGER from the contiguity trigger. */
+function isConstraintViolation(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_CONSTRAINT')
+  );
 }
 
 export function createSqliteStorage(options: SqliteStorageOptions): ServerStorage {
@@ -263,9 +269,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
         );
       } catch (error) {
         // A failed INSERT aborts only its statement: the caller decides whether the whole batch rolls back.
-        const code = constraintCode(error);
-        if (code === undefined) throw error;
-        if (code === 'SQLITE_CONSTRAINT_UNIQUE' && String(error).includes('client_events.event_id')) {
+        if (!isConstraintViolation(error)) throw error;
+        // SQLite names only the first index it trips over; the eventId is what the caller must hear about.
+        if (selectClientEvent.get(event.eventId) !== undefined) {
           throw new StorageConflictError('eventId', `Event ${event.eventId} is already stored`);
         }
         throw new StorageConflictError(
@@ -309,7 +315,16 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
   const run = <T>(mode: 'immediate' | 'deferred', work: () => T): T => {
     let box: { readonly value: T } | undefined;
     inTransaction[mode](() => {
-      box = { value: work() };
+      const value = work();
+      // Work that awaited would write after COMMIT, in autocommit: throwing here rolls back what it did so far.
+      if (value instanceof Promise) {
+        value.catch(() => undefined);
+        throw new SqliteStorageError(
+          'async_work',
+          'Transaction work must be synchronous; it returned a promise',
+        );
+      }
+      box = { value };
     });
     if (!box) throw new SqliteStorageError('storage_corrupt', 'Transaction ended without a result');
     return box.value;

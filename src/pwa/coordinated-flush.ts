@@ -1,0 +1,53 @@
+import type { StoredServerEvent } from '../store/db';
+import type { EventBus } from '../store/event-bus';
+import type { FlushOptions, FlushReport } from '../sync/engine';
+import { createLockedFlush, type FlushRequest } from './flush-lock';
+import { type SyncChannelMessage, toFlushReportMessage } from './sync-channel';
+
+/**
+ * The flush every context runs: the sync engine's `flush()` under the cross-context lock, then a message on
+ * the sync channel so the other contexts learn what happened (the report, and the server events applied).
+ * Used unchanged by pages and by the service worker.
+ */
+export interface CoordinatedFlushDeps {
+  readonly engine: { flush(options?: FlushOptions): Promise<FlushReport> };
+  /** The engine publishes the server events it stored here; they are collected for the broadcast. */
+  readonly bus: EventBus;
+  readonly channel: Pick<BroadcastChannel, 'postMessage'> | null;
+  readonly source: SyncChannelMessage['source'];
+  readonly locks?: LockManager | undefined;
+}
+
+export type CoordinatedFlush = (request?: FlushRequest) => Promise<FlushReport>;
+
+export function createCoordinatedFlush(deps: CoordinatedFlushDeps): CoordinatedFlush {
+  const once = async (request: FlushRequest): Promise<FlushReport> => {
+    const serverEvents: StoredServerEvent[] = [];
+    const subscription = deps.bus.events$.subscribe((event) => {
+      if (event.kind === 'server') serverEvents.push(event);
+    });
+    let report: FlushReport;
+    try {
+      report = await deps.engine.flush({ force: request.force === true });
+    } finally {
+      subscription.unsubscribe();
+    }
+    const message: SyncChannelMessage = {
+      type: 'flushed',
+      source: deps.source,
+      report: toFlushReportMessage(report),
+      serverEvents,
+    };
+    try {
+      deps.channel?.postMessage(message);
+    } catch {
+      // A closed channel (context shutting down) must not turn a successful flush into a failure.
+    }
+    return report;
+  };
+  return createLockedFlush(once, { locks: deps.locks });
+}
+
+/** Outcomes after which entries are still pending for a reason that may pass: worth another attempt. */
+export const isRetryableOutcome = (report: Pick<FlushReport, 'outcome'>): boolean =>
+  report.outcome === 'transient-failure' || report.outcome === 'offline';

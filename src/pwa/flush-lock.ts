@@ -1,0 +1,70 @@
+/**
+ * One flusher at a time across every tab and the service worker. This module runs in both contexts (it
+ * only touches `navigator.locks`, present in pages and workers), so it must stay free of DOM-only APIs.
+ *
+ * The Web Lock is the first line of defence; the outbox leases (src/sync) are the second, for browsers
+ * without Web Locks and for a context that dies while holding rows.
+ */
+
+export const FLUSH_LOCK_NAME = 'outpost-flush';
+
+export interface LockedFlushOptions {
+  /** Absent where the browser has no Web Locks: the leases alone then keep flushers apart. */
+  readonly locks?: LockManager | undefined;
+  readonly lockName?: string;
+}
+
+export interface FlushRequest {
+  /** Ignore backoff: an explicit "sync now", the network coming back, a Background Sync event. */
+  readonly force?: boolean;
+}
+
+/**
+ * Wraps `flush` so every run holds the cross-context lock, and calls made while a run is active in this
+ * context coalesce into a single follow-up run (it starts after the current one, so it sees the rows
+ * committed since; it forces if any of the coalesced calls asked to). Every caller gets the report of a run
+ * that started after its call.
+ */
+export function createLockedFlush<R>(
+  flush: (request: FlushRequest) => Promise<R>,
+  options: LockedFlushOptions = {},
+): (request?: FlushRequest) => Promise<R> {
+  const lockName = options.lockName ?? FLUSH_LOCK_NAME;
+  const locks = options.locks;
+  let running: Promise<R> | null = null;
+  let queued: Promise<R> | null = null;
+  let queuedForce = false;
+
+  const underLock = (request: FlushRequest): Promise<R> =>
+    locks ? (locks.request(lockName, () => flush(request)) as Promise<R>) : flush(request);
+
+  const start = (request: FlushRequest): Promise<R> => {
+    const run = underLock(request).finally(() => {
+      if (running === run) running = null;
+    });
+    running = run;
+    return run;
+  };
+
+  return (request = {}) => {
+    const force = request.force === true;
+    if (queued) {
+      queuedForce ||= force;
+      return queued;
+    }
+    if (running) {
+      queuedForce = force;
+      const next = running
+        .catch(() => undefined)
+        .then(() => {
+          const merged = { force: queuedForce };
+          queued = null;
+          queuedForce = false;
+          return start(merged);
+        });
+      queued = next;
+      return next;
+    }
+    return start({ force });
+  };
+}

@@ -1,0 +1,181 @@
+// Must stay the first import: msw touches localStorage while it loads (see the shim).
+import './local-storage-shim';
+import Dexie, { type EntityTable } from 'dexie';
+import { getResponse } from 'msw';
+import * as v from 'valibot';
+import { createFaultControl, type FaultSettings } from '../../mocks/faults';
+import { createMockBackend } from '../../mocks/mock-backend';
+import type { DemoArrival, DemoServerState } from '../../pwa/worker-messages';
+import {
+  createMemoryStorage,
+  type MemorySnapshot,
+  MemorySnapshotSchema,
+} from '../../server/core/memory-storage';
+import type { ServerStorage, ServerStorageTx } from '../../server/core/storage';
+import type { CreateWorkerBackend, WorkerBackend } from './backend';
+
+/**
+ * Demo mode: the protocol's mock server runs inside our own service worker (MSW's worker cannot share our
+ * scope, and requests our worker makes never reach any fetch handler). Its state lives in its own IndexedDB
+ * database, written after every commit and before the answer leaves, so a worker restart loses nothing the
+ * client was told was stored.
+ */
+
+export const DEMO_SERVER_DB = 'outpost-demo-server';
+
+interface DemoStateRow {
+  readonly key: 'snapshot' | 'faults' | 'arrivals';
+  readonly value: unknown;
+}
+type DemoDb = Dexie & { state: EntityTable<DemoStateRow, 'key'> };
+
+const ArrivalsSchema = v.array(v.object({ eventId: v.string(), streamId: v.string(), version: v.number() }));
+const PushBodySchema = v.object({ events: v.array(v.object({ eventId: v.string() })) });
+
+function openDemoDb(): DemoDb {
+  const db = new Dexie(DEMO_SERVER_DB) as DemoDb;
+  db.version(1).stores({ state: '&key' });
+  return db;
+}
+
+/**
+ * Records every accepted append in arrival order. Appends of a transaction that throws are dropped with
+ * it, so the log matches what the storage holds.
+ */
+function withArrivalLog(
+  storage: ServerStorage,
+  arrivals: DemoArrival[],
+  afterCommit: () => void,
+): ServerStorage {
+  return {
+    read: (work) => storage.read(work),
+    close: () => storage.close(),
+    transaction: async (work) => {
+      const appended: DemoArrival[] = [];
+      const result = await storage.transaction((tx) =>
+        work(
+          new Proxy(tx, {
+            get(target, property, receiver) {
+              if (property === 'appendClientEvent') {
+                return (...args: Parameters<ServerStorageTx['appendClientEvent']>) => {
+                  target.appendClientEvent(...args);
+                  const [event] = args;
+                  appended.push({ eventId: event.eventId, streamId: event.streamId, version: event.version });
+                };
+              }
+              const value: unknown = Reflect.get(target, property, receiver);
+              return typeof value === 'function' ? value.bind(target) : value;
+            },
+          }),
+        ),
+      );
+      arrivals.push(...appended);
+      afterCommit();
+      return result;
+    },
+  };
+}
+
+export const createWorkerBackend: CreateWorkerBackend = async ({ endpoint, clock, ids, isOnline }) => {
+  const db = openDemoDb();
+  const saved = new Map((await db.state.toArray()).map((row) => [row.key, row.value]));
+  const initial = v.safeParse(MemorySnapshotSchema, saved.get('snapshot'));
+  const savedArrivals = v.safeParse(ArrivalsSchema, saved.get('arrivals'));
+  const arrivals: DemoArrival[] = savedArrivals.success ? [...savedArrivals.output] : [];
+
+  // Each commit queues its snapshot write; answers wait for the queue so "stored" means on disk.
+  let persisting: Promise<unknown> = Promise.resolve();
+  const persist = (snapshot: MemorySnapshot) => {
+    const copy = { snapshot, arrivals: [...arrivals] };
+    persisting = persisting
+      .catch(() => undefined)
+      .then(() =>
+        db.state.bulkPut([
+          { key: 'snapshot', value: copy.snapshot },
+          { key: 'arrivals', value: copy.arrivals },
+        ]),
+      );
+  };
+
+  const memory = createMemoryStorage(initial.success ? { initial: initial.output } : {});
+  const storage = withArrivalLog(memory, arrivals, () => persist(memory.snapshot()));
+  const faults = createFaultControl();
+  const savedFaults = saved.get('faults');
+  if (savedFaults && typeof savedFaults === 'object') faults.set(savedFaults as Partial<FaultSettings>);
+
+  const basePath = new URL(endpoint).pathname;
+  const mock = createMockBackend({ clock, ids, faults, storage, basePath });
+
+  const inFlight = new Map<string, number>();
+  const overlaps: string[] = [];
+  let pushes = 0;
+
+  const eventIdsOf = async (request: Request): Promise<readonly string[]> => {
+    if (request.method !== 'POST' || !request.url.endsWith('/push')) return [];
+    const body = v.safeParse(
+      PushBodySchema,
+      await request
+        .clone()
+        .json()
+        .catch(() => null),
+    );
+    return body.success ? body.output.events.map((event) => event.eventId) : [];
+  };
+
+  const respond = async (request: Request): Promise<Response> => {
+    // Playwright's offline switch and a real outage both cut the worker's network; the in-worker server
+    // must be unreachable then too, or offline tests would pass against a server no device could reach.
+    if (!isOnline()) throw new TypeError('Failed to fetch (demo server offline)');
+    const eventIds = await eventIdsOf(request);
+    if (eventIds.length > 0) pushes += 1;
+    for (const eventId of eventIds) {
+      const count = inFlight.get(eventId) ?? 0;
+      if (count > 0) overlaps.push(eventId);
+      inFlight.set(eventId, count + 1);
+    }
+    try {
+      const response = await getResponse(mock.handlers, request);
+      await persisting;
+      return (
+        response ?? Response.json({ error: { code: 'not_found', message: 'No demo route' } }, { status: 404 })
+      );
+    } finally {
+      for (const eventId of eventIds) {
+        const count = (inFlight.get(eventId) ?? 1) - 1;
+        if (count <= 0) inFlight.delete(eventId);
+        else inFlight.set(eventId, count);
+      }
+    }
+  };
+
+  const backend: WorkerBackend = {
+    transport: (input, init) => respond(new Request(input, init)),
+    respond: async (request) => {
+      try {
+        return await respond(request);
+      } catch {
+        return Response.error();
+      }
+    },
+    handleMessage: (message) => {
+      if (message.type === 'demo:faults') {
+        return (async () => {
+          if (message.settings) {
+            faults.set(message.settings as Partial<FaultSettings>);
+            await db.state.put({ key: 'faults', value: { ...faults.settings } });
+          }
+          return { ...faults.settings };
+        })();
+      }
+      if (message.type === 'demo:server-state') {
+        return (async (): Promise<DemoServerState> => {
+          await persisting;
+          const stats = await storage.read((reader) => reader.stats());
+          return { arrivals: [...arrivals], overlaps: [...overlaps], pushes, stats };
+        })();
+      }
+      return null;
+    },
+  };
+  return backend;
+};

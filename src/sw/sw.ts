@@ -1,0 +1,61 @@
+/// <reference lib="webworker" />
+import './background-sync';
+import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
+import { createWorkerBackend } from '#sw-backend';
+import { systemClock, uuidv7Generator } from '../platform/ids';
+import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
+import { SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
+import { BACKGROUND_SYNC_TAG } from '../pwa/worker-messages';
+import { handleWorkerMessage } from './messages';
+import { createWorkerSync } from './worker-sync';
+
+/**
+ * The service worker: serves the app shell from the precache (so the app opens offline), and flushes the
+ * outbox on Background Sync, on activation and when a page asks. In demo builds it also hosts the mock
+ * sync server. It never calls skipWaiting on install: a new version waits until the page's "reload to
+ * update" prompt is accepted, so an update never interrupts a flush or swaps code under an open form.
+ */
+declare const self: ServiceWorkerGlobalScope & {
+  __WB_MANIFEST: Array<{ url: string; revision: string | null }>;
+};
+
+const endpoint = resolveSyncEndpoint(self.location.origin, configuredSyncUrl());
+const backendReady = createWorkerBackend({
+  endpoint,
+  clock: systemClock,
+  ids: uuidv7Generator(systemClock),
+  isOnline: () => self.navigator.onLine,
+});
+const sync = createWorkerSync({ endpoint, backend: backendReady, channelName: SYNC_CHANNEL_NAME });
+
+// Registered before the precache route so the sync API and navigations are decided here first.
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (DEMO_BUILD && request.url.startsWith(`${endpoint}/`)) {
+    event.respondWith(backendReady.then((backend) => (backend ? backend.respond(request) : fetch(request))));
+    return;
+  }
+  if (request.mode === 'navigate' && new URL(request.url).origin === self.location.origin) {
+    // Any in-app URL (deep links, ?sync=fallback) opens the precached shell; the router takes it from there.
+    event.respondWith(matchPrecache('index.html').then((cached) => cached ?? fetch(request)));
+  }
+});
+
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+
+self.addEventListener('activate', (event) => {
+  // Claim first so pages opened before the worker are controlled (their fetches reach the demo server);
+  // the flush runs after and is not awaited, or fetches would queue behind a slow network.
+  event.waitUntil(self.clients.claim().then(() => void sync.flushQuietly('activate')));
+});
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== BACKGROUND_SYNC_TAG) return;
+  // A rejected promise tells the browser the sync failed, so it retries later with its own backoff.
+  event.waitUntil(sync.flushForBackgroundSync());
+});
+
+self.addEventListener('message', (event) => {
+  handleWorkerMessage(event, { sync, backend: backendReady, skipWaiting: () => self.skipWaiting() });
+});

@@ -1,0 +1,80 @@
+import { systemClock, uuidv7Generator } from '../platform/ids';
+import { type CoordinatedFlush, createCoordinatedFlush, isRetryableOutcome } from '../pwa/coordinated-flush';
+import type { FlushRequest } from '../pwa/flush-lock';
+import { getOrCreateClientId } from '../store/client-id';
+import { openDb } from '../store/db';
+import { EventBus } from '../store/event-bus';
+import { createSyncEngine, type FlushReport } from '../sync/engine';
+import type { WorkerBackend } from './backend/backend';
+
+/**
+ * The worker's side of the outbox: the same sync engine the page uses, over the same database, behind the
+ * same lock. The database is opened on first use so a worker woken only to serve a fetch stays cheap.
+ */
+export interface WorkerSync {
+  flush(request?: FlushRequest): Promise<FlushReport>;
+  /** For Background Sync: rejects while entries remain pending for a transient reason. */
+  flushForBackgroundSync(): Promise<FlushReport>;
+  /** For triggers nobody waits on: logs instead of rejecting. */
+  flushQuietly(reason: string): Promise<FlushReport | null>;
+}
+
+export interface WorkerSyncOptions {
+  readonly endpoint: string;
+  readonly backend: Promise<WorkerBackend | null>;
+  readonly channelName: string;
+}
+
+export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
+  let flushPromise: Promise<CoordinatedFlush> | null = null;
+
+  const start = async (): Promise<CoordinatedFlush> => {
+    const db = openDb();
+    const clock = systemClock;
+    const ids = uuidv7Generator(clock);
+    const clientId = await getOrCreateClientId(db, ids);
+    const backend = await options.backend;
+    const bus = new EventBus();
+    const engine = createSyncEngine({
+      db,
+      transport: backend ? backend.transport : (input, init) => fetch(input, init),
+      clock,
+      ids,
+      clientId,
+      baseUrl: options.endpoint,
+      bus,
+      ownerId: `worker-${ids()}`,
+      online: () => navigator.onLine,
+    });
+    const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(options.channelName) : null;
+    return createCoordinatedFlush({ engine, bus, channel, source: 'worker', locks: navigator.locks });
+  };
+
+  const flush = async (request: FlushRequest = {}): Promise<FlushReport> => {
+    flushPromise ??= start().catch((error: unknown) => {
+      flushPromise = null;
+      throw error;
+    });
+    return (await flushPromise)(request);
+  };
+
+  return {
+    flush,
+    async flushForBackgroundSync() {
+      // The browser fires sync when the network is back and runs its own retry schedule: skip our backoff.
+      const report = await flush({ force: true });
+      if (isRetryableOutcome(report)) {
+        throw new Error(`Outbox not drained (${report.outcome}); the browser will retry this sync`);
+      }
+      return report;
+    },
+    async flushQuietly(reason) {
+      try {
+        return await flush();
+      } catch (error) {
+        console.warn(`[outpost sw] flush on ${reason} failed`, error);
+        return null;
+      }
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig, loadEnv } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
+
+const backendModule = (name: string) =>
+  fileURLToPath(new URL(`./src/sw/backend/${name}.ts`, import.meta.url));
+
+/**
+ * Two builds come out of this file: the app and, through vite-plugin-pwa's injectManifest, the service worker
+ * (src/sw/sw.ts → sw.js). The worker build inherits `define` and `resolve`, which is how demo mode reaches it:
+ * the `#sw-backend` alias picks the in-worker mock backend (msw) for demo and dev, and a no-op module for
+ * production, so msw is never even parsed into the production worker (service workers cannot lazily
+ * `import()`, so a static choice at build time is the only way to keep it out).
+ */
+export default defineConfig(({ command, mode }) => {
+  const env = loadEnv(mode, process.cwd(), 'VITE_');
+  const demo = mode === 'demo' || command === 'serve' || env.VITE_DEMO === 'true' || env.VITE_DEMO === '1';
+  return {
+    plugins: [
+      react(),
+      VitePWA({
+        strategies: 'injectManifest',
+        srcDir: 'src/sw',
+        filename: 'sw.ts',
+        // The page registers the worker itself (src/pwa/register-worker.ts) so it controls the update prompt.
+        injectRegister: false,
+        registerType: 'prompt',
+        manifest: {
+          name: 'Outpost',
+          short_name: 'Outpost',
+          description: 'Order entry that keeps working without a connection.',
+          start_url: '/',
+          scope: '/',
+          display: 'standalone',
+          theme_color: '#0f4c81',
+          background_color: '#ffffff',
+          icons: [
+            { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+            { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+            { src: '/icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+          ],
+        },
+        injectManifest: {
+          // STACK.md: the plugin adds the webmanifest itself; listing it here would precache it twice.
+          globPatterns: ['**/*.{js,css,html,png,svg,ico}'],
+          maximumFileSizeToCacheInBytes: 4 * 1024 * 1024,
+        },
+        devOptions: { enabled: true, type: 'module', navigateFallback: 'index.html' },
+      }),
+    ],
+    define: {
+      __OUTPOST_DEMO__: JSON.stringify(demo),
+    },
+    resolve: {
+      alias: { '#sw-backend': backendModule(demo ? 'demo-backend' : 'no-backend') },
+    },
+    preview: { host: '127.0.0.1' },
+  };
+});

@@ -24,7 +24,16 @@ export class ValidationError extends Error {
 }
 
 export function toFieldIssues(issues: readonly v.BaseIssue<unknown>[]): FieldIssue[] {
-  return issues.map((issue) => ({ path: v.getDotPath(issue) ?? '', message: issue.message }));
+  return issues.map((issue) => {
+    const path = v.getDotPath(issue) ?? '';
+    // Valibot reports an absent key as 'Invalid key: Expected "name" but received undefined'; say it plainly.
+    const missing =
+      path !== '' &&
+      issue.kind === 'schema' &&
+      issue.received === 'undefined' &&
+      issue.expected?.startsWith('"');
+    return { path, message: missing ? `${path} is required` : issue.message };
+  });
 }
 
 /** Runs a schema and turns its issues into a typed, field-level refusal. */

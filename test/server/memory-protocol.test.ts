@@ -1,0 +1,156 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { ManualClock, uuidv7Generator } from '../../src/platform/ids';
+import { ErrorBodySchema, PushResponseSchema } from '../../src/protocol/messages';
+import { createSyncHandler } from '../../src/server/core/http';
+import { createMemoryStorage } from '../../src/server/core/memory-storage';
+import { type ServerStorage, StorageConflictError } from '../../src/server/core/storage';
+import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
+
+runProtocolContract('in-process handler on memory storage', async () => {
+  const clock = new ManualClock();
+  const storage = createMemoryStorage();
+  const handle = createSyncHandler({ storage, clock, ids: uuidv7Generator(clock), token: 'contract-token' });
+  return {
+    fetch: handle,
+    baseUrl: 'http://outpost.test/api/sync',
+    token: 'contract-token',
+    cleanup: () => storage.close(),
+  };
+});
+
+runProtocolContract('in-process handler without a token, under another base path', async () => {
+  const clock = new ManualClock();
+  const storage = createMemoryStorage();
+  const handle = createSyncHandler({ storage, clock, ids: uuidv7Generator(clock), basePath: '/sync/v1/' });
+  return { fetch: handle, baseUrl: 'http://outpost.test/sync/v1', cleanup: () => storage.close() };
+});
+
+describe('sync handler on memory storage', () => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 26, 9, 30, 0));
+  const ids = uuidv7Generator(clock);
+
+  function pushRequest(body: unknown, headers: Record<string, string> = {}): Request {
+    return new Request('http://outpost.test/api/sync/push', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  }
+
+  function placedOrder() {
+    const clientId = ids();
+    const order = new OrderStreamBuilder(ids, clientId);
+    const events = [order.created(), order.added('A-1', 2, 700), order.placed(1400, 1)];
+    return { clientId, order, events, body: { protocol: 1, clientId, batchId: ids(), events } };
+  }
+
+  it('stamps decisions with the injected clock and numbers orders by their serverSeq', async () => {
+    const storage = createMemoryStorage();
+    const handle = createSyncHandler({ storage, clock, ids });
+    const first = placedOrder();
+    const second = placedOrder();
+    await handle(pushRequest(first.body));
+    const answer = v.parse(PushResponseSchema, await (await handle(pushRequest(second.body))).json());
+    expect(answer.serverEvents).toEqual([
+      {
+        eventId: expect.any(String),
+        streamId: second.order.streamId,
+        serverSeq: 2,
+        occurredAt: '2026-11-26T09:30:00.000Z',
+        type: 'OrderConfirmed',
+        data: { orderNumber: 'SO-000002', confirmedAt: '2026-11-26T09:30:00.000Z' },
+      },
+    ]);
+  });
+
+  it('stores each event once when the same batch arrives twice at the same moment', async () => {
+    const storage = createMemoryStorage();
+    const handle = createSyncHandler({ storage, clock, ids });
+    const { body, events } = placedOrder();
+    const answers = await Promise.all([handle(pushRequest(body)), handle(pushRequest(body))]);
+    const parsed = await Promise.all(
+      answers.map(async (answer) => v.parse(PushResponseSchema, await answer.json())),
+    );
+    const statuses = parsed.map((answer) => answer.results.map((result) => result.status).join(','));
+    expect(statuses.sort()).toEqual(['accepted,accepted,accepted', 'duplicate,duplicate,duplicate']);
+    const stats = await storage.read((reader) => reader.stats());
+    expect(stats).toMatchObject({ eventsStored: events.length, serverEvents: 1, duplicatesAnswered: 3 });
+  });
+
+  it('answers duplicate, not an error, when a racing writer stored the batch between check and write', async () => {
+    const inner = createMemoryStorage();
+    let raced = false;
+    const racing: ServerStorage = {
+      ...inner,
+      async transaction(work) {
+        if (raced) return inner.transaction(work);
+        raced = true;
+        // The rival's copy of the batch commits; ours then hits the uniqueness constraint.
+        await inner.transaction(work);
+        throw new StorageConflictError('eventId', 'stored by a concurrent push');
+      },
+    };
+    const handle = createSyncHandler({ storage: racing, clock, ids });
+    const { body } = placedOrder();
+    const response = await handle(pushRequest(body));
+    expect(response.status).toBe(200);
+    const answer = v.parse(PushResponseSchema, await response.json());
+    expect(answer.results.map((result) => result.status)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    await expect(inner.read((reader) => reader.stats().eventsStored)).resolves.toBe(3);
+  });
+
+  it('answers 500 with an error body when the storage itself fails, so the client resends', async () => {
+    const inner = createMemoryStorage();
+    const broken: ServerStorage = {
+      ...inner,
+      transaction: async () => {
+        throw new Error('disk full');
+      },
+    };
+    const handle = createSyncHandler({ storage: broken, clock, ids });
+    const response = await handle(pushRequest(placedOrder().body));
+    expect(response.status).toBe(500);
+    expect(v.parse(ErrorBodySchema, await response.json()).error.code).toBe('internal');
+  });
+
+  it('applies a configured body limit, trusting neither a small nor a missing Content-Length', async () => {
+    const storage = createMemoryStorage();
+    const handle = createSyncHandler({ storage, clock, ids, maxBodyBytes: 1_000 });
+    const { body, events } = placedOrder();
+    expect(JSON.stringify(body).length).toBeGreaterThan(1_000);
+    expect((await handle(pushRequest(body))).status).toBe(413);
+    expect((await handle(pushRequest(body, { 'content-length': '10' }))).status).toBe(413);
+    const small = { ...body, events: events.slice(0, 1) };
+    expect((await handle(pushRequest(small))).status).toBe(200);
+    await expect(storage.read((reader) => reader.stats().eventsStored)).resolves.toBe(1);
+  });
+
+  it('answers 413 from a declared Content-Length alone, before reading the body', async () => {
+    const storage = createMemoryStorage();
+    const handle = createSyncHandler({ storage, clock, ids });
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new TextEncoder().encode('{'));
+      },
+    });
+    const request = new Request('http://outpost.test/api/sync/push', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(5 * 1024 * 1024) },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    const response = await handle(request);
+    expect(response.status).toBe(413);
+    expect(pulled).toBeLessThanOrEqual(1);
+  });
+
+  it('answers 404 with an error body outside its base path', async () => {
+    const handle = createSyncHandler({ storage: createMemoryStorage(), clock, ids });
+    const response = await handle(new Request('http://outpost.test/api/other/push'));
+    expect(response.status).toBe(404);
+    expect(v.parse(ErrorBodySchema, await response.json()).error.code).toBe('not_found');
+  });
+});

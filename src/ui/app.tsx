@@ -1,0 +1,112 @@
+import { useEffect, useState } from 'react';
+import type { Outpost } from '../app/outpost';
+import type { IdGenerator } from '../platform/ids';
+import { startAnalyticsService } from '../subscribers/analytics';
+import {
+  browserNotifier,
+  type NotificationService,
+  startNotificationService,
+} from '../subscribers/notifications';
+import { DemoControls } from './demo-controls';
+import { defaultIds, OutpostProvider } from './outpost-context';
+import { parseRoute, type Route, useHash } from './routing';
+import { InsightsScreen } from './screens/insights';
+import { NewOrderScreen } from './screens/new-order';
+import { OrderDetailScreen } from './screens/order-detail';
+import { OrdersListScreen } from './screens/orders-list';
+import { OutboxInspectorScreen } from './screens/outbox-inspector';
+import { StatusBar, UpdatePrompt } from './status-bar';
+import { NotificationPermissionButton, Toasts } from './toasts';
+import './styles.css';
+
+export interface AppProps {
+  readonly outpost: Outpost;
+  /** Where command and order ids come from; UUIDv7 by default, fixed in tests. */
+  readonly ids?: IdGenerator;
+}
+
+const NAV: readonly { route: Route['name']; href: string; label: string }[] = [
+  { route: 'orders', href: '#/orders', label: 'Orders' },
+  { route: 'new', href: '#/new', label: 'New order' },
+  { route: 'outbox', href: '#/outbox', label: 'Outbox' },
+  { route: 'insights', href: '#/insights', label: 'Insights' },
+];
+
+/**
+ * The whole app. It owns the event-bus subscribers (they live as long as the page, whichever screen is
+ * open) and picks the screen from the hash.
+ */
+export function App({ outpost, ids = defaultIds }: AppProps) {
+  const [notifications, setNotifications] = useState<NotificationService | null>(null);
+  useEffect(() => {
+    const service = startNotificationService({ bus: outpost.bus, db: outpost.db, system: browserNotifier() });
+    const analytics = startAnalyticsService({ bus: outpost.bus, db: outpost.db });
+    setNotifications(service);
+    return () => {
+      service.stop();
+      analytics.stop();
+    };
+  }, [outpost]);
+
+  const route = parseRoute(useHash());
+  const current = route.name === 'order' ? 'orders' : route.name;
+
+  return (
+    <OutpostProvider value={{ outpost, ids, notifications }}>
+      <button
+        type="button"
+        className="skip-link"
+        // The hash is the route, so a "#main" link would navigate: move focus instead.
+        onClick={() => document.getElementById('main')?.focus()}
+      >
+        Skip to content
+      </button>
+      <header className="app-header">
+        <div className="app-header__top">
+          <a className="brand" href="#/orders">
+            Outpost
+          </a>
+          <NotificationPermissionButton />
+        </div>
+        <nav aria-label="Main">
+          <ul className="nav">
+            {NAV.map((item) => (
+              <li key={item.route}>
+                <a href={item.href} aria-current={current === item.route ? 'page' : undefined}>
+                  {item.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      </header>
+      <StatusBar />
+      <UpdatePrompt />
+      {outpost.demo ? <DemoControls demo={outpost.demo} /> : null}
+      <main id="main" className="main" tabIndex={-1}>
+        <Screen route={route} />
+      </main>
+      <Toasts />
+    </OutpostProvider>
+  );
+}
+
+function Screen({ route }: { readonly route: Route }) {
+  switch (route.name) {
+    case 'orders':
+      return <OrdersListScreen />;
+    case 'order':
+      // Keyed so moving between orders resets every form on the screen.
+      return <OrderDetailScreen key={route.orderId} orderId={route.orderId} />;
+    case 'new':
+      return <NewOrderScreen />;
+    case 'outbox':
+      return <OutboxInspectorScreen />;
+    case 'insights':
+      return <InsightsScreen />;
+    default: {
+      const unknownRoute: never = route;
+      return unknownRoute;
+    }
+  }
+}

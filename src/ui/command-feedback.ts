@@ -1,0 +1,27 @@
+import { OrderDomainError } from '../domain/order/errors';
+import { ValidationError } from '../domain/validation';
+import type { CommandError } from '../store/errors';
+
+/** A refused command as a form shows it: messages next to fields, and one for the form as a whole. */
+export interface CommandFeedback {
+  readonly fields: Readonly<Record<string, string>>;
+  readonly message: string | null;
+}
+
+export const noFeedback: CommandFeedback = { fields: {}, message: null };
+
+export function feedbackOf(error: CommandError, knownFields: readonly string[]): CommandFeedback {
+  const fields: Record<string, string> = {};
+  let message: string | null = null;
+  if (error instanceof ValidationError) {
+    for (const [path, text] of Object.entries(error.byField())) {
+      if (knownFields.includes(path)) fields[path] = text;
+      else message ??= text;
+    }
+  } else if (error instanceof OrderDomainError && error.field && knownFields.includes(error.field)) {
+    fields[error.field] = error.message;
+  } else {
+    message = error.message;
+  }
+  return { fields, message };
+}

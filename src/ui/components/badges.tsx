@@ -1,0 +1,53 @@
+import type { OrderSummary, OutboxStatus, SyncState } from '../../store/db';
+
+const SYNC_LABELS: Record<SyncState, string> = {
+  local: 'Saved on device',
+  sending: 'Sending',
+  delivered: 'Delivered',
+  attention: 'Needs attention',
+};
+
+export function SyncBadge({ state }: { readonly state: SyncState }) {
+  return <span className={`badge badge--sync-${state}`}>{SYNC_LABELS[state]}</span>;
+}
+
+/** The status in words, with what the person needs to know next to it (order number, rejection reason). */
+export function orderStatusText(
+  order: Pick<OrderSummary, 'status' | 'orderNumber' | 'rejection' | 'cancellationReason'>,
+): string {
+  switch (order.status) {
+    case 'draft':
+      return 'Draft';
+    case 'placed':
+      return 'Placed';
+    case 'confirmed':
+      return order.orderNumber ? `Confirmed ${order.orderNumber}` : 'Confirmed';
+    case 'rejected':
+      return order.rejection ? `Rejected: ${order.rejection.reason}` : 'Rejected';
+    case 'cancelled':
+      return 'Cancelled';
+    default: {
+      const unknownStatus: never = order.status;
+      return unknownStatus;
+    }
+  }
+}
+
+export function StatusBadge({
+  order,
+}: {
+  readonly order: Pick<OrderSummary, 'status' | 'orderNumber' | 'rejection' | 'cancellationReason'>;
+}) {
+  return <span className={`badge badge--status-${order.status}`}>{orderStatusText(order)}</span>;
+}
+
+const DELIVERY_LABELS: Record<OutboxStatus, string> = {
+  pending: 'Pending',
+  inflight: 'In flight',
+  delivered: 'Delivered',
+  dead: 'Dead',
+};
+
+export function DeliveryBadge({ status }: { readonly status: OutboxStatus }) {
+  return <span className={`badge badge--delivery-${status}`}>{DELIVERY_LABELS[status]}</span>;
+}

@@ -1,0 +1,28 @@
+import { createContext, type ReactNode, useContext } from 'react';
+import type { Outpost } from '../app/outpost';
+import { type IdGenerator, newId } from '../platform/ids';
+import type { NotificationService } from '../subscribers/notifications';
+
+interface OutpostContextValue {
+  readonly outpost: Outpost;
+  readonly ids: IdGenerator;
+  readonly notifications: NotificationService | null;
+}
+
+const OutpostContext = createContext<OutpostContextValue | null>(null);
+
+export function OutpostProvider({ value, children }: { value: OutpostContextValue; children: ReactNode }) {
+  return <OutpostContext.Provider value={value}>{children}</OutpostContext.Provider>;
+}
+
+function useOutpostContext(): OutpostContextValue {
+  const value = useContext(OutpostContext);
+  if (!value) throw new Error('Outpost screens must render inside <App outpost={…} />');
+  return value;
+}
+
+export const useOutpost = (): Outpost => useOutpostContext().outpost;
+export const useOutpostIds = (): IdGenerator => useOutpostContext().ids;
+export const useNotifications = (): NotificationService | null => useOutpostContext().notifications;
+
+export { newId as defaultIds };

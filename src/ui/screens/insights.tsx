@@ -1,0 +1,172 @@
+import { useLiveQuery } from 'dexie-react-hooks';
+import { ANALYTICS_KEY, type AnalyticsModel, readAnalytics, summarize } from '../../subscribers/analytics';
+import { formatMoney } from '../format';
+import { useOutpost } from '../outpost-context';
+import { ScreenHeading } from './screen-heading';
+
+const DAYS_SHOWN = 14;
+const DAY_MS = 86_400_000;
+
+interface DayBar {
+  readonly day: string;
+  readonly placed: number;
+  readonly confirmed: number;
+  readonly rejected: number;
+}
+
+/** The last DAYS_SHOWN days up to today (by the injected clock), with zeros for quiet days. */
+function lastDays(model: AnalyticsModel, now: number): DayBar[] {
+  const bars: DayBar[] = [];
+  for (let back = DAYS_SHOWN - 1; back >= 0; back -= 1) {
+    const day = new Date(now - back * DAY_MS).toISOString().slice(0, 10);
+    const stats = model.days[day] ?? { placed: 0, confirmed: 0, rejected: 0 };
+    bars.push({ day, ...stats });
+  }
+  return bars;
+}
+
+const percent = (rate: number | null): string => (rate === null ? '—' : `${Math.round(rate * 100)} %`);
+
+function duration(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/**
+ * Analytics from the analytics subscriber's own read model (the `analytics` meta row), so this screen
+ * reads one row however many orders exist.
+ */
+export function InsightsScreen() {
+  const { db, clock } = useOutpost();
+  const row = useLiveQuery(() => db.meta.get(ANALYTICS_KEY), [db]);
+  const model = readAnalytics(row?.value);
+  const summary = summarize(model);
+  const bars = lastDays(model, clock.now());
+  const revenue = Object.entries(model.revenue).sort(([a], [b]) => a.localeCompare(b));
+
+  return (
+    <section aria-labelledby="insights-heading">
+      <ScreenHeading id="insights-heading">Insights</ScreenHeading>
+      <dl className="metrics">
+        <div className="metric">
+          <dt>Confirmation rate</dt>
+          <dd>{percent(summary.confirmationRate)}</dd>
+        </div>
+        <div className="metric">
+          <dt>Confirmed / rejected</dt>
+          <dd>
+            {model.confirmed} / {model.rejected}
+          </dd>
+        </div>
+        <div className="metric">
+          <dt>Median time to acknowledgement</dt>
+          <dd>{duration(summary.medianAckMs)}</dd>
+        </div>
+        <div className="metric">
+          <dt>Waiting for a decision</dt>
+          <dd>{summary.waiting}</dd>
+        </div>
+        <div className="metric">
+          <dt>Revenue (confirmed)</dt>
+          <dd>
+            {revenue.length === 0
+              ? '—'
+              : revenue.map(([currency, minor]) => (
+                  <span key={currency} className="metric__line">
+                    {formatMoney(minor, currency)}
+                  </span>
+                ))}
+          </dd>
+        </div>
+      </dl>
+      <div className="card">
+        <h2 id="per-day-heading">Orders per day</h2>
+        <DayChart bars={bars} />
+        <table className="table table--compact" aria-labelledby="per-day-heading">
+          <caption className="visually-hidden">Orders placed, confirmed and rejected per day (UTC)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Day (UTC)</th>
+              <th scope="col" className="num">
+                Placed
+              </th>
+              <th scope="col" className="num">
+                Confirmed
+              </th>
+              <th scope="col" className="num">
+                Rejected
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {bars
+              .filter((bar) => bar.placed + bar.confirmed + bar.rejected > 0)
+              .map((bar) => (
+                <tr key={bar.day}>
+                  <th scope="row">{bar.day}</th>
+                  <td className="num">{bar.placed}</td>
+                  <td className="num">{bar.confirmed}</td>
+                  <td className="num">{bar.rejected}</td>
+                </tr>
+              ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+const WIDTH = 560;
+const HEIGHT = 160;
+const AXIS = 18;
+
+/** Plain SVG: grouped bars per day. The table after it carries the same numbers for screen readers. */
+function DayChart({ bars }: { readonly bars: readonly DayBar[] }) {
+  const max = Math.max(1, ...bars.map((bar) => Math.max(bar.placed, bar.confirmed, bar.rejected)));
+  const slot = WIDTH / bars.length;
+  const barWidth = Math.max(2, (slot - 6) / 3);
+  const scale = (value: number) => ((HEIGHT - AXIS) * value) / max;
+  const totalPlaced = bars.reduce((sum, bar) => sum + bar.placed, 0);
+  const label = `Orders per day over the last ${bars.length} days: ${totalPlaced} placed, ${bars.reduce((s, b) => s + b.confirmed, 0)} confirmed, ${bars.reduce((s, b) => s + b.rejected, 0)} rejected. Busiest day ${max}.`;
+  return (
+    <figure className="chart">
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={label} className="chart__svg">
+        <line x1={0} x2={WIDTH} y1={HEIGHT - AXIS} y2={HEIGHT - AXIS} className="chart__axis" />
+        {bars.map((bar, index) => {
+          const x = index * slot + 3;
+          const series = [
+            ['placed', bar.placed],
+            ['confirmed', bar.confirmed],
+            ['rejected', bar.rejected],
+          ] as const;
+          return (
+            <g key={bar.day}>
+              {series.map(([name, value], offset) => (
+                <rect
+                  key={name}
+                  className={`chart__bar chart__bar--${name}`}
+                  x={x + offset * barWidth}
+                  y={HEIGHT - AXIS - scale(value)}
+                  width={barWidth}
+                  height={scale(value)}
+                />
+              ))}
+              {index % 2 === bars.length % 2 ? null : (
+                <text x={x + slot / 2 - 3} y={HEIGHT - 4} className="chart__label" textAnchor="middle">
+                  {bar.day.slice(5)}
+                </text>
+              )}
+            </g>
+          );
+        })}
+      </svg>
+      <figcaption className="chart__legend">
+        <span className="legend legend--placed">Placed</span>
+        <span className="legend legend--confirmed">Confirmed</span>
+        <span className="legend legend--rejected">Rejected</span>
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,86 @@
+import { type FormEvent, useState } from 'react';
+import { CURRENCY_CODES } from '../../domain/order/currency';
+import { type CommandFeedback, feedbackOf, noFeedback } from '../command-feedback';
+import { Field, FormAlert } from '../components/field';
+import { useCommandId } from '../hooks';
+import { useOutpost, useOutpostIds } from '../outpost-context';
+import { navigate } from '../routing';
+import { ScreenHeading } from './screen-heading';
+
+const FIELDS = ['customerName', 'currency'] as const;
+
+/** Starts an order: the id is chosen when the form opens, so a repeated submit creates nothing new. */
+export function NewOrderScreen() {
+  const outpost = useOutpost();
+  const ids = useOutpostIds();
+  const [orderId] = useState(ids);
+  const [commandId] = useCommandId();
+  const [customerName, setCustomerName] = useState('');
+  const [currency, setCurrency] = useState('EUR');
+  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    const result = await outpost.execute({
+      commandId,
+      command: { type: 'CreateOrder', orderId, customerName, currency: currency.trim().toUpperCase() },
+    });
+    setBusy(false);
+    if (result.ok) navigate({ name: 'order', orderId });
+    else setFeedback(feedbackOf(result.error, FIELDS));
+  };
+
+  return (
+    <section aria-labelledby="new-order-heading">
+      <ScreenHeading id="new-order-heading">New order</ScreenHeading>
+      <p className="screen-intro">
+        Saved on this device first: you can take orders with no connection and they are sent when it returns.
+      </p>
+      <form className="card form" onSubmit={submit} noValidate>
+        <Field label="Customer name" error={feedback.fields.customerName}>
+          {(control) => (
+            <input
+              {...control}
+              name="customerName"
+              autoComplete="organization"
+              value={customerName}
+              onChange={(event) => setCustomerName(event.target.value)}
+            />
+          )}
+        </Field>
+        <Field
+          label="Currency"
+          hint="ISO 4217 code, such as EUR, USD or JPY"
+          error={feedback.fields.currency}
+        >
+          {(control) => (
+            <input
+              {...control}
+              name="currency"
+              list="currency-codes"
+              autoCapitalize="characters"
+              spellCheck={false}
+              className="input--short"
+              value={currency}
+              onChange={(event) => setCurrency(event.target.value)}
+            />
+          )}
+        </Field>
+        <datalist id="currency-codes">
+          {CURRENCY_CODES.map((code) => (
+            <option key={code} value={code} />
+          ))}
+        </datalist>
+        <FormAlert message={feedback.message} />
+        <div className="form__actions">
+          <button type="submit" className="button button--primary" disabled={busy}>
+            Create order
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,422 @@
+import { useLiveQuery } from 'dexie-react-hooks';
+import { type FormEvent, useState } from 'react';
+import { catalog, isDiscontinued } from '../../catalog/products';
+import type { OrderLine } from '../../domain/order/order';
+import { streamIdOf } from '../../protocol/messages';
+import type { OrderDetail, OrderSummary, OutboxRow, TimelineEntry } from '../../store/db';
+import { type CommandFeedback, feedbackOf, noFeedback } from '../command-feedback';
+import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
+import { Dialog } from '../components/dialog';
+import { Field, FormAlert } from '../components/field';
+import { formatClock, formatDateTime, formatMoney } from '../format';
+import { useCommandId } from '../hooks';
+import { useOutpost } from '../outpost-context';
+import { ScreenHeading } from './screen-heading';
+
+/**
+ * One order: its lines and total, the editing actions a draft allows, and its event timeline with each
+ * event's delivery state, so the person can see exactly what the server has and has not received.
+ */
+export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
+  const { db } = useOutpost();
+  const loaded = useLiveQuery(async () => {
+    const streamId = streamIdOf(orderId);
+    const [summary, detail, outbox] = await Promise.all([
+      db.orderSummaries.get(orderId),
+      db.orderDetails.get(orderId),
+      db.outbox.where('streamId').equals(streamId).toArray(),
+    ]);
+    return { summary, detail, outbox };
+  }, [db, orderId]);
+
+  if (!loaded) return <p aria-busy="true">Loading order…</p>;
+  const { summary, detail, outbox } = loaded;
+  if (!summary) {
+    return (
+      <section aria-labelledby="order-heading">
+        <ScreenHeading id="order-heading">Order not found</ScreenHeading>
+        <p>
+          There is no order {orderId} on this device. <a href="#/orders">Back to orders</a>
+        </p>
+      </section>
+    );
+  }
+  const editable = summary.status === 'draft' && !summary.blockedReason;
+  return (
+    <section aria-labelledby="order-heading" className="order-detail">
+      <p className="breadcrumb">
+        <a href="#/orders">← Orders</a>
+      </p>
+      <ScreenHeading id="order-heading">{summary.customerName}</ScreenHeading>
+      <p className="order-detail__badges">
+        <StatusBadge order={summary} /> <SyncBadge state={summary.syncState} />
+        <span className="muted">Created {formatDateTime(summary.createdAt)}</span>
+      </p>
+      {summary.blockedReason ? (
+        <p className="callout callout--warning" role="note">
+          <strong>Held back:</strong> {summary.blockedReason}{' '}
+          <a href="#/outbox">Open the outbox to retry or discard</a>
+        </p>
+      ) : null}
+      {summary.cancellationReason ? <p className="callout">Cancelled: {summary.cancellationReason}</p> : null}
+
+      <LinesCard summary={summary} lines={detail?.lines ?? []} editable={editable} />
+      {editable ? <AddProductForm orderId={orderId} /> : null}
+      <OrderActions summary={summary} />
+      <Timeline detail={detail} outbox={outbox} />
+    </section>
+  );
+}
+
+function LinesCard({
+  summary,
+  lines,
+  editable,
+}: {
+  readonly summary: OrderSummary;
+  readonly lines: readonly OrderLine[];
+  readonly editable: boolean;
+}) {
+  return (
+    <div className="card">
+      <h2>Lines</h2>
+      {lines.length === 0 ? (
+        <p className="muted">No products yet.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Product</th>
+                <th scope="col" className="num">
+                  Quantity
+                </th>
+                <th scope="col" className="num">
+                  Unit price
+                </th>
+                <th scope="col" className="num">
+                  Amount
+                </th>
+                {editable ? (
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                ) : null}
+              </tr>
+            </thead>
+            <tbody>
+              {lines.map((line) => (
+                <tr key={line.sku}>
+                  <th scope="row">
+                    {line.name}
+                    <span className="sku">{line.sku}</span>
+                  </th>
+                  <td className="num">
+                    {editable ? <QuantityForm orderId={summary.orderId} line={line} /> : line.quantity}
+                  </td>
+                  <td className="num">{formatMoney(line.unitPrice, summary.currency)}</td>
+                  <td className="num">{formatMoney(line.amount, summary.currency)}</td>
+                  {editable ? (
+                    <td>
+                      <RemoveButton orderId={summary.orderId} line={line} />
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th scope="row" colSpan={3}>
+                  Total
+                </th>
+                <td className="num total">{formatMoney(summary.total, summary.currency)}</td>
+                {editable ? <td /> : null}
+              </tr>
+            </tfoot>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Form input to a command field: an empty box is "missing" so the schema says so, not "NaN". */
+const numberOrUndefined = (text: string): number | undefined =>
+  text.trim() === '' ? undefined : Number(text);
+
+function QuantityForm({ orderId, line }: { readonly orderId: string; readonly line: OrderLine }) {
+  const { execute } = useOutpost();
+  const [commandId, renew] = useCommandId();
+  const [quantity, setQuantity] = useState(String(line.quantity));
+  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    const result = await execute({
+      commandId,
+      command: { type: 'ChangeQuantity', orderId, sku: line.sku, quantity: numberOrUndefined(quantity) },
+    });
+    setBusy(false);
+    if (result.ok) {
+      setFeedback(noFeedback);
+      renew();
+    } else setFeedback(feedbackOf(result.error, ['quantity']));
+  };
+  return (
+    <form className="inline-form" onSubmit={submit} noValidate>
+      <Field
+        label={`Quantity of ${line.name}`}
+        error={feedback.fields.quantity ?? feedback.message ?? undefined}
+      >
+        {(control) => (
+          <input
+            {...control}
+            className="input--qty"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={999}
+            value={quantity}
+            onChange={(event) => setQuantity(event.target.value)}
+          />
+        )}
+      </Field>
+      <button type="submit" className="button" disabled={busy || quantity === String(line.quantity)}>
+        Update<span className="visually-hidden"> quantity of {line.name}</span>
+      </button>
+    </form>
+  );
+}
+
+function RemoveButton({ orderId, line }: { readonly orderId: string; readonly line: OrderLine }) {
+  const { execute } = useOutpost();
+  const [commandId] = useCommandId();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const remove = async () => {
+    setBusy(true);
+    const result = await execute({ commandId, command: { type: 'RemoveProduct', orderId, sku: line.sku } });
+    setBusy(false);
+    if (!result.ok) setError(result.error.message);
+  };
+  return (
+    <>
+      <button type="button" className="button button--quiet" onClick={remove} disabled={busy}>
+        Remove<span className="visually-hidden"> {line.name}</span>
+      </button>
+      <FormAlert message={error} />
+    </>
+  );
+}
+
+function AddProductForm({ orderId }: { readonly orderId: string }) {
+  const { execute } = useOutpost();
+  const [commandId, renew] = useCommandId();
+  const [sku, setSku] = useState('');
+  const [quantity, setQuantity] = useState('1');
+  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (busy) return;
+    const product = catalog.find((candidate) => candidate.sku === sku);
+    if (!product) {
+      setFeedback({ fields: { sku: 'Choose a product from the catalog' }, message: null });
+      return;
+    }
+    setBusy(true);
+    const result = await execute({
+      commandId,
+      command: {
+        type: 'AddProduct',
+        orderId,
+        sku: product.sku,
+        name: product.name,
+        unitPrice: product.unitPrice,
+        quantity: numberOrUndefined(quantity),
+      },
+    });
+    setBusy(false);
+    if (result.ok) {
+      setFeedback(noFeedback);
+      setSku('');
+      setQuantity('1');
+      renew();
+    } else {
+      setFeedback(feedbackOf(result.error, ['sku', 'quantity']));
+    }
+  };
+
+  return (
+    <form className="card form form--row" onSubmit={submit} noValidate aria-labelledby="add-product-heading">
+      <h2 id="add-product-heading">Add a product</h2>
+      <Field label="Product" error={feedback.fields.sku}>
+        {(control) => (
+          <select {...control} value={sku} onChange={(event) => setSku(event.target.value)}>
+            <option value="">Choose a product…</option>
+            {catalog.map((product) => (
+              <option key={product.sku} value={product.sku}>
+                {product.name} — {product.sku}
+                {isDiscontinued(product.sku) ? ' (may be refused)' : ''}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Quantity" error={feedback.fields.quantity}>
+        {(control) => (
+          <input
+            {...control}
+            className="input--qty"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={999}
+            value={quantity}
+            onChange={(event) => setQuantity(event.target.value)}
+          />
+        )}
+      </Field>
+      <FormAlert message={feedback.message} />
+      <div className="form__actions">
+        <button type="submit" className="button button--primary" disabled={busy}>
+          Add to order
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function OrderActions({ summary }: { readonly summary: OrderSummary }) {
+  const { execute } = useOutpost();
+  const [placeId] = useCommandId();
+  const [cancelling, setCancelling] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const canPlace = summary.status === 'draft' && !summary.blockedReason;
+  const canCancel = summary.status !== 'cancelled' && !summary.blockedReason;
+  if (!canPlace && !canCancel) return null;
+
+  const place = async () => {
+    setBusy(true);
+    const result = await execute({
+      commandId: placeId,
+      command: { type: 'PlaceOrder', orderId: summary.orderId },
+    });
+    setBusy(false);
+    setError(result.ok ? null : result.error.message);
+  };
+
+  return (
+    <div className="card actions">
+      {canPlace ? (
+        <button type="button" className="button button--primary" onClick={place} disabled={busy}>
+          Place order
+        </button>
+      ) : null}
+      {canCancel ? (
+        <button type="button" className="button button--danger" onClick={() => setCancelling(true)}>
+          Cancel order
+        </button>
+      ) : null}
+      <FormAlert message={error} />
+      {cancelling ? <CancelDialog orderId={summary.orderId} onClose={() => setCancelling(false)} /> : null}
+    </div>
+  );
+}
+
+function CancelDialog({ orderId, onClose }: { readonly orderId: string; readonly onClose: () => void }) {
+  const { execute } = useOutpost();
+  const [commandId] = useCommandId();
+  const [reason, setReason] = useState('');
+  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    const result = await execute({ commandId, command: { type: 'CancelOrder', orderId, reason } });
+    setBusy(false);
+    if (result.ok) onClose();
+    else setFeedback(feedbackOf(result.error, ['reason']));
+  };
+  return (
+    <Dialog title="Cancel this order?" onClose={onClose}>
+      <form onSubmit={submit} noValidate className="form">
+        <Field label="Reason for cancelling" error={feedback.fields.reason}>
+          {(control) => (
+            <textarea
+              {...control}
+              rows={3}
+              value={reason}
+              onChange={(event) => setReason(event.target.value)}
+            />
+          )}
+        </Field>
+        <FormAlert message={feedback.message} />
+        <div className="form__actions">
+          <button type="button" className="button" onClick={onClose}>
+            Keep order
+          </button>
+          <button type="submit" className="button button--danger" disabled={busy}>
+            Cancel order
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function deliveryOf(entry: TimelineEntry, outbox: ReadonlyMap<string, OutboxRow>) {
+  if (entry.kind === 'server') return <span className="badge badge--delivery-server">From server</span>;
+  if (entry.kind === 'local') return <span className="badge">On this device</span>;
+  const row = outbox.get(entry.eventId);
+  // Delivered rows may be pruned from the outbox; an event without a row has nothing left to send.
+  if (!row) return <DeliveryBadge status="delivered" />;
+  return <DeliveryBadge status={row.status} />;
+}
+
+function Timeline({
+  detail,
+  outbox,
+}: {
+  readonly detail: OrderDetail | undefined;
+  readonly outbox: readonly OutboxRow[];
+}) {
+  const rows = new Map(outbox.map((row) => [row.eventId, row]));
+  const entries = detail?.timeline ?? [];
+  return (
+    <div className="card">
+      <h2 id="timeline-heading">Timeline</h2>
+      <ol className="timeline" aria-labelledby="timeline-heading">
+        {entries.map((entry) => {
+          const row = rows.get(entry.eventId);
+          return (
+            <li key={entry.eventId} className={`timeline__entry timeline__entry--${entry.kind}`}>
+              <div className="timeline__head">
+                <strong>{entry.type}</strong>
+                <span className="muted">
+                  {entry.version !== null ? `v${entry.version}` : null}
+                  {entry.serverSeq !== null ? `server #${entry.serverSeq}` : null}
+                </span>
+                <time dateTime={entry.occurredAt}>{formatClock(Date.parse(entry.occurredAt))}</time>
+                {deliveryOf(entry, rows)}
+              </div>
+              <p className="timeline__summary">{entry.summary}</p>
+              {row && row.status !== 'delivered' && (row.attempts > 0 || row.lastError) ? (
+                <p className="timeline__delivery muted">
+                  {row.attempts} {row.attempts === 1 ? 'attempt' : 'attempts'}
+                  {row.lastError ? ` · last error: ${row.lastError}` : ''}
+                  {row.status === 'dead' && row.deadCode ? ` · ${row.deadCode}` : ''}
+                </p>
+              ) : null}
+            </li>
+          );
+        })}
+      </ol>
+    </div>
+  );
+}

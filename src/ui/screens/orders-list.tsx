@@ -1,0 +1,154 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useLiveQuery } from 'dexie-react-hooks';
+import { useDeferredValue, useRef, useState } from 'react';
+import type { OrderStatus } from '../../domain/order/order';
+import type { OrderSummary, OutpostDb } from '../../store/db';
+import { StatusBadge, SyncBadge } from '../components/badges';
+import { formatDateTime, formatMoney, shortId } from '../format';
+import { useOutpost } from '../outpost-context';
+import { ScreenHeading } from './screen-heading';
+
+const STATUSES: readonly OrderStatus[] = ['draft', 'placed', 'confirmed', 'rejected', 'cancelled'];
+const ROW_HEIGHT = 76;
+/** Rows are read from IndexedDB a page at a time around what is on screen, never the whole table. */
+const PAGE = 50;
+
+type StatusFilter = OrderStatus | 'all';
+type Orders = ReturnType<OutpostDb['orderSummaries']['toCollection']>;
+
+/**
+ * Newest first by orderId (a UUIDv7, so creation order) using the primary key or the status index; a
+ * customer search walks the `customerKey` index instead, alphabetically.
+ */
+function ordersOf(db: OutpostDb, status: StatusFilter, search: string): Orders {
+  const key = search.trim().toLowerCase();
+  if (key) {
+    const matches = db.orderSummaries.where('customerKey').startsWith(key);
+    return status === 'all' ? matches : matches.and((order) => order.status === status);
+  }
+  if (status !== 'all') return db.orderSummaries.where('status').equals(status).reverse();
+  return db.orderSummaries.toCollection().reverse();
+}
+
+interface Page {
+  readonly offset: number;
+  readonly rows: readonly OrderSummary[];
+}
+
+export function OrdersListScreen() {
+  const { db } = useOutpost();
+  const [status, setStatus] = useState<StatusFilter>('all');
+  const [searchText, setSearchText] = useState('');
+  const search = useDeferredValue(searchText);
+  const scroller = useRef<HTMLDivElement>(null);
+
+  const count = useLiveQuery(() => ordersOf(db, status, search).count(), [db, status, search]);
+  const virtualizer = useVirtualizer({
+    count: count ?? 0,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 8,
+    initialRect: { width: 1024, height: 640 },
+  });
+  const items = virtualizer.getVirtualItems();
+  const firstPage = Math.floor((items[0]?.index ?? 0) / PAGE);
+  const lastPage = Math.floor((items[items.length - 1]?.index ?? 0) / PAGE);
+
+  const loaded = useLiveQuery(
+    async (): Promise<Page> => ({
+      offset: firstPage * PAGE,
+      rows: await ordersOf(db, status, search)
+        .offset(firstPage * PAGE)
+        .limit((lastPage - firstPage + 1) * PAGE)
+        .toArray(),
+    }),
+    [db, status, search, firstPage, lastPage],
+  );
+  // While the next page loads, keep showing the last one rather than flashing empty rows.
+  const lastWindow = useRef<Page | null>(null);
+  if (loaded) lastWindow.current = loaded;
+  const view = loaded ?? lastWindow.current;
+  const rowAt = (index: number): OrderSummary | undefined =>
+    view ? view.rows[index - view.offset] : undefined;
+
+  return (
+    <section aria-labelledby="orders-heading" className="orders">
+      <div className="screen-head">
+        <ScreenHeading id="orders-heading">Orders</ScreenHeading>
+        <a className="button button--primary" href="#/new">
+          New order
+        </a>
+      </div>
+      <search className="filters">
+        <label className="filter">
+          <span>Status</span>
+          <select value={status} onChange={(event) => setStatus(event.target.value as StatusFilter)}>
+            <option value="all">All statuses</option>
+            {STATUSES.map((value) => (
+              <option key={value} value={value}>
+                {value[0]?.toUpperCase()}
+                {value.slice(1)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="filter filter--grow">
+          <span>Search customer</span>
+          <input
+            type="search"
+            value={searchText}
+            placeholder="Name starts with…"
+            onChange={(event) => setSearchText(event.target.value)}
+          />
+        </label>
+      </search>
+      <p className="muted" aria-live="polite">
+        {count === undefined
+          ? 'Loading orders…'
+          : `${count.toLocaleString()} ${count === 1 ? 'order' : 'orders'}`}
+      </p>
+      {count === 0 ? (
+        <p className="empty">
+          {search || status !== 'all' ? 'No order matches.' : 'No orders yet. '}
+          {search || status !== 'all' ? null : <a href="#/new">Create the first one</a>}
+        </p>
+      ) : null}
+      <div ref={scroller} className="orders__scroller" tabIndex={-1}>
+        <ul className="orders__list" aria-label="Orders" style={{ height: virtualizer.getTotalSize() }}>
+          {items.map((item) => {
+            const order = rowAt(item.index);
+            return (
+              <li
+                key={order?.orderId ?? `row-${item.index}`}
+                className="orders__row"
+                aria-setsize={count ?? -1}
+                aria-posinset={item.index + 1}
+                style={{ height: item.size, transform: `translateY(${item.start}px)` }}
+              >
+                {order ? <OrderRow order={order} /> : <span className="muted">Loading…</span>}
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    </section>
+  );
+}
+
+function OrderRow({ order }: { readonly order: OrderSummary }) {
+  return (
+    <a className="order-row" href={`#/orders/${order.orderId}`}>
+      <span className="order-row__main">
+        <span className="order-row__customer">{order.customerName}</span>
+        <span className="order-row__total">{formatMoney(order.total, order.currency)}</span>
+      </span>
+      <span className="order-row__meta">
+        <StatusBadge order={order} />
+        <SyncBadge state={order.syncState} />
+        <span className="muted order-row__when">
+          {formatDateTime(order.createdAt)} · …{shortId(order.orderId)}
+        </span>
+      </span>
+    </a>
+  );
+}

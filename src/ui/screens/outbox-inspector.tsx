@@ -1,0 +1,294 @@
+import Dexie from 'dexie';
+import { useLiveQuery } from 'dexie-react-hooks';
+import { type FormEvent, useState } from 'react';
+import * as v from 'valibot';
+import { ReasonSchema } from '../../domain/order/fields';
+import { orderIdOf } from '../../protocol/messages';
+import type { OutboxRow, OutboxStatus, OutpostDb } from '../../store/db';
+import { DeliveryBadge } from '../components/badges';
+import { Dialog } from '../components/dialog';
+import { Field, FormAlert } from '../components/field';
+import { formatClock, shortId } from '../format';
+import { useOutpost } from '../outpost-context';
+import { ScreenHeading } from './screen-heading';
+
+/** How many rows each section shows; the counts are always exact. */
+const SHOWN = 100;
+
+const SECTIONS: readonly { status: OutboxStatus; title: string; empty: string }[] = [
+  { status: 'dead', title: 'Needs attention', empty: 'No dead entries.' },
+  { status: 'inflight', title: 'In flight', empty: 'Nothing is being sent right now.' },
+  { status: 'pending', title: 'Pending', empty: 'Nothing waits to be sent.' },
+];
+
+const byStatus = (db: OutpostDb, status: OutboxStatus) =>
+  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
+
+type Pending = { readonly action: 'retry' | 'discard'; readonly row: OutboxRow } | null;
+
+/**
+ * Everything not yet delivered, in sending order, and what can be done about it: send now, retry or
+ * discard a dead entry, or export the whole store for someone who can deliver it another way.
+ */
+export function OutboxInspectorScreen() {
+  const outpost = useOutpost();
+  const { db } = outpost;
+  const sections = useLiveQuery(
+    () =>
+      Promise.all(
+        SECTIONS.map(async (section) => ({
+          ...section,
+          count: await byStatus(db, section.status).count(),
+          rows: await byStatus(db, section.status).limit(SHOWN).toArray(),
+        })),
+      ),
+    [db],
+  );
+  const [pending, setPending] = useState<Pending>(null);
+  const [syncing, setSyncing] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const syncNow = async () => {
+    setSyncing(true);
+    setError(null);
+    try {
+      await outpost.syncNow();
+      setMessage('Sync finished.');
+    } catch (e) {
+      setError(`Sync failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      setSyncing(false);
+    }
+  };
+
+  const exportAll = async () => {
+    setError(null);
+    try {
+      const blob = await outpost.exportBackup();
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `outpost-backup-${new Date(outpost.clock.now()).toISOString().replace(/[:.]/g, '-')}.json`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      // The download has started reading the blob by now; keep the URL a while for slow disks.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      setMessage('Backup exported.');
+    } catch (e) {
+      setError(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+
+  return (
+    <section aria-labelledby="outbox-heading">
+      <ScreenHeading id="outbox-heading">Outbox</ScreenHeading>
+      <p className="screen-intro">
+        Events saved on this device wait here until the server acknowledges them. Nothing leaves the outbox
+        before that.
+      </p>
+      <div className="toolbar">
+        <button type="button" className="button button--primary" onClick={syncNow} disabled={syncing}>
+          {syncing ? 'Syncing…' : 'Sync now'}
+        </button>
+        <button type="button" className="button" onClick={exportAll}>
+          Export outbox and events
+        </button>
+      </div>
+      <p className="muted" role="status">
+        {message}
+      </p>
+      <FormAlert message={error} />
+      {sections?.map((section) => (
+        <div className="card" key={section.status}>
+          <h2>
+            {section.title} <span className="count">{section.count}</span>
+          </h2>
+          {section.rows.length === 0 ? (
+            <p className="muted">{section.empty}</p>
+          ) : (
+            <div className="table-scroll">
+              <table className="table outbox-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Event</th>
+                    <th scope="col">Order</th>
+                    <th scope="col" className="num">
+                      Attempts
+                    </th>
+                    <th scope="col">Next attempt</th>
+                    <th scope="col">Last error</th>
+                    {section.status === 'dead' ? <th scope="col">Actions</th> : null}
+                  </tr>
+                </thead>
+                <tbody>
+                  {section.rows.map((row) => (
+                    <tr key={row.eventId}>
+                      <th scope="row">
+                        {row.type} <span className="muted">v{row.version}</span>{' '}
+                        <DeliveryBadge status={row.status} />
+                      </th>
+                      <td>
+                        <a href={`#/orders/${orderIdOf(row.streamId)}`}>…{shortId(row.streamId)}</a>
+                      </td>
+                      <td className="num">{row.attempts}</td>
+                      <td>{row.nextAttemptAt > 0 ? formatClock(row.nextAttemptAt) : 'now'}</td>
+                      <td className="error-text">
+                        {[row.deadCode, row.lastError].filter(Boolean).join(': ') || '—'}
+                      </td>
+                      {section.status === 'dead' ? (
+                        <td className="row-actions">
+                          <button
+                            type="button"
+                            className="button"
+                            onClick={() => setPending({ action: 'retry', row })}
+                          >
+                            Retry
+                            <span className="visually-hidden">
+                              {' '}
+                              {row.type} v{row.version}
+                            </span>
+                          </button>
+                          <button
+                            type="button"
+                            className="button button--danger"
+                            onClick={() => setPending({ action: 'discard', row })}
+                          >
+                            Discard
+                            <span className="visually-hidden">
+                              {' '}
+                              {row.type} v{row.version}
+                            </span>
+                          </button>
+                        </td>
+                      ) : null}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {section.count > section.rows.length ? (
+            <p className="muted">
+              Showing the first {section.rows.length} of {section.count}.
+            </p>
+          ) : null}
+        </div>
+      ))}
+      {pending?.action === 'retry' ? (
+        <RetryDialog
+          row={pending.row}
+          onClose={() => setPending(null)}
+          onDone={() => {
+            setPending(null);
+            setMessage('Entry returned to the queue.');
+          }}
+        />
+      ) : null}
+      {pending?.action === 'discard' ? (
+        <DiscardDialog
+          row={pending.row}
+          onClose={() => setPending(null)}
+          onDone={() => {
+            setPending(null);
+            setMessage('Entry discarded.');
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+interface EntryDialogProps {
+  readonly row: OutboxRow;
+  readonly onClose: () => void;
+  readonly onDone: () => void;
+}
+
+function RetryDialog({ row, onClose, onDone }: EntryDialogProps) {
+  const outpost = useOutpost();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      await outpost.retryDeadLetter(row.eventId);
+      onDone();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={`Retry ${row.type} v${row.version}?`} onClose={onClose}>
+      <p>
+        The entry goes back to the queue and is sent again with the next sync. It failed with:{' '}
+        <span className="error-text">{row.lastError ?? row.deadCode ?? 'no message'}</span>
+      </p>
+      <FormAlert message={error} />
+      <div className="form__actions">
+        <button type="button" className="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="button button--primary" onClick={confirm} disabled={busy}>
+          Retry entry
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+function DiscardDialog({ row, onClose, onDone }: EntryDialogProps) {
+  const outpost = useOutpost();
+  const [reason, setReason] = useState('');
+  const [reasonError, setReasonError] = useState<string | undefined>();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const checked = v.safeParse(ReasonSchema, reason);
+    if (!checked.success) {
+      setReasonError(checked.issues[0]?.message ?? 'A reason is required');
+      return;
+    }
+    setReasonError(undefined);
+    setBusy(true);
+    try {
+      await outpost.discardDeadLetter(row.eventId, checked.output);
+      onDone();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={`Discard ${row.type} v${row.version}?`} onClose={onClose}>
+      <form className="form" onSubmit={submit} noValidate>
+        <p>
+          The server will never receive this change or any later change of this order. The order stays on this
+          device, marked as discarded from version {row.version}.
+        </p>
+        <Field label="Reason for discarding" error={reasonError}>
+          {(control) => (
+            <textarea
+              {...control}
+              rows={3}
+              value={reason}
+              onChange={(event) => setReason(event.target.value)}
+            />
+          )}
+        </Field>
+        <FormAlert message={error} />
+        <div className="form__actions">
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="button button--danger" disabled={busy}>
+            Discard entry
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,104 @@
+import { BehaviorSubject, of } from 'rxjs';
+import { vi } from 'vitest';
+import type { Outpost } from '../../../src/app/outpost';
+import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
+import { streamIdOf } from '../../../src/protocol/messages';
+import { createCommandHandler } from '../../../src/store/command-handler';
+import { type OutpostDb, openDb } from '../../../src/store/db';
+import { EventBus } from '../../../src/store/event-bus';
+import { refreshSyncState } from '../../../src/store/projections';
+import { discardDeadLetter, retryDeadLetter } from '../../../src/sync/dead-letters';
+import { liveSyncStatus } from '../../../src/sync/status';
+
+/**
+ * An Outpost over a fresh fake-indexeddb database with the real command handler, read models, sync status
+ * and dead-letter operations. Only the network side is a double: `syncNow` records its calls.
+ */
+export interface TestOutpost extends Outpost {
+  readonly clock: ManualClock;
+  readonly syncNow: ReturnType<typeof vi.fn<() => Promise<void>>>;
+  readonly ids: () => string;
+  readonly online$: BehaviorSubject<boolean>;
+}
+
+export function createTestOutpost(): TestOutpost {
+  const db = openDb({ name: `dom-${crypto.randomUUID()}` });
+  const clock = new ManualClock();
+  const ids = uuidv7Generator(clock);
+  const clientId = ids();
+  const bus = new EventBus();
+  const handler = createCommandHandler({ db, clock, ids, clientId, bus });
+  const online$ = new BehaviorSubject(true);
+  return {
+    db,
+    bus,
+    clientId,
+    clock,
+    ids,
+    online$,
+    execute: (request) => handler.execute(request),
+    syncNow: vi.fn(async () => {}),
+    status$: liveSyncStatus(db, clock, online$),
+    syncMode: 'fallback',
+    endpoint: 'http://127.0.0.1:4173/api/sync',
+    storage$: of({ usage: 2_500_000, quota: 1_000_000_000, persisted: true }),
+    update$: of(false),
+    applyUpdate: vi.fn(),
+    async retryDeadLetter(eventId) {
+      const result = await retryDeadLetter(db, eventId);
+      if (!result.ok) throw result.error;
+    },
+    async discardDeadLetter(eventId, reason) {
+      const result = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
+      if (!result.ok) throw result.error;
+    },
+    async exportBackup() {
+      const [events, outbox] = await Promise.all([
+        db.events.orderBy('position').toArray(),
+        db.outbox.orderBy('position').toArray(),
+      ]);
+      return new Blob([JSON.stringify({ clientId, events, outbox })], { type: 'application/json' });
+    },
+    demo: null,
+  };
+}
+
+/** Creates an order with the given products through the real command handler; returns its id. */
+export async function seedOrder(
+  outpost: TestOutpost,
+  customerName: string,
+  products: readonly { sku: string; name: string; unitPrice: number; quantity: number }[] = [],
+): Promise<string> {
+  const orderId = outpost.ids();
+  const created = await outpost.execute({
+    command: { type: 'CreateOrder', orderId, customerName, currency: 'EUR' },
+  });
+  if (!created.ok) throw created.error;
+  for (const product of products) {
+    const added = await outpost.execute({ command: { type: 'AddProduct', orderId, ...product } });
+    if (!added.ok) throw added.error;
+  }
+  return orderId;
+}
+
+/** What the sync engine does when the server refuses an entry: the row goes dead with the server's word. */
+export async function killEntry(db: OutpostDb, orderId: string, version: number, lastError: string) {
+  const streamId = streamIdOf(orderId);
+  await db.transaction('rw', [db.outbox, db.streams, db.orderSummaries], async () => {
+    const row = await db.outbox.where('[streamId+version]').equals([streamId, version]).first();
+    if (!row) throw new Error(`no outbox row for ${streamId} v${version}`);
+    await db.outbox.put({ ...row, status: 'dead', attempts: 1, deadCode: 'rejected:invalid', lastError });
+    await refreshSyncState(db, [streamId]);
+  });
+}
+
+/** Everything a command could have written, to prove a refused one wrote nothing. */
+export async function snapshot(db: OutpostDb) {
+  const [events, outbox, summaries, commands] = await Promise.all([
+    db.events.count(),
+    db.outbox.count(),
+    db.orderSummaries.toArray(),
+    db.commands.count(),
+  ]);
+  return { events, outbox, summaries, commands };
+}

@@ -185,7 +185,11 @@ describe('reference server: static app and headers', () => {
 
   it('answers a navigation to a client-side route with the app shell, but a missing asset with 404', async () => {
     const route = '/orders/0193a000-0000-7000-8000-000000000001';
-    for (const headers of [{ 'sec-fetch-mode': 'navigate' }, { accept: 'text/html,application/xhtml+xml' }]) {
+    const navigations: Record<string, string>[] = [
+      { 'sec-fetch-mode': 'navigate' },
+      { accept: 'text/html,application/xhtml+xml' },
+    ];
+    for (const headers of navigations) {
       const page = await rawGet(route, headers);
       expect(page.status).toBe(200);
       expect(page.cacheControl).toBe('no-cache');

@@ -116,10 +116,12 @@ export async function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<
           return;
         }
         const blocker = blockedBelow.get(row.streamId);
-        let open = !(blocker !== undefined && blocker < row.version) && !options.exclude.has(row.eventId);
-        if (open && !options.ignoreBackoff && row.nextAttemptAt > now) {
+        let open = !(blocker !== undefined && blocker < row.version);
+        const waiting = options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
+        if (open && waiting) {
           open = false;
-          earliestWaitingAt = Math.min(earliestWaitingAt ?? row.nextAttemptAt, row.nextAttemptAt);
+          const at = Math.max(row.nextAttemptAt, now);
+          earliestWaitingAt = Math.min(earliestWaitingAt ?? at, at);
         }
         lanes.set(row.streamId, { open, version: row.version });
         if (open) candidates.push(row);

@@ -1,0 +1,201 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/platform/ids';
+import { PULL_CURSOR_KEY, readSyncMeta } from '../../../src/sync/sync-meta';
+import {
+  BASE_URL,
+  type ClientSide,
+  createClientSide,
+  createTestBackend,
+  expectServerStream,
+  laneBreaches,
+  loggingTransport,
+  type PushLogEntry,
+} from './harness';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const clients: ClientSide[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+
+function setup(seed = 1) {
+  const clock = new ManualClock();
+  const client = createClientSide({ clock, seed });
+  clients.push(client);
+  const backend = createTestBackend({ clock, ids: client.ids });
+  server.use(...backend.handlers);
+  return { clock, client, backend };
+}
+
+const eventIdsOf = async (client: ClientSide, orderId: string) =>
+  (await client.outbox()).filter((row) => row.streamId === `order-${orderId}`).map((row) => row.eventId);
+
+describe('delivery', () => {
+  it('delivers every entry once, applies the confirmation at once and shows the order number', async () => {
+    const { client, backend } = setup();
+    const orderId = await client.draftOrder(['SKU-1', 'SKU-2']);
+    await client.run({ type: 'PlaceOrder', orderId });
+    const published: string[] = [];
+    client.bus.events$.subscribe((event) => published.push(event.type));
+
+    const report = await client.engine().flush();
+
+    expect(report).toMatchObject({ sent: 4, delivered: 4, dead: 0, retrying: 0, outcome: 'drained' });
+    const rows = await client.outbox();
+    expect(rows.map((row) => row.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    await expectServerStream(backend.storage, orderId, await eventIdsOf(client, orderId));
+    const summary = await client.db.orderSummaries.get(orderId);
+    expect(summary).toMatchObject({ status: 'confirmed', orderNumber: 'SO-000001', syncState: 'delivered' });
+    expect(published).toEqual(['OrderConfirmed']);
+  });
+
+  it('reports idle when there is nothing to send', async () => {
+    const { client } = setup();
+    expect(await client.engine().flush()).toMatchObject({ sent: 0, outcome: 'idle', nextAttemptAt: null });
+  });
+
+  it('joins a running flush instead of starting a second one', async () => {
+    const { client } = setup();
+    await client.draftOrder();
+    const engine = client.engine();
+    const first = engine.flush();
+    const second = engine.flush();
+    expect(second).toBe(first);
+    expect((await first).delivered).toBe(2);
+  });
+
+  it('sends in batches no bigger than the policy allows, in position order', async () => {
+    const { client } = setup();
+    const log: PushLogEntry[] = [];
+    for (let i = 0; i < 5; i += 1) await client.draftOrder(['SKU-1', 'SKU-2']);
+    const report = await client
+      .engine({ policy: { batchSize: 4 }, transport: loggingTransport(fetch, log) })
+      .flush();
+    expect(report.delivered).toBe(15);
+    expect(log.map((entry) => entry.events.length)).toEqual([4, 4, 4, 3]);
+    const sentOrder = log.flatMap((entry) => entry.events.map((event) => event.eventId));
+    expect(sentOrder).toEqual((await client.outbox()).map((row) => row.eventId));
+  });
+
+  it('keeps each batch under the byte limit', async () => {
+    const { client } = setup();
+    const log: PushLogEntry[] = [];
+    for (let i = 0; i < 4; i += 1) await client.draftOrder(['SKU-1', 'SKU-2', 'SKU-3']);
+    const bodies: number[] = [];
+    const transport: typeof fetch = (input, init) => {
+      if (typeof init?.body === 'string') bodies.push(new TextEncoder().encode(init.body).byteLength);
+      return fetch(input, init);
+    };
+    const report = await client
+      .engine({ policy: { maxBatchBytes: 2_500 }, transport: loggingTransport(transport, log) })
+      .flush();
+    expect(report.delivered).toBe(16);
+    expect(bodies.length).toBeGreaterThan(1);
+    for (const size of bodies) expect(size).toBeLessThanOrEqual(2_500);
+  });
+});
+
+describe('pull', () => {
+  it('pulls after a push that delivered, and moves the cursor only from pull answers', async () => {
+    const { client } = setup();
+    const orderId = await client.draftOrder();
+    await client.run({ type: 'PlaceOrder', orderId });
+    let pulls = 0;
+    let pullFails = true;
+    server.use(
+      http.get(`${BASE_URL}/pull`, () => {
+        pulls += 1;
+        // Falling through (undefined) hands the request to the real backend.
+        if (!pullFails) return undefined;
+        return HttpResponse.json({ error: { code: 'internal', message: 'down' } }, { status: 500 });
+      }),
+    );
+    const engine = client.engine();
+    const report = await engine.flush();
+    expect(report.outcome).toBe('drained');
+    expect(pulls).toBe(1);
+    // The push answer's confirmation is applied at once, but the cursor does not move from a push.
+    expect((await client.db.orderSummaries.get(orderId))?.status).toBe('confirmed');
+    expect(await client.db.meta.get(PULL_CURSOR_KEY)).toBeUndefined();
+
+    pullFails = false;
+    expect(await engine.pull()).toBe(0);
+    expect((await client.db.meta.get(PULL_CURSOR_KEY))?.value).toBe('1');
+  });
+
+  it('rejects an on-demand pull with a typed error and records it', async () => {
+    const { client } = setup();
+    server.use(http.get(`${BASE_URL}/pull`, () => new HttpResponse('<html>portal</html>', { status: 200 })));
+    await expect(client.engine().pull()).rejects.toMatchObject({ code: 'invalid_response' });
+    expect((await readSyncMeta(client.db)).lastError).toMatch(/not JSON/);
+  });
+});
+
+describe('leases', () => {
+  it('resends a batch abandoned after sending once its lease expires, and the server applies it once', async () => {
+    const { client, backend, clock } = setup();
+    const orderId = await client.draftOrder(['SKU-1', 'SKU-2']);
+    await client.run({ type: 'PlaceOrder', orderId });
+    // The first flusher's request reaches the server, then its page dies: the answer never comes back.
+    let abandon: (reason: Error) => void = () => undefined;
+    const dying = client.engine({
+      ownerId: 'dying-tab',
+      transport: async (input, init) => {
+        await fetch(input, init);
+        return new Promise<Response>((_, reject) => {
+          abandon = reject;
+        });
+      },
+    });
+    const abandoned = dying.flush();
+    await waitFor(async () => (await backend.storage.read((r) => r.stats())).eventsStored === 4);
+    expect((await client.outbox()).every((row) => row.status === 'inflight')).toBe(true);
+
+    const survivor = client.engine({ ownerId: 'other-tab' });
+    // Within the lease nobody else may send the rows.
+    expect(await survivor.flush()).toMatchObject({ sent: 0, outcome: 'idle' });
+    clock.advance(60_001);
+    const report = await survivor.flush();
+    expect(report).toMatchObject({ sent: 4, delivered: 4 });
+
+    const stats = await backend.storage.read((r) => r.stats());
+    expect(stats).toMatchObject({ eventsStored: 4, duplicatesAnswered: 4, confirmations: 1 });
+    await expectServerStream(backend.storage, orderId, await eventIdsOf(client, orderId));
+    expect((await client.db.orderSummaries.get(orderId))?.orderNumber).toBe('SO-000001');
+
+    // The dead flusher's late failure must not undo the deliveries.
+    abandon(new TypeError('page closed'));
+    await abandoned;
+    expect((await client.outbox()).every((row) => row.status === 'delivered')).toBe(true);
+  });
+
+  it('lets two engines on one database flush at once without sending any entry twice', async () => {
+    const { client, backend } = setup();
+    const log: PushLogEntry[] = [];
+    for (let i = 0; i < 10; i += 1) await client.draftOrder(['SKU-1', 'SKU-2']);
+    const engines = ['tab-a', 'tab-b'].map((ownerId) =>
+      client.engine({ ownerId, policy: { batchSize: 3 }, transport: loggingTransport(fetch, log) }),
+    );
+    const reports = await Promise.all(engines.map((engine) => engine.flush()));
+    expect(reports.reduce((sum, report) => sum + report.delivered, 0)).toBe(30);
+    const sent = log.flatMap((entry) => entry.events.map((event) => event.eventId));
+    expect(new Set(sent).size).toBe(30);
+    expect(sent).toHaveLength(30);
+    expect((await backend.storage.read((r) => r.stats())).duplicatesAnswered).toBe(0);
+    expect(laneBreaches(log)).toEqual([]);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('condition never held');
+}

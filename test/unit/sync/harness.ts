@@ -1,0 +1,201 @@
+import { expect } from 'vitest';
+import { foldOrder } from '../../../src/domain/order/order';
+import { createFaultControl, type FaultSettings } from '../../../src/mocks/faults';
+import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
+import { type ManualClock, uuidv7Generator } from '../../../src/platform/ids';
+import { streamIdOf } from '../../../src/protocol/messages';
+import type { ServerStorage } from '../../../src/server/core/storage';
+import { type CommandOutcome, createCommandHandler } from '../../../src/store/command-handler';
+import { type OutboxRow, type OutpostDb, openDb } from '../../../src/store/db';
+import { EventBus } from '../../../src/store/event-bus';
+import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/sync/engine';
+
+/** A seeded PRNG (mulberry32): every random choice in these tests replays from its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export const BASE_URL = 'http://outpost.test/api/sync';
+
+let dbCounter = 0;
+
+export interface ClientSide {
+  readonly db: OutpostDb;
+  readonly clock: ManualClock;
+  readonly ids: () => string;
+  readonly clientId: string;
+  readonly bus: EventBus;
+  /** Runs a command and fails the test if it is refused. */
+  run(command: Record<string, unknown>): Promise<CommandOutcome>;
+  engine(overrides?: Partial<SyncEngineDeps>): SyncEngine;
+  outbox(): Promise<OutboxRow[]>;
+  /** A draft order with one line per sku; returns its orderId. */
+  draftOrder(skus?: readonly string[], customerName?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createClientSide(options: { clock: ManualClock; seed?: number }): ClientSide {
+  const { clock } = options;
+  const random = seededRandom(options.seed ?? 1);
+  const ids = uuidv7Generator(clock, (bytes) => {
+    for (let i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(random() * 256);
+    return bytes;
+  });
+  dbCounter += 1;
+  const db = openDb({ name: `sync-test-${dbCounter}-${ids()}` });
+  const clientId = ids();
+  const bus = new EventBus();
+  const handler = createCommandHandler({ db, clock, ids, clientId, bus });
+  const side: ClientSide = {
+    db,
+    clock,
+    ids,
+    clientId,
+    bus,
+    async run(command) {
+      const result = await handler.execute({ command });
+      if (!result.ok) throw new Error(`Command refused: ${result.error.code} ${result.error.message}`);
+      return result.value;
+    },
+    engine(overrides = {}) {
+      return createSyncEngine({
+        db,
+        transport: (...args) => fetch(...args),
+        clock,
+        ids,
+        clientId,
+        baseUrl: BASE_URL,
+        bus,
+        random: () => 0.5,
+        ...overrides,
+      });
+    },
+    outbox: () => db.outbox.orderBy('position').toArray(),
+    async draftOrder(skus = ['SKU-1'], customerName = 'Ada Lovelace') {
+      const orderId = ids();
+      await side.run({ type: 'CreateOrder', orderId, customerName, currency: 'EUR' });
+      for (const [index, sku] of skus.entries()) {
+        await side.run({
+          type: 'AddProduct',
+          orderId,
+          sku,
+          name: `Product ${sku}`,
+          quantity: 1 + index,
+          unitPrice: 250,
+        });
+      }
+      return orderId;
+    },
+    async close() {
+      db.close();
+      await db.delete();
+    },
+  };
+  return side;
+}
+
+/** The order as the server's stored events make it: client events by version, then its decisions. */
+export async function serverOrderState(storage: ServerStorage, clientId: string, orderId: string) {
+  const streamId = streamIdOf(orderId);
+  return storage.read((reader) => {
+    const client = reader.streamEvents(streamId);
+    const decisions = reader
+      .serverEventsForClient(clientId, 0, 1_000_000)
+      .filter((event) => event.streamId === streamId);
+    return foldOrder([...client, ...decisions]);
+  });
+}
+
+/** Asserts each stored stream holds versions 1..n exactly once, in order. */
+export async function expectServerStream(
+  storage: ServerStorage,
+  orderId: string,
+  eventIds: readonly string[],
+) {
+  const stored = await storage.read((reader) => reader.streamEvents(streamIdOf(orderId)));
+  expect(stored.map((event) => event.eventId)).toEqual(eventIds);
+  expect(stored.map((event) => event.version)).toEqual(eventIds.map((_, index) => index + 1));
+}
+
+/** Every push the client made and what it got back, to check the lane rule over a whole run. */
+export interface PushLogEntry {
+  readonly events: readonly { eventId: string; streamId: string; version: number }[];
+  readonly results: readonly { eventId: string; status: string }[] | null;
+}
+
+/** Wraps a transport to log pushes and their parsed answers (null when the answer was not a valid 200). */
+export function loggingTransport(inner: typeof fetch, log: PushLogEntry[]): typeof fetch {
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!url.endsWith('/push') || typeof init?.body !== 'string') return inner(input, init);
+    const body = JSON.parse(init.body) as { events: PushLogEntry['events'] };
+    const entry: { events: PushLogEntry['events']; results: PushLogEntry['results'] } = {
+      events: body.events.map(({ eventId, streamId, version }) => ({ eventId, streamId, version })),
+      results: null,
+    };
+    log.push(entry);
+    const response = await inner(input, init);
+    try {
+      const parsed = (await response.clone().json()) as { results?: PushLogEntry['results'] };
+      entry.results = Array.isArray(parsed.results) ? parsed.results : null;
+    } catch {
+      entry.results = null;
+    }
+    return response;
+  };
+}
+
+/**
+ * The lane rule, checked over a log: version v of a stream is only ever sent after v-1 was answered
+ * accepted or duplicate (earlier, or earlier in the same request). Returns the breaches.
+ */
+export function laneBreaches(log: readonly PushLogEntry[]): string[] {
+  const delivered = new Map<string, number>();
+  const breaches: string[] = [];
+  const markDelivered = (streamId: string, version: number) => {
+    if ((delivered.get(streamId) ?? 0) < version) delivered.set(streamId, version);
+  };
+  for (const [index, entry] of log.entries()) {
+    const sentInRequest = new Map<string, number>();
+    for (const event of entry.events) {
+      const before = Math.max(delivered.get(event.streamId) ?? 0, sentInRequest.get(event.streamId) ?? 0);
+      if (event.version > 1 && before < event.version - 1) {
+        breaches.push(
+          `request ${index}: ${event.streamId} v${event.version} sent before v${event.version - 1} was delivered`,
+        );
+      }
+      sentInRequest.set(event.streamId, event.version);
+    }
+    for (const [position, result] of (entry.results ?? []).entries()) {
+      const event = entry.events[position];
+      if (event && (result.status === 'accepted' || result.status === 'duplicate')) {
+        markDelivered(event.streamId, event.version);
+      }
+    }
+  }
+  return breaches;
+}
+
+/** The mock backend (real protocol server logic behind a fault control) at BASE_URL, for msw/node. */
+export function createTestBackend(options: {
+  clock: ManualClock;
+  ids: () => string;
+  token?: string;
+  faults?: Partial<FaultSettings>;
+  seed?: number;
+}): MockBackend {
+  return createMockBackend({
+    clock: options.clock,
+    ids: options.ids,
+    baseUrl: BASE_URL,
+    token: options.token ?? null,
+    faults: createFaultControl(options.faults ?? {}, seededRandom(options.seed ?? 0x5eed)),
+  });
+}

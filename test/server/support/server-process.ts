@@ -153,3 +153,25 @@ export function writeFakeDist(dir: string): void {
   writeFileSync(join(dir, 'manifest.webmanifest'), '{"name":"Outpost"}');
   writeFileSync(join(dir, 'assets', 'index-3f2a1b9c.js'), 'console.log("app");');
 }
+
+/** Runs the server with `env` expecting it to refuse to start; resolves with its exit code and stderr. */
+export function runServerExpectingExit(
+  env: Readonly<Record<string, string>>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  running.add(child);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((done) => {
+    child.once('exit', (code) => {
+      running.delete(child);
+      done({ code, stderr });
+    });
+  });
+}

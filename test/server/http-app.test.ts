@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock, uuidv7Generator } from '../../src/platform/ids';
+import { createMemoryStorage } from '../../src/server/core/memory-storage';
+import type { ServerStorage } from '../../src/server/core/storage';
+import { createApp } from '../../src/server/node/app';
+import { ConfigError, parseConfig } from '../../src/server/node/config';
+import type { LogRecord } from '../../src/server/node/log';
+import { runServerExpectingExit, stopAllServers, tempDir } from './support/server-process';
+
+const temp = tempDir('app');
+afterAll(async () => {
+  await stopAllServers();
+  temp.remove();
+});
+
+function app(options: { corsOrigin?: string[]; storage?: ServerStorage; logs?: LogRecord[] } = {}) {
+  const clock = new ManualClock();
+  return createApp({
+    storage: options.storage ?? createMemoryStorage(),
+    clock,
+    ids: uuidv7Generator(clock),
+    distDir: null,
+    corsOrigin: options.corsOrigin ?? null,
+    logger: (record) => options.logs?.push(record),
+  });
+}
+
+describe('server app: CORS for a front end hosted elsewhere', () => {
+  const preflight = (origin: string) =>
+    new Request('http://outpost.test/api/sync/push', {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization,idempotency-key',
+      },
+    });
+
+  it('lets a configured origin send pushes with a token and read the request id', async () => {
+    const server = app({ corsOrigin: ['https://orders.example.com'] });
+    const answer = await server.request(preflight('https://orders.example.com'));
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get('access-control-allow-origin')).toBe('https://orders.example.com');
+    expect(answer.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(answer.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+
+    const health = await server.request('http://outpost.test/api/sync/health', {
+      headers: { origin: 'https://orders.example.com' },
+    });
+    expect(health.headers.get('access-control-allow-origin')).toBe('https://orders.example.com');
+    expect(health.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+  });
+
+  it('gives any other origin nothing to go on', async () => {
+    const server = app({ corsOrigin: ['https://orders.example.com'] });
+    const answer = await server.request(preflight('https://evil.example.net'));
+    expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('server app: failures', () => {
+  it('answers a storage failure with 500 and an error body, and logs it as an error', async () => {
+    const broken: ServerStorage = {
+      transaction: () => Promise.reject(new Error('disk I/O error')),
+      read: () => Promise.reject(new Error('disk I/O error')),
+      close: () => Promise.resolve(),
+    };
+    const logs: LogRecord[] = [];
+    const response = await app({ storage: broken, logs }).request('http://outpost.test/api/sync/stats');
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: { code: 'internal', message: expect.any(String) } });
+    expect(logs).toEqual([
+      expect.objectContaining({ level: 'error', msg: 'request', status: 500, path: '/api/sync/stats' }),
+    ]);
+  });
+});
+
+describe('server settings', () => {
+  it('defaults to 127.0.0.1:8080, ./data and ./dist, no token, no CORS', () => {
+    expect(parseConfig({}, '/srv/outpost')).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: '/srv/outpost/data',
+      distDir: '/srv/outpost/dist',
+      syncToken: null,
+      corsOrigins: null,
+      maxBodyBytes: 1024 * 1024,
+      shutdownGraceMs: 10_000,
+    });
+  });
+
+  it('reads every setting, treating blank as unset', () => {
+    const config = parseConfig(
+      {
+        PORT: '9000',
+        HOST: '0.0.0.0',
+        DATA_DIR: '/var/lib/outpost',
+        DIST_DIR: 'none',
+        SYNC_TOKEN: 'a-long-enough-secret-token',
+        CORS_ORIGIN: 'https://a.example.com, http://localhost:5173',
+        SHUTDOWN_GRACE_MS: ' ',
+      },
+      '/srv/outpost',
+    );
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/outpost',
+      distDir: null,
+      syncToken: 'a-long-enough-secret-token',
+      corsOrigins: ['https://a.example.com', 'http://localhost:5173'],
+      shutdownGraceMs: 10_000,
+    });
+  });
+
+  it('lists every bad value at once', () => {
+    const attempt = () =>
+      parseConfig({ PORT: '80a', SYNC_TOKEN: 'short', CORS_ORIGIN: 'example.com/app' }, '/srv/outpost');
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/PORT.*whole number[\s\S]*SYNC_TOKEN[\s\S]*CORS_ORIGIN/);
+  });
+
+  it('stops the real server with exit code 1 and a readable message on a bad setting', async () => {
+    const { code, stderr } = await runServerExpectingExit({
+      PORT: '70000',
+      DATA_DIR: join(temp.path, 'never'),
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain('PORT must be at most 65535');
+  });
+});

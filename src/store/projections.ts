@@ -168,6 +168,9 @@ async function projectStream(
   const seen = new Set(current.detail.timeline.map((entry) => entry.eventId));
   const timeline = [...current.detail.timeline];
   let state = stream.state;
+  // The last state that had an order in it: if a discard takes back everything down to OrderCreated, the
+  // person still sees which order it was (with no lines) and why it is blocked.
+  let facts = state.status === 'none' ? undefined : state;
   let createdAt = summary?.createdAt ?? null;
   let updatedAt = summary?.updatedAt ?? null;
   let changed = false;
@@ -194,33 +197,36 @@ async function projectStream(
         state = foldKept(await storedStreamEvents(db, streamId, event.position), event.data.version);
       }
     }
-    if (createdAt === null && state.status !== 'none') createdAt = event.occurredAt;
+    if (state.status !== 'none') {
+      facts = state;
+      createdAt ??= event.occurredAt;
+    }
   }
   if (!changed) return current;
 
   stream = { ...stream, state };
   const orderId = orderIdOf(streamId);
   const detail: OrderDetail = { orderId, lines: state.status === 'none' ? [] : state.lines, timeline };
-  if (state.status !== 'none') {
+  const shown = state.status !== 'none' ? state : facts && { ...facts, lines: [] };
+  if (shown) {
     summary = {
       orderId,
-      customerName: state.customerName,
-      customerKey: state.customerName.toLowerCase(),
-      currency: state.currency,
-      status: state.status,
-      lineCount: state.lines.length,
-      total: orderTotal(state.lines),
+      customerName: shown.customerName,
+      customerKey: shown.customerName.toLowerCase(),
+      currency: shown.currency,
+      status: shown.status,
+      lineCount: shown.lines.length,
+      total: orderTotal(shown.lines),
       syncState: summary?.syncState ?? 'local',
-      orderNumber: state.orderNumber,
-      rejection: state.rejection,
-      cancellationReason: state.cancellationReason,
+      orderNumber: shown.orderNumber,
+      rejection: shown.rejection,
+      cancellationReason: shown.cancellationReason,
       blockedReason: summary?.blockedReason ?? null,
       version: stream.version,
       createdAt: createdAt ?? updatedAt ?? '',
       updatedAt: updatedAt ?? '',
     };
   } else if (summary) {
-    // Everything from version 1 was discarded: keep the last known facts so the person still sees the order.
     summary = { ...summary, version: stream.version, updatedAt: updatedAt ?? summary.updatedAt };
   }
   return { stream, detail, summary };

@@ -1,8 +1,16 @@
 import type { OrderCommand } from '../../../src/domain/order/commands';
 import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
 import { type CommandHandlerDeps, createCommandHandler } from '../../../src/store/command-handler';
-import { type OutpostDb, openDb, type StoredEvent } from '../../../src/store/db';
+import {
+  type OutboxRow,
+  type OutpostDb,
+  openDb,
+  type StoredEvent,
+  type StoredLocalEvent,
+  type StoredServerEvent,
+} from '../../../src/store/db';
 import { EventBus } from '../../../src/store/event-bus';
+import { projectEvents, refreshSyncState } from '../../../src/store/projections';
 
 /** A fresh database per test (fake-indexeddb), a hand-moved clock and a handler writing into it. */
 export function makeStore(
@@ -64,4 +72,101 @@ export async function must<T>(
   const result = await promise;
   if (!result.ok) throw result.error;
   return result.value;
+}
+
+/*
+ * What the sync engine does to the store, reduced to the store's contract, so these tests do not depend on it:
+ * each runs in one transaction and calls projectEvents / refreshSyncState exactly as the engine must.
+ */
+
+const SYNC_TABLES = ['events', 'outbox', 'streams', 'orderSummaries', 'orderDetails'] as const;
+
+let serverSeq = 0;
+
+export function serverEvent(
+  streamId: string,
+  occurredAt: string,
+  decision:
+    | { type: 'OrderConfirmed'; orderNumber: string }
+    | { type: 'OrderRejected'; code: string; reason: string },
+  eventId: string,
+): StoredServerEvent {
+  serverSeq += 1;
+  const base = { kind: 'server', eventId, streamId, serverSeq, schemaVersion: 1, occurredAt } as const;
+  return decision.type === 'OrderConfirmed'
+    ? {
+        ...base,
+        type: 'OrderConfirmed',
+        data: { orderNumber: decision.orderNumber, confirmedAt: occurredAt },
+      }
+    : { ...base, type: 'OrderRejected', data: { code: decision.code, reason: decision.reason } };
+}
+
+/** Stores server events (skipping ones already stored) and projects them, as a push answer or pull would. */
+export async function applyServerEvents(db: OutpostDb, events: readonly StoredServerEvent[]): Promise<void> {
+  await db.transaction('rw', [...SYNC_TABLES], async () => {
+    const stored = await db.events
+      .where('eventId')
+      .anyOf(events.map((event) => event.eventId))
+      .toArray();
+    const known = new Set(stored.map((event) => event.eventId));
+    const fresh = events.filter((event) => !known.has(event.eventId));
+    const positions = await db.events.bulkAdd(fresh, { allKeys: true });
+    await projectEvents(
+      db,
+      fresh.map((event, index) => ({ ...event, position: positions[index] })),
+    );
+  });
+}
+
+/** Changes outbox rows the way the sync loop does, then refreshes the orders' sync state. */
+export async function updateOutbox(
+  db: OutpostDb,
+  eventIds: readonly string[],
+  changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'lastError' | 'deadCode' | 'deliveredAt'>>,
+): Promise<void> {
+  await db.transaction('rw', [...SYNC_TABLES], async () => {
+    const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);
+    await db.outbox.bulkPut(rows.map((row) => ({ ...row, ...changes })));
+    await refreshSyncState(
+      db,
+      rows.map((row) => row.streamId),
+    );
+  });
+}
+
+/**
+ * Discards a stream's undelivered entries from `version` on: deletes their outbox rows and appends one
+ * DeliveryDiscarded record per discarded event, as the sync engine's discardDeadLetter does.
+ */
+export async function discardFrom(
+  db: OutpostDb,
+  streamId: string,
+  version: number,
+  reason: string,
+  occurredAt: string,
+  ids: () => string,
+): Promise<void> {
+  await db.transaction('rw', [...SYNC_TABLES], async () => {
+    const rows = (await db.outbox.where('streamId').equals(streamId).toArray())
+      .filter((row) => row.version >= version && row.status !== 'delivered')
+      .sort((a, b) => a.version - b.version);
+    if (rows.length === 0) return;
+    await db.outbox.bulkDelete(rows.map((row) => row.eventId));
+    const records: StoredLocalEvent[] = rows.map((row) => ({
+      kind: 'local',
+      eventId: ids(),
+      streamId,
+      type: 'DeliveryDiscarded',
+      schemaVersion: 1,
+      data: { eventId: row.eventId, eventType: row.type, version: row.version, reason },
+      occurredAt,
+    }));
+    const positions = await db.events.bulkAdd(records, { allKeys: true });
+    await projectEvents(
+      db,
+      records.map((record, index) => ({ ...record, position: positions[index] })),
+    );
+    await refreshSyncState(db, [streamId]);
+  });
 }

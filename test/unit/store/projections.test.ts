@@ -1,0 +1,218 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { streamIdOf } from '../../../src/protocol/messages';
+import type { StoredEvent } from '../../../src/store/db';
+import { StreamDiscardedError } from '../../../src/store/errors';
+import { describeEvent, projectEvents } from '../../../src/store/projections';
+import {
+  add,
+  applyServerEvents,
+  create,
+  discardFrom,
+  dump,
+  makeStore,
+  must,
+  type Store,
+  serverEvent,
+  updateOutbox,
+} from './fixtures';
+
+let store: Store;
+afterEach(() => store?.db.close());
+
+async function placedOrder(s: Store) {
+  const orderId = s.ids();
+  await must(s.handler.execute({ command: create(orderId) }));
+  await must(s.handler.execute({ command: add(orderId, 'ESP-1', 2, 250) }));
+  await must(s.handler.execute({ command: { type: 'PlaceOrder', orderId } }));
+  const eventIds = (await s.db.outbox.where('streamId').equals(streamIdOf(orderId)).toArray()).map(
+    (r) => r.eventId,
+  );
+  return { orderId, streamId: streamIdOf(orderId), eventIds };
+}
+
+describe('server events', () => {
+  it('a confirmation gives the order its number and status, and never enters the outbox', async () => {
+    store = makeStore();
+    const { orderId, streamId, eventIds } = await placedOrder(store);
+    await updateOutbox(store.db, eventIds, { status: 'delivered', deliveredAt: store.clock.now() });
+    const confirmation = serverEvent(
+      streamId,
+      '2026-11-26T12:05:00.000Z',
+      { type: 'OrderConfirmed', orderNumber: 'SO-000042' },
+      store.ids(),
+    );
+    await applyServerEvents(store.db, [confirmation]);
+
+    expect(await store.db.orderSummaries.get(orderId)).toMatchObject({
+      status: 'confirmed',
+      orderNumber: 'SO-000042',
+      syncState: 'delivered',
+      updatedAt: '2026-11-26T12:05:00.000Z',
+    });
+    expect(await store.db.outbox.count()).toBe(3);
+    expect(await store.db.outbox.get(confirmation.eventId)).toBeUndefined();
+    const timeline = (await store.db.orderDetails.get(orderId))?.timeline ?? [];
+    expect(timeline.at(-1)).toMatchObject({
+      kind: 'server',
+      type: 'OrderConfirmed',
+      serverSeq: confirmation.serverSeq,
+      version: null,
+      summary: 'Confirmed as SO-000042',
+    });
+    expect((await store.db.streams.get(streamId))?.state.status).toBe('confirmed');
+  });
+
+  it('a rejection shows its code and reason', async () => {
+    store = makeStore();
+    const { orderId, streamId } = await placedOrder(store);
+    await applyServerEvents(store.db, [
+      serverEvent(
+        streamId,
+        '2026-11-26T12:05:00.000Z',
+        { type: 'OrderRejected', code: 'credit_limit', reason: 'Over the limit' },
+        store.ids(),
+      ),
+    ]);
+    expect(await store.db.orderSummaries.get(orderId)).toMatchObject({
+      status: 'rejected',
+      rejection: { code: 'credit_limit', reason: 'Over the limit' },
+    });
+  });
+
+  it('a confirmation arriving after a local cancellation leaves the order cancelled', async () => {
+    store = makeStore();
+    const { orderId, streamId } = await placedOrder(store);
+    await must(store.handler.execute({ command: { type: 'CancelOrder', orderId, reason: 'Changed mind' } }));
+    await applyServerEvents(store.db, [
+      serverEvent(
+        streamId,
+        '2026-11-26T12:05:00.000Z',
+        { type: 'OrderConfirmed', orderNumber: 'SO-000043' },
+        store.ids(),
+      ),
+    ]);
+    expect(await store.db.orderSummaries.get(orderId)).toMatchObject({
+      status: 'cancelled',
+      orderNumber: 'SO-000043',
+      cancellationReason: 'Changed mind',
+    });
+  });
+
+  it('projecting the same event twice changes nothing', async () => {
+    store = makeStore();
+    const { streamId } = await placedOrder(store);
+    const confirmation = serverEvent(
+      streamId,
+      '2026-11-26T12:05:00.000Z',
+      { type: 'OrderConfirmed', orderNumber: 'SO-000044' },
+      store.ids(),
+    );
+    await applyServerEvents(store.db, [confirmation]);
+    const once = await dump(store.db);
+    // The projection itself skips what it already folded, even if a caller hands it the event again.
+    const stored = await store.db.events.where('eventId').equals(confirmation.eventId).first();
+    await store.db.transaction(
+      'rw',
+      [store.db.events, store.db.outbox, store.db.streams, store.db.orderSummaries, store.db.orderDetails],
+      async () => {
+        await projectEvents(store.db, [stored as StoredEvent]);
+      },
+    );
+    expect(await dump(store.db)).toEqual(once);
+  });
+});
+
+describe('sync state', () => {
+  it('follows the outbox: local, sending, attention with the reason, delivered', async () => {
+    store = makeStore();
+    const { orderId, eventIds } = await placedOrder(store);
+    const summary = () => store.db.orderSummaries.get(orderId);
+    const [created, added, placed] = eventIds as [string, string, string];
+    expect(await summary()).toMatchObject({ syncState: 'local', blockedReason: null });
+
+    await updateOutbox(store.db, [created], { status: 'inflight' });
+    expect((await summary())?.syncState).toBe('sending');
+
+    await updateOutbox(store.db, [created], { status: 'delivered' });
+    await updateOutbox(store.db, [added], { status: 'pending', attempts: 2, lastError: 'HTTP 503' });
+    expect((await summary())?.syncState).toBe('sending');
+
+    await updateOutbox(store.db, [added], {
+      status: 'dead',
+      deadCode: 'rejected:invalid',
+      lastError: 'ESP-1 is not sold any more',
+    });
+    const attention = await summary();
+    expect(attention?.syncState).toBe('attention');
+    expect(attention?.blockedReason).toMatch(/ProductAdded \(version 2\).*ESP-1 is not sold any more/);
+    expect(attention?.blockedReason).toMatch(/Later changes wait behind it/);
+
+    await updateOutbox(store.db, [added, placed], { status: 'delivered', attempts: 0 });
+    expect(await summary()).toMatchObject({ syncState: 'delivered', blockedReason: null });
+  });
+});
+
+describe('a discarded delivery', () => {
+  it('folds only the versions before it, says why, and stops the order taking commands', async () => {
+    store = makeStore();
+    const { orderId, streamId, eventIds } = await placedOrder(store);
+    const [created, added] = eventIds as [string, string, string];
+    await updateOutbox(store.db, [created], { status: 'delivered' });
+    await updateOutbox(store.db, [added], { status: 'dead', lastError: 'refused' });
+
+    await discardFrom(store.db, streamId, 2, 'Wrong product', '2026-11-26T12:10:00.000Z', store.ids);
+
+    expect(await store.db.streams.get(streamId)).toMatchObject({ discardedFromVersion: 2, version: 3 });
+    const summary = await store.db.orderSummaries.get(orderId);
+    expect(summary).toMatchObject({ status: 'draft', lineCount: 0, total: 0, syncState: 'delivered' });
+    expect(summary?.blockedReason).toMatch(/from version 2 on were discarded.*Wrong product/);
+    expect(
+      (await store.db.orderDetails.get(orderId))?.timeline.filter((e) => e.type === 'DeliveryDiscarded'),
+    ).toHaveLength(2);
+    expect(await store.db.outbox.count()).toBe(1);
+
+    const result = await store.handler.execute({ command: add(orderId, 'TEA-1', 1) });
+    expect(!result.ok && result.error).toBeInstanceOf(StreamDiscardedError);
+  });
+
+  it('a later discard from a higher version keeps the lowest one', async () => {
+    store = makeStore();
+    const { streamId } = await placedOrder(store);
+    await discardFrom(store.db, streamId, 3, 'Not yet', '2026-11-26T12:10:00.000Z', store.ids);
+    await discardFrom(store.db, streamId, 2, 'Wrong product', '2026-11-26T12:11:00.000Z', store.ids);
+    expect((await store.db.streams.get(streamId))?.discardedFromVersion).toBe(2);
+  });
+});
+
+describe('describeEvent', () => {
+  const envelope = {
+    kind: 'client',
+    eventId: 'e',
+    streamId: 's',
+    version: 1,
+    schemaVersion: 1,
+    occurredAt: '2026-11-26T12:00:00.000Z',
+    metadata: {
+      commandId: 'c',
+      correlationId: 'c',
+      causationId: null,
+      occurredAt: '2026-11-26T12:00:00.000Z',
+      clientId: 'x',
+    },
+  } as const;
+  it.each([
+    [
+      {
+        ...envelope,
+        type: 'ProductAdded',
+        data: { sku: 'ESP-1', name: 'Espresso', quantity: 2, unitPrice: 1 },
+      },
+      'Added 2 × Espresso (ESP-1)',
+    ],
+    [{ ...envelope, type: 'ProductRemoved', data: { sku: 'ESP-1' } }, 'Removed ESP-1'],
+    [{ ...envelope, type: 'OrderPlaced', data: { total: 10, lineCount: 1 } }, 'Placed with 1 line'],
+    [{ ...envelope, type: 'OrderCancelled', data: { reason: 'Duplicate' } }, 'Cancelled: Duplicate'],
+  ] satisfies [StoredEvent, string][])('%#: %s', (event, text) => {
+    expect(describeEvent(event)).toBe(text);
+  });
+});

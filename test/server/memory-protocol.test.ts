@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import { foldOrder } from '../../src/domain/order/order';
 import { ManualClock, uuidv7Generator } from '../../src/platform/ids';
 import { ErrorBodySchema, PushResponseSchema } from '../../src/protocol/messages';
 import { createSyncHandler } from '../../src/server/core/http';
@@ -152,5 +153,43 @@ describe('sync handler on memory storage', () => {
     const response = await handle(new Request('http://outpost.test/api/other/push'));
     expect(response.status).toBe(404);
     expect(v.parse(ErrorBodySchema, await response.json()).error.code).toBe('not_found');
+  });
+});
+
+describe('an order cancelled offline after the server confirmed it', () => {
+  it('ends cancelled with its order number on both sides, whatever order the events are folded in', async () => {
+    const clock = new ManualClock();
+    const ids = uuidv7Generator(clock);
+    const storage = createMemoryStorage();
+    const handle = createSyncHandler({ storage, clock, ids });
+    const clientId = ids();
+    const order = new OrderStreamBuilder(ids, clientId);
+    const placedBatch = [order.created(), order.added('A-1', 1, 900), order.placed(900, 1)];
+    const send = async (events: readonly unknown[]) =>
+      v.parse(
+        PushResponseSchema,
+        await (
+          await handle(
+            new Request('http://outpost.test/api/sync/push', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ protocol: 1, clientId, batchId: ids(), events }),
+            }),
+          )
+        ).json(),
+      );
+    const confirmed = await send(placedBatch);
+    const cancellation = order.cancelled('Customer called back');
+    const late = await send([cancellation]);
+    expect(late.results.map((result) => result.status)).toEqual(['accepted']);
+
+    const stored = await storage.read((reader) => reader.streamEvents(order.streamId));
+    const [decision] = confirmed.serverEvents;
+    if (!decision) throw new Error('the placement was not decided');
+    const serverSide = foldOrder([...stored.slice(0, 3), decision, ...stored.slice(3)]);
+    const clientSide = foldOrder([...placedBatch, cancellation, decision]);
+    for (const state of [serverSide, clientSide]) {
+      expect(state).toMatchObject({ status: 'cancelled', orderNumber: 'SO-000001' });
+    }
   });
 });

@@ -193,3 +193,27 @@ describe('an order cancelled offline after the server confirmed it', () => {
     }
   });
 });
+
+describe('a push whose body breaks off', () => {
+  it('is a 400, not a server failure, and stores nothing', async () => {
+    const clock = new ManualClock();
+    const storage = createMemoryStorage();
+    const handle = createSyncHandler({ storage, clock, ids: uuidv7Generator(clock) });
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"protocol":1,'));
+        controller.error(new Error('connection reset'));
+      },
+    });
+    const response = await handle(
+      new Request('http://outpost.test/api/sync/push', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit),
+    );
+    expect(response.status).toBe(400);
+    await expect(storage.read((reader) => reader.stats().eventsStored)).resolves.toBe(0);
+  });
+});

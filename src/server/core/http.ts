@@ -102,7 +102,13 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
     const declared = Number(request.headers.get('content-length') ?? Number.NaN);
     if (declared > maxBodyBytes) return tooLarge(`The body is ${declared} bytes; at most ${maxBodyBytes}`);
     // Counted while streaming: a missing or lying Content-Length must not let a huge body into memory.
-    const bytes = await readAtMost(request, maxBodyBytes);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await readAtMost(request, maxBodyBytes);
+    } catch {
+      // The client broke off mid-body: its request, not the server, failed.
+      return errorResponse(400, 'malformed_json', 'The body could not be read to its end');
+    }
     if (bytes === null) return tooLarge(`The body is over ${maxBodyBytes} bytes`);
 
     let body: unknown;

@@ -1,3 +1,4 @@
+import Dexie from 'dexie';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderIdOf, streamIdOf, WireClientEventSchema } from '../../../src/protocol/messages';
@@ -127,6 +128,28 @@ describe('a command', () => {
     expect(again).toMatchObject({ version: 1, events: [], duplicate: false });
     expect(await db.events.count()).toBe(1);
     expect(await db.outbox.count()).toBe(1);
+  });
+
+  it('a subscriber hears an event outside any transaction, and finds it stored', async () => {
+    store = makeStore();
+    const { name, handler, ids, bus } = store;
+    const other = openDb({ name });
+    const heard: { inTransaction: boolean; lookup: Promise<unknown> }[] = [];
+    const subscription = bus.events$.subscribe((event) =>
+      heard.push({
+        inTransaction: Dexie.currentTransaction !== null,
+        lookup: other.events.get({ eventId: event.eventId }),
+      }),
+    );
+    try {
+      const outcome = await must(handler.execute({ command: create(ids()) }));
+      expect(heard).toHaveLength(1);
+      expect(heard[0]?.inTransaction).toBe(false);
+      expect(await heard[0]?.lookup).toMatchObject({ eventId: outcome.events[0]?.eventId });
+    } finally {
+      subscription.unsubscribe();
+      other.close();
+    }
   });
 
   it('publishes its events on the bus only after commit', async () => {

@@ -1,0 +1,144 @@
+import Dexie from 'dexie';
+import { firstValueFrom, type Observable, filter as rxFilter } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { streamIdOf } from '../../../src/protocol/messages';
+import { getOrCreateClientId } from '../../../src/store/client-id';
+import { openDb } from '../../../src/store/db';
+import { toStorageError } from '../../../src/store/errors';
+import {
+  liveOrderDetail,
+  liveOrderSummaries,
+  liveOutbox,
+  readOrderSummaries,
+} from '../../../src/store/queries';
+import { add, create, makeStore, must, type Store, updateOutbox } from './fixtures';
+
+let store: Store;
+afterEach(() => store?.db.close());
+
+/** The first emission that satisfies `predicate`: live queries emit again after every relevant commit. */
+const until = <T>(source: Observable<T>, predicate: (value: T) => boolean) =>
+  firstValueFrom(source.pipe(rxFilter(predicate)));
+
+describe('order summaries', () => {
+  async function seed(s: Store) {
+    const names = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'adele Goldberg'];
+    const orderIds: string[] = [];
+    for (const name of names) {
+      const orderId = s.ids();
+      orderIds.push(orderId);
+      await must(s.handler.execute({ command: create(orderId, name) }));
+      s.clock.advance(1000);
+    }
+    const [first] = orderIds as [string];
+    await must(s.handler.execute({ command: add(first, 'ESP-1', 1) }));
+    await must(s.handler.execute({ command: { type: 'PlaceOrder', orderId: first } }));
+    return orderIds;
+  }
+
+  it('lists the most recently changed first, with a total for paging', async () => {
+    store = makeStore();
+    const [ada, grace, alan, adele] = (await seed(store)) as [string, string, string, string];
+    const page = await readOrderSummaries(store.db, { offset: 1, limit: 2 });
+    expect(page.total).toBe(4);
+    expect(page.rows.map((row) => row.orderId)).toEqual([adele, alan]);
+    const all = await readOrderSummaries(store.db);
+    expect(all.rows.map((row) => row.orderId)).toEqual([ada, adele, alan, grace]);
+  });
+
+  it('filters by status and searches by the start of the customer name, ignoring case', async () => {
+    store = makeStore();
+    const [ada, , , adele] = (await seed(store)) as [string, string, string, string];
+    const placed = await readOrderSummaries(store.db, { status: 'placed' });
+    expect(placed).toMatchObject({ total: 1, rows: [{ orderId: ada }] });
+    const search = await readOrderSummaries(store.db, { search: '  AD ' });
+    expect(search.rows.map((row) => row.orderId).sort()).toEqual([ada, adele].sort());
+    const both = await readOrderSummaries(store.db, { search: 'ad', status: 'draft' });
+    expect(both).toMatchObject({ total: 1, rows: [{ orderId: adele }] });
+  });
+
+  it('re-emits after a command commits', async () => {
+    store = makeStore();
+    const summaries$ = liveOrderSummaries(store.db, { limit: 10 });
+    expect((await firstValueFrom(summaries$)).total).toBe(0);
+    const orderId = store.ids();
+    const seen = until(summaries$, (page) => page.total === 1);
+    await must(store.handler.execute({ command: create(orderId) }));
+    expect((await seen).rows[0]?.orderId).toBe(orderId);
+  });
+});
+
+describe('order detail', () => {
+  it('shows lines, timeline and the outbox rows of the order, live', async () => {
+    store = makeStore();
+    const orderId = store.ids();
+    await must(store.handler.execute({ command: create(orderId) }));
+    const detail$ = liveOrderDetail(store.db, orderId);
+    const withLine = until(detail$, (view) => (view?.detail.lines.length ?? 0) === 1);
+    await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
+    const view = await withLine;
+    expect(view?.summary.lineCount).toBe(1);
+    expect(view?.detail.timeline.map((entry) => entry.eventId)).toEqual(
+      view?.outbox.map((row) => row.eventId),
+    );
+    expect(await firstValueFrom(liveOrderDetail(store.db, store.ids()))).toBeNull();
+  });
+});
+
+describe('outbox', () => {
+  it('lists undelivered rows in sending order and drops delivered ones', async () => {
+    store = makeStore();
+    const orderId = store.ids();
+    await must(store.handler.execute({ command: create(orderId) }));
+    await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
+    const rows = await firstValueFrom(liveOutbox(store.db));
+    expect(rows.map((row) => row.version)).toEqual([1, 2]);
+    const afterDelivery = until(liveOutbox(store.db), (next) => next.length === 1);
+    await updateOutbox(store.db, [rows[0]?.eventId ?? ''], { status: 'delivered' });
+    expect((await afterDelivery).map((row) => [row.streamId, row.version])).toEqual([
+      [streamIdOf(orderId), 2],
+    ]);
+  });
+});
+
+describe('clientId', () => {
+  it('is made once per database and kept across connections', async () => {
+    store = makeStore();
+    const first = await getOrCreateClientId(store.db, store.ids);
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    const again = openDb({ name: store.name });
+    try {
+      expect(await getOrCreateClientId(again, store.ids)).toBe(first);
+    } finally {
+      again.close();
+    }
+  });
+
+  it('two tabs starting at once agree on one id', async () => {
+    store = makeStore();
+    const ids = await Promise.all([1, 2, 3].map(() => getOrCreateClientId(store.db, store.ids)));
+    expect(new Set(ids).size).toBe(1);
+  });
+});
+
+describe('toStorageError', () => {
+  const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+  it.each([
+    ['the DOMException itself', quota],
+    ['wrapped by Dexie as AbortError', new Dexie.AbortError('Transaction aborted', quota)],
+    ['as Dexie QuotaExceededError', new Dexie.QuotaExceededError('quota')],
+    ['as a cause', new Error('write failed', { cause: quota })],
+  ])('recognises a full disk %s', (_name, error) => {
+    const storage = toStorageError(error);
+    expect(storage.code).toBe('quota_exceeded');
+    expect(storage.message).toMatch(/^This device is out of storage space: nothing was saved/);
+  });
+
+  it('calls anything else storage_failed and keeps the cause', () => {
+    const cause = new Dexie.UnknownError('disk on fire');
+    const storage = toStorageError(cause);
+    expect(storage.code).toBe('storage_failed');
+    expect(storage.message).toMatch(/nothing was saved: .*disk on fire/);
+    expect(storage.cause).toBe(cause);
+  });
+});

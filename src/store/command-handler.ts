@@ -4,7 +4,7 @@ import { type OrderCommand, parseCommand } from '../domain/order/commands';
 import { decide } from '../domain/order/decide';
 import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
 import { UuidSchema } from '../domain/order/fields';
-import { foldOrder, initialOrderState, type OrderState } from '../domain/order/order';
+import { foldOrder, type OrderState } from '../domain/order/order';
 import { err, ok, type Result } from '../domain/result';
 import { type FieldIssue, ValidationError, validate } from '../domain/validation';
 import type { Clock, IdGenerator } from '../platform/ids';
@@ -116,17 +116,18 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     return last?.kind === 'client' ? last.version : 0;
   }
 
-  /** The cached snapshot when there is one; otherwise the stream folded from the event store. */
-  async function loadStream(streamId: string): Promise<LoadedStream> {
-    return db.transaction('r', [db.streams, db.events], async () => {
-      const row = await db.streams.get(streamId);
+  /**
+   * One read transaction: whether the command was handled already, and the stream's state (the cached
+   * snapshot when there is one, otherwise folded from the event store).
+   */
+  async function load(commandId: string, streamId: string): Promise<CommandRow | LoadedStream> {
+    return db.transaction('r', [db.commands, db.streams, db.events], async () => {
+      const [handled, row] = await Promise.all([db.commands.get(commandId), db.streams.get(streamId)]);
+      if (handled) return handled;
       if (row)
         return { state: row.state, version: row.version, discardedFromVersion: row.discardedFromVersion };
       const events = await db.events.where('streamId').equals(streamId).sortBy('position');
-      const folded = foldOrder(
-        events.filter((event) => event.kind !== 'local'),
-        initialOrderState,
-      );
+      const folded = foldOrder(events.filter((event) => event.kind !== 'local'));
       return { state: folded, version: await storedVersion(streamId), discardedFromVersion: undefined };
     });
   }
@@ -157,7 +158,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
   async function attempt(request: ParsedRequest): Promise<Attempt> {
     const { command, commandId, correlationId, causationId } = request;
     const streamId = streamIdOf(command.orderId);
-    const loaded = await loadStream(streamId);
+    const loaded = await load(commandId, streamId);
+    if ('commandId' in loaded) return { ok: 'duplicate', row: loaded };
     if (loaded.discardedFromVersion !== undefined) {
       return err(new StreamDiscardedError(streamId, loaded.discardedFromVersion));
     }
@@ -194,7 +196,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
       if (fresh.length > 0) {
         const positions = await db.events.bulkAdd(fresh, { allKeys: true });
         events = fresh.map((event, index) => ({ ...event, position: positions[index] }));
-        await db.outbox.bulkAdd(events.map((event) => pendingRow(event, now)));
+        await db.outbox.bulkAdd(events.map((event) => pendingOutboxRow(event, now)));
       }
       await db.commands.add({
         commandId,
@@ -213,8 +215,6 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     const parsed = parseRequest(request);
     if (!parsed.ok) return parsed;
     try {
-      const handled = await db.commands.get(parsed.value.commandId);
-      if (handled) return ok(await answerOf(handled));
       for (let retry = 0; ; retry += 1) {
         const outcome = await attempt(parsed.value);
         if (outcome.ok === 'duplicate') return ok(await answerOf(outcome.row));
@@ -232,7 +232,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
   return { execute };
 }
 
-function pendingRow(event: StoredClientEvent, now: number): OutboxRow {
+/** The outbox row a freshly written client event gets: pending, never tried, due at once. */
+export function pendingOutboxRow(event: StoredClientEvent, now: number): OutboxRow {
   return {
     eventId: event.eventId,
     position: event.position ?? 0,

@@ -1,0 +1,195 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { NO_FAULTS } from '../../../src/mocks/faults';
+import { ManualClock } from '../../../src/platform/ids';
+import { streamIdOf } from '../../../src/protocol/messages';
+import { createCommandHandler } from '../../../src/store/command-handler';
+import { discardDeadLetter, listDeadLetters, retryDeadLetter } from '../../../src/sync/dead-letters';
+import {
+  BASE_URL,
+  type ClientSide,
+  createClientSide,
+  createTestBackend,
+  expectServerStream,
+} from './harness';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const clients: ClientSide[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+
+function setup() {
+  const clock = new ManualClock();
+  const client = createClientSide({ clock, seed: 11 });
+  clients.push(client);
+  const backend = createTestBackend({ clock, ids: client.ids });
+  server.use(...backend.handlers);
+  return { clock, client, backend };
+}
+
+const rejectNextPush = () =>
+  server.use(
+    http.post(
+      `${BASE_URL}/push`,
+      () => HttpResponse.json({ error: { code: 'invalid_envelope', message: 'bad batch' } }, { status: 400 }),
+      { once: true },
+    ),
+  );
+
+const tableCounts = async (client: ClientSide) => ({
+  events: await client.db.events.count(),
+  outbox: await client.db.outbox.count(),
+  dead: (await listDeadLetters(client.db)).length,
+});
+
+describe('retryDeadLetter', () => {
+  it('sends the same eventId again and delivers it once the server stops failing', async () => {
+    const { client, backend } = setup();
+    const orderId = await client.draftOrder(['SKU-1']);
+    backend.faults.set({ failureRate: 1, failureKinds: ['500'] });
+    const engine = client.engine({ policy: { maxAttempts: 1 } });
+    await engine.flush();
+    const dead = await listDeadLetters(client.db);
+    expect(dead.map((letter) => [letter.version, letter.deadCode])).toEqual([
+      [1, 'max_attempts'],
+      [2, 'max_attempts'],
+    ]);
+    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('attention');
+
+    backend.faults.set(NO_FAULTS);
+    const retried = await retryDeadLetter(client.db, dead[0]?.eventId ?? '');
+    expect(retried).toEqual({ ok: true, value: dead.map((letter) => letter.eventId) });
+    const rows = await client.outbox();
+    expect(rows.map((row) => [row.eventId, row.status, row.attempts, row.nextAttemptAt])).toEqual(
+      dead.map((letter) => [letter.eventId, 'pending', 0, 0]),
+    );
+    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('local');
+
+    expect(await engine.flush()).toMatchObject({ delivered: 2 });
+    await expectServerStream(
+      backend.storage,
+      orderId,
+      dead.map((letter) => letter.eventId),
+    );
+    expect(await listDeadLetters(client.db)).toEqual([]);
+  });
+
+  it('refuses an entry that is not dead and changes nothing', async () => {
+    const { client } = setup();
+    await client.draftOrder(['SKU-1']);
+    const [row] = await client.outbox();
+    const result = await retryDeadLetter(client.db, row?.eventId ?? '');
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error.code).toBe('dead_letter_not_found');
+    expect((await client.outbox())[0]).toEqual(row);
+  });
+});
+
+describe('discardDeadLetter', () => {
+  it('discards the dead entry and every later one of its stream, with a record per event the order shows', async () => {
+    const { client, clock, backend } = setup();
+    const orderId = await client.draftOrder(['SKU-1']);
+    const other = await client.draftOrder(['SKU-7']);
+    const engine = client.engine();
+    expect(await engine.flush()).toMatchObject({ delivered: 4 });
+    await client.run({ type: 'AddProduct', orderId, sku: 'SKU-2', name: 'Two', quantity: 1, unitPrice: 100 });
+    await client.run({
+      type: 'AddProduct',
+      orderId,
+      sku: 'SKU-3',
+      name: 'Three',
+      quantity: 1,
+      unitPrice: 100,
+    });
+    rejectNextPush();
+    expect(await engine.flush()).toMatchObject({ dead: 2 });
+    await client.run({
+      type: 'AddProduct',
+      orderId: other,
+      sku: 'SKU-8',
+      name: 'Eight',
+      quantity: 1,
+      unitPrice: 5,
+    });
+    const [firstDead] = await listDeadLetters(client.db);
+    expect(firstDead?.version).toBe(3);
+    const published: string[] = [];
+    client.bus.events$.subscribe((event) => published.push(event.type));
+
+    const result = await discardDeadLetter(client.db, {
+      eventId: firstDead?.eventId ?? '',
+      reason: 'Entered twice by mistake',
+      clock,
+      ids: client.ids,
+      bus: client.bus,
+    });
+
+    expect(result.ok).toBe(true);
+    const records = result.ok ? result.value.records : [];
+    expect(records.map((record) => [record.type, record.data.version, record.data.eventType])).toEqual([
+      ['DeliveryDiscarded', 3, 'ProductAdded'],
+      ['DeliveryDiscarded', 4, 'ProductAdded'],
+    ]);
+    expect(
+      records.every((record) => record.kind === 'local' && record.data.reason === 'Entered twice by mistake'),
+    ).toBe(true);
+    expect(published).toEqual(['DeliveryDiscarded', 'DeliveryDiscarded']);
+    // Their outbox rows are gone; the events stay in the store as history.
+    const streamRows = (await client.outbox()).filter((row) => row.streamId === streamIdOf(orderId));
+    expect(streamRows.map((row) => row.version)).toEqual([1, 2]);
+    expect(await client.db.events.where('streamId').equals(streamIdOf(orderId)).count()).toBe(6);
+    expect((await client.db.streams.get(streamIdOf(orderId)))?.discardedFromVersion).toBe(3);
+    const summary = await client.db.orderSummaries.get(orderId);
+    expect(summary?.lineCount).toBe(1);
+    expect(summary?.blockedReason).toMatch(/discarded/);
+    const detail = await client.db.orderDetails.get(orderId);
+    expect(detail?.timeline.filter((entry) => entry.type === 'DeliveryDiscarded')).toHaveLength(2);
+
+    // The order takes no more commands; the other order and the server are unaffected.
+    const handler = createCommandHandler({
+      db: client.db,
+      clock,
+      ids: client.ids,
+      clientId: client.clientId,
+      bus: client.bus,
+    });
+    const refused = await handler.execute({ command: { type: 'PlaceOrder', orderId } });
+    expect(!refused.ok && refused.error.code).toBe('stream_discarded');
+    expect(await engine.flush()).toMatchObject({ delivered: 1, dead: 0 });
+    expect(await backend.storage.read((reader) => reader.streamVersion(streamIdOf(orderId)))).toBe(2);
+    expect(await listDeadLetters(client.db)).toEqual([]);
+  });
+
+  it('refuses a bad reason or an entry that is not dead, writing nothing', async () => {
+    const { client, clock } = setup();
+    await client.draftOrder(['SKU-1']);
+    rejectNextPush();
+    await client.engine().flush();
+    const [dead] = await listDeadLetters(client.db);
+    const before = await tableCounts(client);
+
+    for (const reason of ['', '   ', 'x'.repeat(201), 42, undefined]) {
+      const result = await discardDeadLetter(client.db, {
+        eventId: dead?.eventId ?? '',
+        reason,
+        clock,
+        ids: client.ids,
+      });
+      expect(!result.ok && result.error.code).toBe('validation_failed');
+    }
+    const notDead = await discardDeadLetter(client.db, {
+      eventId: client.ids(),
+      reason: 'gone',
+      clock,
+      ids: client.ids,
+    });
+    expect(!notDead.ok && notDead.error.code).toBe('dead_letter_not_found');
+    expect(await tableCounts(client)).toEqual(before);
+  });
+});

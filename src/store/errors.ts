@@ -64,11 +64,26 @@ const QUOTA_MESSAGE =
 /** Dexie wraps IndexedDB errors (AbortError with `inner`, or `cause`); the quota error can sit a few levels down. */
 function isQuotaError(e: unknown, depth = 0): boolean {
   if (depth > 5 || typeof e !== 'object' || e === null) return false;
-  const candidate = e as { name?: unknown; inner?: unknown; cause?: unknown; code?: unknown };
+  const candidate = e as {
+    name?: unknown;
+    inner?: unknown;
+    cause?: unknown;
+    code?: unknown;
+    failures?: unknown;
+  };
   if (candidate.name === 'QuotaExceededError') return true;
   // Legacy DOMException code for QUOTA_EXCEEDED_ERR.
-  if (candidate.name !== undefined && candidate.code === 22 && e instanceof DOMException) return true;
-  return isQuotaError(candidate.inner, depth + 1) || isQuotaError(candidate.cause, depth + 1);
+  if (candidate.code === 22 && e instanceof DOMException) return true;
+  // Dexie's BulkError lists the error of each failed row (an array or an object keyed by index).
+  const failures =
+    typeof candidate.failures === 'object' && candidate.failures !== null
+      ? Object.values(candidate.failures)
+      : [];
+  return (
+    isQuotaError(candidate.inner, depth + 1) ||
+    isQuotaError(candidate.cause, depth + 1) ||
+    failures.some((failure) => isQuotaError(failure, depth + 1))
+  );
 }
 
 /** Turns whatever IndexedDB or Dexie threw into a StorageError with a message a person can act on. */

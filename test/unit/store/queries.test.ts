@@ -128,6 +128,7 @@ describe('toStorageError', () => {
     ['wrapped by Dexie as AbortError', new Dexie.AbortError('Transaction aborted', quota)],
     ['as Dexie QuotaExceededError', new Dexie.QuotaExceededError('quota')],
     ['as a cause', new Error('write failed', { cause: quota })],
+    ['inside a Dexie BulkError', new Dexie.BulkError('1 of 2 operations failed', { 1: quota })],
   ])('recognises a full disk %s', (_name, error) => {
     const storage = toStorageError(error);
     expect(storage.code).toBe('quota_exceeded');

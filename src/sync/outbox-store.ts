@@ -117,7 +117,8 @@ export async function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<
         }
         const blocker = blockedBelow.get(row.streamId);
         let open = !(blocker !== undefined && blocker < row.version);
-        const waiting = options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
+        const waiting =
+          options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
         if (open && waiting) {
           open = false;
           const at = Math.max(row.nextAttemptAt, now);
@@ -262,6 +263,17 @@ export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise
     let dead = 0;
     let retrying = 0;
     let nextAttemptAt: number | null = null;
+    // One jitter draw per answer, from the most-tried entry: entries that failed together wait together, so
+    // a lane's head and its successors become due at the same moment.
+    let drawn: number | null = null;
+    const batchBackoff = () => {
+      drawn ??= backoffDelay(
+        Math.max(...options.entries.map((entry) => entry.row.attempts)),
+        policy,
+        options.random,
+      );
+      return drawn;
+    };
     for (const [index, entry] of options.entries.entries()) {
       const row = current[index];
       const verdict = options.verdicts[index];
@@ -289,8 +301,7 @@ export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise
           dead += 1;
           break;
         case 'retry': {
-          const delay = Math.max(backoffDelay(row.attempts, policy, options.random), final.retryAfterMs ?? 0);
-          const at = now + delay;
+          const at = now + Math.max(batchBackoff(), final.retryAfterMs ?? 0);
           updates.push({ ...released, nextAttemptAt: at, lastError: final.lastError });
           nextAttemptAt = Math.min(nextAttemptAt ?? at, at);
           retrying += 1;

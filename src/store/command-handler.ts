@@ -8,7 +8,7 @@ import { foldOrder, type OrderState } from '../domain/order/order';
 import { err, ok, type Result } from '../domain/result';
 import { type FieldIssue, ValidationError, validate } from '../domain/validation';
 import type { Clock, IdGenerator } from '../platform/ids';
-import { type EventMetadata, streamIdOf } from '../protocol/messages';
+import { type EventMetadata, orderIdOf, streamIdOf } from '../protocol/messages';
 import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent } from './db';
 import { type CommandError, ConcurrencyError, StreamDiscardedError, toStorageError } from './errors';
 import type { EventBus } from './event-bus';
@@ -140,7 +140,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     const events = stored
       .filter((event): event is StoredClientEvent => event.kind === 'client')
       .sort((a, b) => a.version - b.version);
-    const orderId = row.streamId.slice('order-'.length);
+    const orderId = orderIdOf(row.streamId);
     return {
       commandId: row.commandId,
       orderId,

@@ -53,6 +53,9 @@ describe('order summaries', () => {
     expect(placed).toMatchObject({ total: 1, rows: [{ orderId: ada }] });
     const search = await readOrderSummaries(store.db, { search: '  AD ' });
     expect(search.rows.map((row) => row.orderId).sort()).toEqual([ada, adele].sort());
+    const draftsPaged = await readOrderSummaries(store.db, { status: 'draft', offset: 1, limit: 1 });
+    expect(draftsPaged.total).toBe(3);
+    expect(draftsPaged.rows.map((row) => row.customerName)).toEqual(['Alan Turing']);
     const both = await readOrderSummaries(store.db, { search: 'ad', status: 'draft' });
     expect(both).toMatchObject({ total: 1, rows: [{ orderId: adele }] });
   });

@@ -231,17 +231,7 @@ describe('two writers racing on one stream', () => {
     const { db, handler, ids } = store;
     const orderId = ids();
     await must(handler.execute({ command: create(orderId) }));
-    // Slip a write in after the handler loaded the stream and before its transaction opens.
-    const originalTransaction = db.transaction.bind(db);
-    let slipped = false;
-    const competitor = makeCompetitor(store, orderId);
-    (db as { transaction: unknown }).transaction = async (...args: unknown[]) => {
-      if (!slipped && args[0] === 'rw') {
-        slipped = true;
-        await competitor();
-      }
-      return (originalTransaction as (...a: unknown[]) => unknown)(...args);
-    };
+    slipBeforeFirstWrite(store, makeCompetitor(store, orderId));
     const result = await handler.execute({ command: add(orderId, 'ESP-1', 1) });
     expect(result.ok).toBe(false);
     if (!result.ok) {
@@ -256,6 +246,44 @@ describe('two writers racing on one stream', () => {
     expect(await db.events.count()).toBe(2);
   });
 });
+
+describe('losing a race with retries left', () => {
+  it('reloads and writes on top of the winner', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    slipBeforeFirstWrite(store, makeCompetitor(store, orderId));
+    const outcome = await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
+    expect(outcome.version).toBe(3);
+    expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(2);
+  });
+
+  it('decides again on the new state, so a rule the winner made true still holds', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    // The competitor adds TEA-1 at 250; our AddProduct of TEA-1 at 300 was fine on the old state.
+    slipBeforeFirstWrite(store, makeCompetitor(store, orderId));
+    const result = await handler.execute({ command: add(orderId, 'TEA-1', 1, 300) });
+    expect(!result.ok && result.error.code).toBe('price_mismatch');
+    expect(await db.events.count()).toBe(2);
+  });
+});
+
+/** Lets `competitor` commit after the handler loaded the stream and before its write transaction opens. */
+function slipBeforeFirstWrite(s: Store, competitor: () => Promise<void>) {
+  const originalTransaction = s.db.transaction.bind(s.db);
+  let slipped = false;
+  (s.db as { transaction: unknown }).transaction = async (...args: unknown[]) => {
+    if (!slipped && args[0] === 'rw') {
+      slipped = true;
+      await competitor();
+    }
+    return (originalTransaction as (...a: unknown[]) => unknown)(...args);
+  };
+}
 
 function makeCompetitor(store: Store, orderId: string) {
   const { name, clock, ids, clientId } = store;

@@ -1,0 +1,89 @@
+import type { OutpostDb } from '../../src/store/db';
+import type { CommandRows } from './fixtures';
+
+/**
+ * The baselines: the same rows written with no decisions and no reads, first through Dexie, then through
+ * IndexedDB itself (the physical limit of this browser and disk).
+ */
+
+export type Durability = 'strict' | 'relaxed';
+
+const WRITE_TABLES = ['events', 'outbox', 'commands', 'streams', 'orderSummaries', 'orderDetails'] as const;
+
+/**
+ * One Dexie rw transaction storing the rows of `batch` commands. With `lastRowPerStream`, a stream touched
+ * several times in the batch gets its snapshot, summary and detail written once, as a group write does.
+ */
+export async function writeWithDexie(
+  db: OutpostDb,
+  batch: readonly CommandRows[],
+  options: { readonly lastRowPerStream?: boolean } = {},
+): Promise<void> {
+  const perStream = options.lastRowPerStream ? lastPerStream(batch) : batch;
+  await db.transaction('rw', [...WRITE_TABLES], async () => {
+    const positions = await db.events.bulkAdd(
+      batch.map((rows) => rows.event),
+      { allKeys: true },
+    );
+    await Promise.all([
+      db.outbox.bulkAdd(batch.map((rows, i) => ({ ...rows.outbox, position: positions[i] ?? 0 }))),
+      db.commands.bulkAdd(batch.map((rows) => rows.command)),
+      db.streams.bulkPut(perStream.map((rows) => rows.stream)),
+      db.orderSummaries.bulkPut(perStream.map((rows) => rows.summary)),
+      db.orderDetails.bulkPut(perStream.map((rows) => rows.detail)),
+    ]);
+  });
+}
+
+export function lastPerStream(batch: readonly CommandRows[]): CommandRows[] {
+  const last = new Map<string, CommandRows>();
+  for (const rows of batch) last.set(rows.event.streamId, rows);
+  return [...last.values()];
+}
+
+/** Same rows, same schema (Dexie created it), plain IndexedDB requests in one transaction. */
+export function writeWithIndexedDb(
+  idb: IDBDatabase,
+  batch: readonly CommandRows[],
+  durability: Durability,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tx = idb.transaction([...WRITE_TABLES], 'readwrite', { durability });
+    const events = tx.objectStore('events');
+    const outbox = tx.objectStore('outbox');
+    const commands = tx.objectStore('commands');
+    const streams = tx.objectStore('streams');
+    const summaries = tx.objectStore('orderSummaries');
+    const details = tx.objectStore('orderDetails');
+    for (const rows of batch) {
+      const added = events.add(rows.event);
+      added.onsuccess = () => {
+        outbox.add({ ...rows.outbox, position: added.result });
+      };
+      commands.add(rows.command);
+      streams.put(rows.stream);
+      summaries.put(rows.summary);
+      details.put(rows.detail);
+    }
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+  });
+}
+
+export function openIndexedDb(name: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+export function deleteDatabase(name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error(`deleting ${name} is blocked by an open connection`));
+  });
+}

@@ -1,0 +1,29 @@
+import { appendRound, appendSetup, latencyRound } from './append';
+import { burstRound } from './bulk';
+import { drainRound, workboxRound } from './drain';
+import { rebuildRound, rebuildSetup } from './rebuild';
+import { dropDb } from './setups';
+
+/** What bench/run.mjs calls through page.evaluate, one setup or one round at a time. */
+const bench = {
+  appendSetup,
+  appendRound,
+  latencyRound,
+  burstRound,
+  drainRound,
+  workboxRound,
+  rebuildSetup,
+  rebuildRound,
+  dropDb,
+  userAgent: async () => navigator.userAgent,
+};
+
+export type Bench = typeof bench;
+
+declare global {
+  interface Window {
+    outpostBench?: Bench;
+  }
+}
+
+window.outpostBench = bench;

@@ -1,0 +1,550 @@
+#!/usr/bin/env node
+/**
+ * Outpost benchmarks (docs/performance.md). Every IndexedDB figure is taken in real headless Chromium on a
+ * persistent (on-disk) profile, with its baseline measured in the same browser and run, rounds interleaved
+ * (A B A B …) after a warm-up. Prints a table and writes bench/results.json.
+ *
+ *   node bench/run.mjs            full sizes (many minutes)
+ *   node bench/run.mjs --quick    small sizes, a smoke test of the harness (< ~60 s)
+ *   node bench/run.mjs --only=append,drain
+ *
+ * Exits non-zero only when the harness (or the product code it drives) breaks, never for a missed target.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startReferenceServer } from './lib/reference-server.mjs';
+import { measureSize } from './lib/size.mjs';
+import { startStaticServer } from './lib/static-server.mjs';
+import { percentile, rate, round, summarize } from './lib/stats.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = dirname(here);
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+
+/** Sizes per mode. Quick mode keeps 5 measured rounds but shrinks every workload. */
+const SIZES = quick
+  ? {
+      rounds: 5,
+      warmup: 1,
+      orders: 40,
+      eventsPerOrder: 20,
+      appendCommands: 40,
+      groupBurst: 200,
+      burstCommands: 1000,
+      burstChunk: 500,
+      backlog: 10_000,
+      drainRows: { 1: 40, 10: 100, 100: 500, 500: 500 },
+      workboxRows: 100,
+      rebuildEvents: 5_000,
+      latencySamples: 10,
+    }
+  : {
+      rounds: 5,
+      warmup: 1,
+      orders: 200,
+      eventsPerOrder: 20,
+      appendCommands: 300,
+      groupBurst: 1000,
+      burstCommands: 10_000,
+      burstChunk: 2000,
+      backlog: 100_000,
+      drainRows: { 1: 500, 10: 2000, 100: 10_000, 500: 10_000 },
+      workboxRows: 500,
+      rebuildEvents: 100_000,
+      latencySamples: 40,
+    };
+
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+const figures = [];
+const errors = [];
+
+/** Runs `runOne(variant)` for each variant in turn, round by round; the warm-up rounds are discarded. */
+async function interleave(variants, runOne, { rounds = SIZES.rounds, warmup = SIZES.warmup } = {}) {
+  const values = Object.fromEntries(variants.map((variant) => [variant, []]));
+  for (let r = -warmup; r < rounds; r += 1) {
+    for (const variant of variants) {
+      const value = await runOne(variant, r);
+      if (r >= 0) values[variant].push(value);
+    }
+  }
+  return values;
+}
+
+/** A figure: Outpost against one baseline, higher is better unless `lowerIsBetter`. */
+function figure({ id, title, unit, product, baseline, baselineName, target, notes, ratio, extra }) {
+  const p = summarize(product);
+  const b = baseline ? summarize(baseline) : null;
+  const r = ratio ?? (b ? p.median / b.median : null);
+  const met = target && r !== null ? (target.op === '>=' ? r >= target.value : r <= target.value) : null;
+  const entry = {
+    id,
+    title,
+    unit,
+    product: { median: round(p.median), min: round(p.min), max: round(p.max), rounds: p.rounds },
+    baseline: b
+      ? {
+          name: baselineName,
+          median: round(b.median),
+          min: round(b.min),
+          max: round(b.max),
+          rounds: b.rounds,
+        }
+      : null,
+    ratio: r === null ? null : round(r),
+    target: target ?? null,
+    met,
+    ...(extra ? { extra } : {}),
+    ...(notes ? { notes } : {}),
+  };
+  figures.push(entry);
+  return entry;
+}
+
+const CASES = {
+  /** 1. One awaited command at a time on orders holding 20 events, strict and relaxed. */
+  async append({ call }) {
+    for (const durability of ['strict', 'relaxed']) {
+      const variants = process.env.BENCH_SINGLE
+        ? ['outpost', 'single', 'dexie', 'idb']
+        : ['outpost', 'dexie', 'idb'];
+      for (const variant of variants) {
+        await call('appendSetup', {
+          key: `append-${durability}-${variant}`,
+          variant,
+          durability,
+          orders: SIZES.orders,
+          eventsPerOrder: SIZES.eventsPerOrder,
+        });
+      }
+      const values = await interleave(variants, async (variant) => {
+        const { count, ms } = await call('appendRound', {
+          key: `append-${durability}-${variant}`,
+          commands: SIZES.appendCommands,
+        });
+        return rate(count, ms);
+      });
+      const common = {
+        title: `Append, one command at a time (${durability})`,
+        unit: 'commands/s',
+        product: values.outpost,
+      };
+      figure({
+        ...common,
+        id: `append.${durability}.vs-dexie`,
+        baseline: values.dexie,
+        baselineName: 'raw Dexie transaction, same rows',
+        target: { op: '>=', value: 0.75 },
+      });
+      figure({
+        ...common,
+        id: `append.${durability}.vs-indexeddb`,
+        baseline: values.idb,
+        baselineName: 'raw IndexedDB transaction, same rows',
+        target: { op: '>=', value: 0.5 },
+      });
+      if (values.single) {
+        figure({
+          ...common,
+          id: `append.${durability}.single-transaction`,
+          title: `Append through one-transaction path (commitGroup of one), ${durability}`,
+          product: values.single,
+          baseline: values.dexie,
+          baselineName: 'raw Dexie transaction, same rows',
+        });
+      }
+      for (const variant of variants) await call('dropDb', `append-${durability}-${variant}`);
+    }
+  },
+
+  /** 2. A burst issued at once through the group committer against the same commands one at a time. */
+  async group({ call }) {
+    for (const variant of ['outpost', 'group']) {
+      await call('appendSetup', {
+        key: `group-${variant}`,
+        variant,
+        durability: 'strict',
+        orders: SIZES.orders,
+        eventsPerOrder: SIZES.eventsPerOrder,
+      });
+    }
+    const values = await interleave(['group', 'outpost'], async (variant) => {
+      const { count, ms } = await call('appendRound', {
+        key: `group-${variant}`,
+        commands: variant === 'group' ? SIZES.groupBurst : SIZES.appendCommands,
+      });
+      return rate(count, ms);
+    });
+    figure({
+      id: 'group-commit.strict',
+      title: `Group commit, ${SIZES.groupBurst} commands issued at once (strict)`,
+      unit: 'commands/s',
+      product: values.group,
+      baseline: values.outpost,
+      baselineName: 'Outpost one command at a time',
+      target: { op: '>=', value: 3 },
+    });
+    for (const variant of ['outpost', 'group']) await call('dropDb', `group-${variant}`);
+  },
+
+  /** 3. Bulk import of a burst against one raw bulkAdd of the same rows. */
+  async burst({ call }) {
+    const longest = { outpost: [], raw: [] };
+    const values = await interleave(['outpost', 'raw'], async (variant) => {
+      const result = await call('burstRound', {
+        variant,
+        commands: SIZES.burstCommands,
+        eventsPerOrder: SIZES.eventsPerOrder,
+        chunkSize: SIZES.burstChunk,
+        durability: 'strict',
+      });
+      longest[variant].push(result.longestTaskMs);
+      return rate(result.count, result.ms);
+    });
+    figure({
+      id: 'burst.strict',
+      title: `Burst: ${SIZES.burstCommands} commands through importCommands (chunks of ${SIZES.burstChunk})`,
+      unit: 'commands/s',
+      product: values.outpost,
+      baseline: values.raw,
+      baselineName: 'raw Dexie bulkAdd of the same rows, one transaction',
+      target: { op: '>=', value: 0.6 },
+      extra: {
+        longestTaskMs: {
+          outpost: round(Math.max(...longest.outpost)),
+          raw: round(Math.max(...longest.raw)),
+          outpostRounds: longest.outpost.map((value) => round(value)),
+        },
+      },
+    });
+    await call('dropDb', 'burst-outpost');
+    await call('dropDb', 'burst-raw');
+  },
+
+  /** 4. Append rate with a large pending outbox against an empty one. */
+  async backlog({ call }) {
+    const setups = { full: SIZES.backlog, empty: 0 };
+    for (const [name, backlog] of Object.entries(setups)) {
+      await call('appendSetup', {
+        key: `backlog-${name}`,
+        variant: 'outpost',
+        durability: 'strict',
+        orders: SIZES.orders,
+        eventsPerOrder: SIZES.eventsPerOrder,
+        backlog,
+      });
+    }
+    const values = await interleave(['full', 'empty'], async (name) => {
+      const { count, ms } = await call('appendRound', {
+        key: `backlog-${name}`,
+        commands: SIZES.appendCommands,
+      });
+      return rate(count, ms);
+    });
+    figure({
+      id: 'backlog.strict',
+      title: `Append with ${SIZES.backlog.toLocaleString('en')} pending outbox rows (strict)`,
+      unit: 'commands/s',
+      product: values.full,
+      baseline: values.empty,
+      baselineName: 'same, empty outbox',
+      target: { op: '>=', value: 0.9 },
+    });
+    for (const name of Object.keys(setups)) await call('dropDb', `backlog-${name}`);
+  },
+
+  /** 5. Draining pending rows to the reference server, against a raw pipeline and Workbox. */
+  async drain({ call, server }) {
+    if (server.skipped) throw new Error(`no reference server: ${server.skipped}`);
+    for (const batchSize of [1, 10, 100, 500]) {
+      const rows = SIZES.drainRows[batchSize];
+      const variants = batchSize === 100 ? ['outpost', 'raw', 'workbox'] : ['outpost', 'raw'];
+      const values = await interleave(variants, async (variant) => {
+        const result =
+          variant === 'workbox'
+            ? await call('workboxRound', { rows: SIZES.workboxRows })
+            : await call('drainRound', { variant, rows, batchSize });
+        return rate(result.count, result.ms);
+      });
+      figure({
+        id: `drain.batch-${batchSize}.vs-raw`,
+        title: `Drain ${rows.toLocaleString('en')} pending events, batch ${batchSize}`,
+        unit: 'events/s',
+        product: values.outpost,
+        baseline: values.raw,
+        baselineName: 'raw pipeline (read after last key, POST, one delete transaction)',
+        target: batchSize >= 100 ? { op: '>=', value: 0.8 } : undefined,
+      });
+      if (values.workbox) {
+        figure({
+          id: `drain.batch-${batchSize}.vs-workbox`,
+          title: `Drain, batch ${batchSize}, against Workbox Background Sync`,
+          unit: 'events/s',
+          product: values.outpost,
+          baseline: values.workbox,
+          baselineName: `Workbox 7.4.1 Queue.replayRequests(), ${SIZES.workboxRows} queued requests of one event`,
+          target: { op: '>=', value: 20 },
+        });
+      }
+    }
+    await call('dropDb', 'drain-outpost');
+    await call('dropDb', 'drain-raw');
+  },
+
+  /** 6. Replaying the event store into fresh read models. */
+  async rebuild({ call }) {
+    const { events } = await call('rebuildSetup', { events: SIZES.rebuildEvents });
+    const values = await interleave(['outpost', 'raw'], async (variant) => {
+      const { count, ms } = await call('rebuildRound', { variant });
+      return rate(count, ms);
+    });
+    figure({
+      id: 'rebuild',
+      title: `Rebuild read models from ${events.toLocaleString('en')} events`,
+      unit: 'events/s',
+      product: values.outpost,
+      baseline: values.raw,
+      baselineName: 'raw paged read + bulk write of the same rows, one transaction',
+      target: { op: '>=', value: 0.5 },
+    });
+    await call('dropDb', 'rebuild');
+  },
+
+  /** 7. Command to live-query change, against the duration of one raw transaction. */
+  async latency({ call }) {
+    for (const variant of ['outpost', 'dexie']) {
+      await call('appendSetup', {
+        key: `latency-${variant}`,
+        variant,
+        durability: 'strict',
+        orders: SIZES.orders,
+        eventsPerOrder: SIZES.eventsPerOrder,
+      });
+    }
+    const product = [];
+    const raw = [];
+    const p50s = [];
+    const p99s = [];
+    const rawP50s = [];
+    for (let r = -SIZES.warmup; r < SIZES.rounds; r += 1) {
+      const samples = await call('latencyRound', {
+        key: 'latency-outpost',
+        baselineKey: 'latency-dexie',
+        samples: SIZES.latencySamples,
+      });
+      if (r < 0) continue;
+      product.push(...samples.product);
+      raw.push(...samples.raw);
+      p50s.push(percentile(samples.product, 50));
+      p99s.push(percentile(samples.product, 99));
+      rawP50s.push(percentile(samples.raw, 50));
+    }
+    const p99 = percentile(product, 99);
+    const rawP50 = percentile(raw, 50);
+    figure({
+      id: 'latency.strict',
+      title: 'Latency: command to live detail query (p99 vs raw transaction p50)',
+      unit: 'ms',
+      product: p99s,
+      baseline: rawP50s,
+      baselineName: 'raw Dexie transaction of the same rows, p50',
+      ratio: p99 / rawP50,
+      target: { op: '<=', value: 3 },
+      extra: {
+        samples: product.length,
+        p50: round(percentile(product, 50)),
+        p99: round(p99),
+        rawP50: round(rawP50),
+        rawP99: round(percentile(raw, 99)),
+        perRoundP50: p50s.map((value) => round(value)),
+      },
+      notes: 'product column: per-round p99; ratio uses p99 and p50 over all samples',
+    });
+    for (const variant of ['outpost', 'dexie']) await call('dropDb', `latency-${variant}`);
+  },
+
+  /** 8. Bytes a first visit downloads before the app runs, and the production service worker. */
+  async size({ tmp }) {
+    const size = measureSize({ repo, outDir: join(tmp, 'app-dist') });
+    const kb = (bytes) => bytes / 1000;
+    figures.push({
+      id: 'size.initial-js',
+      title: 'Initial JavaScript (entry + static imports), gzip -9',
+      unit: 'kB',
+      product: { median: round(kb(size.initialGzip)) },
+      baseline: null,
+      ratio: null,
+      target: { op: '<=', value: 130, of: 'kB' },
+      met: kb(size.initialGzip) <= 130,
+      extra: { files: size.files },
+    });
+    if (size.sw) {
+      figures.push({
+        id: 'size.service-worker',
+        title: 'Production service worker sw.js, gzip -9',
+        unit: 'kB',
+        product: { median: round(kb(size.sw.gzip)) },
+        baseline: null,
+        ratio: null,
+        target: { op: '<=', value: 30, of: 'kB' },
+        met: kb(size.sw.gzip) <= 30,
+        extra: { raw: size.sw.raw },
+      });
+    } else {
+      errors.push({ case: 'size', error: 'the app build has no sw.js' });
+    }
+  },
+};
+
+function chromiumVersion(executable) {
+  const answer = spawnSync(executable, ['--version'], { encoding: 'utf8' });
+  return (answer.stdout || '').trim().split('\n').pop() || 'unknown';
+}
+
+function printTable(elapsedMs) {
+  const cell = (value) => (value === null || value === undefined ? '—' : String(value));
+  const range = (s) =>
+    s && s.min !== undefined ? `${s.median} [${s.min}–${s.max}]` : s ? String(s.median) : '—';
+  const rows = figures.map((f) => [
+    f.id,
+    f.unit,
+    range(f.product),
+    f.baseline ? range(f.baseline) : '—',
+    cell(f.ratio),
+    f.target ? `${f.target.op} ${f.target.value}` : '—',
+    f.met === null ? '—' : f.met ? 'yes' : 'NO',
+  ]);
+  const header = [
+    'figure',
+    'unit',
+    'outpost median [min–max]',
+    'baseline median [min–max]',
+    'ratio',
+    'target',
+    'met',
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  for (const f of figures) {
+    if (f.extra?.longestTaskMs)
+      console.log(`${f.id}: longest main-thread task ${JSON.stringify(f.extra.longestTaskMs)} ms`);
+    if (f.extra?.p99 !== undefined) console.log(`${f.id}: ${JSON.stringify(f.extra)}`);
+  }
+  for (const error of errors) console.log(`ERROR in ${error.case}: ${error.error}`);
+  console.log(`${quick ? 'quick' : 'full'} run, ${Math.round(elapsedMs / 1000)} s`);
+}
+
+async function main() {
+  const started = Date.now();
+  const loadBefore = os.loadavg();
+  const tmp = mkdtempSync(join(os.tmpdir(), 'outpost-bench-'));
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  let server = null;
+  let staticServer = null;
+  let context = null;
+  const timings = {};
+  try {
+    const build = spawnSync(
+      process.execPath,
+      [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(here, 'vite.config.ts')],
+      { cwd: repo, encoding: 'utf8' },
+    );
+    if (build.status !== 0) throw new Error(`bench page build failed: ${build.stderr || build.stdout}`);
+
+    server = await startReferenceServer({ repo, dataDir: join(tmp, 'server-data') });
+    staticServer = await startStaticServer({
+      root: join(here, 'out'),
+      apiTarget: server.skipped ? null : { host: server.host, port: server.port },
+    });
+    context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+      executablePath,
+      headless: true,
+      args: LAUNCH_ARGS,
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+    await page.goto(`${staticServer.origin}/`);
+    await page.waitForFunction(() => window.outpostBench !== undefined);
+    const userAgent = await page.evaluate(() => window.outpostBench.userAgent());
+    const call = (name, arg) => page.evaluate(([n, a]) => window.outpostBench[n](a), [name, arg]);
+
+    for (const [name, run] of Object.entries(CASES)) {
+      if (only && !only.has(name)) continue;
+      const caseStart = Date.now();
+      process.stdout.write(`${name}… `);
+      try {
+        await run({ call, server, tmp });
+        console.log(`${Math.round((Date.now() - caseStart) / 1000)} s`);
+      } catch (error) {
+        console.log('failed');
+        errors.push({ case: name, error: error instanceof Error ? error.message : String(error) });
+      }
+      timings[name] = Date.now() - caseStart;
+    }
+
+    const elapsed = Date.now() - started;
+    printTable(elapsed);
+    const results = {
+      generatedAt: new Date().toISOString(),
+      mode: quick ? 'quick' : 'full',
+      sizes: SIZES,
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGb: round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        chromium: chromiumVersion(executablePath),
+        userAgent,
+        platform: `${os.type()} ${os.release()}`,
+        loadAverageBefore: loadBefore.map((value) => round(value)),
+        loadAverageAfter: os.loadavg().map((value) => round(value)),
+      },
+      method:
+        'Headless Chromium, persistent on-disk profile; each figure and its baseline in the same browser and run, ' +
+        `rounds interleaved after ${SIZES.warmup} warm-up round(s); medians and min–max over ${SIZES.rounds} rounds; ` +
+        'ratio = median(outpost) / median(baseline) (latency: p99 / raw p50).',
+      elapsedMs: elapsed,
+      caseMs: timings,
+      figures,
+      errors,
+    };
+    // Only a complete full run replaces the committed results; smoke and partial runs go next to the build.
+    const out =
+      only || quick
+        ? join(here, 'out', `results.${quick ? 'quick' : 'partial'}.json`)
+        : join(here, 'results.json');
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`results written to ${out}`);
+  } catch (error) {
+    errors.push({
+      case: 'harness',
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    console.error(error);
+  } finally {
+    await context?.close().catch(() => {});
+    await staticServer?.close().catch(() => {});
+    if (server && !server.skipped) await server.stop().catch(() => {});
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  process.exitCode = errors.length > 0 ? 1 : 0;
+}
+
+await main();

@@ -1,0 +1,33 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'vite';
+
+/**
+ * The in-page benchmark code, bundled the way the app is (production mode, minified) so the figures measure
+ * the code a user runs. The Workbox service worker is a module worker built in the same pass.
+ */
+const here = import.meta.dirname;
+
+export default defineConfig({
+  root: resolve(here, 'page'),
+  base: '/',
+  logLevel: 'warn',
+  publicDir: false,
+  build: {
+    outDir: resolve(here, 'out'),
+    emptyOutDir: true,
+    target: 'es2022',
+    modulePreload: false,
+    reportCompressedSize: false,
+    rollupOptions: {
+      input: {
+        index: resolve(here, 'page/index.html'),
+        'workbox-sw': resolve(here, 'page/workbox-sw.ts'),
+      },
+      output: {
+        // The worker must keep a stable name: the page registers it by URL.
+        entryFileNames: (chunk) =>
+          chunk.name === 'workbox-sw' ? 'workbox-sw.js' : 'assets/[name]-[hash].js',
+      },
+    },
+  },
+});

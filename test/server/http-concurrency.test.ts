@@ -67,5 +67,5 @@ describe('reference server under concurrent clients', () => {
     });
     for (const { events } of clients)
       for (const event of events) expect(stored.storedIds.has(event.eventId)).toBe(true);
-  });
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import * as v from 'valibot';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/platform/ids';
 import { ErrorBodySchema, PushResponseSchema, type WireClientEvent } from '../../src/protocol/messages';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
@@ -29,6 +29,12 @@ function mainServer(): Promise<ServerProcess> {
   }
   return main;
 }
+
+// Started here with a generous timeout: the contract's own hook would wait only the default 10 s, and a
+// loaded machine can take longer to boot tsx.
+beforeAll(async () => {
+  await mainServer();
+}, 60_000);
 
 afterAll(async () => {
   await stopAllServers();
@@ -137,7 +143,7 @@ describe('reference server: limits', () => {
       { seed: 20_261_126, numRuns: 200 },
     );
     expect(await stats(server)).toEqual(before);
-  });
+  }, 30_000);
 });
 
 describe('reference server: static app and headers', () => {
@@ -306,5 +312,5 @@ describe('reference server: shutdown', () => {
       .get(order.streamId);
     db.close();
     expect(stored).toEqual({ n: 400 });
-  });
+  }, 30_000);
 });

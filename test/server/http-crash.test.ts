@@ -76,5 +76,5 @@ describe('reference server crash safety', () => {
       serverEvents: total / 4,
     });
     for (const client of clients) expect(client.acknowledged.size).toBe(client.batches.flat().length);
-  });
+  }, 60_000);
 });

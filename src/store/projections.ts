@@ -142,13 +142,13 @@ async function outboxRowsByStream(
   db: OutpostDb,
   streamIds: readonly string[],
 ): Promise<Map<string, OutboxRow[]>> {
-  const rows = await db.outbox.where('streamId').anyOf(streamIds).toArray();
+  // One getAll per stream, not anyOf: Dexie walks anyOf with a cursor, one IndexedDB round trip per row, and
+  // this runs in every command's transaction (docs/performance.md).
+  const rows = await Promise.all(
+    streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray()),
+  );
   const byStream = new Map<string, OutboxRow[]>();
-  for (const row of rows) {
-    const group = byStream.get(row.streamId);
-    if (group) group.push(row);
-    else byStream.set(row.streamId, [row]);
-  }
+  for (const [index, streamId] of streamIds.entries()) byStream.set(streamId, rows[index] ?? []);
   return byStream;
 }
 

@@ -214,14 +214,15 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     let limit = Math.max(1, policy.batchSize);
     let outcome: FlushOutcome | null = null;
     let nextAttemptAt: number | null = null;
+    // Every batchId is a UUID, so any one of them sizes the envelope.
+    const byteBudget = policy.maxBatchBytes - envelopeBytes(clientId, ids());
     for (;;) {
-      const batchId = ids();
       const claim = await claimBatch(db, {
         ownerId,
         now: clock.now(),
         policy,
         limit,
-        byteBudget: policy.maxBatchBytes - envelopeBytes(clientId, batchId),
+        byteBudget,
         exclude: sentThisFlush,
         ignoreBackoff: force,
       });

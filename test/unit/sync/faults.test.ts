@@ -1,3 +1,4 @@
+import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FaultSettings, NO_FAULTS } from '../../../src/mocks/faults';
@@ -6,6 +7,7 @@ import { streamIdOf } from '../../../src/protocol/messages';
 import { listDeadLetters } from '../../../src/sync/dead-letters';
 import { readSyncMeta } from '../../../src/sync/sync-meta';
 import {
+  BASE_URL,
   type ClientSide,
   createClientSide,
   createTestBackend,
@@ -47,7 +49,7 @@ function setup(options: { faults?: Partial<FaultSettings>; token?: string; rando
     ...(options.random ? { random: options.random } : {}),
   });
   const stats = () => backend.storage.read((reader) => reader.stats());
-  return { clock, client, backend, engine, log, stats };
+  return { clock, client, backend, engine, log, stats, server };
 }
 
 async function placedOrder(client: ClientSide): Promise<string> {
@@ -249,6 +251,19 @@ describe('auth', () => {
     expect(await engine.flush()).toMatchObject({ delivered: 4, outcome: 'drained' });
     expect((await readSyncMeta(ctx.client.db)).authRequired).toBe(false);
     expect((await ctx.client.db.orderSummaries.get(orderId))?.status).toBe('confirmed');
+  });
+
+  it('403 from the server pauses the same way', async () => {
+    const ctx = setup();
+    await placedOrder(ctx.client);
+    ctx.server.use(
+      http.post(`${BASE_URL}/push`, () =>
+        HttpResponse.json({ error: { code: 'forbidden', message: 'token refused' } }, { status: 403 }),
+      ),
+    );
+    expect(await ctx.engine.flush()).toMatchObject({ delivered: 0, dead: 0, outcome: 'auth-required' });
+    expect(await statuses(ctx.client)).toEqual(['pending', 'pending', 'pending', 'pending']);
+    expect((await readSyncMeta(ctx.client.db)).lastError).toMatch(/token refused/);
   });
 
   it('the mock 401 fault: same pause, cleared by resumeAfterSignIn', async () => {

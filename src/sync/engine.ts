@@ -103,6 +103,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   };
 
   let running: Promise<FlushReport> | null = null;
+  /** Where the next claim's scan of pending rows may start; kept across flushes of this engine. */
+  let scanFrom: number | null = null;
   let pulling: Promise<number> | null = null;
 
   async function pullAll(): Promise<number> {
@@ -224,8 +226,10 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         limit,
         byteBudget,
         exclude: sentThisFlush,
+        ...(scanFrom === null ? {} : { scanFrom }),
         ignoreBackoff: force,
       });
+      scanFrom = claim.scanFrom;
       if (claim.entries.length === 0) {
         nextAttemptAt = claim.earliestWaitingAt;
         break;

@@ -41,12 +41,21 @@ export interface ClaimOptions {
   readonly exclude: ReadonlySet<string>;
   /** Send lane heads even before their backoff expires (an explicit "sync now"). */
   readonly ignoreBackoff: boolean;
+  /** Lowest position a pending row can have, from the previous claim (see `Claim.scanFrom`). */
+  readonly scanFrom?: number;
 }
 
 export interface Claim {
   readonly entries: readonly ClaimedEntry[];
   /** Earliest backoff among lanes that were eligible but for time; null when none waits on time. */
   readonly earliestWaitingAt: number | null;
+  /**
+   * A lower bound on the position of any row that can be pending at the next claim: a row only becomes
+   * pending again from inflight or dead, and new rows come after every existing one. Starting the next scan
+   * there skips the index entries that delivered rows left behind at the head of the range, which IndexedDB
+   * on LevelDB keeps as tombstones until compaction (docs/sync.md).
+   */
+  readonly scanFrom: number;
 }
 
 const encoder = new TextEncoder();
@@ -98,13 +107,18 @@ export async function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<
     }
     for (const row of dead) block(row);
     if (expired.length > 0) await db.outbox.bulkPut(expired);
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const row of [...inflight, ...dead]) lowest = Math.min(lowest, row.position);
 
     const lanes = new Map<string, { open: boolean; version: number }>();
     const candidates: OutboxRow[] = [];
     let earliestWaitingAt: number | null = null;
-    await rowsWithStatus(db, 'pending')
+    await db.outbox
+      .where('[status+position]')
+      .between(['pending', options.scanFrom ?? Dexie.minKey], ['pending', Dexie.maxKey])
       .until(() => candidates.length >= options.limit)
       .each((row) => {
+        lowest = Math.min(lowest, row.position);
         const lane = lanes.get(row.streamId);
         if (lane) {
           if (lane.open && row.version === lane.version + 1) {
@@ -174,7 +188,11 @@ export async function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<
       await patchSyncMeta(db, { syncingOwner: options.ownerId, syncingUntil: now + policy.leaseMs });
     }
     await refreshSyncState(db, touched);
-    return { entries, earliestWaitingAt };
+    if (lowest === Number.POSITIVE_INFINITY) {
+      const last = await db.outbox.orderBy('position').last();
+      lowest = last ? last.position + 1 : (options.scanFrom ?? 0);
+    }
+    return { entries, earliestWaitingAt, scanFrom: lowest };
   });
 }
 

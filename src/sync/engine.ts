@@ -183,6 +183,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       verdicts,
       serverEvents: answer.ok ? answer.value.serverEvents : [],
       meta,
+      gate: failure !== null && isTransient(failure),
     });
     publish(applied.stored);
     return { verdicts, failure, applied };
@@ -249,13 +250,9 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         outcome = 'auth-required';
         break;
       }
-      if (failure && failure.code !== 'bad_request' && failure.code !== 'too_large') {
+      if (failure && isTransient(failure)) {
         outcome = failure.code === 'offline' ? 'offline' : 'transient-failure';
         nextAttemptAt = applied.nextAttemptAt;
-        if (nextAttemptAt !== null) {
-          const gate = nextAttemptAt;
-          await db.transaction('rw', db.meta, () => patchSyncMeta(db, { nextAttemptAt: gate }));
-        }
         break;
       }
     }
@@ -268,6 +265,11 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       }
     }
     return finish(outcome ?? (sent === 0 ? 'idle' : 'drained'), nextAttemptAt);
+  }
+
+  /** Failures of the request, not of its entries: retry the same entries later. */
+  function isTransient(error: SyncRequestError): boolean {
+    return error.code !== 'bad_request' && error.code !== 'too_large' && error.code !== 'auth_required';
   }
 
   function failureVerdict(error: SyncRequestError, batchLength: number): Verdict {

@@ -235,6 +235,11 @@ export interface ApplyOptions {
   readonly verdicts: readonly Verdict[];
   readonly serverEvents: readonly WireServerEvent[];
   readonly meta: Partial<SyncMeta>;
+  /**
+   * A transient failure of the whole request: the earliest backoff given here also becomes the global gate
+   * (`syncStatus.nextAttemptAt`), in the same transaction, so every context waits for it.
+   */
+  readonly gate?: boolean;
 }
 
 export interface ApplyOutcome {
@@ -338,6 +343,7 @@ export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise
     await refreshSyncState(db, touched);
     await patchSyncMeta(db, (meta) => ({
       ...options.meta,
+      ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt } : {}),
       ...(meta.syncingOwner === options.ownerId ? { syncingOwner: null, syncingUntil: null } : {}),
     }));
     return { delivered, dead, retrying, nextAttemptAt, stored };

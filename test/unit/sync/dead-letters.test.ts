@@ -183,6 +183,18 @@ describe('discardDeadLetter', () => {
       });
       expect(!result.ok && result.error.code).toBe('validation_failed');
     }
+    // A later entry of the stream still in flight (another context sending it): refuse rather than race it.
+    const [, later] = await client.outbox();
+    await client.db.outbox.update(later?.eventId ?? '', { status: 'inflight' });
+    const busy = await discardDeadLetter(client.db, {
+      eventId: dead?.eventId ?? '',
+      reason: 'gone',
+      clock,
+      ids: client.ids,
+    });
+    expect(!busy.ok && busy.error.code).toBe('dead_letter_in_flight');
+    await client.db.outbox.update(later?.eventId ?? '', { status: 'dead' });
+
     const notDead = await discardDeadLetter(client.db, {
       eventId: client.ids(),
       reason: 'gone',

@@ -129,6 +129,46 @@ describe('pull', () => {
     expect((await client.db.meta.get(PULL_CURSOR_KEY))?.value).toBe('1');
   });
 
+  it('follows hasMore page by page, applies each page once and ends at the last cursor', async () => {
+    const { client, backend } = setup();
+    const orders = [];
+    for (let i = 0; i < 3; i += 1) {
+      const orderId = await client.draftOrder(['SKU-1']);
+      await client.run({ type: 'PlaceOrder', orderId });
+      orders.push(orderId);
+    }
+    // The confirmations are made but their answers lost: only a pull can bring them.
+    backend.faults.set({ ackLossRate: 1 });
+    await client.engine().flush();
+    backend.faults.set({ ackLossRate: 0 });
+    const cursors: (string | null)[] = [];
+    server.use(
+      http.get(`${BASE_URL}/pull`, async ({ request }) => {
+        cursors.push(new URL(request.url).searchParams.get('since'));
+        const full = (await (await backend.handle(request)).json()) as {
+          serverEvents: { serverSeq: number }[];
+        };
+        const page = full.serverEvents.slice(0, 1);
+        return HttpResponse.json({
+          protocol: 1,
+          serverEvents: page,
+          cursor: String(page[0]?.serverSeq ?? new URL(request.url).searchParams.get('since') ?? 0),
+          hasMore: full.serverEvents.length > 1,
+        });
+      }),
+    );
+    const engine = client.engine();
+    expect(await engine.pull()).toBe(3);
+    expect(cursors).toEqual([null, '1', '2']);
+    expect((await client.db.meta.get(PULL_CURSOR_KEY))?.value).toBe('3');
+    for (const orderId of orders) {
+      expect((await client.db.orderSummaries.get(orderId))?.status).toBe('confirmed');
+    }
+    // Pulling again brings nothing new and stores nothing twice.
+    expect(await engine.pull()).toBe(0);
+    expect(await client.db.events.filter((event) => event.kind === 'server').count()).toBe(3);
+  });
+
   it('rejects an on-demand pull with a typed error and records it', async () => {
     const { client } = setup();
     server.use(http.get(`${BASE_URL}/pull`, () => new HttpResponse('<html>portal</html>', { status: 200 })));

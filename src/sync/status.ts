@@ -69,8 +69,9 @@ export function deriveSyncStatus(facts: StoredFacts, online: boolean, now: numbe
 
 /** navigator.onLine and its events where they exist (page or worker); elsewhere, assume online. */
 export function browserOnline$(): Observable<boolean> {
+  // EventTarget rather than Window: the same code runs in a service worker, whose lib has no Window.
   const scope = globalThis as typeof globalThis &
-    Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+    Partial<Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>;
   if (typeof navigator === 'undefined' || typeof navigator.onLine !== 'boolean' || !scope.addEventListener) {
     return of(true);
   }

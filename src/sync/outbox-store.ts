@@ -113,40 +113,54 @@ export async function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<
     const lanes = new Map<string, { open: boolean; version: number }>();
     const candidates: OutboxRow[] = [];
     let earliestWaitingAt: number | null = null;
-    await db.outbox
-      .where('[status+position]')
-      .between(['pending', options.scanFrom ?? Dexie.minKey], ['pending', Dexie.maxKey])
-      .until(() => candidates.length >= options.limit)
-      .each((row) => {
-        lowest = Math.min(lowest, row.position);
-        const lane = lanes.get(row.streamId);
-        if (lane) {
-          if (lane.open && row.version === lane.version + 1) {
-            lane.version = row.version;
-            candidates.push(row);
-          } else {
-            lane.open = false;
-          }
-          return;
+    const visit = (row: OutboxRow): void => {
+      lowest = Math.min(lowest, row.position);
+      const lane = lanes.get(row.streamId);
+      if (lane) {
+        if (lane.open && row.version === lane.version + 1) {
+          lane.version = row.version;
+          candidates.push(row);
+        } else {
+          lane.open = false;
         }
-        const blocker = blockedBelow.get(row.streamId);
-        let open = !(blocker !== undefined && blocker < row.version);
-        const waiting =
-          options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
-        if (open && waiting) {
-          open = false;
-          const at = Math.max(row.nextAttemptAt, now);
-          earliestWaitingAt = Math.min(earliestWaitingAt ?? at, at);
-        }
-        lanes.set(row.streamId, { open, version: row.version });
-        if (open) candidates.push(row);
-      });
+        return;
+      }
+      const blocker = blockedBelow.get(row.streamId);
+      let open = !(blocker !== undefined && blocker < row.version);
+      const waiting = options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
+      if (open && waiting) {
+        open = false;
+        const at = Math.max(row.nextAttemptAt, now);
+        earliestWaitingAt = Math.min(earliestWaitingAt ?? at, at);
+      }
+      lanes.set(row.streamId, { open, version: row.version });
+      if (open) candidates.push(row);
+    };
+    // Pages read with getAll, not a cursor: a cursor costs one IndexedDB round trip per row
+    // (docs/performance.md). Rows are visited in the same order and the scan stops at the same row.
+    const pageSize = Math.max(options.limit, 64);
+    let from: number | undefined = options.scanFrom;
+    let includeFrom = true;
+    scan: for (;;) {
+      const page = await db.outbox
+        .where('[status+position]')
+        .between(['pending', from ?? Dexie.minKey], ['pending', Dexie.maxKey], includeFrom)
+        .limit(pageSize)
+        .toArray();
+      for (const row of page) {
+        if (candidates.length >= options.limit) break scan;
+        visit(row);
+      }
+      const last = page.at(-1);
+      if (!last || page.length < pageSize) break;
+      from = last.position;
+      includeFrom = false;
+    }
 
-    const stored = await db.events
-      .where('eventId')
-      .anyOf(candidates.map((row) => row.eventId))
-      .toArray();
-    const eventsById = new Map(stored.map((event) => [event.eventId, event]));
+    // By primary key (the row's position), all at once: an anyOf on eventId walks a cursor, one IndexedDB
+    // round trip per event (docs/performance.md).
+    const stored = await db.events.bulkGet(candidates.map((row) => row.position));
+    const eventsById = new Map(stored.flatMap((event) => (event ? [[event.eventId, event] as const] : [])));
     const entries: ClaimedEntry[] = [];
     const cut = new Set<string>();
     let bytes = 0;

@@ -1,5 +1,8 @@
+import { type FormEvent, useState } from 'react';
+import * as v from 'valibot';
 import type { Outpost } from '../app/outpost';
 import type { FaultSettings } from '../mocks/faults';
+import { Field } from './components/field';
 import { useObservable } from './hooks';
 
 type Demo = NonNullable<Outpost['demo']>;
@@ -61,6 +64,23 @@ export function DemoControls({ demo }: { readonly demo: Demo }) {
               onChange={(event) => set({ ackLossRate: Number(event.target.value) })}
             />
           </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={faults.unauthorized}
+              onChange={(event) => set({ unauthorized: event.target.checked })}
+            />
+            Session expired (401)
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={faults.captivePortal}
+              onChange={(event) => set({ captivePortal: event.target.checked })}
+            />
+            Captive portal (HTML instead of JSON)
+          </label>
+          <MaxBodyControl value={faults.maxBodyBytes} onChange={(maxBodyBytes) => set({ maxBodyBytes })} />
         </div>
       ) : (
         <p className="muted">Waiting for the mock server…</p>
@@ -68,3 +88,63 @@ export function DemoControls({ demo }: { readonly demo: Demo }) {
     </details>
   );
 }
+
+/**
+ * A server that refuses large pushes (413) turns an entry that cannot be split any further into a dead
+ * letter: the quickest way to watch retry and discard work.
+ */
+function MaxBodyControl({
+  value,
+  onChange,
+}: {
+  readonly value: number | null;
+  readonly onChange: (value: number | null) => void;
+}) {
+  const [text, setText] = useState(value === null ? '' : String(value));
+  const [error, setError] = useState<string | undefined>();
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    const parsed = v.safeParse(MaxBodySchema, text.trim());
+    if (!parsed.success) {
+      setError(parsed.issues[0]?.message);
+      return;
+    }
+    setError(undefined);
+    onChange(parsed.output);
+  };
+  return (
+    <form onSubmit={apply} className="demo__inline" noValidate>
+      <Field label="Refuse pushes larger than (bytes)" hint="Empty: no limit" error={error}>
+        {(control) => (
+          <input
+            {...control}
+            inputMode="numeric"
+            value={text}
+            onChange={(event) => setText(event.target.value)}
+          />
+        )}
+      </Field>
+      <button type="submit" className="button">
+        Apply limit
+      </button>
+    </form>
+  );
+}
+
+const MaxBodySchema = v.union(
+  [
+    v.pipe(
+      v.literal(''),
+      v.transform(() => null),
+    ),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'A whole number of bytes, or empty'),
+      v.transform(Number),
+      v.number(),
+      v.integer(),
+      v.minValue(1, 'At least 1 byte'),
+    ),
+  ],
+  'A whole number of bytes, or empty',
+);

@@ -4,10 +4,11 @@ import { formatAge, formatBytes, formatClock } from './format';
 import { useObservable } from './hooks';
 import { useOutpost } from './outpost-context';
 
-type SyncPhase = 'auth' | 'syncing' | 'waiting' | 'idle';
+type SyncPhase = 'auth' | 'offline' | 'syncing' | 'waiting' | 'idle';
 
 function phaseOf(status: SyncStatus, now: number): SyncPhase {
   if (status.authRequired) return 'auth';
+  if (!status.online && status.pending + status.inflight > 0) return 'offline';
   if (status.syncing) return 'syncing';
   if (status.nextAttemptAt !== null && status.nextAttemptAt > now) return 'waiting';
   return 'idle';
@@ -17,6 +18,8 @@ function phaseText(status: SyncStatus, phase: SyncPhase): string {
   switch (phase) {
     case 'auth':
       return 'Sign-in required: sync paused, nothing is lost';
+    case 'offline':
+      return 'Waiting for a connection';
     case 'syncing':
       return 'Syncing…';
     case 'waiting':
@@ -71,7 +74,7 @@ export function StatusBar() {
         {status && status.dead > 0 ? (
           <a className="status-item__alert" href="#/outbox">
             {' '}
-            · {status.dead} need attention
+            · {status.dead} {status.dead === 1 ? 'needs' : 'need'} attention
           </a>
         ) : null}
       </span>

@@ -41,7 +41,8 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       </section>
     );
   }
-  const editable = summary.status === 'draft' && !summary.blockedReason;
+  // A held-back order still takes changes: they queue behind the dead entry and go once it is resolved.
+  const editable = summary.status === 'draft';
   return (
     <section aria-labelledby="order-heading" className="order-detail">
       <p className="breadcrumb">
@@ -296,8 +297,8 @@ function OrderActions({ summary }: { readonly summary: OrderSummary }) {
   const [cancelling, setCancelling] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const canPlace = summary.status === 'draft' && !summary.blockedReason;
-  const canCancel = summary.status !== 'cancelled' && !summary.blockedReason;
+  const canPlace = summary.status === 'draft';
+  const canCancel = summary.status !== 'cancelled';
   if (!canPlace && !canCancel) return null;
 
   const place = async () => {

@@ -44,6 +44,18 @@ export function OutboxInspectorScreen() {
       ),
     [db],
   );
+  // A pending entry behind a dead one of its stream waits for the person, not for the clock.
+  const deadFrom = new Map<string, number>();
+  for (const row of sections?.find((section) => section.status === 'dead')?.rows ?? []) {
+    deadFrom.set(row.streamId, Math.min(row.version, deadFrom.get(row.streamId) ?? row.version));
+  }
+  const nextAttempt = (row: OutboxRow): string => {
+    const blocker = deadFrom.get(row.streamId);
+    if (row.status === 'pending' && blocker !== undefined && blocker < row.version) {
+      return `after v${blocker} is resolved`;
+    }
+    return row.nextAttemptAt > 0 ? formatClock(row.nextAttemptAt) : 'now';
+  };
   const [pending, setPending] = useState<Pending>(null);
   const [syncing, setSyncing] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
@@ -130,11 +142,13 @@ export function OutboxInspectorScreen() {
                         <DeliveryBadge status={row.status} />
                       </th>
                       <td>
-                        <a href={`#/orders/${orderIdOf(row.streamId)}`}>…{shortId(row.streamId)}</a>
+                        <a className="nowrap" href={`#/orders/${orderIdOf(row.streamId)}`}>
+                          …{shortId(row.streamId)}
+                        </a>
                       </td>
                       <td className="num">{row.attempts}</td>
-                      <td>{row.nextAttemptAt > 0 ? formatClock(row.nextAttemptAt) : 'now'}</td>
-                      <td className="error-text">
+                      <td>{nextAttempt(row)}</td>
+                      <td className={row.deadCode || row.lastError ? 'error-text' : 'muted'}>
                         {[row.deadCode, row.lastError].filter(Boolean).join(': ') || '—'}
                       </td>
                       {section.status === 'dead' ? (

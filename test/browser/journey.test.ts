@@ -1,0 +1,212 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, newAppContext, openApp, startHarness, waitForApp } from './support/browser';
+
+/**
+ * Issue 5's journey, driven the way a person drives the app: by role and label, with the network really
+ * off, a reload served by the service worker, the mock server refusing and then accepting, and a download.
+ */
+
+const ARTIFACTS = join(import.meta.dirname, 'artifacts');
+const LONG = { timeout: 45_000 };
+
+let harness: Harness;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  harness = await startHarness();
+  context = await newAppContext(harness.browser);
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await harness?.close();
+});
+
+const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
+const started = Date.now();
+/** A line per step, so a failure in this long journey says where it was. */
+const step = (what: string) =>
+  console.log(`[journey ${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
+
+const screenshot = (page: Page, name: string) =>
+  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+interface Plan {
+  readonly customer: string;
+  readonly sku: string;
+  readonly productName: string;
+  readonly quantity: number;
+}
+
+/** New order → add one product → place, all through the forms. */
+async function takeOrder(page: Page, plan: Plan, place = true): Promise<void> {
+  step(`order for ${plan.customer}`);
+  await nav(page, 'New order').click();
+  await page.getByLabel('Customer name').fill(plan.customer);
+  await page.getByRole('button', { name: 'Create order' }).click();
+  await page.getByRole('heading', { level: 1, name: plan.customer }).waitFor();
+  await page.getByLabel('Product', { exact: true }).selectOption(plan.sku);
+  await page.getByLabel('Quantity', { exact: true }).fill(String(plan.quantity));
+  await page.getByRole('button', { name: 'Add to order' }).click();
+  await page.getByLabel(`Quantity of ${plan.productName}`).waitFor();
+  if (!place) return;
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.getByText('Placed', { exact: true }).waitFor();
+}
+
+/** Closes every toast, as a person would before reaching for what they cover. */
+async function dismissToasts(page: Page): Promise<void> {
+  const dismiss = page.getByRole('button', { name: /^Dismiss/ });
+  while ((await dismiss.count()) > 0) await dismiss.first().click();
+}
+
+const orderRow = (page: Page, customer: string) =>
+  page.getByRole('list', { name: 'Orders' }).getByRole('listitem').filter({ hasText: customer });
+
+const ORDERS: readonly Plan[] = [
+  { customer: 'Harbour Café', sku: 'COF-ESP-1KG', productName: 'Espresso beans, 1 kg', quantity: 3 },
+  {
+    customer: 'Lighthouse Inn',
+    sku: 'DISC-SYR-HAZ',
+    productName: 'Hazelnut syrup, 750 ml (discontinued)',
+    quantity: 2,
+  },
+  { customer: 'Quay Bakery', sku: 'MLK-OAT-1L', productName: 'Oat drink, 1 l', quantity: 12 },
+];
+
+describe('the order-entry journey in Chromium', () => {
+  it('takes orders offline, keeps them over a reload, delivers them, recovers a dead entry and exports', async () => {
+    const page = await openApp(context, `${harness.baseUrl}/#/orders`);
+    page.setDefaultTimeout(20_000);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByRole('heading', { level: 1, name: 'Orders' }).waitFor();
+
+    // Offline: every order is taken and placed with no network at all.
+    step('offline orders');
+    await context.setOffline(true);
+    await expect.poll(() => page.getByText('Offline', { exact: true }).isVisible()).toBe(true);
+    await nav(page, 'New order').click();
+    await page.getByLabel('Customer name').waitFor();
+    await screenshot(page, 'new-order-1280');
+    for (const plan of ORDERS) await takeOrder(page, plan);
+
+    await nav(page, 'Orders').click();
+    for (const plan of ORDERS) {
+      await expect.poll(() => orderRow(page, plan.customer).textContent()).toMatch(/Placed.*Saved on device/);
+    }
+
+    // A reload with the network off is served from the service worker's precache; the orders are still there.
+    step('offline reload');
+    await page.reload();
+    await waitForApp(page);
+    await page.getByRole('heading', { level: 1, name: 'Orders' }).waitFor();
+    await expect.poll(() => page.getByRole('list', { name: 'Orders' }).getByRole('listitem').count()).toBe(3);
+    await screenshot(page, 'orders-offline-1280');
+
+    // Back online: the outbox drains and the server decides each order.
+    step('back online');
+    await context.setOffline(false);
+    await expect
+      .poll(() => orderRow(page, 'Harbour Café').textContent(), LONG)
+      .toMatch(/Confirmed SO-\d{6}.*Delivered/);
+    await expect.poll(() => orderRow(page, 'Quay Bakery').textContent(), LONG).toMatch(/Confirmed SO-\d{6}/);
+    await expect
+      .poll(() => orderRow(page, 'Lighthouse Inn').textContent(), LONG)
+      .toMatch(/Rejected: .*discontinued/i);
+    await page.getByRole('status').filter({ hasText: 'Order rejected' }).waitFor(LONG);
+    await screenshot(page, 'orders-list-1280');
+    await dismissToasts(page);
+
+    // A server that refuses large pushes turns the next order's first event into a dead entry.
+    step('dead entry');
+    await page.getByText('Demo controls (mock server faults)').click();
+    await page.getByLabel('Refuse pushes larger than (bytes)').fill('64');
+    await page.getByRole('button', { name: 'Apply limit' }).click();
+    await takeOrder(
+      page,
+      { customer: 'Tide Pool Kiosk', sku: 'TEA-GRN-100', productName: 'Green tea, 100 bags', quantity: 4 },
+      false,
+    );
+    await page.getByRole('note').filter({ hasText: 'Held back' }).waitFor(LONG);
+
+    await nav(page, 'Outbox').click();
+    const retry = page.getByRole('button', { name: 'Retry OrderCreated v1' });
+    await retry.waitFor(LONG);
+    await expect(
+      page
+        .getByRole('cell', { name: /too_large/ })
+        .first()
+        .isVisible(),
+    ).resolves.toBe(true);
+    await screenshot(page, 'outbox-dead-1280');
+
+    // The mock stops refusing; the person retries after confirming, and the order goes through.
+    step('retry');
+    await page.getByLabel('Refuse pushes larger than (bytes)').fill('');
+    await page.getByRole('button', { name: 'Apply limit' }).click();
+    await dismissToasts(page);
+    await retry.click();
+    const dialog = page.getByRole('dialog', { name: 'Retry OrderCreated v1?' });
+    await dialog.getByRole('button', { name: 'Retry entry' }).click();
+    await page.getByText('No dead entries.').waitFor(LONG);
+    await expect
+      .poll(() => page.getByRole('heading', { name: /^Pending/ }).textContent(), LONG)
+      .toMatch(/0$/);
+    await page
+      .getByRole('link', { name: /…/ })
+      .first()
+      .waitFor()
+      .catch(() => undefined);
+
+    await dismissToasts(page);
+    await nav(page, 'Orders').click();
+    await orderRow(page, 'Tide Pool Kiosk').getByRole('link').click();
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect
+      .poll(() => page.locator('.order-detail__badges').textContent(), LONG)
+      .toMatch(/Confirmed SO-\d{6}/);
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Timeline' }).textContent(), LONG)
+      .toMatch(/OrderConfirmed/);
+    await screenshot(page, 'order-detail-1280');
+
+    // Export: a JSON file with the event store and the outbox, through a real download.
+    step('export');
+    await nav(page, 'Outbox').click();
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export outbox and events' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/^outpost-backup-.*\.json$/);
+    const backup = JSON.parse(await readFile((await file.path()) as string, 'utf8')) as {
+      clientId: string;
+      events: { type: string; streamId: string }[];
+      outbox: { status: string }[];
+    };
+    const types = backup.events.map((event) => event.type);
+    expect(types.filter((type) => type === 'OrderPlaced')).toHaveLength(4);
+    expect(types.filter((type) => type === 'OrderConfirmed')).toHaveLength(3);
+    expect(types.filter((type) => type === 'OrderRejected')).toHaveLength(1);
+    expect(new Set(backup.events.map((event) => event.streamId)).size).toBe(4);
+    expect(backup.outbox.every((row) => row.status === 'delivered')).toBe(true);
+    await screenshot(page, 'outbox-1280');
+
+    await nav(page, 'Insights').click();
+    await page.getByRole('img', { name: /4 placed, 3 confirmed, 1 rejected/ }).waitFor(LONG);
+    await screenshot(page, 'insights-1280');
+
+    await page.setViewportSize({ width: 360, height: 780 });
+    await nav(page, 'Orders').click();
+    await orderRow(page, 'Harbour Café').getByRole('link').click();
+    await page.getByRole('heading', { level: 1, name: 'Harbour Café' }).waitFor();
+    await screenshot(page, 'order-detail-360');
+    await nav(page, 'Orders').click();
+    await screenshot(page, 'orders-list-360');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+  }, 150_000);
+});

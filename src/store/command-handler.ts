@@ -183,28 +183,36 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     const version = loaded.version + fresh.length;
 
     return db.transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
-      const handled = await db.commands.get(commandId);
+      // Independent reads and writes go out together: each await in a transaction is one IndexedDB round
+      // trip, and round trips, not bytes, are what a command costs (docs/performance.md).
+      const [handled, stream, actual] = await Promise.all([
+        db.commands.get(commandId),
+        db.streams.get(streamId),
+        storedVersion(streamId),
+      ]);
       if (handled) return { ok: 'duplicate', row: handled };
-      const stream = await db.streams.get(streamId);
       if (stream?.discardedFromVersion !== undefined) {
         return err(new StreamDiscardedError(streamId, stream.discardedFromVersion));
       }
-      const actual = await storedVersion(streamId);
       if (actual !== loaded.version) return err(new ConcurrencyError(streamId, loaded.version, actual));
 
       let events: StoredClientEvent[] = [];
       if (fresh.length > 0) {
         const positions = await db.events.bulkAdd(fresh, { allKeys: true });
         events = fresh.map((event, index) => ({ ...event, position: positions[index] }));
-        await db.outbox.bulkAdd(events.map((event) => pendingOutboxRow(event, now)));
       }
-      await db.commands.add({
-        commandId,
-        streamId,
-        eventIds: events.map((event) => event.eventId),
-        version,
-        handledAt: now,
-      });
+      await Promise.all([
+        events.length > 0
+          ? db.outbox.bulkAdd(events.map((event) => pendingOutboxRow(event, now)))
+          : undefined,
+        db.commands.add({
+          commandId,
+          streamId,
+          eventIds: events.map((event) => event.eventId),
+          version,
+          handledAt: now,
+        }),
+      ]);
       await projectEvents(db, events);
       deps.faults?.afterAppend?.();
       return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });

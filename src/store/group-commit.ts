@@ -7,8 +7,13 @@ import { evolve, initialOrderState, type OrderState } from '../domain/order/orde
 import { err, ok, type Result } from '../domain/result';
 import { type FieldIssue, ValidationError, validate } from '../domain/validation';
 import { type EventMetadata, streamIdOf } from '../protocol/messages';
-import type { CommandHandlerDeps, CommandOutcome, CommandRequest } from './command-handler';
-import type { CommandRow, OutboxRow, StoredClientEvent, StoredEvent } from './db';
+import {
+  type CommandHandlerDeps,
+  type CommandOutcome,
+  type CommandRequest,
+  pendingOutboxRow,
+} from './command-handler';
+import type { CommandRow, StoredClientEvent, StoredEvent } from './db';
 import { type CommandError, StreamDiscardedError, toStorageError } from './errors';
 import { projectEvents } from './projections';
 
@@ -101,25 +106,6 @@ function parseRequest(
     correlationId: meta.value.correlationId ?? commandId,
     causationId: meta.value.causationId ?? null,
   });
-}
-
-function pendingRow(event: StoredClientEvent, now: number): OutboxRow {
-  return {
-    eventId: event.eventId,
-    position: event.position ?? 0,
-    streamId: event.streamId,
-    version: event.version,
-    type: event.type,
-    status: 'pending',
-    attempts: 0,
-    nextAttemptAt: 0,
-    lastError: null,
-    deadCode: null,
-    leaseOwner: null,
-    leaseUntil: null,
-    createdAt: now,
-    deliveredAt: null,
-  };
 }
 
 /** The stream folded from the event store, for a stream that has events but no cached snapshot. */
@@ -223,7 +209,7 @@ async function writeGroup(deps: GroupCommitDeps, group: readonly ParsedRequest[]
       });
     }
     await Promise.all([
-      stored.length > 0 ? db.outbox.bulkAdd(stored.map((event) => pendingRow(event, now))) : undefined,
+      stored.length > 0 ? db.outbox.bulkAdd(stored.map((event) => pendingOutboxRow(event, now))) : undefined,
       writes.length > 0 ? db.commands.bulkAdd(writes) : undefined,
     ]);
     await projectEvents(db, stored);

@@ -35,6 +35,7 @@ export function createCoordinatedFlush(deps: CoordinatedFlushDeps): CoordinatedF
     const message: SyncChannelMessage = {
       type: 'flushed',
       source: deps.source,
+      reasons: request.reasons ?? [],
       report: toFlushReportMessage(report),
       serverEvents,
     };

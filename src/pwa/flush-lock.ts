@@ -17,6 +17,8 @@ export interface LockedFlushOptions {
 export interface FlushRequest {
   /** Ignore backoff: an explicit "sync now", the network coming back, a Background Sync event. */
   readonly force?: boolean;
+  /** What asked for this flush ('sync', 'online', 'command'…); reported to the other contexts. */
+  readonly reasons?: readonly string[];
 }
 
 /**
@@ -34,6 +36,7 @@ export function createLockedFlush<R>(
   let running: Promise<R> | null = null;
   let queued: Promise<R> | null = null;
   let queuedForce = false;
+  let queuedReasons: string[] = [];
 
   const underLock = (request: FlushRequest): Promise<R> =>
     locks ? (locks.request(lockName, () => flush(request)) as Promise<R>) : flush(request);
@@ -48,23 +51,27 @@ export function createLockedFlush<R>(
 
   return (request = {}) => {
     const force = request.force === true;
+    const reasons = request.reasons ?? [];
     if (queued) {
       queuedForce ||= force;
+      queuedReasons.push(...reasons);
       return queued;
     }
     if (running) {
       queuedForce = force;
+      queuedReasons = [...reasons];
       const next = running
         .catch(() => undefined)
         .then(() => {
-          const merged = { force: queuedForce };
+          const merged = { force: queuedForce, reasons: [...new Set(queuedReasons)] };
           queued = null;
           queuedForce = false;
+          queuedReasons = [];
           return start(merged);
         });
       queued = next;
       return next;
     }
-    return start({ force });
+    return start({ force, reasons });
   };
 }

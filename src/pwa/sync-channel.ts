@@ -35,6 +35,8 @@ const StoredServerEventShape = v.looseObject({
 export const SyncChannelMessageSchema = v.object({
   type: v.literal('flushed'),
   source: v.picklist(['worker', 'page']),
+  /** What asked for the flush ('sync' for a Background Sync event, 'online', 'command', …). */
+  reasons: v.array(v.string()),
   report: FlushReportMessageSchema,
   serverEvents: v.array(StoredServerEventShape),
 });
@@ -42,6 +44,7 @@ export const SyncChannelMessageSchema = v.object({
 export interface SyncChannelMessage {
   readonly type: 'flushed';
   readonly source: 'worker' | 'page';
+  readonly reasons: readonly string[];
   readonly report: FlushReportMessage;
   readonly serverEvents: readonly StoredServerEvent[];
 }

@@ -48,13 +48,13 @@ export function createFallbackDriver(deps: FallbackDriverDeps): SyncDriver {
     const delay = Math.max(minDelayMs, report.nextAttemptAt - deps.now());
     timer = deps.signals.setTimer(() => {
       timer = null;
-      void run(false).catch(() => undefined);
+      void run(false, 'backoff-timer').catch(() => undefined);
     }, delay);
   };
 
-  const run = async (force: boolean): Promise<FlushReport> => {
+  const run = async (force: boolean, reason: string): Promise<FlushReport> => {
     try {
-      const report = await deps.flush({ force });
+      const report = await deps.flush({ force, reasons: [reason] });
       schedule(report);
       return report;
     } catch (error) {
@@ -66,11 +66,11 @@ export function createFallbackDriver(deps: FallbackDriverDeps): SyncDriver {
   };
 
   // Waking up (network back, page visible) is a reason to try at once rather than wait out the backoff.
-  const unsubscribe = deps.signals.onWake(() => void run(true).catch(() => undefined));
+  const unsubscribe = deps.signals.onWake(() => void run(true, 'wake').catch(() => undefined));
 
   return {
-    requestSync: () => void run(false).catch(() => undefined),
-    syncNow: () => run(true),
+    requestSync: () => void run(false, 'command').catch(() => undefined),
+    syncNow: () => run(true, 'sync-now'),
     stop() {
       stopped = true;
       unsubscribe();
@@ -102,14 +102,14 @@ export function createBackgroundSyncDriver(deps: BackgroundSyncDriverDeps): Sync
     } catch (error) {
       // Registration can be refused (permission, policy): the page sends the entries itself instead.
       deps.onError?.(error);
-      await deps.flush().catch(() => undefined);
+      await deps.flush({ reasons: ['sync-registration-failed'] }).catch(() => undefined);
     }
   };
   // The browser gives up on a sync after a few failed attempts; registering again on wake-ups restarts it.
   const unsubscribe = deps.signals.onWake(() => void register());
   return {
     requestSync: () => void register(),
-    syncNow: () => deps.flush({ force: true }),
+    syncNow: () => deps.flush({ force: true, reasons: ['sync-now'] }),
     stop: unsubscribe,
   };
 }

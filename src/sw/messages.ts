@@ -27,7 +27,7 @@ export function handleWorkerMessage(event: ExtendableMessageEvent, deps: Message
         await deps.skipWaiting();
         return { ok: true, value: null };
       case 'sync-now':
-        return { ok: true, value: await deps.sync.flush({ force: true }) };
+        return { ok: true, value: await deps.sync.flush({ force: true, reasons: ['message'] }) };
       case 'demo:faults':
       case 'demo:server-state': {
         const backend = await deps.backend;

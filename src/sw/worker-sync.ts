@@ -23,6 +23,20 @@ export interface WorkerSyncOptions {
   readonly endpoint: string;
   readonly backend: Promise<WorkerBackend | null>;
   readonly channelName: string;
+  /** How long a sync event that found no network waits for it inside the event before failing. */
+  readonly offlineGraceMs?: number;
+}
+
+/**
+ * Resolves true once the worker sees the network (at once if it already does), false after `timeoutMs`.
+ * Polls `navigator.onLine`: service workers do not reliably receive `online` events.
+ */
+async function onlineAgain(timeoutMs: number, pollMs = 250): Promise<boolean> {
+  for (let waited = 0; !navigator.onLine; waited += pollMs) {
+    if (waited >= timeoutMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  return true;
 }
 
 export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
@@ -62,7 +76,12 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     flush,
     async flushForBackgroundSync() {
       // The browser fires sync when the network is back and runs its own retry schedule: skip our backoff.
-      const report = await flush({ force: true });
+      let report = await flush({ force: true, reasons: ['sync'] });
+      if (report.outcome === 'offline' && (await onlineAgain(options.offlineGraceMs ?? 60_000))) {
+        // The browser's sync scheduler and this worker briefly disagreed about the network (it fired while
+        // the worker still saw none). Failing now would cost the browser's minutes-long retry backoff.
+        report = await flush({ force: true, reasons: ['sync'] });
+      }
       if (isRetryableOutcome(report)) {
         throw new Error(`Outbox not drained (${report.outcome}); the browser will retry this sync`);
       }
@@ -70,7 +89,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     },
     async flushQuietly(reason) {
       try {
-        return await flush();
+        return await flush({ reasons: [reason] });
       } catch (error) {
         console.warn(`[outpost sw] flush on ${reason} failed`, error);
         return null;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Outpost } from '../../src/app/outpost';
 import { type Harness, newAppContext, openApp, startHarness, waitForApp } from './support/browser';
 
 /**
@@ -209,4 +210,64 @@ describe('the order-entry journey in Chromium', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
   }, 150_000);
+
+  it('scrolls 10,000 orders while keeping only the visible rows in the page', async () => {
+    const bulk = await newAppContext(harness.browser);
+    try {
+      const page = await openApp(bulk, `${harness.baseUrl}/#/orders`);
+      page.setDefaultTimeout(20_000);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      // Read-model rows only: this is about the list, so the fixture skips the command path (10,000 orders
+      // through it are the benchmarks' job).
+      await page.evaluate(async () => {
+        const outpost = (window as { __outpost?: Outpost }).__outpost;
+        if (!outpost) throw new Error('app not ready');
+        const at = new Date(Date.UTC(2026, 10, 26, 9)).toISOString();
+        const rows = Array.from({ length: 10_000 }, (_, index) => {
+          const name = `Customer ${String(index).padStart(5, '0')}`;
+          return {
+            orderId: `01900000-0000-7000-8000-${String(index).padStart(12, '0')}`,
+            customerName: name,
+            customerKey: name.toLowerCase(),
+            currency: 'EUR',
+            status: index % 7 === 0 ? ('rejected' as const) : ('confirmed' as const),
+            lineCount: 1,
+            total: 1000 + index,
+            syncState: 'delivered' as const,
+            orderNumber: `SO-${String(index + 1).padStart(6, '0')}`,
+            rejection: index % 7 === 0 ? { code: 'credit_limit', reason: 'Over the credit limit' } : null,
+            cancellationReason: null,
+            blockedReason: null,
+            version: 3,
+            createdAt: at,
+            updatedAt: at,
+          };
+        });
+        await outpost.db.orderSummaries.bulkPut(rows);
+      });
+      const list = page.getByRole('list', { name: 'Orders' });
+      await page.getByText('10,000 orders').waitFor();
+      await expect.poll(() => list.getByRole('listitem').first().textContent()).toContain('Customer 09999');
+      expect(await list.getByRole('listitem').count()).toBeLessThan(60);
+
+      await page.locator('.orders__scroller').evaluate((element) => {
+        element.scrollTop = element.scrollHeight;
+      });
+      await expect
+        .poll(() => list.locator('[aria-posinset="10000"]').textContent())
+        .toContain('Customer 00000');
+      expect(await list.getByRole('listitem').count()).toBeLessThan(60);
+
+      await page.getByLabel('Status').selectOption('rejected');
+      await page.getByText('1,429 orders').waitFor();
+      await page.getByLabel('Search customer').fill('customer 0999');
+      await page.getByText('2 orders').waitFor();
+      expect(await list.getByRole('listitem').allTextContents()).toEqual([
+        expect.stringContaining('Customer 09996'),
+        expect.stringContaining('Customer 09989'),
+      ]);
+    } finally {
+      await bulk.close();
+    }
+  }, 120_000);
 });

@@ -4,8 +4,9 @@ import Dexie, { type EntityTable } from 'dexie';
 import { getResponse } from 'msw';
 import * as v from 'valibot';
 import { createFaultControl, type FaultSettings } from '../../mocks/faults';
-import { createMockBackend } from '../../mocks/mock-backend';
+import { createMockHandlers } from '../../mocks/handlers';
 import type { DemoArrival, DemoServerState } from '../../pwa/worker-messages';
+import { createSyncHandler } from '../../server/core/http';
 import {
   createMemoryStorage,
   type MemorySnapshot,
@@ -101,10 +102,12 @@ export const createWorkerBackend: CreateWorkerBackend = async ({ endpoint, clock
   const storage = withArrivalLog(memory, arrivals, () => persist(memory.snapshot()));
   const faults = createFaultControl();
   const savedFaults = saved.get('faults');
+  // Settings saved by an older build may no longer validate: set() then keeps the defaults.
   if (savedFaults && typeof savedFaults === 'object') faults.set(savedFaults as Partial<FaultSettings>);
 
-  const basePath = new URL(endpoint).pathname;
-  const mock = createMockBackend({ clock, ids, faults, storage, basePath });
+  // The same handlers node tests and `npm run dev` use: the real protocol server behind the fault switches.
+  const handle = createSyncHandler({ storage, clock, ids, basePath: new URL(endpoint).pathname });
+  const handlers = createMockHandlers({ handle, faults, baseUrl: endpoint });
 
   const inFlight = new Map<string, number>();
   const overlaps: string[] = [];
@@ -134,7 +137,7 @@ export const createWorkerBackend: CreateWorkerBackend = async ({ endpoint, clock
       inFlight.set(eventId, count + 1);
     }
     try {
-      const response = await getResponse(mock.handlers, request);
+      const response = await getResponse(handlers, request);
       await persisting;
       return (
         response ?? Response.json({ error: { code: 'not_found', message: 'No demo route' } }, { status: 404 })
@@ -149,7 +152,12 @@ export const createWorkerBackend: CreateWorkerBackend = async ({ endpoint, clock
   };
 
   const backend: WorkerBackend = {
-    transport: (input, init) => respond(new Request(input, init)),
+    transport: async (input, init) => {
+      const response = await respond(new Request(input, init));
+      // What fetch does with a network-error response: reject.
+      if (response.type === 'error') throw new TypeError('Failed to fetch (demo server)');
+      return response;
+    },
     respond: async (request) => {
       try {
         return await respond(request);
@@ -161,7 +169,8 @@ export const createWorkerBackend: CreateWorkerBackend = async ({ endpoint, clock
       if (message.type === 'demo:faults') {
         return (async () => {
           if (message.settings) {
-            faults.set(message.settings as Partial<FaultSettings>);
+            const changed = faults.set(message.settings as Partial<FaultSettings>);
+            if (!changed.ok) throw changed.error;
             await db.state.put({ key: 'faults', value: { ...faults.settings } });
           }
           return { ...faults.settings };

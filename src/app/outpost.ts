@@ -1,0 +1,174 @@
+import { BehaviorSubject, filter, fromEvent, map, merge, type Observable, startWith } from 'rxjs';
+import type { Result } from '../domain/result';
+import type { FaultSettings } from '../mocks/faults';
+import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../platform/ids';
+import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
+import { createCoordinatedFlush } from '../pwa/coordinated-flush';
+import { registerWorker, type WorkerHandle } from '../pwa/register-worker';
+import { watchStorage } from '../pwa/storage-estimate';
+import { parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
+import {
+  browserSignals,
+  createBackgroundSyncDriver,
+  createFallbackDriver,
+  type SyncDriver,
+} from '../pwa/sync-driver';
+import { detectSyncMode, type SyncMode } from '../pwa/sync-mode';
+import { getOrCreateClientId } from '../store/client-id';
+import { type CommandOutcome, type CommandRequest, createCommandHandler } from '../store/command-handler';
+import { type OutpostDb, openDb } from '../store/db';
+import type { CommandError } from '../store/errors';
+import { EventBus } from '../store/event-bus';
+import { discardDeadLetter, retryDeadLetter } from '../sync/dead-letters';
+import { createSyncEngine } from '../sync/engine';
+import { liveSyncStatus, type SyncStatus } from '../sync/status';
+
+/** Everything the UI needs from the app, built once per page by `createOutpost`. */
+export interface Outpost {
+  readonly db: OutpostDb;
+  readonly bus: EventBus;
+  readonly clientId: string;
+  readonly clock: Clock;
+  /** Runs a command; once it committed, asks for a sync (Background Sync registration or the fallback). */
+  execute(request: CommandRequest): Promise<Result<CommandOutcome, CommandError>>;
+  syncNow(): Promise<void>;
+  readonly status$: Observable<SyncStatus>;
+  readonly syncMode: SyncMode;
+  /** The sync API's absolute base URL, for the status area. */
+  readonly endpoint: string;
+  readonly storage$: Observable<{ usage: number; quota: number; persisted: boolean } | null>;
+  /** True while a new service worker version waits for the person to accept it. */
+  readonly update$: Observable<boolean>;
+  applyUpdate(): void;
+  retryDeadLetter(eventId: string): Promise<void>;
+  discardDeadLetter(eventId: string, reason: string): Promise<void>;
+  /** JSON: { exportedAt, clientId, events, outbox }: everything needed to recover unsent work by hand. */
+  exportBackup(): Promise<Blob>;
+  /** Demo builds only: the in-worker mock server's fault switches. */
+  readonly demo: {
+    readonly faults$: Observable<FaultSettings>;
+    setFaults(partial: Partial<FaultSettings>): Promise<void>;
+  } | null;
+}
+
+export interface CreateOutpostOptions {
+  readonly db?: OutpostDb;
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  /** Forces a sync mode; by default detected (and `?sync=fallback` or the localStorage setting). */
+  readonly syncMode?: SyncMode;
+  /** An already registered worker (main.tsx registers it); registered here when absent. */
+  readonly worker?: WorkerHandle;
+  readonly endpoint?: string;
+  readonly transport?: typeof fetch;
+}
+
+export async function createOutpost(options: CreateOutpostOptions = {}): Promise<Outpost> {
+  const db = options.db ?? openDb();
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? uuidv7Generator(clock);
+  const clientId = await getOrCreateClientId(db, ids);
+  const bus = new EventBus();
+  const endpoint = options.endpoint ?? resolveSyncEndpoint(location.origin, configuredSyncUrl());
+  const worker = options.worker ?? registerWorker({ dev: import.meta.env.DEV });
+  const syncMode = options.syncMode ?? detectSyncMode();
+  const storage = watchStorage();
+
+  const handler = createCommandHandler({ db, clock, ids, clientId, bus });
+  const engine = createSyncEngine({
+    db,
+    transport: options.transport ?? ((input, init) => fetch(input, init)),
+    clock,
+    ids,
+    clientId,
+    baseUrl: endpoint,
+    bus,
+    ownerId: `page-${ids()}`,
+    online: () => navigator.onLine,
+  });
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_CHANNEL_NAME) : null;
+  const flush = createCoordinatedFlush({ engine, bus, channel, source: 'page', locks: navigator.locks });
+
+  // What another context (the worker, another tab) applied reaches this page's subscribers too. The rows
+  // themselves arrive through Dexie's liveQuery; this carries the events for notifications.
+  channel?.addEventListener('message', (event) => {
+    const message = parseSyncChannelMessage(event.data);
+    if (message && message.serverEvents.length > 0) bus.publish(message.serverEvents);
+    if (message) void storage.refresh();
+  });
+
+  const onError = (error: unknown) => console.warn('[outpost] sync trigger failed', error);
+  const driver: SyncDriver =
+    syncMode === 'background-sync'
+      ? createBackgroundSyncDriver({
+          registration: worker.registration,
+          flush,
+          signals: browserSignals,
+          onError,
+        })
+      : createFallbackDriver({ flush, now: () => clock.now(), signals: browserSignals, onError });
+  // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
+  driver.requestSync();
+
+  const online$ = merge(
+    fromEvent(window, 'online').pipe(map(() => true)),
+    fromEvent(window, 'offline').pipe(map(() => false)),
+  ).pipe(startWith(navigator.onLine));
+
+  const demo = DEMO_BUILD ? createDemoControls(worker) : null;
+
+  return {
+    db,
+    bus,
+    clientId,
+    clock,
+    syncMode,
+    endpoint,
+    status$: liveSyncStatus(db, clock, online$),
+    storage$: storage.storage$,
+    update$: worker.update$,
+    applyUpdate: () => worker.applyUpdate(),
+    async execute(request) {
+      const result = await handler.execute(request);
+      if (result.ok && !result.value.duplicate) {
+        driver.requestSync();
+        void storage.refresh();
+      }
+      return result;
+    },
+    async syncNow() {
+      await driver.syncNow();
+    },
+    async retryDeadLetter(eventId) {
+      await retryDeadLetter(db, eventId);
+      driver.requestSync();
+    },
+    async discardDeadLetter(eventId, reason) {
+      await discardDeadLetter(db, { eventId, reason, clock, ids });
+    },
+    async exportBackup() {
+      const [events, outbox] = await db.transaction('r', db.events, db.outbox, () =>
+        Promise.all([db.events.orderBy('position').toArray(), db.outbox.orderBy('position').toArray()]),
+      );
+      const backup = { exportedAt: new Date(clock.now()).toISOString(), clientId, events, outbox };
+      return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
+    },
+    demo,
+  };
+}
+
+function createDemoControls(worker: WorkerHandle): NonNullable<Outpost['demo']> {
+  const faults$ = new BehaviorSubject<FaultSettings | null>(null);
+  const load = async (settings?: Partial<FaultSettings>) => {
+    const value = await worker.request(
+      settings ? { type: 'demo:faults', settings } : { type: 'demo:faults' },
+    );
+    faults$.next(value as FaultSettings);
+  };
+  void load().catch((error: unknown) => console.warn('[outpost] demo faults unavailable', error));
+  return {
+    // Nothing to show until the worker answered once.
+    faults$: faults$.pipe(filter((settings): settings is FaultSettings => settings !== null)),
+    setFaults: (partial) => load(partial),
+  };
+}

@@ -1,0 +1,37 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { createOutpost, type Outpost } from './app/outpost';
+import { DEMO_BUILD } from './pwa/build-flags';
+import { registerWorker } from './pwa/register-worker';
+import { App } from './ui/app';
+
+declare global {
+  interface Window {
+    /** Demo builds only: the browser tests drive the app through it. */
+    __outpost?: Outpost;
+  }
+}
+
+const container = document.getElementById('root');
+if (!container) throw new Error('index.html has no #root element');
+const root = createRoot(container);
+
+// Registered before the database opens so the first visit starts precaching as early as possible.
+const worker = registerWorker({ dev: import.meta.env.DEV });
+
+createOutpost({ worker })
+  .then((outpost) => {
+    if (DEMO_BUILD) window.__outpost = outpost;
+    root.render(
+      <StrictMode>
+        <App outpost={outpost} />
+      </StrictMode>,
+    );
+  })
+  .catch((error: unknown) => {
+    // Without IndexedDB (blocked storage, some private modes) nothing can be saved: say so plainly.
+    console.error(error);
+    container.textContent =
+      'Outpost cannot open its local database in this browser, so it cannot save orders. ' +
+      'Check that site data is allowed for this site, then reload.';
+  });

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  flushes,
+  type Harness,
+  newAppContext,
+  openApp,
+  outbox,
+  placeOrder,
+  serverState,
+  startHarness,
+  summaries,
+  waitForApp,
+} from './support/browser';
+
+let harness: Harness;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  harness = await startHarness();
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await harness?.close();
+});
+
+const journeys = [
+  { name: 'with Background Sync', query: '', mode: 'background-sync', drainedBy: 'worker', reason: 'sync' },
+  {
+    name: 'with Background Sync forced off (the page drives the flush)',
+    query: '?sync=fallback',
+    mode: 'fallback',
+    drainedBy: 'page',
+    reason: 'wake',
+  },
+] as const;
+
+describe.each(journeys)('an order taken offline, $name', ({ query, mode, drainedBy, reason }) => {
+  it('is saved offline, survives an offline reload, and is confirmed or rejected once back online', async () => {
+    const context = await newAppContext(harness.browser);
+    contexts.push(context);
+    const page = await openApp(context, `${harness.baseUrl}/${query}`);
+    expect(
+      await page.evaluate(() => (window as { __outpost?: { syncMode: string } }).__outpost?.syncMode),
+    ).toBe(mode);
+
+    await context.setOffline(true);
+    const good = { orderId: randomUUID(), customerName: 'Ada Lovelace', sku: 'BEANS-1' };
+    const discontinued = { orderId: randomUUID(), customerName: 'Grace Hopper', sku: 'DISC-KETTLE' };
+    await placeOrder(page, good);
+    await placeOrder(page, discontinued);
+    expect((await outbox(page)).every((row) => row.status === 'pending' || row.status === 'inflight')).toBe(
+      true,
+    );
+
+    // The shell comes from the worker's precache: the network is still off.
+    await page.reload();
+    await waitForApp(page);
+    const offline = await summaries(page);
+    expect(offline.map((s) => s.orderId).sort()).toEqual([good.orderId, discontinued.orderId].sort());
+    expect(offline.every((s) => s.status === 'placed' && s.orderNumber === null)).toBe(true);
+    expect(await page.locator('#root').textContent()).toContain('Outpost');
+
+    await context.setOffline(false);
+    // Outbox rows and flush reports ride along so a failure shows how far delivery got.
+    const { orders: settled } = await eventually(
+      async () => ({
+        orders: await summaries(page),
+        outbox: (await outbox(page)).map((row) => `${row.status}/${row.attempts}/${row.lastError}`),
+        flushes: await flushes(page),
+        mode,
+        locks: await page.evaluate(async () => JSON.stringify(await navigator.locks.query())),
+        syncTags: await page.evaluate(async () => {
+          const registration = (await navigator.serviceWorker.ready) as ServiceWorkerRegistration & {
+            sync?: { getTags(): Promise<string[]> };
+          };
+          return registration.sync ? await registration.sync.getTags() : null;
+        }),
+      }),
+      ({ orders }) =>
+        orders.length === 2 && orders.every((row) => row.status === 'confirmed' || row.status === 'rejected'),
+    );
+    const byId = new Map(settled.map((row) => [row.orderId, row]));
+    expect(byId.get(good.orderId)).toMatchObject({ status: 'confirmed', syncState: 'delivered' });
+    expect(byId.get(good.orderId)?.orderNumber).toMatch(/^SO-\d{6}$/);
+    expect(byId.get(discontinued.orderId)).toMatchObject({
+      status: 'rejected',
+      rejection: { code: 'discontinued_sku' },
+    });
+    expect((await outbox(page)).every((row) => row.status === 'delivered')).toBe(true);
+
+    // Who drained it: the worker's sync event, or the page's own flush when the network came back.
+    const reports = await flushes(page);
+    expect(
+      reports.some((r) => r.source === drainedBy && r.reasons.includes(reason) && r.delivered > 0),
+      JSON.stringify(reports),
+    ).toBe(true);
+    if (mode === 'fallback') {
+      expect(reports.filter((report) => report.source === 'worker' && report.delivered > 0)).toEqual([]);
+    }
+
+    const server = await serverState(page);
+    expect(server.arrivals).toHaveLength(6);
+    expect(new Set(server.arrivals.map((arrival) => arrival.eventId)).size).toBe(6);
+  });
+});

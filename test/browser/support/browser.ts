@@ -1,0 +1,189 @@
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Outpost } from '../../../src/app/outpost';
+import type { DemoServerState } from '../../../src/pwa/worker-messages';
+import type { OrderSummary, OutboxRow } from '../../../src/store/db';
+import { buildDemoOnce } from './build-demo';
+import { type StaticServer, serveStatic } from './static-server';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export interface Harness {
+  readonly browser: Browser;
+  readonly server: StaticServer;
+  readonly baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Builds the demo app (once), serves it on a free port and launches the system Chromium. */
+export async function startHarness(): Promise<Harness> {
+  const dir = buildDemoOnce();
+  const server = await serveStatic(dir);
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return {
+    browser,
+    server,
+    baseUrl: server.url,
+    async close() {
+      await browser.close().catch(() => undefined);
+      await server.close().catch(() => undefined);
+    },
+  };
+}
+
+export interface FlushRecord {
+  readonly source: 'worker' | 'page';
+  readonly reasons: readonly string[];
+  readonly delivered: number;
+  readonly outcome: string;
+}
+
+type FlushMessage = Pick<FlushRecord, 'source' | 'reasons'> & {
+  report: { delivered: number; outcome: string };
+};
+type TestWindow = Window & { __outpost?: Outpost; __flushes?: FlushRecord[] };
+
+/** A fresh profile (own IndexedDB, caches and worker) that records every flush report on the sync channel. */
+export async function newAppContext(browser: Browser): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    const w = window as TestWindow;
+    w.__flushes = [];
+    const channel = new BroadcastChannel('outpost-sync');
+    channel.onmessage = (event: MessageEvent) => {
+      const data = event.data as FlushMessage;
+      w.__flushes?.push({
+        source: data.source,
+        reasons: data.reasons,
+        delivered: data.report.delivered,
+        outcome: data.report.outcome,
+      });
+    };
+  });
+  return context;
+}
+
+/** Opens the app and waits until the service worker controls the page and `window.__outpost` is ready. */
+export async function openApp(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  await page.goto(url);
+  await waitForApp(page);
+  return page;
+}
+
+export async function waitForApp(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as TestWindow).__outpost !== undefined, null, { timeout: 30_000 });
+  await page.evaluate(async () => {
+    const container = navigator.serviceWorker;
+    await container.ready;
+    if (!container.controller) {
+      await new Promise((resolve) => container.addEventListener('controllerchange', resolve, { once: true }));
+    }
+  });
+}
+
+export interface OrderPlan {
+  readonly orderId: string;
+  readonly customerName: string;
+  readonly sku: string;
+}
+
+/** Creates, fills and places one order through the app's command path; returns the number of commands. */
+export async function placeOrder(page: Page, plan: OrderPlan, extraLines = 0): Promise<number> {
+  return page.evaluate(
+    async ({ plan, extraLines }) => {
+      const outpost = (window as TestWindow).__outpost;
+      if (!outpost) throw new Error('app not ready');
+      const { orderId } = plan;
+      const commands: unknown[] = [
+        { type: 'CreateOrder', orderId, customerName: plan.customerName, currency: 'EUR' },
+        { type: 'AddProduct', orderId, sku: plan.sku, name: 'Item', quantity: 2, unitPrice: 1250 },
+      ];
+      for (let i = 0; i < extraLines; i += 1) {
+        commands.push({
+          type: 'AddProduct',
+          orderId,
+          sku: `EXTRA-${i}`,
+          name: 'Extra',
+          quantity: 1,
+          unitPrice: 100,
+        });
+      }
+      commands.push({ type: 'PlaceOrder', orderId });
+      for (const command of commands) {
+        const result = await outpost.execute({ command });
+        if (!result.ok) throw new Error(`${JSON.stringify(command)} refused: ${result.error.message}`);
+      }
+      return commands.length;
+    },
+    { plan, extraLines },
+  );
+}
+
+export const summaries = (page: Page): Promise<OrderSummary[]> =>
+  page.evaluate(() => {
+    const outpost = (window as TestWindow).__outpost;
+    if (!outpost) throw new Error('app not ready');
+    return outpost.db.orderSummaries.toArray();
+  });
+
+export const outbox = (page: Page): Promise<OutboxRow[]> =>
+  page.evaluate(() => {
+    const outpost = (window as TestWindow).__outpost;
+    if (!outpost) throw new Error('app not ready');
+    return outpost.db.outbox.orderBy('position').toArray();
+  });
+
+export const flushes = (page: Page): Promise<FlushRecord[]> =>
+  page.evaluate(() => (window as TestWindow).__flushes ?? []);
+
+/** Asks the service worker what the in-worker demo server stored. */
+export function serverState(page: Page): Promise<DemoServerState> {
+  return page.evaluate(async () => {
+    const worker = navigator.serviceWorker.controller;
+    if (!worker) throw new Error('no controlling worker');
+    const channel = new MessageChannel();
+    const answer = new Promise<{ ok: boolean; value?: unknown; error?: { message: string } }>((resolve) => {
+      channel.port1.onmessage = (event) => resolve(event.data);
+    });
+    worker.postMessage({ type: 'demo:server-state' }, [channel.port2]);
+    const reply = await answer;
+    if (!reply.ok) throw new Error(reply.error?.message ?? 'worker refused');
+    return reply.value as DemoServerState;
+  });
+}
+
+/** Polls `read` until `done` holds (the app works asynchronously across contexts), or fails with the last value. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  { timeoutMs = 30_000, intervalMs = 200 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value)) {
+    if (Date.now() > deadline)
+      throw new Error(`Condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    value = await read();
+  }
+  return value;
+}

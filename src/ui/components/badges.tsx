@@ -38,7 +38,13 @@ export function StatusBadge({
 }: {
   readonly order: Pick<OrderSummary, 'status' | 'orderNumber' | 'rejection' | 'cancellationReason'>;
 }) {
-  return <span className={`badge badge--status-${order.status}`}>{orderStatusText(order)}</span>;
+  const text = orderStatusText(order);
+  // A long rejection reason is cut on narrow screens; the title keeps all of it reachable.
+  return (
+    <span className={`badge badge--status-${order.status}`} title={text}>
+      {text}
+    </span>
+  );
 }
 
 const DELIVERY_LABELS: Record<OutboxStatus, string> = {

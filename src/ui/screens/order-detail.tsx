@@ -92,7 +92,7 @@ function LinesCard({
                 <th scope="col" className="num">
                   Quantity
                 </th>
-                <th scope="col" className="num">
+                <th scope="col" className="num col-unit">
                   Unit price
                 </th>
                 <th scope="col" className="num">
@@ -115,7 +115,7 @@ function LinesCard({
                   <td className="num">
                     {editable ? <QuantityForm orderId={summary.orderId} line={line} /> : line.quantity}
                   </td>
-                  <td className="num">{formatMoney(line.unitPrice, summary.currency)}</td>
+                  <td className="num col-unit">{formatMoney(line.unitPrice, summary.currency)}</td>
                   <td className="num">{formatMoney(line.amount, summary.currency)}</td>
                   {editable ? (
                     <td>
@@ -127,9 +127,10 @@ function LinesCard({
             </tbody>
             <tfoot>
               <tr>
-                <th scope="row" colSpan={3}>
+                <th scope="row" colSpan={2}>
                   Total
                 </th>
+                <td className="col-unit" />
                 <td className="num total">{formatMoney(summary.total, summary.currency)}</td>
                 {editable ? <td /> : null}
               </tr>

@@ -1,6 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useDeferredValue, useRef, useState } from 'react';
+import { useDeferredValue, useId, useRef, useState } from 'react';
 import type { OrderStatus } from '../../domain/order/order';
 import type { OrderSummary, OutpostDb } from '../../store/db';
 import { StatusBadge, SyncBadge } from '../components/badges';
@@ -41,6 +41,7 @@ export function OrdersListScreen() {
   const [searchText, setSearchText] = useState('');
   const search = useDeferredValue(searchText);
   const scroller = useRef<HTMLDivElement>(null);
+  const filterId = useId();
 
   const count = useLiveQuery(() => ordersOf(db, status, search).count(), [db, status, search]);
   const virtualizer = useVirtualizer({
@@ -80,9 +81,13 @@ export function OrdersListScreen() {
         </a>
       </div>
       <search className="filters">
-        <label className="filter">
-          <span>Status</span>
-          <select value={status} onChange={(event) => setStatus(event.target.value as StatusFilter)}>
+        <div className="filter">
+          <label htmlFor={`${filterId}-status`}>Status</label>
+          <select
+            id={`${filterId}-status`}
+            value={status}
+            onChange={(event) => setStatus(event.target.value as StatusFilter)}
+          >
             <option value="all">All statuses</option>
             {STATUSES.map((value) => (
               <option key={value} value={value}>
@@ -91,16 +96,17 @@ export function OrdersListScreen() {
               </option>
             ))}
           </select>
-        </label>
-        <label className="filter filter--grow">
-          <span>Search customer</span>
+        </div>
+        <div className="filter filter--grow">
+          <label htmlFor={`${filterId}-search`}>Search customer</label>
           <input
+            id={`${filterId}-search`}
             type="search"
             value={searchText}
             placeholder="Name starts with…"
             onChange={(event) => setSearchText(event.target.value)}
           />
-        </label>
+        </div>
       </search>
       <p className="muted" aria-live="polite">
         {count === undefined

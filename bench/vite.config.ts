@@ -16,6 +16,8 @@ export default defineConfig({
     outDir: resolve(here, 'out'),
     emptyOutDir: true,
     target: 'es2022',
+    // bench/profile.mjs builds unminified (BENCH_NO_MINIFY=1) so profiles name real functions.
+    minify: process.env.BENCH_NO_MINIFY !== '1',
     modulePreload: false,
     reportCompressedSize: false,
     rollupOptions: {

@@ -5,8 +5,8 @@ import { gzipSync } from 'node:zlib';
 
 /**
  * Gzipped bytes a first visit must download before the app runs: the entry chunk named by index.html plus
- * every chunk it imports statically (transitively), and any stylesheet index.html links. Dynamic imports
- * are excluded: they load later, on demand. Level 9, what a static host's precompression serves.
+ * every chunk it imports statically (transitively). Dynamic imports are excluded (they load later, on
+ * demand); stylesheets are reported apart. Level 9, what a static host's precompression serves.
  */
 export function measureSize({ repo, outDir }) {
   const build = spawnSync(
@@ -61,13 +61,11 @@ export function measureSize({ repo, outDir }) {
     }
   }
   const gz = (file) => gzipSync(readFileSync(join(outDir, file)), { level: 9 }).length;
-  const files = [...seen, ...styles.map((url) => url.replace(/^\//, ''))].map((file) => ({
-    file,
-    raw: readFileSync(join(outDir, file)).length,
-    gzip: gz(file),
-  }));
+  const describe = (file) => ({ file, raw: readFileSync(join(outDir, file)).length, gzip: gz(file) });
+  const files = [...seen].map(describe);
+  const css = styles.map((url) => describe(url.replace(/^\//, '')));
   const initial = files.reduce((sum, entry) => sum + entry.gzip, 0);
   const swPath = join(outDir, 'sw.js');
   const sw = existsSync(swPath) ? { raw: readFileSync(swPath).length, gzip: gz('sw.js') } : null;
-  return { initialGzip: initial, files, sw, outDir: dirname(indexPath) };
+  return { initialGzip: initial, files, css, sw, outDir: dirname(indexPath) };
 }

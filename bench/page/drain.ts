@@ -3,7 +3,7 @@ import { PROTOCOL_VERSION } from '../../src/protocol/messages';
 import type { StoredClientEvent } from '../../src/store/db';
 import { createSyncEngine } from '../../src/sync/engine';
 import { clientId, ids, RowFactory, seedCommands } from './fixtures';
-import { freshDb, seedProduct } from './setups';
+import { freshDb, openedDb, seedRows } from './setups';
 
 /**
  * Draining pending events to the reference server on 127.0.0.1: Outpost's sync engine, a raw pipeline doing
@@ -16,6 +16,23 @@ export interface DrainResult {
   readonly count: number;
   readonly ms: number;
   readonly requests: number;
+  /** Time spent waiting on HTTP (request sent to body read): the rest is local bookkeeping. */
+  readonly networkMs: number;
+}
+
+let networkMs = 0;
+
+/** fetch, with the time spent in it added to `networkMs`. */
+async function timedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const start = performance.now();
+  const answer = await fetch(input, init);
+  const body = await answer.arrayBuffer();
+  networkMs += performance.now() - start;
+  return new Response(body, {
+    status: answer.status,
+    statusText: answer.statusText,
+    headers: answer.headers,
+  });
 }
 
 const toWire = ({ kind: _kind, position: _position, occurredAt: _occurredAt, ...wire }: StoredClientEvent) =>
@@ -25,7 +42,7 @@ const pushBody = (events: readonly StoredClientEvent[]) =>
   JSON.stringify({ protocol: PROTOCOL_VERSION, clientId, batchId: ids(), events: events.map(toWire) });
 
 async function post(body: string): Promise<void> {
-  const answer = await fetch(PUSH_URL, {
+  const answer = await timedFetch(PUSH_URL, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'Idempotency-Key': ids() },
     body,
@@ -34,24 +51,36 @@ async function post(body: string): Promise<void> {
   await answer.json();
 }
 
-export async function drainRound({
+/** Fills a fresh database with `rows` pending events of the product's shape (untimed). */
+export async function drainSetup({
   variant,
   rows,
-  batchSize,
 }: {
   variant: 'outpost' | 'raw';
   rows: number;
-  batchSize: number;
-}): Promise<DrainResult> {
+}): Promise<number> {
   const db = await freshDb(`drain-${variant}`, 'strict');
   const eventsPerOrder = Math.min(20, rows);
-  await seedProduct(db, Math.ceil(rows / eventsPerOrder), eventsPerOrder);
+  await seedRows(db, new RowFactory(), Math.ceil(rows / eventsPerOrder), eventsPerOrder);
+  return db.outbox.count();
+}
+
+/** Drains what drainSetup left pending, timed. */
+export async function drainRun({
+  variant,
+  batchSize,
+}: {
+  variant: 'outpost' | 'raw';
+  batchSize: number;
+}): Promise<DrainResult> {
+  const db = openedDb(`drain-${variant}`);
   const pending = await db.outbox.count();
   let requests = 0;
+  networkMs = 0;
   if (variant === 'outpost') {
     const engine = createSyncEngine({
       db,
-      transport: (input, init) => fetch(input, init),
+      transport: timedFetch,
       clock: systemClock,
       ids,
       clientId,
@@ -73,7 +102,7 @@ export async function drainRound({
       .between(['delivered', 0], ['delivered', Infinity])
       .count();
     if (delivered !== pending) throw new Error(`outpost delivered ${delivered} of ${pending}`);
-    return { count: pending, ms, requests };
+    return { count: pending, ms, requests, networkMs };
   }
   const start = performance.now();
   let after = 0;
@@ -91,7 +120,7 @@ export async function drainRound({
   const ms = performance.now() - start;
   const left = await db.outbox.count();
   if (left !== 0) throw new Error(`raw pipeline left ${left} rows`);
-  return { count: pending, ms, requests };
+  return { count: pending, ms, requests, networkMs };
 }
 
 let worker: Promise<ServiceWorker> | null = null;
@@ -135,5 +164,5 @@ export async function workboxRound({ rows }: { rows: number }): Promise<DrainRes
     throw new Error(`Workbox queue holds ${filled.size} of ${bodies.length}`);
   const replayed = await ask<{ ms: number; left: number }>(target, { type: 'replay' });
   if (replayed.left !== 0) throw new Error(`Workbox left ${replayed.left} requests`);
-  return { count: bodies.length, ms: replayed.ms, requests: bodies.length };
+  return { count: bodies.length, ms: replayed.ms, requests: bodies.length, networkMs: Number.NaN };
 }

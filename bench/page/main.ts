@@ -1,6 +1,6 @@
 import { appendRound, appendSetup, latencyRound } from './append';
 import { burstRound } from './bulk';
-import { drainRound, workboxRound } from './drain';
+import { drainRun, drainSetup, workboxRound } from './drain';
 import { rebuildRound, rebuildSetup } from './rebuild';
 import { dropDb } from './setups';
 
@@ -10,7 +10,8 @@ const bench = {
   appendRound,
   latencyRound,
   burstRound,
-  drainRound,
+  drainSetup,
+  drainRun,
   workboxRound,
   rebuildSetup,
   rebuildRound,

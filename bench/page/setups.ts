@@ -20,6 +20,12 @@ export async function freshDb(key: string, durability: Durability): Promise<Outp
   return db;
 }
 
+export function openedDb(key: string): OutpostDb {
+  const current = open.get(key);
+  if (!current) throw new Error(`no open database ${key}`);
+  return current.db;
+}
+
 export async function dropDb(key: string): Promise<void> {
   const current = open.get(key);
   if (current) {

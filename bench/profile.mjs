@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/**
+ * Where one bench round spends main-thread time: a CPU profile (Chrome DevTools Protocol sampling profiler)
+ * of one round, printed as self time per function and the share of idle time (waiting on IndexedDB).
+ *
+ *   node bench/profile.mjs append outpost strict 300
+ *   node bench/profile.mjs append dexie relaxed 300
+ *   node bench/profile.mjs drain outpost 100 10000      (batch size, rows; raw for the raw pipeline)
+ *
+ * Run `node bench/run.mjs --quick --only=size` (or any run) first so bench/out is built.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startReferenceServer } from './lib/reference-server.mjs';
+import { startStaticServer } from './lib/static-server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const [, , what = 'append', variant = 'outpost', durability = 'strict', countArg = '300'] = process.argv;
+const commands = Number(countArg);
+
+const tmp = mkdtempSync(join(os.tmpdir(), 'outpost-profile-'));
+const api =
+  what === 'drain' ? await startReferenceServer({ repo: dirname(here), dataDir: join(tmp, 'data') }) : null;
+if (api?.skipped) throw new Error(api.skipped);
+const server = await startStaticServer({ root: join(here, 'out'), apiTarget: api });
+const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+});
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  // Counts IndexedDB calls by kind: round trips are what a transaction waits on, and counting them is
+  // immune to the noise of a shared machine.
+  await page.addInitScript(() => {
+    const counts = {};
+    globalThis.__idbCounts = counts;
+    const wrap = (proto, name, label) => {
+      const original = proto[name];
+      proto[name] = function (...args) {
+        counts[label] = (counts[label] ?? 0) + 1;
+        return original.apply(this, args);
+      };
+    };
+    for (const name of [
+      'get',
+      'getAll',
+      'getKey',
+      'getAllKeys',
+      'put',
+      'add',
+      'delete',
+      'openCursor',
+      'count',
+      'clear',
+    ])
+      wrap(IDBObjectStore.prototype, name, `store.${name}`);
+    for (const name of ['get', 'getAll', 'getKey', 'getAllKeys', 'openCursor', 'openKeyCursor', 'count'])
+      wrap(IDBIndex.prototype, name, `index.${name}`);
+    wrap(IDBCursor.prototype, 'continue', 'cursor.continue');
+    wrap(IDBDatabase.prototype, 'transaction', 'transaction');
+  });
+  await page.goto(`${server.origin}/`);
+  await page.waitForFunction(() => window.outpostBench !== undefined);
+  const call = (name, arg) => page.evaluate(([n, a]) => window.outpostBench[n](a), [name, arg]);
+  const key = `profile-${variant}`;
+  let round;
+  if (what === 'drain') {
+    const batchSize = Number(durability);
+    await call('drainSetup', { variant, rows: 200 });
+    await call('drainRun', { variant, batchSize });
+    await call('drainSetup', { variant, rows: commands });
+    round = () => call('drainRun', { variant, batchSize });
+  } else {
+    await call('appendSetup', { key, variant, durability, orders: 200, eventsPerOrder: 20 });
+    await call('appendRound', { key, commands: 50 });
+    round = () => call('appendRound', { key, commands });
+  }
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  await page.evaluate(() => {
+    for (const key of Object.keys(globalThis.__idbCounts)) delete globalThis.__idbCounts[key];
+  });
+  const timed = await round();
+  const counts = await page.evaluate(() => ({ ...globalThis.__idbCounts }));
+  const { profile } = await cdp.send('Profiler.stop');
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const deltas = profile.timeDeltas;
+  let total = 0;
+  profile.samples.forEach((id, index) => {
+    const node = byId.get(id);
+    const dt = (deltas[index] ?? 0) / 1000;
+    total += dt;
+    const frame = node.callFrame;
+    const file = frame.url.split('/').pop() || '';
+    const name = `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber}`;
+    self.set(name, (self.get(name) ?? 0) + dt);
+  });
+  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  console.log(
+    `${variant} ${durability}: ${timed.count} commands in ${timed.ms.toFixed(0)} ms (${((timed.count * 1000) / timed.ms).toFixed(0)}/s); profiled ${total.toFixed(0)} ms`,
+  );
+  const per = what === 'drain' ? Math.ceil(timed.count / Number(durability)) : timed.count;
+  console.log(
+    `IndexedDB calls per ${what === 'drain' ? 'batch' : 'command'}:`,
+    JSON.stringify(
+      Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Math.round((v / per) * 10) / 10])),
+    ),
+  );
+  for (const [name, ms] of rows)
+    console.log(`${ms.toFixed(1).padStart(8)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+  if (what !== 'drain') await call('dropDb', key);
+} finally {
+  await context.close();
+  await server.close();
+  await api?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -41,11 +41,11 @@ export function createFallbackDriver(deps: FallbackDriverDeps): SyncDriver {
   let timer: unknown = null;
   let stopped = false;
 
-  const schedule = (report: FlushReport) => {
+  const schedule = (nextAttemptAt: number | null) => {
     if (timer !== null) deps.signals.clearTimer(timer);
     timer = null;
-    if (stopped || report.nextAttemptAt === null) return;
-    const delay = Math.max(minDelayMs, report.nextAttemptAt - deps.now());
+    if (stopped || nextAttemptAt === null) return;
+    const delay = Math.max(minDelayMs, nextAttemptAt - deps.now());
     timer = deps.signals.setTimer(() => {
       timer = null;
       void run(false, 'backoff-timer').catch(() => undefined);
@@ -55,12 +55,12 @@ export function createFallbackDriver(deps: FallbackDriverDeps): SyncDriver {
   const run = async (force: boolean, reason: string): Promise<FlushReport> => {
     try {
       const report = await deps.flush({ force, reasons: [reason] });
-      schedule(report);
+      schedule(report.nextAttemptAt);
       return report;
     } catch (error) {
       deps.onError?.(error);
       // An unexpected failure (storage closed, a bug) still leaves entries pending: try again later.
-      schedule({ outcome: 'transient-failure', nextAttemptAt: deps.now() + minDelayMs * 10 } as FlushReport);
+      schedule(deps.now() + minDelayMs * 10);
       throw error;
     }
   };

@@ -155,6 +155,7 @@ describe('the order-entry journey in Chromium', () => {
     const dialog = page.getByRole('dialog', { name: 'Retry OrderCreated v1?' });
     await dialog.getByRole('button', { name: 'Retry entry' }).click();
     await page.getByText('No dead entries.').waitFor(LONG);
+    step('dead entry back in the queue');
     await expect
       .poll(() => page.getByRole('heading', { name: /^Pending/ }).textContent(), LONG)
       .toMatch(/0$/);
@@ -164,6 +165,7 @@ describe('the order-entry journey in Chromium', () => {
       .waitFor()
       .catch(() => undefined);
 
+    step('queue drained');
     await dismissToasts(page);
     await nav(page, 'Orders').click();
     await orderRow(page, 'Tide Pool Kiosk').getByRole('link').click();
@@ -196,6 +198,8 @@ describe('the order-entry journey in Chromium', () => {
     expect(backup.outbox.every((row) => row.status === 'delivered')).toBe(true);
     await screenshot(page, 'outbox-1280');
 
+    await page.getByText('Demo controls (mock server faults)').click();
+    await dismissToasts(page);
     await nav(page, 'Insights').click();
     await page.getByRole('img', { name: /4 placed, 3 confirmed, 1 rejected/ }).waitFor(LONG);
     await screenshot(page, 'insights-1280');

@@ -10,6 +10,7 @@ import {
   outbox,
   placeOrder,
   serverState,
+  setFaults,
   startHarness,
   summaries,
 } from './support/browser';
@@ -53,6 +54,9 @@ describe('two tabs and the service worker flushing the same outbox', () => {
     const fallbackTab = await openApp(context, `${harness.baseUrl}/?sync=fallback`);
     const syncTab = await openApp(context, `${harness.baseUrl}/`);
 
+    // Lost answers and failed requests on top of the flapping: resends must still land once each.
+    await setFaults(syncTab, { ackLossRate: 0.2, failureRate: 0.2, failureKinds: ['500', 'network'] });
+
     let flapping = true;
     const flapper = (async () => {
       let offline = false;
@@ -71,6 +75,7 @@ describe('two tabs and the service worker flushing the same outbox', () => {
     flapping = false;
     await flapper;
     expect(fromFallback + fromSync).toBe(50);
+    await setFaults(fallbackTab, { ackLossRate: 0, failureRate: 0 });
 
     await Promise.all(
       [fallbackTab, syncTab].map((page) =>

@@ -155,6 +155,15 @@ export const outbox = (page: Page): Promise<OutboxRow[]> =>
 export const flushes = (page: Page): Promise<FlushRecord[]> =>
   page.evaluate(() => (window as TestWindow).__flushes ?? []);
 
+/** Changes the in-worker demo server's fault switches through the app's demo controls. */
+export async function setFaults(page: Page, settings: Record<string, unknown>): Promise<void> {
+  await page.evaluate(async (partial) => {
+    const demo = (window as TestWindow).__outpost?.demo;
+    if (!demo) throw new Error('not a demo build');
+    await demo.setFaults(partial);
+  }, settings);
+}
+
 /** Asks the service worker what the in-worker demo server stored. */
 export function serverState(page: Page): Promise<DemoServerState> {
   return page.evaluate(async () => {

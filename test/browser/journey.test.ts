@@ -176,6 +176,8 @@ describe('the order-entry journey in Chromium', () => {
     await expect
       .poll(() => page.getByRole('list', { name: 'Timeline' }).textContent(), LONG)
       .toMatch(/OrderConfirmed/);
+    await page.getByRole('status').filter({ hasText: "Tide Pool Kiosk's order was confirmed" }).waitFor(LONG);
+    await dismissToasts(page);
     await screenshot(page, 'order-detail-1280');
 
     // Export: a JSON file with the event store and the outbox, through a real download.

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
@@ -17,6 +17,8 @@ const TYPES: Record<string, string> = {
 
 export interface StaticServer {
   readonly url: string;
+  /** Appends a comment to every sw.js served from now on: the browser sees a new worker version. */
+  bumpWorkerVersion(label: string): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export interface StaticServer {
  * sync API is answered inside the service worker, so this server never sees it.
  */
 export async function serveStatic(dir: string): Promise<StaticServer> {
+  let workerSuffix = '';
   const server: Server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
     let file = normalize(join(dir, path));
@@ -45,12 +48,19 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
       // The worker script must be revalidated so a new build is seen as an update.
       'Cache-Control': file.endsWith('sw.js') || file.endsWith('.html') ? 'no-cache' : 'max-age=3600',
     });
+    if (workerSuffix !== '' && file === join(dir, 'sw.js')) {
+      response.end(`${readFileSync(file, 'utf8')}\n${workerSuffix}\n`);
+      return;
+    }
     createReadStream(file).pipe(response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    bumpWorkerVersion(label) {
+      workerSuffix = `// ${label}`;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

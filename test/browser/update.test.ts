@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  type Harness,
+  newAppContext,
+  openApp,
+  outbox,
+  placeOrder,
+  serverState,
+  setFaults,
+  startHarness,
+  summaries,
+  waitForApp,
+} from './support/browser';
+
+let harness: Harness;
+let context: BrowserContext | undefined;
+
+beforeAll(async () => {
+  harness = await startHarness();
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await harness?.close();
+});
+
+type UpdateWindow = Window & {
+  __outpost?: { update$: { subscribe(next: (waiting: boolean) => void): unknown }; applyUpdate(): void };
+  __updateWaiting?: boolean;
+};
+
+const workerScripts = (page: Page) =>
+  page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.getRegistration();
+    return {
+      active: registration?.active?.scriptURL ?? null,
+      waiting: registration?.waiting !== null && registration?.waiting !== undefined,
+    };
+  });
+
+describe('a new app version', () => {
+  it('waits for the person to accept it, then takes over without losing the outbox or the demo server', async () => {
+    context = await newAppContext(harness.browser);
+    const page = await openApp(context, `${harness.baseUrl}/`);
+
+    const delivered = { orderId: randomUUID(), customerName: 'Delivered before', sku: 'BEANS-1' };
+    await placeOrder(page, delivered);
+    await eventually(
+      () => summaries(page),
+      (rows) => rows.some((row) => row.orderId === delivered.orderId && row.status === 'confirmed'),
+    );
+    // The demo server goes "down" (a persisted fault), so the next order stays in the outbox.
+    await setFaults(page, { offline: true });
+    const waiting = { orderId: randomUUID(), customerName: 'Waiting in the outbox', sku: 'BEANS-1' };
+    await placeOrder(page, waiting);
+
+    await page.evaluate(() => {
+      const w = window as UpdateWindow;
+      w.__outpost?.update$.subscribe((value) => {
+        w.__updateWaiting = value;
+      });
+    });
+    harness.server.bumpWorkerVersion('v2');
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
+    await page.waitForFunction(() => (window as UpdateWindow).__updateWaiting === true);
+    // Installed but not in charge: no skipWaiting on install.
+    expect(await workerScripts(page)).toMatchObject({ waiting: true });
+
+    const reloaded = page.waitForEvent('load');
+    await page.evaluate(() => (window as UpdateWindow).__outpost?.applyUpdate());
+    await reloaded;
+    await waitForApp(page);
+    expect(await workerScripts(page)).toMatchObject({ waiting: false });
+
+    const rows = await outbox(page);
+    expect(rows).toHaveLength(6);
+    expect(rows.filter((row) => row.status !== 'delivered')).toHaveLength(3);
+
+    // The new worker restored the demo server's state and its fault switches from IndexedDB.
+    const restored = await serverState(page);
+    expect(restored.arrivals).toHaveLength(3);
+    await setFaults(page, { offline: false });
+    await page.evaluate(() => (window as { __outpost?: { syncNow(): Promise<void> } }).__outpost?.syncNow());
+    const settled = await eventually(
+      () => summaries(page),
+      (all) => all.length === 2 && all.every((row) => row.status === 'confirmed'),
+    );
+    expect(new Set(settled.map((row) => row.orderNumber)).size).toBe(2);
+    expect((await serverState(page)).arrivals).toHaveLength(6);
+  });
+});

@@ -72,10 +72,12 @@ export function StatusBar() {
         <span className="status-item__label">Unsent</span> {waiting}
         {waiting > 0 && oldestAge != null ? ` (oldest ${formatAge(oldestAge)})` : ''}
         {status && status.dead > 0 ? (
-          <a className="status-item__alert" href="#/outbox">
-            {' '}
-            · {status.dead} {status.dead === 1 ? 'needs' : 'need'} attention
-          </a>
+          <>
+            {' · '}
+            <a className="status-item__alert" href="#/outbox">
+              {status.dead} {status.dead === 1 ? 'needs' : 'need'} attention
+            </a>
+          </>
         ) : null}
       </span>
       <span className="status-item status-item--wide">

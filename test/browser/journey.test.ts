@@ -150,6 +150,7 @@ describe('the order-entry journey in Chromium', () => {
     step('retry');
     await page.getByLabel('Refuse pushes larger than (bytes)').fill('');
     await page.getByRole('button', { name: 'Apply limit' }).click();
+    await page.getByText('Demo controls (mock server faults)').click();
     await dismissToasts(page);
     await retry.click();
     const dialog = page.getByRole('dialog', { name: 'Retry OrderCreated v1?' });
@@ -200,7 +201,6 @@ describe('the order-entry journey in Chromium', () => {
     expect(backup.outbox.every((row) => row.status === 'delivered')).toBe(true);
     await screenshot(page, 'outbox-1280');
 
-    await page.getByText('Demo controls (mock server faults)').click();
     await dismissToasts(page);
     await nav(page, 'Insights').click();
     await page.getByRole('img', { name: /4 placed, 3 confirmed, 1 rejected/ }).waitFor(LONG);

@@ -134,6 +134,10 @@ function DayChart({ bars }: { readonly bars: readonly DayBar[] }) {
     <figure className="chart">
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={label} className="chart__svg">
         <line x1={0} x2={WIDTH} y1={HEIGHT - AXIS} y2={HEIGHT - AXIS} className="chart__axis" />
+        <line x1={0} x2={WIDTH} y1={0.5} y2={0.5} className="chart__axis" />
+        <text x={WIDTH - 2} y={12} className="chart__label" textAnchor="end">
+          {max}
+        </text>
         {bars.map((bar, index) => {
           const x = index * slot + 3;
           const series = [

@@ -50,6 +50,7 @@ export function OutboxInspectorScreen() {
     deadFrom.set(row.streamId, Math.min(row.version, deadFrom.get(row.streamId) ?? row.version));
   }
   const nextAttempt = (row: OutboxRow): string => {
+    if (row.status === 'dead') return 'when you retry';
     const blocker = deadFrom.get(row.streamId);
     if (row.status === 'pending' && blocker !== undefined && blocker < row.version) {
       return `after v${blocker} is resolved`;

@@ -2,7 +2,7 @@ import { cleanup, render, screen, waitFor, within } from '@testing-library/react
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../../src/ui/app';
-import { createTestOutpost, seedOrder, snapshot, type TestOutpost } from './support/test-outpost';
+import { createTestOutpost, killEntry, seedOrder, snapshot, type TestOutpost } from './support/test-outpost';
 
 const ESPRESSO = { sku: 'COF-ESP-1KG', name: 'Espresso beans, 1 kg', unitPrice: 2490, quantity: 2 };
 
@@ -130,5 +130,27 @@ describe('order detail forms', () => {
     const summary = await outpost.db.orderSummaries.get(orderId);
     expect(summary?.status).toBe('cancelled');
     expect(summary?.cancellationReason).toBe('Customer closed for winter');
+  });
+});
+
+describe('order timeline', () => {
+  it('shows each event with its version, its delivery state, and what holds the order back', async () => {
+    const orderId = await seedOrder(outpost, 'Dockside Deli', [
+      ESPRESSO,
+      { ...ESPRESSO, sku: 'MLK-OAT-1L', name: 'Oat drink, 1 l' },
+    ]);
+    await killEntry(outpost.db, orderId, 2, 'sku unknown to the server');
+    renderAt(`#/orders/${orderId}`);
+
+    const timeline = await screen.findByRole('list', { name: 'Timeline' });
+    const entries = await within(timeline).findAllByRole('listitem');
+    expect(entries.map((entry) => entry.querySelector('.timeline__head')?.textContent)).toEqual([
+      expect.stringMatching(/^OrderCreatedv1.*Pending$/),
+      expect.stringMatching(/^ProductAddedv2.*Dead$/),
+      expect.stringMatching(/^ProductAddedv3.*Pending$/),
+    ]);
+    expect(entries[1]?.textContent).toContain('last error: sku unknown to the server · rejected:invalid');
+    expect(entries[2]?.textContent).toContain('Waits for v2, which needs attention');
+    expect(screen.getByRole('note').textContent).toMatch(/Held back:/);
   });
 });

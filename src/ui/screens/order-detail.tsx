@@ -390,6 +390,12 @@ function Timeline({
 }) {
   const rows = new Map(outbox.map((row) => [row.eventId, row]));
   const entries = detail?.timeline ?? [];
+  const firstDead = outbox
+    .filter((row) => row.status === 'dead')
+    .reduce<number | null>(
+      (first, row) => (first === null ? row.version : Math.min(first, row.version)),
+      null,
+    );
   return (
     <div className="card">
       <h2 id="timeline-heading">Timeline</h2>
@@ -408,6 +414,9 @@ function Timeline({
                 {deliveryOf(entry, rows)}
               </div>
               <p className="timeline__summary">{entry.summary}</p>
+              {row && row.status === 'pending' && firstDead !== null && firstDead < row.version ? (
+                <p className="timeline__delivery muted">Waits for v{firstDead}, which needs attention</p>
+              ) : null}
               {row && row.status !== 'delivered' && (row.attempts > 0 || row.lastError) ? (
                 <p className="timeline__delivery muted">
                   {row.attempts} {row.attempts === 1 ? 'attempt' : 'attempts'}

@@ -34,11 +34,12 @@ export interface NotificationService {
 
 const isDecision = (event: StoredEvent): event is StoredServerEvent => event.kind === 'server';
 
-/** The browser's Notification API when permission was granted, else null (no prompt from here). */
+/** The browser's Notification API, used when permission was granted and the page is hidden (never prompts). */
 export function browserNotifier(): SystemNotifier | null {
   if (typeof Notification === 'undefined') return null;
   return (title, body, tag) => {
-    if (Notification.permission !== 'granted') return;
+    // A person looking at the app already sees the toast; the system notification is for a hidden tab.
+    if (Notification.permission !== 'granted' || document.visibilityState === 'visible') return;
     try {
       new Notification(title, { body, tag });
     } catch {

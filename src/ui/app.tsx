@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { Outpost } from '../app/outpost';
 import type { IdGenerator } from '../platform/ids';
 import { startAnalyticsService } from '../subscribers/analytics';
@@ -48,11 +48,12 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
     };
   }, [outpost]);
 
+  const context = useMemo(() => ({ outpost, ids, notifications }), [outpost, ids, notifications]);
   const route = parseRoute(useHash());
   const current = route.name === 'order' ? 'orders' : route.name;
 
   return (
-    <OutpostProvider value={{ outpost, ids, notifications }}>
+    <OutpostProvider value={context}>
       <button
         type="button"
         className="skip-link"

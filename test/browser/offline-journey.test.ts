@@ -64,6 +64,16 @@ describe.each(journeys)('an order taken offline, $name', ({ query, mode, drained
     expect(offline.every((s) => s.status === 'placed' && s.orderNumber === null)).toBe(true);
     expect(await page.locator('#root').textContent()).toContain('Outpost');
 
+    // Notification subscribers listen on the page's bus, whichever context applied the decisions.
+    await page.evaluate(() => {
+      const w = window as Window & {
+        __outpost?: { bus: { events$: { subscribe(next: (event: { type: string }) => void): unknown } } };
+        __busTypes?: string[];
+      };
+      w.__busTypes = [];
+      w.__outpost?.bus.events$.subscribe((event) => w.__busTypes?.push(event.type));
+    });
+
     await context.setOffline(false);
     // Outbox rows and flush reports ride along so a failure shows how far delivery got.
     const { orders: settled } = await eventually(
@@ -101,6 +111,14 @@ describe.each(journeys)('an order taken offline, $name', ({ query, mode, drained
     if (mode === 'fallback') {
       expect(reports.filter((report) => report.source === 'worker' && report.delivered > 0)).toEqual([]);
     }
+
+    const busTypes = await page.evaluate(
+      () => (window as Window & { __busTypes?: string[] }).__busTypes ?? [],
+    );
+    expect(busTypes.filter((type) => type === 'OrderConfirmed' || type === 'OrderRejected').sort()).toEqual([
+      'OrderConfirmed',
+      'OrderRejected',
+    ]);
 
     const server = await serverState(page);
     expect(server.arrivals).toHaveLength(6);

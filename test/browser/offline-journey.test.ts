@@ -125,3 +125,22 @@ describe.each(journeys)('an order taken offline, $name', ({ query, mode, drained
     expect(new Set(server.arrivals.map((arrival) => arrival.eventId)).size).toBe(6);
   });
 });
+
+describe('the app as an installable PWA', () => {
+  it('has a valid manifest and meets Chromium installability rules', async () => {
+    const context = await newAppContext(harness.browser);
+    contexts.push(context);
+    const page = await openApp(context, `${harness.baseUrl}/`);
+    const cdp = await context.newCDPSession(page);
+    const manifest = await cdp.send('Page.getAppManifest');
+    expect(manifest.errors).toEqual([]);
+    expect(JSON.parse(manifest.data ?? '{}')).toMatchObject({
+      name: 'Outpost',
+      start_url: '/',
+      display: 'standalone',
+    });
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    // Playwright's contexts are incognito-like; that is the only reason Chromium may give.
+    expect(installabilityErrors.filter((error) => error.errorId !== 'in-incognito')).toEqual([]);
+  });
+});

@@ -3,7 +3,7 @@ import type { Result } from '../domain/result';
 import type { FaultSettings } from '../mocks/faults';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../platform/ids';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
-import { createCoordinatedFlush } from '../pwa/coordinated-flush';
+import { type CoordinatedFlush, createCoordinatedFlush } from '../pwa/coordinated-flush';
 import { registerWorker, type WorkerHandle } from '../pwa/register-worker';
 import { watchStorage } from '../pwa/storage-estimate';
 import { parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
@@ -87,7 +87,15 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     online: () => navigator.onLine,
   });
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_CHANNEL_NAME) : null;
-  const flush = createCoordinatedFlush({ engine, bus, channel, source: 'page', locks: navigator.locks });
+  const coordinated = createCoordinatedFlush({
+    engine,
+    bus,
+    channel,
+    source: 'page',
+    locks: navigator.locks,
+  });
+  // Delivered rows free space and pulled events take some: the status area's estimate follows each flush.
+  const flush: CoordinatedFlush = (request) => coordinated(request).finally(() => void storage.refresh());
 
   // What another context (the worker, another tab) applied reaches this page's subscribers too. The rows
   // themselves arrive through Dexie's liveQuery; this carries the events for notifications.

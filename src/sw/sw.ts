@@ -28,6 +28,17 @@ const backendReady = createWorkerBackend({
 });
 const sync = createWorkerSync({ endpoint, backend: backendReady, channelName: SYNC_CHANNEL_NAME });
 
+/** A same-origin page load that is not the API (opening `/api/sync/health` in a tab must reach the server). */
+function isAppNavigation(request: Request): boolean {
+  if (request.mode !== 'navigate') return false;
+  const url = new URL(request.url);
+  return (
+    url.origin === self.location.origin &&
+    !url.pathname.startsWith('/api/') &&
+    !request.url.startsWith(endpoint)
+  );
+}
+
 // Registered before the precache route so the sync API and navigations are decided here first.
 self.addEventListener('fetch', (event) => {
   const { request } = event;
@@ -35,7 +46,7 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(backendReady.then((backend) => (backend ? backend.respond(request) : fetch(request))));
     return;
   }
-  if (request.mode === 'navigate' && new URL(request.url).origin === self.location.origin) {
+  if (isAppNavigation(request)) {
     // Any in-app URL (deep links, ?sync=fallback) opens the precached shell; the router takes it from there.
     event.respondWith(matchPrecache('index.html').then((cached) => cached ?? fetch(request)));
   }

@@ -143,4 +143,12 @@ describe('the app as an installable PWA', () => {
     // Playwright's contexts are incognito-like; that is the only reason Chromium may give.
     expect(installabilityErrors.filter((error) => error.errorId !== 'in-incognito')).toEqual([]);
   });
+
+  it('answers API URLs opened in a tab from the server, not with the app shell', async () => {
+    const context = await newAppContext(harness.browser);
+    contexts.push(context);
+    const page = await openApp(context, `${harness.baseUrl}/`);
+    await page.goto(`${harness.baseUrl}/api/sync/health`);
+    expect(JSON.parse((await page.locator('body').textContent()) ?? '')).toEqual({ status: 'ok' });
+  });
 });

@@ -116,7 +116,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
         })
       : createFallbackDriver({ flush, now: () => clock.now(), signals: browserSignals, onError });
   // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
-  driver.requestSync();
+  driver.start();
 
   const online$ = merge(
     fromEvent(window, 'online').pipe(map(() => true)),

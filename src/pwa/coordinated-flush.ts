@@ -10,7 +10,7 @@ import { type SyncChannelMessage, toFlushReportMessage } from './sync-channel';
  * Used unchanged by pages and by the service worker.
  */
 export interface CoordinatedFlushDeps {
-  readonly engine: { flush(options?: FlushOptions): Promise<FlushReport> };
+  readonly engine: { flush(options?: FlushOptions): Promise<FlushReport>; pull(): Promise<number> };
   /** The engine publishes the server events it stored here; they are collected for the broadcast. */
   readonly bus: EventBus;
   readonly channel: Pick<BroadcastChannel, 'postMessage'> | null;
@@ -29,6 +29,13 @@ export function createCoordinatedFlush(deps: CoordinatedFlushDeps): CoordinatedF
     let report: FlushReport;
     try {
       report = await deps.engine.flush({ force: request.force === true });
+      // The engine pulls only after a push that delivered something; a pull that failed then (or decisions
+      // made while this device was away) would wait for the next order. Explicit triggers pull anyway.
+      const wantsPull = request.force === true || request.pull === true;
+      if (wantsPull && report.pulled === 0 && (report.outcome === 'idle' || report.outcome === 'drained')) {
+        const pulled = await deps.engine.pull().catch(() => 0);
+        report = { ...report, pulled };
+      }
     } finally {
       subscription.unsubscribe();
     }

@@ -17,6 +17,8 @@ export interface LockedFlushOptions {
 export interface FlushRequest {
   /** Ignore backoff: an explicit "sync now", the network coming back, a Background Sync event. */
   readonly force?: boolean;
+  /** Pull server decisions even when nothing is delivered (implied by `force`). */
+  readonly pull?: boolean;
   /** What asked for this flush ('sync', 'online', 'command'…); reported to the other contexts. */
   readonly reasons?: readonly string[];
 }
@@ -36,6 +38,7 @@ export function createLockedFlush<R>(
   let running: Promise<R> | null = null;
   let queued: Promise<R> | null = null;
   let queuedForce = false;
+  let queuedPull = false;
   let queuedReasons: string[] = [];
 
   const underLock = (request: FlushRequest): Promise<R> =>
@@ -51,27 +54,31 @@ export function createLockedFlush<R>(
 
   return (request = {}) => {
     const force = request.force === true;
+    const pull = request.pull === true;
     const reasons = request.reasons ?? [];
     if (queued) {
       queuedForce ||= force;
+      queuedPull ||= pull;
       queuedReasons.push(...reasons);
       return queued;
     }
     if (running) {
       queuedForce = force;
+      queuedPull = pull;
       queuedReasons = [...reasons];
       const next = running
         .catch(() => undefined)
         .then(() => {
-          const merged = { force: queuedForce, reasons: [...new Set(queuedReasons)] };
+          const merged = { force: queuedForce, pull: queuedPull, reasons: [...new Set(queuedReasons)] };
           queued = null;
           queuedForce = false;
+          queuedPull = false;
           queuedReasons = [];
           return start(merged);
         });
       queued = next;
       return next;
     }
-    return start({ force, reasons });
+    return start({ force, pull, reasons });
   };
 }

@@ -13,6 +13,8 @@ import { BACKGROUND_SYNC_TAG } from './worker-messages';
  * Both flush under the same cross-context lock (createCoordinatedFlush), so mixing them is safe.
  */
 export interface SyncDriver {
+  /** The page opened: send what an earlier visit left and fetch decisions made meanwhile. */
+  start(): void;
   /** A command committed: make sure its entries get sent. */
   requestSync(): void;
   /** Flush now (in this page), and wait for it. */
@@ -69,6 +71,7 @@ export function createFallbackDriver(deps: FallbackDriverDeps): SyncDriver {
   const unsubscribe = deps.signals.onWake(() => void run(true, 'wake').catch(() => undefined));
 
   return {
+    start: () => void run(true, 'start').catch(() => undefined),
     requestSync: () => void run(false, 'command').catch(() => undefined),
     syncNow: () => run(true, 'sync-now'),
     stop() {
@@ -108,6 +111,8 @@ export function createBackgroundSyncDriver(deps: BackgroundSyncDriverDeps): Sync
   // The browser gives up on a sync after a few failed attempts; registering again on wake-ups restarts it.
   const unsubscribe = deps.signals.onWake(() => void register());
   return {
+    // The worker's sync event flushes with force, which also pulls.
+    start: () => void register(),
     requestSync: () => void register(),
     syncNow: () => deps.flush({ force: true, reasons: ['sync-now'] }),
     stop: unsubscribe,

@@ -102,12 +102,13 @@ describe.each(journeys)('an order taken offline, $name', ({ query, mode, drained
     });
     expect((await outbox(page)).every((row) => row.status === 'delivered')).toBe(true);
 
-    // Who drained it: the worker's sync event, or the page's own flush when the network came back.
-    const reports = await flushes(page);
-    expect(
-      reports.some((r) => r.source === drainedBy && r.reasons.includes(reason) && r.delivered > 0),
-      JSON.stringify(reports),
-    ).toBe(true);
+    // Who drained it: the worker's sync event, or the page's own flush when the network came back. The
+    // report is posted after the flush returns, a moment after the read models changed.
+    const reports = await eventually(
+      () => flushes(page),
+      (all) => all.some((r) => r.source === drainedBy && r.reasons.includes(reason) && r.delivered > 0),
+      { timeoutMs: 10_000 },
+    );
     if (mode === 'fallback') {
       expect(reports.filter((report) => report.source === 'worker' && report.delivered > 0)).toEqual([]);
     }

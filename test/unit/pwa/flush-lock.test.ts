@@ -50,8 +50,8 @@ describe('the cross-context flush lock', () => {
     expect(await second).toBe(2);
     expect(await third).toBe(2);
     expect(runs).toEqual([
-      { force: false, reasons: ['command'] },
-      { force: true, reasons: ['command', 'sync-now'] },
+      { force: false, pull: false, reasons: ['command'] },
+      { force: true, pull: false, reasons: ['command', 'sync-now'] },
     ]);
   });
 

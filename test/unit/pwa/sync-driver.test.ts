@@ -81,6 +81,15 @@ describe('the fallback driver (no Background Sync)', () => {
     driver.stop();
   });
 
+  it('sends and pulls at once when the page opens', async () => {
+    const flush = vi.fn<CoordinatedFlush>(async () => report('idle'));
+    const driver = createFallbackDriver({ flush, now: () => Date.now(), signals: fakeSignals().signals });
+    driver.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flush).toHaveBeenCalledWith({ force: true, reasons: ['start'] });
+    driver.stop();
+  });
+
   it('stops listening and cancels its timer when stopped', async () => {
     const flush = vi.fn<CoordinatedFlush>(async () => report('transient-failure', Date.now() + 5_000));
     const { signals, wake, listeners } = fakeSignals();

@@ -143,6 +143,27 @@ describe('the app as an installable PWA', () => {
     const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
     // Playwright's contexts are incognito-like; that is the only reason Chromium may give.
     expect(installabilityErrors.filter((error) => error.errorId !== 'in-incognito')).toEqual([]);
+
+    // The status area's storage figures: usage against a real quota, and whether persistence was granted.
+    const storage = await page.evaluate(
+      () =>
+        new Promise<unknown>((resolve) => {
+          const outpost = (
+            window as Window & {
+              __outpost?: { storage$: { subscribe(next: (value: unknown) => void): unknown } };
+            }
+          ).__outpost;
+          outpost?.storage$.subscribe((value) => {
+            if (value !== null) resolve(value);
+          });
+        }),
+    );
+    expect(storage).toMatchObject({
+      usage: expect.any(Number),
+      quota: expect.any(Number),
+      persisted: expect.any(Boolean),
+    });
+    expect((storage as { quota: number }).quota).toBeGreaterThan(0);
   });
 
   it('answers API URLs opened in a tab from the server, not with the app shell', async () => {

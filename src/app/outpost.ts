@@ -6,7 +6,7 @@ import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build
 import { type CoordinatedFlush, createCoordinatedFlush } from '../pwa/coordinated-flush';
 import { registerWorker, type WorkerHandle } from '../pwa/register-worker';
 import { watchStorage } from '../pwa/storage-estimate';
-import { parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
+import { parseFlushReport, parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
 import {
   browserSignals,
   createBackgroundSyncDriver,
@@ -111,6 +111,13 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
       ? createBackgroundSyncDriver({
           registration: worker.registration,
           flush,
+          askWorker: async () => {
+            // Not controlled yet (first visit) or no worker at all: the page flushes itself instead.
+            if (!navigator.serviceWorker?.controller) throw new Error('No service worker controls this page');
+            const report = parseFlushReport(await worker.request({ type: 'sync-now' }));
+            if (!report) throw new Error('The service worker answered sync-now without a flush report');
+            return report;
+          },
           signals: browserSignals,
           onError,
         })

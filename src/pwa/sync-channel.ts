@@ -56,6 +56,12 @@ export function parseSyncChannelMessage(data: unknown): SyncChannelMessage | nul
   return parsed.output as unknown as SyncChannelMessage;
 }
 
+/** A flush report that crossed a context boundary (a worker's answer to 'sync-now'), or null. */
+export function parseFlushReport(data: unknown): FlushReportMessage | null {
+  const parsed = v.safeParse(FlushReportMessageSchema, data);
+  return parsed.success ? parsed.output : null;
+}
+
 export function toFlushReportMessage(report: FlushReportMessage): FlushReportMessage {
   const { sent, delivered, dead, retrying, pulled, outcome, nextAttemptAt } = report;
   return { sent, delivered, dead, retrying, pulled, outcome, nextAttemptAt };

@@ -89,8 +89,10 @@ interface SyncManagerLike {
 
 export interface BackgroundSyncDriverDeps {
   readonly registration: Promise<ServiceWorkerRegistration>;
-  /** The page's own flush, used when registering fails and for `syncNow`. */
+  /** The page's own flush, used when registering fails, and for `syncNow` when the worker cannot answer. */
   readonly flush: CoordinatedFlush;
+  /** Asks the worker to flush now ('sync-now' message) and resolves with its report. */
+  readonly askWorker?: () => Promise<FlushReport>;
   readonly signals: Pick<PageSignals, 'onWake'>;
   readonly onError?: (error: unknown) => void;
 }
@@ -114,7 +116,17 @@ export function createBackgroundSyncDriver(deps: BackgroundSyncDriverDeps): Sync
     // The worker's sync event flushes with force, which also pulls.
     start: () => void register(),
     requestSync: () => void register(),
-    syncNow: () => deps.flush({ force: true, reasons: ['sync-now'] }),
+    // The worker does the work in this mode; the page only steps in when no worker answers.
+    syncNow: async () => {
+      if (deps.askWorker) {
+        try {
+          return await deps.askWorker();
+        } catch (error) {
+          deps.onError?.(error);
+        }
+      }
+      return deps.flush({ force: true, reasons: ['sync-now'] });
+    },
     stop: unsubscribe,
   };
 }

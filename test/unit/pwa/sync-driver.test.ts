@@ -138,4 +138,26 @@ describe('the Background Sync driver', () => {
     expect(flush).toHaveBeenCalledTimes(1);
     driver.stop();
   });
+
+  it('asks the worker to flush on "sync now", and flushes in the page when the worker cannot answer', async () => {
+    const flush = vi.fn<CoordinatedFlush>(async () => report('drained'));
+    const registration = Promise.resolve({
+      sync: { register: async () => undefined },
+    } as unknown as ServiceWorkerRegistration);
+    const fromWorker = report('drained');
+    const askWorker = vi.fn(async () => fromWorker);
+    const driver = createBackgroundSyncDriver({
+      registration,
+      flush,
+      askWorker,
+      signals: fakeSignals().signals,
+    });
+    await expect(driver.syncNow()).resolves.toBe(fromWorker);
+    expect(flush).not.toHaveBeenCalled();
+
+    askWorker.mockRejectedValueOnce(new Error('No service worker controls this page'));
+    await driver.syncNow();
+    expect(flush).toHaveBeenCalledWith({ force: true, reasons: ['sync-now'] });
+    driver.stop();
+  });
 });

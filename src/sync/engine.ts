@@ -26,7 +26,7 @@ import { patchSyncMeta, readPullCursor, readSyncMeta } from './sync-meta';
  *          └────────────────────────────────────────┘                                 │
  *             ▲                                                                        │
  *             └──── until nothing is eligible, a transient failure or auth-required ◄──┘
- *                   then, if anything was delivered: GET /pull (following hasMore)
+ *                   then, if anything was delivered or a pull is still owed: GET /pull (hasMore)
  *
  * Safe with several engines on one database (tabs, the worker): a row is leased to one flusher at a time,
  * and every answer is idempotent on the server (eventId).
@@ -124,7 +124,12 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       if (!page.hasMore || !cursorMoved) break;
     }
     await db.transaction('rw', db.meta, () =>
-      patchSyncMeta(db, { lastSuccessAt: clock.now(), authRequired: false, lastError: null }),
+      patchSyncMeta(db, {
+        lastSuccessAt: clock.now(),
+        authRequired: false,
+        lastError: null,
+        pullOwed: false,
+      }),
     );
     return pulled;
   }
@@ -165,7 +170,13 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     let meta = {};
     if (answer.ok) {
       verdicts = answer.value.results.map(verdictOf);
-      meta = { lastSuccessAt: now, lastError: null, authRequired: false, nextAttemptAt: null };
+      meta = {
+        lastSuccessAt: now,
+        lastError: null,
+        authRequired: false,
+        nextAttemptAt: null,
+        ...(verdicts.some((verdict) => verdict.kind === 'delivered') ? { pullOwed: true } : {}),
+      };
     } else {
       failure = answer.error;
       verdicts = entries.map(() => failureVerdict(answer.error, entries.length));
@@ -257,11 +268,12 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       }
     }
 
-    if (delivered > 0) {
+    if (delivered > 0 || meta.pullOwed) {
       try {
         pulled = await pull();
       } catch {
-        // Recorded in the status by pull; the push's deliveries stand, and the next flush pulls again.
+        // Recorded in the status by pull; the push's deliveries stand and `pullOwed` stays set, so the
+        // next flush from any context pulls again even when it has nothing to send.
       }
     }
     return finish(outcome ?? (sent === 0 ? 'idle' : 'drained'), nextAttemptAt);

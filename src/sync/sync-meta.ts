@@ -21,6 +21,11 @@ export const SyncMetaSchema = v.object({
   /** Which flusher is sending, until when: a flusher that dies stops counting as syncing once this passes. */
   syncingOwner: v.nullable(v.string()),
   syncingUntil: nullableTime,
+  /**
+   * A push delivered events and no pull has succeeded since: their server decisions may still wait on the
+   * server. Kept in the database so whichever context flushes next pulls, even with nothing left to send.
+   */
+  pullOwed: v.optional(v.boolean(), false),
 });
 export type SyncMeta = v.InferOutput<typeof SyncMetaSchema>;
 
@@ -31,6 +36,7 @@ export const initialSyncMeta: SyncMeta = {
   authRequired: false,
   syncingOwner: null,
   syncingUntil: null,
+  pullOwed: false,
 };
 
 /** A missing or unreadable row (an older build, a hand edit) reads as the initial facts rather than failing. */

@@ -169,6 +169,43 @@ describe('pull', () => {
     expect(await client.db.events.filter((event) => event.kind === 'server').count()).toBe(3);
   });
 
+  it('pulls on the next flush, from any engine, when the pull after a delivery failed', async () => {
+    const { client, backend } = setup();
+    const orderId = await client.draftOrder();
+    await client.run({ type: 'PlaceOrder', orderId });
+    // The push is stored but its answer lost, so the confirmation can only arrive by pull.
+    backend.faults.set({ ackLossRate: 1 });
+    await client.engine().flush({ force: true });
+    backend.faults.set({ ackLossRate: 0 });
+    let pullFails = true;
+    server.use(
+      http.get(`${BASE_URL}/pull`, () =>
+        pullFails
+          ? HttpResponse.json({ error: { code: 'internal', message: 'down' } }, { status: 500 })
+          : undefined,
+      ),
+    );
+    expect(await client.engine().flush({ force: true })).toMatchObject({ delivered: 3, pulled: 0 });
+    expect((await client.db.orderSummaries.get(orderId))?.status).toBe('placed');
+
+    pullFails = false;
+    // Nothing is left to send; a fresh engine (another tab, the worker) still owes the pull.
+    const report = await client.engine().flush({ force: true });
+    expect(report).toMatchObject({ sent: 0, pulled: 1, outcome: 'idle' });
+    expect((await client.db.orderSummaries.get(orderId))?.status).toBe('confirmed');
+    expect((await readSyncMeta(client.db)).pullOwed).toBe(false);
+    // Once paid, an idle flush does not pull again.
+    let pulls = 0;
+    server.use(
+      http.get(`${BASE_URL}/pull`, () => {
+        pulls += 1;
+        return undefined;
+      }),
+    );
+    await client.engine().flush({ force: true });
+    expect(pulls).toBe(0);
+  });
+
   it('rejects an on-demand pull with a typed error and records it', async () => {
     const { client } = setup();
     server.use(http.get(`${BASE_URL}/pull`, () => new HttpResponse('<html>portal</html>', { status: 200 })));

@@ -154,12 +154,15 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     async syncNow() {
       await driver.syncNow();
     },
+    // A refusal (not dead any more, in flight, an empty reason) is thrown so the dialog shows it.
     async retryDeadLetter(eventId) {
-      await retryDeadLetter(db, eventId);
+      const retried = await retryDeadLetter(db, eventId);
+      if (!retried.ok) throw retried.error;
       driver.requestSync();
     },
     async discardDeadLetter(eventId, reason) {
-      await discardDeadLetter(db, { eventId, reason, clock, ids });
+      const discarded = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
+      if (!discarded.ok) throw discarded.error;
     },
     async exportBackup() {
       const [events, outbox] = await db.transaction('r', db.events, db.outbox, () =>

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig, loadEnv } from 'vite';
+import { defineConfig, loadEnv, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 
 const backendModule = (name: string) =>
@@ -13,12 +13,44 @@ const backendModule = (name: string) =>
  * production, so msw is never even parsed into the production worker (service workers cannot lazily
  * `import()`, so a static choice at build time is the only way to keep it out).
  */
+/**
+ * The built page may load and talk to its own origin only (plus the sync endpoint when VITE_SYNC_URL names
+ * another origin). Added at build time only: the dev server injects inline scripts for hot reload.
+ */
+function contentSecurityPolicy(syncUrl: string | undefined): Plugin {
+  const syncOrigin = syncUrl && /^https?:\/\//.test(syncUrl) ? ` ${new URL(syncUrl).origin}` : '';
+  const policy = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `connect-src 'self'${syncOrigin}`,
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+  ].join('; ');
+  return {
+    name: 'outpost-csp',
+    apply: 'build',
+    transformIndexHtml: () => [
+      {
+        tag: 'meta',
+        attrs: { 'http-equiv': 'Content-Security-Policy', content: policy },
+        injectTo: 'head-prepend',
+      },
+    ],
+  };
+}
+
 export default defineConfig(({ command, mode }) => {
   const env = loadEnv(mode, process.cwd(), 'VITE_');
   const demo = mode === 'demo' || command === 'serve' || env.VITE_DEMO === 'true' || env.VITE_DEMO === '1';
   return {
     plugins: [
       react(),
+      contentSecurityPolicy(env.VITE_SYNC_URL),
       VitePWA({
         strategies: 'injectManifest',
         srcDir: 'src/sw',

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outpost } from '../../src/app/outpost';
-import { type Harness, newAppContext, openApp, startHarness, waitForApp } from './support/browser';
+import {
+  cspViolations,
+  type Harness,
+  newAppContext,
+  openApp,
+  startHarness,
+  waitForApp,
+} from './support/browser';
 
 /**
  * Issue 5's journey, driven the way a person drives the app: by role and label, with the network really
@@ -210,6 +217,13 @@ describe('the order-entry journey in Chromium', () => {
     await screenshot(page, 'orders-list-360');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    // Every screen above ran under the built page's policy (own origin only): nothing was blocked.
+    expect(
+      await page.evaluate(() =>
+        document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'),
+      ),
+    ).toMatch(/default-src 'self'/);
+    expect(await cspViolations(page)).toEqual([]);
   }, 150_000);
 
   it('scrolls 10,000 orders while keeping only the visible rows in the page', async () => {

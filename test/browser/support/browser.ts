@@ -58,7 +58,7 @@ export interface FlushRecord {
 type FlushMessage = Pick<FlushRecord, 'source' | 'reasons'> & {
   report: { delivered: number; outcome: string };
 };
-type TestWindow = Window & { __outpost?: Outpost; __flushes?: FlushRecord[] };
+type TestWindow = Window & { __outpost?: Outpost; __flushes?: FlushRecord[]; __cspViolations?: string[] };
 
 /** A fresh profile (own IndexedDB, caches and worker) that records every flush report on the sync channel. */
 export async function newAppContext(browser: Browser): Promise<BrowserContext> {
@@ -66,6 +66,10 @@ export async function newAppContext(browser: Browser): Promise<BrowserContext> {
   await context.addInitScript(() => {
     const w = window as TestWindow;
     w.__flushes = [];
+    w.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (event) => {
+      w.__cspViolations?.push(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
+    });
     const channel = new BroadcastChannel('outpost-sync');
     channel.onmessage = (event: MessageEvent) => {
       const data = event.data as FlushMessage;
@@ -195,4 +199,9 @@ export async function eventually<T>(
     value = await read();
   }
   return value;
+}
+
+/** What the page's Content-Security-Policy blocked since it loaded; the app must need nothing it forbids. */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as TestWindow).__cspViolations ?? []);
 }

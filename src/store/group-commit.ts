@@ -1,3 +1,4 @@
+import Dexie from 'dexie';
 import * as v from 'valibot';
 import { type OrderCommand, parseCommand } from '../domain/order/commands';
 import { decide } from '../domain/order/decide';
@@ -108,12 +109,11 @@ function parseRequest(
   });
 }
 
-/** The stream folded from the event store, for a stream that has events but no cached snapshot. */
-async function foldStream(deps: GroupCommitDeps, streamId: string): Promise<StreamCursor> {
-  const events = await deps.db.events.where('streamId').equals(streamId).sortBy('position');
+/** A stream folded from its stored events, for a stream that has no cached snapshot (a new order). */
+function foldStream(events: readonly StoredEvent[]): StreamCursor {
   let state: OrderState = initialOrderState;
   let version = 0;
-  for (const event of events) {
+  for (const event of [...events].sort((a, b) => (a.position ?? 0) - (b.position ?? 0))) {
     if (event.kind === 'local') continue;
     state = evolve(state, event);
     if (event.kind === 'client') version = Math.max(version, event.version);
@@ -131,15 +131,24 @@ async function writeGroup(deps: GroupCommitDeps, group: readonly ParsedRequest[]
       db.streams.bulkGet(streamIds),
       db.commands.bulkGet(commandIds),
     ]);
+    // Streams without a snapshot (new orders, mostly) are read all at once. Dexie.Promise.all keeps the
+    // transaction zone however many there are; the native one loses it past about a hundred awaits.
+    const missing = streamIds.filter((_, index) => streamRows[index] === undefined);
+    const missingEvents = await Dexie.Promise.all(
+      missing.map((streamId) => db.events.where('streamId').equals(streamId).toArray()),
+    );
     const cursors = new Map<string, StreamCursor>();
+    for (const [index, streamId] of missing.entries())
+      cursors.set(streamId, foldStream(missingEvents[index] ?? []));
     for (const [index, streamId] of streamIds.entries()) {
       const row = streamRows[index];
-      cursors.set(
-        streamId,
-        row
-          ? { state: row.state, version: row.version, discardedFromVersion: row.discardedFromVersion }
-          : await foldStream(deps, streamId),
-      );
+      if (row) {
+        cursors.set(streamId, {
+          state: row.state,
+          version: row.version,
+          discardedFromVersion: row.discardedFromVersion,
+        });
+      }
     }
     const handled = new Map<string, CommandRow>();
     for (const row of handledRows) if (row) handled.set(row.commandId, row);

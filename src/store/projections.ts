@@ -1,3 +1,4 @@
+import Dexie from 'dexie';
 import { evolve, initialOrderState, type OrderState, orderTotal } from '../domain/order/order';
 import { orderIdOf } from '../protocol/messages';
 import type {
@@ -75,13 +76,8 @@ function foldKept(events: readonly StoredEvent[], discardedFromVersion: number |
   return state;
 }
 
-/** The stream's events up to `position` (all of them when unknown), in the order they were stored. */
-async function storedStreamEvents(
-  db: OutpostDb,
-  streamId: string,
-  position: number | undefined,
-): Promise<StoredEvent[]> {
-  const events = await db.events.where('streamId').equals(streamId).toArray();
+/** The stream's stored events up to `position` (all of them when unknown), in the order they were stored. */
+function eventsUpTo(events: readonly StoredEvent[], position: number | undefined): StoredEvent[] {
   return events
     .filter((event) => position === undefined || (event.position ?? 0) <= position)
     .sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
@@ -144,7 +140,8 @@ async function outboxRowsByStream(
 ): Promise<Map<string, OutboxRow[]>> {
   // One getAll per stream, not anyOf: Dexie walks anyOf with a cursor, one IndexedDB round trip per row, and
   // this runs in every command's transaction (docs/performance.md).
-  const rows = await Promise.all(
+  // Dexie.Promise.all, not the native one: it keeps the transaction zone however many streams there are.
+  const rows = await Dexie.Promise.all(
     streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray()),
   );
   const byStream = new Map<string, OutboxRow[]>();
@@ -158,12 +155,18 @@ interface StreamProjection {
   summary: OrderSummary | undefined;
 }
 
-async function projectStream(
-  db: OutpostDb,
+/**
+ * Synchronous on purpose: called once per stream inside the caller's transaction, and Dexie keeps its
+ * transaction zone across only a bounded number of native awaits, so awaiting per stream broke projections
+ * touching more than about a hundred streams (PrematureCommitError, docs/performance.md). `stored` holds the
+ * stream's stored events, prefetched when a local record needs them.
+ */
+function projectStream(
   streamId: string,
   events: readonly StoredEvent[],
   current: StreamProjection,
-): Promise<StreamProjection> {
+  stored: readonly StoredEvent[],
+): StreamProjection {
   let { stream, summary } = current;
   const seen = new Set(current.detail.timeline.map((entry) => entry.eventId));
   const timeline = [...current.detail.timeline];
@@ -194,7 +197,7 @@ async function projectStream(
       if (from === undefined || event.data.version < from) {
         stream = { ...stream, discardedFromVersion: event.data.version, discardedReason: event.data.reason };
         // Versions already folded may now be discarded: fold again from the stored events up to this record.
-        state = foldKept(await storedStreamEvents(db, streamId, event.position), event.data.version);
+        state = foldKept(eventsUpTo(stored, event.position), event.data.version);
       }
     }
     if (state.status !== 'none') {
@@ -252,6 +255,15 @@ export async function projectEvents(db: OutpostDb, events: readonly StoredEvent[
     outboxRowsByStream(db, streamIds),
   ]);
 
+  // A local record (a discard) folds the stream again from its stored events: fetch those first, with
+  // IndexedDB requests, so the projection loop below awaits nothing.
+  const stored = new Map<string, StoredEvent[]>();
+  for (const streamId of streamIds) {
+    if (byStream.get(streamId)?.some((event) => event.kind === 'local')) {
+      stored.set(streamId, await db.events.where('streamId').equals(streamId).toArray());
+    }
+  }
+
   const nextStreams: StreamRow[] = [];
   const nextSummaries: OrderSummary[] = [];
   const nextDetails: OrderDetail[] = [];
@@ -262,7 +274,7 @@ export async function projectEvents(db: OutpostDb, events: readonly StoredEvent[
       detail: details[index] ?? { orderId, lines: [], timeline: [] },
       summary: summaries[index],
     };
-    const next = await projectStream(db, streamId, byStream.get(streamId) ?? [], current);
+    const next = projectStream(streamId, byStream.get(streamId) ?? [], current, stored.get(streamId) ?? []);
     if (next === current) continue;
     nextStreams.push(next.stream);
     nextDetails.push(next.detail);

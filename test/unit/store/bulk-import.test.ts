@@ -73,6 +73,31 @@ describe('bulk import', () => {
     expect(await db.events.count()).toBe(2);
   });
 
+  it('imports hundreds of new orders in one chunk, and a rebuild over them reproduces the read models', async () => {
+    const { db, ids, deps } = makeDeps();
+    const orders = Array.from({ length: 300 }, () => ids());
+    const transactions: string[] = [];
+    const open = db.transaction.bind(db) as (...args: unknown[]) => unknown;
+    // Counts transactions: a chunk that falls back to one transaction per command still commits, only slowly.
+    (db as unknown as { transaction: (...args: unknown[]) => unknown }).transaction = (...args) => {
+      transactions.push(String(args[0]));
+      return open(...args);
+    };
+    const results = await importCommands(
+      deps,
+      orders.map((orderId, n) => ({ command: create(orderId, `Customer ${n}`) })),
+      { chunkSize: 2000 },
+    );
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(transactions).toEqual(['rw']);
+    expect(await db.orderSummaries.count()).toBe(300);
+
+    // One rebuild page now touches 300 orders at once.
+    const inline = await dump(db);
+    await rebuildReadModels(db);
+    expect(await dump(db)).toEqual(inline);
+  });
+
   it('lets other tasks run between chunks', async () => {
     const { ids, deps } = makeDeps();
     const orderId = ids();

@@ -390,6 +390,30 @@ const CASES = {
     for (const variant of ['outpost', 'dexie']) await call('dropDb', `latency-${variant}`);
   },
 
+  /** Pure domain throughput in Node (no storage): how far above IndexedDB's limits the domain sits. */
+  async domain() {
+    const answer = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(here, 'node/domain-throughput.ts'),
+        String(SIZES.rounds),
+        quick ? '5000' : '20000',
+      ],
+      { cwd: repo, encoding: 'utf8' },
+    );
+    if (answer.status !== 0) throw new Error(`domain throughput failed: ${answer.stderr}`);
+    const { rates } = JSON.parse(answer.stdout.trim().split('\n').pop());
+    figure({
+      id: 'domain.node',
+      title: 'Domain only in Node: validate + decide + evolve, order with 20 events',
+      unit: 'commands/s',
+      product: rates,
+      notes: 'no storage; informational ceiling of the pure domain',
+    });
+  },
+
   /** 8. Bytes a first visit downloads before the app runs, and the production service worker. */
   async size({ tmp }) {
     const size = measureSize({ repo, outDir: join(tmp, 'app-dist') });

@@ -11,6 +11,13 @@ import {
   startHarness,
   waitForApp,
 } from './support/browser';
+import {
+  dismissToasts,
+  nav,
+  orderRow,
+  takeOrder as takeOrderThroughForms,
+  type UiOrderPlan,
+} from './support/ui';
 
 /**
  * Issue 5's journey, driven the way a person drives the app: by role and label, with the network really
@@ -33,9 +40,6 @@ afterAll(async () => {
   await harness?.close();
 });
 
-const nav = (page: Page, name: string) =>
-  page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-
 const started = Date.now();
 /** A line per step, so a failure in this long journey says where it was. */
 const step = (what: string) =>
@@ -44,39 +48,13 @@ const step = (what: string) =>
 const screenshot = (page: Page, name: string) =>
   page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
-interface Plan {
-  readonly customer: string;
-  readonly sku: string;
-  readonly productName: string;
-  readonly quantity: number;
-}
-
 /** New order → add one product → place, all through the forms. */
-async function takeOrder(page: Page, plan: Plan, place = true): Promise<void> {
+async function takeOrder(page: Page, plan: UiOrderPlan, place = true): Promise<void> {
   step(`order for ${plan.customer}`);
-  await nav(page, 'New order').click();
-  await page.getByLabel('Customer name').fill(plan.customer);
-  await page.getByRole('button', { name: 'Create order' }).click();
-  await page.getByRole('heading', { level: 1, name: plan.customer }).waitFor();
-  await page.getByLabel('Product', { exact: true }).selectOption(plan.sku);
-  await page.getByLabel('Quantity', { exact: true }).fill(String(plan.quantity));
-  await page.getByRole('button', { name: 'Add to order' }).click();
-  await page.getByLabel(`Quantity of ${plan.productName}`).waitFor();
-  if (!place) return;
-  await page.getByRole('button', { name: 'Place order' }).click();
-  await page.getByText('Placed', { exact: true }).waitFor();
+  await takeOrderThroughForms(page, plan, place);
 }
 
-/** Closes every toast, as a person would before reaching for what they cover. */
-async function dismissToasts(page: Page): Promise<void> {
-  const dismiss = page.getByRole('button', { name: /^Dismiss/ });
-  while ((await dismiss.count()) > 0) await dismiss.first().click();
-}
-
-const orderRow = (page: Page, customer: string) =>
-  page.getByRole('list', { name: 'Orders' }).getByRole('listitem').filter({ hasText: customer });
-
-const ORDERS: readonly Plan[] = [
+const ORDERS: readonly UiOrderPlan[] = [
   { customer: 'Harbour Café', sku: 'COF-ESP-1KG', productName: 'Espresso beans, 1 kg', quantity: 3 },
   {
     customer: 'Lighthouse Inn',

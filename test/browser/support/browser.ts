@@ -22,17 +22,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The system Chromium, headless, with the flags STACK.md found to work on this machine. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
 /** Builds the demo app (once), serves it on a free port and launches the system Chromium. */
 export async function startHarness(): Promise<Harness> {
   const dir = buildDemoOnce();
   const server = await serveStatic(dir);
   let browser: Browser;
   try {
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    browser = await launchChromium();
   } catch (error) {
     await server.close();
     throw error;
@@ -95,6 +100,11 @@ export async function openApp(context: BrowserContext, url: string): Promise<Pag
 
 export async function waitForApp(page: Page): Promise<void> {
   await page.waitForFunction(() => (window as TestWindow).__outpost !== undefined, null, { timeout: 30_000 });
+  await waitForWorker(page);
+}
+
+/** Waits until the service worker is active and controls the page (production builds have no `__outpost`). */
+export async function waitForWorker(page: Page): Promise<void> {
   await page.evaluate(async () => {
     const container = navigator.serviceWorker;
     await container.ready;

@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser } from 'playwright-core';
+import * as v from 'valibot';
+import { type PullResponse, PullResponseSchema } from '../../../src/protocol/messages';
+import type { ServerStats } from '../../../src/server/core/storage';
+import { DATABASE_FILE } from '../../../src/server/node/config';
+import {
+  type ServerProcess,
+  startServerProcess,
+  stopAllServers,
+  tempDir,
+} from '../../server/support/server-process';
+import { launchChromium } from './browser';
+import { buildProductionOnce } from './build-demo';
+
+/**
+ * The second target of the browser suite: the production build (no mock, no `window.__outpost`) served with
+ * its API by the real reference server in a child process, storing to SQLite in a temp folder.
+ */
+
+const StatsSchema = v.object({
+  eventsStored: v.number(),
+  streams: v.number(),
+  serverEvents: v.number(),
+  confirmations: v.number(),
+  rejections: v.number(),
+  duplicatesAnswered: v.number(),
+});
+
+/** One row of the server's `client_events` table, read from the file once the server has stopped. */
+export interface StoredClientEvent {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly version: number;
+  readonly type: string;
+  readonly clientId: string;
+}
+
+export interface ReferenceServer {
+  /** e.g. http://127.0.0.1:41234, the app's origin and its sync API's. */
+  readonly origin: string;
+  readonly process: ServerProcess;
+  stats(): Promise<ServerStats>;
+  pull(clientId: string): Promise<PullResponse>;
+  /** SIGTERM, then the exit code (0 when it shut down cleanly). */
+  stop(): Promise<number | null>;
+  /** What the SQLite file holds; call after `stop()` so nothing is mid-write. */
+  storedClientEvents(): StoredClientEvent[];
+}
+
+export interface ReferenceHarness {
+  readonly browser: Browser;
+  readonly distDir: string;
+  /** A fresh server (own port, own empty SQLite file) serving the production build. */
+  startServer(): Promise<ReferenceServer>;
+  /** Stops every server this harness started, closes the browser and removes the temp folders. */
+  close(): Promise<void>;
+}
+
+async function getJson<T>(url: string, schema: v.GenericSchema<unknown, T>): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}: ${await response.text()}`);
+  return v.parse(schema, await response.json());
+}
+
+/** Builds the production app (once, into dist/) and launches the system Chromium. */
+export async function startReferenceHarness(): Promise<ReferenceHarness> {
+  const distDir = buildProductionOnce();
+  const browser = await launchChromium();
+  const folders: { remove(): void }[] = [];
+  const servers: ReferenceServer[] = [];
+  return {
+    browser,
+    distDir,
+    async startServer() {
+      const data = tempDir('browser-reference');
+      folders.push(data);
+      const process = await startServerProcess({ dataDir: data.path, distDir });
+      const server: ReferenceServer = {
+        origin: process.origin,
+        process,
+        stats: () => getJson(`${process.baseUrl}/stats`, StatsSchema),
+        pull: (clientId) =>
+          getJson(`${process.baseUrl}/pull?clientId=${encodeURIComponent(clientId)}`, PullResponseSchema),
+        async stop() {
+          const { code } = await process.stop();
+          return code;
+        },
+        storedClientEvents() {
+          const db = new Database(join(data.path, DATABASE_FILE), { readonly: true, fileMustExist: true });
+          try {
+            return db
+              .prepare<[], StoredClientEvent>(
+                `SELECT event_id AS eventId, stream_id AS streamId, version, type, client_id AS clientId
+                 FROM client_events ORDER BY position`,
+              )
+              .all();
+          } finally {
+            db.close();
+          }
+        },
+      };
+      servers.push(server);
+      return server;
+    },
+    async close() {
+      await browser.close().catch(() => undefined);
+      await stopAllServers();
+      for (const folder of folders) folder.remove();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { Page } from 'playwright-core';
+
+/**
+ * The app driven the way a person drives it: by role and label. Works on every build (demo or production),
+ * since none of it reaches for `window.__outpost`.
+ */
+
+export const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
+export interface UiOrderPlan {
+  readonly customer: string;
+  readonly sku: string;
+  readonly productName: string;
+  readonly quantity: number;
+}
+
+/** New order → add one product → (optionally) place, all through the forms. */
+export async function takeOrder(page: Page, plan: UiOrderPlan, place = true): Promise<void> {
+  await nav(page, 'New order').click();
+  await page.getByLabel('Customer name').fill(plan.customer);
+  await page.getByRole('button', { name: 'Create order' }).click();
+  await page.getByRole('heading', { level: 1, name: plan.customer }).waitFor();
+  await page.getByLabel('Product', { exact: true }).selectOption(plan.sku);
+  await page.getByLabel('Quantity', { exact: true }).fill(String(plan.quantity));
+  await page.getByRole('button', { name: 'Add to order' }).click();
+  await page.getByLabel(`Quantity of ${plan.productName}`).waitFor();
+  if (!place) return;
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.getByText('Placed', { exact: true }).waitFor();
+}
+
+/** Closes every toast, as a person would before reaching for what they cover. */
+export async function dismissToasts(page: Page): Promise<void> {
+  const dismiss = page.getByRole('button', { name: /^Dismiss/ });
+  while ((await dismiss.count()) > 0) await dismiss.first().click();
+}
+
+export const orderRow = (page: Page, customer: string) =>
+  page.getByRole('list', { name: 'Orders' }).getByRole('listitem').filter({ hasText: customer });
+
+/** The Content-Security-Policy the built page carries in its meta tag. */
+export const pagePolicy = (page: Page): Promise<string | null | undefined> =>
+  page.evaluate(() =>
+    document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'),
+  );

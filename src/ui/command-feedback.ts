@@ -13,7 +13,8 @@ export const noFeedback: CommandFeedback = { fields: {}, message: null };
 export function feedbackOf(error: CommandError, knownFields: readonly string[]): CommandFeedback {
   const fields: Record<string, string> = {};
   let message: string | null = null;
-  if (error instanceof ValidationError) {
+  // A control with no fields of its own (a button) shows the refusal whole, every field's part included.
+  if (error instanceof ValidationError && knownFields.length > 0) {
     for (const [path, text] of Object.entries(error.byField())) {
       if (knownFields.includes(path)) fields[path] = text;
       else message ??= text;

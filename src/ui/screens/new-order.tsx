@@ -1,9 +1,8 @@
 import { type FormEvent, useState } from 'react';
 import { CURRENCY_CODES } from '../../domain/order/currency';
-import { type CommandFeedback, feedbackOf, noFeedback } from '../command-feedback';
 import { Field, FormAlert } from '../components/field';
-import { useCommandId } from '../hooks';
-import { useOutpost, useOutpostIds } from '../outpost-context';
+import { useCommandSubmit } from '../hooks';
+import { useOutpostIds } from '../outpost-context';
 import { navigate } from '../routing';
 import { ScreenHeading } from './screen-heading';
 
@@ -11,26 +10,18 @@ const FIELDS = ['customerName', 'currency'] as const;
 
 /** Starts an order: the id is chosen when the form opens, so a repeated submit creates nothing new. */
 export function NewOrderScreen() {
-  const outpost = useOutpost();
   const ids = useOutpostIds();
   const [orderId] = useState(ids);
-  const [commandId] = useCommandId();
+  const { submit, busy, feedback } = useCommandSubmit(FIELDS, { keepId: true });
   const [customerName, setCustomerName] = useState('');
   const [currency, setCurrency] = useState('EUR');
-  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
-  const [busy, setBusy] = useState(false);
 
-  const submit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    const result = await outpost.execute({
-      commandId,
-      command: { type: 'CreateOrder', orderId, customerName, currency: currency.trim().toUpperCase() },
-    });
-    setBusy(false);
-    if (result.ok) navigate({ name: 'order', orderId });
-    else setFeedback(feedbackOf(result.error, FIELDS));
+    void submit(
+      { type: 'CreateOrder', orderId, customerName, currency: currency.trim().toUpperCase() },
+      { onDone: () => navigate({ name: 'order', orderId }) },
+    );
   };
 
   return (
@@ -39,7 +30,7 @@ export function NewOrderScreen() {
       <p className="screen-intro">
         Saved on this device first: you can take orders with no connection and they are sent when it returns.
       </p>
-      <form className="card form" onSubmit={submit} noValidate>
+      <form className="card form" onSubmit={onSubmit} noValidate>
         <Field label="Customer name" error={feedback.fields.customerName}>
           {(control) => (
             <input

@@ -1,15 +1,15 @@
 import { useLiveQuery } from 'dexie-react-hooks';
 import { type FormEvent, useState } from 'react';
 import { catalog, isDiscontinued } from '../../catalog/products';
+import { MAX_QUANTITY } from '../../domain/order/fields';
 import type { OrderLine } from '../../domain/order/order';
 import { streamIdOf } from '../../protocol/messages';
 import type { OrderDetail, OrderSummary, OutboxRow, TimelineEntry } from '../../store/db';
-import { type CommandFeedback, feedbackOf, noFeedback } from '../command-feedback';
 import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { Field, FormAlert } from '../components/field';
 import { formatClock, formatDateTime, formatMoney } from '../format';
-import { useCommandId } from '../hooks';
+import { useCommandSubmit } from '../hooks';
 import { useOutpost } from '../outpost-context';
 import { ScreenHeading } from './screen-heading';
 
@@ -146,45 +146,51 @@ function LinesCard({
 const numberOrUndefined = (text: string): number | undefined =>
   text.trim() === '' ? undefined : Number(text);
 
+/** A quantity box, kept as the text typed so an empty one reaches the command as missing. */
+function QuantityField({
+  label,
+  error,
+  value,
+  onChange,
+}: {
+  readonly label: string;
+  readonly error: string | undefined;
+  readonly value: string;
+  readonly onChange: (text: string) => void;
+}) {
+  return (
+    <Field label={label} error={error}>
+      {(control) => (
+        <input
+          {...control}
+          className="input--qty"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={MAX_QUANTITY}
+          value={value}
+          onChange={(event) => onChange(event.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
 function QuantityForm({ orderId, line }: { readonly orderId: string; readonly line: OrderLine }) {
-  const { execute } = useOutpost();
-  const [commandId, renew] = useCommandId();
+  const { submit, busy, feedback } = useCommandSubmit(['quantity']);
   const [quantity, setQuantity] = useState(String(line.quantity));
-  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    const result = await execute({
-      commandId,
-      command: { type: 'ChangeQuantity', orderId, sku: line.sku, quantity: numberOrUndefined(quantity) },
-    });
-    setBusy(false);
-    if (result.ok) {
-      setFeedback(noFeedback);
-      renew();
-    } else setFeedback(feedbackOf(result.error, ['quantity']));
+    void submit({ type: 'ChangeQuantity', orderId, sku: line.sku, quantity: numberOrUndefined(quantity) });
   };
   return (
-    <form className="inline-form" onSubmit={submit} noValidate>
-      <Field
+    <form className="inline-form" onSubmit={onSubmit} noValidate>
+      <QuantityField
         label={`Quantity of ${line.name}`}
         error={feedback.fields.quantity ?? feedback.message ?? undefined}
-      >
-        {(control) => (
-          <input
-            {...control}
-            className="input--qty"
-            type="number"
-            inputMode="numeric"
-            min={1}
-            max={999}
-            value={quantity}
-            onChange={(event) => setQuantity(event.target.value)}
-          />
-        )}
-      </Field>
+        value={quantity}
+        onChange={setQuantity}
+      />
       <button type="submit" className="button" disabled={busy || quantity === String(line.quantity)}>
         Update<span className="visually-hidden"> quantity of {line.name}</span>
       </button>
@@ -193,35 +199,24 @@ function QuantityForm({ orderId, line }: { readonly orderId: string; readonly li
 }
 
 function RemoveButton({ orderId, line }: { readonly orderId: string; readonly line: OrderLine }) {
-  const { execute } = useOutpost();
-  const [commandId] = useCommandId();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const remove = async () => {
-    setBusy(true);
-    const result = await execute({ commandId, command: { type: 'RemoveProduct', orderId, sku: line.sku } });
-    setBusy(false);
-    if (!result.ok) setError(result.error.message);
-  };
+  const { submit, busy, feedback } = useCommandSubmit([]);
+  const remove = () => void submit({ type: 'RemoveProduct', orderId, sku: line.sku });
   return (
     <>
       <button type="button" className="button button--quiet" onClick={remove} disabled={busy}>
         Remove<span className="visually-hidden"> {line.name}</span>
       </button>
-      <FormAlert message={error} />
+      <FormAlert message={feedback.message} />
     </>
   );
 }
 
 function AddProductForm({ orderId }: { readonly orderId: string }) {
-  const { execute } = useOutpost();
-  const [commandId, renew] = useCommandId();
+  const { submit, busy, feedback, setFeedback } = useCommandSubmit(['sku', 'quantity']);
   const [sku, setSku] = useState('');
   const [quantity, setQuantity] = useState('1');
-  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
-  const [busy, setBusy] = useState(false);
 
-  const submit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     if (busy) return;
     const product = catalog.find((candidate) => candidate.sku === sku);
@@ -229,31 +224,29 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
       setFeedback({ fields: { sku: 'Choose a product from the catalog' }, message: null });
       return;
     }
-    setBusy(true);
-    const result = await execute({
-      commandId,
-      command: {
-        type: 'AddProduct',
-        orderId,
-        sku: product.sku,
-        name: product.name,
-        unitPrice: product.unitPrice,
-        quantity: numberOrUndefined(quantity),
+    const command = {
+      type: 'AddProduct',
+      orderId,
+      sku: product.sku,
+      name: product.name,
+      unitPrice: product.unitPrice,
+      quantity: numberOrUndefined(quantity),
+    };
+    void submit(command, {
+      onDone: () => {
+        setSku('');
+        setQuantity('1');
       },
     });
-    setBusy(false);
-    if (result.ok) {
-      setFeedback(noFeedback);
-      setSku('');
-      setQuantity('1');
-      renew();
-    } else {
-      setFeedback(feedbackOf(result.error, ['sku', 'quantity']));
-    }
   };
 
   return (
-    <form className="card form form--row" onSubmit={submit} noValidate aria-labelledby="add-product-heading">
+    <form
+      className="card form form--row"
+      onSubmit={onSubmit}
+      noValidate
+      aria-labelledby="add-product-heading"
+    >
       <h2 id="add-product-heading">Add a product</h2>
       <Field label="Product" error={feedback.fields.sku}>
         {(control) => (
@@ -268,20 +261,12 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
           </select>
         )}
       </Field>
-      <Field label="Quantity" error={feedback.fields.quantity}>
-        {(control) => (
-          <input
-            {...control}
-            className="input--qty"
-            type="number"
-            inputMode="numeric"
-            min={1}
-            max={999}
-            value={quantity}
-            onChange={(event) => setQuantity(event.target.value)}
-          />
-        )}
-      </Field>
+      <QuantityField
+        label="Quantity"
+        error={feedback.fields.quantity}
+        value={quantity}
+        onChange={setQuantity}
+      />
       <FormAlert message={feedback.message} />
       <div className="form__actions">
         <button type="submit" className="button button--primary" disabled={busy}>
@@ -293,24 +278,13 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
 }
 
 function OrderActions({ summary }: { readonly summary: OrderSummary }) {
-  const { execute } = useOutpost();
-  const [placeId] = useCommandId();
+  const { submit, busy, feedback } = useCommandSubmit([]);
   const [cancelling, setCancelling] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const canPlace = summary.status === 'draft';
   const canCancel = summary.status !== 'cancelled';
   if (!canPlace && !canCancel) return null;
 
-  const place = async () => {
-    setBusy(true);
-    const result = await execute({
-      commandId: placeId,
-      command: { type: 'PlaceOrder', orderId: summary.orderId },
-    });
-    setBusy(false);
-    setError(result.ok ? null : result.error.message);
-  };
+  const place = () => void submit({ type: 'PlaceOrder', orderId: summary.orderId });
 
   return (
     <div className="card actions">
@@ -324,30 +298,22 @@ function OrderActions({ summary }: { readonly summary: OrderSummary }) {
           Cancel order
         </button>
       ) : null}
-      <FormAlert message={error} />
+      <FormAlert message={feedback.message} />
       {cancelling ? <CancelDialog orderId={summary.orderId} onClose={() => setCancelling(false)} /> : null}
     </div>
   );
 }
 
 function CancelDialog({ orderId, onClose }: { readonly orderId: string; readonly onClose: () => void }) {
-  const { execute } = useOutpost();
-  const [commandId] = useCommandId();
+  const { submit, busy, feedback } = useCommandSubmit(['reason']);
   const [reason, setReason] = useState('');
-  const [feedback, setFeedback] = useState<CommandFeedback>(noFeedback);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    const result = await execute({ commandId, command: { type: 'CancelOrder', orderId, reason } });
-    setBusy(false);
-    if (result.ok) onClose();
-    else setFeedback(feedbackOf(result.error, ['reason']));
+    void submit({ type: 'CancelOrder', orderId, reason }, { onDone: onClose });
   };
   return (
     <Dialog title="Cancel this order?" onClose={onClose}>
-      <form onSubmit={submit} noValidate className="form">
+      <form onSubmit={onSubmit} noValidate className="form">
         <Field label="Reason for cancelling" error={feedback.fields.reason}>
           {(control) => (
             <textarea

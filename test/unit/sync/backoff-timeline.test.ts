@@ -1,13 +1,10 @@
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/platform/ids';
+import { expect, it } from 'vitest';
 import {
-  type ClientSide,
-  createClientSide,
-  createTestBackend,
+  type createTestBackend,
   loggingTransport,
   type PushLogEntry,
   seededRandom,
+  setupSyncTestServer,
 } from './harness';
 
 /**
@@ -15,15 +12,7 @@ import {
  * before), against a server that keeps failing, and each wait is checked against the policy.
  */
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-const clients: ClientSide[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
+const { setup } = setupSyncTestServer({ seed: 31 });
 
 const policy = { baseDelayMs: 1_000, maxDelayMs: 16_000 };
 
@@ -32,11 +21,7 @@ async function timeline(
   rounds: number,
   faults: Parameters<typeof createTestBackend>[0]['faults'],
 ) {
-  const clock = new ManualClock();
-  const client = createClientSide({ clock, seed: 31 });
-  clients.push(client);
-  const backend = createTestBackend({ clock, ids: client.ids, faults });
-  server.use(...backend.handlers);
+  const { clock, client } = setup({ faults });
   await client.draftOrder(['SKU-1']);
   const log: PushLogEntry[] = [];
   const engine = client.engine({ policy, random, transport: loggingTransport(fetch, log) });

@@ -1,37 +1,11 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../../src/mocks/faults';
-import { ManualClock } from '../../../src/platform/ids';
 import { streamIdOf } from '../../../src/protocol/messages';
-import { createCommandHandler } from '../../../src/store/command-handler';
 import { discardDeadLetter, listDeadLetters, retryDeadLetter } from '../../../src/sync/dead-letters';
-import {
-  BASE_URL,
-  type ClientSide,
-  createClientSide,
-  createTestBackend,
-  expectServerStream,
-} from './harness';
+import { BASE_URL, type ClientSide, expectServerStream, setupSyncTestServer } from './harness';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-const clients: ClientSide[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-
-function setup() {
-  const clock = new ManualClock();
-  const client = createClientSide({ clock, seed: 11 });
-  clients.push(client);
-  const backend = createTestBackend({ clock, ids: client.ids });
-  server.use(...backend.handlers);
-  return { clock, client, backend };
-}
+const { server, setup } = setupSyncTestServer({ seed: 11 });
 
 const rejectNextPush = () =>
   server.use(
@@ -152,14 +126,7 @@ describe('discardDeadLetter', () => {
     expect(detail?.timeline.filter((entry) => entry.type === 'DeliveryDiscarded')).toHaveLength(2);
 
     // The order takes no more commands; the other order and the server are unaffected.
-    const handler = createCommandHandler({
-      db: client.db,
-      clock,
-      ids: client.ids,
-      clientId: client.clientId,
-      bus: client.bus,
-    });
-    const refused = await handler.execute({ command: { type: 'PlaceOrder', orderId } });
+    const refused = await client.execute({ type: 'PlaceOrder', orderId });
     expect(!refused.ok && refused.error.code).toBe('stream_discarded');
     expect(await engine.flush()).toMatchObject({ delivered: 1, dead: 0 });
     expect(await backend.storage.read((reader) => reader.streamVersion(streamIdOf(orderId)))).toBe(2);

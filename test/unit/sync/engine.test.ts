@@ -1,37 +1,17 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/platform/ids';
+import { describe, expect, it } from 'vitest';
 import { PULL_CURSOR_KEY, readSyncMeta } from '../../../src/sync/sync-meta';
 import {
   BASE_URL,
   type ClientSide,
-  createClientSide,
-  createTestBackend,
   expectServerStream,
   laneBreaches,
   loggingTransport,
   type PushLogEntry,
+  setupSyncTestServer,
 } from './harness';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-const clients: ClientSide[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-
-function setup(seed = 1) {
-  const clock = new ManualClock();
-  const client = createClientSide({ clock, seed });
-  clients.push(client);
-  const backend = createTestBackend({ clock, ids: client.ids });
-  server.use(...backend.handlers);
-  return { clock, client, backend };
-}
+const { server, setup } = setupSyncTestServer({ seed: 1 });
 
 const eventIdsOf = async (client: ClientSide, orderId: string) =>
   (await client.outbox()).filter((row) => row.streamId === `order-${orderId}`).map((row) => row.eventId);

@@ -1,48 +1,32 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FaultSettings, NO_FAULTS } from '../../../src/mocks/faults';
-import { ManualClock } from '../../../src/platform/ids';
 import { streamIdOf } from '../../../src/protocol/messages';
 import { listDeadLetters } from '../../../src/sync/dead-letters';
 import { readSyncMeta } from '../../../src/sync/sync-meta';
 import {
   BASE_URL,
   type ClientSide,
-  createClientSide,
-  createTestBackend,
   expectServerStream,
   loggingTransport,
   type PushLogEntry,
   serverOrderState,
+  setupSyncTestServer,
 } from './harness';
 
 /** One test per fault the mock backend can inject: what the engine does, and that nothing is lost. */
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+const sync = setupSyncTestServer({ seed: 3 });
+const { server } = sync;
 afterEach(() => {
-  server.resetHandlers();
   vi.useRealTimers();
-});
-afterAll(() => server.close());
-
-const clients: ClientSide[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
 });
 
 function setup(options: { faults?: Partial<FaultSettings>; token?: string; random?: () => number } = {}) {
-  const clock = new ManualClock();
-  const client = createClientSide({ clock, seed: 3 });
-  clients.push(client);
-  const backend = createTestBackend({
-    clock,
-    ids: client.ids,
+  const { clock, client, backend } = sync.setup({
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.token ? { token: options.token } : {}),
   });
-  server.use(...backend.handlers);
   const log: PushLogEntry[] = [];
   const engine = client.engine({
     transport: loggingTransport(fetch, log),

@@ -1,12 +1,15 @@
-import { expect } from 'vitest';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { foldOrder } from '../../../src/domain/order/order';
+import type { Result } from '../../../src/domain/result';
 import { createFaultControl, type FaultSettings } from '../../../src/mocks/faults';
 import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
-import { type ManualClock, uuidv7Generator } from '../../../src/platform/ids';
+import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
 import { streamIdOf } from '../../../src/protocol/messages';
 import type { ServerStorage } from '../../../src/server/core/storage';
 import { type CommandOutcome, createCommandHandler } from '../../../src/store/command-handler';
 import { type OutboxRow, type OutpostDb, openDb } from '../../../src/store/db';
+import type { CommandError } from '../../../src/store/errors';
 import { EventBus } from '../../../src/store/event-bus';
 import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/sync/engine';
 
@@ -32,6 +35,8 @@ export interface ClientSide {
   readonly ids: () => string;
   readonly clientId: string;
   readonly bus: EventBus;
+  /** Runs a command and returns the handler's answer, for tests that expect a refusal. */
+  execute(command: Record<string, unknown>): Promise<Result<CommandOutcome, CommandError>>;
   /** Runs a command and fails the test if it is refused. */
   run(command: Record<string, unknown>): Promise<CommandOutcome>;
   engine(overrides?: Partial<SyncEngineDeps>): SyncEngine;
@@ -59,6 +64,7 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
     ids,
     clientId,
     bus,
+    execute: (command) => handler.execute({ command }),
     async run(command) {
       const result = await handler.execute({ command });
       if (!result.ok) throw new Error(`Command refused: ${result.error.code} ${result.error.message}`);
@@ -198,4 +204,64 @@ export function createTestBackend(options: {
     token: options.token ?? null,
     faults: createFaultControl(options.faults ?? {}, seededRandom(options.seed ?? 0x5eed)),
   });
+}
+
+export interface SyncTestSetup {
+  readonly clock: ManualClock;
+  readonly client: ClientSide;
+  readonly backend: MockBackend;
+}
+
+export interface SyncTestServer {
+  readonly server: ReturnType<typeof setupServer>;
+  /** A fresh clock, a client on it and the mock backend serving it; the client is closed after the test. */
+  setup(options?: {
+    seed?: number;
+    faults?: Partial<FaultSettings>;
+    token?: string;
+    backendSeed?: number;
+  }): SyncTestSetup;
+  /** Another device on the same clock and server, closed after the test like the first. */
+  addClient(options: { clock: ManualClock; seed: number }): ClientSide;
+}
+
+/**
+ * The msw server every sync test file runs against, with its lifecycle: unhandled requests fail the test,
+ * handlers added by a test are dropped after it, and every client database is closed and deleted.
+ * Call once at the top of a test file; `seed` is the file's default client seed.
+ */
+export function setupSyncTestServer({ seed: defaultSeed }: { seed: number }): SyncTestServer {
+  const server = setupServer();
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => server.resetHandlers());
+  afterAll(() => server.close());
+
+  const clients: ClientSide[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+  });
+
+  const addClient = (options: { clock: ManualClock; seed: number }): ClientSide => {
+    const client = createClientSide(options);
+    clients.push(client);
+    return client;
+  };
+
+  return {
+    server,
+    addClient,
+    setup({ seed = defaultSeed, faults, token, backendSeed } = {}) {
+      const clock = new ManualClock();
+      const client = addClient({ clock, seed });
+      const backend = createTestBackend({
+        clock,
+        ids: client.ids,
+        ...(faults ? { faults } : {}),
+        ...(token ? { token } : {}),
+        ...(backendSeed !== undefined ? { seed: backendSeed } : {}),
+      });
+      server.use(...backend.handlers);
+      return { clock, client, backend };
+    },
+  };
 }

@@ -1,40 +1,22 @@
 import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/platform/ids';
+import { describe, expect, it } from 'vitest';
 import { streamIdOf } from '../../../src/protocol/messages';
 import { listDeadLetters, retryDeadLetter } from '../../../src/sync/dead-letters';
 import {
   BASE_URL,
   type ClientSide,
-  createClientSide,
-  createTestBackend,
   laneBreaches,
   loggingTransport,
   type PushLogEntry,
+  setupSyncTestServer,
 } from './harness';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-const clients: ClientSide[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
+const sync = setupSyncTestServer({ seed: 7 });
+const { server } = sync;
 
 function setup() {
-  const clock = new ManualClock();
-  const client = createClientSide({ clock, seed: 7 });
-  clients.push(client);
-  const backend = createTestBackend({ clock, ids: client.ids });
-  server.use(...backend.handlers);
-  const secondClient = () => {
-    const other = createClientSide({ clock, seed: 8 });
-    clients.push(other);
-    return other;
-  };
+  const { clock, client, backend } = sync.setup();
+  const secondClient = () => sync.addClient({ clock, seed: 8 });
   return { clock, client, backend, secondClient };
 }
 

@@ -1,19 +1,15 @@
-import { setupServer } from 'msw/node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { OrderStatus } from '../../../src/domain/order/order';
 import { NO_FAULTS } from '../../../src/mocks/faults';
-import { ManualClock } from '../../../src/platform/ids';
 import { streamIdOf } from '../../../src/protocol/messages';
-import { createCommandHandler } from '../../../src/store/command-handler';
 import type { FlushReport } from '../../../src/sync/engine';
 import {
-  createClientSide,
-  createTestBackend,
   laneBreaches,
   loggingTransport,
   type PushLogEntry,
   seededRandom,
   serverOrderState,
+  setupSyncTestServer,
 } from './harness';
 
 /**
@@ -27,9 +23,7 @@ const ORDERS = 50;
 const COMMANDS = 1_000;
 const SKUS = ['SKU-1', 'SKU-2', 'SKU-3', 'SKU-4', 'SKU-5', 'SKU-6'];
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterAll(() => server.close());
+const { setup } = setupSyncTestServer({ seed });
 
 interface Tracked {
   readonly orderId: string;
@@ -43,16 +37,13 @@ it(`delivers every event exactly once and in order, and both sides agree (seed $
 }, async () => {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const clock = new ManualClock();
-  const client = createClientSide({ clock, seed });
   const faults = {
     failureRate: 0.3,
     failureKinds: ['500', '503', 'network', 'timeout'] as ('500' | '503' | 'network' | 'timeout')[],
     retryAfterSeconds: 2,
     ackLossRate: 0.1,
   };
-  const backend = createTestBackend({ clock, ids: client.ids, faults, seed: seed ^ 0x9e37 });
-  server.use(...backend.handlers);
+  const { clock, client, backend } = setup({ faults, backendSeed: seed ^ 0x9e37 });
   const log: PushLogEntry[] = [];
   const transport = loggingTransport(fetch, log);
   // A page and the service worker flushing the same database; timeouts short in real time.
@@ -69,13 +60,6 @@ it(`delivers every event exactly once and in order, and both sides agree (seed $
       },
     }),
   );
-  const handler = createCommandHandler({
-    db: client.db,
-    clock,
-    ids: client.ids,
-    clientId: client.clientId,
-    bus: client.bus,
-  });
   const orders: Tracked[] = [];
   const outcomes = new Map<FlushReport['outcome'], number>();
   let executed = 0;
@@ -83,7 +67,7 @@ it(`delivers every event exactly once and in order, and both sides agree (seed $
   let offlineFor = 0;
 
   const execute = async (command: Record<string, unknown>, order: Tracked) => {
-    const result = await handler.execute({ command });
+    const result = await client.execute(command);
     if (!result.ok) {
       refused += 1;
       return;
@@ -258,7 +242,5 @@ it(`delivers every event exactly once and in order, and both sides agree (seed $
   } catch (error) {
     console.error(`Soak failed: replay with SOAK_SEED=${seed}`);
     throw error;
-  } finally {
-    await client.close();
   }
 });

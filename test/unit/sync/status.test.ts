@@ -1,30 +1,11 @@
-import { setupServer } from 'msw/node';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../../src/mocks/faults';
-import { ManualClock } from '../../../src/platform/ids';
 import { openDb } from '../../../src/store/db';
 import { liveSyncStatus, type SyncStatus } from '../../../src/sync/status';
-import { type ClientSide, createClientSide, createTestBackend } from './harness';
+import { setupSyncTestServer } from './harness';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-const clients: ClientSide[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-
-function setup() {
-  const clock = new ManualClock();
-  const client = createClientSide({ clock, seed: 21 });
-  clients.push(client);
-  const backend = createTestBackend({ clock, ids: client.ids });
-  server.use(...backend.handlers);
-  return { clock, client, backend };
-}
+const { setup } = setupSyncTestServer({ seed: 21 });
 
 const next = (status$: Observable<SyncStatus>, predicate: (status: SyncStatus) => boolean) =>
   firstValueFrom(status$.pipe(filter(predicate), timeout(3_000)));

@@ -6,8 +6,8 @@ import type { OrderLine } from '../../domain/order/order';
 import { streamIdOf } from '../../protocol/messages';
 import type { OrderDetail, OrderSummary, OutboxRow, TimelineEntry } from '../../store/db';
 import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
-import { Dialog } from '../components/dialog';
 import { Field, FormAlert } from '../components/field';
+import { ReasonDialog } from '../components/reason-dialog';
 import { formatClock, formatDateTime, formatMoney } from '../format';
 import { useCommandSubmit } from '../hooks';
 import { useOutpost } from '../outpost-context';
@@ -306,35 +306,18 @@ function OrderActions({ summary }: { readonly summary: OrderSummary }) {
 
 function CancelDialog({ orderId, onClose }: { readonly orderId: string; readonly onClose: () => void }) {
   const { submit, busy, feedback } = useCommandSubmit(['reason']);
-  const [reason, setReason] = useState('');
-  const onSubmit = (event: FormEvent) => {
-    event.preventDefault();
-    void submit({ type: 'CancelOrder', orderId, reason }, { onDone: onClose });
-  };
   return (
-    <Dialog title="Cancel this order?" onClose={onClose}>
-      <form onSubmit={onSubmit} noValidate className="form">
-        <Field label="Reason for cancelling" error={feedback.fields.reason}>
-          {(control) => (
-            <textarea
-              {...control}
-              rows={3}
-              value={reason}
-              onChange={(event) => setReason(event.target.value)}
-            />
-          )}
-        </Field>
-        <FormAlert message={feedback.message} />
-        <div className="form__actions">
-          <button type="button" className="button" onClick={onClose}>
-            Keep order
-          </button>
-          <button type="submit" className="button button--danger" disabled={busy}>
-            Cancel order
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ReasonDialog
+      title="Cancel this order?"
+      label="Reason for cancelling"
+      keepLabel="Keep order"
+      submitLabel="Cancel order"
+      busy={busy}
+      reasonError={feedback.fields.reason}
+      message={feedback.message}
+      onSubmit={(reason) => void submit({ type: 'CancelOrder', orderId, reason }, { onDone: onClose })}
+      onClose={onClose}
+    />
   );
 }
 

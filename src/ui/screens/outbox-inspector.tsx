@@ -1,13 +1,14 @@
 import Dexie from 'dexie';
 import { useLiveQuery } from 'dexie-react-hooks';
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import * as v from 'valibot';
 import { ReasonSchema } from '../../domain/order/fields';
 import { orderIdOf } from '../../protocol/messages';
 import type { OutboxRow, OutboxStatus, OutpostDb } from '../../store/db';
 import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
-import { Field, FormAlert } from '../components/field';
+import { FormAlert } from '../components/field';
+import { ReasonDialog } from '../components/reason-dialog';
 import { formatClock, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
 import { ScreenHeading } from './screen-heading';
@@ -221,20 +222,27 @@ interface EntryDialogProps {
   readonly onDone: () => void;
 }
 
-function RetryDialog({ row, onClose, onDone }: EntryDialogProps) {
-  const outpost = useOutpost();
+/** Runs a dialog's one action: busy while it runs, done on success, the refusal shown on failure. */
+function useEntryAction(onDone: () => void) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const confirm = async () => {
+  const run = async (action: () => Promise<unknown>) => {
     setBusy(true);
     try {
-      await outpost.retryDeadLetter(row.eventId);
+      await action();
       onDone();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
       setBusy(false);
     }
   };
+  return { run, busy, error };
+}
+
+function RetryDialog({ row, onClose, onDone }: EntryDialogProps) {
+  const outpost = useOutpost();
+  const { run, busy, error } = useEntryAction(onDone);
+  const confirm = () => void run(() => outpost.retryDeadLetter(row.eventId));
   return (
     <Dialog title={`Retry ${row.type} v${row.version}?`} onClose={onClose}>
       <p>
@@ -256,54 +264,33 @@ function RetryDialog({ row, onClose, onDone }: EntryDialogProps) {
 
 function DiscardDialog({ row, onClose, onDone }: EntryDialogProps) {
   const outpost = useOutpost();
-  const [reason, setReason] = useState('');
+  const { run, busy, error } = useEntryAction(onDone);
   const [reasonError, setReasonError] = useState<string | undefined>();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = (reason: string) => {
     const checked = v.safeParse(ReasonSchema, reason);
     if (!checked.success) {
       setReasonError(checked.issues[0]?.message ?? 'A reason is required');
       return;
     }
     setReasonError(undefined);
-    setBusy(true);
-    try {
-      await outpost.discardDeadLetter(row.eventId, checked.output);
-      onDone();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-      setBusy(false);
-    }
+    void run(() => outpost.discardDeadLetter(row.eventId, checked.output));
   };
   return (
-    <Dialog title={`Discard ${row.type} v${row.version}?`} onClose={onClose}>
-      <form className="form" onSubmit={submit} noValidate>
-        <p>
-          The server will never receive this change or any later change of this order. The order stays on this
-          device, marked as discarded from version {row.version}.
-        </p>
-        <Field label="Reason for discarding" error={reasonError}>
-          {(control) => (
-            <textarea
-              {...control}
-              rows={3}
-              value={reason}
-              onChange={(event) => setReason(event.target.value)}
-            />
-          )}
-        </Field>
-        <FormAlert message={error} />
-        <div className="form__actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button--danger" disabled={busy}>
-            Discard entry
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ReasonDialog
+      title={`Discard ${row.type} v${row.version}?`}
+      label="Reason for discarding"
+      keepLabel="Cancel"
+      submitLabel="Discard entry"
+      busy={busy}
+      reasonError={reasonError}
+      message={error}
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <p>
+        The server will never receive this change or any later change of this order. The order stays on this
+        device, marked as discarded from version {row.version}.
+      </p>
+    </ReasonDialog>
   );
 }

@@ -2,7 +2,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { foldOrder } from '../../../src/domain/order/order';
 import type { Result } from '../../../src/domain/result';
-import { createFaultControl, type FaultSettings } from '../../../src/mocks/faults';
+import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/mocks/faults';
 import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
 import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
 import { streamIdOf } from '../../../src/protocol/messages';
@@ -13,17 +13,8 @@ import type { CommandError } from '../../../src/store/errors';
 import { EventBus } from '../../../src/store/event-bus';
 import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/sync/engine';
 
-/** A seeded PRNG (mulberry32): every random choice in these tests replays from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// The sync tests replay every random choice from a seed with the same generator the mock backend uses.
+export { seededRandom };
 
 export const BASE_URL = 'http://outpost.test/api/sync';
 

@@ -1,4 +1,4 @@
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import * as v from 'valibot';
 import type { Outpost } from '../app/outpost';
 import type { FaultSettings } from '../mocks/faults';
@@ -23,88 +23,69 @@ export function DemoControls({ demo }: { readonly demo: Demo }) {
       <summary>Demo controls (mock server faults)</summary>
       {faults ? (
         <div className="demo__grid">
-          <Toggle checked={faults.offline} onChange={(offline) => set({ offline })}>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={faults.offline}
+              onChange={(event) => set({ offline: event.target.checked })}
+            />
             Server unreachable (offline)
-          </Toggle>
-          <Slider
-            label={`Latency: ${faults.latencyMs} ms`}
-            max={5000}
-            step={100}
-            value={faults.latencyMs}
-            onChange={(latencyMs) => set({ latencyMs })}
-          />
-          <Slider
-            label={`Failure rate: ${percent(faults.failureRate)}`}
-            max={1}
-            step={0.05}
-            value={faults.failureRate}
-            onChange={(failureRate) => set({ failureRate })}
-          />
-          <Slider
-            label={`Lost acknowledgements: ${percent(faults.ackLossRate)}`}
-            max={1}
-            step={0.05}
-            value={faults.ackLossRate}
-            onChange={(ackLossRate) => set({ ackLossRate })}
-          />
-          <Toggle checked={faults.unauthorized} onChange={(unauthorized) => set({ unauthorized })}>
+          </label>
+          <label>
+            <span>Latency: {faults.latencyMs} ms</span>
+            <input
+              type="range"
+              min={0}
+              max={5000}
+              step={100}
+              value={faults.latencyMs}
+              onChange={(event) => set({ latencyMs: Number(event.target.value) })}
+            />
+          </label>
+          <label>
+            <span>Failure rate: {percent(faults.failureRate)}</span>
+            <input
+              type="range"
+              min={0}
+              max={1}
+              step={0.05}
+              value={faults.failureRate}
+              onChange={(event) => set({ failureRate: Number(event.target.value) })}
+            />
+          </label>
+          <label>
+            <span>Lost acknowledgements: {percent(faults.ackLossRate)}</span>
+            <input
+              type="range"
+              min={0}
+              max={1}
+              step={0.05}
+              value={faults.ackLossRate}
+              onChange={(event) => set({ ackLossRate: Number(event.target.value) })}
+            />
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={faults.unauthorized}
+              onChange={(event) => set({ unauthorized: event.target.checked })}
+            />
             Session expired (401)
-          </Toggle>
-          <Toggle checked={faults.captivePortal} onChange={(captivePortal) => set({ captivePortal })}>
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={faults.captivePortal}
+              onChange={(event) => set({ captivePortal: event.target.checked })}
+            />
             Captive portal (HTML instead of JSON)
-          </Toggle>
+          </label>
           <MaxBodyControl value={faults.maxBodyBytes} onChange={(maxBodyBytes) => set({ maxBodyBytes })} />
         </div>
       ) : (
         <p className="muted">Waiting for the mock server…</p>
       )}
     </details>
-  );
-}
-
-function Toggle({
-  checked,
-  onChange,
-  children,
-}: {
-  readonly checked: boolean;
-  readonly onChange: (checked: boolean) => void;
-  readonly children: ReactNode;
-}) {
-  return (
-    <label className="check">
-      <input type="checkbox" checked={checked} onChange={(event) => onChange(event.target.checked)} />
-      {children}
-    </label>
-  );
-}
-
-/** A fault setting from zero up to `max`; the label shows the current value. */
-function Slider({
-  label,
-  max,
-  step,
-  value,
-  onChange,
-}: {
-  readonly label: string;
-  readonly max: number;
-  readonly step: number;
-  readonly value: number;
-  readonly onChange: (value: number) => void;
-}) {
-  return (
-    <label>
-      <span>{label}</span>
-      <input
-        type="range"
-        min={0}
-        max={max}
-        step={step}
-        value={value}
-        onChange={(event) => onChange(Number(event.target.value))}
-      />
-    </label>
   );
 }
 

@@ -83,7 +83,9 @@ try {
     await call('drainSetup', { variant, rows: commands });
     round = () => call('drainRun', { variant, batchSize });
   } else {
-    await call('appendSetup', { key, variant, durability, orders: 200, eventsPerOrder: 20 });
+    // BENCH_BACKLOG=100000 adds that many pending outbox rows of other orders first.
+    const backlog = Number(process.env.BENCH_BACKLOG ?? 0);
+    await call('appendSetup', { key, variant, durability, orders: 200, eventsPerOrder: 20, backlog });
     await call('appendRound', { key, commands: 50 });
     round = () => call('appendRound', { key, commands });
   }

@@ -15,12 +15,11 @@ import {
 } from '../pwa/sync-driver';
 import { detectSyncMode, type SyncMode } from '../pwa/sync-mode';
 import { getOrCreateClientId } from '../store/client-id';
-import { type CommandOutcome, type CommandRequest, createCommandHandler } from '../store/command-handler';
+import type { CommandOutcome, CommandRequest } from '../store/command-handler';
 import { type OutpostDb, openDb } from '../store/db';
 import type { CommandError } from '../store/errors';
 import { EventBus } from '../store/event-bus';
-import { discardDeadLetter, retryDeadLetter } from '../sync/dead-letters';
-import { createSyncEngine } from '../sync/engine';
+import type { FlushOptions } from '../sync/engine';
 import { liveSyncStatus, type SyncStatus } from '../sync/status';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
@@ -74,18 +73,34 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const syncMode = options.syncMode ?? detectSyncMode();
   const storage = watchStorage();
 
-  const handler = createCommandHandler({ db, clock, ids, clientId, bus });
-  const engine = createSyncEngine({
-    db,
-    transport: options.transport ?? ((input, init) => fetch(input, init)),
-    clock,
-    ids,
-    clientId,
-    baseUrl: endpoint,
-    bus,
-    ownerId: `page-${ids()}`,
-    online: () => navigator.onLine,
-  });
+  // The first screen only reads: the write side (command handler, domain, projections) and the sync engine
+  // (HTTP client, wire schemas, claim and apply) are not in the page's initial JavaScript. Both start loading
+  // now, next to the first render, so the first command or flush rarely waits for them.
+  const handler = loadOnce(() =>
+    import('../store/command-handler').then(({ createCommandHandler }) =>
+      createCommandHandler({ db, clock, ids, clientId, bus }),
+    ),
+  );
+  void handler().catch(() => undefined);
+  const loadEngine = loadOnce(() =>
+    import('../sync/engine').then(({ createSyncEngine }) =>
+      createSyncEngine({
+        db,
+        transport: options.transport ?? ((input, init) => fetch(input, init)),
+        clock,
+        ids,
+        clientId,
+        baseUrl: endpoint,
+        bus,
+        ownerId: `page-${ids()}`,
+        online: () => navigator.onLine,
+      }),
+    ),
+  );
+  const engine = {
+    flush: async (flushOptions?: FlushOptions) => (await loadEngine()).flush(flushOptions),
+    pull: async () => (await loadEngine()).pull(),
+  };
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_CHANNEL_NAME) : null;
   const coordinated = createCoordinatedFlush({
     engine,
@@ -144,7 +159,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     update$: worker.update$,
     applyUpdate: () => worker.applyUpdate(),
     async execute(request) {
-      const result = await handler.execute(request);
+      const result = await (await handler()).execute(request);
       if (result.ok && !result.value.duplicate) {
         driver.requestSync();
         void storage.refresh();
@@ -156,11 +171,13 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     },
     // A refusal (not dead any more, in flight, an empty reason) is thrown so the dialog shows it.
     async retryDeadLetter(eventId) {
+      const { retryDeadLetter } = await import('../sync/dead-letters');
       const retried = await retryDeadLetter(db, eventId);
       if (!retried.ok) throw retried.error;
       driver.requestSync();
     },
     async discardDeadLetter(eventId, reason) {
+      const { discardDeadLetter } = await import('../sync/dead-letters');
       const discarded = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
       if (!discarded.ok) throw discarded.error;
     },
@@ -172,6 +189,21 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
       return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
     },
     demo,
+  };
+}
+
+/**
+ * Runs `load` on first call and shares its promise; a rejected load (a chunk that failed to download) is
+ * forgotten so the next call tries again instead of failing for the rest of the page's life.
+ */
+function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => {
+    pending ??= load().catch((error: unknown) => {
+      pending = null;
+      throw error;
+    });
+    return pending;
   };
 }
 

@@ -1,23 +1,30 @@
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Outpost } from '../app/outpost';
 import type { IdGenerator } from '../platform/ids';
-import { startAnalyticsService } from '../subscribers/analytics';
 import {
   browserNotifier,
   type NotificationService,
   startNotificationService,
 } from '../subscribers/notifications';
-import { DemoControls } from './demo-controls';
 import { defaultIds, OutpostProvider } from './outpost-context';
 import { parseRoute, type Route, useHash } from './routing';
-import { InsightsScreen } from './screens/insights';
-import { NewOrderScreen } from './screens/new-order';
-import { OrderDetailScreen } from './screens/order-detail';
 import { OrdersListScreen } from './screens/orders-list';
-import { OutboxInspectorScreen } from './screens/outbox-inspector';
 import { StatusBar, UpdatePrompt } from './status-bar';
 import { NotificationPermissionButton, Toasts } from './toasts';
 import './styles.css';
+
+// The first screen is the orders list and the status bar; everything else is fetched when first opened, so
+// a first visit downloads less before it can show orders. The worker precaches every chunk, so offline
+// navigation still finds them.
+const OrderDetailScreen = lazy(() =>
+  import('./screens/order-detail').then((m) => ({ default: m.OrderDetailScreen })),
+);
+const NewOrderScreen = lazy(() => import('./screens/new-order').then((m) => ({ default: m.NewOrderScreen })));
+const OutboxInspectorScreen = lazy(() =>
+  import('./screens/outbox-inspector').then((m) => ({ default: m.OutboxInspectorScreen })),
+);
+const InsightsScreen = lazy(() => import('./screens/insights').then((m) => ({ default: m.InsightsScreen })));
+const DemoControls = lazy(() => import('./demo-controls').then((m) => ({ default: m.DemoControls })));
 
 export interface AppProps {
   readonly outpost: Outpost;
@@ -40,11 +47,21 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
   const [notifications, setNotifications] = useState<NotificationService | null>(null);
   useEffect(() => {
     const service = startNotificationService({ bus: outpost.bus, db: outpost.db, system: browserNotifier() });
-    const analytics = startAnalyticsService({ bus: outpost.bus, db: outpost.db });
+    // The analytics fold catches up from the event store when it starts, so loading it after the first
+    // render misses nothing, and keeps it out of the first screen's JavaScript.
+    let stopAnalytics: (() => void) | null = null;
+    let stopped = false;
+    import('../subscribers/analytics')
+      .then(({ startAnalyticsService }) => {
+        if (stopped) return;
+        stopAnalytics = startAnalyticsService({ bus: outpost.bus, db: outpost.db }).stop;
+      })
+      .catch((error: unknown) => console.warn('[outpost] analytics unavailable', error));
     setNotifications(service);
     return () => {
+      stopped = true;
       service.stop();
-      analytics.stop();
+      stopAnalytics?.();
     };
   }, [outpost]);
 
@@ -83,9 +100,21 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
       </header>
       <StatusBar />
       <UpdatePrompt />
-      {outpost.demo ? <DemoControls demo={outpost.demo} /> : null}
+      {outpost.demo ? (
+        <Suspense fallback={null}>
+          <DemoControls demo={outpost.demo} />
+        </Suspense>
+      ) : null}
       <main id="main" className="main" tabIndex={-1}>
-        <Screen route={route} />
+        <Suspense
+          fallback={
+            <p className="muted" role="status" aria-busy="true">
+              Loading screen…
+            </p>
+          }
+        >
+          <Screen route={route} />
+        </Suspense>
       </main>
       <Toasts />
     </OutpostProvider>

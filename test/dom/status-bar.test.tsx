@@ -96,7 +96,7 @@ describe('demo controls', () => {
       faults$.next({ ...faults$.value, ...partial });
     });
     renderWith({ demo: { faults$, setFaults } });
-    await user.click(screen.getByText('Demo controls (mock server faults)'));
+    await user.click(await screen.findByText('Demo controls (mock server faults)'));
     await user.click(screen.getByLabelText('Server unreachable (offline)'));
     expect(setFaults).toHaveBeenLastCalledWith({ offline: true });
     expect((screen.getByLabelText('Server unreachable (offline)') as HTMLInputElement).checked).toBe(true);

@@ -4,12 +4,12 @@ import { type OrderCommand, parseCommand } from '../domain/order/commands';
 import { decide } from '../domain/order/decide';
 import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
 import { UuidSchema } from '../domain/order/fields';
-import { foldOrder, type OrderState } from '../domain/order/order';
+import { evolve, foldOrder, type OrderState } from '../domain/order/order';
 import { err, ok, type Result } from '../domain/result';
 import { type FieldIssue, ValidationError, validate } from '../domain/validation';
 import type { Clock, IdGenerator } from '../platform/ids';
 import { type EventMetadata, orderIdOf, streamIdOf } from '../protocol/messages';
-import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent } from './db';
+import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent, StreamRow } from './db';
 import { type CommandError, ConcurrencyError, StreamDiscardedError, toStorageError } from './errors';
 import type { EventBus } from './event-bus';
 import { projectEvents } from './projections';
@@ -30,6 +30,8 @@ export interface CommandHandlerDeps {
   readonly bus: EventBus;
   /** How many times a command is decided again after losing a race on its stream; 3 by default. */
   readonly maxConcurrencyRetries?: number;
+  /** How many streams' snapshots the handler keeps in memory to skip the read transaction; 1000 by default. */
+  readonly snapshotCacheSize?: number;
   readonly faults?: CommandHandlerFaults;
 }
 
@@ -81,6 +83,32 @@ interface LoadedStream {
   readonly state: OrderState;
   readonly version: number;
   readonly discardedFromVersion: number | undefined;
+  /** True when this came from the handler's memory, not from the database: nothing vouches for it yet. */
+  readonly cached: boolean;
+}
+
+/**
+ * Structural equality of stored plain data. A snapshot read back from IndexedDB is a structured clone, so
+ * identity says nothing; a property holding `undefined` counts as absent, as it does to the domain.
+ */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
+  for (const key of keys) if (!sameData(left[key], right[key])) return false;
+  return true;
+}
+
+/** Whether the stream row read inside the write transaction is still the snapshot the command was decided on. */
+function sameSnapshot(row: StreamRow, loaded: LoadedStream): boolean {
+  return (
+    row.version === loaded.version &&
+    row.discardedFromVersion === loaded.discardedFromVersion &&
+    sameData(row.state, loaded.state)
+  );
 }
 
 export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
@@ -117,18 +145,47 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
   }
 
   /**
-   * One read transaction: whether the command was handled already, and the stream's state (the cached
+   * Snapshots of the streams this handler wrote, as its own commits left them, so the next command on the
+   * same order skips the read transaction. A hint only: the write transaction compares it with the stream row
+   * and refuses to write on anything else (another tab, the sync engine or a rebuild changed the stream).
+   * Least recently used entries go first.
+   */
+  const snapshots = new Map<string, LoadedStream>();
+  const snapshotLimit = deps.snapshotCacheSize ?? 1000;
+
+  function remember(streamId: string, snapshot: LoadedStream): void {
+    snapshots.delete(streamId);
+    snapshots.set(streamId, snapshot);
+    if (snapshots.size > snapshotLimit) {
+      const oldest = snapshots.keys().next();
+      if (!oldest.done) snapshots.delete(oldest.value);
+    }
+  }
+
+  /**
+   * One read transaction: whether the command was handled already, and the stream's state (the stored
    * snapshot when there is one, otherwise folded from the event store).
    */
   async function load(commandId: string, streamId: string): Promise<CommandRow | LoadedStream> {
     return db.transaction('r', [db.commands, db.streams, db.events], async () => {
       const [handled, row] = await Promise.all([db.commands.get(commandId), db.streams.get(streamId)]);
       if (handled) return handled;
-      if (row)
-        return { state: row.state, version: row.version, discardedFromVersion: row.discardedFromVersion };
+      if (row) {
+        return {
+          state: row.state,
+          version: row.version,
+          discardedFromVersion: row.discardedFromVersion,
+          cached: false,
+        };
+      }
       const events = await db.events.where('streamId').equals(streamId).sortBy('position');
       const folded = foldOrder(events.filter((event) => event.kind !== 'local'));
-      return { state: folded, version: await storedVersion(streamId), discardedFromVersion: undefined };
+      return {
+        state: folded,
+        version: await storedVersion(streamId),
+        discardedFromVersion: undefined,
+        cached: false,
+      };
     });
   }
 
@@ -153,19 +210,24 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
 
   type Attempt =
     | Result<CommandOutcome, CommandError>
-    | { readonly ok: 'duplicate'; readonly row: CommandRow };
+    | { readonly ok: 'duplicate'; readonly row: CommandRow }
+    /** The remembered snapshot refused the command: only the database may say no. */
+    | { readonly ok: 'unsure' };
 
-  async function attempt(request: ParsedRequest): Promise<Attempt> {
+  async function attempt(request: ParsedRequest, useSnapshot: boolean): Promise<Attempt> {
     const { command, commandId, correlationId, causationId } = request;
     const streamId = streamIdOf(command.orderId);
-    const loaded = await load(commandId, streamId);
+    const remembered = useSnapshot ? snapshots.get(streamId) : undefined;
+    const loaded = remembered ?? (await load(commandId, streamId));
     if ('commandId' in loaded) return { ok: 'duplicate', row: loaded };
     if (loaded.discardedFromVersion !== undefined) {
+      if (loaded.cached) return { ok: 'unsure' };
       return err(new StreamDiscardedError(streamId, loaded.discardedFromVersion));
     }
     // Decide outside the transaction: IndexedDB commits a transaction that waits on anything but itself.
     const decision = decide(command, loaded.state);
-    if (!decision.ok) return decision;
+    // A refusal from memory may be stale, or the command a repeat whose first answer must be returned.
+    if (!decision.ok) return loaded.cached ? { ok: 'unsure' } : decision;
 
     const now = clock.now();
     const occurredAt = new Date(now).toISOString();
@@ -182,19 +244,24 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     }));
     const version = loaded.version + fresh.length;
 
-    return db.transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
+    const written = await db.transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
       // Independent reads and writes go out together: each await in a transaction is one IndexedDB round
-      // trip, and round trips, not bytes, are what a command costs (docs/performance.md).
-      const [handled, stream, actual] = await Promise.all([
-        db.commands.get(commandId),
-        db.streams.get(streamId),
-        storedVersion(streamId),
-      ]);
+      // trip, and round trips, not bytes, are what a command costs (docs/performance.md). The stream row is
+      // the expected-version check, as in the group committer; the event index is read only for a stream
+      // that has no row yet (a new order).
+      const [handled, stream] = await Promise.all([db.commands.get(commandId), db.streams.get(streamId)]);
       if (handled) return { ok: 'duplicate', row: handled };
       if (stream?.discardedFromVersion !== undefined) {
         return err(new StreamDiscardedError(streamId, stream.discardedFromVersion));
       }
-      if (actual !== loaded.version) return err(new ConcurrencyError(streamId, loaded.version, actual));
+      if (stream) {
+        if (!sameSnapshot(stream, loaded)) {
+          return err(new ConcurrencyError(streamId, loaded.version, stream.version));
+        }
+      } else {
+        const actual = await storedVersion(streamId);
+        if (actual !== loaded.version) return err(new ConcurrencyError(streamId, loaded.version, actual));
+      }
 
       let events: StoredClientEvent[] = [];
       if (fresh.length > 0) {
@@ -217,22 +284,42 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
       deps.faults?.afterAppend?.();
       return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });
     });
+    if (written.ok === true) {
+      // Committed: the stream row now holds exactly this, as projectEvents folds client events the same way.
+      const state = written.value.events.reduce<OrderState>(evolve, loaded.state);
+      remember(streamId, { state, version, discardedFromVersion: undefined, cached: true });
+    } else {
+      snapshots.delete(streamId);
+    }
+    return written;
   }
 
   async function execute(request: CommandRequest): Promise<Result<CommandOutcome, CommandError>> {
     const parsed = parseRequest(request);
     if (!parsed.ok) return parsed;
+    const streamId = streamIdOf(parsed.value.command.orderId);
     try {
-      for (let retry = 0; ; retry += 1) {
-        const outcome = await attempt(parsed.value);
+      let useSnapshot = true;
+      for (let retry = 0; ; ) {
+        const outcome = await attempt(parsed.value, useSnapshot);
+        if (outcome.ok === 'unsure') {
+          // Not a lost race: ask the database once, which also answers a repeated commandId.
+          snapshots.delete(streamId);
+          useSnapshot = false;
+          continue;
+        }
         if (outcome.ok === 'duplicate') return ok(await answerOf(outcome.row));
-        if (!outcome.ok && outcome.error instanceof ConcurrencyError && retry < maxRetries) continue;
+        if (!outcome.ok && outcome.error instanceof ConcurrencyError && retry < maxRetries) {
+          retry += 1;
+          continue;
+        }
         // The transaction promise resolved, so the commit is durable (strict durability): only now may
         // anyone hear about the events.
         if (outcome.ok) bus.publish(outcome.value.events satisfies readonly StoredEvent[]);
         return outcome;
       }
     } catch (error) {
+      snapshots.delete(streamId);
       return err(toStorageError(error));
     }
   }

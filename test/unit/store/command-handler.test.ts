@@ -6,7 +6,19 @@ import { createCommandHandler } from '../../../src/store/command-handler';
 import { openDb } from '../../../src/store/db';
 import { ConcurrencyError, StorageError, StreamDiscardedError } from '../../../src/store/errors';
 import { EventBus } from '../../../src/store/event-bus';
-import { add, create, dump, makeStore, must, type Store, tableCounts } from './fixtures';
+import { rebuildReadModels } from '../../../src/store/rebuild';
+import {
+  add,
+  applyServerEvents,
+  create,
+  discardFrom,
+  dump,
+  makeStore,
+  must,
+  type Store,
+  serverEvent,
+  tableCounts,
+} from './fixtures';
 
 let store: Store;
 afterEach(() => store?.db.close());
@@ -387,5 +399,129 @@ describe('a discarded stream', () => {
     }
     expect(await tableCounts(db)).toEqual(before);
     expect(orderIdOf(streamId)).toBe(orderId);
+  });
+});
+
+/*
+ * The handler remembers the state its own commits left, to skip the read transaction on the next command.
+ * These prove that what it remembers never decides a command on stale state.
+ */
+describe('a handler that already wrote the order', () => {
+  it('decides on the events another tab wrote since, taking turns on one order', async () => {
+    store = makeStore();
+    const { name, db, handler, ids, clock, clientId } = store;
+    const orderId = ids();
+    const other = openDb({ name });
+    const otherTab = createCommandHandler({ db: other, clock, ids, clientId, bus: new EventBus() });
+    try {
+      await must(handler.execute({ command: create(orderId) }));
+      await must(otherTab.execute({ command: add(orderId, 'TEA-1', 1, 250) }));
+      // Fine on what this tab last wrote, wrong once the other tab's TEA-1 at 250 is known.
+      const mismatch = await handler.execute({ command: add(orderId, 'TEA-1', 1, 300) });
+      expect(!mismatch.ok && mismatch.error.code).toBe('price_mismatch');
+      const third = await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
+      // Only possible if the other tab sees ESP-1, which this tab added after the other's last write.
+      const fourth = await must(
+        otherTab.execute({ command: { type: 'ChangeQuantity', orderId, sku: 'ESP-1', quantity: 5 } }),
+      );
+      const fifth = await must(
+        handler.execute({ command: { type: 'RemoveProduct', orderId, sku: 'TEA-1' } }),
+      );
+
+      expect(third.version).toBe(3);
+      expect(fourth.version).toBeGreaterThan(third.version);
+      expect(fifth.version).toBeGreaterThan(fourth.version);
+      const events = await db.events.where('streamId').equals(streamIdOf(orderId)).sortBy('position');
+      const versions = events.map((event) => (event.kind === 'client' ? event.version : 0));
+      expect(versions).toEqual(Array.from({ length: fifth.version }, (_, index) => index + 1));
+      expect((await db.orderDetails.get(orderId))?.lines).toEqual([
+        expect.objectContaining({ sku: 'ESP-1', quantity: 5 }),
+      ]);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('refuses a change once the server rejected the order, though its own last write allowed it', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
+    // The sync engine stores a server decision: the stream's version stays, its state does not.
+    await applyServerEvents(db, [
+      serverEvent(
+        streamIdOf(orderId),
+        '2026-11-26T12:00:05.000Z',
+        { type: 'OrderRejected', code: 'credit_limit', reason: 'Over the limit' },
+        ids(),
+      ),
+    ]);
+    const before = await dump(db);
+
+    const result = await handler.execute({ command: add(orderId, 'TEA-1', 1) });
+
+    expect(!result.ok && result.error.code).toBe('order_not_editable');
+    expect(await dump(db)).toEqual(before);
+  });
+
+  it('refuses to place an order whose last change was discarded on this device since', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    const streamId = streamIdOf(orderId);
+    await must(handler.execute({ command: create(orderId) }));
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
+    await discardFrom(db, streamId, 2, 'Not wanted', '2026-11-26T12:00:05.000Z', ids);
+    const before = await dump(db);
+
+    const result = await handler.execute({ command: { type: 'PlaceOrder', orderId } });
+
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toBeInstanceOf(StreamDiscardedError);
+    expect(await dump(db)).toEqual(before);
+  });
+
+  it('answers a repeated commandId with its first result even when the order has moved on since', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const commandId = ids();
+    const first = await must(handler.execute({ command: add(orderId, 'ESP-1', 2), commandId }));
+    await must(handler.execute({ command: { type: 'PlaceOrder', orderId } }));
+    const before = await dump(db);
+
+    // On the placed order the command itself would now be refused; the resend must still get its answer.
+    const again = await must(handler.execute({ command: add(orderId, 'ESP-1', 2), commandId }));
+
+    expect(again).toMatchObject({ duplicate: true, version: first.version, events: first.events });
+    expect(await dump(db)).toEqual(before);
+  });
+
+  it('keeps writing correct versions after a rebuild of the read models and across many orders', async () => {
+    store = makeStore();
+    const { db, ids, clock, clientId } = store;
+    const handler = createCommandHandler({
+      db,
+      clock,
+      ids,
+      clientId,
+      bus: new EventBus(),
+      snapshotCacheSize: 2,
+    });
+    const orderIds = [ids(), ids(), ids()];
+    for (const orderId of orderIds) await must(handler.execute({ command: create(orderId) }));
+    await rebuildReadModels(db);
+    // Three orders round-robin with room for two snapshots: every order falls out of memory in turn.
+    for (let round = 0; round < 3; round += 1) {
+      for (const orderId of orderIds) {
+        const outcome = await must(handler.execute({ command: add(orderId, `SKU-${round}`, 1) }));
+        expect(outcome.version).toBe(round + 2);
+      }
+    }
+    for (const orderId of orderIds) {
+      expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(3);
+    }
   });
 });

@@ -12,7 +12,7 @@ import { type EventMetadata, orderIdOf, streamIdOf } from '../protocol/messages'
 import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent, StreamRow } from './db';
 import { type CommandError, ConcurrencyError, StreamDiscardedError, toStorageError } from './errors';
 import type { EventBus } from './event-bus';
-import { projectEvents } from './projections';
+import { projectRows } from './projections';
 
 export interface CommandHandlerFaults {
   /**
@@ -245,11 +245,17 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     const version = loaded.version + fresh.length;
 
     const written = await db.transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
-      // Independent reads and writes go out together: each await in a transaction is one IndexedDB round
-      // trip, and round trips, not bytes, are what a command costs (docs/performance.md). The stream row is
-      // the expected-version check, as in the group committer; the event index is read only for a stream
-      // that has no row yet (a new order).
-      const [handled, stream] = await Promise.all([db.commands.get(commandId), db.streams.get(streamId)]);
+      // Each await in a transaction is one IndexedDB round trip, and round trips, not bytes, are what a
+      // command costs (docs/performance.md): everything the checks and the read models need is read in one
+      // go, and every write goes out together. The stream row is the expected-version check, as in the group
+      // committer; the event index is read only for a stream that has no row yet (a new order).
+      const [handled, stream, summary, detail, outbox] = await Promise.all([
+        db.commands.get(commandId),
+        db.streams.get(streamId),
+        db.orderSummaries.get(command.orderId),
+        db.orderDetails.get(command.orderId),
+        fresh.length > 0 ? db.outbox.where('streamId').equals(streamId).toArray() : [],
+      ]);
       if (handled) return { ok: 'duplicate', row: handled };
       if (stream?.discardedFromVersion !== undefined) {
         return err(new StreamDiscardedError(streamId, stream.discardedFromVersion));
@@ -263,29 +269,38 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         if (actual !== loaded.version) return err(new ConcurrencyError(streamId, loaded.version, actual));
       }
 
-      let events: StoredClientEvent[] = [];
-      if (fresh.length > 0) {
+      // The read models need no event positions, only the outbox rows need them: only those wait for the
+      // events' keys.
+      const pending = fresh.map((event) => pendingOutboxRow(event, now));
+      const next =
+        fresh.length > 0
+          ? projectRows(streamId, fresh, { stream, detail, summary }, [...outbox, ...pending])
+          : undefined;
+      const appendEvents = async (): Promise<StoredClientEvent[]> => {
+        if (fresh.length === 0) return [];
         const positions = await db.events.bulkAdd(fresh, { allKeys: true });
-        events = fresh.map((event, index) => ({ ...event, position: positions[index] }));
-      }
-      await Promise.all([
-        events.length > 0
-          ? db.outbox.bulkAdd(events.map((event) => pendingOutboxRow(event, now)))
-          : undefined,
+        const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
+        await db.outbox.bulkAdd(stored.map((event) => pendingOutboxRow(event, now)));
+        return stored;
+      };
+      const [events] = await Promise.all([
+        appendEvents(),
         db.commands.add({
           commandId,
           streamId,
-          eventIds: events.map((event) => event.eventId),
+          eventIds: fresh.map((event) => event.eventId),
           version,
           handledAt: now,
         }),
+        next ? db.streams.put(next.stream) : undefined,
+        next ? db.orderDetails.put(next.detail) : undefined,
+        next?.summary ? db.orderSummaries.put(next.summary) : undefined,
       ]);
-      await projectEvents(db, events);
       deps.faults?.afterAppend?.();
       return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });
     });
     if (written.ok === true) {
-      // Committed: the stream row now holds exactly this, as projectEvents folds client events the same way.
+      // Committed: the stream row now holds exactly this, as the projection folds client events the same way.
       const state = written.value.events.reduce<OrderState>(evolve, loaded.state);
       remember(streamId, { state, version, discardedFromVersion: undefined, cached: true });
     } else {

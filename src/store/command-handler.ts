@@ -4,7 +4,7 @@ import { type OrderCommand, parseCommand } from '../domain/order/commands';
 import { decide } from '../domain/order/decide';
 import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
 import { UuidSchema } from '../domain/order/fields';
-import { evolve, foldOrder, type OrderState } from '../domain/order/order';
+import { foldOrder, type OrderState } from '../domain/order/order';
 import { err, ok, type Result } from '../domain/result';
 import { type FieldIssue, ValidationError, validate } from '../domain/validation';
 import type { Clock, IdGenerator } from '../platform/ids';
@@ -244,6 +244,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     }));
     const version = loaded.version + fresh.length;
 
+    // The stream row as this commit leaves it: remembered only once the commit is durable.
+    let snapshot: LoadedStream | undefined;
     const written = await db.transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
       // Each await in a transaction is one IndexedDB round trip, and round trips, not bytes, are what a
       // command costs (docs/performance.md): everything the checks and the read models need is read in one
@@ -297,15 +299,19 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         next?.summary ? db.orderSummaries.put(next.summary) : undefined,
       ]);
       deps.faults?.afterAppend?.();
+      const row = next?.stream ?? stream;
+      if (row) {
+        snapshot = {
+          state: row.state,
+          version: row.version,
+          discardedFromVersion: row.discardedFromVersion,
+          cached: true,
+        };
+      }
       return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });
     });
-    if (written.ok === true) {
-      // Committed: the stream row now holds exactly this, as the projection folds client events the same way.
-      const state = written.value.events.reduce<OrderState>(evolve, loaded.state);
-      remember(streamId, { state, version, discardedFromVersion: undefined, cached: true });
-    } else {
-      snapshots.delete(streamId);
-    }
+    if (written.ok === true && snapshot) remember(streamId, snapshot);
+    else snapshots.delete(streamId);
     return written;
   }
 

@@ -407,6 +407,23 @@ describe('a discarded stream', () => {
  * These prove that what it remembers never decides a command on stale state.
  */
 describe('a handler that already wrote the order', () => {
+  it('writes the next command on it in its write transaction alone', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    await must(handler.execute({ command: create(orderId) }));
+    const modes: string[] = [];
+    const original = db.transaction.bind(db);
+    (db as { transaction: unknown }).transaction = (...args: unknown[]) => {
+      modes.push(String(args[0]));
+      return (original as (...a: unknown[]) => unknown)(...args);
+    };
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
+    await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
+    // What it remembers matched the stored row both times: no reload, no second try.
+    expect(modes).toEqual(['rw', 'rw']);
+  });
+
   it('decides on the events another tab wrote since, taking turns on one order', async () => {
     store = makeStore();
     const { name, db, handler, ids, clock, clientId } = store;

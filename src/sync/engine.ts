@@ -5,9 +5,12 @@ import type { EventBus } from '../store/event-bus';
 import type { SyncRequestError } from './errors';
 import { getPull, type HttpClientDeps, postPush } from './http-client';
 import {
-  applyAnswer,
+  type ApplyOutcome,
+  applyAndClaim,
   applyPullPage,
+  type Claim,
   type ClaimedEntry,
+  type ClaimOptions,
   claimBatch,
   jsonBytes,
   type Verdict,
@@ -21,11 +24,11 @@ import { patchSyncMeta, readPullCursor, readSyncMeta } from './sync-meta';
  * so the same code runs in a page and in the service worker:
  *
  *          ┌──────────── claim (rw tx) ────────────┐
- *   flush ─┤ expired leases → pending; lane heads   ├─► POST /push ─► apply (rw tx) ─┐
- *          │ + successors → inflight, leased        │   (no tx open)                  │
- *          └────────────────────────────────────────┘                                 │
- *             ▲                                                                        │
- *             └──── until nothing is eligible, a transient failure or auth-required ◄──┘
+ *   flush ─┤ expired leases → pending; lane heads   ├─► POST /push ─► apply + next claim (one rw tx) ─┐
+ *          │ + successors → inflight, leased        │   (no tx open)                                   │
+ *          └────────────────────────────────────────┘                                                  │
+ *             ▲                                                                                         │
+ *             └──── until nothing is eligible, a transient failure or auth-required ◄──────────────────┘
  *                   then, if anything was delivered or a pull is still owed: GET /pull (hasMore)
  *
  * Safe with several engines on one database (tabs, the worker): a row is leased to one flusher at a time,
@@ -150,11 +153,17 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     return pulling;
   }
 
-  /** Sends one claimed batch and records the answer; returns what to do next. */
-  async function sendBatch(entries: readonly ClaimedEntry[]): Promise<{
-    verdicts: Verdict[];
+  /**
+   * Sends one claimed batch and records the answer; `next` says, from the answer, whether to claim again and
+   * how, so the next claim shares the answer's transaction (one durable commit per batch).
+   */
+  async function sendBatch(
+    entries: readonly ClaimedEntry[],
+    next: (failure: SyncRequestError | null) => ClaimOptions | null,
+  ): Promise<{
     failure: SyncRequestError | null;
-    applied: Awaited<ReturnType<typeof applyAnswer>>;
+    applied: ApplyOutcome;
+    claim: Claim | null;
   }> {
     const batchId = ids();
     const body: PushRequest = {
@@ -185,19 +194,23 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         ...(answer.error.code === 'auth_required' ? { authRequired: true } : {}),
       };
     }
-    const applied = await applyAnswer(db, {
-      ownerId,
-      now,
-      policy,
-      random,
-      entries,
-      verdicts,
-      serverEvents: answer.ok ? answer.value.serverEvents : [],
-      meta,
-      gate: failure !== null && isTransient(failure),
-    });
+    const { applied, claim } = await applyAndClaim(
+      db,
+      {
+        ownerId,
+        now,
+        policy,
+        random,
+        entries,
+        verdicts,
+        serverEvents: answer.ok ? answer.value.serverEvents : [],
+        meta,
+        gate: failure !== null && isTransient(failure),
+      },
+      next(failure),
+    );
     publish(applied.stored);
-    return { verdicts, failure, applied };
+    return { failure, applied, claim };
   }
 
   async function runFlush(options: FlushOptions): Promise<FlushReport> {
@@ -230,33 +243,40 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     let nextAttemptAt: number | null = null;
     // Every batchId is a UUID, so any one of them sizes the envelope.
     const byteBudget = policy.maxBatchBytes - envelopeBytes(clientId, ids());
-    for (;;) {
-      const claim = await claimBatch(db, {
-        ownerId,
-        now: clock.now(),
-        policy,
-        limit,
-        byteBudget,
-        exclude: sentThisFlush,
-        ...(scanFrom === null ? {} : { scanFrom }),
-        ignoreBackoff: force,
-      });
+    const claimOptions = (): ClaimOptions => ({
+      ownerId,
+      now: clock.now(),
+      policy,
+      limit,
+      byteBudget,
+      exclude: sentThisFlush,
+      ...(scanFrom === null ? {} : { scanFrom }),
+      ignoreBackoff: force,
+    });
+    let claim: Claim | null = await claimBatch(db, claimOptions());
+    while (claim) {
       scanFrom = claim.scanFrom;
       if (claim.entries.length === 0) {
         nextAttemptAt = claim.earliestWaitingAt;
         break;
       }
-      sent += claim.entries.length;
-      const { failure, applied } = await sendBatch(claim.entries);
+      const entries = claim.entries;
+      sent += entries.length;
+      const batch = await sendBatch(entries, (failure) => {
+        if (failure?.code === 'too_large' && entries.length > 1) {
+          // Halve and resend: the rows are released untouched, the next claim takes fewer.
+          limit = Math.max(1, Math.floor(entries.length / 2));
+          return claimOptions();
+        }
+        for (const entry of entries) sentThisFlush.add(entry.row.eventId);
+        if (failure && (failure.code === 'auth_required' || isTransient(failure))) return null;
+        return claimOptions();
+      });
+      const { failure, applied } = batch;
+      claim = batch.claim;
       delivered += applied.delivered;
       dead += applied.dead;
       retrying += applied.retrying;
-      if (failure?.code === 'too_large' && claim.entries.length > 1) {
-        // Halve and resend: the rows were released untouched, the next claim takes fewer.
-        limit = Math.max(1, Math.floor(claim.entries.length / 2));
-        continue;
-      }
-      for (const entry of claim.entries) sentThisFlush.add(entry.row.eventId);
       if (failure?.code === 'auth_required') {
         outcome = 'auth-required';
         break;

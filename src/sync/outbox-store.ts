@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
 import type { PushResult, WireClientEvent, WireServerEvent } from '../protocol/messages';
-import type { OutboxRow, OutpostDb, StoredClientEvent, StoredServerEvent } from '../store/db';
+import type { OutboxRow, OutpostDb, StoredClientEvent, StoredEvent, StoredServerEvent } from '../store/db';
 import { projectEvents, refreshSyncState } from '../store/projections';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
 import { PULL_CURSOR_KEY, patchSyncMeta, type SyncMeta } from './sync-meta';
@@ -82,132 +82,163 @@ export function toWireEvent(event: StoredClientEvent): WireClientEvent {
  * older of the stream is in flight or dead and its backoff has passed; later versions of the same stream
  * follow it in order, never alone. A held-back lane is skipped, so it never holds back another stream.
  */
-export async function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<Claim> {
-  const { now, policy } = options;
+export function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<Claim> {
   return db.transaction('rw', syncTables(db), async () => {
     const touched = new Set<string>();
-    const blockedBelow = new Map<string, number>();
-    const block = (row: OutboxRow) => {
-      const current = blockedBelow.get(row.streamId);
-      if (current === undefined || row.version < current) blockedBelow.set(row.streamId, row.version);
-    };
-
-    const [inflight, dead] = await Promise.all([
-      rowsWithStatus(db, 'inflight').toArray(),
-      rowsWithStatus(db, 'dead').toArray(),
-    ]);
-    const expired: OutboxRow[] = [];
-    for (const row of inflight) {
-      if (row.leaseUntil === null || row.leaseUntil <= now) {
-        expired.push({ ...row, status: 'pending', leaseOwner: null, leaseUntil: null });
-        touched.add(row.streamId);
-      } else {
-        block(row);
-      }
-    }
-    for (const row of dead) block(row);
-    if (expired.length > 0) await db.outbox.bulkPut(expired);
-    let lowest = Number.POSITIVE_INFINITY;
-    for (const row of [...inflight, ...dead]) lowest = Math.min(lowest, row.position);
-
-    const lanes = new Map<string, { open: boolean; version: number }>();
-    const candidates: OutboxRow[] = [];
-    let earliestWaitingAt: number | null = null;
-    const visit = (row: OutboxRow): void => {
-      lowest = Math.min(lowest, row.position);
-      const lane = lanes.get(row.streamId);
-      if (lane) {
-        if (lane.open && row.version === lane.version + 1) {
-          lane.version = row.version;
-          candidates.push(row);
-        } else {
-          lane.open = false;
-        }
-        return;
-      }
-      const blocker = blockedBelow.get(row.streamId);
-      let open = !(blocker !== undefined && blocker < row.version);
-      const waiting = options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
-      if (open && waiting) {
-        open = false;
-        const at = Math.max(row.nextAttemptAt, now);
-        earliestWaitingAt = Math.min(earliestWaitingAt ?? at, at);
-      }
-      lanes.set(row.streamId, { open, version: row.version });
-      if (open) candidates.push(row);
-    };
-    // Pages read with getAll, not a cursor: a cursor costs one IndexedDB round trip per row
-    // (docs/performance.md). Rows are visited in the same order and the scan stops at the same row.
-    const pageSize = Math.max(options.limit, 64);
-    let from: number | undefined = options.scanFrom;
-    let includeFrom = true;
-    scan: for (;;) {
-      const page = await db.outbox
-        .where('[status+position]')
-        .between(['pending', from ?? Dexie.minKey], ['pending', Dexie.maxKey], includeFrom)
-        .limit(pageSize)
-        .toArray();
-      for (const row of page) {
-        if (candidates.length >= options.limit) break scan;
-        visit(row);
-      }
-      const last = page.at(-1);
-      if (!last || page.length < pageSize) break;
-      from = last.position;
-      includeFrom = false;
-    }
-
-    // By primary key (the row's position), all at once: an anyOf on eventId walks a cursor, one IndexedDB
-    // round trip per event (docs/performance.md).
-    const stored = await db.events.bulkGet(candidates.map((row) => row.position));
-    const eventsById = new Map(stored.flatMap((event) => (event ? [[event.eventId, event] as const] : [])));
-    const entries: ClaimedEntry[] = [];
-    const cut = new Set<string>();
-    let bytes = 0;
-    for (const row of candidates) {
-      if (cut.has(row.streamId)) continue;
-      const event = eventsById.get(row.eventId);
-      if (event?.kind !== 'client') {
-        // An outbox row whose event is gone cannot be sent or delivered: a dead letter, not a silent drop.
-        await db.outbox.put({
-          ...row,
-          status: 'dead',
-          deadCode: 'missing_event',
-          lastError: 'The event behind this entry is missing from the local store',
-        });
-        touched.add(row.streamId);
-        cut.add(row.streamId);
-        continue;
-      }
-      const wire = toWireEvent(event);
-      const size = jsonBytes(wire) + 1;
-      // The first entry always goes, even oversized: the server's 413 turns it into a dead letter.
-      if (entries.length > 0 && bytes + size > options.byteBudget) {
-        cut.add(row.streamId);
-        continue;
-      }
-      bytes += size;
-      const claimed: OutboxRow = {
-        ...row,
-        status: 'inflight',
-        attempts: row.attempts + 1,
-        leaseOwner: options.ownerId,
-        leaseUntil: now + policy.leaseMs,
-      };
-      entries.push({ row: claimed, event: wire, bytes: size });
-      touched.add(row.streamId);
-    }
-    if (entries.length > 0) {
-      await db.outbox.bulkPut(entries.map((entry) => entry.row));
-      await patchSyncMeta(db, { syncingOwner: options.ownerId, syncingUntil: now + policy.leaseMs });
-    }
+    const claim = await claimWithin(db, options, touched);
     await refreshSyncState(db, touched);
-    if (lowest === Number.POSITIVE_INFINITY) {
-      const last = await db.outbox.orderBy('position').last();
-      lowest = last ? last.position + 1 : (options.scanFrom ?? 0);
-    }
-    return { entries, earliestWaitingAt, scanFrom: lowest };
+    return claim;
   });
+}
+
+/**
+ * Reads `positions` (ascending) from a table keyed or indexed by position: one ranged getAll when they are
+ * close together, as a drain's batch is, instead of one IndexedDB get per key (Dexie's bulkGet);
+ * scattered positions fall back to bulkGet so a sparse batch never reads a long range.
+ */
+async function readByPosition<T extends { readonly position?: number }>(
+  positions: readonly number[],
+  range: (from: number, to: number) => Promise<T[]>,
+  byKey: () => Promise<(T | undefined)[]>,
+): Promise<T[]> {
+  const first = positions[0];
+  const last = positions.at(-1);
+  if (first === undefined || last === undefined) return [];
+  if (last - first + 1 > 2 * positions.length + 64) {
+    return (await byKey()).flatMap((row) => (row ? [row] : []));
+  }
+  const wanted = new Set(positions);
+  return (await range(first, last)).filter((row) => row.position !== undefined && wanted.has(row.position));
+}
+
+/** The claim's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
+async function claimWithin(db: OutpostDb, options: ClaimOptions, touched: Set<string>): Promise<Claim> {
+  const { now, policy } = options;
+  const blockedBelow = new Map<string, number>();
+  const block = (row: OutboxRow) => {
+    const current = blockedBelow.get(row.streamId);
+    if (current === undefined || row.version < current) blockedBelow.set(row.streamId, row.version);
+  };
+
+  const [inflight, dead] = await Promise.all([
+    rowsWithStatus(db, 'inflight').toArray(),
+    rowsWithStatus(db, 'dead').toArray(),
+  ]);
+  const expired: OutboxRow[] = [];
+  for (const row of inflight) {
+    if (row.leaseUntil === null || row.leaseUntil <= now) {
+      expired.push({ ...row, status: 'pending', leaseOwner: null, leaseUntil: null });
+      touched.add(row.streamId);
+    } else {
+      block(row);
+    }
+  }
+  for (const row of dead) block(row);
+  if (expired.length > 0) await db.outbox.bulkPut(expired);
+  let lowest = Number.POSITIVE_INFINITY;
+  for (const row of [...inflight, ...dead]) lowest = Math.min(lowest, row.position);
+
+  const lanes = new Map<string, { open: boolean; version: number }>();
+  const candidates: OutboxRow[] = [];
+  let earliestWaitingAt: number | null = null;
+  const visit = (row: OutboxRow): void => {
+    lowest = Math.min(lowest, row.position);
+    const lane = lanes.get(row.streamId);
+    if (lane) {
+      if (lane.open && row.version === lane.version + 1) {
+        lane.version = row.version;
+        candidates.push(row);
+      } else {
+        lane.open = false;
+      }
+      return;
+    }
+    const blocker = blockedBelow.get(row.streamId);
+    let open = !(blocker !== undefined && blocker < row.version);
+    const waiting = options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
+    if (open && waiting) {
+      open = false;
+      const at = Math.max(row.nextAttemptAt, now);
+      earliestWaitingAt = Math.min(earliestWaitingAt ?? at, at);
+    }
+    lanes.set(row.streamId, { open, version: row.version });
+    if (open) candidates.push(row);
+  };
+  // Pages read with getAll, not a cursor: a cursor costs one IndexedDB round trip per row
+  // (docs/performance.md). Rows are visited in the same order and the scan stops at the same row.
+  const pageSize = Math.max(options.limit, 64);
+  let from: number | undefined = options.scanFrom;
+  let includeFrom = true;
+  scan: for (;;) {
+    const page = await db.outbox
+      .where('[status+position]')
+      .between(['pending', from ?? Dexie.minKey], ['pending', Dexie.maxKey], includeFrom)
+      .limit(pageSize)
+      .toArray();
+    for (const row of page) {
+      if (candidates.length >= options.limit) break scan;
+      visit(row);
+    }
+    const last = page.at(-1);
+    if (!last || page.length < pageSize) break;
+    from = last.position;
+    includeFrom = false;
+  }
+
+  // By primary key (the row's position): an anyOf on eventId walks a cursor, one IndexedDB round trip per
+  // event (docs/performance.md). Candidates are in position order.
+  const positions = candidates.map((row) => row.position);
+  const stored = await readByPosition<StoredEvent>(
+    positions,
+    (from, to) => db.events.where('position').between(from, to, true, true).toArray(),
+    () => db.events.bulkGet(positions),
+  );
+  const eventsById = new Map(stored.map((event) => [event.eventId, event] as const));
+  const entries: ClaimedEntry[] = [];
+  const cut = new Set<string>();
+  let bytes = 0;
+  for (const row of candidates) {
+    if (cut.has(row.streamId)) continue;
+    const event = eventsById.get(row.eventId);
+    if (event?.kind !== 'client') {
+      // An outbox row whose event is gone cannot be sent or delivered: a dead letter, not a silent drop.
+      await db.outbox.put({
+        ...row,
+        status: 'dead',
+        deadCode: 'missing_event',
+        lastError: 'The event behind this entry is missing from the local store',
+      });
+      touched.add(row.streamId);
+      cut.add(row.streamId);
+      continue;
+    }
+    const wire = toWireEvent(event);
+    const size = jsonBytes(wire) + 1;
+    // The first entry always goes, even oversized: the server's 413 turns it into a dead letter.
+    if (entries.length > 0 && bytes + size > options.byteBudget) {
+      cut.add(row.streamId);
+      continue;
+    }
+    bytes += size;
+    const claimed: OutboxRow = {
+      ...row,
+      status: 'inflight',
+      attempts: row.attempts + 1,
+      leaseOwner: options.ownerId,
+      leaseUntil: now + policy.leaseMs,
+    };
+    entries.push({ row: claimed, event: wire, bytes: size });
+    touched.add(row.streamId);
+  }
+  if (entries.length > 0) {
+    await db.outbox.bulkPut(entries.map((entry) => entry.row));
+    await patchSyncMeta(db, { syncingOwner: options.ownerId, syncingUntil: now + policy.leaseMs });
+  }
+  if (lowest === Number.POSITIVE_INFINITY) {
+    const last = await db.outbox.orderBy('position').last();
+    lowest = last ? last.position + 1 : (options.scanFrom ?? 0);
+  }
+  return { entries, earliestWaitingAt, scanFrom: lowest };
 }
 
 /** What became of one claimed entry. */
@@ -290,78 +321,109 @@ function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | 
  * about the server and is recorded whoever holds the row.
  */
 export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise<ApplyOutcome> {
-  const { now, policy } = options;
+  return (await applyAndClaim(db, options, null)).applied;
+}
+
+/**
+ * `applyAnswer`, then, when `next` is given, the next claim in the same transaction: one durable commit per
+ * batch instead of two, and one sync-state refresh for the streams both touched. Atomic as a whole, so a
+ * crash leaves the answer and the next lease both written or neither (the rows stay leased to nobody and
+ * are claimed again; a resend is answered `duplicate`).
+ */
+export async function applyAndClaim(
+  db: OutpostDb,
+  options: ApplyOptions,
+  next: ClaimOptions | null,
+): Promise<{ applied: ApplyOutcome; claim: Claim | null }> {
   return db.transaction('rw', syncTables(db), async () => {
-    const ids = options.entries.map((entry) => entry.row.eventId);
-    const current = await db.outbox.bulkGet(ids);
-    const updates: OutboxRow[] = [];
     const touched = new Set<string>();
-    let delivered = 0;
-    let dead = 0;
-    let retrying = 0;
-    let nextAttemptAt: number | null = null;
-    // One jitter draw per answer, from the most-tried entry: entries that failed together wait together, so
-    // a lane's head and its successors become due at the same moment.
-    let drawn: number | null = null;
-    const batchBackoff = () => {
-      drawn ??= backoffDelay(
-        Math.max(...options.entries.map((entry) => entry.row.attempts)),
-        policy,
-        options.random,
-      );
-      return drawn;
-    };
-    for (const [index, entry] of options.entries.entries()) {
-      const row = current[index];
-      const verdict = options.verdicts[index];
-      if (!row || !verdict || row.status === 'delivered') continue;
-      if (verdict.kind === 'delivered') {
-        updates.push({
-          ...row,
-          status: 'delivered',
-          deliveredAt: now,
-          lastError: null,
-          leaseOwner: null,
-          leaseUntil: null,
-        });
-        delivered += 1;
-        touched.add(row.streamId);
-        continue;
-      }
-      if (row.status !== 'inflight' || row.leaseOwner !== options.ownerId) continue;
-      const released = { ...row, status: 'pending' as const, leaseOwner: null, leaseUntil: null };
-      let final: Verdict = verdict;
-      if (verdict.kind === 'retry') final = exhausted(row, policy, now) ?? verdict;
-      switch (final.kind) {
-        case 'dead':
-          updates.push({ ...released, status: 'dead', deadCode: final.deadCode, lastError: final.lastError });
-          dead += 1;
-          break;
-        case 'retry': {
-          const at = now + Math.max(batchBackoff(), final.retryAfterMs ?? 0);
-          updates.push({ ...released, nextAttemptAt: at, lastError: final.lastError });
-          nextAttemptAt = Math.min(nextAttemptAt ?? at, at);
-          retrying += 1;
-          break;
-        }
-        case 'release':
-          updates.push({ ...released, attempts: Math.max(0, entry.row.attempts - 1) });
-          break;
-        default:
-          break;
-      }
-      touched.add(row.streamId);
-    }
-    if (updates.length > 0) await db.outbox.bulkPut(updates);
-    const stored = await storeServerEvents(db, options.serverEvents);
+    const applied = await applyWithin(db, options, touched);
+    const claim = next ? await claimWithin(db, next, touched) : null;
     await refreshSyncState(db, touched);
-    await patchSyncMeta(db, (meta) => ({
-      ...options.meta,
-      ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt } : {}),
-      ...(meta.syncingOwner === options.ownerId ? { syncingOwner: null, syncingUntil: null } : {}),
-    }));
-    return { delivered, dead, retrying, nextAttemptAt, stored };
+    return { applied, claim };
   });
+}
+
+/** The apply's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
+async function applyWithin(
+  db: OutpostDb,
+  options: ApplyOptions,
+  touched: Set<string>,
+): Promise<ApplyOutcome> {
+  const { now, policy } = options;
+  const positions = options.entries.map((entry) => entry.row.position).sort((a, b) => a - b);
+  const rows = await readByPosition<OutboxRow>(
+    positions,
+    (from, to) => db.outbox.where('position').between(from, to, true, true).toArray(),
+    () => db.outbox.bulkGet(options.entries.map((entry) => entry.row.eventId)),
+  );
+  const byId = new Map(rows.map((row) => [row.eventId, row] as const));
+  const current = options.entries.map((entry) => byId.get(entry.row.eventId));
+  const updates: OutboxRow[] = [];
+  let delivered = 0;
+  let dead = 0;
+  let retrying = 0;
+  let nextAttemptAt: number | null = null;
+  // One jitter draw per answer, from the most-tried entry: entries that failed together wait together, so
+  // a lane's head and its successors become due at the same moment.
+  let drawn: number | null = null;
+  const batchBackoff = () => {
+    drawn ??= backoffDelay(
+      Math.max(...options.entries.map((entry) => entry.row.attempts)),
+      policy,
+      options.random,
+    );
+    return drawn;
+  };
+  for (const [index, entry] of options.entries.entries()) {
+    const row = current[index];
+    const verdict = options.verdicts[index];
+    if (!row || !verdict || row.status === 'delivered') continue;
+    if (verdict.kind === 'delivered') {
+      updates.push({
+        ...row,
+        status: 'delivered',
+        deliveredAt: now,
+        lastError: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      });
+      delivered += 1;
+      touched.add(row.streamId);
+      continue;
+    }
+    if (row.status !== 'inflight' || row.leaseOwner !== options.ownerId) continue;
+    const released = { ...row, status: 'pending' as const, leaseOwner: null, leaseUntil: null };
+    let final: Verdict = verdict;
+    if (verdict.kind === 'retry') final = exhausted(row, policy, now) ?? verdict;
+    switch (final.kind) {
+      case 'dead':
+        updates.push({ ...released, status: 'dead', deadCode: final.deadCode, lastError: final.lastError });
+        dead += 1;
+        break;
+      case 'retry': {
+        const at = now + Math.max(batchBackoff(), final.retryAfterMs ?? 0);
+        updates.push({ ...released, nextAttemptAt: at, lastError: final.lastError });
+        nextAttemptAt = Math.min(nextAttemptAt ?? at, at);
+        retrying += 1;
+        break;
+      }
+      case 'release':
+        updates.push({ ...released, attempts: Math.max(0, entry.row.attempts - 1) });
+        break;
+      default:
+        break;
+    }
+    touched.add(row.streamId);
+  }
+  if (updates.length > 0) await db.outbox.bulkPut(updates);
+  const stored = await storeServerEvents(db, options.serverEvents);
+  await patchSyncMeta(db, (meta) => ({
+    ...options.meta,
+    ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt } : {}),
+    ...(meta.syncingOwner === options.ownerId ? { syncingOwner: null, syncingUntil: null } : {}),
+  }));
+  return { delivered, dead, retrying, nextAttemptAt, stored };
 }
 
 /**

@@ -77,6 +77,8 @@ interface ParsedRequest {
   readonly commandId: string;
   readonly correlationId: string;
   readonly causationId: string | null;
+  /** False when the handler made the commandId up: then no earlier command can have it. */
+  readonly idGiven: boolean;
 }
 
 interface LoadedStream {
@@ -85,6 +87,21 @@ interface LoadedStream {
   readonly discardedFromVersion: number | undefined;
   /** True when this came from the handler's memory, not from the database: nothing vouches for it yet. */
   readonly cached: boolean;
+  /** True when it is a stream row's content, so the stream row alone is the expected-version check. */
+  readonly fromRow: boolean;
+}
+
+type Attempt =
+  | Result<CommandOutcome, CommandError>
+  | { readonly ok: 'duplicate'; readonly row: CommandRow }
+  /** The remembered snapshot refused the command: only the database may say no. */
+  | { readonly ok: 'unsure' };
+
+/** Ends a write transaction that must write nothing; its answer is handed back once the abort is done. */
+class Refusal extends Error {
+  constructor(readonly answer: Attempt) {
+    super('refused inside the write transaction');
+  }
 }
 
 /**
@@ -132,6 +149,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
       commandId,
       correlationId: meta.value.correlationId ?? commandId,
       causationId: meta.value.causationId ?? null,
+      idGiven: meta.value.commandId !== undefined,
     });
   }
 
@@ -176,6 +194,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
           version: row.version,
           discardedFromVersion: row.discardedFromVersion,
           cached: false,
+          fromRow: true,
         };
       }
       const events = await db.events.where('streamId').equals(streamId).sortBy('position');
@@ -185,6 +204,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         version: await storedVersion(streamId),
         discardedFromVersion: undefined,
         cached: false,
+        fromRow: false,
       };
     });
   }
@@ -207,12 +227,6 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
       duplicate: true,
     };
   }
-
-  type Attempt =
-    | Result<CommandOutcome, CommandError>
-    | { readonly ok: 'duplicate'; readonly row: CommandRow }
-    /** The remembered snapshot refused the command: only the database may say no. */
-    | { readonly ok: 'unsure' };
 
   async function attempt(request: ParsedRequest, useSnapshot: boolean): Promise<Attempt> {
     const { command, commandId, correlationId, causationId } = request;
@@ -244,72 +258,98 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     }));
     const version = loaded.version + fresh.length;
 
-    // The stream row as this commit leaves it: remembered only once the commit is durable.
-    let snapshot: LoadedStream | undefined;
-    const written = await db.transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
-      // Each await in a transaction is one IndexedDB round trip, and round trips, not bytes, are what a
-      // command costs (docs/performance.md): everything the checks and the read models need is read in one
-      // go, and every write goes out together. The stream row is the expected-version check, as in the group
-      // committer; the event index is read only for a stream that has no row yet (a new order).
-      const [handled, stream, summary, detail, outbox] = await Promise.all([
-        db.commands.get(commandId),
-        db.streams.get(streamId),
-        db.orderSummaries.get(command.orderId),
-        db.orderDetails.get(command.orderId),
-        fresh.length > 0 ? db.outbox.where('streamId').equals(streamId).toArray() : [],
-      ]);
+    /** The events' positions, or the error adding them failed with (read only if the checks pass). */
+    const addEvents = (): Promise<number[] | Error> =>
+      fresh.length === 0
+        ? Promise.resolve([])
+        : db.events.bulkAdd(fresh, { allKeys: true }).then(
+            (keys) => keys.map(Number),
+            (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+          );
+    const check = (handled: CommandRow | undefined, stream: StreamRow | undefined): Attempt | undefined => {
       if (handled) return { ok: 'duplicate', row: handled };
       if (stream?.discardedFromVersion !== undefined) {
         return err(new StreamDiscardedError(streamId, stream.discardedFromVersion));
       }
-      if (stream) {
-        if (!sameSnapshot(stream, loaded)) {
-          return err(new ConcurrencyError(streamId, loaded.version, stream.version));
-        }
-      } else {
-        const actual = await storedVersion(streamId);
-        if (actual !== loaded.version) return err(new ConcurrencyError(streamId, loaded.version, actual));
+      if (stream && !sameSnapshot(stream, loaded)) {
+        return err(new ConcurrencyError(streamId, loaded.version, stream.version));
       }
+      return undefined;
+    };
+    const checkEventIndex = async (): Promise<Attempt | undefined> => {
+      const actual = await storedVersion(streamId);
+      return actual === loaded.version
+        ? undefined
+        : err(new ConcurrencyError(streamId, loaded.version, actual));
+    };
 
-      // The read models need no event positions, only the outbox rows need them: only those wait for the
-      // events' keys.
-      const pending = fresh.map((event) => pendingOutboxRow(event, now));
-      const next =
-        fresh.length > 0
-          ? projectRows(streamId, fresh, { stream, detail, summary }, [...outbox, ...pending])
-          : undefined;
-      const appendEvents = async (): Promise<StoredClientEvent[]> => {
-        if (fresh.length === 0) return [];
-        const positions = await db.events.bulkAdd(fresh, { allKeys: true });
-        const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
-        await db.outbox.bulkAdd(stored.map((event) => pendingOutboxRow(event, now)));
-        return stored;
-      };
-      const [events] = await Promise.all([
-        appendEvents(),
-        db.commands.add({
-          commandId,
-          streamId,
-          eventIds: fresh.map((event) => event.eventId),
-          version,
-          handledAt: now,
-        }),
-        next ? db.streams.put(next.stream) : undefined,
-        next ? db.orderDetails.put(next.detail) : undefined,
-        next?.summary ? db.orderSummaries.put(next.summary) : undefined,
-      ]);
-      deps.faults?.afterAppend?.();
-      const row = next?.stream ?? stream;
-      if (row) {
-        snapshot = {
-          state: row.state,
-          version: row.version,
-          discardedFromVersion: row.discardedFromVersion,
-          cached: true,
+    // The stream row as this commit leaves it: remembered only once the commit is durable.
+    let snapshot: LoadedStream | undefined;
+    const written = await db
+      .transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
+        // Each await in a transaction is one IndexedDB round trip, and round trips, not bytes, are what a
+        // command costs (docs/performance.md). So: one round of reads (the checks and what the read models
+        // need) with the events added alongside, then every other write together. Adding the events before
+        // the checks is safe because a failed check aborts the transaction, which takes them back. The stream
+        // row is the expected-version check, as in the group committer; a stream without one (a new order) is
+        // checked against the event index first, before anything is added.
+        const early = loaded.fromRow && fresh.length > 0;
+        const added = early ? addEvents() : undefined;
+        const [handled, stream, summary, detail, outbox] = await Promise.all([
+          request.idGiven ? db.commands.get(commandId) : undefined,
+          db.streams.get(streamId),
+          db.orderSummaries.get(command.orderId),
+          db.orderDetails.get(command.orderId),
+          fresh.length > 0 ? db.outbox.where('streamId').equals(streamId).toArray() : [],
+        ]);
+        const refused = check(handled, stream) ?? (stream ? undefined : await checkEventIndex());
+        if (refused) throw new Refusal(refused);
+
+        // The read models need no event positions: only the outbox rows wait for the events' keys.
+        const pending = fresh.map((event) => pendingOutboxRow(event, now));
+        const next =
+          fresh.length > 0
+            ? projectRows(streamId, fresh, { stream, detail, summary }, [...outbox, ...pending])
+            : undefined;
+        const appendEvents = async (): Promise<StoredClientEvent[]> => {
+          const positions = await (added ?? addEvents());
+          if (positions instanceof Error) throw positions;
+          const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
+          if (stored.length > 0) {
+            await db.outbox.bulkAdd(stored.map((event) => pendingOutboxRow(event, now)));
+          }
+          return stored;
         };
-      }
-      return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });
-    });
+        const [events] = await Promise.all([
+          appendEvents(),
+          db.commands.add({
+            commandId,
+            streamId,
+            eventIds: fresh.map((event) => event.eventId),
+            version,
+            handledAt: now,
+          }),
+          next ? db.streams.put(next.stream) : undefined,
+          next ? db.orderDetails.put(next.detail) : undefined,
+          next?.summary ? db.orderSummaries.put(next.summary) : undefined,
+        ]);
+        deps.faults?.afterAppend?.();
+        const row = next?.stream ?? stream;
+        if (row) {
+          snapshot = {
+            state: row.state,
+            version: row.version,
+            discardedFromVersion: row.discardedFromVersion,
+            cached: true,
+            fromRow: true,
+          };
+        }
+        return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });
+      })
+      .catch((error: unknown) => {
+        if (error instanceof Refusal) return error.answer;
+        throw error;
+      });
     if (written.ok === true && snapshot) remember(streamId, snapshot);
     else snapshots.delete(streamId);
     return written;

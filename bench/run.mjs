@@ -23,7 +23,22 @@ import { percentile, rate, round, summarize } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = dirname(here);
-const quick = process.argv.includes('--quick');
+const USAGE = `usage: node bench/run.mjs [--quick] [--only=<figure>,…] [--batches=<n>,…]
+  (no flags: every figure at full size, many minutes)`;
+// An unknown flag must not fall through to a full run of many minutes on a shared machine.
+const flags = process.argv.slice(2);
+if (flags.includes('--help') || flags.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const unknownFlags = flags.filter(
+  (arg) => arg !== '--quick' && !arg.startsWith('--only=') && !arg.startsWith('--batches='),
+);
+if (unknownFlags.length > 0) {
+  console.error(`unknown argument(s): ${unknownFlags.join(' ')}\n${USAGE}`);
+  process.exit(2);
+}
+const quick = flags.includes('--quick');
 const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
 
@@ -524,6 +539,12 @@ async function main() {
     const userAgent = await page.evaluate(() => window.outpostBench.userAgent());
     const call = (name, arg) => page.evaluate(([n, a]) => window.outpostBench[n](a), [name, arg]);
 
+    const unknownFigures = [...(only ?? [])].filter((name) => !(name in CASES));
+    if (unknownFigures.length > 0) {
+      throw new Error(
+        `unknown figure(s) ${unknownFigures.join(', ')}; known: ${Object.keys(CASES).join(', ')}`,
+      );
+    }
     for (const [name, run] of Object.entries(CASES)) {
       if (only && !only.has(name)) continue;
       const caseStart = Date.now();

@@ -28,6 +28,11 @@ const backendReady = createWorkerBackend({
 });
 const sync = createWorkerSync({ endpoint, backend: backendReady, channelName: SYNC_CHANNEL_NAME });
 
+// The browser stops idle workers and starts them again for the next event. Each start flushes what is
+// pending: where Background Sync is missing, disabled or its event was dropped, a start (a navigation, a
+// page's message) is the worker's next chance, and it costs one claim that finds nothing when all is sent.
+void sync.flushQuietly('start');
+
 /** A same-origin page load that is not the API (opening `/api/sync/health` in a tab must reach the server). */
 function isAppNavigation(request: Request): boolean {
   if (request.mode !== 'navigate') return false;

@@ -83,13 +83,13 @@ function eventsUpTo(events: readonly StoredEvent[], position: number | undefined
     .sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
 }
 
-interface SyncFields {
+export interface SyncFields {
   readonly syncState: SyncState;
   readonly blockedReason: string | null;
 }
 
 /** Delivery state of one order from its outbox rows; a discard on this device also blocks the order. */
-function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | undefined): SyncFields {
+export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | undefined): SyncFields {
   let dead: OutboxRow | undefined;
   let sending = false;
   let pending = false;

@@ -1,8 +1,16 @@
 import Dexie from 'dexie';
 import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
 import type { PushResult, WireClientEvent, WireServerEvent } from '../protocol/messages';
-import type { OutboxRow, OutpostDb, StoredClientEvent, StoredEvent, StoredServerEvent } from '../store/db';
-import { projectEvents, refreshSyncState } from '../store/projections';
+import { orderIdOf } from '../protocol/messages';
+import type {
+  OrderSummary,
+  OutboxRow,
+  OutpostDb,
+  StoredClientEvent,
+  StoredEvent,
+  StoredServerEvent,
+} from '../store/db';
+import { projectEvents, refreshSyncState, syncFieldsOf } from '../store/projections';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
 import { PULL_CURSOR_KEY, patchSyncMeta, type SyncMeta } from './sync-meta';
 
@@ -112,7 +120,12 @@ async function readByPosition<T extends { readonly position?: number }>(
 }
 
 /** The claim's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
-async function claimWithin(db: OutpostDb, options: ClaimOptions, touched: Set<string>): Promise<Claim> {
+async function claimWithin(
+  db: OutpostDb,
+  options: ClaimOptions,
+  touched: Set<string>,
+  known: Map<string, OutboxRow> = new Map(),
+): Promise<Claim> {
   const { now, policy } = options;
   const blockedBelow = new Map<string, number>();
   const block = (row: OutboxRow) => {
@@ -135,6 +148,7 @@ async function claimWithin(db: OutpostDb, options: ClaimOptions, touched: Set<st
   }
   for (const row of dead) block(row);
   if (expired.length > 0) await db.outbox.bulkPut(expired);
+  for (const row of expired) known.set(row.eventId, row);
   let lowest = Number.POSITIVE_INFINITY;
   for (const row of [...inflight, ...dead]) lowest = Math.min(lowest, row.position);
 
@@ -202,12 +216,14 @@ async function claimWithin(db: OutpostDb, options: ClaimOptions, touched: Set<st
     const event = eventsById.get(row.eventId);
     if (event?.kind !== 'client') {
       // An outbox row whose event is gone cannot be sent or delivered: a dead letter, not a silent drop.
-      await db.outbox.put({
+      const deadRow: OutboxRow = {
         ...row,
         status: 'dead',
         deadCode: 'missing_event',
         lastError: 'The event behind this entry is missing from the local store',
-      });
+      };
+      await db.outbox.put(deadRow);
+      known.set(row.eventId, deadRow);
       touched.add(row.streamId);
       cut.add(row.streamId);
       continue;
@@ -232,6 +248,7 @@ async function claimWithin(db: OutpostDb, options: ClaimOptions, touched: Set<st
   }
   if (entries.length > 0) {
     await db.outbox.bulkPut(entries.map((entry) => entry.row));
+    for (const entry of entries) known.set(entry.row.eventId, entry.row);
     await patchSyncMeta(db, { syncingOwner: options.ownerId, syncingUntil: now + policy.leaseMs });
   }
   if (lowest === Number.POSITIVE_INFINITY) {
@@ -337,11 +354,98 @@ export async function applyAndClaim(
 ): Promise<{ applied: ApplyOutcome; claim: Claim | null }> {
   return db.transaction('rw', syncTables(db), async () => {
     const touched = new Set<string>();
-    const applied = await applyWithin(db, options, touched);
-    const claim = next ? await claimWithin(db, next, touched) : null;
-    await refreshSyncState(db, touched);
+    const known = new Map<string, OutboxRow>();
+    const applied = await applyWithin(db, options, touched, known);
+    const claim = next ? await claimWithin(db, next, touched, known) : null;
+    const floors = laneFloors([...options.entries, ...(claim?.entries ?? [])]);
+    await refreshSyncStateAbove(db, touched, floors, known);
     return { applied, claim };
   });
+}
+
+/**
+ * Per stream, the lowest version a claim handed out. A claim takes a lane from its head, the stream's lowest
+ * undelivered row, so every row of the stream below that version was delivered when it was claimed, and a
+ * delivered row never changes status again: those rows cannot affect the stream's sync state.
+ */
+function laneFloors(entries: readonly ClaimedEntry[]): Map<string, number> {
+  const floors = new Map<string, number>();
+  for (const { row } of entries) {
+    const floor = floors.get(row.streamId);
+    if (floor === undefined || row.version < floor) floors.set(row.streamId, row.version);
+  }
+  return floors;
+}
+
+/**
+ * `refreshSyncState` for the drain: a stream with a floor is recomputed from its rows at or above it only
+ * (one ranged read on `[streamId+version]`), since delivered rows change nothing in `syncFieldsOf`; a drain
+ * then no longer reads back every row it delivered before (docs/performance.md). Other streams get the full
+ * refresh. Writes a summary only when its sync fields change, as `refreshSyncState` does.
+ */
+async function refreshSyncStateAbove(
+  db: OutpostDb,
+  touched: ReadonlySet<string>,
+  floors: ReadonlyMap<string, number>,
+  known: ReadonlyMap<string, OutboxRow>,
+): Promise<void> {
+  // Rows this transaction read or wrote, as they stand now, by stream and version: where they cover every
+  // version from the floor up to their highest, only the rows above that are read.
+  const held = new Map<string, Map<number, OutboxRow>>();
+  for (const row of known.values()) {
+    const versions = held.get(row.streamId) ?? new Map<number, OutboxRow>();
+    versions.set(row.version, row);
+    held.set(row.streamId, versions);
+  }
+  const readFrom = new Map<string, { version: number; rows: OutboxRow[] }>();
+  for (const [streamId, floor] of floors) {
+    const versions = held.get(streamId);
+    const rows: OutboxRow[] = [];
+    let version = floor;
+    for (let row = versions?.get(version); row; row = versions?.get(version)) {
+      rows.push(row);
+      version += 1;
+    }
+    // With no held row at the floor, version stays the floor and every row from it is read.
+    readFrom.set(streamId, { version, rows });
+  }
+  const fast = [...touched].filter((streamId) => floors.has(streamId));
+  await refreshSyncState(
+    db,
+    [...touched].filter((streamId) => !floors.has(streamId)),
+  );
+  if (fast.length === 0) return;
+  // Dexie.Promise.all keeps the transaction zone, as in projections.ts.
+  const [streams, summaries, rows] = await Dexie.Promise.all([
+    db.streams.bulkGet(fast),
+    db.orderSummaries.bulkGet(fast.map(orderIdOf)),
+    Dexie.Promise.all(
+      fast.map((streamId) =>
+        db.outbox
+          .where('[streamId+version]')
+          .between(
+            [streamId, readFrom.get(streamId)?.version ?? Dexie.minKey],
+            [streamId, Dexie.maxKey],
+            true,
+            true,
+          )
+          .toArray(),
+      ),
+    ),
+  ]);
+  const changed: OrderSummary[] = [];
+  for (const [index, summary] of summaries.entries()) {
+    if (!summary) continue;
+    const streamId = fast[index] ?? '';
+    const fields = syncFieldsOf(
+      [...(readFrom.get(streamId)?.rows ?? []), ...(rows[index] ?? [])],
+      streams[index],
+    );
+    if (fields.syncState !== summary.syncState || fields.blockedReason !== summary.blockedReason) {
+      changed.push({ ...summary, ...fields });
+    }
+  }
+  if (changed.length > 0) await db.orderSummaries.bulkPut(changed);
 }
 
 /** The apply's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
@@ -349,6 +453,7 @@ async function applyWithin(
   db: OutpostDb,
   options: ApplyOptions,
   touched: Set<string>,
+  known: Map<string, OutboxRow>,
 ): Promise<ApplyOutcome> {
   const { now, policy } = options;
   const positions = options.entries.map((entry) => entry.row.position).sort((a, b) => a - b);
@@ -359,6 +464,7 @@ async function applyWithin(
   );
   const byId = new Map(rows.map((row) => [row.eventId, row] as const));
   const current = options.entries.map((entry) => byId.get(entry.row.eventId));
+  for (const row of rows) known.set(row.eventId, row);
   const updates: OutboxRow[] = [];
   let delivered = 0;
   let dead = 0;
@@ -417,6 +523,7 @@ async function applyWithin(
     touched.add(row.streamId);
   }
   if (updates.length > 0) await db.outbox.bulkPut(updates);
+  for (const row of updates) known.set(row.eventId, row);
   const stored = await storeServerEvents(db, options.serverEvents);
   await patchSyncMeta(db, (meta) => ({
     ...options.meta,

@@ -262,9 +262,10 @@ describe('the order-entry journey in Chromium', () => {
       await page.getByText('1,429 orders').waitFor();
       await page.getByLabel('Search customer').fill('customer 0999');
       await page.getByText('1 order', { exact: true }).waitFor();
-      expect(await list.getByRole('listitem').allTextContents()).toEqual([
-        expect.stringContaining('Customer 09996'),
-      ]);
+      // The count and the page of rows are separate live queries: the row may still say "Loading…".
+      await expect
+        .poll(() => list.getByRole('listitem').allTextContents())
+        .toEqual([expect.stringContaining('Customer 09996')]);
     } finally {
       await bulk.close();
     }

@@ -70,15 +70,54 @@ const RequestIdsSchema = v.object({
   causationId: v.optional(v.nullable(UuidSchema)),
 });
 
-const WRITE_TABLES = ['events', 'outbox', 'streams', 'commands', 'orderSummaries', 'orderDetails'] as const;
+/** Every table a command's transaction writes; shared with the group committer. */
+export const WRITE_TABLES = [
+  'events',
+  'outbox',
+  'streams',
+  'commands',
+  'orderSummaries',
+  'orderDetails',
+] as const;
 
-interface ParsedRequest {
+/** A command request that passed the boundary check, with its ids settled. */
+export interface ParsedRequest {
   readonly command: OrderCommand;
+  readonly streamId: string;
   readonly commandId: string;
   readonly correlationId: string;
   readonly causationId: string | null;
   /** False when the handler made the commandId up: then no earlier command can have it. */
   readonly idGiven: boolean;
+}
+
+/**
+ * The boundary check every writer of commands runs: the command against its schema and the optional ids,
+ * all issues reported together; the commandId defaults to a fresh id and the correlationId to it.
+ */
+export function parseRequest(
+  request: CommandRequest,
+  ids: IdGenerator,
+): Result<ParsedRequest, ValidationError> {
+  const issues: FieldIssue[] = [];
+  const command = parseCommand(request.command);
+  if (!command.ok) issues.push(...command.error.issues);
+  const meta = validate(RequestIdsSchema, {
+    commandId: request.commandId,
+    correlationId: request.correlationId,
+    causationId: request.causationId,
+  });
+  if (!meta.ok) issues.push(...meta.error.issues);
+  if (!command.ok || !meta.ok) return err(new ValidationError(issues));
+  const commandId = meta.value.commandId ?? ids();
+  return ok({
+    command: command.value,
+    streamId: streamIdOf(command.value.orderId),
+    commandId,
+    correlationId: meta.value.correlationId ?? commandId,
+    causationId: meta.value.causationId ?? null,
+    idGiven: meta.value.commandId !== undefined,
+  });
 }
 
 interface LoadedStream {
@@ -131,27 +170,6 @@ function sameSnapshot(row: StreamRow, loaded: LoadedStream): boolean {
 export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
   const { db, clock, ids, clientId, bus } = deps;
   const maxRetries = deps.maxConcurrencyRetries ?? 3;
-
-  function parseRequest(request: CommandRequest): Result<ParsedRequest, ValidationError> {
-    const issues: FieldIssue[] = [];
-    const command = parseCommand(request.command);
-    if (!command.ok) issues.push(...command.error.issues);
-    const meta = validate(RequestIdsSchema, {
-      commandId: request.commandId,
-      correlationId: request.correlationId,
-      causationId: request.causationId,
-    });
-    if (!meta.ok) issues.push(...meta.error.issues);
-    if (!command.ok || !meta.ok) return err(new ValidationError(issues));
-    const commandId = meta.value.commandId ?? ids();
-    return ok({
-      command: command.value,
-      commandId,
-      correlationId: meta.value.correlationId ?? commandId,
-      causationId: meta.value.causationId ?? null,
-      idGiven: meta.value.commandId !== undefined,
-    });
-  }
 
   /** The highest client version stored for the stream: the truth the expected-version check compares with. */
   async function storedVersion(streamId: string): Promise<number> {
@@ -229,8 +247,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
   }
 
   async function attempt(request: ParsedRequest, useSnapshot: boolean): Promise<Attempt> {
-    const { command, commandId, correlationId, causationId } = request;
-    const streamId = streamIdOf(command.orderId);
+    const { command, streamId, commandId, correlationId, causationId } = request;
     const remembered = useSnapshot ? snapshots.get(streamId) : undefined;
     const loaded = remembered ?? (await load(commandId, streamId));
     if ('commandId' in loaded) return { ok: 'duplicate', row: loaded };
@@ -356,9 +373,9 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
   }
 
   async function execute(request: CommandRequest): Promise<Result<CommandOutcome, CommandError>> {
-    const parsed = parseRequest(request);
+    const parsed = parseRequest(request, ids);
     if (!parsed.ok) return parsed;
-    const streamId = streamIdOf(parsed.value.command.orderId);
+    const { streamId } = parsed.value;
     try {
       let useSnapshot = true;
       for (let retry = 0; ; ) {

@@ -1,18 +1,17 @@
 import Dexie from 'dexie';
-import * as v from 'valibot';
-import { type OrderCommand, parseCommand } from '../domain/order/commands';
 import { decide } from '../domain/order/decide';
 import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
-import { UuidSchema } from '../domain/order/fields';
 import { evolve, initialOrderState, type OrderState } from '../domain/order/order';
 import { err, ok, type Result } from '../domain/result';
-import { type FieldIssue, ValidationError, validate } from '../domain/validation';
-import { type EventMetadata, streamIdOf } from '../protocol/messages';
+import type { EventMetadata } from '../protocol/messages';
 import {
   type CommandHandlerDeps,
   type CommandOutcome,
   type CommandRequest,
+  type ParsedRequest,
+  parseRequest,
   pendingOutboxRow,
+  WRITE_TABLES,
 } from './command-handler';
 import type { CommandRow, StoredClientEvent, StoredEvent } from './db';
 import { type CommandError, StreamDiscardedError, toStorageError } from './errors';
@@ -57,22 +56,6 @@ export interface GroupCommitter {
 
 export type CommandResult = Result<CommandOutcome, CommandError>;
 
-const RequestIdsSchema = v.object({
-  commandId: v.optional(UuidSchema),
-  correlationId: v.optional(UuidSchema),
-  causationId: v.optional(v.nullable(UuidSchema)),
-});
-
-const WRITE_TABLES = ['events', 'outbox', 'streams', 'commands', 'orderSummaries', 'orderDetails'] as const;
-
-interface ParsedRequest {
-  readonly command: OrderCommand;
-  readonly streamId: string;
-  readonly commandId: string;
-  readonly correlationId: string;
-  readonly causationId: string | null;
-}
-
 interface StreamCursor {
   state: OrderState;
   version: number;
@@ -84,30 +67,6 @@ type Planned =
   | { readonly kind: 'refused'; readonly error: CommandError }
   | { readonly kind: 'handled'; readonly row: CommandRow }
   | { readonly kind: 'same-as'; readonly first: number };
-
-function parseRequest(
-  request: CommandRequest,
-  deps: GroupCommitDeps,
-): Result<ParsedRequest, ValidationError> {
-  const issues: FieldIssue[] = [];
-  const command = parseCommand(request.command);
-  if (!command.ok) issues.push(...command.error.issues);
-  const meta = validate(RequestIdsSchema, {
-    commandId: request.commandId,
-    correlationId: request.correlationId,
-    causationId: request.causationId,
-  });
-  if (!meta.ok) issues.push(...meta.error.issues);
-  if (!command.ok || !meta.ok) return err(new ValidationError(issues));
-  const commandId = meta.value.commandId ?? deps.ids();
-  return ok({
-    command: command.value,
-    streamId: streamIdOf(command.value.orderId),
-    commandId,
-    correlationId: meta.value.correlationId ?? commandId,
-    causationId: meta.value.causationId ?? null,
-  });
-}
 
 /** A stream folded from its stored events, for a stream that has no cached snapshot (a new order). */
 function foldStream(events: readonly StoredEvent[]): StreamCursor {
@@ -294,7 +253,7 @@ export async function commitGroup(
   const results: (CommandResult | undefined)[] = new Array(requests.length);
   const parsed: { readonly index: number; readonly request: ParsedRequest }[] = [];
   for (const [index, request] of requests.entries()) {
-    const outcome = parseRequest(request, deps);
+    const outcome = parseRequest(request, deps.ids);
     if (outcome.ok) parsed.push({ index, request: outcome.value });
     else results[index] = outcome;
   }

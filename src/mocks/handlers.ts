@@ -1,6 +1,6 @@
 import { delay, HttpResponse, http, type RequestHandler } from 'msw';
-import type { ErrorBody } from '../protocol/messages';
 import type { SyncHandler } from '../server/core/http';
+import { errorResponse } from '../server/core/http-errors';
 import type { FaultControl, FaultSettings } from './faults';
 
 export interface MockHandlersOptions {
@@ -38,17 +38,17 @@ export async function respondWithFaults(
   if (settings.latencyMs > 0) await delay(settings.latencyMs);
   if (settings.captivePortal) return captivePortalPage();
   if (settings.unauthorized && !new URL(request.url).pathname.endsWith('/health')) {
-    return errorJson(401, 'unauthorized', 'Sign in again: the session has expired', {
+    return errorResponse(401, 'unauthorized', 'Sign in again: the session has expired', {
       'www-authenticate': 'Bearer',
     });
   }
   if (settings.rateLimit) {
-    return errorJson(429, 'rate_limited', 'Too many requests', {
+    return errorResponse(429, 'rate_limited', 'Too many requests', {
       'retry-after': String(settings.rateLimit.retryAfterSeconds),
     });
   }
   if (settings.maxBodyBytes !== null && (await bodyBytes(request)) > settings.maxBodyBytes) {
-    return errorJson(
+    return errorResponse(
       413,
       'payload_too_large',
       `The body is over ${settings.maxBodyBytes} bytes: split the batch`,
@@ -84,9 +84,9 @@ async function fail(
 ): Promise<Response> {
   switch (kind) {
     case '500':
-      return errorJson(500, 'internal', 'The server failed (injected fault)');
+      return errorResponse(500, 'internal', 'The server failed (injected fault)');
     case '503':
-      return errorJson(503, 'unavailable', 'The server is overloaded (injected fault)', {
+      return errorResponse(503, 'unavailable', 'The server is overloaded (injected fault)', {
         'retry-after': String(settings.retryAfterSeconds),
       });
     case 'network':
@@ -113,16 +113,6 @@ async function bodyBytes(request: Request): Promise<number> {
   if (request.method === 'GET' || request.method === 'HEAD') return 0;
   // A clone, so the real handler can still read the body afterwards.
   return (await request.clone().arrayBuffer()).byteLength;
-}
-
-function errorJson(
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): Response {
-  const body: ErrorBody = { error: { code, message } };
-  return HttpResponse.json(body, { status, headers });
 }
 
 function captivePortalPage(): Response {

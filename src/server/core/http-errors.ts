@@ -11,6 +11,8 @@ export type SyncErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'unavailable'
   | 'internal';
 
 const JSON_HEADERS = {

@@ -14,6 +14,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_PATH, LAUNCH_ARGS } from './lib/chromium.mjs';
 import { startReferenceServer } from './lib/reference-server.mjs';
 import { startStaticServer } from './lib/static-server.mjs';
 
@@ -27,17 +28,9 @@ const api =
 if (api?.skipped) throw new Error(api.skipped);
 const server = await startStaticServer({ root: join(here, 'out'), apiTarget: api });
 const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  executablePath: CHROMIUM_PATH,
   headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
+  args: LAUNCH_ARGS,
 });
 try {
   const page = context.pages()[0] ?? (await context.newPage());

@@ -16,6 +16,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_PATH, LAUNCH_ARGS } from './lib/chromium.mjs';
 import { startReferenceServer } from './lib/reference-server.mjs';
 import { measureSize } from './lib/size.mjs';
 import { startStaticServer } from './lib/static-server.mjs';
@@ -77,16 +78,6 @@ const SIZES = quick
       rebuildEvents: 100_000,
       latencySamples: 40,
     };
-
-const LAUNCH_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 const figures = [];
 const errors = [];
@@ -509,7 +500,7 @@ async function main() {
   const started = Date.now();
   const loadBefore = os.loadavg();
   const tmp = mkdtempSync(join(os.tmpdir(), 'outpost-bench-'));
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const executablePath = CHROMIUM_PATH;
   let server = null;
   let staticServer = null;
   let context = null;

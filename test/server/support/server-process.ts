@@ -35,6 +35,8 @@ export interface StartOptions {
   readonly token?: string;
   readonly distDir?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Start it as a person does, through `npm start` (no build: DIST_DIR is none unless given). */
+  readonly viaNpm?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -54,7 +56,10 @@ export function freePort(): Promise<number> {
 
 export async function startServerProcess(options: StartOptions): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const [command, args] = options.viaNpm
+    ? ['npm', ['start', '--silent']]
+    : [process.execPath, ['--import', 'tsx', MAIN]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

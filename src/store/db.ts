@@ -56,7 +56,12 @@ export type StoredLocalEvent = {
 
 export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEvent;
 
-export type OutboxStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
+/**
+ * What a row stores. "In flight" is not stored: a pending row named by a lease record is in flight
+ * (`outboxEntriesView`, src/store/outbox-view.ts). "Delivered" is not stored either: a delivered row is
+ * deleted, so a client event with no outbox row is delivered.
+ */
+export type OutboxStatus = 'pending' | 'dead';
 
 export interface OutboxRow {
   readonly eventId: string;
@@ -72,11 +77,21 @@ export interface OutboxRow {
   readonly lastError: string | null;
   /** Why the row is dead (`rejected:<code>`, `bad_request`, `max_attempts`…), null otherwise. */
   readonly deadCode: string | null;
-  /** Which flusher claimed the row, and until when; an expired lease returns the row to pending. */
-  readonly leaseOwner: string | null;
-  readonly leaseUntil: number | null;
   readonly createdAt: number;
-  readonly deliveredAt: number | null;
+}
+
+/**
+ * One claimed batch: which flusher sent it and until when its rows are in flight. One record per batch, not
+ * a rewrite of every row: a claim writes one record and an apply deletes it, so a row is written once in its
+ * life (its deletion on delivery) when nothing goes wrong. Keyed by the push's batchId, so an answer removes
+ * exactly its own lease even when its flusher already claimed the next batch; a record past `until` is
+ * deleted by the next claim, which alone returns its rows to the pool.
+ */
+export interface LeaseRow {
+  readonly batchId: string;
+  readonly ownerId: string;
+  readonly until: number;
+  readonly eventIds: readonly string[];
 }
 
 /** The aggregate's last known state per stream: a snapshot cache and the expected version for appends. */
@@ -151,6 +166,7 @@ export interface MetaRow {
 export type OutpostDb = Dexie & {
   events: EntityTable<StoredEvent, 'position'>;
   outbox: EntityTable<OutboxRow, 'eventId'>;
+  leases: EntityTable<LeaseRow, 'batchId'>;
   streams: EntityTable<StreamRow, 'streamId'>;
   commands: EntityTable<CommandRow, 'commandId'>;
   orderSummaries: EntityTable<OrderSummary, 'orderId'>;
@@ -187,5 +203,23 @@ export function openDb(options: OpenDbOptions = {}): OutpostDb {
     orderDetails: '&orderId',
     meta: '&key',
   });
+  // Version 2: in-flight rows are named by lease records instead of rewritten, delivered rows are deleted.
+  // Nothing undelivered is lost: in-flight rows become pending (the leases that held them are gone, exactly
+  // as if they had expired: the server answers a resend `duplicate`), dead and pending rows stay as they are.
+  db.version(2)
+    .stores({ leases: '&batchId' })
+    .upgrade(async (tx) => {
+      const outbox = tx.table('outbox');
+      await outbox
+        .where('[status+position]')
+        .between(['delivered', Dexie.minKey], ['delivered', Dexie.maxKey])
+        .delete();
+      await outbox.toCollection().modify((row: Record<string, unknown>) => {
+        if (row.status === 'inflight') row.status = 'pending';
+        delete row.leaseOwner;
+        delete row.leaseUntil;
+        delete row.deliveredAt;
+      });
+    });
   return db;
 }

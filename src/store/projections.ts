@@ -4,13 +4,13 @@ import { orderIdOf } from '../protocol/messages';
 import type {
   OrderDetail,
   OrderSummary,
-  OutboxRow,
   OutpostDb,
   StoredEvent,
   StreamRow,
   SyncState,
   TimelineEntry,
 } from './db';
+import { leasedEventIds, type OutboxEntry, outboxEntriesView } from './outbox-view';
 
 /**
  * Read models are pure folds of the event store. Everything here derives from stored events and outbox rows
@@ -88,9 +88,12 @@ export interface SyncFields {
   readonly blockedReason: string | null;
 }
 
-/** Delivery state of one order from its outbox rows; a discard on this device also blocks the order. */
-export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | undefined): SyncFields {
-  let dead: OutboxRow | undefined;
+/**
+ * Delivery state of one order from its outbox entries (`outboxEntriesView`: in flight derived from the
+ * leases; delivered rows are gone); a discard on this device also blocks the order.
+ */
+export function syncFieldsOf(rows: readonly OutboxEntry[], stream: StreamRow | undefined): SyncFields {
+  let dead: OutboxEntry | undefined;
   let sending = false;
   let pending = false;
   for (const row of rows) {
@@ -104,7 +107,7 @@ export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | und
   }
   if (dead) {
     const why = dead.lastError ?? dead.deadCode ?? 'no reason given';
-    const waiting = rows.some((row) => row.status !== 'delivered' && row.version > dead.version);
+    const waiting = rows.some((row) => row.version > dead.version);
     return {
       syncState: 'attention',
       blockedReason: `${dead.type} (version ${dead.version}) was not accepted: ${why}.${
@@ -134,18 +137,23 @@ function groupByStream(events: readonly StoredEvent[]): Map<string, StoredEvent[
   return byStream;
 }
 
+/** Each stream's outbox entries, in flight derived from the lease records (read in the same round). */
 async function outboxRowsByStream(
   db: OutpostDb,
   streamIds: readonly string[],
-): Promise<Map<string, OutboxRow[]>> {
+): Promise<Map<string, OutboxEntry[]>> {
   // One getAll per stream, not anyOf: Dexie walks anyOf with a cursor, one IndexedDB round trip per row, and
   // this runs in every command's transaction (docs/performance.md).
   // Dexie.Promise.all, not the native one: it keeps the transaction zone however many streams there are.
-  const rows = await Dexie.Promise.all(
-    streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray()),
-  );
-  const byStream = new Map<string, OutboxRow[]>();
-  for (const [index, streamId] of streamIds.entries()) byStream.set(streamId, rows[index] ?? []);
+  const [leases, rows] = await Dexie.Promise.all([
+    db.leases.toArray(),
+    Dexie.Promise.all(streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray())),
+  ]);
+  const leased = leasedEventIds(leases);
+  const byStream = new Map<string, OutboxEntry[]>();
+  for (const [index, streamId] of streamIds.entries()) {
+    byStream.set(streamId, outboxEntriesView(rows[index] ?? [], leased));
+  }
   return byStream;
 }
 
@@ -246,14 +254,14 @@ export interface StoredProjection {
  * The rows one order's events turn `current` into, or undefined when they change nothing. Pure, for a
  * caller that read the rows itself and writes the result: the command handler reads them together with its
  * own checks, so a command costs fewer IndexedDB round trips (docs/performance.md). `outbox` is every outbox
- * row of the order including those written with these events; `stored` its stored events, needed only when
- * `events` holds a local record.
+ * entry of the order (`outboxEntriesView`) including those written with these events; `stored` its stored
+ * events, needed only when `events` holds a local record.
  */
 export function projectRows(
   streamId: string,
   events: readonly StoredEvent[],
   current: StoredProjection,
-  outbox: readonly OutboxRow[],
+  outbox: readonly OutboxEntry[],
   stored: readonly StoredEvent[] = [],
 ): { stream: StreamRow; detail: OrderDetail; summary: OrderSummary | undefined } | undefined {
   const orderId = orderIdOf(streamId);
@@ -272,8 +280,8 @@ export function projectRows(
  * Folds stored events (client, server and local records) into `streams`, `orderSummaries` and
  * `orderDetails`, then recomputes the touched orders' sync state from their outbox rows.
  *
- * Contract: call inside an open rw transaction over events, outbox, streams, orderSummaries and orderDetails,
- * after the events were added to `events` (with their positions), in position order. Events already
+ * Contract: call inside an open rw transaction over events, outbox, leases, streams, orderSummaries and
+ * orderDetails, after the events were added to `events` (with their positions), in position order. Events already
  * projected (same eventId) are skipped.
  */
 export async function projectEvents(db: OutpostDb, events: readonly StoredEvent[]): Promise<void> {
@@ -321,9 +329,10 @@ export async function projectEvents(db: OutpostDb, events: readonly StoredEvent[
 }
 
 /**
- * Recomputes each order's `syncState` and `blockedReason` from its outbox rows: any dead row → attention
- * (naming the first dead event and its error); else in flight or retried → sending; else pending → local;
- * else delivered. Call inside a transaction over outbox, streams and orderSummaries whenever outbox rows change.
+ * Recomputes each order's `syncState` and `blockedReason` from its outbox entries: any dead row → attention
+ * (naming the first dead event and its error); else in flight (leased) or retried → sending; else pending →
+ * local; else (no row left) delivered. Call inside a transaction over outbox, leases, streams and
+ * orderSummaries whenever outbox rows or leases change.
  */
 export async function refreshSyncState(db: OutpostDb, streamIds: Iterable<string>): Promise<void> {
   const ids = [...new Set(streamIds)];

@@ -2,7 +2,8 @@ import Dexie, { liveQuery } from 'dexie';
 import { from, type Observable } from 'rxjs';
 import type { OrderStatus } from '../domain/order/order';
 import { streamIdOf } from '../protocol/messages';
-import type { OrderDetail, OrderSummary, OutboxRow, OutboxStatus, OutpostDb } from './db';
+import type { OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
+import { leasedEventIds, type OutboxEntry, type OutboxEntryStatus, outboxEntriesView } from './outbox-view';
 
 /**
  * Live views of the read models for the UI: each re-emits whenever a committed transaction touches what it
@@ -55,39 +56,84 @@ export function liveOrderSummaries(
 export interface OrderDetailView {
   readonly summary: OrderSummary;
   readonly detail: OrderDetail;
-  /** The order's outbox rows, so each timeline entry can show its delivery state (join by eventId). */
-  readonly outbox: readonly OutboxRow[];
+  /**
+   * The order's undelivered outbox entries, so each timeline entry can show its delivery state (join by
+   * eventId; a client event with no entry is delivered, `deliveryStateOf`).
+   */
+  readonly outbox: readonly OutboxEntry[];
 }
 
-/** One order with its lines, timeline and outbox rows; null while it does not exist. */
+/** One order with its lines, timeline and outbox entries; null while it does not exist. */
 export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<OrderDetailView | null> {
   return from(
     liveQuery(async (): Promise<OrderDetailView | null> => {
-      const [summary, detail, outbox] = await Promise.all([
+      const [summary, detail, rows, leases] = await Promise.all([
         db.orderSummaries.get(orderId),
         db.orderDetails.get(orderId),
         db.outbox.where('streamId').equals(streamIdOf(orderId)).sortBy('version'),
+        db.leases.toArray(),
       ]);
-      return summary && detail ? { summary, detail, outbox } : null;
+      return summary && detail ? { summary, detail, outbox: outboxEntriesView(rows, leases) } : null;
     }),
   );
 }
 
-const UNDELIVERED: readonly OutboxStatus[] = ['pending', 'inflight', 'dead'];
+const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>
+  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
 
-/** Outbox rows not yet delivered (pending, in flight, dead), in sending order. */
-export function liveOutbox(db: OutpostDb): Observable<readonly OutboxRow[]> {
-  return from(
-    liveQuery(async () => {
-      const byStatus = await Promise.all(
-        UNDELIVERED.map((status) =>
-          db.outbox
-            .where('[status+position]')
-            .between([status, Dexie.minKey], [status, Dexie.maxKey])
-            .toArray(),
-        ),
-      );
-      return byStatus.flat().sort((a, b) => a.position - b.position);
-    }),
-  );
+/** Outbox entries not yet delivered (pending, in flight, dead), in sending order. */
+export async function readOutbox(db: OutpostDb): Promise<OutboxEntry[]> {
+  const [pending, dead, leases] = await Promise.all([
+    byStatus(db, 'pending').toArray(),
+    byStatus(db, 'dead').toArray(),
+    db.leases.toArray(),
+  ]);
+  return outboxEntriesView([...pending, ...dead], leases).sort((a, b) => a.position - b.position);
+}
+
+export function liveOutbox(db: OutpostDb): Observable<readonly OutboxEntry[]> {
+  return from(liveQuery(() => readOutbox(db)));
+}
+
+export interface OutboxSection {
+  /** Exact number of entries in this state. */
+  readonly count: number;
+  /** The first of them in sending order, at most the limit asked for. */
+  readonly rows: readonly OutboxEntry[];
+}
+
+/**
+ * The outbox by delivery state for the inspector, each state counted exactly and listed up to `limit` rows,
+ * without reading every pending row: in-flight rows are the leased ones (a batch or two), and the pending
+ * section reads only as many rows past the first as there are leased ones.
+ */
+export async function readOutboxSections(
+  db: OutpostDb,
+  limit: number,
+): Promise<Record<OutboxEntryStatus, OutboxSection>> {
+  const [leases, deadCount, dead, pendingCount] = await Promise.all([
+    db.leases.toArray(),
+    byStatus(db, 'dead').count(),
+    byStatus(db, 'dead').limit(limit).toArray(),
+    byStatus(db, 'pending').count(),
+  ]);
+  const leased = leasedEventIds(leases);
+  const [leasedRows, firstPending] = await Promise.all([
+    db.outbox.bulkGet([...leased]),
+    byStatus(db, 'pending')
+      .limit(limit + leased.size)
+      .toArray(),
+  ]);
+  const inflight = outboxEntriesView(
+    leasedRows.filter((row): row is OutboxRow => row?.status === 'pending'),
+    leased,
+  ).sort((a, b) => a.position - b.position);
+  return {
+    dead: { count: deadCount, rows: dead },
+    inflight: { count: inflight.length, rows: inflight.slice(0, limit) },
+    pending: {
+      count: pendingCount - inflight.length,
+      rows: firstPending.filter((row) => !leased.has(row.eventId)).slice(0, limit),
+    },
+  };
 }

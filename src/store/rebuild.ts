@@ -11,7 +11,7 @@ const PAGE_SIZE = 500;
 export async function rebuildReadModels(db: OutpostDb, pageSize = PAGE_SIZE): Promise<void> {
   await db.transaction(
     'rw',
-    [db.events, db.outbox, db.streams, db.orderSummaries, db.orderDetails],
+    [db.events, db.outbox, db.leases, db.streams, db.orderSummaries, db.orderDetails],
     async () => {
       await Promise.all([db.streams.clear(), db.orderSummaries.clear(), db.orderDetails.clear()]);
       let after = 0;

@@ -6,6 +6,7 @@ import type { Clock, IdGenerator } from '../platform/ids';
 import { orderIdOf } from '../protocol/messages';
 import type { OutboxRow, OutpostDb, StoredLocalEvent } from '../store/db';
 import type { EventBus } from '../store/event-bus';
+import { outboxEntriesView } from '../store/outbox-view';
 import { projectEvents, refreshSyncState } from '../store/projections';
 import { DeadLetterError } from './errors';
 import { syncTables } from './outbox-store';
@@ -45,12 +46,11 @@ export async function listDeadLetters(db: OutpostDb): Promise<DeadLetter[]> {
   }));
 }
 
-/** Later entries of the same stream that are still undelivered, ascending version. */
+/** This entry and the later ones of its stream, ascending version: every stored row is undelivered. */
 const laterUndelivered = (db: OutpostDb, row: OutboxRow) =>
   db.outbox
     .where('[streamId+version]')
     .between([row.streamId, row.version], [row.streamId, Dexie.maxKey])
-    .filter((candidate) => candidate.status !== 'delivered')
     .toArray();
 
 async function loadDead(db: OutpostDb, eventId: string): Promise<OutboxRow> {
@@ -89,8 +89,6 @@ export async function retryDeadLetter(
             nextAttemptAt: 0,
             deadCode: null,
             lastError: null,
-            leaseOwner: null,
-            leaseUntil: null,
           }),
         );
       await db.outbox.bulkPut(revived);
@@ -143,7 +141,8 @@ export async function discardDeadLetter(
   const outcome = await asResult(() =>
     db.transaction('rw', syncTables(db), async () => {
       const row = await loadDead(db, request.eventId);
-      const doomed = await laterUndelivered(db, row);
+      const [later, leases] = await Promise.all([laterUndelivered(db, row), db.leases.toArray()]);
+      const doomed = outboxEntriesView(later, leases);
       const busy = doomed.find((candidate) => candidate.status === 'inflight');
       if (busy) {
         throw new DeadLetterError(

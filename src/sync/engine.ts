@@ -24,8 +24,8 @@ import { patchSyncMeta, readPullCursor, readSyncMeta } from './sync-meta';
  * so the same code runs in a page and in the service worker:
  *
  *          ┌──────────── claim (rw tx) ────────────┐
- *   flush ─┤ expired leases → pending; lane heads   ├─► POST /push ─► apply + next claim (one rw tx) ─┐
- *          │ + successors → inflight, leased        │   (no tx open)                                   │
+ *   flush ─┤ expired lease records deleted; lane    ├─► POST /push ─► apply + next claim (one rw tx) ─┐
+ *          │ heads + successors → one lease record  │   (no tx open)                                   │
  *          └────────────────────────────────────────┘                                                  │
  *             ▲                                                                                         │
  *             └──── until nothing is eligible, a transient failure or auth-required ◄──────────────────┘
@@ -158,6 +158,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
    * how, so the next claim shares the answer's transaction (one durable commit per batch).
    */
   async function sendBatch(
+    batchId: string,
     entries: readonly ClaimedEntry[],
     next: (failure: SyncRequestError | null) => ClaimOptions | null,
   ): Promise<{
@@ -165,7 +166,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     applied: ApplyOutcome;
     claim: Claim | null;
   }> {
-    const batchId = ids();
+    // The request carries the lease's batchId: one name for the batch in the outbox and on the wire.
     const body: PushRequest = {
       protocol: PROTOCOL_VERSION,
       clientId,
@@ -198,6 +199,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       db,
       {
         ownerId,
+        batchId,
         now,
         policy,
         random,
@@ -245,6 +247,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     const byteBudget = policy.maxBatchBytes - envelopeBytes(clientId, ids());
     const claimOptions = (): ClaimOptions => ({
       ownerId,
+      batchId: ids(),
       now: clock.now(),
       policy,
       limit,
@@ -262,7 +265,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       }
       const entries = claim.entries;
       sent += entries.length;
-      const batch = await sendBatch(entries, (failure) => {
+      const batch = await sendBatch(claim.batchId, entries, (failure) => {
         if (failure?.code === 'too_large' && entries.length > 1) {
           // Halve and resend: the rows are released untouched, the next claim takes fewer.
           limit = Math.max(1, Math.floor(entries.length / 2));

@@ -3,6 +3,7 @@ import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
 import type { PushResult, WireClientEvent, WireServerEvent } from '../protocol/messages';
 import { orderIdOf } from '../protocol/messages';
 import type {
+  LeaseRow,
   OrderSummary,
   OutboxRow,
   OutpostDb,
@@ -10,19 +11,26 @@ import type {
   StoredEvent,
   StoredServerEvent,
 } from '../store/db';
+import { leasedEventIds, outboxEntriesView } from '../store/outbox-view';
 import { projectEvents, refreshSyncState, syncFieldsOf } from '../store/projections';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
 import { PULL_CURSOR_KEY, patchSyncMeta, type SyncMeta } from './sync-meta';
 
 /**
- * The engine's two transactions around a push: claim (pick and lease a batch) and apply (record the answer).
- * The fetch happens between them, never inside one: Dexie commits a transaction that awaits anything else.
+ * The engine's two transactions around a push: claim (pick a batch and write its lease record) and apply
+ * (record the answer, delete the lease). The fetch happens between them, never inside one: Dexie commits a
+ * transaction that awaits anything else.
+ *
+ * Rows are never rewritten to show they are in flight: the batch's lease record names them. A delivered row is
+ * deleted in the transaction that records the answer; a row is rewritten only when its answer is a retry or a
+ * dead letter (attempts are counted then, not at the claim).
  */
 
-/** Every table a claim or an apply may write: outbox rows, server events, the read models, sync meta. */
+/** Every table a claim or an apply may write: outbox rows, leases, server events, the read models, sync meta. */
 export const syncTables = (db: OutpostDb) => [
   db.events,
   db.outbox,
+  db.leases,
   db.streams,
   db.orderSummaries,
   db.orderDetails,
@@ -30,7 +38,7 @@ export const syncTables = (db: OutpostDb) => [
 ];
 
 export interface ClaimedEntry {
-  /** The row as the claim wrote it (inflight, leased, attempts counted). */
+  /** The row as the claim read it: still pending, named by the claim's lease record. */
   readonly row: OutboxRow;
   readonly event: WireClientEvent;
   /** UTF-8 bytes of the event's JSON, for the batch budget. */
@@ -39,6 +47,8 @@ export interface ClaimedEntry {
 
 export interface ClaimOptions {
   readonly ownerId: string;
+  /** Names the lease record and the push request that carries the batch. */
+  readonly batchId: string;
   readonly now: number;
   readonly policy: RetryPolicy;
   /** Most entries in this batch (below policy.batchSize after a 413 split). */
@@ -54,14 +64,17 @@ export interface ClaimOptions {
 }
 
 export interface Claim {
+  /** The lease record's key (`ClaimOptions.batchId`); nothing was leased when `entries` is empty. */
+  readonly batchId: string;
   readonly entries: readonly ClaimedEntry[];
   /** Earliest backoff among lanes that were eligible but for time; null when none waits on time. */
   readonly earliestWaitingAt: number | null;
   /**
-   * A lower bound on the position of any row that can be pending at the next claim: a row only becomes
-   * pending again from inflight or dead, and new rows come after every existing one. Starting the next scan
-   * there skips the index entries that delivered rows left behind at the head of the range, which IndexedDB
-   * on LevelDB keeps as tombstones until compaction (docs/sync.md).
+   * A lower bound on the position of any row that can be pending at the next claim: rows in flight stay
+   * pending (their lease names them), a row only becomes pending again from dead, and new rows come after
+   * every existing one. Starting the next scan there skips the index entries that delivered (deleted) rows
+   * left behind at the head of the range, which IndexedDB on LevelDB keeps as tombstones until compaction
+   * (docs/sync.md).
    */
   readonly scanFrom: number;
 }
@@ -85,15 +98,16 @@ export function toWireEvent(event: StoredClientEvent): WireClientEvent {
 }
 
 /**
- * One rw transaction: expired leases go back to pending, then pending rows are taken in position order under
- * the lane rule — a stream's lowest undelivered version is its head; the head is eligible when nothing
- * older of the stream is in flight or dead and its backoff has passed; later versions of the same stream
- * follow it in order, never alone. A held-back lane is skipped, so it never holds back another stream.
+ * One rw transaction: expired lease records are deleted (which alone returns their rows), then pending rows
+ * are taken in position order under the lane rule — a stream's lowest undelivered version is its head; the
+ * head is eligible when it is not in a live lease, nothing older of the stream is in flight or dead and its
+ * backoff has passed; later versions of the same stream follow it in order, never alone. A held-back lane is
+ * skipped, so it never holds back another stream. The batch is leased with one record.
  */
 export function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<Claim> {
   return db.transaction('rw', syncTables(db), async () => {
     const touched = new Set<string>();
-    const claim = await claimWithin(db, options, touched);
+    const claim = await claimWithin(db, options, touched, new Held());
     await refreshSyncState(db, touched);
     return claim;
   });
@@ -119,12 +133,29 @@ async function readByPosition<T extends { readonly position?: number }>(
   return (await range(first, last)).filter((row) => row.position !== undefined && wanted.has(row.position));
 }
 
+/**
+ * Outbox rows a transaction read or wrote, as they stand now; `gone` holds those it deleted (delivered), so
+ * the sync-state refresh knows their versions are settled without reading them again.
+ */
+class Held {
+  readonly rows = new Map<string, OutboxRow>();
+  readonly gone = new Map<string, OutboxRow>();
+  keep(row: OutboxRow): void {
+    this.rows.set(row.eventId, row);
+    this.gone.delete(row.eventId);
+  }
+  drop(row: OutboxRow): void {
+    this.rows.delete(row.eventId);
+    this.gone.set(row.eventId, row);
+  }
+}
+
 /** The claim's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
 async function claimWithin(
   db: OutpostDb,
   options: ClaimOptions,
   touched: Set<string>,
-  known: Map<string, OutboxRow> = new Map(),
+  held: Held,
 ): Promise<Claim> {
   const { now, policy } = options;
   const blockedBelow = new Map<string, number>();
@@ -133,33 +164,38 @@ async function claimWithin(
     if (current === undefined || row.version < current) blockedBelow.set(row.streamId, row.version);
   };
 
-  const [inflight, dead] = await Promise.all([
-    rowsWithStatus(db, 'inflight').toArray(),
-    rowsWithStatus(db, 'dead').toArray(),
-  ]);
-  const expired: OutboxRow[] = [];
-  for (const row of inflight) {
-    if (row.leaseUntil === null || row.leaseUntil <= now) {
-      expired.push({ ...row, status: 'pending', leaseOwner: null, leaseUntil: null });
-      touched.add(row.streamId);
-    } else {
-      block(row);
+  const [leases, dead] = await Promise.all([db.leases.toArray(), rowsWithStatus(db, 'dead').toArray()]);
+  const expired = leases.filter((lease) => lease.until <= now);
+  const live = leases.filter((lease) => lease.until > now);
+  // A row in a live lease is in flight: it and everything after it in its stream wait.
+  const leased = leasedEventIds(live);
+  if (leases.length > 0) {
+    // Only other flushers' leases (ours was deleted by the apply before this claim) or dead ones: rare, few.
+    // Deleting an expired record returns its rows to the pool, no row is rewritten; their orders are
+    // refreshed because in flight is over for them.
+    const [rows] = await Promise.all([
+      db.outbox.bulkGet(leases.flatMap((lease) => lease.eventIds)),
+      expired.length > 0 ? db.leases.bulkDelete(expired.map((lease) => lease.batchId)) : undefined,
+    ]);
+    for (const row of rows) {
+      if (!row) continue;
+      if (leased.has(row.eventId)) block(row);
+      else touched.add(row.streamId);
     }
   }
   for (const row of dead) block(row);
-  if (expired.length > 0) await db.outbox.bulkPut(expired);
-  for (const row of expired) known.set(row.eventId, row);
   let lowest = Number.POSITIVE_INFINITY;
-  for (const row of [...inflight, ...dead]) lowest = Math.min(lowest, row.position);
+  for (const row of dead) lowest = Math.min(lowest, row.position);
 
   const lanes = new Map<string, { open: boolean; version: number }>();
   const candidates: OutboxRow[] = [];
   let earliestWaitingAt: number | null = null;
   const visit = (row: OutboxRow): void => {
     lowest = Math.min(lowest, row.position);
+    const inFlight = leased.has(row.eventId);
     const lane = lanes.get(row.streamId);
     if (lane) {
-      if (lane.open && row.version === lane.version + 1) {
+      if (lane.open && !inFlight && row.version === lane.version + 1) {
         lane.version = row.version;
         candidates.push(row);
       } else {
@@ -168,7 +204,7 @@ async function claimWithin(
       return;
     }
     const blocker = blockedBelow.get(row.streamId);
-    let open = !(blocker !== undefined && blocker < row.version);
+    let open = !inFlight && !(blocker !== undefined && blocker < row.version);
     const waiting = options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
     if (open && waiting) {
       open = false;
@@ -223,7 +259,7 @@ async function claimWithin(
         lastError: 'The event behind this entry is missing from the local store',
       };
       await db.outbox.put(deadRow);
-      known.set(row.eventId, deadRow);
+      held.keep(deadRow);
       touched.add(row.streamId);
       cut.add(row.streamId);
       continue;
@@ -236,26 +272,24 @@ async function claimWithin(
       continue;
     }
     bytes += size;
-    const claimed: OutboxRow = {
-      ...row,
-      status: 'inflight',
-      attempts: row.attempts + 1,
-      leaseOwner: options.ownerId,
-      leaseUntil: now + policy.leaseMs,
-    };
-    entries.push({ row: claimed, event: wire, bytes: size });
+    entries.push({ row, event: wire, bytes: size });
+    held.keep(row);
     touched.add(row.streamId);
   }
   if (entries.length > 0) {
-    await db.outbox.bulkPut(entries.map((entry) => entry.row));
-    for (const entry of entries) known.set(entry.row.eventId, entry.row);
-    await patchSyncMeta(db, { syncingOwner: options.ownerId, syncingUntil: now + policy.leaseMs });
+    const lease: LeaseRow = {
+      batchId: options.batchId,
+      ownerId: options.ownerId,
+      until: now + policy.leaseMs,
+      eventIds: entries.map((entry) => entry.row.eventId),
+    };
+    await db.leases.add(lease);
   }
   if (lowest === Number.POSITIVE_INFINITY) {
     const last = await db.outbox.orderBy('position').last();
     lowest = last ? last.position + 1 : (options.scanFrom ?? 0);
   }
-  return { entries, earliestWaitingAt, scanFrom: lowest };
+  return { batchId: options.batchId, entries, earliestWaitingAt, scanFrom: lowest };
 }
 
 /** What became of one claimed entry. */
@@ -290,6 +324,8 @@ export function verdictOf(result: PushResult): Verdict {
 
 export interface ApplyOptions {
   readonly ownerId: string;
+  /** The claim's batchId: the lease this answer settles. */
+  readonly batchId: string;
   readonly now: number;
   readonly policy: RetryPolicy;
   readonly random: () => number;
@@ -330,12 +366,13 @@ function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | 
 }
 
 /**
- * One rw transaction for a whole answer: outbox rows, server events (idempotent by eventId) and their
- * projection, sync state and sync meta commit together, so a crash leaves the answer wholly applied or not
- * at all (and a resend is answered `duplicate`).
+ * One rw transaction for a whole answer: outbox rows (delivered ones deleted), the batch's lease record,
+ * server events (idempotent by eventId) and their projection, sync state and sync meta commit together, so a
+ * crash leaves the answer wholly applied or not at all (and a resend is answered `duplicate`).
  *
- * An entry whose lease passed to another flusher is left to that flusher, except that a delivery is a fact
- * about the server and is recorded whoever holds the row.
+ * When the batch's lease is gone (it expired and another claim took the rows), its entries are left to
+ * whoever holds them now, except that a delivery is a fact about the server and is recorded whoever holds
+ * the row.
  */
 export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise<ApplyOutcome> {
   return (await applyAndClaim(db, options, null)).applied;
@@ -354,19 +391,19 @@ export async function applyAndClaim(
 ): Promise<{ applied: ApplyOutcome; claim: Claim | null }> {
   return db.transaction('rw', syncTables(db), async () => {
     const touched = new Set<string>();
-    const known = new Map<string, OutboxRow>();
-    const applied = await applyWithin(db, options, touched, known);
-    const claim = next ? await claimWithin(db, next, touched, known) : null;
+    const held = new Held();
+    const applied = await applyWithin(db, options, touched, held);
+    const claim = next ? await claimWithin(db, next, touched, held) : null;
     const floors = laneFloors([...options.entries, ...(claim?.entries ?? [])]);
-    await refreshSyncStateAbove(db, touched, floors, known);
+    await refreshSyncStateAbove(db, touched, floors, held);
     return { applied, claim };
   });
 }
 
 /**
  * Per stream, the lowest version a claim handed out. A claim takes a lane from its head, the stream's lowest
- * undelivered row, so every row of the stream below that version was delivered when it was claimed, and a
- * delivered row never changes status again: those rows cannot affect the stream's sync state.
+ * undelivered row, so every row of the stream below that version was delivered (deleted) when it was
+ * claimed: those versions cannot affect the stream's sync state.
  */
 function laneFloors(entries: readonly ClaimedEntry[]): Map<string, number> {
   const floors = new Map<string, number>();
@@ -379,31 +416,34 @@ function laneFloors(entries: readonly ClaimedEntry[]): Map<string, number> {
 
 /**
  * `refreshSyncState` for the drain: a stream with a floor is recomputed from its rows at or above it only
- * (one ranged read on `[streamId+version]`), since delivered rows change nothing in `syncFieldsOf`; a drain
- * then no longer reads back every row it delivered before (docs/performance.md). Other streams get the full
- * refresh. Writes a summary only when its sync fields change, as `refreshSyncState` does.
+ * (one ranged read on `[streamId+version]`), since delivered rows are gone and change nothing in
+ * `syncFieldsOf`; a drain then never reads back rows it already holds (docs/performance.md). Other streams
+ * get the full refresh. In flight is derived from the lease records as they stand at the end of the
+ * transaction. Writes a summary only when its sync fields change, as `refreshSyncState` does.
  */
 async function refreshSyncStateAbove(
   db: OutpostDb,
   touched: ReadonlySet<string>,
   floors: ReadonlyMap<string, number>,
-  known: ReadonlyMap<string, OutboxRow>,
+  held: Held,
 ): Promise<void> {
-  // Rows this transaction read or wrote, as they stand now, by stream and version: where they cover every
-  // version from the floor up to their highest, only the rows above that are read.
-  const held = new Map<string, Map<number, OutboxRow>>();
-  for (const row of known.values()) {
-    const versions = held.get(row.streamId) ?? new Map<number, OutboxRow>();
-    versions.set(row.version, row);
-    held.set(row.streamId, versions);
-  }
+  // Rows this transaction read, wrote or deleted, by stream and version (null: deleted): where they cover
+  // every version from the floor up to their highest, only the rows above that are read.
+  const byVersion = new Map<string, Map<number, OutboxRow | null>>();
+  const note = (row: OutboxRow, value: OutboxRow | null) => {
+    const versions = byVersion.get(row.streamId) ?? new Map<number, OutboxRow | null>();
+    versions.set(row.version, value);
+    byVersion.set(row.streamId, versions);
+  };
+  for (const row of held.gone.values()) note(row, null);
+  for (const row of held.rows.values()) note(row, row);
   const readFrom = new Map<string, { version: number; rows: OutboxRow[] }>();
   for (const [streamId, floor] of floors) {
-    const versions = held.get(streamId);
+    const versions = byVersion.get(streamId);
     const rows: OutboxRow[] = [];
     let version = floor;
-    for (let row = versions?.get(version); row; row = versions?.get(version)) {
-      rows.push(row);
+    for (let row = versions?.get(version); row !== undefined; row = versions?.get(version)) {
+      if (row) rows.push(row);
       version += 1;
     }
     // With no held row at the floor, version stays the floor and every row from it is read.
@@ -416,7 +456,8 @@ async function refreshSyncStateAbove(
   );
   if (fast.length === 0) return;
   // Dexie.Promise.all keeps the transaction zone, as in projections.ts.
-  const [streams, summaries, rows] = await Dexie.Promise.all([
+  const [leases, streams, summaries, rows] = await Dexie.Promise.all([
+    db.leases.toArray(),
     db.streams.bulkGet(fast),
     db.orderSummaries.bulkGet(fast.map(orderIdOf)),
     Dexie.Promise.all(
@@ -433,12 +474,13 @@ async function refreshSyncStateAbove(
       ),
     ),
   ]);
+  const leased = leasedEventIds(leases);
   const changed: OrderSummary[] = [];
   for (const [index, summary] of summaries.entries()) {
     if (!summary) continue;
     const streamId = fast[index] ?? '';
     const fields = syncFieldsOf(
-      [...(readFrom.get(streamId)?.rows ?? []), ...(rows[index] ?? [])],
+      outboxEntriesView([...(readFrom.get(streamId)?.rows ?? []), ...(rows[index] ?? [])], leased),
       streams[index],
     );
     if (fields.syncState !== summary.syncState || fields.blockedReason !== summary.blockedReason) {
@@ -453,84 +495,84 @@ async function applyWithin(
   db: OutpostDb,
   options: ApplyOptions,
   touched: Set<string>,
-  known: Map<string, OutboxRow>,
+  held: Held,
 ): Promise<ApplyOutcome> {
   const { now, policy } = options;
   const positions = options.entries.map((entry) => entry.row.position).sort((a, b) => a - b);
-  const rows = await readByPosition<OutboxRow>(
-    positions,
-    (from, to) => db.outbox.where('position').between(from, to, true, true).toArray(),
-    () => db.outbox.bulkGet(options.entries.map((entry) => entry.row.eventId)),
-  );
+  const [rows, lease] = await Promise.all([
+    readByPosition<OutboxRow>(
+      positions,
+      (from, to) => db.outbox.where('position').between(from, to, true, true).toArray(),
+      () => db.outbox.bulkGet(options.entries.map((entry) => entry.row.eventId)),
+    ),
+    db.leases.get(options.batchId),
+  ]);
+  // Still ours: nobody deleted the lease as expired and took the rows since the claim.
+  const own = lease?.ownerId === options.ownerId;
   const byId = new Map(rows.map((row) => [row.eventId, row] as const));
   const current = options.entries.map((entry) => byId.get(entry.row.eventId));
-  for (const row of rows) known.set(row.eventId, row);
+  for (const row of rows) held.keep(row);
   const updates: OutboxRow[] = [];
-  let delivered = 0;
+  const deliveredRows: OutboxRow[] = [];
   let dead = 0;
   let retrying = 0;
   let nextAttemptAt: number | null = null;
-  // One jitter draw per answer, from the most-tried entry: entries that failed together wait together, so
-  // a lane's head and its successors become due at the same moment.
+  // One jitter draw per answer, from the most-tried entry (counting this send): entries that failed together
+  // wait together, so a lane's head and its successors become due at the same moment.
   let drawn: number | null = null;
   const batchBackoff = () => {
     drawn ??= backoffDelay(
-      Math.max(...options.entries.map((entry) => entry.row.attempts)),
+      Math.max(...options.entries.map((entry) => entry.row.attempts)) + 1,
       policy,
       options.random,
     );
     return drawn;
   };
-  for (const [index, entry] of options.entries.entries()) {
-    const row = current[index];
+  for (const [index, row] of current.entries()) {
     const verdict = options.verdicts[index];
-    if (!row || !verdict || row.status === 'delivered') continue;
+    if (!row || !verdict) continue;
     if (verdict.kind === 'delivered') {
-      updates.push({
-        ...row,
-        status: 'delivered',
-        deliveredAt: now,
-        lastError: null,
-        leaseOwner: null,
-        leaseUntil: null,
-      });
-      delivered += 1;
+      deliveredRows.push(row);
       touched.add(row.streamId);
       continue;
     }
-    if (row.status !== 'inflight' || row.leaseOwner !== options.ownerId) continue;
-    const released = { ...row, status: 'pending' as const, leaseOwner: null, leaseUntil: null };
-    let final: Verdict = verdict;
-    if (verdict.kind === 'retry') final = exhausted(row, policy, now) ?? verdict;
+    if (!own || row.status !== 'pending') continue;
+    // The lease's deletion below is what returns the row; it changes the order's sync state either way.
+    touched.add(row.streamId);
+    if (verdict.kind === 'release') continue;
+    // Attempts are counted when an answer says the send failed, not at the claim: a batch released (auth,
+    // 413 split) or lost with its flusher was never answered about this entry.
+    const tried: OutboxRow = { ...row, attempts: row.attempts + 1 };
+    const final: Verdict = verdict.kind === 'retry' ? (exhausted(tried, policy, now) ?? verdict) : verdict;
     switch (final.kind) {
       case 'dead':
-        updates.push({ ...released, status: 'dead', deadCode: final.deadCode, lastError: final.lastError });
+        updates.push({ ...tried, status: 'dead', deadCode: final.deadCode, lastError: final.lastError });
         dead += 1;
         break;
       case 'retry': {
         const at = now + Math.max(batchBackoff(), final.retryAfterMs ?? 0);
-        updates.push({ ...released, nextAttemptAt: at, lastError: final.lastError });
+        updates.push({ ...tried, nextAttemptAt: at, lastError: final.lastError });
         nextAttemptAt = Math.min(nextAttemptAt ?? at, at);
         retrying += 1;
         break;
       }
-      case 'release':
-        updates.push({ ...released, attempts: Math.max(0, entry.row.attempts - 1) });
-        break;
       default:
         break;
     }
-    touched.add(row.streamId);
   }
-  if (updates.length > 0) await db.outbox.bulkPut(updates);
-  for (const row of updates) known.set(row.eventId, row);
+  await Promise.all([
+    deliveredRows.length > 0 ? db.outbox.bulkDelete(deliveredRows.map((row) => row.eventId)) : undefined,
+    updates.length > 0 ? db.outbox.bulkPut(updates) : undefined,
+    own ? db.leases.delete(options.batchId) : undefined,
+  ]);
+  for (const row of deliveredRows) held.drop(row);
+  for (const row of updates) held.keep(row);
   const stored = await storeServerEvents(db, options.serverEvents);
-  await patchSyncMeta(db, (meta) => ({
+  await patchSyncMeta(db, {
     ...options.meta,
     ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt } : {}),
-    ...(meta.syncingOwner === options.ownerId ? { syncingOwner: null, syncingUntil: null } : {}),
-  }));
-  return { delivered, dead, retrying, nextAttemptAt, stored };
+  });
+  return { delivered: deliveredRows.length, dead, retrying, nextAttemptAt, stored };
 }
 
 /**

@@ -2,6 +2,7 @@ import Dexie, { liveQuery } from 'dexie';
 import { combineLatest, distinctUntilChanged, from, map, Observable, of } from 'rxjs';
 import type { Clock } from '../platform/ids';
 import type { OutboxRow, OutpostDb } from '../store/db';
+import { leasedEventIds, outboxEntriesView } from '../store/outbox-view';
 import { readSyncMeta, type SyncMeta } from './sync-meta';
 
 /** What a person needs to know about delivery, derived the same way in every context that opens the database. */
@@ -28,33 +29,52 @@ interface StoredFacts {
   readonly inflight: number;
   readonly dead: number;
   readonly oldestPendingAt: number | null;
+  /** The latest `until` among leases that still name an undelivered row; null when none does. */
+  readonly leaseUntil: number | null;
   readonly meta: SyncMeta;
 }
 
 const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>
   db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
 
-/** Counts and facts from the database only; no clock, so liveQuery re-runs only when the rows change. */
+/**
+ * Counts and facts from the database only; no clock, so liveQuery re-runs only when the rows change. In flight
+ * is derived from the lease records (`outboxEntriesView`): pending rows a lease names; the rest of the pending
+ * rows are waiting.
+ */
 export async function readSyncFacts(db: OutpostDb): Promise<StoredFacts> {
-  const [pending, inflight, dead, firstPending, firstInflight, meta] = await Promise.all([
+  const [stored, dead, first, leases, meta] = await Promise.all([
     byStatus(db, 'pending').count(),
-    byStatus(db, 'inflight').count(),
     byStatus(db, 'dead').count(),
     byStatus(db, 'pending').first(),
-    byStatus(db, 'inflight').first(),
+    db.leases.toArray(),
     readSyncMeta(db),
   ]);
-  const created = [firstPending?.createdAt, firstInflight?.createdAt].filter(
-    (at): at is number => at !== undefined,
-  );
-  return { pending, inflight, dead, oldestPendingAt: created.length > 0 ? Math.min(...created) : null, meta };
+  // A lease names a batch (a few hundred rows at most); rows delivered meanwhile are gone and do not count.
+  const rows = leases.length > 0 ? await db.outbox.bulkGet([...leasedEventIds(leases)]) : [];
+  const inflight = outboxEntriesView(
+    rows.filter((row): row is OutboxRow => row !== undefined),
+    leases,
+  ).filter((entry) => entry.status === 'inflight');
+  const named = new Set(inflight.map((entry) => entry.eventId));
+  const holding = leases.filter((lease) => lease.eventIds.some((eventId) => named.has(eventId)));
+  return {
+    pending: stored - inflight.length,
+    inflight: inflight.length,
+    dead,
+    // In flight rows are still stored as pending, so the first pending row is the oldest undelivered one.
+    oldestPendingAt: first?.createdAt ?? null,
+    leaseUntil: holding.length > 0 ? Math.max(...holding.map((lease) => lease.until)) : null,
+    meta,
+  };
 }
 
 export function deriveSyncStatus(facts: StoredFacts, online: boolean, now: number): SyncStatus {
   const { meta } = facts;
   return {
     online,
-    syncing: meta.syncingUntil !== null && meta.syncingUntil > now && facts.inflight > 0,
+    // A flusher that died stops counting as syncing once its lease passes.
+    syncing: facts.leaseUntil !== null && facts.leaseUntil > now && facts.inflight > 0,
     pending: facts.pending,
     inflight: facts.inflight,
     dead: facts.dead,

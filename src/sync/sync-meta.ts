@@ -18,9 +18,6 @@ export const SyncMetaSchema = v.object({
   nextAttemptAt: nullableTime,
   /** A 401/403 paused sync until sign-in; kept across reloads so no context hammers a refusing server. */
   authRequired: v.boolean(),
-  /** Which flusher is sending, until when: a flusher that dies stops counting as syncing once this passes. */
-  syncingOwner: v.nullable(v.string()),
-  syncingUntil: nullableTime,
   /**
    * A push delivered events and no pull has succeeded since: their server decisions may still wait on the
    * server. Kept in the database so whichever context flushes next pulls, even with nothing left to send.
@@ -34,8 +31,6 @@ export const initialSyncMeta: SyncMeta = {
   lastError: null,
   nextAttemptAt: null,
   authRequired: false,
-  syncingOwner: null,
-  syncingUntil: null,
   pullOwed: false,
 };
 

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  deliveries,
   eventually,
   flushes,
   type Harness,
   newAppContext,
   openApp,
-  outbox,
   placeOrder,
   serverState,
   setFaults,
@@ -83,8 +83,8 @@ describe('two tabs and the service worker flushing the same outbox', () => {
       ),
     );
     const rows = await eventually(
-      () => outbox(syncTab),
-      (all) => all.length === 50 && all.every((row) => row.status === 'delivered'),
+      () => deliveries(syncTab),
+      (all) => all.length === 50 && all.every(({ state }) => state === 'delivered'),
       { timeoutMs: 60_000 },
     );
 

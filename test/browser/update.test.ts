@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  deliveries,
   eventually,
   type Harness,
   newAppContext,
@@ -75,9 +76,10 @@ describe('a new app version', () => {
     await waitForApp(page);
     expect(await workerScripts(page)).toMatchObject({ waiting: false });
 
-    const rows = await outbox(page);
+    const rows = await deliveries(page);
     expect(rows).toHaveLength(6);
-    expect(rows.filter((row) => row.status !== 'delivered')).toHaveLength(3);
+    expect(rows.filter(({ state }) => state !== 'delivered')).toHaveLength(3);
+    expect(await outbox(page)).toHaveLength(3);
 
     // The new worker restored the demo server's state and its fault switches from IndexedDB.
     const restored = await serverState(page);

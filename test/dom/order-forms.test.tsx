@@ -2,7 +2,14 @@ import { cleanup, render, screen, waitFor, within } from '@testing-library/react
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../../src/ui/app';
-import { createTestOutpost, killEntry, seedOrder, snapshot, type TestOutpost } from './support/test-outpost';
+import {
+  createTestOutpost,
+  killEntry,
+  seedOrder,
+  sendEverything,
+  snapshot,
+  type TestOutpost,
+} from './support/test-outpost';
 
 const ESPRESSO = { sku: 'COF-ESP-1KG', name: 'Espresso beans, 1 kg', unitPrice: 2490, quantity: 2 };
 
@@ -152,5 +159,35 @@ describe('order timeline', () => {
     expect(entries[1]?.textContent).toContain('last error: sku unknown to the server · rejected:invalid');
     expect(entries[2]?.textContent).toContain('Waits for v2, which needs attention');
     expect(screen.getByRole('note').textContent).toMatch(/Held back:/);
+  });
+
+  it('shows entries in flight while their request hangs and delivered once the answer is recorded', async () => {
+    const orderId = await seedOrder(outpost, 'Harbour Café', [ESPRESSO]);
+    const sending = await sendEverything(outpost);
+    renderAt(`#/orders/${orderId}`);
+
+    const timeline = await screen.findByRole('list', { name: 'Timeline' });
+    const heads = () =>
+      within(timeline)
+        .getAllByRole('listitem')
+        .map((entry) => entry.querySelector('.timeline__head')?.textContent);
+    await waitFor(() =>
+      expect(heads()).toEqual([
+        expect.stringMatching(/^OrderCreatedv1.*In flight$/),
+        expect.stringMatching(/^ProductAddedv2.*In flight$/),
+      ]),
+    );
+    expect(await outpost.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'sending' });
+
+    await sending.deliver();
+    // Delivered rows are deleted: the timeline reads delivered from their absence.
+    await waitFor(() =>
+      expect(heads()).toEqual([
+        expect.stringMatching(/^OrderCreatedv1.*Delivered$/),
+        expect.stringMatching(/^ProductAddedv2.*Delivered$/),
+      ]),
+    );
+    expect(await outpost.db.outbox.count()).toBe(0);
+    expect(await outpost.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'delivered' });
   });
 });

@@ -3,7 +3,13 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamIdOf } from '../../src/protocol/messages';
 import { App } from '../../src/ui/app';
-import { createTestOutpost, killEntry, seedOrder, type TestOutpost } from './support/test-outpost';
+import {
+  createTestOutpost,
+  killEntry,
+  seedOrder,
+  sendEverything,
+  type TestOutpost,
+} from './support/test-outpost';
 
 const ESPRESSO = { sku: 'COF-ESP-1KG', name: 'Espresso beans, 1 kg', unitPrice: 2490, quantity: 2 };
 
@@ -47,6 +53,28 @@ describe('outbox inspector', () => {
     });
     expect(dead.textContent).toContain('rejected:invalid: sku unknown to the server');
     expect(within(dead).getByRole('heading').textContent).toMatch(/Needs attention\s*1/);
+  });
+
+  it('lists leased entries under In flight and the rest under Pending, each counted once', async () => {
+    // This order's v1 waits on a backoff (its v2 is dead); a second order is sent and its request hangs.
+    await seedOrder(outpost, 'Pier Kiosk', [ESPRESSO]);
+    await outpost.db.outbox.where('streamId').equals(streamIdOf(orderId)).modify({ nextAttemptAt: 1e15 });
+    await sendEverything(outpost);
+    await renderInspector();
+    const section = (name: RegExp) => screen.getByRole('heading', { name }).closest('.card') as HTMLElement;
+    await waitFor(() => expect(within(section(/In flight/)).getByRole('heading').textContent).toMatch(/2$/));
+    expect(
+      within(section(/In flight/))
+        .getAllByRole('rowheader')
+        .map((cell) => cell.textContent),
+    ).toEqual(['OrderCreated v1 In flight', 'ProductAdded v2 In flight']);
+    const pending = section(/Pending/);
+    expect(within(pending).getByRole('heading').textContent).toMatch(/Pending\s*1$/);
+    expect(
+      within(pending)
+        .getAllByRole('rowheader')
+        .map((cell) => cell.textContent),
+    ).toEqual(['OrderCreated v1 Pending']);
   });
 
   it('changes nothing when the retry dialog is cancelled', async () => {

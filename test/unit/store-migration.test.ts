@@ -1,13 +1,18 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db';
+import { deliveryStateOf, outboxEntriesView } from '../../src/store/outbox-view';
 
 /**
  * An installed app upgrades whatever database an earlier version left on the device. Each schema version
  * the app ever shipped is written here by hand, exactly as that version declared it, filled with events and
- * undelivered outbox rows, and then opened with today's `openDb()`: nothing may be lost or changed.
- * A new `db.version(n)` adds its predecessor to SHIPPED_SCHEMAS (and any data reshaping it does to the
- * expectations), and every older version keeps being checked.
+ * outbox rows in every state that version stored, and then opened with today's `openDb()`: no event and no
+ * undelivered row may be lost. A new `db.version(n)` adds its predecessor to SHIPPED_SCHEMAS (and any data
+ * reshaping it does to `upgradedOutbox`), and every older version keeps being checked.
+ *
+ * Reshaping so far: version 2 stores in flight as lease records and deletes delivered rows, so a row that was
+ * `delivered` is gone, one that was `inflight` is `pending` again (its lease did not survive, as if it had
+ * expired: the resend is answered `duplicate`), and no row keeps `leaseOwner`, `leaseUntil` or `deliveredAt`.
  */
 const SHIPPED_SCHEMAS: Record<number, Record<string, string>> = {
   1: {
@@ -23,6 +28,8 @@ const SHIPPED_SCHEMAS: Record<number, Record<string, string>> = {
 
 const ORDER_ID = '0193a000-0000-7000-8000-000000000001';
 const STREAM = `order-${ORDER_ID}`;
+const OTHER_ORDER_ID = '0193a000-0000-7000-8000-000000000002';
+const OTHER_STREAM = `order-${OTHER_ORDER_ID}`;
 const CLIENT_ID = '0193a000-0000-7000-8000-0000000000c1';
 const at = '2026-11-26T12:00:00.000Z';
 const metadata = (n: number) => ({
@@ -67,7 +74,21 @@ const clientEvents = [
     metadata: metadata(3),
     occurredAt: at,
   },
+  {
+    kind: 'client',
+    eventId: '0193a000-0000-7000-8000-000000000204',
+    streamId: OTHER_STREAM,
+    version: 1,
+    type: 'OrderCreated',
+    schemaVersion: 1,
+    data: { orderId: OTHER_ORDER_ID, customerName: 'Grace', currency: 'EUR' },
+    metadata: metadata(4),
+    occurredAt: at,
+  },
 ];
+
+/** The outbox state each client event has in the old database, in event order. */
+const OLD_STATUSES = ['delivered', 'inflight', 'pending', 'dead'] as const;
 
 const serverEvent = {
   kind: 'server',
@@ -113,20 +134,32 @@ async function writeWithShippedSchema(version: number, name: string) {
     await old.table('events').bulkAdd([...clientEvents, serverEvent]);
     await old
       .table('outbox')
-      .bulkAdd([
-        outboxRow(clientEvents[0] as (typeof clientEvents)[number], 1, 'delivered'),
-        outboxRow(clientEvents[1] as (typeof clientEvents)[number], 2, 'inflight'),
-        outboxRow(clientEvents[2] as (typeof clientEvents)[number], 3, 'pending'),
-      ]);
+      .bulkAdd(
+        clientEvents.map((event, index) => outboxRow(event, index + 1, OLD_STATUSES[index] ?? 'pending')),
+      );
     await old.table('meta').put({ key: 'clientId', value: CLIENT_ID });
   });
   const before = {
     events: await old.table('events').orderBy('position').toArray(),
-    outbox: await old.table('outbox').orderBy('position').toArray(),
+    outbox: (await old.table('outbox').orderBy('position').toArray()) as Record<string, unknown>[],
     meta: await old.table('meta').toArray(),
   };
   old.close();
   return before;
+}
+
+/** What today's schema keeps of the outbox rows a database of schema `version` held. */
+function upgradedOutbox(
+  version: number,
+  rows: readonly Record<string, unknown>[],
+): Record<string, unknown>[] {
+  if (version >= 2) return [...rows];
+  return rows
+    .filter((row) => row.status !== 'delivered')
+    .map(({ leaseOwner: _owner, leaseUntil: _until, deliveredAt: _at, ...row }) => ({
+      ...row,
+      status: row.status === 'inflight' ? 'pending' : row.status,
+    }));
 }
 
 describe('opening a database written by an earlier app version', () => {
@@ -140,15 +173,26 @@ describe('opening a database written by an earlier app version', () => {
       await db.open();
       expect(db.verno).toBeGreaterThanOrEqual(version);
       expect(await db.events.orderBy('position').toArray()).toEqual(before.events);
-      expect(await db.outbox.orderBy('position').toArray()).toEqual(before.outbox);
+      expect(await db.outbox.orderBy('position').toArray()).toEqual(upgradedOutbox(version, before.outbox));
       expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: CLIENT_ID });
+
+      // Every event that was not delivered still has its row: the in-flight one waits to be sent again, the
+      // dead one still needs the person; the delivered one reads as delivered by having none.
+      const views = outboxEntriesView(await db.outbox.toArray(), await db.leases.toArray());
+      const byEvent = new Map(views.map((entry) => [entry.eventId, entry] as const));
+      expect(clientEvents.map((event) => deliveryStateOf(byEvent.get(event.eventId)))).toEqual([
+        'delivered',
+        'pending',
+        'pending',
+        'dead',
+      ]);
 
       // The indexes the sync engine relies on work on the upgraded data.
       const pending = await db.outbox
         .where('[status+position]')
         .between(['pending', 0], ['pending', Infinity])
         .toArray();
-      expect(pending.map((row) => row.eventId)).toEqual([clientEvents[2]?.eventId]);
+      expect(pending.map((row) => row.eventId)).toEqual([clientEvents[1]?.eventId, clientEvents[2]?.eventId]);
       expect(await db.events.where('[streamId+version]').equals([STREAM, 2]).first()).toMatchObject({
         type: 'ProductAdded',
       });
@@ -163,7 +207,7 @@ describe('opening a database written by an earlier app version', () => {
     for (let i = 0; i < 2; i += 1) {
       const db = openDb({ name });
       expect(await db.events.count()).toBe(before.events.length);
-      expect(await db.outbox.count()).toBe(before.outbox.length);
+      expect(await db.outbox.count()).toBe(upgradedOutbox(1, before.outbox).length);
       db.close();
     }
   });

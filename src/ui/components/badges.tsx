@@ -1,4 +1,5 @@
-import type { OrderSummary, OutboxStatus, SyncState } from '../../store/db';
+import type { OrderSummary, SyncState } from '../../store/db';
+import type { DeliveryState } from '../../store/outbox-view';
 
 const SYNC_LABELS: Record<SyncState, string> = {
   local: 'Saved on device',
@@ -47,13 +48,14 @@ export function StatusBadge({
   );
 }
 
-const DELIVERY_LABELS: Record<OutboxStatus, string> = {
+const DELIVERY_LABELS: Record<DeliveryState, string> = {
   pending: 'Pending',
   inflight: 'In flight',
   delivered: 'Delivered',
+  discarded: 'Discarded',
   dead: 'Dead',
 };
 
-export function DeliveryBadge({ status }: { readonly status: OutboxStatus }) {
+export function DeliveryBadge({ status }: { readonly status: DeliveryState }) {
   return <span className={`badge badge--delivery-${status}`}>{DELIVERY_LABELS[status]}</span>;
 }

@@ -4,7 +4,8 @@ import { catalog, isDiscontinued } from '../../catalog/products';
 import { MAX_QUANTITY } from '../../domain/order/fields';
 import type { OrderLine } from '../../domain/order/order';
 import { streamIdOf } from '../../protocol/messages';
-import type { OrderDetail, OrderSummary, OutboxRow, TimelineEntry } from '../../store/db';
+import type { OrderDetail, OrderSummary, TimelineEntry } from '../../store/db';
+import { deliveryStateOf, type OutboxEntry, outboxEntriesView } from '../../store/outbox-view';
 import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
 import { Field, FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
@@ -21,16 +22,23 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
   const { db } = useOutpost();
   const loaded = useLiveQuery(async () => {
     const streamId = streamIdOf(orderId);
-    const [summary, detail, outbox] = await Promise.all([
+    const [summary, detail, rows, leases, stream] = await Promise.all([
       db.orderSummaries.get(orderId),
       db.orderDetails.get(orderId),
       db.outbox.where('streamId').equals(streamId).toArray(),
+      db.leases.toArray(),
+      db.streams.get(streamId),
     ]);
-    return { summary, detail, outbox };
+    return {
+      summary,
+      detail,
+      outbox: outboxEntriesView(rows, leases),
+      discardedFromVersion: stream?.discardedFromVersion,
+    };
   }, [db, orderId]);
 
   if (!loaded) return <p aria-busy="true">Loading order…</p>;
-  const { summary, detail, outbox } = loaded;
+  const { summary, detail, outbox, discardedFromVersion } = loaded;
   if (!summary) {
     return (
       <section aria-labelledby="order-heading">
@@ -64,7 +72,7 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       <LinesCard summary={summary} lines={detail?.lines ?? []} editable={editable} />
       {editable ? <AddProductForm orderId={orderId} /> : null}
       <OrderActions summary={summary} />
-      <Timeline detail={detail} outbox={outbox} />
+      <Timeline detail={detail} outbox={outbox} discardedFromVersion={discardedFromVersion} />
     </section>
   );
 }
@@ -321,21 +329,29 @@ function CancelDialog({ orderId, onClose }: { readonly orderId: string; readonly
   );
 }
 
-function deliveryOf(entry: TimelineEntry, outbox: ReadonlyMap<string, OutboxRow>) {
+function deliveryOf(
+  entry: TimelineEntry,
+  outbox: ReadonlyMap<string, OutboxEntry>,
+  discardedFromVersion: number | undefined,
+) {
   if (entry.kind === 'server') return <span className="badge badge--delivery-server">From server</span>;
   if (entry.kind === 'local') return <span className="badge">On this device</span>;
-  const row = outbox.get(entry.eventId);
-  // Delivered rows may be pruned from the outbox; an event without a row has nothing left to send.
-  if (!row) return <DeliveryBadge status="delivered" />;
-  return <DeliveryBadge status={row.status} />;
+  // Delivered rows are deleted from the outbox: an event without a row has nothing left to send.
+  const state = deliveryStateOf(outbox.get(entry.eventId), {
+    version: entry.version ?? 0,
+    discardedFromVersion,
+  });
+  return <DeliveryBadge status={state} />;
 }
 
 function Timeline({
   detail,
   outbox,
+  discardedFromVersion,
 }: {
   readonly detail: OrderDetail | undefined;
-  readonly outbox: readonly OutboxRow[];
+  readonly outbox: readonly OutboxEntry[];
+  readonly discardedFromVersion: number | undefined;
 }) {
   const rows = new Map(outbox.map((row) => [row.eventId, row]));
   const entries = detail?.timeline ?? [];
@@ -360,13 +376,13 @@ function Timeline({
                   {entry.serverSeq !== null ? `server #${entry.serverSeq}` : null}
                 </span>
                 <time dateTime={entry.occurredAt}>{formatClock(Date.parse(entry.occurredAt))}</time>
-                {deliveryOf(entry, rows)}
+                {deliveryOf(entry, rows, discardedFromVersion)}
               </div>
               <p className="timeline__summary">{entry.summary}</p>
               {row && row.status === 'pending' && firstDead !== null && firstDead < row.version ? (
                 <p className="timeline__delivery muted">Waits for v{firstDead}, which needs attention</p>
               ) : null}
-              {row && row.status !== 'delivered' && (row.attempts > 0 || row.lastError) ? (
+              {row && (row.attempts > 0 || row.lastError) ? (
                 <p className="timeline__delivery muted">
                   {row.attempts} {row.attempts === 1 ? 'attempt' : 'attempts'}
                   {row.lastError ? ` · last error: ${row.lastError}` : ''}

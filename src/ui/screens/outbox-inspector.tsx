@@ -1,10 +1,10 @@
-import Dexie from 'dexie';
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useState } from 'react';
 import * as v from 'valibot';
 import { ReasonSchema } from '../../domain/order/fields';
 import { orderIdOf } from '../../protocol/messages';
-import type { OutboxRow, OutboxStatus, OutpostDb } from '../../store/db';
+import type { OutboxEntry, OutboxEntryStatus } from '../../store/outbox-view';
+import { readOutboxSections } from '../../store/queries';
 import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
@@ -16,16 +16,13 @@ import { ScreenHeading } from './screen-heading';
 /** How many rows each section shows; the counts are always exact. */
 const SHOWN = 100;
 
-const SECTIONS: readonly { status: OutboxStatus; title: string; empty: string }[] = [
+const SECTIONS: readonly { status: OutboxEntryStatus; title: string; empty: string }[] = [
   { status: 'dead', title: 'Needs attention', empty: 'No dead entries.' },
   { status: 'inflight', title: 'In flight', empty: 'Nothing is being sent right now.' },
   { status: 'pending', title: 'Pending', empty: 'Nothing waits to be sent.' },
 ];
 
-const byStatus = (db: OutpostDb, status: OutboxStatus) =>
-  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
-
-type Pending = { readonly action: 'retry' | 'discard'; readonly row: OutboxRow } | null;
+type Pending = { readonly action: 'retry' | 'discard'; readonly row: OutboxEntry } | null;
 
 /**
  * Everything not yet delivered, in sending order, and what can be done about it: send now, retry or
@@ -34,23 +31,17 @@ type Pending = { readonly action: 'retry' | 'discard'; readonly row: OutboxRow }
 export function OutboxInspectorScreen() {
   const outpost = useOutpost();
   const { db } = outpost;
-  const sections = useLiveQuery(
-    () =>
-      Promise.all(
-        SECTIONS.map(async (section) => ({
-          ...section,
-          count: await byStatus(db, section.status).count(),
-          rows: await byStatus(db, section.status).limit(SHOWN).toArray(),
-        })),
-      ),
-    [db],
-  );
+  const sections = useLiveQuery(async () => {
+    // In flight is derived from the lease records, not stored on the rows (src/store/outbox-view.ts).
+    const byState = await readOutboxSections(db, SHOWN);
+    return SECTIONS.map((section) => ({ ...section, ...byState[section.status] }));
+  }, [db]);
   // A pending entry behind a dead one of its stream waits for the person, not for the clock.
   const deadFrom = new Map<string, number>();
   for (const row of sections?.find((section) => section.status === 'dead')?.rows ?? []) {
     deadFrom.set(row.streamId, Math.min(row.version, deadFrom.get(row.streamId) ?? row.version));
   }
-  const nextAttempt = (row: OutboxRow): string => {
+  const nextAttempt = (row: OutboxEntry): string => {
     if (row.status === 'dead') return 'when you retry';
     const blocker = deadFrom.get(row.streamId);
     if (row.status === 'pending' && blocker !== undefined && blocker < row.version) {
@@ -217,7 +208,7 @@ export function OutboxInspectorScreen() {
 }
 
 interface EntryDialogProps {
-  readonly row: OutboxRow;
+  readonly row: OutboxEntry;
   readonly onClose: () => void;
   readonly onDone: () => void;
 }

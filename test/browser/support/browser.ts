@@ -166,6 +166,42 @@ export const outbox = (page: Page): Promise<OutboxRow[]> =>
     return outpost.db.outbox.orderBy('position').toArray();
   });
 
+/** A client event and its delivery state as the app shows it. */
+export interface Delivery {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly version: number;
+  readonly state: 'pending' | 'inflight' | 'dead' | 'delivered';
+}
+
+/**
+ * Every client event's delivery state, in position order, read in the page: a pending row named by a lease
+ * record is in flight, a delivered row is deleted (src/store/outbox-view.ts; the page cannot import it).
+ */
+export const deliveries = (page: Page): Promise<Delivery[]> =>
+  page.evaluate(async () => {
+    const outpost = (window as TestWindow).__outpost;
+    if (!outpost) throw new Error('app not ready');
+    const { db } = outpost;
+    const [events, rows, leases] = await Promise.all([
+      db.events.orderBy('position').toArray(),
+      db.outbox.toArray(),
+      db.leases.toArray(),
+    ]);
+    const leased = new Set(leases.flatMap((lease) => lease.eventIds));
+    const byId = new Map(rows.map((row) => [row.eventId, row]));
+    return events.flatMap((event) => {
+      if (event.kind !== 'client') return [];
+      const row = byId.get(event.eventId);
+      const state = !row
+        ? ('delivered' as const)
+        : row.status === 'pending' && leased.has(row.eventId)
+          ? ('inflight' as const)
+          : row.status;
+      return [{ eventId: event.eventId, streamId: event.streamId, version: event.version, state }];
+    });
+  });
+
 export const flushes = (page: Page): Promise<FlushRecord[]> =>
   page.evaluate(() => (window as TestWindow).__flushes ?? []);
 

@@ -8,6 +8,8 @@ import { type OutpostDb, openDb } from '../../../src/store/db';
 import { EventBus } from '../../../src/store/event-bus';
 import { refreshSyncState } from '../../../src/store/projections';
 import { discardDeadLetter, retryDeadLetter } from '../../../src/sync/dead-letters';
+import { applyAnswer, claimBatch } from '../../../src/sync/outbox-store';
+import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
 import { liveSyncStatus } from '../../../src/sync/status';
 
 /**
@@ -84,12 +86,47 @@ export async function seedOrder(
 /** What the sync engine does when the server refuses an entry: the row goes dead with the server's word. */
 export async function killEntry(db: OutpostDb, orderId: string, version: number, lastError: string) {
   const streamId = streamIdOf(orderId);
-  await db.transaction('rw', [db.outbox, db.streams, db.orderSummaries], async () => {
+  await db.transaction('rw', [db.outbox, db.leases, db.streams, db.orderSummaries], async () => {
     const row = await db.outbox.where('[streamId+version]').equals([streamId, version]).first();
     if (!row) throw new Error(`no outbox row for ${streamId} v${version}`);
     await db.outbox.put({ ...row, status: 'dead', attempts: 1, deadCode: 'rejected:invalid', lastError });
     await refreshSyncState(db, [streamId]);
   });
+}
+
+/**
+ * What the sync engine does around one push, with its own claim and apply transactions: every pending entry
+ * is leased as one batch (in flight while the request hangs); `deliver()` then records the server's
+ * `accepted` for all of them.
+ */
+export async function sendEverything(outpost: TestOutpost): Promise<{ deliver(): Promise<void> }> {
+  const { db, clock } = outpost;
+  const ownerId = 'dom-flusher';
+  const claim = await claimBatch(db, {
+    ownerId,
+    batchId: outpost.ids(),
+    now: clock.now(),
+    policy: defaultRetryPolicy,
+    limit: 100,
+    byteBudget: 1_000_000,
+    exclude: new Set(),
+    ignoreBackoff: false,
+  });
+  return {
+    async deliver() {
+      await applyAnswer(db, {
+        ownerId,
+        batchId: claim.batchId,
+        now: clock.now(),
+        policy: defaultRetryPolicy,
+        random: () => 0.5,
+        entries: claim.entries,
+        verdicts: claim.entries.map(() => ({ kind: 'delivered' }) as const),
+        serverEvents: [],
+        meta: {},
+      });
+    },
+  };
 }
 
 /** Everything a command could have written, to prove a refused one wrote nothing. */

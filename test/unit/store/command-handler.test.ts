@@ -90,8 +90,10 @@ describe('a command', () => {
         attempts: 0,
         nextAttemptAt: 0,
         lastError: null,
-        leaseOwner: null,
+        deadCode: null,
       });
+      // In flight lives in lease records, delivery in the row's absence: nothing else is stored on a row.
+      expect(Object.keys(row)).not.toContain('leaseOwner');
     }
   });
 

@@ -79,7 +79,7 @@ export async function must<T>(
  * each runs in one transaction and calls projectEvents / refreshSyncState exactly as the engine must.
  */
 
-const SYNC_TABLES = ['events', 'outbox', 'streams', 'orderSummaries', 'orderDetails'] as const;
+const SYNC_TABLES = ['events', 'outbox', 'leases', 'streams', 'orderSummaries', 'orderDetails'] as const;
 
 let serverSeq = 0;
 
@@ -123,11 +123,51 @@ export async function applyServerEvents(db: OutpostDb, events: readonly StoredSe
 export async function updateOutbox(
   db: OutpostDb,
   eventIds: readonly string[],
-  changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'lastError' | 'deadCode' | 'deliveredAt'>>,
+  changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'lastError' | 'deadCode'>>,
 ): Promise<void> {
   await db.transaction('rw', [...SYNC_TABLES], async () => {
     const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);
     await db.outbox.bulkPut(rows.map((row) => ({ ...row, ...changes })));
+    await refreshSyncState(
+      db,
+      rows.map((row) => row.streamId),
+    );
+  });
+}
+
+/** Puts rows in flight the way a claim does: one lease record naming them, rows untouched. */
+export async function leaseOutbox(
+  db: OutpostDb,
+  eventIds: readonly string[],
+  lease: { batchId: string; ownerId?: string; until?: number },
+): Promise<void> {
+  await db.transaction('rw', [...SYNC_TABLES], async () => {
+    const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);
+    await db.leases.add({
+      batchId: lease.batchId,
+      ownerId: lease.ownerId ?? 'test-flusher',
+      until: lease.until ?? Number.MAX_SAFE_INTEGER,
+      eventIds: [...eventIds],
+    });
+    await refreshSyncState(
+      db,
+      rows.map((row) => row.streamId),
+    );
+  });
+}
+
+/** Records a delivery the way an apply does: the rows are deleted (and no lease names them any more). */
+export async function deliverOutbox(db: OutpostDb, eventIds: readonly string[]): Promise<void> {
+  await db.transaction('rw', [...SYNC_TABLES], async () => {
+    const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);
+    const delivered = new Set(eventIds);
+    const leases = await db.leases.toArray();
+    await db.outbox.bulkDelete([...eventIds]);
+    await db.leases.bulkDelete(
+      leases
+        .filter((lease) => lease.eventIds.every((eventId) => delivered.has(eventId)))
+        .map((lease) => lease.batchId),
+    );
     await refreshSyncState(
       db,
       rows.map((row) => row.streamId),
@@ -149,7 +189,7 @@ export async function discardFrom(
 ): Promise<void> {
   await db.transaction('rw', [...SYNC_TABLES], async () => {
     const rows = (await db.outbox.where('streamId').equals(streamId).toArray())
-      .filter((row) => row.version >= version && row.status !== 'delivered')
+      .filter((row) => row.version >= version)
       .sort((a, b) => a.version - b.version);
     if (rows.length === 0) return;
     await db.outbox.bulkDelete(rows.map((row) => row.eventId));

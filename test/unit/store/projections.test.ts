@@ -7,8 +7,10 @@ import {
   add,
   applyServerEvents,
   create,
+  deliverOutbox,
   discardFrom,
   dump,
+  leaseOutbox,
   makeStore,
   must,
   type Store,
@@ -34,7 +36,7 @@ describe('server events', () => {
   it('a confirmation gives the order its number and status, and never enters the outbox', async () => {
     store = makeStore();
     const { orderId, streamId, eventIds } = await placedOrder(store);
-    await updateOutbox(store.db, eventIds, { status: 'delivered', deliveredAt: store.clock.now() });
+    await deliverOutbox(store.db, eventIds);
     const confirmation = serverEvent(
       streamId,
       '2026-11-26T12:05:00.000Z',
@@ -49,7 +51,8 @@ describe('server events', () => {
       syncState: 'delivered',
       updatedAt: '2026-11-26T12:05:00.000Z',
     });
-    expect(await store.db.outbox.count()).toBe(3);
+    // The three client rows were delivered (deleted); the server's decision never gets a row.
+    expect(await store.db.outbox.count()).toBe(0);
     expect(await store.db.outbox.get(confirmation.eventId)).toBeUndefined();
     const timeline = (await store.db.orderDetails.get(orderId))?.timeline ?? [];
     expect(timeline.at(-1)).toMatchObject({
@@ -113,7 +116,14 @@ describe('server events', () => {
     const stored = await store.db.events.where('eventId').equals(confirmation.eventId).first();
     await store.db.transaction(
       'rw',
-      [store.db.events, store.db.outbox, store.db.streams, store.db.orderSummaries, store.db.orderDetails],
+      [
+        store.db.events,
+        store.db.outbox,
+        store.db.leases,
+        store.db.streams,
+        store.db.orderSummaries,
+        store.db.orderDetails,
+      ],
       async () => {
         await projectEvents(store.db, [stored as StoredEvent]);
       },
@@ -130,10 +140,10 @@ describe('sync state', () => {
     const [created, added, placed] = eventIds as [string, string, string];
     expect(await summary()).toMatchObject({ syncState: 'local', blockedReason: null });
 
-    await updateOutbox(store.db, [created], { status: 'inflight' });
+    await leaseOutbox(store.db, [created], { batchId: 'batch-1' });
     expect((await summary())?.syncState).toBe('sending');
 
-    await updateOutbox(store.db, [created], { status: 'delivered' });
+    await deliverOutbox(store.db, [created]);
     await updateOutbox(store.db, [added], { status: 'pending', attempts: 2, lastError: 'HTTP 503' });
     expect((await summary())?.syncState).toBe('sending');
 
@@ -147,7 +157,7 @@ describe('sync state', () => {
     expect(attention?.blockedReason).toMatch(/ProductAdded \(version 2\).*ESP-1 is not sold any more/);
     expect(attention?.blockedReason).toMatch(/Later changes wait behind it/);
 
-    await updateOutbox(store.db, [added, placed], { status: 'delivered', attempts: 0 });
+    await deliverOutbox(store.db, [added, placed]);
     expect(await summary()).toMatchObject({ syncState: 'delivered', blockedReason: null });
   });
 });
@@ -157,7 +167,7 @@ describe('a discarded delivery', () => {
     store = makeStore();
     const { orderId, streamId, eventIds } = await placedOrder(store);
     const [created, added] = eventIds as [string, string, string];
-    await updateOutbox(store.db, [created], { status: 'delivered' });
+    await deliverOutbox(store.db, [created]);
     await updateOutbox(store.db, [added], { status: 'dead', lastError: 'refused' });
 
     await discardFrom(store.db, streamId, 2, 'Wrong product', '2026-11-26T12:10:00.000Z', store.ids);
@@ -169,7 +179,8 @@ describe('a discarded delivery', () => {
     expect(
       (await store.db.orderDetails.get(orderId))?.timeline.filter((e) => e.type === 'DeliveryDiscarded'),
     ).toHaveLength(2);
-    expect(await store.db.outbox.count()).toBe(1);
+    // The delivered row is gone, the discarded ones too: nothing of this order is left to send.
+    expect(await store.db.outbox.count()).toBe(0);
 
     const result = await store.handler.execute({ command: add(orderId, 'TEA-1', 1) });
     expect(!result.ok && result.error).toBeInstanceOf(StreamDiscardedError);

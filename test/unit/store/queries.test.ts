@@ -11,7 +11,7 @@ import {
   liveOutbox,
   readOrderSummaries,
 } from '../../../src/store/queries';
-import { add, create, makeStore, must, type Store, updateOutbox } from './fixtures';
+import { add, create, deliverOutbox, makeStore, must, type Store } from './fixtures';
 
 let store: Store;
 afterEach(() => store?.db.close());
@@ -97,7 +97,7 @@ describe('outbox', () => {
     const rows = await firstValueFrom(liveOutbox(store.db));
     expect(rows.map((row) => row.version)).toEqual([1, 2]);
     const afterDelivery = until(liveOutbox(store.db), (next) => next.length === 1);
-    await updateOutbox(store.db, [rows[0]?.eventId ?? ''], { status: 'delivered' });
+    await deliverOutbox(store.db, [rows[0]?.eventId ?? '']);
     expect((await afterDelivery).map((row) => [row.streamId, row.version])).toEqual([
       [streamIdOf(orderId), 2],
     ]);

@@ -6,7 +6,9 @@ import type { OutpostDb } from '../../../src/store/db';
 import { rebuildReadModels } from '../../../src/store/rebuild';
 import {
   applyServerEvents,
+  deliverOutbox,
   discardFrom,
+  leaseOutbox,
   makeStore,
   must,
   type Store,
@@ -70,6 +72,7 @@ const step = fc.oneof(
       kind: fc.constant('outbox' as const),
       pick: fc.nat(),
       status: fc.constantFrom('inflight' as const, 'delivered' as const, 'dead' as const, 'pending' as const),
+      batch: fc.nat(),
       attempts: fc.nat(3),
     }),
   },
@@ -148,7 +151,12 @@ async function run(store: Store, orderIds: readonly string[], s: Step): Promise<
     case 'outbox': {
       const rows = await db.outbox.orderBy('position').toArray();
       const row = rows[s.pick % Math.max(rows.length, 1)];
-      if (row)
+      if (!row) return;
+      // In flight is a lease record naming the row, delivered is the row deleted (src/store/outbox-view.ts).
+      if (s.status === 'delivered') await deliverOutbox(db, [row.eventId]);
+      else if (s.status === 'inflight')
+        await leaseOutbox(db, [row.eventId], { batchId: `batch-${s.batch}-${ids()}` });
+      else
         await updateOutbox(db, [row.eventId], {
           status: s.status,
           attempts: s.attempts,
@@ -158,9 +166,7 @@ async function run(store: Store, orderIds: readonly string[], s: Step): Promise<
     }
     case 'discard': {
       const streamId = streamIdOf(orderIds[s.order] ?? '');
-      const undelivered = (await db.outbox.where('streamId').equals(streamId).toArray()).filter(
-        (r) => r.status !== 'delivered',
-      );
+      const undelivered = await db.outbox.where('streamId').equals(streamId).toArray();
       const from = undelivered.sort((a, b) => a.version - b.version)[0];
       if (from) await discardFrom(db, streamId, from.version + s.offset, 'Given up', at(), ids);
       return;

@@ -53,7 +53,7 @@ describe('sync state after a drain', () => {
         const afterDrain = await summaries(client.db);
         await client.db.transaction(
           'rw',
-          [client.db.outbox, client.db.streams, client.db.orderSummaries],
+          [client.db.outbox, client.db.leases, client.db.streams, client.db.orderSummaries],
           () =>
             refreshSyncState(
               client.db,

@@ -11,6 +11,12 @@ import { type CommandOutcome, createCommandHandler } from '../../../src/store/co
 import { type OutboxRow, type OutpostDb, openDb } from '../../../src/store/db';
 import type { CommandError } from '../../../src/store/errors';
 import { EventBus } from '../../../src/store/event-bus';
+import {
+  type DeliveryState,
+  deliveryStateOf,
+  type OutboxEntry,
+  outboxEntriesView,
+} from '../../../src/store/outbox-view';
 import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/sync/engine';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.
@@ -31,7 +37,15 @@ export interface ClientSide {
   /** Runs a command and fails the test if it is refused. */
   run(command: Record<string, unknown>): Promise<CommandOutcome>;
   engine(overrides?: Partial<SyncEngineDeps>): SyncEngine;
+  /** The stored outbox rows (pending or dead; delivered rows are deleted), in position order. */
   outbox(): Promise<OutboxRow[]>;
+  /** The rows as every view shows them: in flight derived from the lease records. */
+  entries(): Promise<OutboxEntry[]>;
+  /**
+   * Every client event's delivery state in position order (optionally of one order): its entry's state, or
+   * `delivered` when its row is gone. What the person sees on the order's timeline.
+   */
+  deliveries(orderId?: string): Promise<DeliveryState[]>;
   /** A draft order with one line per sku; returns its orderId. */
   draftOrder(skus?: readonly string[], customerName?: string): Promise<string>;
   close(): Promise<void>;
@@ -75,6 +89,26 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
       });
     },
     outbox: () => db.outbox.orderBy('position').toArray(),
+    async entries() {
+      return outboxEntriesView(await db.outbox.orderBy('position').toArray(), await db.leases.toArray());
+    },
+    async deliveries(orderId) {
+      const events = await (orderId === undefined
+        ? db.events.orderBy('position').toArray()
+        : db.events.where('streamId').equals(streamIdOf(orderId)).sortBy('position'));
+      const byId = new Map((await side.entries()).map((entry) => [entry.eventId, entry] as const));
+      const streams = new Map(
+        (await db.streams.toArray()).map((stream) => [stream.streamId, stream] as const),
+      );
+      return events
+        .filter((event) => event.kind === 'client')
+        .map((event) =>
+          deliveryStateOf(byId.get(event.eventId), {
+            version: event.version,
+            discardedFromVersion: streams.get(event.streamId)?.discardedFromVersion,
+          }),
+        );
+    },
     async draftOrder(skus = ['SKU-1'], customerName = 'Ada Lovelace') {
       const orderId = ids();
       await side.run({ type: 'CreateOrder', orderId, customerName, currency: 'EUR' });

@@ -20,8 +20,8 @@ function setup() {
   return { clock, client, backend, secondClient };
 }
 
-const statusesOf = async (client: ClientSide, orderId: string) =>
-  (await client.outbox()).filter((row) => row.streamId === streamIdOf(orderId)).map((row) => row.status);
+/** The order's client events' delivery states in version order (delivered: the row is gone). */
+const statusesOf = (client: ClientSide, orderId: string) => client.deliveries(orderId);
 
 /** Another device created the same order first: this device's version 1 is a version_conflict. */
 async function conflictingOrder(client: ClientSide, other: ClientSide): Promise<string> {

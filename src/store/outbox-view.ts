@@ -1,0 +1,51 @@
+import type { LeaseRow, OutboxRow } from './db';
+
+/**
+ * The delivery state every view shows for an outbox row. Rows store only `pending` or `dead`; a pending row
+ * named by a lease record is in flight. A delivered row is deleted, so a client event with no row is
+ * delivered (`deliveryStateOf`).
+ */
+export type OutboxEntryStatus = 'pending' | 'inflight' | 'dead';
+
+/**
+ * What the UI shows for a client event: its outbox entry's state; with no entry, delivered, or discarded when
+ * the person gave up on it on this device (its row was deleted without a delivery).
+ */
+export type DeliveryState = OutboxEntryStatus | 'delivered' | 'discarded';
+
+export type OutboxEntry = Omit<OutboxRow, 'status'> & { readonly status: OutboxEntryStatus };
+
+/**
+ * The eventIds a lease names. Every lease counts, expired or not: a view reads no clock (liveQuery re-runs
+ * only when rows change), and an expired lease stays until the next claim deletes it, as an `inflight` row
+ * stayed until the next claim returned it to pending.
+ */
+export function leasedEventIds(leases: readonly LeaseRow[]): Set<string> {
+  const leased = new Set<string>();
+  for (const lease of leases) for (const eventId of lease.eventIds) leased.add(eventId);
+  return leased;
+}
+
+/** Rows with their derived state: the one place views turn lease records into "in flight". */
+export function outboxEntriesView(
+  rows: readonly OutboxRow[],
+  leases: readonly LeaseRow[] | ReadonlySet<string>,
+): OutboxEntry[] {
+  const leased = leases instanceof Set ? leases : leasedEventIds(leases as readonly LeaseRow[]);
+  return rows.map((row) =>
+    row.status === 'pending' && leased.has(row.eventId) ? { ...row, status: 'inflight' } : row,
+  );
+}
+
+/**
+ * A client event's delivery state from its entry in a view; no entry means delivered, unless its version is
+ * at or above the stream's `discardedFromVersion` (a discard deletes every undelivered row from there on).
+ */
+export function deliveryStateOf(
+  entry: OutboxEntry | undefined,
+  event?: { readonly version: number; readonly discardedFromVersion?: number | undefined },
+): DeliveryState {
+  if (entry) return entry.status;
+  const from = event?.discardedFromVersion;
+  return from !== undefined && event !== undefined && event.version >= from ? 'discarded' : 'delivered';
+}

@@ -286,8 +286,11 @@ async function claimWithin(
     await db.leases.add(lease);
   }
   if (lowest === Number.POSITIVE_INFINITY) {
-    const last = await db.outbox.orderBy('position').last();
-    lowest = last ? last.position + 1 : (options.scanFrom ?? 0);
+    // No row is pending or dead: the next one is an event not written yet, after the last stored event. Read
+    // from the event store, never from the outbox: an outbox drained empty is all deleted entries, and
+    // reading its last position walks every tombstone back to the start (6.6 s after a 3,000-row drain).
+    const last = await db.events.orderBy('position').last();
+    lowest = last?.position !== undefined ? last.position + 1 : (options.scanFrom ?? 0);
   }
   return { batchId: options.batchId, entries, earliestWaitingAt, scanFrom: lowest };
 }

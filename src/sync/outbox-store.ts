@@ -14,7 +14,7 @@ import type {
 import { leasedEventIds, outboxEntriesView } from '../store/outbox-view';
 import { projectEvents, refreshSyncState, syncFieldsOf } from '../store/projections';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
-import { PULL_CURSOR_KEY, patchSyncMeta, type SyncMeta } from './sync-meta';
+import { PULL_CURSOR_KEY, patchSyncMeta, readSyncMeta, SYNC_STATUS_KEY, type SyncMeta } from './sync-meta';
 
 /**
  * The engine's two transactions around a push: claim (pick a batch and write its lease record) and apply
@@ -459,24 +459,31 @@ async function refreshSyncStateAbove(
   );
   if (fast.length === 0) return;
   // Dexie.Promise.all keeps the transaction zone, as in projections.ts.
-  const [leases, streams, summaries, rows] = await Dexie.Promise.all([
+  const [leases, streams, summaries] = await Dexie.Promise.all([
     db.leases.toArray(),
     db.streams.bulkGet(fast),
     db.orderSummaries.bulkGet(fast.map(orderIdOf)),
-    Dexie.Promise.all(
-      fast.map((streamId) =>
-        db.outbox
-          .where('[streamId+version]')
-          .between(
-            [streamId, readFrom.get(streamId)?.version ?? Dexie.minKey],
-            [streamId, Dexie.maxKey],
-            true,
-            true,
-          )
-          .toArray(),
-      ),
-    ),
   ]);
+  // The stream row's version is the highest the stream has: when the held rows reach it, nothing above them
+  // is left to read (a drain takes whole orders, so this is the usual case and the refresh reads no outbox row).
+  const above = fast.map((streamId, index) => {
+    const from = readFrom.get(streamId)?.version;
+    const top = streams[index]?.version;
+    return from !== undefined && top !== undefined && from > top ? null : (from ?? Dexie.minKey);
+  });
+  const rows = above.some((from) => from !== null)
+    ? await Dexie.Promise.all(
+        fast.map((streamId, index) => {
+          const from = above[index];
+          return from === null || from === undefined
+            ? []
+            : db.outbox
+                .where('[streamId+version]')
+                .between([streamId, from], [streamId, Dexie.maxKey], true, true)
+                .toArray();
+        }),
+      )
+    : [];
   const leased = leasedEventIds(leases);
   const changed: OrderSummary[] = [];
   for (const [index, summary] of summaries.entries()) {
@@ -501,14 +508,22 @@ async function applyWithin(
   held: Held,
 ): Promise<ApplyOutcome> {
   const { now, policy } = options;
+  const allDelivered =
+    options.entries.length > 0 &&
+    options.verdicts.length === options.entries.length &&
+    options.verdicts.every((verdict) => verdict.kind === 'delivered');
+  if (allDelivered) {
+    return applyDeliveries(db, options, touched, held);
+  }
   const positions = options.entries.map((entry) => entry.row.position).sort((a, b) => a - b);
-  const [rows, lease] = await Promise.all([
+  const [rows, lease, meta] = await Promise.all([
     readByPosition<OutboxRow>(
       positions,
       (from, to) => db.outbox.where('position').between(from, to, true, true).toArray(),
       () => db.outbox.bulkGet(options.entries.map((entry) => entry.row.eventId)),
     ),
     db.leases.get(options.batchId),
+    readSyncMeta(db),
   ]);
   // Still ours: nobody deleted the lease as expired and took the rows since the claim.
   const own = lease?.ownerId === options.ownerId;
@@ -563,19 +578,47 @@ async function applyWithin(
         break;
     }
   }
+  // The sync facts were read with the rows: written with the rest, not read and written in two more rounds.
+  const facts: SyncMeta = {
+    ...meta,
+    ...options.meta,
+    ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt } : {}),
+  };
   await Promise.all([
     deliveredRows.length > 0 ? db.outbox.bulkDelete(deliveredRows.map((row) => row.eventId)) : undefined,
     updates.length > 0 ? db.outbox.bulkPut(updates) : undefined,
     own ? db.leases.delete(options.batchId) : undefined,
+    db.meta.put({ key: SYNC_STATUS_KEY, value: facts }),
   ]);
   for (const row of deliveredRows) held.drop(row);
   for (const row of updates) held.keep(row);
   const stored = await storeServerEvents(db, options.serverEvents);
-  await patchSyncMeta(db, {
-    ...options.meta,
-    ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt } : {}),
-  });
   return { delivered: deliveredRows.length, dead, retrying, nextAttemptAt, stored };
+}
+
+/**
+ * The usual answer, every entry delivered: nothing depends on the rows as they stand, so none is read. The
+ * rows and the batch's lease record are deleted by key (a row another flusher's late answer deleted first is
+ * simply not there; `delivered` then counts it again, the only difference), in one round with the sync facts.
+ */
+async function applyDeliveries(
+  db: OutpostDb,
+  options: ApplyOptions,
+  touched: Set<string>,
+  held: Held,
+): Promise<ApplyOutcome> {
+  const rows = options.entries.map((entry) => entry.row);
+  await Promise.all([
+    db.outbox.bulkDelete(rows.map((row) => row.eventId)),
+    db.leases.delete(options.batchId),
+    patchSyncMeta(db, options.meta),
+  ]);
+  for (const row of rows) {
+    held.drop(row);
+    touched.add(row.streamId);
+  }
+  const stored = await storeServerEvents(db, options.serverEvents);
+  return { delivered: rows.length, dead: 0, retrying: 0, nextAttemptAt: null, stored };
 }
 
 /**

@@ -164,7 +164,21 @@ async function claimWithin(
     if (current === undefined || row.version < current) blockedBelow.set(row.streamId, row.version);
   };
 
-  const [leases, dead] = await Promise.all([db.leases.toArray(), rowsWithStatus(db, 'dead').toArray()]);
+  // Pages read with getAll, not a cursor: a cursor costs one IndexedDB round trip per row
+  // (docs/performance.md). The first page is read in the same round as the leases and the dead rows: the rows
+  // it returns do not depend on them, only which of them may go.
+  const pageSize = Math.max(options.limit, 64);
+  const readPage = (from: number | undefined, includeFrom: boolean) =>
+    db.outbox
+      .where('[status+position]')
+      .between(['pending', from ?? Dexie.minKey], ['pending', Dexie.maxKey], includeFrom)
+      .limit(pageSize)
+      .toArray();
+  const [leases, dead, firstPage] = await Promise.all([
+    db.leases.toArray(),
+    rowsWithStatus(db, 'dead').toArray(),
+    readPage(options.scanFrom, true),
+  ]);
   const expired = leases.filter((lease) => lease.until <= now);
   const live = leases.filter((lease) => lease.until > now);
   // A row in a live lease is in flight: it and everything after it in its stream wait.
@@ -214,25 +228,16 @@ async function claimWithin(
     lanes.set(row.streamId, { open, version: row.version });
     if (open) candidates.push(row);
   };
-  // Pages read with getAll, not a cursor: a cursor costs one IndexedDB round trip per row
-  // (docs/performance.md). Rows are visited in the same order and the scan stops at the same row.
-  const pageSize = Math.max(options.limit, 64);
-  let from: number | undefined = options.scanFrom;
-  let includeFrom = true;
+  // Rows are visited in position order and the scan stops as soon as the batch is full.
+  let page = firstPage;
   scan: for (;;) {
-    const page = await db.outbox
-      .where('[status+position]')
-      .between(['pending', from ?? Dexie.minKey], ['pending', Dexie.maxKey], includeFrom)
-      .limit(pageSize)
-      .toArray();
     for (const row of page) {
       if (candidates.length >= options.limit) break scan;
       visit(row);
     }
     const last = page.at(-1);
     if (!last || page.length < pageSize) break;
-    from = last.position;
-    includeFrom = false;
+    page = await readPage(last.position, false);
   }
 
   // By primary key (the row's position): an anyOf on eventId walks a cursor, one IndexedDB round trip per
@@ -459,31 +464,39 @@ async function refreshSyncStateAbove(
   );
   if (fast.length === 0) return;
   // Dexie.Promise.all keeps the transaction zone, as in projections.ts.
-  const [leases, streams, summaries] = await Dexie.Promise.all([
+  const [leases, summaries] = await Dexie.Promise.all([
     db.leases.toArray(),
-    db.streams.bulkGet(fast),
     db.orderSummaries.bulkGet(fast.map(orderIdOf)),
   ]);
-  // The stream row's version is the highest the stream has: when the held rows reach it, nothing above them
-  // is left to read (a drain takes whole orders, so this is the usual case and the refresh reads no outbox row).
+  // A summary's version is its stream's highest: when the held rows reach it, nothing above them is left to
+  // read (a drain takes whole orders, so this is the usual case and the refresh reads no outbox row). The
+  // stream row only adds a discard's reason, and a discarded order's summary always carries a blockedReason:
+  // only such orders (and any without a summary) need theirs.
   const above = fast.map((streamId, index) => {
-    const from = readFrom.get(streamId)?.version;
-    const top = streams[index]?.version;
-    return from !== undefined && top !== undefined && from > top ? null : (from ?? Dexie.minKey);
+    const from = readFrom.get(streamId)?.version ?? Dexie.minKey;
+    const top = summaries[index]?.version;
+    return typeof from === 'number' && top !== undefined && from > top ? null : from;
   });
-  const rows = above.some((from) => from !== null)
-    ? await Dexie.Promise.all(
-        fast.map((streamId, index) => {
-          const from = above[index];
-          return from === null || from === undefined
-            ? []
-            : db.outbox
-                .where('[streamId+version]')
-                .between([streamId, from], [streamId, Dexie.maxKey], true, true)
-                .toArray();
-        }),
-      )
-    : [];
+  const needStream = fast.map((_, index) => {
+    const summary = summaries[index];
+    return summary !== undefined && summary.blockedReason !== null;
+  });
+  const [rows, streams] = await Dexie.Promise.all([
+    Dexie.Promise.all(
+      fast.map((streamId, index) => {
+        const from = above[index];
+        return from === null || from === undefined
+          ? []
+          : db.outbox
+              .where('[streamId+version]')
+              .between([streamId, from], [streamId, Dexie.maxKey], true, true)
+              .toArray();
+      }),
+    ),
+    needStream.some(Boolean)
+      ? db.streams.bulkGet(fast.map((streamId, index) => (needStream[index] ? streamId : '')))
+      : [],
+  ]);
   const leased = leasedEventIds(leases);
   const changed: OrderSummary[] = [];
   for (const [index, summary] of summaries.entries()) {

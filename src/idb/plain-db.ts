@@ -46,7 +46,15 @@ export interface PlainSyncDb extends SyncDb {
 }
 
 /** The tables `SyncTables` names; a table missing here fails the type check below. */
-const TABLE_NAMES = ['events', 'outbox', 'streams', 'orderSummaries', 'orderDetails', 'meta'] as const;
+const TABLE_NAMES = [
+  'events',
+  'outbox',
+  'leases',
+  'streams',
+  'orderSummaries',
+  'orderDetails',
+  'meta',
+] as const;
 const everyTableListed: [Exclude<keyof SyncTables, (typeof TABLE_NAMES)[number]>] extends [never]
   ? true
   : never = true;
@@ -283,6 +291,7 @@ export function createPlainSyncDb(options: PlainSyncDbOptions): PlainSyncDb {
       bulkGet: (keys) =>
         read((store) => Promise.all(keys.map((key) => request(store.get(key)) as Promise<T | undefined>))),
       put: (row) => write((store) => request(store.put(row))),
+      add: (row) => write((store) => request(store.add(row))),
       async bulkPut(rows) {
         if (rows.length === 0) return undefined;
         const keys = await write((store) => Promise.all(rows.map((row) => request(store.put(row)))));
@@ -301,6 +310,7 @@ export function createPlainSyncDb(options: PlainSyncDbOptions): PlainSyncDb {
         if (keys.length === 0) return;
         await write((store) => Promise.all(keys.map((key) => request(store.delete(key)))));
       },
+      toArray: () => read((store) => request(store.getAll()) as Promise<T[]>),
       where: (index) => whereClause<T>(name, run, index),
       orderBy: (index) =>
         collection<T>(name, run, { index, ranges: null, filter: null, limit: Number.POSITIVE_INFINITY }),

@@ -1,4 +1,12 @@
-import type { MetaRow, OrderDetail, OrderSummary, OutboxRow, StoredEvent, StreamRow } from '../store/db';
+import type {
+  LeaseRow,
+  MetaRow,
+  OrderDetail,
+  OrderSummary,
+  OutboxRow,
+  StoredEvent,
+  StreamRow,
+} from '../store/db';
 
 /**
  * The part of Dexie's API the sync path (engine, outbox store, projections, sync meta, client id) calls, as
@@ -12,7 +20,12 @@ import type { MetaRow, OrderDetail, OrderSummary, OutboxRow, StoredEvent, Stream
  */
 
 /** The schema version (`db.version(n)` in `src/store/db.ts`) the table list below was written for. */
-export const SYNC_SCHEMA_VERSION = 1;
+export const SYNC_SCHEMA_VERSION = 2;
+/**
+ * `DB_NAME` of `src/store/db.ts`, repeated here because importing anything from that module at run time
+ * brings Dexie with it; the contract suite checks that the two agree.
+ */
+export const SYNC_DB_NAME = 'outpost';
 
 /** A key the sync path queries with, as Dexie's `IndexableType` has it: one part, or an array of parts. */
 export type SyncKeyPart = string | number | Date | never[][];
@@ -45,12 +58,14 @@ export interface SyncTable<T, K> {
   get(key: K): Promise<T | undefined>;
   bulkGet(keys: K[]): Promise<(T | undefined)[]>;
   put(row: T): Promise<unknown>;
+  add(row: T): Promise<unknown>;
   bulkPut(rows: T[]): Promise<unknown>;
   /** `allKeys: true` resolves every new key (autoincrement ones included), in order; otherwise the last. */
   bulkAdd<B extends boolean>(rows: T[], options: { allKeys: B }): Promise<B extends true ? K[] : K>;
   delete(key: K): Promise<void>;
   bulkDelete(keys: K[]): Promise<void>;
   /** An index by name, or the primary key's own key path. */
+  toArray(): Promise<T[]>;
   where(index: string): SyncWhereClause<T>;
   orderBy(index: string): SyncCollection<T>;
 }
@@ -62,6 +77,7 @@ export interface SyncTable<T, K> {
 export interface SyncTables {
   readonly events: SyncTable<StoredEvent, StoredEvent['position']>;
   readonly outbox: SyncTable<OutboxRow, string>;
+  readonly leases: SyncTable<LeaseRow, string>;
   readonly streams: SyncTable<StreamRow, string>;
   readonly orderSummaries: SyncTable<OrderSummary, string>;
   readonly orderDetails: SyncTable<OrderDetail, string>;

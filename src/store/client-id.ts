@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { UuidSchema } from '../domain/order/fields';
+import type { SyncDb } from '../idb/sync-db';
 import type { IdGenerator } from '../platform/ids';
-import type { OutpostDb } from './db';
 
 const CLIENT_ID_KEY = 'clientId';
 
@@ -9,8 +9,8 @@ const CLIENT_ID_KEY = 'clientId';
  * This browser profile's clientId, made once and kept: every event it writes carries it, and the server
  * answers pulls per client. Read and create in one transaction, so two tabs starting together agree.
  */
-export async function getOrCreateClientId(db: OutpostDb, ids: IdGenerator): Promise<string> {
-  return db.transaction('rw', db.meta, async () => {
+export async function getOrCreateClientId(db: SyncDb, ids: IdGenerator): Promise<string> {
+  return db.transaction('rw', db.meta, async (db) => {
     const row = await db.meta.get(CLIENT_ID_KEY);
     if (row && v.is(UuidSchema, row.value)) return row.value;
     const clientId = ids();

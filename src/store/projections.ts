@@ -1,15 +1,7 @@
-import Dexie from 'dexie';
 import { evolve, initialOrderState, type OrderState, orderTotal } from '../domain/order/order';
+import { all, type SyncTables } from '../idb/sync-db';
 import { orderIdOf } from '../protocol/messages';
-import type {
-  OrderDetail,
-  OrderSummary,
-  OutpostDb,
-  StoredEvent,
-  StreamRow,
-  SyncState,
-  TimelineEntry,
-} from './db';
+import type { OrderDetail, OrderSummary, StoredEvent, StreamRow, SyncState, TimelineEntry } from './db';
 import { leasedEventIds, type OutboxEntry, outboxEntriesView } from './outbox-view';
 
 /**
@@ -139,15 +131,15 @@ function groupByStream(events: readonly StoredEvent[]): Map<string, StoredEvent[
 
 /** Each stream's outbox entries, in flight derived from the lease records (read in the same round). */
 async function outboxRowsByStream(
-  db: OutpostDb,
+  db: SyncTables,
   streamIds: readonly string[],
 ): Promise<Map<string, OutboxEntry[]>> {
   // One getAll per stream, not anyOf: Dexie walks anyOf with a cursor, one IndexedDB round trip per row, and
   // this runs in every command's transaction (docs/performance.md).
-  // Dexie.Promise.all, not the native one: it keeps the transaction zone however many streams there are.
-  const [leases, rows] = await Dexie.Promise.all([
+  // `all`, not the native one: on Dexie it keeps the transaction zone however many streams there are.
+  const [leases, rows] = await all([
     db.leases.toArray(),
-    Dexie.Promise.all(streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray())),
+    all(streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray())),
   ]);
   const leased = leasedEventIds(leases);
   const byStream = new Map<string, OutboxEntry[]>();
@@ -284,7 +276,7 @@ export function projectRows(
  * orderDetails, after the events were added to `events` (with their positions), in position order. Events already
  * projected (same eventId) are skipped.
  */
-export async function projectEvents(db: OutpostDb, events: readonly StoredEvent[]): Promise<void> {
+export async function projectEvents(db: SyncTables, events: readonly StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
   const byStream = groupByStream(events);
   const streamIds = [...byStream.keys()];
@@ -334,7 +326,7 @@ export async function projectEvents(db: OutpostDb, events: readonly StoredEvent[
  * local; else (no row left) delivered. Call inside a transaction over outbox, leases, streams and
  * orderSummaries whenever outbox rows or leases change.
  */
-export async function refreshSyncState(db: OutpostDb, streamIds: Iterable<string>): Promise<void> {
+export async function refreshSyncState(db: SyncTables, streamIds: Iterable<string>): Promise<void> {
   const ids = [...new Set(streamIds)];
   if (ids.length === 0) return;
   const [streams, summaries, outbox] = await Promise.all([

@@ -1,6 +1,7 @@
+import type { SyncDb } from '../idb/sync-db';
 import type { Clock, IdGenerator } from '../platform/ids';
 import { PROTOCOL_VERSION, type PushRequest } from '../protocol/messages';
-import type { OutpostDb, StoredEvent } from '../store/db';
+import type { StoredEvent } from '../store/db';
 import type { EventBus } from '../store/event-bus';
 import type { SyncRequestError } from './errors';
 import { getPull, type HttpClientDeps, postPush } from './http-client';
@@ -35,7 +36,7 @@ import { patchSyncMeta, readPullCursor, readSyncMeta } from './sync-meta';
  * and every answer is idempotent on the server (eventId).
  */
 export interface SyncEngineDeps {
-  readonly db: OutpostDb;
+  readonly db: SyncDb;
   readonly transport: typeof fetch;
   readonly clock: Clock;
   readonly ids: IdGenerator;
@@ -126,7 +127,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       // Another context moved the cursor meanwhile: it is ahead of us, let it finish.
       if (!page.hasMore || !cursorMoved) break;
     }
-    await db.transaction('rw', db.meta, () =>
+    await db.transaction('rw', db.meta, (db) =>
       patchSyncMeta(db, {
         lastSuccessAt: clock.now(),
         authRequired: false,
@@ -138,7 +139,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   }
 
   async function recordFailure(error: SyncRequestError): Promise<void> {
-    await db.transaction('rw', db.meta, () =>
+    await db.transaction('rw', db.meta, (db) =>
       patchSyncMeta(db, {
         lastError: error.message,
         ...(error.code === 'auth_required' ? { authRequired: true } : {}),
@@ -336,7 +337,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     pull,
     async resumeAfterSignIn(newToken) {
       if (newToken !== undefined) token = newToken;
-      await db.transaction('rw', db.meta, () =>
+      await db.transaction('rw', db.meta, (db) =>
         patchSyncMeta(db, { authRequired: false, nextAttemptAt: null, lastError: null }),
       );
     },

@@ -1,12 +1,11 @@
-import Dexie from 'dexie';
 import { EVENT_SCHEMA_VERSION } from '../domain/order/events';
+import { all, maxKey, minKey, type SyncDb, type SyncTables } from '../idb/sync-db';
 import type { PushResult, WireClientEvent, WireServerEvent } from '../protocol/messages';
 import { orderIdOf } from '../protocol/messages';
 import type {
   LeaseRow,
   OrderSummary,
   OutboxRow,
-  OutpostDb,
   StoredClientEvent,
   StoredEvent,
   StoredServerEvent,
@@ -27,15 +26,10 @@ import { PULL_CURSOR_KEY, patchSyncMeta, readSyncMeta, SYNC_STATUS_KEY, type Syn
  */
 
 /** Every table a claim or an apply may write: outbox rows, leases, server events, the read models, sync meta. */
-export const syncTables = (db: OutpostDb) => [
-  db.events,
-  db.outbox,
-  db.leases,
-  db.streams,
-  db.orderSummaries,
-  db.orderDetails,
-  db.meta,
-];
+export const syncTables = (db: SyncTables): string[] =>
+  [db.events, db.outbox, db.leases, db.streams, db.orderSummaries, db.orderDetails, db.meta].map(
+    (table) => table.name,
+  );
 
 export interface ClaimedEntry {
   /** The row as the claim read it: still pending, named by the claim's lease record. */
@@ -82,8 +76,8 @@ export interface Claim {
 const encoder = new TextEncoder();
 export const jsonBytes = (value: unknown): number => encoder.encode(JSON.stringify(value)).byteLength;
 
-const rowsWithStatus = (db: OutpostDb, status: OutboxRow['status']) =>
-  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
+const rowsWithStatus = (db: SyncTables, status: OutboxRow['status']) =>
+  db.outbox.where('[status+position]').between([status, minKey], [status, maxKey]);
 
 export function toWireEvent(event: StoredClientEvent): WireClientEvent {
   return {
@@ -104,8 +98,8 @@ export function toWireEvent(event: StoredClientEvent): WireClientEvent {
  * backoff has passed; later versions of the same stream follow it in order, never alone. A held-back lane is
  * skipped, so it never holds back another stream. The batch is leased with one record.
  */
-export function claimBatch(db: OutpostDb, options: ClaimOptions): Promise<Claim> {
-  return db.transaction('rw', syncTables(db), async () => {
+export function claimBatch(db: SyncDb, options: ClaimOptions): Promise<Claim> {
+  return db.transaction('rw', syncTables(db), async (db) => {
     const touched = new Set<string>();
     const claim = await claimWithin(db, options, touched, new Held());
     await refreshSyncState(db, touched);
@@ -152,7 +146,7 @@ class Held {
 
 /** The claim's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
 async function claimWithin(
-  db: OutpostDb,
+  db: SyncTables,
   options: ClaimOptions,
   touched: Set<string>,
   held: Held,
@@ -171,7 +165,7 @@ async function claimWithin(
   const readPage = (from: number | undefined, includeFrom: boolean) =>
     db.outbox
       .where('[status+position]')
-      .between(['pending', from ?? Dexie.minKey], ['pending', Dexie.maxKey], includeFrom)
+      .between(['pending', from ?? minKey], ['pending', maxKey], includeFrom)
       .limit(pageSize)
       .toArray();
   const [leases, dead, firstPage] = await Promise.all([
@@ -382,7 +376,7 @@ function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | 
  * whoever holds them now, except that a delivery is a fact about the server and is recorded whoever holds
  * the row.
  */
-export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise<ApplyOutcome> {
+export async function applyAnswer(db: SyncDb, options: ApplyOptions): Promise<ApplyOutcome> {
   return (await applyAndClaim(db, options, null)).applied;
 }
 
@@ -393,11 +387,11 @@ export async function applyAnswer(db: OutpostDb, options: ApplyOptions): Promise
  * are claimed again; a resend is answered `duplicate`).
  */
 export async function applyAndClaim(
-  db: OutpostDb,
+  db: SyncDb,
   options: ApplyOptions,
   next: ClaimOptions | null,
 ): Promise<{ applied: ApplyOutcome; claim: Claim | null }> {
-  return db.transaction('rw', syncTables(db), async () => {
+  return db.transaction('rw', syncTables(db), async (db) => {
     const touched = new Set<string>();
     const held = new Held();
     const applied = await applyWithin(db, options, touched, held);
@@ -430,7 +424,7 @@ function laneFloors(entries: readonly ClaimedEntry[]): Map<string, number> {
  * transaction. Writes a summary only when its sync fields change, as `refreshSyncState` does.
  */
 async function refreshSyncStateAbove(
-  db: OutpostDb,
+  db: SyncTables,
   touched: ReadonlySet<string>,
   floors: ReadonlyMap<string, number>,
   held: Held,
@@ -463,8 +457,8 @@ async function refreshSyncStateAbove(
     [...touched].filter((streamId) => !floors.has(streamId)),
   );
   if (fast.length === 0) return;
-  // Dexie.Promise.all keeps the transaction zone, as in projections.ts.
-  const [leases, summaries] = await Dexie.Promise.all([
+  // `all` keeps Dexie's transaction zone, as in projections.ts.
+  const [leases, summaries] = await all([
     db.leases.toArray(),
     db.orderSummaries.bulkGet(fast.map(orderIdOf)),
   ]);
@@ -473,7 +467,7 @@ async function refreshSyncStateAbove(
   // stream row only adds a discard's reason, and a discarded order's summary always carries a blockedReason:
   // only such orders (and any without a summary) need theirs.
   const above = fast.map((streamId, index) => {
-    const from = readFrom.get(streamId)?.version ?? Dexie.minKey;
+    const from = readFrom.get(streamId)?.version ?? minKey;
     const top = summaries[index]?.version;
     return typeof from === 'number' && top !== undefined && from > top ? null : from;
   });
@@ -481,15 +475,15 @@ async function refreshSyncStateAbove(
     const summary = summaries[index];
     return summary !== undefined && summary.blockedReason !== null;
   });
-  const [rows, streams] = await Dexie.Promise.all([
-    Dexie.Promise.all(
+  const [rows, streams] = await all([
+    all(
       fast.map((streamId, index) => {
         const from = above[index];
         return from === null || from === undefined
           ? []
           : db.outbox
               .where('[streamId+version]')
-              .between([streamId, from], [streamId, Dexie.maxKey], true, true)
+              .between([streamId, from], [streamId, maxKey], true, true)
               .toArray();
       }),
     ),
@@ -515,7 +509,7 @@ async function refreshSyncStateAbove(
 
 /** The apply's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
 async function applyWithin(
-  db: OutpostDb,
+  db: SyncTables,
   options: ApplyOptions,
   touched: Set<string>,
   held: Held,
@@ -615,7 +609,7 @@ async function applyWithin(
  * simply not there; `delivered` then counts it again, the only difference), in one round with the sync facts.
  */
 async function applyDeliveries(
-  db: OutpostDb,
+  db: SyncTables,
   options: ApplyOptions,
   touched: Set<string>,
   held: Held,
@@ -639,7 +633,7 @@ async function applyDeliveries(
  * transaction over syncTables. Returns the events stored now, with their positions.
  */
 export async function storeServerEvents(
-  db: OutpostDb,
+  db: SyncTables,
   events: readonly WireServerEvent[],
 ): Promise<StoredServerEvent[]> {
   if (events.length === 0) return [];
@@ -676,12 +670,12 @@ export async function storeServerEvents(
  * else moved it since this pull read it, so two concurrent pulls never set it backwards.
  */
 export async function applyPullPage(
-  db: OutpostDb,
+  db: SyncDb,
   since: string | null,
   cursor: string,
   events: readonly WireServerEvent[],
 ): Promise<{ stored: StoredServerEvent[]; cursorMoved: boolean }> {
-  return db.transaction('rw', syncTables(db), async () => {
+  return db.transaction('rw', syncTables(db), async (db) => {
     const stored = await storeServerEvents(db, events);
     const row = await db.meta.get(PULL_CURSOR_KEY);
     const current = typeof row?.value === 'string' ? row.value : null;

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { OutpostDb } from '../store/db';
+import type { SyncTables } from '../idb/sync-db';
 
 /**
  * The engine-side facts of sync, kept in the `meta` table so every context that opens the database (a page,
@@ -40,14 +40,14 @@ export function parseSyncMeta(value: unknown): SyncMeta {
   return parsed.success ? parsed.output : initialSyncMeta;
 }
 
-export async function readSyncMeta(db: OutpostDb): Promise<SyncMeta> {
+export async function readSyncMeta(db: SyncTables): Promise<SyncMeta> {
   const row = await db.meta.get(SYNC_STATUS_KEY);
   return parseSyncMeta(row?.value);
 }
 
 /** Read-modify-write of the facts; call inside a transaction that includes `meta` to make it atomic. */
 export async function patchSyncMeta(
-  db: OutpostDb,
+  db: SyncTables,
   patch: Partial<SyncMeta> | ((current: SyncMeta) => Partial<SyncMeta>),
 ): Promise<SyncMeta> {
   const current = await readSyncMeta(db);
@@ -56,7 +56,7 @@ export async function patchSyncMeta(
   return next;
 }
 
-export async function readPullCursor(db: OutpostDb): Promise<string | null> {
+export async function readPullCursor(db: SyncTables): Promise<string | null> {
   const row = await db.meta.get(PULL_CURSOR_KEY);
   return typeof row?.value === 'string' ? row.value : null;
 }

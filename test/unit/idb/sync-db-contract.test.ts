@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createPlainSyncDb } from '../../../src/idb/plain-db';
-import { maxKey, minKey, SYNC_SCHEMA_VERSION, type SyncDb, type SyncTables } from '../../../src/idb/sync-db';
+import {
+  maxKey,
+  minKey,
+  SYNC_DB_NAME,
+  SYNC_SCHEMA_VERSION,
+  type SyncDb,
+  type SyncTables,
+} from '../../../src/idb/sync-db';
 import type { OutboxRow, StoredClientEvent, StoredEvent } from '../../../src/store/db';
-import { openDb } from '../../../src/store/db';
+import { DB_NAME, openDb } from '../../../src/store/db';
 
 /**
  * The contract of `SyncDb`: every operation the sync path uses gives the same answer on Dexie (`openDb()`,
@@ -50,10 +57,7 @@ const outboxRow = (position: number, overrides: Partial<OutboxRow> = {}): Outbox
   nextAttemptAt: 0,
   lastError: null,
   deadCode: null,
-  leaseOwner: null,
-  leaseUntil: null,
   createdAt: 1000 + position,
-  deliveredAt: null,
   ...overrides,
 });
 
@@ -83,6 +87,7 @@ describe('SyncDb contract: Dexie and plain IndexedDB answer alike', () => {
     const db: SyncDb = openDb({ name: `contract-type-${crypto.randomUUID()}` });
     expect(db.outbox.name).toBe('outbox');
     expect(openDb({ name: 'contract-verno' }).verno).toBe(SYNC_SCHEMA_VERSION);
+    expect(SYNC_DB_NAME).toBe(DB_NAME);
   });
 
   it('compound ranges with open ends (minKey/maxKey) and every inclusive/exclusive bound', async () => {

@@ -2,6 +2,8 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { foldOrder } from '../../../src/domain/order/order';
 import type { Result } from '../../../src/domain/result';
+import { createPlainSyncDb } from '../../../src/idb/plain-db';
+import { SYNC_SCHEMA_VERSION, type SyncDb } from '../../../src/idb/sync-db';
 import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/mocks/faults';
 import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
 import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
@@ -23,6 +25,12 @@ import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../..
 export { seededRandom };
 
 export const BASE_URL = 'http://outpost.test/api/sync';
+
+/**
+ * `OUTPOST_SYNC_DB=plain` runs every engine of these tests on the service worker's plain IndexedDB
+ * implementation instead of Dexie (commands, reads and live queries stay on Dexie, as in the app).
+ */
+const enginesOnPlainIdb = process.env.OUTPOST_SYNC_DB === 'plain';
 
 let dbCounter = 0;
 
@@ -60,6 +68,10 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
   });
   dbCounter += 1;
   const db = openDb({ name: `sync-test-${dbCounter}-${ids()}` });
+  let engineDb: SyncDb = db;
+  // The page's Dexie creates the database; the worker's implementation only ever opens it.
+  const created = enginesOnPlainIdb ? db.open() : null;
+  if (enginesOnPlainIdb) engineDb = createPlainSyncDb({ name: db.name, schemaVersion: SYNC_SCHEMA_VERSION });
   const clientId = ids();
   const bus = new EventBus();
   const handler = createCommandHandler({ db, clock, ids, clientId, bus });
@@ -76,8 +88,8 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
       return result.value;
     },
     engine(overrides = {}) {
-      return createSyncEngine({
-        db,
+      const engine = createSyncEngine({
+        db: engineDb,
         transport: (...args) => fetch(...args),
         clock,
         ids,
@@ -87,6 +99,22 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
         random: () => 0.5,
         ...overrides,
       });
+      if (!created) return engine;
+      // Each call waits for Dexie to have created the database; concurrent flushes still join one run.
+      const opened = () => created.then(() => undefined);
+      let flushing: ReturnType<SyncEngine['flush']> | null = null;
+      return {
+        flush(options) {
+          flushing ??= opened()
+            .then(() => engine.flush(options))
+            .finally(() => {
+              flushing = null;
+            });
+          return flushing;
+        },
+        pull: () => opened().then(() => engine.pull()),
+        resumeAfterSignIn: (token) => opened().then(() => engine.resumeAfterSignIn(token)),
+      };
     },
     outbox: () => db.outbox.orderBy('position').toArray(),
     async entries() {

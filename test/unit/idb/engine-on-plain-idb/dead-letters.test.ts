@@ -1,3 +1,5 @@
 // test/unit/sync/dead-letters.test.ts with every engine on the worker's plain IndexedDB implementation (see README.md).
 process.env.OUTPOST_SYNC_DB = 'plain';
 await import('../../sync/dead-letters.test');
+
+export {};

@@ -1,15 +1,17 @@
+import { createPlainSyncDb, SyncDbUnavailableError } from '../idb/plain-db';
+import { SYNC_DB_NAME, SYNC_SCHEMA_VERSION } from '../idb/sync-db';
 import { systemClock, uuidv7Generator } from '../platform/ids';
 import { type CoordinatedFlush, createCoordinatedFlush, isRetryableOutcome } from '../pwa/coordinated-flush';
 import type { FlushRequest } from '../pwa/flush-lock';
 import { getOrCreateClientId } from '../store/client-id';
-import { openDb } from '../store/db';
 import { EventBus } from '../store/event-bus';
 import { createSyncEngine, type FlushReport } from '../sync/engine';
 import type { WorkerBackend } from './backend/backend';
 
 /**
  * The worker's side of the outbox: the same sync engine the page uses, over the same database, behind the
- * same lock. The database is opened on first use so a worker woken only to serve a fetch stays cheap.
+ * same lock. The database is opened on first use so a worker woken only to serve a fetch stays cheap, and
+ * through plain IndexedDB (`src/idb/plain-db.ts`), not Dexie, which would be most of the worker's size.
  */
 export interface WorkerSync {
   flush(request?: FlushRequest): Promise<FlushReport>;
@@ -25,7 +27,21 @@ export interface WorkerSyncOptions {
   readonly channelName: string;
   /** How long a sync event that found no network waits for it inside the event before failing. */
   readonly offlineGraceMs?: number;
+  /** For tests: the database name and IndexedDB factory (fake-indexeddb). */
+  readonly dbName?: string;
+  readonly indexedDB?: IDBFactory;
 }
+
+/** What a flush reports when this worker cannot use the database: nothing sent, nothing waiting on it. */
+const nothingToFlush: FlushReport = {
+  sent: 0,
+  delivered: 0,
+  dead: 0,
+  retrying: 0,
+  pulled: 0,
+  outcome: 'idle',
+  nextAttemptAt: null,
+};
 
 /**
  * Resolves true once the worker sees the network (at once if it already does), false after `timeoutMs`.
@@ -42,8 +58,13 @@ async function onlineAgain(timeoutMs: number, pollMs = 250): Promise<boolean> {
 export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
   let flushPromise: Promise<CoordinatedFlush> | null = null;
 
+  const db = createPlainSyncDb({
+    name: options.dbName ?? SYNC_DB_NAME,
+    schemaVersion: SYNC_SCHEMA_VERSION,
+    ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
+  });
+
   const start = async (): Promise<CoordinatedFlush> => {
-    const db = openDb();
     const clock = systemClock;
     const ids = uuidv7Generator(clock);
     const clientId = await getOrCreateClientId(db, ids);
@@ -69,7 +90,16 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
       flushPromise = null;
       throw error;
     });
-    return (await flushPromise)(request);
+    try {
+      return await (await flushPromise)(request);
+    } catch (error) {
+      // No database yet (no page ever ran), or one of another schema version (a page of the new version
+      // upgrades it and its own worker flushes): nothing this worker may send. Asked again on the next event.
+      if (!(error instanceof SyncDbUnavailableError)) throw error;
+      flushPromise = null;
+      console.info(`[outpost sw] not flushing: ${error.message}`);
+      return nothingToFlush;
+    }
   };
 
   return {

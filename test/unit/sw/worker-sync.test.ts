@@ -1,0 +1,66 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createWorkerSync } from '../../../src/sw/worker-sync';
+import { BASE_URL, expectServerStream, setupSyncTestServer } from '../sync/harness';
+
+/**
+ * The service worker's flush (`createWorkerSync`) on the plain IndexedDB implementation, against the mock
+ * server through msw: it delivers what a page's Dexie wrote, and when there is no database yet it reports
+ * nothing to do without creating one.
+ */
+const { setup } = setupSyncTestServer({ seed: 7 });
+
+beforeEach(() => {
+  // Node 20 has no navigator: the worker's view of the network (up), and no Web Locks.
+  vi.stubGlobal('navigator', { onLine: true });
+  vi.spyOn(console, 'info').mockImplementation(() => undefined);
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+const workerOn = (dbName: string) =>
+  createWorkerSync({ endpoint: BASE_URL, backend: Promise.resolve(null), channelName: 'test-sync', dbName });
+
+describe('the worker flush on plain IndexedDB', () => {
+  it("delivers a page's orders, applies the server's decisions and the page's Dexie reads them", async () => {
+    const { client, backend } = setup();
+    const orderId = await client.draftOrder(['SKU-1', 'SKU-2']);
+    await client.run({ type: 'PlaceOrder', orderId });
+
+    const report = await workerOn(client.db.name).flush({ force: true });
+
+    expect(report).toMatchObject({ sent: 4, delivered: 4, dead: 0, outcome: 'drained' });
+    await expectServerStream(
+      backend.storage,
+      orderId,
+      (await client.outbox()).map((row) => row.eventId),
+    );
+    expect(await client.db.orderSummaries.get(orderId)).toMatchObject({
+      status: 'confirmed',
+      syncState: 'delivered',
+    });
+  });
+
+  it('finds no database, reports nothing to do and creates none; flushes once a page has made it', async () => {
+    const { client } = setup();
+    const sync = workerOn(client.db.name);
+
+    expect(await sync.flush()).toEqual({
+      sent: 0,
+      delivered: 0,
+      dead: 0,
+      retrying: 0,
+      pulled: 0,
+      outcome: 'idle',
+      nextAttemptAt: null,
+    });
+    expect(await sync.flushForBackgroundSync()).toMatchObject({ outcome: 'idle' });
+    expect((await indexedDB.databases()).map((info) => info.name)).not.toContain(client.db.name);
+    expect(console.info).toHaveBeenCalledWith(expect.stringMatching(/not flushing: No database/));
+
+    const orderId = await client.draftOrder(['SKU-1']);
+    expect(await sync.flush()).toMatchObject({ sent: 2, delivered: 2, outcome: 'drained' });
+    expect(await client.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'delivered' });
+  });
+});

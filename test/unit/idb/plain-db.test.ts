@@ -56,25 +56,13 @@ const row = (eventId: string, position: number): OutboxRow => ({
   nextAttemptAt: 0,
   lastError: null,
   deadCode: null,
-  leaseOwner: null,
-  leaseUntil: null,
   createdAt: 0,
-  deliveredAt: null,
 });
 
 /** The schema a later app version could declare: today's tables plus one. */
 function openNextVersion(name: string) {
-  const next = new Dexie(name);
-  next.version(1).stores({
-    events: '++position, &eventId, &[streamId+version], streamId',
-    outbox: '&eventId, position, [status+position], streamId, [streamId+version]',
-    streams: '&streamId',
-    commands: '&commandId',
-    orderSummaries: '&orderId, status, syncState, updatedAt, customerKey',
-    orderDetails: '&orderId',
-    meta: '&key',
-  });
-  next.version(2).stores({ leases: '&batchId' });
+  const next = openDb({ name });
+  next.version(SYNC_SCHEMA_VERSION + 1).stores({ later: '&id' });
   return next;
 }
 
@@ -118,7 +106,7 @@ describe('opening the database the pages own', () => {
     // Would wait forever on a connection that stayed open (an upgrade is blocked until all others close).
     const upgraded = openNextVersion(name);
     await upgraded.open();
-    expect(upgraded.verno).toBe(2);
+    expect(upgraded.verno).toBe(SYNC_SCHEMA_VERSION + 1);
     expect(await unavailable(db.meta.get('k'))).toBe('schema_newer');
     upgraded.close();
   });

@@ -31,11 +31,13 @@ describe('the worker flush on plain IndexedDB', () => {
     const report = await workerOn(client.db.name).flush({ force: true });
 
     expect(report).toMatchObject({ sent: 4, delivered: 4, dead: 0, outcome: 'drained' });
+    const sent = await client.db.events.where('streamId').equals(`order-${orderId}`).sortBy('position');
     await expectServerStream(
       backend.storage,
       orderId,
-      (await client.outbox()).map((row) => row.eventId),
+      sent.filter((event) => event.kind === 'client').map((event) => event.eventId),
     );
+    expect(await client.outbox()).toEqual([]);
     expect(await client.db.orderSummaries.get(orderId)).toMatchObject({
       status: 'confirmed',
       syncState: 'delivered',

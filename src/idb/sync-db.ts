@@ -104,18 +104,16 @@ export interface SyncDb extends SyncTables {
 type Settled<T extends readonly unknown[]> = { -readonly [P in keyof T]: Awaited<T[P]> };
 
 /**
- * `Promise.all` that keeps Dexie's transaction zone when given Dexie promises (it then is `Dexie.Promise.all`,
- * taken from the promises themselves so this file never imports Dexie), and is the native one otherwise:
- * a plain IndexedDB transaction stays active across native promise reactions.
+ * `Promise.all` that keeps Dexie's transaction zone when any of the values is a Dexie promise (it then is
+ * `Dexie.Promise.all`, taken from that promise's constructor so this file never imports Dexie), and is the
+ * native one otherwise: a plain IndexedDB transaction stays active across native promise reactions.
  */
 export function all<T extends readonly unknown[] | []>(values: T): Promise<Settled<T>> {
-  const first = values.find(
-    (value): value is PromiseLike<unknown> =>
-      typeof (value as PromiseLike<unknown> | null)?.then === 'function',
-  );
-  const maker = (first as { constructor?: { all?: unknown } } | undefined)?.constructor;
-  if (maker && maker !== Promise && typeof maker.all === 'function') {
-    return (maker.all as (values: T) => Promise<Settled<T>>)(values);
+  for (const value of values) {
+    const maker = (value as { constructor?: { all?: unknown } } | null | undefined)?.constructor;
+    if (typeof (value as PromiseLike<unknown> | null)?.then === 'function' && maker !== Promise) {
+      if (typeof maker?.all === 'function') return (maker.all as (values: T) => Promise<Settled<T>>)(values);
+    }
   }
   return Promise.all(values) as Promise<Settled<T>>;
 }

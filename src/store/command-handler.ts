@@ -12,7 +12,6 @@ import { type EventMetadata, orderIdOf, streamIdOf } from '../protocol/messages'
 import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent, StreamRow } from './db';
 import { type CommandError, ConcurrencyError, StreamDiscardedError, toStorageError } from './errors';
 import type { EventBus } from './event-bus';
-import { outboxEntriesView } from './outbox-view';
 import { projectRows } from './projections';
 
 export interface CommandHandlerFaults {
@@ -75,8 +74,6 @@ const RequestIdsSchema = v.object({
 export const WRITE_TABLES = [
   'events',
   'outbox',
-  // Read, not written: which outbox rows are in flight, for the order's sync state.
-  'leases',
   'streams',
   'commands',
   'orderSummaries',
@@ -315,15 +312,12 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         // checked against the event index first, before anything is added.
         const early = loaded.fromRow && fresh.length > 0;
         const added = early ? addEvents() : undefined;
-        // The leases (a record per batch in flight, a handful at most) ride in the same round, so an order
-        // that is being sent stays "sending" without another round trip.
-        const [handled, stream, summary, detail, outbox, leases] = await Promise.all([
+        const [handled, stream, summary, detail, outbox] = await Promise.all([
           request.idGiven ? db.commands.get(commandId) : undefined,
           db.streams.get(streamId),
           db.orderSummaries.get(command.orderId),
           db.orderDetails.get(command.orderId),
           fresh.length > 0 ? db.outbox.where('streamId').equals(streamId).toArray() : [],
-          fresh.length > 0 ? db.leases.toArray() : [],
         ]);
         const refused = check(handled, stream) ?? (stream ? undefined : await checkEventIndex());
         if (refused) throw new Refusal(refused);
@@ -332,12 +326,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         const pending = fresh.map((event) => pendingOutboxRow(event, now));
         const next =
           fresh.length > 0
-            ? projectRows(
-                streamId,
-                fresh,
-                { stream, detail, summary },
-                outboxEntriesView([...outbox, ...pending], leases),
-              )
+            ? projectRows(streamId, fresh, { stream, detail, summary }, [...outbox, ...pending])
             : undefined;
         const appendEvents = async (): Promise<StoredClientEvent[]> => {
           const positions = await (added ?? addEvents());

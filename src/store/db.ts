@@ -92,6 +92,12 @@ export interface LeaseRow {
   readonly ownerId: string;
   readonly until: number;
   readonly eventIds: readonly string[];
+  /**
+   * The streams of `eventIds`, so a view shows their orders as sending without reading any outbox row
+   * (`summaryView`). Not indexed, so no schema version: a record written before it existed lacks it and
+   * only misses that overlay until it is deleted.
+   */
+  readonly streamIds?: readonly string[];
 }
 
 /** The aggregate's last known state per stream: a snapshot cache and the expected version for appends. */
@@ -130,6 +136,11 @@ export interface OrderSummary {
   readonly status: OrderStatus;
   readonly lineCount: number;
   readonly total: number;
+  /**
+   * As stored: `sending` only for a retried entry; an entry a lease names is not counted, so a claim writes
+   * no summary. Views show the order as sending while a lease names it (`summaryView`); the `syncState`
+   * index therefore never finds an order that is only in flight.
+   */
   readonly syncState: SyncState;
   readonly orderNumber: string | null;
   readonly rejection: { readonly code: string; readonly reason: string } | null;

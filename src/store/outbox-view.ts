@@ -1,4 +1,5 @@
-import type { LeaseRow, OutboxRow } from './db';
+import { orderIdOf } from '../protocol/messages';
+import type { LeaseRow, OrderSummary, OutboxRow } from './db';
 
 /**
  * The delivery state every view shows for an outbox row. Rows store only `pending` or `dead`; a pending row
@@ -35,6 +36,30 @@ export function outboxEntriesView(
   return rows.map((row) =>
     row.status === 'pending' && leased.has(row.eventId) ? { ...row, status: 'inflight' } : row,
   );
+}
+
+/**
+ * The orders (by orderId) a lease names: every lease counts, as in `leasedEventIds`. A record written
+ * before leases named their streams names none.
+ */
+export function leasedOrderIds(leases: readonly LeaseRow[]): Set<string> {
+  const leased = new Set<string>();
+  for (const lease of leases) for (const streamId of lease.streamIds ?? []) leased.add(orderIdOf(streamId));
+  return leased;
+}
+
+/**
+ * A summary as views show it: stored `local` reads `sending` while a lease names one of the order's rows.
+ * The stored state does not count leases, so a claim writes no summary (docs/performance.md); any other
+ * stored state already says more than "in flight" (retried, attention, delivered).
+ */
+export function summaryView(
+  summary: OrderSummary,
+  leased: readonly LeaseRow[] | ReadonlySet<string>,
+): OrderSummary {
+  if (summary.syncState !== 'local') return summary;
+  const orders = leased instanceof Set ? leased : leasedOrderIds(leased as readonly LeaseRow[]);
+  return orders.has(summary.orderId) ? { ...summary, syncState: 'sending' } : summary;
 }
 
 /**

@@ -1,8 +1,15 @@
 import { evolve, initialOrderState, type OrderState, orderTotal } from '../domain/order/order';
 import { all, type SyncTables } from '../idb/sync-db';
 import { orderIdOf } from '../protocol/messages';
-import type { OrderDetail, OrderSummary, StoredEvent, StreamRow, SyncState, TimelineEntry } from './db';
-import { leasedEventIds, type OutboxEntry, outboxEntriesView } from './outbox-view';
+import type {
+  OrderDetail,
+  OrderSummary,
+  OutboxRow,
+  StoredEvent,
+  StreamRow,
+  SyncState,
+  TimelineEntry,
+} from './db';
 
 /**
  * Read models are pure folds of the event store. Everything here derives from stored events and outbox rows
@@ -81,19 +88,20 @@ export interface SyncFields {
 }
 
 /**
- * Delivery state of one order from its outbox entries (`outboxEntriesView`: in flight derived from the
- * leases; delivered rows are gone); a discard on this device also blocks the order.
+ * Delivery state of one order as stored, from its outbox rows (delivered rows are gone); a discard on this
+ * device also blocks the order. Leases are not counted: a claim or an expired lease then changes no summary,
+ * and views show a leased order as sending (`summaryView`, src/store/outbox-view.ts).
  */
-export function syncFieldsOf(rows: readonly OutboxEntry[], stream: StreamRow | undefined): SyncFields {
-  let dead: OutboxEntry | undefined;
+export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | undefined): SyncFields {
+  let dead: OutboxRow | undefined;
   let sending = false;
   let pending = false;
   for (const row of rows) {
     if (row.status === 'dead') {
       if (!dead || row.version < dead.version) dead = row;
-    } else if (row.status === 'inflight' || (row.status === 'pending' && row.attempts > 0)) {
+    } else if (row.attempts > 0) {
       sending = true;
-    } else if (row.status === 'pending') {
+    } else {
       pending = true;
     }
   }
@@ -129,23 +137,17 @@ function groupByStream(events: readonly StoredEvent[]): Map<string, StoredEvent[
   return byStream;
 }
 
-/** Each stream's outbox entries, in flight derived from the lease records (read in the same round). */
+/** Each stream's outbox rows. */
 async function outboxRowsByStream(
   db: SyncTables,
   streamIds: readonly string[],
-): Promise<Map<string, OutboxEntry[]>> {
+): Promise<Map<string, OutboxRow[]>> {
   // One getAll per stream, not anyOf: Dexie walks anyOf with a cursor, one IndexedDB round trip per row, and
   // this runs in every command's transaction (docs/performance.md).
   // `all`, not the native one: on Dexie it keeps the transaction zone however many streams there are.
-  const [leases, rows] = await all([
-    db.leases.toArray(),
-    all(streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray())),
-  ]);
-  const leased = leasedEventIds(leases);
-  const byStream = new Map<string, OutboxEntry[]>();
-  for (const [index, streamId] of streamIds.entries()) {
-    byStream.set(streamId, outboxEntriesView(rows[index] ?? [], leased));
-  }
+  const rows = await all(streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray()));
+  const byStream = new Map<string, OutboxRow[]>();
+  for (const [index, streamId] of streamIds.entries()) byStream.set(streamId, rows[index] ?? []);
   return byStream;
 }
 
@@ -246,14 +248,14 @@ export interface StoredProjection {
  * The rows one order's events turn `current` into, or undefined when they change nothing. Pure, for a
  * caller that read the rows itself and writes the result: the command handler reads them together with its
  * own checks, so a command costs fewer IndexedDB round trips (docs/performance.md). `outbox` is every outbox
- * entry of the order (`outboxEntriesView`) including those written with these events; `stored` its stored
+ * row of the order including those written with these events (no lease is needed); `stored` its stored
  * events, needed only when `events` holds a local record.
  */
 export function projectRows(
   streamId: string,
   events: readonly StoredEvent[],
   current: StoredProjection,
-  outbox: readonly OutboxEntry[],
+  outbox: readonly OutboxRow[],
   stored: readonly StoredEvent[] = [],
 ): { stream: StreamRow; detail: OrderDetail; summary: OrderSummary | undefined } | undefined {
   const orderId = orderIdOf(streamId);
@@ -272,7 +274,7 @@ export function projectRows(
  * Folds stored events (client, server and local records) into `streams`, `orderSummaries` and
  * `orderDetails`, then recomputes the touched orders' sync state from their outbox rows.
  *
- * Contract: call inside an open rw transaction over events, outbox, leases, streams, orderSummaries and
+ * Contract: call inside an open rw transaction over events, outbox, streams, orderSummaries and
  * orderDetails, after the events were added to `events` (with their positions), in position order. Events already
  * projected (same eventId) are skipped.
  */
@@ -321,10 +323,10 @@ export async function projectEvents(db: SyncTables, events: readonly StoredEvent
 }
 
 /**
- * Recomputes each order's `syncState` and `blockedReason` from its outbox entries: any dead row → attention
- * (naming the first dead event and its error); else in flight (leased) or retried → sending; else pending →
- * local; else (no row left) delivered. Call inside a transaction over outbox, leases, streams and
- * orderSummaries whenever outbox rows or leases change.
+ * Recomputes each order's stored `syncState` and `blockedReason` from its outbox rows: any dead row →
+ * attention (naming the first dead event and its error); else retried → sending; else pending → local; else
+ * (no row left) delivered. Call inside a transaction over outbox, streams and orderSummaries whenever
+ * outbox rows change; a lease alone changes nothing stored (`summaryView`).
  */
 export async function refreshSyncState(db: SyncTables, streamIds: Iterable<string>): Promise<void> {
   const ids = [...new Set(streamIds)];

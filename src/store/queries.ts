@@ -3,7 +3,14 @@ import { from, type Observable } from 'rxjs';
 import type { OrderStatus } from '../domain/order/order';
 import { streamIdOf } from '../protocol/messages';
 import type { OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
-import { leasedEventIds, type OutboxEntry, type OutboxEntryStatus, outboxEntriesView } from './outbox-view';
+import {
+  leasedEventIds,
+  leasedOrderIds,
+  type OutboxEntry,
+  type OutboxEntryStatus,
+  outboxEntriesView,
+  summaryView,
+} from './outbox-view';
 
 /**
  * Live views of the read models for the UI: each re-emits whenever a committed transaction touches what it
@@ -27,7 +34,8 @@ export interface OrderSummaryPage {
 
 /**
  * Without a search, most recently changed first (the `updatedAt` index); with one, by customer name (the
- * `customerKey` index), so neither reads more than the matching rows.
+ * `customerKey` index), so neither reads more than the matching rows. Each summary is shown with the leases
+ * over it (`summaryView`): the lease records are a handful, one getAll in the same read.
  */
 export async function readOrderSummaries(
   db: OutpostDb,
@@ -39,11 +47,16 @@ export async function readOrderSummaries(
     : db.orderSummaries.orderBy('updatedAt').reverse();
   const { status } = query;
   const matching = status ? base.filter((summary) => summary.status === status) : base;
-  const total = await matching.clone().count();
   let window = matching.clone();
   if (query.offset) window = window.offset(query.offset);
   if (query.limit !== undefined) window = window.limit(query.limit);
-  return { rows: await window.toArray(), total };
+  const [total, rows, leases] = await Promise.all([
+    matching.clone().count(),
+    window.toArray(),
+    db.leases.toArray(),
+  ]);
+  const leased = leasedOrderIds(leases);
+  return { rows: rows.map((summary) => summaryView(summary, leased)), total };
 }
 
 export function liveOrderSummaries(
@@ -73,7 +86,9 @@ export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<Orde
         db.outbox.where('streamId').equals(streamIdOf(orderId)).sortBy('version'),
         db.leases.toArray(),
       ]);
-      return summary && detail ? { summary, detail, outbox: outboxEntriesView(rows, leases) } : null;
+      return summary && detail
+        ? { summary: summaryView(summary, leases), detail, outbox: outboxEntriesView(rows, leases) }
+        : null;
     }),
   );
 }

@@ -10,7 +10,7 @@ import type {
   StoredEvent,
   StoredServerEvent,
 } from '../store/db';
-import { leasedEventIds, outboxEntriesView } from '../store/outbox-view';
+import { leasedEventIds } from '../store/outbox-view';
 import { projectEvents, refreshSyncState, syncFieldsOf } from '../store/projections';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
 import { PULL_CURSOR_KEY, patchSyncMeta, readSyncMeta, SYNC_STATUS_KEY, type SyncMeta } from './sync-meta';
@@ -179,17 +179,13 @@ async function claimWithin(
   const leased = leasedEventIds(live);
   if (leases.length > 0) {
     // Only other flushers' leases (ours was deleted by the apply before this claim) or dead ones: rare, few.
-    // Deleting an expired record returns its rows to the pool, no row is rewritten; their orders are
-    // refreshed because in flight is over for them.
+    // Deleting an expired record returns its rows to the pool, no row is rewritten, and no summary either:
+    // stored sync state does not count leases (`summaryView`).
     const [rows] = await Promise.all([
-      db.outbox.bulkGet(leases.flatMap((lease) => lease.eventIds)),
+      live.length > 0 ? db.outbox.bulkGet(live.flatMap((lease) => lease.eventIds)) : [],
       expired.length > 0 ? db.leases.bulkDelete(expired.map((lease) => lease.batchId)) : undefined,
     ]);
-    for (const row of rows) {
-      if (!row) continue;
-      if (leased.has(row.eventId)) block(row);
-      else touched.add(row.streamId);
-    }
+    for (const row of rows) if (row) block(row);
   }
   for (const row of dead) block(row);
   let lowest = Number.POSITIVE_INFINITY;
@@ -272,8 +268,9 @@ async function claimWithin(
     }
     bytes += size;
     entries.push({ row, event: wire, bytes: size });
+    // Held, not touched: the lease changes no stored summary, but a refresh in the same transaction (after
+    // an apply) need not read this row again.
     held.keep(row);
-    touched.add(row.streamId);
   }
   if (entries.length > 0) {
     const lease: LeaseRow = {
@@ -281,6 +278,7 @@ async function claimWithin(
       ownerId: options.ownerId,
       until: now + policy.leaseMs,
       eventIds: entries.map((entry) => entry.row.eventId),
+      streamIds: [...new Set(entries.map((entry) => entry.row.streamId))],
     };
     await db.leases.add(lease);
   }
@@ -420,8 +418,8 @@ function laneFloors(entries: readonly ClaimedEntry[]): Map<string, number> {
  * `refreshSyncState` for the drain: a stream with a floor is recomputed from its rows at or above it only
  * (one ranged read on `[streamId+version]`), since delivered rows are gone and change nothing in
  * `syncFieldsOf`; a drain then never reads back rows it already holds (docs/performance.md). Other streams
- * get the full refresh. In flight is derived from the lease records as they stand at the end of the
- * transaction. Writes a summary only when its sync fields change, as `refreshSyncState` does.
+ * get the full refresh. Leases are not counted (`syncFieldsOf`). Writes a summary only when its sync fields
+ * change, as `refreshSyncState` does.
  */
 async function refreshSyncStateAbove(
   db: SyncTables,
@@ -457,11 +455,7 @@ async function refreshSyncStateAbove(
     [...touched].filter((streamId) => !floors.has(streamId)),
   );
   if (fast.length === 0) return;
-  // `all` keeps Dexie's transaction zone, as in projections.ts.
-  const [leases, summaries] = await all([
-    db.leases.toArray(),
-    db.orderSummaries.bulkGet(fast.map(orderIdOf)),
-  ]);
+  const summaries = await db.orderSummaries.bulkGet(fast.map(orderIdOf));
   // A summary's version is its stream's highest: when the held rows reach it, nothing above them is left to
   // read (a drain takes whole orders, so this is the usual case and the refresh reads no outbox row). The
   // stream row only adds a discard's reason, and a discarded order's summary always carries a blockedReason:
@@ -475,6 +469,7 @@ async function refreshSyncStateAbove(
     const summary = summaries[index];
     return summary !== undefined && summary.blockedReason !== null;
   });
+  // `all` keeps Dexie's transaction zone, as in projections.ts.
   const [rows, streams] = await all([
     all(
       fast.map((streamId, index) => {
@@ -491,13 +486,12 @@ async function refreshSyncStateAbove(
       ? db.streams.bulkGet(fast.map((streamId, index) => (needStream[index] ? streamId : '')))
       : [],
   ]);
-  const leased = leasedEventIds(leases);
   const changed: OrderSummary[] = [];
   for (const [index, summary] of summaries.entries()) {
     if (!summary) continue;
     const streamId = fast[index] ?? '';
     const fields = syncFieldsOf(
-      outboxEntriesView([...(readFrom.get(streamId)?.rows ?? []), ...(rows[index] ?? [])], leased),
+      [...(readFrom.get(streamId)?.rows ?? []), ...(rows[index] ?? [])],
       streams[index],
     );
     if (fields.syncState !== summary.syncState || fields.blockedReason !== summary.blockedReason) {

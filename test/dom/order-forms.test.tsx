@@ -177,7 +177,9 @@ describe('order timeline', () => {
         expect.stringMatching(/^ProductAddedv2.*In flight$/),
       ]),
     );
-    expect(await outpost.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'sending' });
+    // The order reads as sending while a lease names it; the claim did not rewrite its stored summary.
+    expect(screen.getByText('Sending')).toBeTruthy();
+    expect(await outpost.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'local' });
 
     await sending.deliver();
     // Delivered rows are deleted: the timeline reads delivered from their absence.

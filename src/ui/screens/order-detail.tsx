@@ -5,7 +5,7 @@ import { MAX_QUANTITY } from '../../domain/order/fields';
 import type { OrderLine } from '../../domain/order/order';
 import { streamIdOf } from '../../protocol/messages';
 import type { OrderDetail, OrderSummary, TimelineEntry } from '../../store/db';
-import { deliveryStateOf, type OutboxEntry, outboxEntriesView } from '../../store/outbox-view';
+import { deliveryStateOf, type OutboxEntry, outboxEntriesView, summaryView } from '../../store/outbox-view';
 import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
 import { Field, FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
@@ -30,7 +30,7 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       db.streams.get(streamId),
     ]);
     return {
-      summary,
+      summary: summary && summaryView(summary, leases),
       detail,
       outbox: outboxEntriesView(rows, leases),
       discardedFromVersion: stream?.discardedFromVersion,

@@ -3,6 +3,7 @@ import { useLiveQuery } from 'dexie-react-hooks';
 import { useDeferredValue, useId, useRef, useState } from 'react';
 import type { OrderStatus } from '../../domain/order/order';
 import type { OrderSummary, OutpostDb } from '../../store/db';
+import { leasedOrderIds, summaryView } from '../../store/outbox-view';
 import { StatusBadge, SyncBadge } from '../components/badges';
 import { formatDateTime, formatMoney, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
@@ -55,16 +56,18 @@ export function OrdersListScreen() {
   const firstPage = Math.floor((items[0]?.index ?? 0) / PAGE);
   const lastPage = Math.floor((items[items.length - 1]?.index ?? 0) / PAGE);
 
-  const loaded = useLiveQuery(
-    async (): Promise<Page> => ({
-      offset: firstPage * PAGE,
-      rows: await ordersOf(db, status, search)
+  const loaded = useLiveQuery(async (): Promise<Page> => {
+    // The leases ride in the same read: an order a lease names shows as sending (`summaryView`).
+    const [rows, leases] = await Promise.all([
+      ordersOf(db, status, search)
         .offset(firstPage * PAGE)
         .limit((lastPage - firstPage + 1) * PAGE)
         .toArray(),
-    }),
-    [db, status, search, firstPage, lastPage],
-  );
+      db.leases.toArray(),
+    ]);
+    const leased = leasedOrderIds(leases);
+    return { offset: firstPage * PAGE, rows: rows.map((summary) => summaryView(summary, leased)) };
+  }, [db, status, search, firstPage, lastPage]);
   // While the next page loads, keep showing the last one rather than flashing empty rows.
   const lastWindow = useRef<Page | null>(null);
   if (loaded) lastWindow.current = loaded;

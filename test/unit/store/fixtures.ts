@@ -135,7 +135,10 @@ export async function updateOutbox(
   });
 }
 
-/** Puts rows in flight the way a claim does: one lease record naming them, rows untouched. */
+/**
+ * Puts rows in flight the way a claim does: one lease record naming them and their streams, rows and
+ * summaries untouched (views overlay the lease, `summaryView`).
+ */
 export async function leaseOutbox(
   db: OutpostDb,
   eventIds: readonly string[],
@@ -148,11 +151,8 @@ export async function leaseOutbox(
       ownerId: lease.ownerId ?? 'test-flusher',
       until: lease.until ?? Number.MAX_SAFE_INTEGER,
       eventIds: [...eventIds],
+      streamIds: [...new Set(rows.map((row) => row.streamId))],
     });
-    await refreshSyncState(
-      db,
-      rows.map((row) => row.streamId),
-    );
   });
 }
 

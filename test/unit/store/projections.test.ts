@@ -3,6 +3,7 @@ import { streamIdOf } from '../../../src/protocol/messages';
 import type { StoredEvent } from '../../../src/store/db';
 import { StreamDiscardedError } from '../../../src/store/errors';
 import { describeEvent, projectEvents } from '../../../src/store/projections';
+import { readOrderSummaries } from '../../../src/store/queries';
 import {
   add,
   applyServerEvents,
@@ -141,7 +142,10 @@ describe('sync state', () => {
     expect(await summary()).toMatchObject({ syncState: 'local', blockedReason: null });
 
     await leaseOutbox(store.db, [created], { batchId: 'batch-1' });
-    expect((await summary())?.syncState).toBe('sending');
+    // In flight is not stored: the claim leaves the summary alone and views overlay the lease.
+    expect((await summary())?.syncState).toBe('local');
+    const listed = (await readOrderSummaries(store.db)).rows.find((row) => row.orderId === orderId);
+    expect(listed?.syncState).toBe('sending');
 
     await deliverOutbox(store.db, [created]);
     await updateOutbox(store.db, [added], { status: 'pending', attempts: 2, lastError: 'HTTP 503' });

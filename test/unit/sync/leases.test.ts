@@ -1,4 +1,6 @@
+import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { liveOrderDetail, readOrderSummaries } from '../../../src/store/queries';
 import { type ClaimOptions, claimBatch } from '../../../src/sync/outbox-store';
 import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
 import { readSyncFacts } from '../../../src/sync/status';
@@ -24,6 +26,12 @@ const claimOptions = (client: ClientSide, overrides: Partial<ClaimOptions> = {})
   ...overrides,
 });
 
+/** The order's sync state as the orders list shows it (stored state with the leases over it). */
+async function viewedSyncState(client: ClientSide, orderId: string): Promise<string | undefined> {
+  const { rows } = await readOrderSummaries(client.db);
+  return rows.find((summary) => summary.orderId === orderId)?.syncState;
+}
+
 async function placedOrder(client: ClientSide): Promise<string> {
   const orderId = await client.draftOrder(['SKU-1', 'SKU-2']);
   await client.run({ type: 'PlaceOrder', orderId });
@@ -46,11 +54,13 @@ describe('lease records', () => {
         ownerId: 'tab-a',
         until: client.clock.now() + defaultRetryPolicy.leaseMs,
         eventIds: before.map((row) => row.eventId),
+        streamIds: [before[0]?.streamId],
       },
     ]);
-    // Every view derives in flight from the record.
+    // Every view derives in flight from the record; the stored summary is not rewritten by the claim.
     expect(await client.deliveries()).toEqual(['inflight', 'inflight', 'inflight', 'inflight']);
-    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('sending');
+    expect(await viewedSyncState(client, orderId)).toBe('sending');
+    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('local');
     expect(await readSyncFacts(client.db)).toMatchObject({ pending: 0, inflight: 4, dead: 0 });
     // Nobody else may take a row while the lease is live.
     const other = await claimBatch(client.db, claimOptions(client, { ownerId: 'tab-b' }));
@@ -62,7 +72,7 @@ describe('lease records', () => {
     const orderId = await placedOrder(client);
     const before = await client.outbox();
     await claimBatch(client.db, claimOptions(client, { batchId: 'batch-of-a-dead-tab' }));
-    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('sending');
+    expect(await viewedSyncState(client, orderId)).toBe('sending');
 
     client.clock.advance(defaultRetryPolicy.leaseMs);
     // A claim that may not take these rows (this flush sent them already) still clears the dead lease.
@@ -77,7 +87,7 @@ describe('lease records', () => {
     expect(await client.deliveries()).toEqual(['pending', 'pending', 'pending', 'pending']);
     // Never answered, never counted: the order is back to saved on this device.
     expect(before.every((row) => row.attempts === 0)).toBe(true);
-    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('local');
+    expect(await viewedSyncState(client, orderId)).toBe('local');
     expect(await readSyncFacts(client.db)).toMatchObject({ pending: 4, inflight: 0 });
 
     // The next claim takes them again, in order.
@@ -103,6 +113,38 @@ describe('lease records', () => {
     // The events themselves stay in the store, as history.
     expect(await client.db.events.where('eventId').anyOf(eventIds).count()).toBe(4);
     await expectServerStream(backend.storage, orderId, eventIds);
+  });
+
+  it('shows the order as sending while its push hangs without the claim rewriting its summary', async () => {
+    const { client } = setup();
+    const orderId = await placedOrder(client);
+    const stored = await client.db.orderSummaries.get(orderId);
+    expect(stored?.syncState).toBe('local');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let sends = 0;
+    const engine = client.engine({
+      transport: async (input, init) => {
+        sends += 1;
+        await held;
+        return fetch(input, init);
+      },
+    });
+    const flushing = engine.flush();
+    while (sends === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+
+    // The list and the open order both read it as sending; the row on disk is exactly as the command left it.
+    expect(await viewedSyncState(client, orderId)).toBe('sending');
+    expect((await firstValueFrom(liveOrderDetail(client.db, orderId)))?.summary.syncState).toBe('sending');
+    expect(await client.db.orderSummaries.get(orderId)).toEqual(stored);
+
+    release();
+    expect(await flushing).toMatchObject({ delivered: 4 });
+    expect(await viewedSyncState(client, orderId)).toBe('delivered');
+    expect((await firstValueFrom(liveOrderDetail(client.db, orderId)))?.summary.syncState).toBe('delivered');
+    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('delivered');
   });
 
   it('an answer that comes back after its lease was taken over records deliveries only', async () => {

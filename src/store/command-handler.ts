@@ -9,6 +9,7 @@ import { err, ok, type Result } from '../domain/result';
 import { type FieldIssue, ValidationError, validate } from '../domain/validation';
 import type { Clock, IdGenerator } from '../platform/ids';
 import { type EventMetadata, orderIdOf, streamIdOf } from '../protocol/messages';
+import { announceCommitted, type CommittedOrderRows } from './committed-views';
 import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent, StreamRow } from './db';
 import { type CommandError, ConcurrencyError, StreamDiscardedError, toStorageError } from './errors';
 import type { EventBus } from './event-bus';
@@ -302,6 +303,8 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
 
     // The stream row as this commit leaves it: remembered only once the commit is durable.
     let snapshot: LoadedStream | undefined;
+    // The order's read-model rows as this commit leaves them: announced only once it is durable.
+    let committedRows: CommittedOrderRows | undefined;
     const written = await db
       .transaction('rw', [...WRITE_TABLES], async (): Promise<Attempt> => {
         // Each await in a transaction is one IndexedDB round trip, and round trips, not bytes, are what a
@@ -333,7 +336,11 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
           if (positions instanceof Error) throw positions;
           const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
           if (stored.length > 0) {
-            await db.outbox.bulkAdd(stored.map((event) => pendingOutboxRow(event, now)));
+            const rows = stored.map((event) => pendingOutboxRow(event, now));
+            await db.outbox.bulkAdd(rows);
+            if (next?.summary) {
+              committedRows = { summary: next.summary, detail: next.detail, outbox: [...outbox, ...rows] };
+            }
           }
           return stored;
         };
@@ -369,6 +376,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
       });
     if (written.ok === true && snapshot) remember(streamId, snapshot);
     else snapshots.delete(streamId);
+    if (written.ok === true && committedRows) announceCommitted(db, committedRows);
     return written;
   }
 

@@ -1,8 +1,9 @@
 import Dexie, { liveQuery } from 'dexie';
-import { from, type Observable } from 'rxjs';
+import { defer, filter, from, map, merge, type Observable } from 'rxjs';
 import type { OrderStatus } from '../domain/order/order';
 import { streamIdOf } from '../protocol/messages';
-import type { OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
+import { committedOrderRows } from './committed-views';
+import type { LeaseRow, OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
 import {
   leasedEventIds,
   leasedOrderIds,
@@ -76,21 +77,46 @@ export interface OrderDetailView {
   readonly outbox: readonly OutboxEntry[];
 }
 
-/** One order with its lines, timeline and outbox entries; null while it does not exist. */
+/**
+ * One order with its lines, timeline and outbox entries; null while it does not exist.
+ *
+ * Two sources: the live query (any writer, any context) and the rows this connection's command handler
+ * announces as it commits (`committed-views.ts`), so the person sees their own command's result without
+ * waiting for a second read. A read that started before such a commit and lands after it is dropped (an
+ * order's version never goes back), and the announced rows take the leases from the latest read.
+ */
 export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<OrderDetailView | null> {
-  return from(
-    liveQuery(async (): Promise<OrderDetailView | null> => {
-      const [summary, detail, rows, leases] = await Promise.all([
-        db.orderSummaries.get(orderId),
-        db.orderDetails.get(orderId),
-        db.outbox.where('streamId').equals(streamIdOf(orderId)).sortBy('version'),
-        db.leases.toArray(),
-      ]);
-      return summary && detail
-        ? { summary: summaryView(summary, leases), detail, outbox: outboxEntriesView(rows, leases) }
-        : null;
-    }),
-  );
+  return defer(() => {
+    let leases: readonly LeaseRow[] = [];
+    let committedVersion = 0;
+    const reads = from(
+      liveQuery(async () => {
+        const [summary, detail, rows, leaseRows] = await Promise.all([
+          db.orderSummaries.get(orderId),
+          db.orderDetails.get(orderId),
+          db.outbox.where('streamId').equals(streamIdOf(orderId)).sortBy('version'),
+          db.leases.toArray(),
+        ]);
+        return { summary, detail, rows, leaseRows };
+      }),
+    ).pipe(
+      filter(({ summary }) => (summary?.version ?? 0) >= committedVersion),
+      map(({ summary, detail, rows, leaseRows }): OrderDetailView | null => {
+        leases = leaseRows;
+        return summary && detail
+          ? { summary: summaryView(summary, leases), detail, outbox: outboxEntriesView(rows, leases) }
+          : null;
+      }),
+    );
+    const committed = committedOrderRows(db, orderId).pipe(
+      map(({ summary, detail, outbox }): OrderDetailView => {
+        committedVersion = Math.max(committedVersion, summary.version);
+        const rows = [...outbox].sort((a, b) => a.version - b.version);
+        return { summary: summaryView(summary, leases), detail, outbox: outboxEntriesView(rows, leases) };
+      }),
+    );
+    return merge(reads, committed);
+  });
 }
 
 const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>

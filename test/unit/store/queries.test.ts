@@ -88,6 +88,34 @@ describe('order detail', () => {
   });
 });
 
+describe("order detail: the command's own result", () => {
+  it('is in the view when the command resolves, with no second read, and a slower read never takes it back', async () => {
+    store = makeStore();
+    const orderId = store.ids();
+    await must(store.handler.execute({ command: create(orderId) }));
+    const seen: (number | null)[] = [];
+    const subscription = liveOrderDetail(store.db, orderId).subscribe((view) => {
+      seen.push(view ? view.summary.version : null);
+    });
+    await until(liveOrderDetail(store.db, orderId), (view) => view?.summary.version === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen.at(-1)).toBe(1);
+
+    await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
+    // The handler announced what it committed before resolving: no change notice or read has run yet.
+    expect(seen.at(-1)).toBe(2);
+    await must(store.handler.execute({ command: add(orderId, 'MILK-1', 1) }));
+    expect(seen.at(-1)).toBe(3);
+
+    // The live query's own reads follow; none of them may show an older version after a newer one.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    subscription.unsubscribe();
+    const versions = seen.filter((version): version is number => version !== null);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(3);
+  });
+});
+
 describe('outbox', () => {
   it('lists undelivered rows in sending order and drops delivered ones', async () => {
     store = makeStore();

@@ -125,5 +125,4 @@ export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
 
 export const HealthResponseSchema = v.object({ status: v.literal('ok') });
 
-export const streamIdOf = (orderId: string): string => `order-${orderId}`;
-export const orderIdOf = (streamId: string): string => streamId.slice('order-'.length);
+export { orderIdOf, streamIdOf } from './stream-ids';

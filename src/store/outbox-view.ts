@@ -1,4 +1,4 @@
-import { orderIdOf } from '../protocol/messages';
+import { orderIdOf } from '../protocol/stream-ids';
 import type { LeaseRow, OrderSummary, OutboxRow } from './db';
 
 /**

@@ -339,7 +339,12 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
             const rows = stored.map((event) => pendingOutboxRow(event, now));
             await db.outbox.bulkAdd(rows);
             if (next?.summary) {
-              committedRows = { summary: next.summary, detail: next.detail, outbox: [...outbox, ...rows] };
+              committedRows = {
+                summary: next.summary,
+                detail: next.detail,
+                outbox: [...outbox, ...rows],
+                discardedFromVersion: next.stream.discardedFromVersion,
+              };
             }
           }
           return stored;

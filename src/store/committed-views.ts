@@ -12,6 +12,7 @@ export interface CommittedOrderRows {
   readonly detail: OrderDetail;
   /** Every outbox row of the order after the commit (delivered rows are deleted, so: undelivered ones). */
   readonly outbox: readonly OutboxRow[];
+  readonly discardedFromVersion: number | undefined;
 }
 
 /** Per connection: only writes made through this Dexie instance in this context are announced. */

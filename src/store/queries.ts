@@ -75,6 +75,8 @@ export interface OrderDetailView {
    * eventId; a client event with no entry is delivered, `deliveryStateOf`).
    */
   readonly outbox: readonly OutboxEntry[];
+  /** Set once the person discarded a dead entry: events from this version on will never be delivered. */
+  readonly discardedFromVersion: number | undefined;
 }
 
 /**
@@ -91,28 +93,40 @@ export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<Orde
     let committedVersion = 0;
     const reads = from(
       liveQuery(async () => {
-        const [summary, detail, rows, leaseRows] = await Promise.all([
+        const streamId = streamIdOf(orderId);
+        const [summary, detail, rows, leaseRows, stream] = await Promise.all([
           db.orderSummaries.get(orderId),
           db.orderDetails.get(orderId),
-          db.outbox.where('streamId').equals(streamIdOf(orderId)).sortBy('version'),
+          db.outbox.where('streamId').equals(streamId).sortBy('version'),
           db.leases.toArray(),
+          db.streams.get(streamId),
         ]);
-        return { summary, detail, rows, leaseRows };
+        return { summary, detail, rows, leaseRows, discardedFromVersion: stream?.discardedFromVersion };
       }),
     ).pipe(
       filter(({ summary }) => (summary?.version ?? 0) >= committedVersion),
-      map(({ summary, detail, rows, leaseRows }): OrderDetailView | null => {
+      map(({ summary, detail, rows, leaseRows, discardedFromVersion }): OrderDetailView | null => {
         leases = leaseRows;
         return summary && detail
-          ? { summary: summaryView(summary, leases), detail, outbox: outboxEntriesView(rows, leases) }
+          ? {
+              summary: summaryView(summary, leases),
+              detail,
+              outbox: outboxEntriesView(rows, leases),
+              discardedFromVersion,
+            }
           : null;
       }),
     );
     const committed = committedOrderRows(db, orderId).pipe(
-      map(({ summary, detail, outbox }): OrderDetailView => {
+      map(({ summary, detail, outbox, discardedFromVersion }): OrderDetailView => {
         committedVersion = Math.max(committedVersion, summary.version);
         const rows = [...outbox].sort((a, b) => a.version - b.version);
-        return { summary: summaryView(summary, leases), detail, outbox: outboxEntriesView(rows, leases) };
+        return {
+          summary: summaryView(summary, leases),
+          detail,
+          outbox: outboxEntriesView(rows, leases),
+          discardedFromVersion,
+        };
       }),
     );
     return merge(reads, committed);

@@ -1,16 +1,15 @@
-import { useLiveQuery } from 'dexie-react-hooks';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useMemo, useState } from 'react';
 import { catalog, isDiscontinued } from '../../catalog/products';
 import { MAX_QUANTITY } from '../../domain/order/fields';
 import type { OrderLine } from '../../domain/order/order';
-import { streamIdOf } from '../../protocol/messages';
 import type { OrderDetail, OrderSummary, TimelineEntry } from '../../store/db';
-import { deliveryStateOf, type OutboxEntry, outboxEntriesView, summaryView } from '../../store/outbox-view';
+import { deliveryStateOf, type OutboxEntry } from '../../store/outbox-view';
+import { liveOrderDetail, type OrderDetailView } from '../../store/queries';
 import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
 import { Field, FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
 import { formatClock, formatDateTime, formatMoney } from '../format';
-import { useCommandSubmit } from '../hooks';
+import { useCommandSubmit, useObservable } from '../hooks';
 import { useOutpost } from '../outpost-context';
 import { ScreenHeading } from './screen-heading';
 
@@ -20,26 +19,12 @@ import { ScreenHeading } from './screen-heading';
  */
 export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
   const { db } = useOutpost();
-  const loaded = useLiveQuery(async () => {
-    const streamId = streamIdOf(orderId);
-    const [summary, detail, rows, leases, stream] = await Promise.all([
-      db.orderSummaries.get(orderId),
-      db.orderDetails.get(orderId),
-      db.outbox.where('streamId').equals(streamId).toArray(),
-      db.leases.toArray(),
-      db.streams.get(streamId),
-    ]);
-    return {
-      summary: summary && summaryView(summary, leases),
-      detail,
-      outbox: outboxEntriesView(rows, leases),
-      discardedFromVersion: stream?.discardedFromVersion,
-    };
-  }, [db, orderId]);
+  // The shared live view: it also shows this tab's own commands the moment they commit (committed-views.ts).
+  const view$ = useMemo(() => liveOrderDetail(db, orderId), [db, orderId]);
+  const loaded = useObservable<OrderDetailView | null | undefined>(view$, undefined);
 
-  if (!loaded) return <p aria-busy="true">Loading order…</p>;
-  const { summary, detail, outbox, discardedFromVersion } = loaded;
-  if (!summary) {
+  if (loaded === undefined) return <p aria-busy="true">Loading order…</p>;
+  if (loaded === null) {
     return (
       <section aria-labelledby="order-heading">
         <ScreenHeading id="order-heading">Order not found</ScreenHeading>
@@ -49,6 +34,7 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       </section>
     );
   }
+  const { summary, detail, outbox, discardedFromVersion } = loaded;
   // A held-back order still takes changes: they queue behind the dead entry and go once it is resolved.
   const editable = summary.status === 'draft';
   return (

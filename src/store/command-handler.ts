@@ -10,7 +10,16 @@ import { type FieldIssue, ValidationError, validate } from '../domain/validation
 import type { Clock, IdGenerator } from '../platform/ids';
 import { type EventMetadata, orderIdOf, streamIdOf } from '../protocol/messages';
 import { announceCommitted, type CommittedOrderRows } from './committed-views';
-import type { CommandRow, OutboxRow, OutpostDb, StoredClientEvent, StoredEvent, StreamRow } from './db';
+import type {
+  CommandRow,
+  OrderDetail,
+  OrderSummary,
+  OutboxRow,
+  OutpostDb,
+  StoredClientEvent,
+  StoredEvent,
+  StreamRow,
+} from './db';
 import { type CommandError, ConcurrencyError, StreamDiscardedError, toStorageError } from './errors';
 import type { EventBus } from './event-bus';
 import { projectRows } from './projections';
@@ -129,6 +138,8 @@ interface LoadedStream {
   readonly cached: boolean;
   /** True when it is a stream row's content, so the stream row alone is the expected-version check. */
   readonly fromRow: boolean;
+  /** The order's read-model rows as the handler's last commit left them (remembered snapshots only). */
+  readonly views?: CommittedOrderRows;
 }
 
 type Attempt =
@@ -165,6 +176,25 @@ function sameSnapshot(row: StreamRow, loaded: LoadedStream): boolean {
     row.version === loaded.version &&
     row.discardedFromVersion === loaded.discardedFromVersion &&
     sameData(row.state, loaded.state)
+  );
+}
+
+/**
+ * Whether the read models read inside the write transaction are still the ones the handler's last commit
+ * left. The summary is compared whole (its sync fields stand for the order's outbox rows: every change to
+ * those rows that matters to the summary rewrites it in the same transaction); the detail only ever grows by
+ * timeline entries, so its length and last entry say whether anyone appended to it.
+ */
+function sameViews(
+  summary: OrderSummary | undefined,
+  detail: OrderDetail | undefined,
+  views: CommittedOrderRows,
+): boolean {
+  return (
+    sameData(summary, views.summary) &&
+    detail !== undefined &&
+    detail.timeline.length === views.detail.timeline.length &&
+    detail.timeline.at(-1)?.eventId === views.detail.timeline.at(-1)?.eventId
   );
 }
 
@@ -315,53 +345,93 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         // checked against the event index first, before anything is added.
         const early = loaded.fromRow && fresh.length > 0;
         const added = early ? addEvents() : undefined;
-        const [handled, stream, summary, detail, outbox] = await Promise.all([
+        // With the rows its own last commit left for this order, the handler writes at once, in the same
+        // round as the reads that check them: a command then costs one round trip, as the raw write does.
+        // The reads are issued first, so they see the rows as they were; on any difference the transaction
+        // is aborted (taking the early writes back) and the command runs again on fresh reads.
+        const views = early && loaded.cached ? loaded.views : undefined;
+        const reads = Promise.all([
           request.idGiven ? db.commands.get(commandId) : undefined,
           db.streams.get(streamId),
           db.orderSummaries.get(command.orderId),
           db.orderDetails.get(command.orderId),
           fresh.length > 0 ? db.outbox.where('streamId').equals(streamId).toArray() : [],
         ]);
-        const refused = check(handled, stream) ?? (stream ? undefined : await checkEventIndex());
-        if (refused) throw new Refusal(refused);
-
         // The read models need no event positions: only the outbox rows wait for the events' keys.
         const pending = fresh.map((event) => pendingOutboxRow(event, now));
-        const next =
-          fresh.length > 0
-            ? projectRows(streamId, fresh, { stream, detail, summary }, [...outbox, ...pending])
-            : undefined;
-        const appendEvents = async (): Promise<StoredClientEvent[]> => {
-          const positions = await (added ?? addEvents());
-          if (positions instanceof Error) throw positions;
-          const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
-          if (stored.length > 0) {
-            const rows = stored.map((event) => pendingOutboxRow(event, now));
-            await db.outbox.bulkAdd(rows);
-            if (next?.summary) {
-              committedRows = {
-                summary: next.summary,
-                detail: next.detail,
-                outbox: [...outbox, ...rows],
-                discardedFromVersion: next.stream.discardedFromVersion,
-              };
+        const writeAll = (
+          next: ReturnType<typeof projectRows>,
+          outboxBefore: readonly OutboxRow[],
+        ): Promise<[StoredClientEvent[], ...unknown[]]> => {
+          const appendEvents = async (): Promise<StoredClientEvent[]> => {
+            const positions = await (added ?? addEvents());
+            if (positions instanceof Error) throw positions;
+            const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
+            if (stored.length > 0) {
+              const rows = stored.map((event) => pendingOutboxRow(event, now));
+              await db.outbox.bulkAdd(rows);
+              if (next?.summary) {
+                committedRows = {
+                  summary: next.summary,
+                  detail: next.detail,
+                  outbox: [...outboxBefore, ...rows],
+                  discardedFromVersion: next.stream.discardedFromVersion,
+                };
+              }
             }
-          }
-          return stored;
+            return stored;
+          };
+          return Promise.all([
+            appendEvents(),
+            db.commands.add({
+              commandId,
+              streamId,
+              eventIds: fresh.map((event) => event.eventId),
+              version,
+              handledAt: now,
+            }),
+            next ? db.streams.put(next.stream) : undefined,
+            next ? db.orderDetails.put(next.detail) : undefined,
+            next?.summary ? db.orderSummaries.put(next.summary) : undefined,
+          ]);
         };
-        const [events] = await Promise.all([
-          appendEvents(),
-          db.commands.add({
-            commandId,
-            streamId,
-            eventIds: fresh.map((event) => event.eventId),
-            version,
-            handledAt: now,
-          }),
-          next ? db.streams.put(next.stream) : undefined,
-          next ? db.orderDetails.put(next.detail) : undefined,
-          next?.summary ? db.orderSummaries.put(next.summary) : undefined,
-        ]);
+
+        let next: ReturnType<typeof projectRows>;
+        let stream: StreamRow | undefined;
+        let events: StoredClientEvent[];
+        if (views) {
+          const remembered: StreamRow = { streamId, version: loaded.version, state: loaded.state };
+          next = projectRows(streamId, fresh, { stream: remembered, ...views }, [
+            ...views.outbox,
+            ...pending,
+          ]);
+          const writes = writeAll(next, views.outbox);
+          // Awaited below unless a check fails first; then the abort rejects it and nobody needs to hear.
+          writes.catch(() => undefined);
+          const [handled, storedStream, summary, detail, outbox] = await reads;
+          stream = storedStream;
+          const refused =
+            check(handled, stream) ??
+            (sameViews(summary, detail, views) ? undefined : { ok: 'unsure' as const });
+          if (refused) throw new Refusal(refused);
+          [events] = await writes;
+          // Rows the sync engine delivered meanwhile are gone without changing the summary: what the order's
+          // view is told, and what the next command starts from, are the rows as they are now.
+          if (committedRows) {
+            const appended = committedRows.outbox.slice(views.outbox.length);
+            committedRows = { ...committedRows, outbox: [...outbox, ...appended] };
+          }
+        } else {
+          const [handled, storedStream, summary, detail, outbox] = await reads;
+          stream = storedStream;
+          const refused = check(handled, stream) ?? (stream ? undefined : await checkEventIndex());
+          if (refused) throw new Refusal(refused);
+          next =
+            fresh.length > 0
+              ? projectRows(streamId, fresh, { stream, detail, summary }, [...outbox, ...pending])
+              : undefined;
+          [events] = await writeAll(next, outbox);
+        }
         deps.faults?.afterAppend?.();
         const row = next?.stream ?? stream;
         if (row) {
@@ -371,6 +441,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
             discardedFromVersion: row.discardedFromVersion,
             cached: true,
             fromRow: true,
+            ...(committedRows ? { views: committedRows } : {}),
           };
         }
         return ok({ commandId, orderId: command.orderId, streamId, version, events, duplicate: false });

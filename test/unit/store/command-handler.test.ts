@@ -1,16 +1,18 @@
 import Dexie from 'dexie';
 import * as v from 'valibot';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { orderIdOf, streamIdOf, WireClientEventSchema } from '../../../src/protocol/messages';
 import { createCommandHandler } from '../../../src/store/command-handler';
 import { openDb } from '../../../src/store/db';
 import { ConcurrencyError, StorageError, StreamDiscardedError } from '../../../src/store/errors';
 import { EventBus } from '../../../src/store/event-bus';
+import { liveOrderDetail } from '../../../src/store/queries';
 import { rebuildReadModels } from '../../../src/store/rebuild';
 import {
   add,
   applyServerEvents,
   create,
+  deliverOutbox,
   discardFrom,
   dump,
   makeStore,
@@ -18,6 +20,7 @@ import {
   type Store,
   serverEvent,
   tableCounts,
+  updateOutbox,
 } from './fixtures';
 
 let store: Store;
@@ -424,6 +427,46 @@ describe('a handler that already wrote the order', () => {
     await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
     // What it remembers matched the stored row both times: no reload, no second try.
     expect(modes).toEqual(['rw', 'rw']);
+  });
+
+  it('writes the sync state as it is now, not as its memory of the order has it, after a dead entry is retried', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    const first = await must(handler.execute({ command: create(orderId) }));
+    const created = first.events[0]?.eventId ?? '';
+    await updateOutbox(db, [created], { status: 'dead', deadCode: 'rejected:x', lastError: 'refused' });
+    // Written while the entry is dead: the handler now remembers the order as needing attention.
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
+    expect((await db.orderSummaries.get(orderId))?.syncState).toBe('attention');
+    // Another context retries the dead entry: only the outbox row and the summary change.
+    await updateOutbox(db, [created], { status: 'pending', deadCode: null, lastError: null });
+    expect((await db.orderSummaries.get(orderId))?.syncState).toBe('local');
+
+    await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
+    expect(await db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'local', blockedReason: null });
+    const written = await dump(db);
+    await rebuildReadModels(db);
+    expect(await dump(db)).toEqual(written);
+  });
+
+  it("tells the order's view only the rows that exist, after a delivery that left the summary as it was", async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    const first = await must(handler.execute({ command: create(orderId) }));
+    await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
+    // The first row is delivered, the second still waits: the summary stays "local" and is not rewritten.
+    await deliverOutbox(db, [first.events[0]?.eventId ?? '']);
+    const views: (readonly number[])[] = [];
+    const subscription = liveOrderDetail(db, orderId).subscribe((view) => {
+      if (view) views.push(view.outbox.map((entry) => entry.version));
+    });
+    await vi.waitFor(() => expect(views.at(-1)).toEqual([2]));
+    await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
+    subscription.unsubscribe();
+    expect(views.at(-1)).toEqual([2, 3]);
+    expect(views.some((versions) => versions.includes(1))).toBe(false);
   });
 
   it('decides on the events another tab wrote since, taking turns on one order', async () => {

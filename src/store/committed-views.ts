@@ -1,4 +1,3 @@
-import { filter, type Observable, Subject } from 'rxjs';
 import type { OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
 
 /**
@@ -15,23 +14,28 @@ export interface CommittedOrderRows {
   readonly discardedFromVersion: number | undefined;
 }
 
-/** Per connection: only writes made through this Dexie instance in this context are announced. */
-const channels = new WeakMap<OutpostDb, Subject<CommittedOrderRows>>();
+export type CommittedRowsListener = (rows: CommittedOrderRows) => void;
 
-function channelOf(db: OutpostDb): Subject<CommittedOrderRows> {
-  let channel = channels.get(db);
-  if (!channel) {
-    channel = new Subject<CommittedOrderRows>();
-    channels.set(db, channel);
-  }
-  return channel;
-}
+/**
+ * Per connection: only writes made through this Dexie instance in this context are announced. Plain
+ * listeners, no rxjs: this module is shared by lazily loaded chunks, and rxjs code shared between them and the
+ * first screen would be split into a chunk of its own, which the first screen then also loads
+ * (docs/performance.md, figure 8).
+ */
+const listeners = new WeakMap<OutpostDb, Set<CommittedRowsListener>>();
 
 /** Call only after the transaction that wrote `rows` resolved (committed, durable under strict). */
 export function announceCommitted(db: OutpostDb, rows: CommittedOrderRows): void {
-  channels.get(db)?.next(rows);
+  for (const listener of listeners.get(db) ?? []) listener(rows);
 }
 
-export function committedOrderRows(db: OutpostDb, orderId: string): Observable<CommittedOrderRows> {
-  return channelOf(db).pipe(filter((rows) => rows.summary.orderId === orderId));
+/** Calls `listener` with every commit announced on `db`; returns the function that stops it. */
+export function onCommitted(db: OutpostDb, listener: CommittedRowsListener): () => void {
+  let set = listeners.get(db);
+  if (!set) {
+    set = new Set();
+    listeners.set(db, set);
+  }
+  set.add(listener);
+  return () => set.delete(listener);
 }

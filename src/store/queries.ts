@@ -1,8 +1,8 @@
 import Dexie, { liveQuery } from 'dexie';
-import { defer, filter, from, map, merge, type Observable } from 'rxjs';
+import { defer, filter, from, map, merge, Observable } from 'rxjs';
 import type { OrderStatus } from '../domain/order/order';
 import { streamIdOf } from '../protocol/messages';
-import { committedOrderRows } from './committed-views';
+import { type CommittedOrderRows, onCommitted } from './committed-views';
 import type { LeaseRow, OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
 import {
   leasedEventIds,
@@ -117,7 +117,13 @@ export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<Orde
           : null;
       }),
     );
-    const committed = committedOrderRows(db, orderId).pipe(
+    // A subscriber that throws is reported by rxjs on its own, asynchronously: the writer is never hurt.
+    const commits = new Observable<CommittedOrderRows>((subscriber) =>
+      onCommitted(db, (rows) => {
+        if (rows.summary.orderId === orderId) subscriber.next(rows);
+      }),
+    );
+    const committed = commits.pipe(
       map(({ summary, detail, outbox, discardedFromVersion }): OrderDetailView => {
         committedVersion = Math.max(committedVersion, summary.version);
         const rows = [...outbox].sort((a, b) => a.version - b.version);

@@ -1,12 +1,10 @@
 import Dexie, { liveQuery } from 'dexie';
 import { defer, filter, from, map, merge, Observable } from 'rxjs';
-import type { OrderStatus } from '../domain/order/order';
 import { streamIdOf } from '../protocol/messages';
 import { type CommittedOrderRows, onCommitted } from './committed-views';
 import type { LeaseRow, OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
 import {
   leasedEventIds,
-  leasedOrderIds,
   type OutboxEntry,
   type OutboxEntryStatus,
   outboxEntriesView,
@@ -17,55 +15,6 @@ import {
  * Live views of the read models for the UI: each re-emits whenever a committed transaction touches what it
  * read (Dexie liveQuery), in this tab or another.
  */
-
-export interface OrderSummaryQuery {
-  readonly status?: OrderStatus;
-  /** Prefix of the customer's name, case-insensitive. */
-  readonly search?: string;
-  readonly offset?: number;
-  readonly limit?: number;
-}
-
-export interface OrderSummaryPage {
-  /** The requested window of matching orders. */
-  readonly rows: readonly OrderSummary[];
-  /** How many orders match in all, so a virtual list can size itself without loading them. */
-  readonly total: number;
-}
-
-/**
- * Without a search, most recently changed first (the `updatedAt` index); with one, by customer name (the
- * `customerKey` index), so neither reads more than the matching rows. Each summary is shown with the leases
- * over it (`summaryView`): the lease records are a handful, one getAll in the same read.
- */
-export async function readOrderSummaries(
-  db: OutpostDb,
-  query: OrderSummaryQuery = {},
-): Promise<OrderSummaryPage> {
-  const key = query.search?.trim().toLowerCase() ?? '';
-  const base = key
-    ? db.orderSummaries.where('customerKey').startsWith(key)
-    : db.orderSummaries.orderBy('updatedAt').reverse();
-  const { status } = query;
-  const matching = status ? base.filter((summary) => summary.status === status) : base;
-  let window = matching.clone();
-  if (query.offset) window = window.offset(query.offset);
-  if (query.limit !== undefined) window = window.limit(query.limit);
-  const [total, rows, leases] = await Promise.all([
-    matching.clone().count(),
-    window.toArray(),
-    db.leases.toArray(),
-  ]);
-  const leased = leasedOrderIds(leases);
-  return { rows: rows.map((summary) => summaryView(summary, leased)), total };
-}
-
-export function liveOrderSummaries(
-  db: OutpostDb,
-  query: OrderSummaryQuery = {},
-): Observable<OrderSummaryPage> {
-  return from(liveQuery(() => readOrderSummaries(db, query)));
-}
 
 export interface OrderDetailView {
   readonly summary: OrderSummary;

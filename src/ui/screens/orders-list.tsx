@@ -1,9 +1,9 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useDeferredValue, useId, useRef, useState } from 'react';
+import { useDeferredValue, useEffect, useId, useRef, useState } from 'react';
 import type { OrderStatus } from '../../domain/order/order';
-import type { OrderSummary, OutpostDb } from '../../store/db';
-import { leasedOrderIds, summaryView } from '../../store/outbox-view';
+import type { OrderSummary } from '../../store/db';
+import { readOrderSummaries } from '../../store/order-summaries';
 import { StatusBadge, SyncBadge } from '../components/badges';
 import { formatDateTime, formatMoney, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
@@ -15,25 +15,11 @@ const ROW_HEIGHT = 76;
 const PAGE = 50;
 
 type StatusFilter = OrderStatus | 'all';
-type Orders = ReturnType<OutpostDb['orderSummaries']['toCollection']>;
-
-/**
- * Newest first by orderId (a UUIDv7, so creation order) using the primary key or the status index; a
- * customer search walks the `customerKey` index instead, alphabetically.
- */
-function ordersOf(db: OutpostDb, status: StatusFilter, search: string): Orders {
-  const key = search.trim().toLowerCase();
-  if (key) {
-    const matches = db.orderSummaries.where('customerKey').startsWith(key);
-    return status === 'all' ? matches : matches.and((order) => order.status === status);
-  }
-  if (status !== 'all') return db.orderSummaries.where('status').equals(status).reverse();
-  return db.orderSummaries.toCollection().reverse();
-}
 
 interface Page {
   readonly offset: number;
   readonly rows: readonly OrderSummary[];
+  readonly total: number;
 }
 
 export function OrdersListScreen() {
@@ -44,7 +30,23 @@ export function OrdersListScreen() {
   const scroller = useRef<HTMLDivElement>(null);
   const filterId = useId();
 
-  const count = useLiveQuery(() => ordersOf(db, status, search).count(), [db, status, search]);
+  // The pages on screen, as the virtualizer last placed them; one live query reads them and the count.
+  const [pages, setPages] = useState({ first: 0, last: 0 });
+  const loaded = useLiveQuery(async (): Promise<Page> => {
+    const offset = pages.first * PAGE;
+    const page = await readOrderSummaries(db, {
+      ...(status === 'all' ? {} : { status }),
+      search,
+      offset,
+      limit: (pages.last - pages.first + 1) * PAGE,
+    });
+    return { offset, ...page };
+  }, [db, status, search, pages.first, pages.last]);
+  // While the next page loads, keep showing the last one rather than flashing empty rows.
+  const lastWindow = useRef<Page | null>(null);
+  if (loaded) lastWindow.current = loaded;
+  const view = loaded ?? lastWindow.current;
+  const count = view?.total;
   const virtualizer = useVirtualizer({
     count: count ?? 0,
     getScrollElement: () => scroller.current,
@@ -55,23 +57,12 @@ export function OrdersListScreen() {
   const items = virtualizer.getVirtualItems();
   const firstPage = Math.floor((items[0]?.index ?? 0) / PAGE);
   const lastPage = Math.floor((items[items.length - 1]?.index ?? 0) / PAGE);
+  useEffect(() => {
+    setPages((shown) =>
+      shown.first === firstPage && shown.last === lastPage ? shown : { first: firstPage, last: lastPage },
+    );
+  }, [firstPage, lastPage]);
 
-  const loaded = useLiveQuery(async (): Promise<Page> => {
-    // The leases ride in the same read: an order a lease names shows as sending (`summaryView`).
-    const [rows, leases] = await Promise.all([
-      ordersOf(db, status, search)
-        .offset(firstPage * PAGE)
-        .limit((lastPage - firstPage + 1) * PAGE)
-        .toArray(),
-      db.leases.toArray(),
-    ]);
-    const leased = leasedOrderIds(leases);
-    return { offset: firstPage * PAGE, rows: rows.map((summary) => summaryView(summary, leased)) };
-  }, [db, status, search, firstPage, lastPage]);
-  // While the next page loads, keep showing the last one rather than flashing empty rows.
-  const lastWindow = useRef<Page | null>(null);
-  if (loaded) lastWindow.current = loaded;
-  const view = loaded ?? lastWindow.current;
   const rowAt = (index: number): OrderSummary | undefined =>
     view ? view.rows[index - view.offset] : undefined;
 

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { streamIdOf } from '../../../src/protocol/messages';
 import type { StoredEvent } from '../../../src/store/db';
 import { StreamDiscardedError } from '../../../src/store/errors';
+import { readOrderSummaries } from '../../../src/store/order-summaries';
 import { describeEvent, projectEvents } from '../../../src/store/projections';
-import { readOrderSummaries } from '../../../src/store/queries';
 import {
   add,
   applyServerEvents,

@@ -5,12 +5,8 @@ import { streamIdOf } from '../../../src/protocol/messages';
 import { getOrCreateClientId } from '../../../src/store/client-id';
 import { openDb } from '../../../src/store/db';
 import { toStorageError } from '../../../src/store/errors';
-import {
-  liveOrderDetail,
-  liveOrderSummaries,
-  liveOutbox,
-  readOrderSummaries,
-} from '../../../src/store/queries';
+import { liveOrderSummaries, readOrderSummaries } from '../../../src/store/order-summaries';
+import { liveOrderDetail, liveOutbox } from '../../../src/store/queries';
 import { add, create, deliverOutbox, makeStore, must, type Store } from './fixtures';
 
 let store: Store;
@@ -36,14 +32,14 @@ describe('order summaries', () => {
     return orderIds;
   }
 
-  it('lists the most recently changed first, with a total for paging', async () => {
+  it('lists the newest first (a later change does not move an order), with a total for paging', async () => {
     store = makeStore();
     const [ada, grace, alan, adele] = (await seed(store)) as [string, string, string, string];
     const page = await readOrderSummaries(store.db, { offset: 1, limit: 2 });
     expect(page.total).toBe(4);
-    expect(page.rows.map((row) => row.orderId)).toEqual([adele, alan]);
+    expect(page.rows.map((row) => row.orderId)).toEqual([alan, grace]);
     const all = await readOrderSummaries(store.db);
-    expect(all.rows.map((row) => row.orderId)).toEqual([ada, adele, alan, grace]);
+    expect(all.rows.map((row) => row.orderId)).toEqual([adele, alan, grace, ada]);
   });
 
   it('filters by status and searches by the start of the customer name, ignoring case', async () => {

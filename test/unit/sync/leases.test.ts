@@ -1,6 +1,7 @@
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { liveOrderDetail, readOrderSummaries } from '../../../src/store/queries';
+import { readOrderSummaries } from '../../../src/store/order-summaries';
+import { liveOrderDetail } from '../../../src/store/queries';
 import { type ClaimOptions, claimBatch } from '../../../src/sync/outbox-store';
 import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
 import { readSyncFacts } from '../../../src/sync/status';

@@ -1,0 +1,68 @@
+import { liveQuery } from 'dexie';
+import { from, type Observable } from 'rxjs';
+import type { OrderStatus } from '../domain/order/order';
+import type { OrderSummary, OutpostDb } from './db';
+import { leasedOrderIds, summaryView } from './outbox-view';
+
+/**
+ * The orders list's read: a window of order summaries and how many match. Apart from the other live views
+ * (`queries.ts`) because the first screen renders it: nothing it does not need may reach that bundle.
+ */
+
+export interface OrderSummaryQuery {
+  readonly status?: OrderStatus;
+  /** Prefix of the customer's name, case-insensitive. */
+  readonly search?: string;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+export interface OrderSummaryPage {
+  /** The requested window of matching orders. */
+  readonly rows: readonly OrderSummary[];
+  /** How many orders match in all, so a virtual list can size itself without loading them. */
+  readonly total: number;
+}
+
+/**
+ * Newest first by orderId (a UUIDv7, so creation order) through the primary key or the `status` index; a
+ * customer search walks the `customerKey` index instead, alphabetically. Neither reads more than the
+ * matching rows.
+ */
+function matchingSummaries(db: OutpostDb, query: OrderSummaryQuery) {
+  const key = query.search?.trim().toLowerCase() ?? '';
+  const { status } = query;
+  if (key) {
+    const matches = db.orderSummaries.where('customerKey').startsWith(key);
+    return status ? matches.and((summary) => summary.status === status) : matches;
+  }
+  if (status) return db.orderSummaries.where('status').equals(status).reverse();
+  return db.orderSummaries.toCollection().reverse();
+}
+
+/**
+ * A window of the orders list and how many match in all. Each summary is shown with the leases over it
+ * (`summaryView`): the lease records are a handful, one getAll in the same read.
+ */
+export async function readOrderSummaries(
+  db: OutpostDb,
+  query: OrderSummaryQuery = {},
+): Promise<OrderSummaryPage> {
+  let window = matchingSummaries(db, query);
+  if (query.offset) window = window.offset(query.offset);
+  if (query.limit !== undefined) window = window.limit(query.limit);
+  const [total, rows, leases] = await Promise.all([
+    matchingSummaries(db, query).count(),
+    window.toArray(),
+    db.leases.toArray(),
+  ]);
+  const leased = leasedOrderIds(leases);
+  return { rows: rows.map((summary) => summaryView(summary, leased)), total };
+}
+
+export function liveOrderSummaries(
+  db: OutpostDb,
+  query: OrderSummaryQuery = {},
+): Observable<OrderSummaryPage> {
+  return from(liveQuery(() => readOrderSummaries(db, query)));
+}

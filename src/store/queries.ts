@@ -91,20 +91,6 @@ export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<Orde
 const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>
   db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
 
-/** Outbox entries not yet delivered (pending, in flight, dead), in sending order. */
-export async function readOutbox(db: OutpostDb): Promise<OutboxEntry[]> {
-  const [pending, dead, leases] = await Promise.all([
-    byStatus(db, 'pending').toArray(),
-    byStatus(db, 'dead').toArray(),
-    db.leases.toArray(),
-  ]);
-  return outboxEntriesView([...pending, ...dead], leases).sort((a, b) => a.position - b.position);
-}
-
-export function liveOutbox(db: OutpostDb): Observable<readonly OutboxEntry[]> {
-  return from(liveQuery(() => readOutbox(db)));
-}
-
 export interface OutboxSection {
   /** Exact number of entries in this state. */
   readonly count: number;

@@ -1,12 +1,12 @@
-import Dexie from 'dexie';
-import { firstValueFrom, type Observable, filter as rxFilter } from 'rxjs';
+import Dexie, { liveQuery } from 'dexie';
+import { firstValueFrom, from, type Observable, filter as rxFilter } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamIdOf } from '../../../src/protocol/messages';
 import { getOrCreateClientId } from '../../../src/store/client-id';
 import { openDb } from '../../../src/store/db';
 import { toStorageError } from '../../../src/store/errors';
 import { liveOrderSummaries, readOrderSummaries } from '../../../src/store/order-summaries';
-import { liveOrderDetail, liveOutbox } from '../../../src/store/queries';
+import { liveOrderDetail, readOutboxSections } from '../../../src/store/queries';
 import { add, create, deliverOutbox, makeStore, must, type Store } from './fixtures';
 
 let store: Store;
@@ -113,16 +113,17 @@ describe("order detail: the command's own result", () => {
 });
 
 describe('outbox', () => {
-  it('lists undelivered rows in sending order and drops delivered ones', async () => {
+  it('lists undelivered rows in sending order and drops delivered ones, live, as the inspector shows them', async () => {
     store = makeStore();
     const orderId = store.ids();
     await must(store.handler.execute({ command: create(orderId) }));
     await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
-    const rows = await firstValueFrom(liveOutbox(store.db));
+    const sections$ = from(liveQuery(() => readOutboxSections(store.db, 50)));
+    const rows = (await firstValueFrom(sections$)).pending.rows;
     expect(rows.map((row) => row.version)).toEqual([1, 2]);
-    const afterDelivery = until(liveOutbox(store.db), (next) => next.length === 1);
+    const afterDelivery = until(sections$, (next) => next.pending.count === 1);
     await deliverOutbox(store.db, [rows[0]?.eventId ?? '']);
-    expect((await afterDelivery).map((row) => [row.streamId, row.version])).toEqual([
+    expect((await afterDelivery).pending.rows.map((row) => [row.streamId, row.version])).toEqual([
       [streamIdOf(orderId), 2],
     ]);
   });

@@ -1,5 +1,3 @@
-import { liveQuery } from 'dexie';
-import { from, type Observable } from 'rxjs';
 import type { OrderStatus } from '../domain/order/order';
 import type { OrderSummary, OutpostDb } from './db';
 import { leasedOrderIds, summaryView } from './outbox-view';
@@ -58,11 +56,4 @@ export async function readOrderSummaries(
   ]);
   const leased = leasedOrderIds(leases);
   return { rows: rows.map((summary) => summaryView(summary, leased)), total };
-}
-
-export function liveOrderSummaries(
-  db: OutpostDb,
-  query: OrderSummaryQuery = {},
-): Observable<OrderSummaryPage> {
-  return from(liveQuery(() => readOrderSummaries(db, query)));
 }

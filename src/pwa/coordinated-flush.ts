@@ -21,14 +21,14 @@ export interface CoordinatedFlushDeps {
 export type CoordinatedFlush = (request?: FlushRequest) => Promise<FlushReport>;
 
 export function createCoordinatedFlush(deps: CoordinatedFlushDeps): CoordinatedFlush {
-  const once = async (request: FlushRequest): Promise<FlushReport> => {
+  const once = async (request: FlushRequest, exclusive: boolean): Promise<FlushReport> => {
     const serverEvents: StoredServerEvent[] = [];
     const subscription = deps.bus.events$.subscribe((event) => {
       if (event.kind === 'server') serverEvents.push(event);
     });
     let report: FlushReport;
     try {
-      report = await deps.engine.flush({ force: request.force === true });
+      report = await deps.engine.flush({ force: request.force === true, exclusive });
       // The engine pulls only after a push that delivered something; a pull that failed then (or decisions
       // made while this device was away) would wait for the next order. Explicit triggers pull anyway.
       const wantsPull = request.force === true || request.pull === true;

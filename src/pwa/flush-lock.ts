@@ -30,7 +30,7 @@ export interface FlushRequest {
  * that started after its call.
  */
 export function createLockedFlush<R>(
-  flush: (request: FlushRequest) => Promise<R>,
+  flush: (request: FlushRequest, exclusive: boolean) => Promise<R>,
   options: LockedFlushOptions = {},
 ): (request?: FlushRequest) => Promise<R> {
   const lockName = options.lockName ?? FLUSH_LOCK_NAME;
@@ -41,8 +41,10 @@ export function createLockedFlush<R>(
   let queuedPull = false;
   let queuedReasons: string[] = [];
 
+  // `exclusive`: every flusher of the origin runs under this lock, so while we hold it nobody else is
+  // flushing, and any lease left on the outbox is a dead flusher's (the engine takes it back at once).
   const underLock = (request: FlushRequest): Promise<R> =>
-    locks ? (locks.request(lockName, () => flush(request)) as Promise<R>) : flush(request);
+    locks ? (locks.request(lockName, () => flush(request, true)) as Promise<R>) : flush(request, false);
 
   const start = (request: FlushRequest): Promise<R> => {
     const run = underLock(request).finally(() => {

@@ -17,7 +17,7 @@ import {
   type Verdict,
   verdictOf,
 } from './outbox-store';
-import { type RetryPolicy, resolvePolicy } from './retry-policy';
+import { backoffDelay, type RetryPolicy, resolvePolicy } from './retry-policy';
 import { patchSyncMeta, readPullCursor, readSyncMeta } from './sync-meta';
 
 /**
@@ -74,6 +74,12 @@ export interface FlushReport {
 export interface FlushOptions {
   /** Ignore backoff (global and per entry): an explicit "sync now", or the browser coming back online. */
   readonly force?: boolean;
+  /**
+   * The caller holds the cross-context flush lock that every flusher holds for its whole flush, so a lease
+   * left on the database belongs to a flusher that died (a crash, a killed tab): this flush takes its rows
+   * back at once instead of waiting for the lease to pass.
+   */
+  readonly exclusive?: boolean;
 }
 
 export interface SyncEngine {
@@ -117,7 +123,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       const since = await readPullCursor(db);
       const answer = await getPull(http, clientId, since);
       if (!answer.ok) {
-        await recordFailure(answer.error);
+        await recordPullFailure(answer.error);
         throw answer.error;
       }
       const page = answer.value;
@@ -133,16 +139,29 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         authRequired: false,
         lastError: null,
         pullOwed: false,
+        pullFailures: 0,
       }),
     );
     return pulled;
   }
 
-  async function recordFailure(error: SyncRequestError): Promise<void> {
+  /**
+   * A failed pull waits like a failed push: a transient failure gates the next attempt with backoff (and any
+   * Retry-After), so an owed pull is retried on time by whichever context runs the schedule, never spun.
+   */
+  async function recordPullFailure(error: SyncRequestError): Promise<void> {
+    const now = clock.now();
     await db.transaction('rw', db.meta, (db) =>
-      patchSyncMeta(db, {
-        lastError: error.message,
-        ...(error.code === 'auth_required' ? { authRequired: true } : {}),
+      patchSyncMeta(db, (current) => {
+        const pullFailures = current.pullFailures + 1;
+        if (error.code === 'auth_required') return { lastError: error.message, authRequired: true };
+        if (!isTransient(error)) return { lastError: error.message, pullFailures };
+        const at = now + Math.max(backoffDelay(pullFailures, policy, random), error.retryAfterMs ?? 0);
+        return {
+          lastError: error.message,
+          pullFailures,
+          nextAttemptAt: Math.max(current.nextAttemptAt ?? at, at),
+        };
       }),
     );
   }
@@ -246,7 +265,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     let nextAttemptAt: number | null = null;
     // Every batchId is a UUID, so any one of them sizes the envelope.
     const byteBudget = policy.maxBatchBytes - envelopeBytes(clientId, ids());
-    const claimOptions = (): ClaimOptions => ({
+    const claimOptions = (reclaimLeases = false): ClaimOptions => ({
       ownerId,
       batchId: ids(),
       now: clock.now(),
@@ -256,12 +275,14 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       exclude: sentThisFlush,
       ...(scanFrom === null ? {} : { scanFrom }),
       ignoreBackoff: force,
+      reclaimLeases,
     });
-    let claim: Claim | null = await claimBatch(db, claimOptions());
+    // Only the first claim can meet a dead flusher's lease: while this flush holds the lock nobody else leases.
+    let claim: Claim | null = await claimBatch(db, claimOptions(options.exclusive === true));
     while (claim) {
       scanFrom = claim.scanFrom;
       if (claim.entries.length === 0) {
-        nextAttemptAt = claim.earliestWaitingAt;
+        nextAttemptAt = earliest(claim.earliestWaitingAt, claim.leaseExpiresAt);
         break;
       }
       const entries = claim.entries;
@@ -296,12 +317,16 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       try {
         pulled = await pull();
       } catch {
-        // Recorded in the status by pull; the push's deliveries stand and `pullOwed` stays set, so the
-        // next flush from any context pulls again even when it has nothing to send.
+        // Recorded in the status by pull, with its backoff as the gate; the push's deliveries stand and
+        // `pullOwed` stays set, so the next flush from any context pulls again even with nothing to send.
+        nextAttemptAt = earliest(nextAttemptAt, (await readSyncMeta(db)).nextAttemptAt);
       }
     }
     return finish(outcome ?? (sent === 0 ? 'idle' : 'drained'), nextAttemptAt);
   }
+
+  const earliest = (a: number | null, b: number | null): number | null =>
+    a === null ? b : b === null ? a : Math.min(a, b);
 
   /** Failures of the request, not of its entries: retry the same entries later. */
   function isTransient(error: SyncRequestError): boolean {

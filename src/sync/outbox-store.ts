@@ -11,7 +11,7 @@ import type {
   StoredServerEvent,
 } from '../store/db';
 import { leasedEventIds } from '../store/outbox-view';
-import { projectEvents, refreshSyncState, syncFieldsOf } from '../store/projections';
+import { projectEvents, refreshSyncState, sameSyncFields, syncFieldsOf } from '../store/projections';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
 import { PULL_CURSOR_KEY, patchSyncMeta, readSyncMeta, SYNC_STATUS_KEY, type SyncMeta } from './sync-meta';
 
@@ -55,6 +55,11 @@ export interface ClaimOptions {
   readonly ignoreBackoff: boolean;
   /** Lowest position a pending row can have, from the previous claim (see `Claim.scanFrom`). */
   readonly scanFrom?: number;
+  /**
+   * The caller holds the cross-context flush lock, which every flusher holds for its whole flush: any lease
+   * record left is a dead flusher's (a crash, a killed tab), so it is taken back now instead of at `until`.
+   */
+  readonly reclaimLeases?: boolean;
 }
 
 export interface Claim {
@@ -63,6 +68,8 @@ export interface Claim {
   readonly entries: readonly ClaimedEntry[];
   /** Earliest backoff among lanes that were eligible but for time; null when none waits on time. */
   readonly earliestWaitingAt: number | null;
+  /** Earliest `until` of another flusher's live lease that holds pending rows: they return to the pool then. */
+  readonly leaseExpiresAt: number | null;
   /**
    * A lower bound on the position of any row that can be pending at the next claim: rows in flight stay
    * pending (their lease names them), a row only becomes pending again from dead, and new rows come after
@@ -168,15 +175,18 @@ async function claimWithin(
       .between(['pending', from ?? minKey], ['pending', maxKey], includeFrom)
       .limit(pageSize)
       .toArray();
-  const [leases, dead, firstPage] = await Promise.all([
+  const [leases, dead, firstPage, meta] = await Promise.all([
     db.leases.toArray(),
     rowsWithStatus(db, 'dead').toArray(),
     readPage(options.scanFrom, true),
+    readSyncMeta(db),
   ]);
-  const expired = leases.filter((lease) => lease.until <= now);
-  const live = leases.filter((lease) => lease.until > now);
+  const gone = (lease: LeaseRow) => options.reclaimLeases === true || lease.until <= now;
+  const expired = leases.filter(gone);
+  const live = leases.filter((lease) => !gone(lease));
   // A row in a live lease is in flight: it and everything after it in its stream wait.
   const leased = leasedEventIds(live);
+  let leaseExpiresAt: number | null = null;
   if (leases.length > 0) {
     // Only other flushers' leases (ours was deleted by the apply before this claim) or dead ones: rare, few.
     // Deleting an expired record returns its rows to the pool, no row is rewritten, and no summary either:
@@ -185,7 +195,17 @@ async function claimWithin(
       live.length > 0 ? db.outbox.bulkGet(live.flatMap((lease) => lease.eventIds)) : [],
       expired.length > 0 ? db.leases.bulkDelete(expired.map((lease) => lease.batchId)) : undefined,
     ]);
-    for (const row of rows) if (row) block(row);
+    const held = new Set<string>();
+    for (const row of rows) {
+      if (!row) continue;
+      block(row);
+      if (row.status === 'pending') held.add(row.eventId);
+    }
+    // A live lease is a wake-up: when it passes, its rows may be claimed again (docs/sync.md, "Leases").
+    for (const lease of live) {
+      if (!lease.eventIds.some((eventId) => held.has(eventId))) continue;
+      leaseExpiresAt = Math.min(leaseExpiresAt ?? lease.until, lease.until);
+    }
   }
   for (const row of dead) block(row);
   let lowest = Number.POSITIVE_INFINITY;
@@ -282,6 +302,10 @@ async function claimWithin(
     };
     await db.leases.add(lease);
   }
+  if (entries.length === 0 && meta.retryAt !== earliestWaitingAt) {
+    // The claim that ends a flush says when a lane it left waiting may go, for every context's schedule.
+    await db.meta.put({ key: SYNC_STATUS_KEY, value: { ...meta, retryAt: earliestWaitingAt } });
+  }
   if (lowest === Number.POSITIVE_INFINITY) {
     // No row is pending or dead: the next one is an event not written yet, after the last stored event. Read
     // from the event store, never from the outbox: an outbox drained empty is all deleted entries, and
@@ -289,7 +313,7 @@ async function claimWithin(
     const last = await db.events.orderBy('position').last();
     lowest = last?.position !== undefined ? last.position + 1 : (options.scanFrom ?? 0);
   }
-  return { batchId: options.batchId, entries, earliestWaitingAt, scanFrom: lowest };
+  return { batchId: options.batchId, entries, earliestWaitingAt, leaseExpiresAt, scanFrom: lowest };
 }
 
 /** What became of one claimed entry. */
@@ -494,7 +518,7 @@ async function refreshSyncStateAbove(
       [...(readFrom.get(streamId)?.rows ?? []), ...(rows[index] ?? [])],
       streams[index],
     );
-    if (fields.syncState !== summary.syncState || fields.blockedReason !== summary.blockedReason) {
+    if (!sameSyncFields(summary, fields)) {
       changed.push({ ...summary, ...fields });
     }
   }
@@ -583,7 +607,8 @@ async function applyWithin(
   const facts: SyncMeta = {
     ...meta,
     ...options.meta,
-    ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt } : {}),
+    // The entries that failed wait for the gate: it is also when their lanes are next due (`retryAt`).
+    ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt, retryAt: nextAttemptAt } : {}),
   };
   await Promise.all([
     deliveredRows.length > 0 ? db.outbox.bulkDelete(deliveredRows.map((row) => row.eventId)) : undefined,

@@ -19,20 +19,27 @@ export interface RetryPolicy {
   readonly batchSize: number;
   /** Most bytes in one push body (the protocol's limit is 1 MiB). */
   readonly maxBatchBytes: number;
-  /** How long a claimed entry stays ours; a flusher that dies lets it return to pending after this. */
+  /**
+   * How long a claimed entry stays ours; a flusher that dies lets it return to pending after this. Where Web
+   * Locks exist, a flusher holding the flush lock takes back every lease at once (only a dead flusher can
+   * have left one), so this bound only matters without them or when nobody flushes before it passes.
+   */
   readonly leaseMs: number;
 }
 
 export const defaultRetryPolicy: RetryPolicy = {
   baseDelayMs: 1_000,
-  maxDelayMs: 5 * 60_000,
+  // One device retrying its own outbox: a failed send costs the server one small request, so the cap is what
+  // a person waits after the server comes back (at most this, plus the drain). Retry-After can ask for more.
+  maxDelayMs: 15_000,
   maxAttempts: null,
   maxAgeMs: null,
   requestTimeoutMs: 15_000,
   batchSize: 100,
   maxBatchBytes: MAX_BATCH_BYTES,
-  // Must outlive the request timeout plus the apply transaction, or a slow but live flush loses its rows.
-  leaseMs: 60_000,
+  // The request deadline plus room for the apply transaction: a live flusher never outlives its lease (the
+  // request is abandoned at 15 s), and a dead one blocks its rows no longer than this.
+  leaseMs: 20_000,
 };
 
 export const resolvePolicy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({

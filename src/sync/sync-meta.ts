@@ -16,6 +16,14 @@ export const SyncMetaSchema = v.object({
   lastError: v.nullable(v.string()),
   /** Set by a transient failure (backoff, Retry-After): no flush sends before it unless forced. */
   nextAttemptAt: nullableTime,
+  /**
+   * The earliest moment a lane the last flush left waiting on its own backoff (a `retry` answer) may go:
+   * written by the claim that ends a flush, so every context knows when the outbox next needs one, whoever
+   * flushed. Null when nothing waits on time.
+   */
+  retryAt: v.optional(nullableTime, null),
+  /** Pulls that failed in a row since the last one that reached the end: the backoff of the owed pull. */
+  pullFailures: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0)), 0),
   /** A 401/403 paused sync until sign-in; kept across reloads so no context hammers a refusing server. */
   authRequired: v.boolean(),
   /**
@@ -30,6 +38,8 @@ export const initialSyncMeta: SyncMeta = {
   lastSuccessAt: null,
   lastError: null,
   nextAttemptAt: null,
+  retryAt: null,
+  pullFailures: 0,
   authRequired: false,
   pullOwed: false,
 };

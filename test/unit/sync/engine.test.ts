@@ -1,5 +1,6 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
+import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
 import { PULL_CURSOR_KEY, readSyncMeta } from '../../../src/sync/sync-meta';
 import {
   BASE_URL,
@@ -173,6 +174,11 @@ describe('pull', () => {
     expect(await client.engine().flush({ force: true })).toMatchObject({ delivered: 3, pulled: 0 });
     expect((await client.db.orderSummaries.get(orderId))?.status).toBe('placed');
 
+    // The failed pull gated the next attempt with backoff: the schedule knows when to pay the debt.
+    const owed = await readSyncMeta(client.db);
+    expect(owed).toMatchObject({ pullOwed: true, pullFailures: 1 });
+    expect(owed.nextAttemptAt).not.toBeNull();
+
     pullFails = false;
     // Nothing is left to send; a fresh engine (another tab, the worker) still owes the pull.
     const report = await client.engine().flush({ force: true });
@@ -225,9 +231,10 @@ describe('leases', () => {
     );
 
     const survivor = client.engine({ ownerId: 'other-tab' });
-    // Within the lease nobody else may send the rows.
-    expect(await survivor.flush()).toMatchObject({ sent: 0, outcome: 'idle' });
-    clock.advance(60_001);
+    // Within the lease nobody else may send the rows, and the lease's end is when to look again.
+    const leaseUntil = clock.now() + defaultRetryPolicy.leaseMs;
+    expect(await survivor.flush()).toMatchObject({ sent: 0, outcome: 'idle', nextAttemptAt: leaseUntil });
+    clock.set(leaseUntil);
     const report = await survivor.flush();
     expect(report).toMatchObject({ sent: 4, delivered: 4 });
 
@@ -241,6 +248,31 @@ describe('leases', () => {
     await abandoned;
     expect(await client.deliveries()).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
     expect(await client.db.leases.count()).toBe(0);
+  });
+
+  it('takes back at once, under the flush lock, the rows of a flusher that died holding them', async () => {
+    const { client, backend } = setup();
+    const orderId = await client.draftOrder(['SKU-1']);
+    // A flusher sends and its browser is killed before the answer: its lease outlives it on disk.
+    const dying = client.engine({
+      ownerId: 'killed-browser',
+      transport: async (input, init) => {
+        await fetch(input, init);
+        return new Promise<Response>(() => undefined);
+      },
+    });
+    void dying.flush();
+    await waitFor(async () => (await backend.storage.read((r) => r.stats())).eventsStored === 2);
+    expect(await client.db.leases.count()).toBe(1);
+
+    // The restarted app flushes holding the lock every flusher holds for its whole flush: nobody else is
+    // flushing, so the lease is a dead flusher's and its rows go now, not when the lease passes.
+    const report = await client.engine({ ownerId: 'restarted' }).flush({ exclusive: true });
+    expect(report).toMatchObject({ sent: 2, delivered: 2, outcome: 'drained' });
+    expect(await client.db.leases.count()).toBe(0);
+    const stats = await backend.storage.read((r) => r.stats());
+    expect(stats).toMatchObject({ eventsStored: 2, duplicatesAnswered: 2 });
+    await expectServerStream(backend.storage, orderId, await eventIdsOf(client, orderId));
   });
 
   it('lets two engines on one database flush at once without sending any entry twice', async () => {

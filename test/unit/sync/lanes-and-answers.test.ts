@@ -2,6 +2,7 @@ import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { streamIdOf } from '../../../src/protocol/messages';
 import { listDeadLetters, retryDeadLetter } from '../../../src/sync/dead-letters';
+import { readSyncMeta } from '../../../src/sync/sync-meta';
 import {
   BASE_URL,
   type ClientSide,
@@ -109,7 +110,9 @@ describe('per-stream lanes', () => {
     expect(rows[0]?.lastError).toMatch(/retry: gap/);
     expect(first.nextAttemptAt).not.toBeNull();
     const summary = await client.db.orderSummaries.get(held);
-    expect(summary?.syncState).toBe('sending');
+    expect(summary).toMatchObject({ syncState: 'retrying', retryAt: first.nextAttemptAt });
+    // The flush's last claim told every context when that lane may go: the schedule wakes then.
+    expect((await readSyncMeta(client.db)).retryAt).toBe(first.nextAttemptAt);
 
     holding = false;
     // Before its backoff the lane waits; after it, the whole stream goes in order.

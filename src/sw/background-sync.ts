@@ -1,5 +1,6 @@
 /**
- * Background Sync is not in lib.webworker (it is Chromium-only), so its types are declared here. Imported
+ * Background Sync and Periodic Background Sync are not in lib.webworker (they are Chromium-only), so their
+ * types are declared here. Imported
  * for its types only by the worker entry.
  */
 declare global {
@@ -9,8 +10,14 @@ declare global {
     readonly lastChance: boolean;
   }
 
+  /** Periodic Background Sync: Chromium, for an installed app whose permission is granted. */
+  interface PeriodicSyncEvent extends ExtendableEvent {
+    readonly tag: string;
+  }
+
   interface ServiceWorkerGlobalScopeEventMap {
     sync: SyncEvent;
+    periodicsync: PeriodicSyncEvent;
   }
 }
 

@@ -5,13 +5,13 @@ import { createWorkerBackend } from '#sw-backend';
 import { systemClock, uuidv7Generator } from '../platform/ids';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
 import { SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
-import { BACKGROUND_SYNC_TAG } from '../pwa/worker-messages';
+import { BACKGROUND_SYNC_TAG, PERIODIC_SYNC_TAG } from '../pwa/worker-messages';
 import { handleWorkerMessage } from './messages';
 import { createWorkerSync } from './worker-sync';
 
 /**
  * The service worker: serves the app shell from the precache (so the app opens offline), and flushes the
- * outbox on Background Sync, on activation and when a page asks. In demo builds it also hosts the mock
+ * outbox on Background Sync and Periodic Background Sync, on start and activation, and when a page asks. In demo builds it also hosts the mock
  * sync server. It never calls skipWaiting on install: a new version waits until the page's "reload to
  * update" prompt is accepted, so an update never interrupts a flush or swaps code under an open form.
  */
@@ -26,7 +26,12 @@ const backendReady = createWorkerBackend({
   ids: uuidv7Generator(systemClock),
   isOnline: () => self.navigator.onLine,
 });
-const sync = createWorkerSync({ endpoint, backend: backendReady, channelName: SYNC_CHANNEL_NAME });
+const sync = createWorkerSync({
+  endpoint,
+  backend: backendReady,
+  channelName: SYNC_CHANNEL_NAME,
+  updateWaiting: () => self.registration.waiting !== null,
+});
 
 // The browser stops idle workers and starts them again for the next event. Each start flushes what is
 // pending: where Background Sync is missing, disabled or its event was dropped, a start (a navigation, a
@@ -68,8 +73,14 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('sync', (event) => {
   if (event.tag !== BACKGROUND_SYNC_TAG) return;
-  // A rejected promise tells the browser the sync failed, so it retries later with its own backoff.
+  // The event keeps the worker alive while it retries on the outbox's own schedule; only a budget spent with
+  // entries still waiting rejects it, and the browser then retries minutes later with its own backoff.
   event.waitUntil(sync.flushForBackgroundSync());
+});
+
+self.addEventListener('periodicsync', (event) => {
+  if (event.tag !== PERIODIC_SYNC_TAG) return;
+  event.waitUntil(sync.flushForPeriodicSync());
 });
 
 self.addEventListener('message', (event) => {

@@ -1,11 +1,12 @@
 import { createPlainSyncDb, SyncDbUnavailableError } from '../idb/plain-db';
 import { SYNC_DB_NAME, SYNC_SCHEMA_VERSION } from '../idb/sync-db';
 import { systemClock, uuidv7Generator } from '../platform/ids';
-import { type CoordinatedFlush, createCoordinatedFlush, isRetryableOutcome } from '../pwa/coordinated-flush';
+import { type CoordinatedFlush, createCoordinatedFlush } from '../pwa/coordinated-flush';
 import type { FlushRequest } from '../pwa/flush-lock';
 import { getOrCreateClientId } from '../store/client-id';
 import { EventBus } from '../store/event-bus';
 import { createSyncEngine, type FlushReport } from '../sync/engine';
+import { flushUntilSettled } from '../sync/schedule';
 import type { WorkerBackend } from './backend/backend';
 
 /**
@@ -15,8 +16,14 @@ import type { WorkerBackend } from './backend/backend';
  */
 export interface WorkerSync {
   flush(request?: FlushRequest): Promise<FlushReport>;
-  /** For Background Sync: rejects while entries remain pending for a transient reason. */
+  /**
+   * For a `sync` event: flushes on the engine's own schedule (backoff, Retry-After, lease expiry, the network
+   * returning) until nothing waits on time, and rejects (so the browser retries later) only once the budget
+   * is spent with entries still waiting.
+   */
   flushForBackgroundSync(): Promise<FlushReport>;
+  /** For a `periodicsync` event: the same loop, but it never rejects (a periodic sync is not retried). */
+  flushForPeriodicSync(): Promise<FlushReport>;
   /** For triggers nobody waits on: logs instead of rejecting. */
   flushQuietly(reason: string): Promise<FlushReport | null>;
 }
@@ -25,8 +32,14 @@ export interface WorkerSyncOptions {
   readonly endpoint: string;
   readonly backend: Promise<WorkerBackend | null>;
   readonly channelName: string;
-  /** How long a sync event that found no network waits for it inside the event before failing. */
-  readonly offlineGraceMs?: number;
+  /**
+   * How long one `sync` event keeps flushing before it gives up and fails. Chromium allows an event three
+   * minutes (`background_sync_parameters.cc`); two and a half leaves room for the last request (15 s
+   * deadline) and its apply, so the browser never kills the worker mid-flush.
+   */
+  readonly eventBudgetMs?: number;
+  /** True while a newer version of the worker is installed and waiting (`registration.waiting`). */
+  readonly updateWaiting?: () => boolean;
   /** For tests: the database name and IndexedDB factory (fake-indexeddb). */
   readonly dbName?: string;
   readonly indexedDB?: IDBFactory;
@@ -43,17 +56,8 @@ const nothingToFlush: FlushReport = {
   nextAttemptAt: null,
 };
 
-/**
- * Resolves true once the worker sees the network (at once if it already does), false after `timeoutMs`.
- * Polls `navigator.onLine`: service workers do not reliably receive `online` events.
- */
-async function onlineAgain(timeoutMs: number, pollMs = 250): Promise<boolean> {
-  for (let waited = 0; !navigator.onLine; waited += pollMs) {
-    if (waited >= timeoutMs) return false;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  return true;
-}
+/** Two and a half of the three minutes Chromium gives one sync event. */
+export const SYNC_EVENT_BUDGET_MS = 150_000;
 
 export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
   let flushPromise: Promise<CoordinatedFlush> | null = null;
@@ -102,20 +106,32 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     }
   };
 
+  // Service workers do not reliably receive `online` events: the loop looks at navigator.onLine instead.
+  const settle = (reason: string) =>
+    flushUntilSettled(
+      {
+        flush,
+        now: () => systemClock.now(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        isOnline: () => navigator.onLine,
+        budgetMs: options.eventBudgetMs ?? SYNC_EVENT_BUDGET_MS,
+        // A waiting version cannot activate while this event is pending: end it and let that one flush.
+        shouldYield: () => options.updateWaiting?.() === true,
+      },
+      reason,
+    );
+
   return {
     flush,
     async flushForBackgroundSync() {
-      // The browser fires sync when the network is back and runs its own retry schedule: skip our backoff.
-      let report = await flush({ force: true, reasons: ['sync'] });
-      if (report.outcome === 'offline' && (await onlineAgain(options.offlineGraceMs ?? 60_000))) {
-        // The browser's sync scheduler and this worker briefly disagreed about the network (it fired while
-        // the worker still saw none). Failing now would cost the browser's minutes-long retry backoff.
-        report = await flush({ force: true, reasons: ['sync'] });
-      }
-      if (isRetryableOutcome(report)) {
+      const { settled, report } = await settle('sync');
+      if (!settled) {
         throw new Error(`Outbox not drained (${report.outcome}); the browser will retry this sync`);
       }
       return report;
+    },
+    async flushForPeriodicSync() {
+      return (await settle('periodicsync')).report;
     },
     async flushQuietly(reason) {
       try {

@@ -4,23 +4,20 @@ import type { FaultSettings } from '../mocks/faults';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../platform/ids';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
 import { type CoordinatedFlush, createCoordinatedFlush } from '../pwa/coordinated-flush';
+import { registerPeriodicSync } from '../pwa/periodic-sync';
 import { registerWorker, type WorkerHandle } from '../pwa/register-worker';
 import { watchStorage } from '../pwa/storage-estimate';
 import { parseFlushReport, parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
-import {
-  browserSignals,
-  createBackgroundSyncDriver,
-  createFallbackDriver,
-  type SyncDriver,
-} from '../pwa/sync-driver';
+import { browserSignals, createSyncDriver, holdScheduleLead } from '../pwa/sync-driver';
 import { detectSyncMode, type SyncMode } from '../pwa/sync-mode';
+import { BACKGROUND_SYNC_TAG } from '../pwa/worker-messages';
 import { getOrCreateClientId } from '../store/client-id';
 import type { CommandOutcome, CommandRequest } from '../store/command-handler';
 import { type OutpostDb, openDb } from '../store/db';
 import type { CommandError } from '../store/errors';
 import { EventBus } from '../store/event-bus';
 import type { FlushOptions } from '../sync/engine';
-import { liveSyncStatus, type SyncStatus } from '../sync/status';
+import { liveSyncFacts, liveSyncStatus, type SyncStatus, wakeFactsOf } from '../sync/status';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
 export interface Outpost {
@@ -121,24 +118,33 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   });
 
   const onError = (error: unknown) => console.warn('[outpost] sync trigger failed', error);
-  const driver: SyncDriver =
-    syncMode === 'background-sync'
-      ? createBackgroundSyncDriver({
-          registration: worker.registration,
-          flush,
-          askWorker: async () => {
-            // Not controlled yet (first visit) or no worker at all: the page flushes itself instead.
-            if (!navigator.serviceWorker?.controller) throw new Error('No service worker controls this page');
-            const report = parseFlushReport(await worker.request({ type: 'sync-now' }));
-            if (!report) throw new Error('The service worker answered sync-now without a flush report');
-            return report;
-          },
-          signals: browserSignals,
-          onError,
-        })
-      : createFallbackDriver({ flush, now: () => clock.now(), signals: browserSignals, onError });
+  // One read of the stored sync facts feeds the status and the schedule's timer, so both always agree.
+  const facts$ = liveSyncFacts(db);
+  const driver = createSyncDriver({
+    mode: syncMode,
+    flush,
+    async registerBackgroundSync() {
+      const registration = await worker.registration;
+      const sync = (registration as ServiceWorkerRegistration & { sync?: SyncManagerLike }).sync;
+      if (!sync) throw new Error('Background Sync is not available on this registration');
+      await sync.register(BACKGROUND_SYNC_TAG);
+    },
+    askWorker: async () => {
+      // Not controlled yet (first visit) or no worker at all: the page flushes itself instead.
+      if (!navigator.serviceWorker?.controller) throw new Error('No service worker controls this page');
+      const report = parseFlushReport(await worker.request({ type: 'sync-now' }));
+      if (!report) throw new Error('The service worker answered sync-now without a flush report');
+      return report;
+    },
+    wakeFacts$: facts$.pipe(map(wakeFactsOf)),
+    leadership: holdScheduleLead(navigator.locks),
+    now: () => clock.now(),
+    signals: browserSignals,
+    onError,
+  });
   // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
   driver.start();
+  if (syncMode === 'background-sync') void registerPeriodicSync(worker.registration);
 
   const online$ = merge(
     fromEvent(window, 'online').pipe(map(() => true)),
@@ -154,7 +160,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     clock,
     syncMode,
     endpoint,
-    status$: liveSyncStatus(db, clock, online$),
+    status$: liveSyncStatus(facts$, clock, online$),
     storage$: storage.storage$,
     update$: worker.update$,
     applyUpdate: () => worker.applyUpdate(),
@@ -190,6 +196,10 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     },
     demo,
   };
+}
+
+interface SyncManagerLike {
+  register(tag: string): Promise<void>;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { OrderCommand } from '../../src/domain/order/commands';
+import { systemClock } from '../../src/platform/ids';
 import { type CommandHandler, createCommandHandler } from '../../src/store/command-handler';
 import type { OutpostDb } from '../../src/store/db';
 import { createGroupCommitter, type GroupCommitter } from '../../src/store/group-commit';
@@ -170,7 +171,7 @@ async function commandToView(state: AppendState, command: OrderCommand): Promise
     shown = resolve;
   });
   let first = true;
-  const subscription = liveOrderDetail(state.db, command.orderId).subscribe((view) => {
+  const subscription = liveOrderDetail(state.db, command.orderId, systemClock).subscribe((view) => {
     if (first) {
       first = false;
       ready();

@@ -151,6 +151,7 @@ export class RowFactory {
         lineCount: state.lines.length,
         total: orderTotal(state.lines),
         syncState: 'local',
+        retryAt: null,
         orderNumber: null,
         rejection: null,
         cancellationReason: null,

@@ -20,7 +20,7 @@ import type {
  */
 
 /** The schema version (`db.version(n)` in `src/store/db.ts`) the table list below was written for. */
-export const SYNC_SCHEMA_VERSION = 2;
+export const SYNC_SCHEMA_VERSION = 3;
 /**
  * `DB_NAME` of `src/store/db.ts`, repeated here because importing anything from that module at run time
  * brings Dexie with it; the contract suite checks that the two agree.

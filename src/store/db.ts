@@ -124,8 +124,15 @@ export interface CommandRow {
   readonly handledAt: number;
 }
 
-/** What the list shows about delivery: saved on this device, sending, delivered, or needs attention. */
-export type SyncState = 'local' | 'sending' | 'delivered' | 'attention';
+/**
+ * An order's delivery as stored: only on this device (`local`), tried and waiting to be tried again
+ * (`retrying`, until `retryAt`), all delivered, or held back by a dead entry (`attention`). Facts that only
+ * time changes are not stored: "sending" is derived from a live lease (`summaryView`).
+ */
+export type StoredSyncState = 'local' | 'retrying' | 'delivered' | 'attention';
+
+/** What views show: the stored state, or `sending` while a live lease holds one of the order's entries. */
+export type SyncState = StoredSyncState | 'sending';
 
 export interface OrderSummary {
   readonly orderId: string;
@@ -137,11 +144,12 @@ export interface OrderSummary {
   readonly lineCount: number;
   readonly total: number;
   /**
-   * As stored: `sending` only for a retried entry; an entry a lease names is not counted, so a claim writes
-   * no summary. Views show the order as sending while a lease names it (`summaryView`); the `syncState`
-   * index therefore never finds an order that is only in flight.
+   * As stored: an entry a lease names is not counted, so a claim writes no summary. Views show the order as
+   * sending while a live lease names it (`summaryView`); the `syncState` index never finds `sending`.
    */
-  readonly syncState: SyncState;
+  readonly syncState: StoredSyncState;
+  /** While `retrying`: the earliest moment one of its entries may be sent again (epoch ms); null otherwise. */
+  readonly retryAt: number | null;
   readonly orderNumber: string | null;
   readonly rejection: { readonly code: string; readonly reason: string } | null;
   readonly cancellationReason: string | null;
@@ -151,6 +159,9 @@ export interface OrderSummary {
   readonly createdAt: string;
   readonly updatedAt: string;
 }
+
+/** A summary as views show it (`summaryView`): `sending` while a live lease holds one of its entries. */
+export type OrderSummaryView = Omit<OrderSummary, 'syncState'> & { readonly syncState: SyncState };
 
 export interface TimelineEntry {
   readonly eventId: string;
@@ -231,6 +242,27 @@ export function openDb(options: OpenDbOptions = {}): OutpostDb {
         delete row.leaseUntil;
         delete row.deliveredAt;
       });
+    });
+  // Version 3: a retried order is stored as `retrying` with the time of its next attempt (`retryAt`), and
+  // "sending" is only ever derived from a live lease. Every other summary gets `retryAt: null`.
+  db.version(3)
+    .stores({})
+    .upgrade(async (tx) => {
+      const summaries = tx.table('orderSummaries');
+      const outbox = tx.table('outbox');
+      await summaries.toCollection().modify((summary: Record<string, unknown>) => {
+        summary.retryAt = null;
+      });
+      const retried = await summaries.where('syncState').equals('sending').toArray();
+      for (const summary of retried as OrderSummary[]) {
+        const rows = (await outbox
+          .where('streamId')
+          .equals(`order-${summary.orderId}`)
+          .toArray()) as OutboxRow[];
+        const times = rows.filter((row) => row.status === 'pending' && row.attempts > 0);
+        const retryAt = times.length > 0 ? Math.min(...times.map((row) => row.nextAttemptAt)) : null;
+        await summaries.put({ ...summary, syncState: retryAt === null ? 'local' : 'retrying', retryAt });
+      }
     });
   return db;
 }

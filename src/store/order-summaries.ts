@@ -1,6 +1,6 @@
 import type { OrderStatus } from '../domain/order/order';
-import type { OrderSummary, OutpostDb } from './db';
-import { leasedOrderIds, summaryView } from './outbox-view';
+import type { OrderSummaryView, OutpostDb } from './db';
+import { leasedOrderIds, liveLeases, nextLeaseChange, summaryView } from './outbox-view';
 
 /**
  * The orders list's read: a window of order summaries and how many match. Apart from the other live views
@@ -17,9 +17,11 @@ export interface OrderSummaryQuery {
 
 export interface OrderSummaryPage {
   /** The requested window of matching orders. */
-  readonly rows: readonly OrderSummary[];
+  readonly rows: readonly OrderSummaryView[];
   /** How many orders match in all, so a virtual list can size itself without loading them. */
   readonly total: number;
+  /** When a lease over a shown order passes and the window must be read again; null when none is live. */
+  readonly changesAt: number | null;
 }
 
 /**
@@ -39,12 +41,14 @@ function matchingSummaries(db: OutpostDb, query: OrderSummaryQuery) {
 }
 
 /**
- * A window of the orders list and how many match in all. Each summary is shown with the leases over it
- * (`summaryView`): the lease records are a handful, one getAll in the same read.
+ * A window of the orders list and how many match in all, as shown at `now`: each summary with the live
+ * leases over it (`summaryView`; the lease records are a handful, one getAll in the same read), and when a
+ * lease passes so the window must be derived again.
  */
 export async function readOrderSummaries(
   db: OutpostDb,
   query: OrderSummaryQuery = {},
+  now: number,
 ): Promise<OrderSummaryPage> {
   let window = matchingSummaries(db, query);
   if (query.offset) window = window.offset(query.offset);
@@ -54,6 +58,10 @@ export async function readOrderSummaries(
     window.toArray(),
     db.leases.toArray(),
   ]);
-  const leased = leasedOrderIds(leases);
-  return { rows: rows.map((summary) => summaryView(summary, leased)), total };
+  const leased = leasedOrderIds(liveLeases(leases, now));
+  return {
+    rows: rows.map((summary) => summaryView(summary, leased)),
+    total,
+    changesAt: nextLeaseChange(leases, now),
+  };
 }

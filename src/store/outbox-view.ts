@@ -1,5 +1,5 @@
 import { orderIdOf } from '../protocol/stream-ids';
-import type { LeaseRow, OrderSummary, OutboxRow } from './db';
+import type { LeaseRow, OrderSummary, OrderSummaryView, OutboxRow } from './db';
 
 /**
  * The delivery state every view shows for an outbox row. Rows store only `pending` or `dead`; a pending row
@@ -17,10 +17,25 @@ export type DeliveryState = OutboxEntryStatus | 'delivered' | 'discarded';
 export type OutboxEntry = Omit<OutboxRow, 'status'> & { readonly status: OutboxEntryStatus };
 
 /**
- * The eventIds a lease names. Every lease counts, expired or not: a view reads no clock (liveQuery re-runs
- * only when rows change), and an expired lease stays until the next claim deletes it, as an `inflight` row
- * stayed until the next claim returned it to pending.
+ * The leases a live flusher may still hold at `now`. A lease past its `until` stays in the table until the
+ * next claim deletes it, but its flusher is gone or about to let go: nothing it names is in flight any more.
+ * Every view filters through this, so "sending" and "in flight" never outlive the lease.
  */
+export function liveLeases(leases: readonly LeaseRow[], now: number): LeaseRow[] {
+  return leases.filter((lease) => lease.until > now);
+}
+
+/**
+ * When time alone next changes what `liveLeases` gives: the earliest `until` still ahead. A view re-derives
+ * itself then (`overTime`), since no row changes when a lease passes.
+ */
+export function nextLeaseChange(leases: readonly LeaseRow[], now: number): number | null {
+  let next: number | null = null;
+  for (const lease of leases) if (lease.until > now) next = Math.min(next ?? lease.until, lease.until);
+  return next;
+}
+
+/** The eventIds the given leases name; pass `liveLeases(…)` so an expired one counts for nothing. */
 export function leasedEventIds(leases: readonly LeaseRow[]): Set<string> {
   const leased = new Set<string>();
   for (const lease of leases) for (const eventId of lease.eventIds) leased.add(eventId);
@@ -39,8 +54,8 @@ export function outboxEntriesView(
 }
 
 /**
- * The orders (by orderId) a lease names: every lease counts, as in `leasedEventIds`. A record written
- * before leases named their streams names none.
+ * The orders (by orderId) the given leases name (pass `liveLeases(…)`). A record written before leases
+ * named their streams names none.
  */
 export function leasedOrderIds(leases: readonly LeaseRow[]): Set<string> {
   const leased = new Set<string>();
@@ -49,15 +64,15 @@ export function leasedOrderIds(leases: readonly LeaseRow[]): Set<string> {
 }
 
 /**
- * A summary as views show it: stored `local` reads `sending` while a lease names one of the order's rows.
- * The stored state does not count leases, so a claim writes no summary (docs/performance.md); any other
- * stored state already says more than "in flight" (retried, attention, delivered).
+ * A summary as views show it: stored `local` or `retrying` reads `sending` while a live lease names one of
+ * the order's rows (pass `liveLeases(…)`). The stored state does not count leases, so a claim writes no
+ * summary (docs/performance.md); `attention` and `delivered` already say more than "in flight".
  */
 export function summaryView(
   summary: OrderSummary,
   leased: readonly LeaseRow[] | ReadonlySet<string>,
-): OrderSummary {
-  if (summary.syncState !== 'local') return summary;
+): OrderSummaryView {
+  if (summary.syncState !== 'local' && summary.syncState !== 'retrying') return summary;
   const orders = leased instanceof Set ? leased : leasedOrderIds(leased as readonly LeaseRow[]);
   return orders.has(summary.orderId) ? { ...summary, syncState: 'sending' } : summary;
 }

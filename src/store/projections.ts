@@ -6,8 +6,8 @@ import type {
   OrderSummary,
   OutboxRow,
   StoredEvent,
+  StoredSyncState,
   StreamRow,
-  SyncState,
   TimelineEntry,
 } from './db';
 
@@ -83,9 +83,16 @@ function eventsUpTo(events: readonly StoredEvent[], position: number | undefined
 }
 
 export interface SyncFields {
-  readonly syncState: SyncState;
+  readonly syncState: StoredSyncState;
   readonly blockedReason: string | null;
+  readonly retryAt: number | null;
 }
+
+/** Whether a summary already holds these sync fields, so a refresh writes only what changed. */
+export const sameSyncFields = (summary: SyncFields, fields: SyncFields): boolean =>
+  summary.syncState === fields.syncState &&
+  summary.blockedReason === fields.blockedReason &&
+  summary.retryAt === fields.retryAt;
 
 /**
  * Delivery state of one order as stored, from its outbox rows (delivered rows are gone); a discard on this
@@ -94,13 +101,13 @@ export interface SyncFields {
  */
 export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | undefined): SyncFields {
   let dead: OutboxRow | undefined;
-  let sending = false;
+  let retryAt: number | null = null;
   let pending = false;
   for (const row of rows) {
     if (row.status === 'dead') {
       if (!dead || row.version < dead.version) dead = row;
     } else if (row.attempts > 0) {
-      sending = true;
+      retryAt = Math.min(retryAt ?? row.nextAttemptAt, row.nextAttemptAt);
     } else {
       pending = true;
     }
@@ -113,6 +120,7 @@ export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | und
       blockedReason: `${dead.type} (version ${dead.version}) was not accepted: ${why}.${
         waiting ? ' Later changes wait behind it.' : ''
       } Retry or discard it.`,
+      retryAt: null,
     };
   }
   const discarded =
@@ -122,8 +130,9 @@ export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | und
           stream.discardedReason ? `: ${stream.discardedReason}` : ''
         }. The order takes no more changes.`;
   return {
-    syncState: sending ? 'sending' : pending ? 'local' : 'delivered',
+    syncState: retryAt !== null ? 'retrying' : pending ? 'local' : 'delivered',
     blockedReason: discarded,
+    retryAt,
   };
 }
 
@@ -227,6 +236,7 @@ function projectStream(
       rejection: shown.rejection,
       cancellationReason: shown.cancellationReason,
       blockedReason: summary?.blockedReason ?? null,
+      retryAt: summary?.retryAt ?? null,
       version: stream.version,
       createdAt: createdAt ?? updatedAt ?? '',
       updatedAt: updatedAt ?? '',
@@ -341,7 +351,7 @@ export async function refreshSyncState(db: SyncTables, streamIds: Iterable<strin
     const summary = summaries[index];
     if (!summary) continue;
     const fields = syncFieldsOf(outbox.get(streamId) ?? [], streams[index]);
-    if (fields.syncState !== summary.syncState || fields.blockedReason !== summary.blockedReason) {
+    if (!sameSyncFields(summary, fields)) {
       changed.push({ ...summary, ...fields });
     }
   }

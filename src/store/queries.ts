@@ -1,15 +1,19 @@
 import Dexie, { liveQuery } from 'dexie';
 import { defer, filter, from, map, merge, Observable } from 'rxjs';
+import type { Clock } from '../platform/ids';
 import { streamIdOf } from '../protocol/messages';
 import { type CommittedOrderRows, onCommitted } from './committed-views';
-import type { LeaseRow, OrderDetail, OrderSummary, OutboxRow, OutpostDb } from './db';
+import type { LeaseRow, OrderDetail, OrderSummary, OrderSummaryView, OutboxRow, OutpostDb } from './db';
 import {
   leasedEventIds,
+  liveLeases,
+  nextLeaseChange,
   type OutboxEntry,
   type OutboxEntryStatus,
   outboxEntriesView,
   summaryView,
 } from './outbox-view';
+import { overTime } from './over-time';
 
 /**
  * Live views of the read models for the UI: each re-emits whenever a committed transaction touches what it
@@ -17,7 +21,7 @@ import {
  */
 
 export interface OrderDetailView {
-  readonly summary: OrderSummary;
+  readonly summary: OrderSummaryView;
   readonly detail: OrderDetail;
   /**
    * The order's undelivered outbox entries, so each timeline entry can show its delivery state (join by
@@ -28,15 +32,39 @@ export interface OrderDetailView {
   readonly discardedFromVersion: number | undefined;
 }
 
+interface OrderDetailRead {
+  readonly summary: OrderSummary;
+  readonly detail: OrderDetail;
+  readonly rows: readonly OutboxRow[];
+  readonly leases: readonly LeaseRow[];
+  readonly discardedFromVersion: number | undefined;
+}
+
+/** The order as views show it at `now`: only a live lease makes it, or an entry, "sending". */
+function orderDetailAt(read: OrderDetailRead, now: number): OrderDetailView {
+  const live = liveLeases(read.leases, now);
+  return {
+    summary: summaryView(read.summary, live),
+    detail: read.detail,
+    outbox: outboxEntriesView(read.rows, live),
+    discardedFromVersion: read.discardedFromVersion,
+  };
+}
+
 /**
- * One order with its lines, timeline and outbox entries; null while it does not exist.
+ * One order with its lines, timeline and outbox entries; null while it does not exist. Derived again when a
+ * lease over it passes, whether or not a row changed (`overTime`).
  *
  * Two sources: the live query (any writer, any context) and the rows this connection's command handler
  * announces as it commits (`committed-views.ts`), so the person sees their own command's result without
  * waiting for a second read. A read that started before such a commit and lands after it is dropped (an
  * order's version never goes back), and the announced rows take the leases from the latest read.
  */
-export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<OrderDetailView | null> {
+export function liveOrderDetail(
+  db: OutpostDb,
+  orderId: string,
+  clock: Clock,
+): Observable<OrderDetailView | null> {
   return defer(() => {
     let leases: readonly LeaseRow[] = [];
     let committedVersion = 0;
@@ -54,16 +82,9 @@ export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<Orde
       }),
     ).pipe(
       filter(({ summary }) => (summary?.version ?? 0) >= committedVersion),
-      map(({ summary, detail, rows, leaseRows, discardedFromVersion }): OrderDetailView | null => {
+      map(({ summary, detail, rows, leaseRows, discardedFromVersion }): OrderDetailRead | null => {
         leases = leaseRows;
-        return summary && detail
-          ? {
-              summary: summaryView(summary, leases),
-              detail,
-              outbox: outboxEntriesView(rows, leases),
-              discardedFromVersion,
-            }
-          : null;
+        return summary && detail ? { summary, detail, rows, leases, discardedFromVersion } : null;
       }),
     );
     // A subscriber that throws is reported by rxjs on its own, asynchronously: the writer is never hurt.
@@ -73,18 +94,19 @@ export function liveOrderDetail(db: OutpostDb, orderId: string): Observable<Orde
       }),
     );
     const committed = commits.pipe(
-      map(({ summary, detail, outbox, discardedFromVersion }): OrderDetailView => {
+      map(({ summary, detail, outbox, discardedFromVersion }): OrderDetailRead => {
         committedVersion = Math.max(committedVersion, summary.version);
         const rows = [...outbox].sort((a, b) => a.version - b.version);
-        return {
-          summary: summaryView(summary, leases),
-          detail,
-          outbox: outboxEntriesView(rows, leases),
-          discardedFromVersion,
-        };
+        return { summary, detail, rows, leases, discardedFromVersion };
       }),
     );
-    return merge(reads, committed);
+    return merge(reads, committed).pipe(
+      overTime(
+        (read, now) => (read ? orderDetailAt(read, now) : null),
+        (read, now) => (read ? nextLeaseChange(read.leases, now) : null),
+        () => clock.now(),
+      ),
+    );
   });
 }
 
@@ -98,21 +120,24 @@ export interface OutboxSection {
   readonly rows: readonly OutboxEntry[];
 }
 
+export type OutboxSections = Record<OutboxEntryStatus, OutboxSection> & {
+  /** When a lease in this read passes and the sections must be read again (null: no live lease). */
+  readonly changesAt: number | null;
+};
+
 /**
  * The outbox by delivery state for the inspector, each state counted exactly and listed up to `limit` rows,
  * without reading every pending row: in-flight rows are the leased ones (a batch or two), and the pending
  * section reads only as many rows past the first as there are leased ones.
  */
-export async function readOutboxSections(
-  db: OutpostDb,
-  limit: number,
-): Promise<Record<OutboxEntryStatus, OutboxSection>> {
-  const [leases, deadCount, dead, pendingCount] = await Promise.all([
+export async function readOutboxSections(db: OutpostDb, limit: number, now: number): Promise<OutboxSections> {
+  const [leaseRows, deadCount, dead, pendingCount] = await Promise.all([
     db.leases.toArray(),
     byStatus(db, 'dead').count(),
     byStatus(db, 'dead').limit(limit).toArray(),
     byStatus(db, 'pending').count(),
   ]);
+  const leases = liveLeases(leaseRows, now);
   const leased = leasedEventIds(leases);
   const [leasedRows, firstPending] = await Promise.all([
     db.outbox.bulkGet([...leased]),
@@ -125,6 +150,7 @@ export async function readOutboxSections(
     leased,
   ).sort((a, b) => a.position - b.position);
   return {
+    changesAt: nextLeaseChange(leaseRows, now),
     dead: { count: deadCount, rows: dead },
     inflight: { count: inflight.length, rows: inflight.slice(0, limit) },
     pending: {

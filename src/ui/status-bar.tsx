@@ -1,39 +1,40 @@
 import { useEffect, useState } from 'react';
+import type { SyncMode } from '../pwa/sync-mode';
 import type { SyncStatus } from '../sync/status';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useObservable } from './hooks';
 import { useOutpost } from './outpost-context';
 
-type SyncPhase = 'auth' | 'offline' | 'syncing' | 'waiting' | 'idle';
-
-function phaseOf(status: SyncStatus, now: number): SyncPhase {
-  if (status.authRequired) return 'auth';
-  if (!status.online && status.pending + status.inflight > 0) return 'offline';
-  if (status.syncing) return 'syncing';
-  if (status.nextAttemptAt !== null && status.nextAttemptAt > now) return 'waiting';
-  return 'idle';
-}
-
-function phaseText(status: SyncStatus, phase: SyncPhase): string {
-  switch (phase) {
+/**
+ * The phase in words. Each says who will act and when: the app now, the app at a time, the browser when the
+ * network returns, or the person. Never "up to date" while anything waits.
+ */
+function phaseText(status: SyncStatus, mode: SyncMode): string {
+  switch (status.phase) {
     case 'auth':
       return 'Sign-in required: sync paused, nothing is lost';
     case 'offline':
-      return 'Waiting for a connection';
+      return mode === 'background-sync'
+        ? 'Offline: Background Sync sends them when the connection returns'
+        : 'Offline: sent when the connection returns';
     case 'syncing':
       return 'Syncing…';
-    case 'waiting':
-      return `Waiting until ${formatClock(status.nextAttemptAt ?? 0)}`;
+    case 'retrying':
+      return `Retrying at ${formatClock(status.nextAttemptAt ?? 0)}`;
+    case 'held':
+      return 'Held back behind entries that need attention';
+    case 'due':
+      return 'About to send';
     case 'idle':
-      return 'Idle';
+      return 'Up to date';
     default: {
-      const unknownPhase: never = phase;
+      const unknownPhase: never = status.phase;
       return unknownPhase;
     }
   }
 }
 
-/** A clock tick for ages and "waiting until" that must move while nothing in the database changes. */
+/** A clock tick for the age of the oldest entry, which moves while nothing in the database changes. */
 function useNow(everyMs: number): number {
   const { clock } = useOutpost();
   const [now, setNow] = useState(() => clock.now());
@@ -53,7 +54,7 @@ export function StatusBar() {
   const status = useObservable<SyncStatus | null>(outpost.status$, null);
   const storage = useObservable(outpost.storage$, null);
   const now = useNow(1000);
-  const phase = status ? phaseOf(status, now) : 'idle';
+  const phase = status?.phase ?? 'idle';
   const waiting = status ? status.pending + status.inflight : 0;
   const oldestAge =
     status?.oldestPendingAt != null ? now - status.oldestPendingAt : status?.oldestPendingAgeMs;
@@ -66,7 +67,7 @@ export function StatusBar() {
         {status ? (status.online ? 'Online' : 'Offline') : '…'}
       </span>
       <span className={`status-item status-item--${phase}`}>
-        <span className="status-item__label">Sync</span> {status ? phaseText(status, phase) : '…'}
+        <span className="status-item__label">Sync</span> {status ? phaseText(status, outpost.syncMode) : '…'}
       </span>
       <span className="status-item">
         <span className="status-item__label">Unsent</span> {waiting}
@@ -93,7 +94,7 @@ export function StatusBar() {
           ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}${storage.persisted ? ', persistent' : ''}`
           : 'unknown'}
       </span>
-      {status?.lastError && phase === 'waiting' ? (
+      {status?.lastError && phase === 'retrying' ? (
         <span className="status-item status-item--error">Last error: {status.lastError}</span>
       ) : null}
     </section>

@@ -228,6 +228,7 @@ describe('the order-entry journey in Chromium', () => {
             lineCount: 1,
             total: 1000 + index,
             syncState: 'delivered' as const,
+            retryAt: null,
             orderNumber: `SO-${String(index + 1).padStart(6, '0')}`,
             rejection: index % 7 === 0 ? { code: 'credit_limit', reason: 'Over the credit limit' } : null,
             cancellationReason: null,

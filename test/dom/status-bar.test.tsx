@@ -6,9 +6,11 @@ import type { Outpost } from '../../src/app/outpost';
 import { type FaultSettings, NO_FAULTS } from '../../src/mocks/faults';
 import type { SyncStatus } from '../../src/sync/status';
 import { App } from '../../src/ui/app';
+import { formatClock } from '../../src/ui/format';
 import { createTestOutpost, type TestOutpost } from './support/test-outpost';
 
 const IDLE: SyncStatus = {
+  phase: 'idle',
   online: true,
   syncing: false,
   pending: 0,
@@ -44,6 +46,7 @@ describe('status bar', () => {
     const bar = renderWith({
       status$: new BehaviorSubject<SyncStatus>({
         ...IDLE,
+        phase: 'offline',
         online: false,
         pending: 3,
         oldestPendingAt: now - 5 * 60_000,
@@ -51,24 +54,47 @@ describe('status bar', () => {
       }),
     });
     expect(within(bar).getByText('Offline')).toBeTruthy();
-    expect(bar.textContent).toContain('Waiting for a connection');
+    expect(bar.textContent).toContain('Offline: sent when the connection returns');
     expect(bar.textContent).toContain('Unsent 3 (oldest 5 min)');
     expect(bar.textContent).toContain('Fallback timer');
     expect(bar.textContent).toContain('http://127.0.0.1:4173/api/sync');
     expect(bar.textContent).toMatch(/Storage 2\.4 MB of 954 MB, persistent/);
   });
 
-  it('shows when the next attempt is due after a failure, and when sign-in is needed', async () => {
-    const status$ = new BehaviorSubject<SyncStatus>({ ...IDLE, pending: 1 });
-    const bar = renderWith({ status$ });
-    const due = outpost.clock.now() + 90_000;
-    status$.next({ ...IDLE, pending: 1, nextAttemptAt: due, lastError: 'HTTP 503' });
-    await vi.waitFor(() => {
-      expect(bar.textContent).toMatch(/Waiting until \d\d:\d\d:\d\d/);
-      expect(bar.textContent).toContain('Last error: HTTP 503');
+  it('says who brings offline entries once the network is back: Background Sync, even with the app closed', () => {
+    const bar = renderWith({
+      syncMode: 'background-sync',
+      status$: new BehaviorSubject<SyncStatus>({ ...IDLE, phase: 'offline', online: false, pending: 2 }),
     });
-    status$.next({ ...IDLE, pending: 1, authRequired: true });
-    await vi.waitFor(() => expect(bar.textContent).toContain('Sign-in required'));
+    expect(bar.textContent).toContain('Offline: Background Sync sends them when the connection returns');
+    expect(bar.textContent).toContain('Driven by Background Sync');
+  });
+
+  it('words each phase for what it is, and says until when a retry waits and why', async () => {
+    const status$ = new BehaviorSubject<SyncStatus>({ ...IDLE });
+    const bar = renderWith({ status$ });
+    const sync = () => within(bar).getByText('Sync').parentElement?.textContent ?? '';
+    expect(sync()).toBe('Sync Up to date');
+
+    status$.next({ ...IDLE, phase: 'syncing', syncing: true, inflight: 4 });
+    await vi.waitFor(() => expect(sync()).toBe('Sync Syncing…'));
+    expect(bar.textContent).toContain('Unsent 4');
+
+    const at = Date.UTC(2026, 10, 26, 14, 3, 12);
+    status$.next({ ...IDLE, phase: 'retrying', pending: 1, nextAttemptAt: at, lastError: 'HTTP 503' });
+    await vi.waitFor(() => expect(sync()).toBe(`Sync Retrying at ${formatClock(at)}`));
+    expect(bar.textContent).toContain('Last error: HTTP 503');
+
+    status$.next({ ...IDLE, phase: 'due', pending: 1 });
+    await vi.waitFor(() => expect(sync()).toBe('Sync About to send'));
+    expect(bar.textContent).not.toContain('Last error');
+
+    status$.next({ ...IDLE, phase: 'held', pending: 2, dead: 1 });
+    await vi.waitFor(() => expect(sync()).toBe('Sync Held back behind entries that need attention'));
+    expect(within(bar).getByRole('link', { name: '1 needs attention' })).toBeTruthy();
+
+    status$.next({ ...IDLE, phase: 'auth', pending: 1, authRequired: true });
+    await vi.waitFor(() => expect(sync()).toContain('Sign-in required'));
   });
 
   it('offers the update only when one is waiting, and applies it on request', async () => {

@@ -13,6 +13,8 @@ import { deliveryStateOf, outboxEntriesView } from '../../src/store/outbox-view'
  * Reshaping so far: version 2 stores in flight as lease records and deletes delivered rows, so a row that was
  * `delivered` is gone, one that was `inflight` is `pending` again (its lease did not survive, as if it had
  * expired: the resend is answered `duplicate`), and no row keeps `leaseOwner`, `leaseUntil` or `deliveredAt`.
+ * Version 3 stores a retried order as `retrying` with the time of its next attempt (`retryAt`) instead of
+ * `sending`, which only a live lease shows now; every other summary gets `retryAt: null`.
  */
 const SHIPPED_SCHEMAS: Record<number, Record<string, string>> = {
   1: {
@@ -23,6 +25,16 @@ const SHIPPED_SCHEMAS: Record<number, Record<string, string>> = {
     orderSummaries: '&orderId, status, syncState, updatedAt, customerKey',
     orderDetails: '&orderId',
     meta: '&key',
+  },
+  2: {
+    events: '++position, &eventId, &[streamId+version], streamId',
+    outbox: '&eventId, position, [status+position], streamId, [streamId+version]',
+    streams: '&streamId',
+    commands: '&commandId',
+    orderSummaries: '&orderId, status, syncState, updatedAt, customerKey',
+    orderDetails: '&orderId',
+    meta: '&key',
+    leases: '&batchId',
   },
 };
 
@@ -87,8 +99,17 @@ const clientEvents = [
   },
 ];
 
-/** The outbox state each client event has in the old database, in event order. */
-const OLD_STATUSES = ['delivered', 'inflight', 'pending', 'dead'] as const;
+/**
+ * The outbox state each client event has in the old database, in event order (null: no row). Before
+ * version 2 a delivered row stayed and an in-flight one said so; from version 2 a delivered row is gone and
+ * one in flight is a pending row named by a lease.
+ */
+const OLD_STATUSES: Record<number, readonly (string | null)[]> = {
+  1: ['delivered', 'inflight', 'pending', 'dead'],
+  2: [null, 'pending', 'pending', 'dead'],
+};
+/** The second event's row was tried before (it was in flight, or failed once): its next attempt is due then. */
+const RETRY_AT = Date.UTC(2026, 10, 26, 12, 2);
 
 const serverEvent = {
   kind: 'server',
@@ -101,22 +122,52 @@ const serverEvent = {
   occurredAt: at,
 };
 
-const outboxRow = (event: (typeof clientEvents)[number], position: number, status: string) => ({
-  eventId: event.eventId,
-  position,
-  streamId: event.streamId,
-  version: event.version,
-  type: event.type,
-  status,
-  attempts: status === 'pending' ? 0 : 3,
-  nextAttemptAt: 0,
-  lastError: status === 'dead' ? 'rejected: invalid' : null,
-  deadCode: status === 'dead' ? 'rejected:invalid' : null,
-  leaseOwner: status === 'inflight' ? 'tab-1' : null,
-  leaseUntil: status === 'inflight' ? Date.UTC(2026, 10, 26, 12, 1) : null,
-  createdAt: Date.UTC(2026, 10, 26, 12),
-  deliveredAt: status === 'delivered' ? Date.UTC(2026, 10, 26, 12, 0, 5) : null,
+function outboxRow(version: number, event: (typeof clientEvents)[number], position: number, status: string) {
+  const tried = position === 2;
+  const row = {
+    eventId: event.eventId,
+    position,
+    streamId: event.streamId,
+    version: event.version,
+    type: event.type,
+    status,
+    attempts: status === 'pending' && !tried ? 0 : 3,
+    nextAttemptAt: tried ? RETRY_AT : 0,
+    lastError: status === 'dead' ? 'rejected: invalid' : null,
+    deadCode: status === 'dead' ? 'rejected:invalid' : null,
+    createdAt: Date.UTC(2026, 10, 26, 12),
+  };
+  if (version >= 2) return row;
+  return {
+    ...row,
+    leaseOwner: status === 'inflight' ? 'tab-1' : null,
+    leaseUntil: status === 'inflight' ? Date.UTC(2026, 10, 26, 12, 1) : null,
+    deliveredAt: status === 'delivered' ? Date.UTC(2026, 10, 26, 12, 0, 5) : null,
+  };
+}
+
+/** An order summary as versions 1 and 2 stored it: `sending` meant "tried, or in flight". */
+const oldSummary = (orderId: string, customerName: string, syncState: string) => ({
+  orderId,
+  customerName,
+  customerKey: customerName.toLowerCase(),
+  currency: 'EUR',
+  status: 'placed',
+  lineCount: 1,
+  total: 2500,
+  syncState,
+  orderNumber: null,
+  rejection: null,
+  cancellationReason: null,
+  blockedReason: null,
+  version: 3,
+  createdAt: at,
+  updatedAt: at,
 });
+const OLD_SUMMARIES = [
+  oldSummary(ORDER_ID, 'Ada', 'sending'),
+  oldSummary(OTHER_ORDER_ID, 'Grace', 'attention'),
+];
 
 let names: string[] = [];
 afterEach(async () => {
@@ -130,14 +181,17 @@ async function writeWithShippedSchema(version: number, name: string) {
   const old = new Dexie(name);
   old.version(version).stores(schema);
   await old.open();
-  await old.transaction('rw', old.table('events'), old.table('outbox'), old.table('meta'), async () => {
+  const tables = ['events', 'outbox', 'meta', 'orderSummaries'].map((table) => old.table(table));
+  await old.transaction('rw', tables, async () => {
     await old.table('events').bulkAdd([...clientEvents, serverEvent]);
-    await old
-      .table('outbox')
-      .bulkAdd(
-        clientEvents.map((event, index) => outboxRow(event, index + 1, OLD_STATUSES[index] ?? 'pending')),
-      );
+    await old.table('outbox').bulkAdd(
+      clientEvents.flatMap((event, index) => {
+        const status = OLD_STATUSES[version]?.[index] ?? null;
+        return status === null ? [] : [outboxRow(version, event, index + 1, status)];
+      }),
+    );
     await old.table('meta').put({ key: 'clientId', value: CLIENT_ID });
+    await old.table('orderSummaries').bulkAdd(OLD_SUMMARIES);
   });
   const before = {
     events: await old.table('events').orderBy('position').toArray(),
@@ -175,6 +229,15 @@ describe('opening a database written by an earlier app version', () => {
       expect(await db.events.orderBy('position').toArray()).toEqual(before.events);
       expect(await db.outbox.orderBy('position').toArray()).toEqual(upgradedOutbox(version, before.outbox));
       expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: CLIENT_ID });
+      // A tried order waits for a known moment; one held back by a dead entry is left as it was.
+      expect(await db.orderSummaries.get(ORDER_ID)).toMatchObject({
+        syncState: 'retrying',
+        retryAt: RETRY_AT,
+      });
+      expect(await db.orderSummaries.get(OTHER_ORDER_ID)).toMatchObject({
+        syncState: 'attention',
+        retryAt: null,
+      });
 
       // Every event that was not delivered still has its row: the in-flight one waits to be sent again, the
       // dead one still needs the person; the delivered one reads as delivered by having none.

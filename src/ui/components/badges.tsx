@@ -1,15 +1,26 @@
-import type { OrderSummary, SyncState } from '../../store/db';
+import type { OrderSummary, OrderSummaryView, SyncState } from '../../store/db';
 import type { DeliveryState } from '../../store/outbox-view';
+import { formatClock } from '../format';
 
 const SYNC_LABELS: Record<SyncState, string> = {
   local: 'Saved on device',
+  retrying: 'Saved on device',
   sending: 'Sending',
   delivered: 'Delivered',
   attention: 'Needs attention',
 };
 
-export function SyncBadge({ state }: { readonly state: SyncState }) {
-  return <span className={`badge badge--sync-${state}`}>{SYNC_LABELS[state]}</span>;
+/**
+ * Where an order's changes are: "Sending" only while a live flusher holds them (`summaryView`); a retried
+ * order says when its next attempt is due, so a wait is never mistaken for progress.
+ */
+export function SyncBadge({ order }: { readonly order: Pick<OrderSummaryView, 'syncState' | 'retryAt'> }) {
+  const { syncState, retryAt } = order;
+  const label =
+    syncState === 'retrying' && retryAt !== null
+      ? `${SYNC_LABELS.retrying} — retrying at ${formatClock(retryAt)}`
+      : SYNC_LABELS[syncState];
+  return <span className={`badge badge--sync-${syncState}`}>{label}</span>;
 }
 
 /** The status in words, with what the person needs to know next to it (order number, rejection reason). */

@@ -2,7 +2,7 @@ import { type FormEvent, useMemo, useState } from 'react';
 import { catalog, isDiscontinued } from '../../catalog/products';
 import { MAX_QUANTITY } from '../../domain/order/fields';
 import type { OrderLine } from '../../domain/order/order';
-import type { OrderDetail, OrderSummary, TimelineEntry } from '../../store/db';
+import type { OrderDetail, OrderSummaryView, TimelineEntry } from '../../store/db';
 import { deliveryStateOf, type OutboxEntry } from '../../store/outbox-view';
 import { liveOrderDetail, type OrderDetailView } from '../../store/queries';
 import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
@@ -18,9 +18,9 @@ import { ScreenHeading } from './screen-heading';
  * event's delivery state, so the person can see exactly what the server has and has not received.
  */
 export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
-  const { db } = useOutpost();
+  const { db, clock } = useOutpost();
   // The shared live view: it also shows this tab's own commands the moment they commit (committed-views.ts).
-  const view$ = useMemo(() => liveOrderDetail(db, orderId), [db, orderId]);
+  const view$ = useMemo(() => liveOrderDetail(db, orderId, clock), [db, orderId, clock]);
   const loaded = useObservable<OrderDetailView | null | undefined>(view$, undefined);
 
   if (loaded === undefined) return <p aria-busy="true">Loading order…</p>;
@@ -44,7 +44,7 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       </p>
       <ScreenHeading id="order-heading">{summary.customerName}</ScreenHeading>
       <p className="order-detail__badges">
-        <StatusBadge order={summary} /> <SyncBadge state={summary.syncState} />
+        <StatusBadge order={summary} /> <SyncBadge order={summary} />
         <span className="muted">Created {formatDateTime(summary.createdAt)}</span>
       </p>
       {summary.blockedReason ? (
@@ -68,7 +68,7 @@ function LinesCard({
   lines,
   editable,
 }: {
-  readonly summary: OrderSummary;
+  readonly summary: OrderSummaryView;
   readonly lines: readonly OrderLine[];
   readonly editable: boolean;
 }) {
@@ -271,7 +271,7 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
   );
 }
 
-function OrderActions({ summary }: { readonly summary: OrderSummary }) {
+function OrderActions({ summary }: { readonly summary: OrderSummaryView }) {
   const { submit, busy, feedback } = useCommandSubmit([]);
   const [cancelling, setCancelling] = useState(false);
   const canPlace = summary.status === 'draft';

@@ -1,12 +1,12 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useLiveQuery } from 'dexie-react-hooks';
 import { useDeferredValue, useEffect, useId, useRef, useState } from 'react';
 import type { OrderStatus } from '../../domain/order/order';
-import type { OrderSummary } from '../../store/db';
+import type { OrderSummaryView } from '../../store/db';
 import { readOrderSummaries } from '../../store/order-summaries';
 import { StatusBadge, SyncBadge } from '../components/badges';
 import { formatDateTime, formatMoney, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
+import { useLiveRead } from '../use-live-read';
 import { ScreenHeading } from './screen-heading';
 
 const STATUSES: readonly OrderStatus[] = ['draft', 'placed', 'confirmed', 'rejected', 'cancelled'];
@@ -18,8 +18,9 @@ type StatusFilter = OrderStatus | 'all';
 
 interface Page {
   readonly offset: number;
-  readonly rows: readonly OrderSummary[];
+  readonly rows: readonly OrderSummaryView[];
   readonly total: number;
+  readonly changesAt: number | null;
 }
 
 export function OrdersListScreen() {
@@ -32,16 +33,23 @@ export function OrdersListScreen() {
 
   // The pages on screen, as the virtualizer last placed them; one live query reads them and the count.
   const [pages, setPages] = useState({ first: 0, last: 0 });
-  const loaded = useLiveQuery(async (): Promise<Page> => {
-    const offset = pages.first * PAGE;
-    const page = await readOrderSummaries(db, {
-      ...(status === 'all' ? {} : { status }),
-      search,
-      offset,
-      limit: (pages.last - pages.first + 1) * PAGE,
-    });
-    return { offset, ...page };
-  }, [db, status, search, pages.first, pages.last]);
+  const loaded = useLiveRead(
+    async (now): Promise<Page> => {
+      const offset = pages.first * PAGE;
+      const page = await readOrderSummaries(
+        db,
+        {
+          ...(status === 'all' ? {} : { status }),
+          search,
+          offset,
+          limit: (pages.last - pages.first + 1) * PAGE,
+        },
+        now,
+      );
+      return { offset, ...page };
+    },
+    [db, status, search, pages.first, pages.last],
+  );
   // While the next page loads, keep showing the last one rather than flashing empty rows.
   const lastWindow = useRef<Page | null>(null);
   if (loaded) lastWindow.current = loaded;
@@ -63,7 +71,7 @@ export function OrdersListScreen() {
     );
   }, [firstPage, lastPage]);
 
-  const rowAt = (index: number): OrderSummary | undefined =>
+  const rowAt = (index: number): OrderSummaryView | undefined =>
     view ? view.rows[index - view.offset] : undefined;
 
   return (
@@ -135,7 +143,7 @@ export function OrdersListScreen() {
   );
 }
 
-function OrderRow({ order }: { readonly order: OrderSummary }) {
+function OrderRow({ order }: { readonly order: OrderSummaryView }) {
   return (
     <a className="order-row" href={`#/orders/${order.orderId}`}>
       <span className="order-row__main">
@@ -144,7 +152,7 @@ function OrderRow({ order }: { readonly order: OrderSummary }) {
       </span>
       <span className="order-row__meta">
         <StatusBadge order={order} />
-        <SyncBadge state={order.syncState} />
+        <SyncBadge order={order} />
         <span className="muted order-row__when">
           {formatDateTime(order.createdAt)} · …{shortId(order.orderId)}
         </span>

@@ -1,4 +1,3 @@
-import { useLiveQuery } from 'dexie-react-hooks';
 import { useState } from 'react';
 import * as v from 'valibot';
 import { ReasonSchema } from '../../domain/order/fields';
@@ -11,6 +10,7 @@ import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
 import { formatClock, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
+import { useLiveRead } from '../use-live-read';
 import { ScreenHeading } from './screen-heading';
 
 /** How many rows each section shows; the counts are always exact. */
@@ -31,11 +31,18 @@ type Pending = { readonly action: 'retry' | 'discard'; readonly row: OutboxEntry
 export function OutboxInspectorScreen() {
   const outpost = useOutpost();
   const { db } = outpost;
-  const sections = useLiveQuery(async () => {
-    // In flight is derived from the lease records, not stored on the rows (src/store/outbox-view.ts).
-    const byState = await readOutboxSections(db, SHOWN);
-    return SECTIONS.map((section) => ({ ...section, ...byState[section.status] }));
-  }, [db]);
+  const read = useLiveRead(
+    async (now) => {
+      // In flight is derived from the live lease records, not stored on the rows (src/store/outbox-view.ts).
+      const byState = await readOutboxSections(db, SHOWN, now);
+      return {
+        changesAt: byState.changesAt,
+        sections: SECTIONS.map((section) => ({ ...section, ...byState[section.status] })),
+      };
+    },
+    [db],
+  );
+  const sections = read?.sections;
   // A pending entry behind a dead one of its stream waits for the person, not for the clock.
   const deadFrom = new Map<string, number>();
   for (const row of sections?.find((section) => section.status === 'dead')?.rows ?? []) {

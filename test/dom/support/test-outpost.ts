@@ -10,7 +10,7 @@ import { refreshSyncState } from '../../../src/store/projections';
 import { discardDeadLetter, retryDeadLetter } from '../../../src/sync/dead-letters';
 import { applyAnswer, claimBatch } from '../../../src/sync/outbox-store';
 import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
-import { liveSyncStatus } from '../../../src/sync/status';
+import { liveSyncFacts, liveSyncStatus } from '../../../src/sync/status';
 
 /**
  * An Outpost over a fresh fake-indexeddb database with the real command handler, read models, sync status
@@ -40,7 +40,7 @@ export function createTestOutpost(): TestOutpost {
     online$,
     execute: (request) => handler.execute(request),
     syncNow: vi.fn(async () => {}),
-    status$: liveSyncStatus(db, clock, online$),
+    status$: liveSyncStatus(liveSyncFacts(db), clock, online$),
     syncMode: 'fallback',
     endpoint: 'http://127.0.0.1:4173/api/sync',
     storage$: of({ usage: 2_500_000, quota: 1_000_000_000, persisted: true }),

@@ -459,7 +459,7 @@ describe('a handler that already wrote the order', () => {
     // The first row is delivered, the second still waits: the summary stays "local" and is not rewritten.
     await deliverOutbox(db, [first.events[0]?.eventId ?? '']);
     const views: (readonly number[])[] = [];
-    const subscription = liveOrderDetail(db, orderId).subscribe((view) => {
+    const subscription = liveOrderDetail(db, orderId, store.clock).subscribe((view) => {
       if (view) views.push(view.outbox.map((entry) => entry.version));
     });
     await vi.waitFor(() => expect(views.at(-1)).toEqual([2]));

@@ -115,7 +115,7 @@ export async function applyServerEvents(db: OutpostDb, events: readonly StoredSe
 export async function updateOutbox(
   db: OutpostDb,
   eventIds: readonly string[],
-  changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'lastError' | 'deadCode'>>,
+  changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'lastError' | 'deadCode' | 'nextAttemptAt'>>,
 ): Promise<void> {
   await db.transaction('rw', [...SYNC_TABLES], async () => {
     const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);

@@ -134,7 +134,7 @@ describe('server events', () => {
 });
 
 describe('sync state', () => {
-  it('follows the outbox: local, sending, attention with the reason, delivered', async () => {
+  it('follows the outbox: local, sending (a live lease, not stored), retrying until a time, attention with the reason, delivered', async () => {
     store = makeStore();
     const { orderId, eventIds } = await placedOrder(store);
     const summary = () => store.db.orderSummaries.get(orderId);
@@ -144,12 +144,19 @@ describe('sync state', () => {
     await leaseOutbox(store.db, [created], { batchId: 'batch-1' });
     // In flight is not stored: the claim leaves the summary alone and views overlay the lease.
     expect((await summary())?.syncState).toBe('local');
-    const listed = (await readOrderSummaries(store.db)).rows.find((row) => row.orderId === orderId);
+    const listed = (await readOrderSummaries(store.db, {}, store.clock.now())).rows.find(
+      (row) => row.orderId === orderId,
+    );
     expect(listed?.syncState).toBe('sending');
 
     await deliverOutbox(store.db, [created]);
-    await updateOutbox(store.db, [added], { status: 'pending', attempts: 2, lastError: 'HTTP 503' });
-    expect((await summary())?.syncState).toBe('sending');
+    await updateOutbox(store.db, [added], {
+      status: 'pending',
+      attempts: 2,
+      lastError: 'HTTP 503',
+      nextAttemptAt: 1_234_567,
+    });
+    expect(await summary()).toMatchObject({ syncState: 'retrying', retryAt: 1_234_567 });
 
     await updateOutbox(store.db, [added], {
       status: 'dead',

@@ -35,31 +35,35 @@ describe('order summaries', () => {
   it('lists the newest first (a later change does not move an order), with a total for paging', async () => {
     store = makeStore();
     const [ada, grace, alan, adele] = (await seed(store)) as [string, string, string, string];
-    const page = await readOrderSummaries(store.db, { offset: 1, limit: 2 });
+    const page = await readOrderSummaries(store.db, { offset: 1, limit: 2 }, store.clock.now());
     expect(page.total).toBe(4);
     expect(page.rows.map((row) => row.orderId)).toEqual([alan, grace]);
-    const all = await readOrderSummaries(store.db);
+    const all = await readOrderSummaries(store.db, {}, store.clock.now());
     expect(all.rows.map((row) => row.orderId)).toEqual([adele, alan, grace, ada]);
   });
 
   it('filters by status and searches by the start of the customer name, ignoring case', async () => {
     store = makeStore();
     const [ada, , , adele] = (await seed(store)) as [string, string, string, string];
-    const placed = await readOrderSummaries(store.db, { status: 'placed' });
+    const placed = await readOrderSummaries(store.db, { status: 'placed' }, store.clock.now());
     expect(placed).toMatchObject({ total: 1, rows: [{ orderId: ada }] });
-    const search = await readOrderSummaries(store.db, { search: '  AD ' });
+    const search = await readOrderSummaries(store.db, { search: '  AD ' }, store.clock.now());
     expect(search.rows.map((row) => row.orderId).sort()).toEqual([ada, adele].sort());
-    const draftsPaged = await readOrderSummaries(store.db, { status: 'draft', offset: 1, limit: 1 });
+    const draftsPaged = await readOrderSummaries(
+      store.db,
+      { status: 'draft', offset: 1, limit: 1 },
+      store.clock.now(),
+    );
     expect(draftsPaged.total).toBe(3);
     expect(draftsPaged.rows.map((row) => row.customerName)).toEqual(['Alan Turing']);
-    const both = await readOrderSummaries(store.db, { search: 'ad', status: 'draft' });
+    const both = await readOrderSummaries(store.db, { search: 'ad', status: 'draft' }, store.clock.now());
     expect(both).toMatchObject({ total: 1, rows: [{ orderId: adele }] });
   });
 
   it('re-emits after a command commits', async () => {
     store = makeStore();
     // As the orders list reads it: the same query under a live query.
-    const summaries$ = from(liveQuery(() => readOrderSummaries(store.db, { limit: 10 })));
+    const summaries$ = from(liveQuery(() => readOrderSummaries(store.db, { limit: 10 }, store.clock.now())));
     expect((await firstValueFrom(summaries$)).total).toBe(0);
     const orderId = store.ids();
     const seen = until(summaries$, (page) => page.total === 1);
@@ -73,7 +77,7 @@ describe('order detail', () => {
     store = makeStore();
     const orderId = store.ids();
     await must(store.handler.execute({ command: create(orderId) }));
-    const detail$ = liveOrderDetail(store.db, orderId);
+    const detail$ = liveOrderDetail(store.db, orderId, store.clock);
     const withLine = until(detail$, (view) => (view?.detail.lines.length ?? 0) === 1);
     await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
     const view = await withLine;
@@ -81,7 +85,7 @@ describe('order detail', () => {
     expect(view?.detail.timeline.map((entry) => entry.eventId)).toEqual(
       view?.outbox.map((row) => row.eventId),
     );
-    expect(await firstValueFrom(liveOrderDetail(store.db, store.ids()))).toBeNull();
+    expect(await firstValueFrom(liveOrderDetail(store.db, store.ids(), store.clock))).toBeNull();
   });
 });
 
@@ -91,10 +95,10 @@ describe("order detail: the command's own result", () => {
     const orderId = store.ids();
     await must(store.handler.execute({ command: create(orderId) }));
     const seen: (number | null)[] = [];
-    const subscription = liveOrderDetail(store.db, orderId).subscribe((view) => {
+    const subscription = liveOrderDetail(store.db, orderId, store.clock).subscribe((view) => {
       seen.push(view ? view.summary.version : null);
     });
-    await until(liveOrderDetail(store.db, orderId), (view) => view?.summary.version === 1);
+    await until(liveOrderDetail(store.db, orderId, store.clock), (view) => view?.summary.version === 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(seen.at(-1)).toBe(1);
 
@@ -119,7 +123,7 @@ describe('outbox', () => {
     const orderId = store.ids();
     await must(store.handler.execute({ command: create(orderId) }));
     await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
-    const sections$ = from(liveQuery(() => readOutboxSections(store.db, 50)));
+    const sections$ = from(liveQuery(() => readOutboxSections(store.db, 50, store.clock.now())));
     const rows = (await firstValueFrom(sections$)).pending.rows;
     expect(rows.map((row) => row.version)).toEqual([1, 2]);
     const afterDelivery = until(sections$, (next) => next.pending.count === 1);

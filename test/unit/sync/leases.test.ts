@@ -4,7 +4,7 @@ import { readOrderSummaries } from '../../../src/store/order-summaries';
 import { liveOrderDetail } from '../../../src/store/queries';
 import { type ClaimOptions, claimBatch } from '../../../src/sync/outbox-store';
 import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
-import { readSyncFacts } from '../../../src/sync/status';
+import { deriveSyncStatus, readSyncFacts } from '../../../src/sync/status';
 import { type ClientSide, expectServerStream, setupSyncTestServer } from './harness';
 
 /**
@@ -27,9 +27,14 @@ const claimOptions = (client: ClientSide, overrides: Partial<ClaimOptions> = {})
   ...overrides,
 });
 
+/** The status bar's counts as derived now, online. */
+async function statusNow(client: ClientSide) {
+  return deriveSyncStatus(await readSyncFacts(client.db), true, client.clock.now());
+}
+
 /** The order's sync state as the orders list shows it (stored state with the leases over it). */
 async function viewedSyncState(client: ClientSide, orderId: string): Promise<string | undefined> {
-  const { rows } = await readOrderSummaries(client.db);
+  const { rows } = await readOrderSummaries(client.db, {}, client.clock.now());
   return rows.find((summary) => summary.orderId === orderId)?.syncState;
 }
 
@@ -62,7 +67,7 @@ describe('lease records', () => {
     expect(await client.deliveries()).toEqual(['inflight', 'inflight', 'inflight', 'inflight']);
     expect(await viewedSyncState(client, orderId)).toBe('sending');
     expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('local');
-    expect(await readSyncFacts(client.db)).toMatchObject({ pending: 0, inflight: 4, dead: 0 });
+    expect(await statusNow(client)).toMatchObject({ pending: 0, inflight: 4, dead: 0 });
     // Nobody else may take a row while the lease is live.
     const other = await claimBatch(client.db, claimOptions(client, { ownerId: 'tab-b' }));
     expect(other.entries).toEqual([]);
@@ -89,7 +94,7 @@ describe('lease records', () => {
     // Never answered, never counted: the order is back to saved on this device.
     expect(before.every((row) => row.attempts === 0)).toBe(true);
     expect(await viewedSyncState(client, orderId)).toBe('local');
-    expect(await readSyncFacts(client.db)).toMatchObject({ pending: 4, inflight: 0 });
+    expect(await statusNow(client)).toMatchObject({ pending: 4, inflight: 0 });
 
     // The next claim takes them again, in order.
     const again = await claimBatch(client.db, claimOptions(client, { ownerId: 'tab-b' }));
@@ -138,13 +143,17 @@ describe('lease records', () => {
 
     // The list and the open order both read it as sending; the row on disk is exactly as the command left it.
     expect(await viewedSyncState(client, orderId)).toBe('sending');
-    expect((await firstValueFrom(liveOrderDetail(client.db, orderId)))?.summary.syncState).toBe('sending');
+    expect((await firstValueFrom(liveOrderDetail(client.db, orderId, client.clock)))?.summary.syncState).toBe(
+      'sending',
+    );
     expect(await client.db.orderSummaries.get(orderId)).toEqual(stored);
 
     release();
     expect(await flushing).toMatchObject({ delivered: 4 });
     expect(await viewedSyncState(client, orderId)).toBe('delivered');
-    expect((await firstValueFrom(liveOrderDetail(client.db, orderId)))?.summary.syncState).toBe('delivered');
+    expect((await firstValueFrom(liveOrderDetail(client.db, orderId, client.clock)))?.summary.syncState).toBe(
+      'delivered',
+    );
     expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('delivered');
   });
 

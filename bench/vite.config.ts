@@ -3,7 +3,7 @@ import { defineConfig } from 'vite';
 
 /**
  * The in-page benchmark code, bundled the way the app is (production mode, minified) so the figures measure
- * the code a user runs. The Workbox service worker is a module worker built in the same pass.
+ * the code a user runs. The Workbox service workers are module workers built in the same pass.
  */
 const here = import.meta.dirname;
 
@@ -24,11 +24,12 @@ export default defineConfig({
       input: {
         index: resolve(here, 'page/index.html'),
         'workbox-sw': resolve(here, 'page/workbox-sw.ts'),
+        'workbox-heal-sw': resolve(here, 'page/workbox-heal-sw.ts'),
       },
       output: {
         // The worker must keep a stable name: the page registers it by URL.
         entryFileNames: (chunk) =>
-          chunk.name === 'workbox-sw' ? 'workbox-sw.js' : 'assets/[name]-[hash].js',
+          chunk.name.startsWith('workbox-') ? `${chunk.name}.js` : 'assets/[name]-[hash].js',
       },
     },
   },

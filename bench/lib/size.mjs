@@ -3,12 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-/**
- * Gzipped bytes a first visit must download before the app runs: the entry chunk named by index.html plus
- * every chunk it imports statically (transitively). Dynamic imports are excluded (they load later, on
- * demand); stylesheets are reported apart. Level 9, what a static host's precompression serves.
- */
-export function measureSize({ repo, outDir }) {
+/** The production app (`vite build`), service worker included, into `outDir`. */
+export function buildApp({ repo, outDir }) {
   const build = spawnSync(
     process.execPath,
     [
@@ -27,6 +23,16 @@ export function measureSize({ repo, outDir }) {
     },
   );
   if (build.status !== 0) throw new Error(`app build failed: ${build.stderr || build.stdout}`);
+  return outDir;
+}
+
+/**
+ * Gzipped bytes a first visit must download before the app runs: the entry chunk named by index.html plus
+ * every chunk it imports statically (transitively). Dynamic imports are excluded (they load later, on
+ * demand); stylesheets are reported apart. Level 9, what a static host's precompression serves.
+ */
+export function measureSize({ repo, outDir }) {
+  buildApp({ repo, outDir });
   const indexPath = join(outDir, 'index.html');
   if (!existsSync(indexPath)) throw new Error('the app build wrote no index.html');
   const html = readFileSync(indexPath, 'utf8');

@@ -38,7 +38,7 @@ async function timedFetch(input: RequestInfo | URL, init?: RequestInit): Promise
 const toWire = ({ kind: _kind, position: _position, occurredAt: _occurredAt, ...wire }: StoredClientEvent) =>
   wire;
 
-const pushBody = (events: readonly StoredClientEvent[]) =>
+export const pushBody = (events: readonly StoredClientEvent[]) =>
   JSON.stringify({ protocol: PROTOCOL_VERSION, clientId, batchId: ids(), events: events.map(toWire) });
 
 async function post(body: string): Promise<void> {
@@ -137,7 +137,7 @@ function workboxWorker(): Promise<ServiceWorker> {
   return worker;
 }
 
-function ask<T>(target: ServiceWorker, message: unknown): Promise<T> {
+export function ask<T>(target: ServiceWorker, message: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     const channel = new MessageChannel();
     channel.port1.onmessage = (event: MessageEvent<{ ok: boolean; error?: string } & T>) => {

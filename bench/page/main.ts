@@ -1,6 +1,7 @@
 import { appendRound, appendSetup, latencyRound } from './append';
 import { burstRound } from './bulk';
 import { drainRun, drainSetup, workboxRound } from './drain';
+import { healSeed, workboxHealFill } from './heal';
 import { rebuildRound, rebuildSetup } from './rebuild';
 import { dropDb } from './setups';
 
@@ -13,6 +14,8 @@ const bench = {
   drainSetup,
   drainRun,
   workboxRound,
+  healSeed,
+  workboxHealFill,
   rebuildSetup,
   rebuildRound,
   dropDb,

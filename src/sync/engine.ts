@@ -4,7 +4,7 @@ import { PROTOCOL_VERSION, type PushRequest } from '../protocol/messages';
 import type { StoredEvent } from '../store/db';
 import type { EventBus } from '../store/event-bus';
 import type { SyncRequestError } from './errors';
-import { getPull, type HttpClientDeps, postPush } from './http-client';
+import { getHealth, getPull, type HttpClientDeps, postPush } from './http-client';
 import {
   type ApplyOutcome,
   applyAndClaim,
@@ -18,7 +18,7 @@ import {
   verdictOf,
 } from './outbox-store';
 import { backoffDelay, type RetryPolicy, resolvePolicy } from './retry-policy';
-import { patchSyncMeta, readPullCursor, readSyncMeta } from './sync-meta';
+import { patchSyncMeta, readPullCursor, readSyncMeta, type SyncMeta } from './sync-meta';
 
 /**
  * The outbox relay. One `flush()` drains the outbox through an injected `fetch`, Dexie database and clock,
@@ -140,6 +140,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         lastError: null,
         pullOwed: false,
         pullFailures: 0,
+        unreachableSince: null,
       }),
     );
     return pulled;
@@ -154,12 +155,16 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     await db.transaction('rw', db.meta, (db) =>
       patchSyncMeta(db, (current) => {
         const pullFailures = current.pullFailures + 1;
-        if (error.code === 'auth_required') return { lastError: error.message, authRequired: true };
-        if (!isTransient(error)) return { lastError: error.message, pullFailures };
+        const unreachableSince = unreachableAfter(error, now);
+        if (error.code === 'auth_required') {
+          return { lastError: error.message, authRequired: true, unreachableSince };
+        }
+        if (!isTransient(error)) return { lastError: error.message, pullFailures, unreachableSince };
         const at = now + Math.max(backoffDelay(pullFailures, policy, random), error.retryAfterMs ?? 0);
         return {
           lastError: error.message,
           pullFailures,
+          unreachableSince,
           nextAttemptAt: Math.max(current.nextAttemptAt ?? at, at),
         };
       }),
@@ -205,6 +210,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         lastError: null,
         authRequired: false,
         nextAttemptAt: null,
+        unreachableSince: null,
         ...(verdicts.some((verdict) => verdict.kind === 'delivered') ? { pullOwed: true } : {}),
       };
     } else {
@@ -212,6 +218,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       verdicts = entries.map(() => failureVerdict(answer.error, entries.length));
       meta = {
         lastError: answer.error.message,
+        unreachableSince: unreachableAfter(answer.error, now),
         ...(answer.error.code === 'auth_required' ? { authRequired: true } : {}),
       };
     }
@@ -255,8 +262,12 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     const meta = await readSyncMeta(db);
     if (meta.authRequired) return finish('auth-required', null);
     if (deps.online && !deps.online()) return finish('offline', null);
+    let ignoreBackoff = force;
     if (!force && meta.nextAttemptAt !== null && meta.nextAttemptAt > clock.now()) {
-      return finish('transient-failure', meta.nextAttemptAt);
+      const probed = await probeWhileUnreachable(meta);
+      if (probed !== 'back') return finish(probed.outcome, probed.nextAttemptAt);
+      // The backoff was the outage's, not the server's answer: everything may go now.
+      ignoreBackoff = true;
     }
 
     const sentThisFlush = new Set<string>();
@@ -274,7 +285,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       byteBudget,
       exclude: sentThisFlush,
       ...(scanFrom === null ? {} : { scanFrom }),
-      ignoreBackoff: force,
+      ignoreBackoff,
       reclaimLeases,
     });
     // Only the first claim can meet a dead flusher's lease: while this flush holds the lock nobody else leases.
@@ -308,7 +319,10 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       }
       if (failure && isTransient(failure)) {
         outcome = failure.code === 'offline' ? 'offline' : 'transient-failure';
-        nextAttemptAt = applied.nextAttemptAt;
+        nextAttemptAt =
+          failure.code === 'offline'
+            ? earliest(applied.nextAttemptAt, clock.now() + policy.probeEveryMs)
+            : applied.nextAttemptAt;
         break;
       }
     }
@@ -325,8 +339,34 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     return finish(outcome ?? (sent === 0 ? 'idle' : 'drained'), nextAttemptAt);
   }
 
+  /**
+   * A flush due before the gate, while the server could not be reached at all: every `probeEveryMs` a
+   * `/health` probe asks whether it is back. It is (`back`): the flush goes now. It is not: nothing is sent
+   * and the next probe is the next attempt. Either way the rows' attempts are untouched: a probe is not a send.
+   */
+  async function probeWhileUnreachable(
+    meta: SyncMeta,
+  ): Promise<'back' | { outcome: FlushOutcome; nextAttemptAt: number | null }> {
+    const gate = meta.nextAttemptAt;
+    const since = meta.unreachableSince;
+    const now = clock.now();
+    if (since === null || gate === null) return { outcome: 'transient-failure', nextAttemptAt: gate };
+    const probeAt = since + policy.probeEveryMs;
+    if (now < probeAt) return { outcome: 'offline', nextAttemptAt: Math.min(gate, probeAt) };
+    const back = await getHealth(http);
+    const after = clock.now();
+    await db.transaction('rw', db.meta, (db) =>
+      patchSyncMeta(db, back ? { nextAttemptAt: null, unreachableSince: null } : { unreachableSince: after }),
+    );
+    return back ? 'back' : { outcome: 'offline', nextAttemptAt: Math.min(gate, after + policy.probeEveryMs) };
+  }
+
   const earliest = (a: number | null, b: number | null): number | null =>
     a === null ? b : b === null ? a : Math.min(a, b);
+
+  /** Reachable unless the request never connected (the device itself online, or nothing was sent). */
+  const unreachableAfter = (error: SyncRequestError, now: number): number | null =>
+    error.code === 'offline' ? now : null;
 
   /** Failures of the request, not of its entries: retry the same entries later. */
   function isTransient(error: SyncRequestError): boolean {

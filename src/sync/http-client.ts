@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import {
   ErrorBodySchema,
+  HealthResponseSchema,
   type PullResponse,
   PullResponseSchema,
   type PushRequest,
@@ -169,4 +170,17 @@ export async function getPull(
   if (!answer.ok) return answer;
   if (answer.value.status !== 200) return { ok: false, error: classifyError(answer.value, deps.now()) };
   return parseJson(PullResponseSchema, answer.value);
+}
+
+/**
+ * Whether the server answers at all: `GET {base}/health` gives `200 {"status":"ok"}`. A few bytes, no
+ * credentials and no database work on either side, so it can be asked often while the server is unreachable
+ * (a captive portal's page, or anything else, is not an answer).
+ */
+export async function getHealth(deps: HttpClientDeps): Promise<boolean> {
+  const answer = await request(deps, joinUrl(deps.baseUrl, 'health'), {
+    method: 'GET',
+    headers: { Accept: 'application/json' },
+  });
+  return answer.ok && answer.value.status === 200 && parseJson(HealthResponseSchema, answer.value).ok;
 }

@@ -25,6 +25,11 @@ export interface RetryPolicy {
    * have left one), so this bound only matters without them or when nobody flushes before it passes.
    */
   readonly leaseMs: number;
+  /**
+   * While the server cannot be reached at all, how often a `/health` probe asks whether it is back: the
+   * bound on how long the outbox waits after the server returns, whatever the backoff grew to.
+   */
+  readonly probeEveryMs: number;
 }
 
 export const defaultRetryPolicy: RetryPolicy = {
@@ -40,6 +45,8 @@ export const defaultRetryPolicy: RetryPolicy = {
   // The request deadline plus room for the apply transaction: a live flusher never outlives its lease (the
   // request is abandoned at 15 s), and a dead one blocks its rows no longer than this.
   leaseMs: 20_000,
+  // A GET of a few bytes: cheap for the server even from every open device during an outage.
+  probeEveryMs: 2_000,
 };
 
 export const resolvePolicy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({

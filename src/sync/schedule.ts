@@ -10,6 +10,7 @@ import type { FlushReport } from './engine';
  *   wake-ups that flush at once          wake-ups on time (this module)
  *   ─────────────────────────            ──────────────────────────────────────────────
  *   a committed command                  the gate (backoff after a failed request, Retry-After)
+ *                                        a `/health` probe while the server cannot be reached
  *   `online`, the page becoming visible   a waiting lane's backoff (`retry` answers)
  *   page start, worker start              a lease's expiry (its flusher died mid-request)
  *   `sync` / `periodicsync` events        an owed pull's backoff
@@ -26,6 +27,8 @@ export interface WakeFacts {
   readonly gateUntil: number | null;
   /** The earliest backoff among lanes the last flush left waiting (`syncStatus.retryAt`). */
   readonly retryAt: number | null;
+  /** While the server cannot be reached at all: when the next `/health` probe is due; null otherwise. */
+  readonly probeAt: number | null;
   /** `until` of every lease that still names an undelivered entry, passed or not. */
   readonly leaseUntils: readonly number[];
   readonly authRequired: boolean;
@@ -42,12 +45,14 @@ export interface WakeFacts {
 export function nextWakeAt(facts: WakeFacts, now: number): number | null {
   if (facts.authRequired) return null;
   const gate = facts.gateUntil !== null && facts.gateUntil > now ? facts.gateUntil : null;
+  // While the server is unreachable, a probe may find it back before the gate passes.
+  const gated = gate !== null && facts.probeAt !== null ? Math.min(gate, facts.probeAt) : gate;
   if (facts.undelivered === 0) {
     // Only an owed pull is left. The flush that delivered pulls right after (no wake-up needed, and one now
     // would only queue behind it); a pull that failed set the gate, and the debt is due when it passes.
-    return facts.pullOwed ? facts.gateUntil : null;
+    return facts.pullOwed ? (gated ?? facts.gateUntil) : null;
   }
-  if (gate !== null) return gate;
+  if (gated !== null) return gated;
   let earliest = facts.retryAt;
   for (const until of facts.leaseUntils) earliest = Math.min(earliest ?? until, until);
   return earliest;

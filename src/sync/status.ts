@@ -3,6 +3,7 @@ import { combineLatest, distinctUntilChanged, from, map, Observable, of, shareRe
 import type { Clock } from '../platform/ids';
 import type { OutboxRow, OutpostDb } from '../store/db';
 import { overTime } from '../store/over-time';
+import { defaultRetryPolicy } from './retry-policy';
 import { nextWakeAt, type WakeFacts } from './schedule';
 import { readSyncMeta, type SyncMeta } from './sync-meta';
 
@@ -38,6 +39,8 @@ export interface SyncStatus {
   readonly lastError: string | null;
   /** When the schedule next tries (the `retrying` phase); null when it is not waiting for a time. */
   readonly nextAttemptAt: number | null;
+  /** The last request could not reach the server at all (not an answer refusing it): it probes for it. */
+  readonly unreachable: boolean;
   readonly authRequired: boolean;
 }
 
@@ -93,6 +96,10 @@ export function wakeFactsOf(facts: SyncFacts): WakeFacts {
     undelivered: facts.undelivered,
     gateUntil: facts.meta.nextAttemptAt,
     retryAt: facts.meta.retryAt,
+    probeAt:
+      facts.meta.unreachableSince === null
+        ? null
+        : facts.meta.unreachableSince + defaultRetryPolicy.probeEveryMs,
     leaseUntils: facts.leases.map((lease) => lease.until),
     authRequired: facts.meta.authRequired,
     pullOwed: facts.meta.pullOwed,
@@ -117,6 +124,7 @@ export function deriveSyncStatus(facts: SyncFacts, online: boolean, now: number)
     lastSuccessAt: meta.lastSuccessAt,
     lastError: meta.lastError,
     nextAttemptAt: waitingFor,
+    unreachable: meta.unreachableSince !== null,
     authRequired: meta.authRequired,
   };
 }

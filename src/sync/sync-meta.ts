@@ -22,6 +22,12 @@ export const SyncMetaSchema = v.object({
    * flushed. Null when nothing waits on time.
    */
   retryAt: v.optional(nullableTime, null),
+  /**
+   * Set while the server is unreachable (the last request could not connect at all, the device online): when
+   * it was last tried. Until a request succeeds, a cheap `/health` probe every `probeEveryMs` from then
+   * looks for it to come back, so the outbox goes as soon as it does rather than at the end of a backoff.
+   */
+  unreachableSince: v.optional(nullableTime, null),
   /** Pulls that failed in a row since the last one that reached the end: the backoff of the owed pull. */
   pullFailures: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0)), 0),
   /** A 401/403 paused sync until sign-in; kept across reloads so no context hammers a refusing server. */
@@ -39,6 +45,7 @@ export const initialSyncMeta: SyncMeta = {
   lastError: null,
   nextAttemptAt: null,
   retryAt: null,
+  unreachableSince: null,
   pullFailures: 0,
   authRequired: false,
   pullOwed: false,

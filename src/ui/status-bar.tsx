@@ -20,7 +20,9 @@ function phaseText(status: SyncStatus, mode: SyncMode): string {
     case 'syncing':
       return 'Syncing…';
     case 'retrying':
-      return `Retrying at ${formatClock(status.nextAttemptAt ?? 0)}`;
+      return status.unreachable
+        ? `Server unreachable: trying again at ${formatClock(status.nextAttemptAt ?? 0)}`
+        : `Retrying at ${formatClock(status.nextAttemptAt ?? 0)}`;
     case 'held':
       return 'Held back behind entries that need attention';
     case 'due':

@@ -21,6 +21,7 @@ const IDLE: SyncStatus = {
   lastSuccessAt: null,
   lastError: null,
   nextAttemptAt: null,
+  unreachable: false,
   authRequired: false,
 };
 
@@ -84,6 +85,11 @@ describe('status bar', () => {
     status$.next({ ...IDLE, phase: 'retrying', pending: 1, nextAttemptAt: at, lastError: 'HTTP 503' });
     await vi.waitFor(() => expect(sync()).toBe(`Sync Retrying at ${formatClock(at)}`));
     expect(bar.textContent).toContain('Last error: HTTP 503');
+
+    status$.next({ ...IDLE, phase: 'retrying', pending: 1, nextAttemptAt: at, unreachable: true });
+    await vi.waitFor(() =>
+      expect(sync()).toBe(`Sync Server unreachable: trying again at ${formatClock(at)}`),
+    );
 
     status$.next({ ...IDLE, phase: 'due', pending: 1 });
     await vi.waitFor(() => expect(sync()).toBe('Sync About to send'));

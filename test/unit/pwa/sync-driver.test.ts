@@ -35,6 +35,7 @@ const facts = (overrides: Partial<WakeFacts> = {}): WakeFacts => ({
   undelivered: 0,
   gateUntil: null,
   retryAt: null,
+  probeAt: null,
   leaseUntils: [],
   authRequired: false,
   pullOwed: false,

@@ -158,6 +158,56 @@ describe('transient faults keep every entry and retry with backoff', () => {
     await expectRecovery(ctx, orderId);
   });
 
+  it('server unreachable: probes /health every 2 s instead of waiting out the backoff, and sends once it answers', async () => {
+    // A backoff long enough that only a probe can end it in this test.
+    const ctx = setup({ faults: { offline: true }, random: () => 0.999 });
+    const orderId = await placedOrder(ctx.client);
+    for (let i = 0; i < 4; i += 1) await ctx.engine.flush({ force: true });
+    const gate = (await readSyncMeta(ctx.client.db)).nextAttemptAt ?? 0;
+    expect(gate - ctx.clock.now()).toBeGreaterThan(5_000);
+    expect((await readSyncMeta(ctx.client.db)).unreachableSince).toBe(ctx.clock.now());
+    let probes = 0;
+    ctx.server.use(
+      http.get(`${BASE_URL}/health`, () => {
+        probes += 1;
+        return undefined;
+      }),
+    );
+
+    // Before the next probe is due, a flush asks nothing at all and names the probe as its next attempt.
+    ctx.clock.advance(1_000);
+    expect(await ctx.engine.flush()).toMatchObject({
+      sent: 0,
+      outcome: 'offline',
+      nextAttemptAt: ctx.clock.now() + 1_000,
+    });
+    expect(probes).toBe(0);
+    // Still down: one probe, nothing sent, no attempt counted, the next probe 2 s on.
+    ctx.clock.advance(1_000);
+    expect(await ctx.engine.flush()).toMatchObject({ sent: 0, nextAttemptAt: ctx.clock.now() + 2_000 });
+    expect(probes).toBe(1);
+    expect((await ctx.client.outbox()).map((row) => row.attempts)).toEqual([4, 4, 4, 4]);
+
+    // The server is back well before the backoff ends: the next probe finds it, and everything goes.
+    ctx.backend.faults.set(NO_FAULTS);
+    ctx.clock.advance(2_000);
+    expect(ctx.clock.now()).toBeLessThan(gate);
+    expect(await ctx.engine.flush()).toMatchObject({ delivered: 4, outcome: 'drained' });
+    expect(probes).toBe(2);
+    expect(await readSyncMeta(ctx.client.db)).toMatchObject({ unreachableSince: null, nextAttemptAt: null });
+    expect((await ctx.client.db.orderSummaries.get(orderId))?.orderNumber).toMatch(/^SO-\d{6}$/);
+  });
+
+  it('a server that answers is reachable: a 503 gate is waited out, never probed around', async () => {
+    const ctx = setup({ faults: { failureRate: 1, failureKinds: ['503'], retryAfterSeconds: 30 } });
+    await placedOrder(ctx.client);
+    await ctx.engine.flush();
+    expect((await readSyncMeta(ctx.client.db)).unreachableSince).toBeNull();
+    ctx.clock.advance(5_000);
+    expect(await ctx.engine.flush()).toMatchObject({ sent: 0, outcome: 'transient-failure' });
+    expect(ctx.log).toHaveLength(1);
+  });
+
   it('timeout: abandons the request after 15 s and retries', async () => {
     const ctx = setup({ faults: { failureRate: 1, failureKinds: ['timeout'] } });
     const orderId = await placedOrder(ctx.client);

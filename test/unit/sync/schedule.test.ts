@@ -8,6 +8,7 @@ const facts = (overrides: Partial<WakeFacts> = {}): WakeFacts => ({
   undelivered: 0,
   gateUntil: null,
   retryAt: null,
+  probeAt: null,
   leaseUntils: [],
   authRequired: false,
   pullOwed: false,
@@ -43,6 +44,14 @@ describe('nextWakeAt: when the outbox next needs a flush', () => {
     expect(nextWakeAt(facts({ undelivered: 3, gateUntil: T0 - 1, leaseUntils: [T0 - 500] }), T0)).toBe(
       T0 - 500,
     );
+  });
+
+  it('probes before the gate while the server cannot be reached at all', () => {
+    expect(nextWakeAt(facts({ undelivered: 3, gateUntil: T0 + 12_000, probeAt: T0 + 2_000 }), T0)).toBe(
+      T0 + 2_000,
+    );
+    // A server that answered (with a Retry-After) is reachable: no probe cuts its wait short.
+    expect(nextWakeAt(facts({ undelivered: 3, gateUntil: T0 + 12_000 }), T0)).toBe(T0 + 12_000);
   });
 
   it('is null for entries that wait only for the person (dead letters ahead of them)', () => {

@@ -162,6 +162,7 @@ describe('liveSyncStatus on the database', () => {
       lastSuccessAt: null,
       lastError: null,
       nextAttemptAt: null,
+      unreachable: false,
       authRequired: false,
     });
 

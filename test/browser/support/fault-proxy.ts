@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from '../../../src/mocks/faults';
 
 /**
  * A fault-injecting HTTP proxy in front of a real reference server. Everything goes through it (app shell,
@@ -107,18 +108,6 @@ export interface FaultProxyOptions {
   readonly faults?: Partial<Faults>;
 }
 
-/** mulberry32: tiny, fast and good enough to spread faults; the point is that a seed replays. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -152,8 +141,6 @@ const CAPTIVE_PORTAL_PAGE =
   '<!doctype html><html><head><title>Guest Wi-Fi</title></head><body><h1>Welcome to Guest Wi-Fi</h1>' +
   '<form action="/login" method="post"><label>Room number <input name="room"></label>' +
   '<button>Accept terms and connect</button></form></body></html>';
-
-const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message } });
 
 interface Held {
   readonly send: () => void;
@@ -212,6 +199,23 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
   };
 
+  /** The protocol's "overloaded" answers: an error body and a `Retry-After` in seconds. */
+  const busy = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: 429 | 503,
+    retryAfterSeconds: number,
+    code: string,
+    message: string,
+  ) =>
+    answer(
+      req,
+      res,
+      status,
+      { 'Content-Type': 'application/json', 'Retry-After': String(retryAfterSeconds) },
+      JSON.stringify({ error: { code, message } }),
+    );
+
   /** Forwards to the server; `onAnswer` gets the whole answer when it must be held or lost instead of streamed. */
   const forward = (
     req: IncomingMessage,
@@ -261,13 +265,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       counts.refused503 += 1;
       record(req, 'refused-503');
-      answer(
-        req,
-        res,
-        503,
-        { 'Content-Type': 'application/json', 'Retry-After': '1' },
-        errorBody('unavailable', 'Overloaded, try again shortly'),
-      );
+      busy(req, res, 503, 1, 'unavailable', 'Overloaded, try again shortly');
       return;
     }
     bound += faults.captivePortalRate;
@@ -281,13 +279,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (draw < bound) {
       counts.rateLimited += 1;
       record(req, 'rate-limited');
-      answer(
-        req,
-        res,
-        429,
-        { 'Content-Type': 'application/json', 'Retry-After': '2' },
-        errorBody('rate_limited', 'Too many requests'),
-      );
+      busy(req, res, 429, 2, 'rate_limited', 'Too many requests');
       return;
     }
     // Drawn now, not when the answer comes back, so the sequence of draws depends only on the requests.

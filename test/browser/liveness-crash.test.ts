@@ -29,8 +29,9 @@ import { takeOrder } from './support/ui';
 /** A restarted app delivers everything within this long after it opened… */
 const RESTART_BOUND_MS = 45_000;
 /**
- * …and never needs to before the dead browser's lease expires (the engine's `leaseMs`, read from the record on
- * the device) plus one backoff step and a flush: a correct app may wait for the lease, so the bound does too.
+ * …and never needs to before the dead browser's lease expires (the engine's `leaseMs`, read from the record
+ * on the device) plus one backoff step and a flush: a correct app may wait for the lease, so the bound does
+ * too.
  */
 const AFTER_LEASE_MS = 10_000;
 const CRASH_ORDERS = 5;

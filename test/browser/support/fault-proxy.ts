@@ -25,7 +25,7 @@ export interface Faults {
   readonly refuseRate: number;
   /** How a refusal looks, drawn evenly: `503` with `Retry-After: 1`, or the socket destroyed unanswered. */
   readonly refuseKinds: readonly RefuseKind[];
-  /** Share of forwarded sync requests whose answer is lost: the server stored the batch, the client hears nothing. */
+  /** Share of forwarded sync requests whose answer is lost: the server stored the batch, the client hears none. */
   readonly ackLossRate: number;
   /** Share of sync requests answered `200 text/html` by a Wi-Fi login page (a captive portal). */
   readonly captivePortalRate: number;
@@ -33,7 +33,7 @@ export interface Faults {
   readonly rateLimitRate: number;
   /** Every connection on every path destroyed at once: the server is unreachable, the browser stays online. */
   readonly outage: boolean;
-  /** Pushes are forwarded and stored, but their answers wait for `releaseHeld()`: a push in flight on demand. */
+  /** Pushes are forwarded and stored, their answers kept until `releaseHeld()`: a push in flight on demand. */
   readonly holdPushes: boolean;
 }
 
@@ -216,7 +216,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       JSON.stringify({ error: { code, message } }),
     );
 
-  /** Forwards to the server; `onAnswer` gets the whole answer when it must be held or lost instead of streamed. */
+  /** Forwards to the server; `onAnswer` gets the whole answer when it is to be held or lost, not streamed. */
   const forward = (
     req: IncomingMessage,
     res: ServerResponse,

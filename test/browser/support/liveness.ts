@@ -17,7 +17,10 @@ export const HEAL_BOUND_MS = 30_000;
 /** How long the faults stay on after the last order, with nobody at the app, before the server heals. */
 export const FAULTS_LEFT_ON_MS = 10_000;
 
-/** The flaky server of the issue: 30% of sync requests refused (503 + Retry-After 1, or a dropped socket), 20% of answers lost after the server stored the batch. */
+/**
+ * The flaky server of the issue: 30% of sync requests refused (503 with Retry-After 1, or a dropped socket) and
+ * 20% of answers lost after the server stored the batch.
+ */
 export const FLAKY: Partial<Faults> = { refuseRate: 0.3, refuseKinds: ['503', 'drop'], ackLossRate: 0.2 };
 /** Modest, to keep the browser project fast: 24 events, enough for several batches and many faults. */
 export const FLAKY_ORDERS = 8;
@@ -84,7 +87,7 @@ export function describeFlushes(reports: readonly FlushRecord[]): string {
   return `${reports.length} flush reports (last, source/reasons/outcome/delivered: ${last.join(', ')})`;
 }
 
-/** The catalog lines the orders use (src/catalog/products.ts); none discontinued, so every order is confirmed. */
+/** Catalog lines (src/catalog/products.ts), none discontinued, so every order is confirmed. */
 const LINES = [
   { sku: 'COF-ESP-1KG', productName: 'Espresso beans, 1 kg' },
   { sku: 'TEA-GRN-100', productName: 'Green tea, 100 bags' },
@@ -93,7 +96,7 @@ const LINES = [
   { sku: 'SYR-VAN-750', productName: 'Vanilla syrup, 750 ml' },
 ] as const;
 
-/** `count` orders with distinct customers; each becomes three client events (created, product added, placed). */
+/** `count` orders with distinct customers; each is three client events (created, product added, placed). */
 export function orderPlans(count: number, label: string): UiOrderPlan[] {
   return Array.from({ length: count }, (_, index) => {
     const line = LINES[index % LINES.length] ?? LINES[0];

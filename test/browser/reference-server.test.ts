@@ -4,7 +4,15 @@ import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cspViolations, eventually, flushes, newAppContext, waitForWorker } from './support/browser';
 import { type ReferenceHarness, startReferenceHarness } from './support/reference-server';
-import { dismissToasts, nav, orderRow, pagePolicy, takeOrder, type UiOrderPlan } from './support/ui';
+import {
+  dismissToasts,
+  nav,
+  orderRow,
+  pagePolicy,
+  statusBar,
+  takeOrder,
+  type UiOrderPlan,
+} from './support/ui';
 
 /**
  * The second target (issue 6 item 5): the production build, served with its sync API by the real reference
@@ -55,8 +63,6 @@ async function exportBackup(page: Page): Promise<v.InferOutput<typeof BackupSche
   const file = await download;
   return v.parse(BackupSchema, JSON.parse(await readFile((await file.path()) as string, 'utf8')));
 }
-
-const statusBar = (page: Page) => page.getByRole('region', { name: 'Sync status' });
 
 const journeys = [
   { name: 'with Background Sync', query: '', drivenBy: 'Background Sync', drainedBy: 'worker' },

@@ -68,25 +68,41 @@ type TestWindow = Window & { __outpost?: Outpost; __flushes?: FlushRecord[]; __c
 /** A fresh profile (own IndexedDB, caches and worker) that records every flush report on the sync channel. */
 export async function newAppContext(browser: Browser): Promise<BrowserContext> {
   const context = await browser.newContext();
-  await context.addInitScript(() => {
-    const w = window as TestWindow;
-    w.__flushes = [];
-    w.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (event) => {
-      w.__cspViolations?.push(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
-    });
-    const channel = new BroadcastChannel('outpost-sync');
-    channel.onmessage = (event: MessageEvent) => {
-      const data = event.data as FlushMessage;
-      w.__flushes?.push({
-        source: data.source,
-        reasons: data.reasons,
-        delivered: data.report.delivered,
-        outcome: data.report.outcome,
-      });
-    };
-  });
+  await recordFlushes(context);
   return context;
+}
+
+/**
+ * Makes every page of `context` copy the flush reports posted on the sync channel (`flushes(page)`) and the
+ * CSP violations (`cspViolations(page)`). Listening only: the app behaves the same with or without it.
+ */
+export async function recordFlushes(context: BrowserContext): Promise<void> {
+  await context.addInitScript(installFlushRecorder);
+}
+
+/** The in-page half of `recordFlushes`, self-contained so any driver can install it before the app loads. */
+export function installFlushRecorder(): void {
+  const w = window as TestWindow;
+  w.__flushes = [];
+  w.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (event) => {
+    w.__cspViolations?.push(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
+  });
+  const channel = new BroadcastChannel('outpost-sync');
+  channel.onmessage = (event: MessageEvent) => {
+    const data = event.data as FlushMessage;
+    w.__flushes?.push({
+      source: data.source,
+      reasons: data.reasons,
+      delivered: data.report.delivered,
+      outcome: data.report.outcome,
+    });
+  };
+}
+
+/** In-page: the flush reports `installFlushRecorder` copied so far. */
+export function recordedFlushes(): FlushRecord[] {
+  return (window as TestWindow).__flushes ?? [];
 }
 
 /** Opens the app and waits until the service worker controls the page and `window.__outpost` is ready. */
@@ -105,13 +121,16 @@ export async function waitForApp(page: Page): Promise<void> {
 
 /** Waits until the service worker is active and controls the page (production builds have no `__outpost`). */
 export async function waitForWorker(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    const container = navigator.serviceWorker;
-    await container.ready;
-    if (!container.controller) {
-      await new Promise((resolve) => container.addEventListener('controllerchange', resolve, { once: true }));
-    }
-  });
+  await page.evaluate(workerInControl);
+}
+
+/** In-page, self-contained (any driver can evaluate it): resolves once a service worker controls the page. */
+export async function workerInControl(): Promise<void> {
+  const container = navigator.serviceWorker;
+  await container.ready;
+  if (!container.controller) {
+    await new Promise((resolve) => container.addEventListener('controllerchange', resolve, { once: true }));
+  }
 }
 
 export interface OrderPlan {
@@ -202,8 +221,7 @@ export const deliveries = (page: Page): Promise<Delivery[]> =>
     });
   });
 
-export const flushes = (page: Page): Promise<FlushRecord[]> =>
-  page.evaluate(() => (window as TestWindow).__flushes ?? []);
+export const flushes = (page: Page): Promise<FlushRecord[]> => page.evaluate(recordedFlushes);
 
 /** Changes the in-worker demo server's fault switches through the app's demo controls. */
 export async function setFaults(page: Page, settings: Record<string, unknown>): Promise<void> {

@@ -49,11 +49,17 @@ export interface ReferenceServer {
   storedClientEvents(): StoredClientEvent[];
 }
 
-export interface ReferenceHarness {
-  readonly browser: Browser;
+/** Reference servers serving the production build; for tests that bring their own browser. */
+export interface ReferenceServers {
   readonly distDir: string;
   /** A fresh server (own port, own empty SQLite file) serving the production build. */
   startServer(): Promise<ReferenceServer>;
+  /** Stops every server started here and removes their temp folders. */
+  close(): Promise<void>;
+}
+
+export interface ReferenceHarness extends ReferenceServers {
+  readonly browser: Browser;
   /** Stops every server this harness started, closes the browser and removes the temp folders. */
   close(): Promise<void>;
 }
@@ -66,18 +72,29 @@ async function getJson<T>(url: string, schema: v.GenericSchema<unknown, T>): Pro
 
 /** Builds the production app (once, into dist/) and launches the system Chromium. */
 export async function startReferenceHarness(): Promise<ReferenceHarness> {
-  const distDir = buildProductionOnce();
+  const servers = startReferenceServers();
   const browser = await launchChromium();
-  const folders: { remove(): void }[] = [];
-  const servers: ReferenceServer[] = [];
   return {
+    ...servers,
     browser,
+    async close() {
+      await browser.close().catch(() => undefined);
+      await servers.close();
+    },
+  };
+}
+
+/** Builds the production app (once, into dist/); no browser. */
+export function startReferenceServers(): ReferenceServers {
+  const distDir = buildProductionOnce();
+  const folders: { remove(): void }[] = [];
+  return {
     distDir,
     async startServer() {
       const data = tempDir('browser-reference');
       folders.push(data);
       const process = await startServerProcess({ dataDir: data.path, distDir });
-      const server: ReferenceServer = {
+      return {
         origin: process.origin,
         process,
         stats: () => getJson(`${process.baseUrl}/stats`, StatsSchema),
@@ -101,11 +118,8 @@ export async function startReferenceHarness(): Promise<ReferenceHarness> {
           }
         },
       };
-      servers.push(server);
-      return server;
     },
     async close() {
-      await browser.close().catch(() => undefined);
       await stopAllServers();
       for (const folder of folders) folder.remove();
     },

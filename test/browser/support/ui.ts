@@ -36,6 +36,9 @@ export async function dismissToasts(page: Page): Promise<void> {
   while ((await dismiss.count()) > 0) await dismiss.first().click();
 }
 
+/** The status bar every screen shows: connection, sync phase, unsent count, who drives sync. */
+export const statusBar = (page: Page) => page.getByRole('region', { name: 'Sync status' });
+
 export const orderRow = (page: Page, customer: string) =>
   page.getByRole('list', { name: 'Orders' }).getByRole('listitem').filter({ hasText: customer });
 

@@ -1,23 +1,23 @@
-import { BehaviorSubject, filter, fromEvent, map, merge, type Observable, startWith } from 'rxjs';
+import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import type { Result } from '../domain/result';
 import type { FaultSettings } from '../mocks/faults';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../platform/ids';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
-import { type CoordinatedFlush, createCoordinatedFlush } from '../pwa/coordinated-flush';
-import { registerPeriodicSync } from '../pwa/periodic-sync';
 import { registerWorker, type WorkerHandle } from '../pwa/register-worker';
 import { watchStorage } from '../pwa/storage-estimate';
-import { parseFlushReport, parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
-import { browserSignals, createSyncDriver, holdScheduleLead } from '../pwa/sync-driver';
 import { detectSyncMode, type SyncMode } from '../pwa/sync-mode';
-import { BACKGROUND_SYNC_TAG } from '../pwa/worker-messages';
 import { getOrCreateClientId } from '../store/client-id';
 import type { CommandOutcome, CommandRequest } from '../store/command-handler';
 import { type OutpostDb, openDb } from '../store/db';
 import type { CommandError } from '../store/errors';
 import { EventBus } from '../store/event-bus';
-import type { FlushOptions } from '../sync/engine';
-import { liveSyncFacts, liveSyncStatus, type SyncStatus, wakeFactsOf } from '../sync/status';
+import {
+  browserOnline$,
+  liveSyncFacts,
+  liveSyncStatus,
+  type SyncFacts,
+  type SyncStatus,
+} from '../sync/status';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
 export interface Outpost {
@@ -79,77 +79,45 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     ),
   );
   void handler().catch(() => undefined);
-  const loadEngine = loadOnce(() =>
-    import('../sync/engine').then(({ createSyncEngine }) =>
-      createSyncEngine({
+  // One read of the stored sync facts, for the page's life, feeds the status and the schedule's timer, so
+  // both always agree and a change is read once.
+  const facts = new BehaviorSubject<SyncFacts | null>(null);
+  const followFacts = () =>
+    liveSyncFacts(db).subscribe({
+      next: (value) => facts.next(value),
+      // A failed read ends a live query (the database closed under an upgrade, say): keep the last facts and
+      // start reading again, or the status and the schedule would stop following the outbox for good.
+      error: (error: unknown) => {
+        console.warn('[outpost] sync status read failed; reading again', error);
+        setTimeout(followFacts, 1_000);
+      },
+    });
+  followFacts();
+  const facts$ = facts.pipe(filter((value): value is SyncFacts => value !== null));
+  const sync = loadOnce(() =>
+    import('./page-sync').then(({ startPageSync }) =>
+      startPageSync({
         db,
-        transport: options.transport ?? ((input, init) => fetch(input, init)),
         clock,
         ids,
         clientId,
-        baseUrl: endpoint,
         bus,
-        ownerId: `page-${ids()}`,
-        online: () => navigator.onLine,
+        endpoint,
+        transport: options.transport ?? ((input, init) => fetch(input, init)),
+        mode: syncMode,
+        worker,
+        facts$,
+        // Delivered rows free space and pulled events take some: the storage estimate follows each flush.
+        onFlushed: () => void storage.refresh(),
       }),
     ),
   );
-  const engine = {
-    flush: async (flushOptions?: FlushOptions) => (await loadEngine()).flush(flushOptions),
-    pull: async () => (await loadEngine()).pull(),
-  };
-  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_CHANNEL_NAME) : null;
-  const coordinated = createCoordinatedFlush({
-    engine,
-    bus,
-    channel,
-    source: 'page',
-    locks: navigator.locks,
-  });
-  // Delivered rows free space and pulled events take some: the status area's estimate follows each flush.
-  const flush: CoordinatedFlush = (request) => coordinated(request).finally(() => void storage.refresh());
-
-  // What another context (the worker, another tab) applied reaches this page's subscribers too. The rows
-  // themselves arrive through Dexie's liveQuery; this carries the events for notifications.
-  channel?.addEventListener('message', (event) => {
-    const message = parseSyncChannelMessage(event.data);
-    if (message && message.serverEvents.length > 0) bus.publish(message.serverEvents);
-    if (message) void storage.refresh();
-  });
-
-  const onError = (error: unknown) => console.warn('[outpost] sync trigger failed', error);
-  // One read of the stored sync facts feeds the status and the schedule's timer, so both always agree.
-  const facts$ = liveSyncFacts(db);
-  const driver = createSyncDriver({
-    mode: syncMode,
-    flush,
-    async registerBackgroundSync() {
-      const registration = await worker.registration;
-      const sync = (registration as ServiceWorkerRegistration & { sync?: SyncManagerLike }).sync;
-      if (!sync) throw new Error('Background Sync is not available on this registration');
-      await sync.register(BACKGROUND_SYNC_TAG);
-    },
-    askWorker: async () => {
-      // Not controlled yet (first visit) or no worker at all: the page flushes itself instead.
-      if (!navigator.serviceWorker?.controller) throw new Error('No service worker controls this page');
-      const report = parseFlushReport(await worker.request({ type: 'sync-now' }));
-      if (!report) throw new Error('The service worker answered sync-now without a flush report');
-      return report;
-    },
-    wakeFacts$: facts$.pipe(map(wakeFactsOf)),
-    leadership: holdScheduleLead(navigator.locks),
-    now: () => clock.now(),
-    signals: browserSignals,
-    onError,
-  });
-  // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
-  driver.start();
-  if (syncMode === 'background-sync') void registerPeriodicSync(worker.registration);
-
-  const online$ = merge(
-    fromEvent(window, 'online').pipe(map(() => true)),
-    fromEvent(window, 'offline').pipe(map(() => false)),
-  ).pipe(startWith(navigator.onLine));
+  // Started now, next to the first render: entries an earlier visit left go out without a new command.
+  const requestSync = () =>
+    void sync()
+      .then((driver) => driver.requestSync())
+      .catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
+  void sync().catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
 
   const demo = DEMO_BUILD ? createDemoControls(worker) : null;
 
@@ -160,27 +128,27 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     clock,
     syncMode,
     endpoint,
-    status$: liveSyncStatus(facts$, clock, online$),
+    status$: liveSyncStatus(facts$, clock, browserOnline$()),
     storage$: storage.storage$,
     update$: worker.update$,
     applyUpdate: () => worker.applyUpdate(),
     async execute(request) {
       const result = await (await handler()).execute(request);
       if (result.ok && !result.value.duplicate) {
-        driver.requestSync();
+        requestSync();
         void storage.refresh();
       }
       return result;
     },
     async syncNow() {
-      await driver.syncNow();
+      await (await sync()).syncNow();
     },
     // A refusal (not dead any more, in flight, an empty reason) is thrown so the dialog shows it.
     async retryDeadLetter(eventId) {
       const { retryDeadLetter } = await import('../sync/dead-letters');
       const retried = await retryDeadLetter(db, eventId);
       if (!retried.ok) throw retried.error;
-      driver.requestSync();
+      requestSync();
     },
     async discardDeadLetter(eventId, reason) {
       const { discardDeadLetter } = await import('../sync/dead-letters');
@@ -196,10 +164,6 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     },
     demo,
   };
-}
-
-interface SyncManagerLike {
-  register(tag: string): Promise<void>;
 }
 
 /**

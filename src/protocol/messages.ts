@@ -15,10 +15,9 @@ import { IsoTimestampSchema, UuidSchema } from '../domain/order/fields';
  * the MSW mock and the reference server. Nothing crosses the wire without passing one of these.
  */
 
-export const PROTOCOL_VERSION = 1;
-export const MAX_BATCH_EVENTS = 500;
-export const MAX_BATCH_BYTES = 1024 * 1024;
-export const MAX_PULL_EVENTS = 500;
+import { MAX_BATCH_EVENTS, MAX_PULL_EVENTS, PROTOCOL_VERSION } from './limits';
+
+export { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_PULL_EVENTS, PROTOCOL_VERSION } from './limits';
 
 export const StreamIdSchema = v.pipe(
   v.string(),

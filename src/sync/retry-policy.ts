@@ -1,4 +1,5 @@
-import { MAX_BATCH_BYTES } from '../protocol/messages';
+import { MAX_BATCH_BYTES } from '../protocol/limits';
+import { PROBE_EVERY_MS } from './schedule';
 
 /**
  * How the engine waits and gives up, as plain data so a deployment (or a test) can change it without
@@ -46,7 +47,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   // request is abandoned at 15 s), and a dead one blocks its rows no longer than this.
   leaseMs: 20_000,
   // A GET of a few bytes: cheap for the server even from every open device during an outage.
-  probeEveryMs: 2_000,
+  probeEveryMs: PROBE_EVERY_MS,
 };
 
 export const resolvePolicy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({

@@ -1,10 +1,9 @@
 import Dexie, { liveQuery } from 'dexie';
-import { combineLatest, distinctUntilChanged, from, map, Observable, of, shareReplay } from 'rxjs';
+import { combineLatest, distinctUntilChanged, from, map, Observable, of } from 'rxjs';
 import type { Clock } from '../platform/ids';
 import type { OutboxRow, OutpostDb } from '../store/db';
 import { overTime } from '../store/over-time';
-import { defaultRetryPolicy } from './retry-policy';
-import { nextWakeAt, type WakeFacts } from './schedule';
+import { nextWakeAt, PROBE_EVERY_MS, type WakeFacts } from './schedule';
 import { readSyncMeta, type SyncMeta } from './sync-meta';
 
 /**
@@ -96,10 +95,7 @@ export function wakeFactsOf(facts: SyncFacts): WakeFacts {
     undelivered: facts.undelivered,
     gateUntil: facts.meta.nextAttemptAt,
     retryAt: facts.meta.retryAt,
-    probeAt:
-      facts.meta.unreachableSince === null
-        ? null
-        : facts.meta.unreachableSince + defaultRetryPolicy.probeEveryMs,
+    probeAt: facts.meta.unreachableSince === null ? null : facts.meta.unreachableSince + PROBE_EVERY_MS,
     leaseUntils: facts.leases.map((lease) => lease.until),
     authRequired: facts.meta.authRequired,
     pullOwed: facts.meta.pullOwed,
@@ -172,10 +168,9 @@ export function browserOnline$(): Observable<boolean> {
 /**
  * The stored facts as an observable over Dexie `liveQuery`: it re-emits whenever the outbox, the leases or
  * the persisted engine facts change, whoever changed them (this page, another tab, the service worker).
- * Shared: the status and the page's schedule timer read the same query.
  */
 export function liveSyncFacts(db: OutpostDb): Observable<SyncFacts> {
-  return from(liveQuery(() => readSyncFacts(db))).pipe(shareReplay({ bufferSize: 1, refCount: true }));
+  return from(liveQuery(() => readSyncFacts(db)));
 }
 
 /**
@@ -185,9 +180,9 @@ export function liveSyncFacts(db: OutpostDb): Observable<SyncFacts> {
 export function liveSyncStatus(
   facts$: Observable<SyncFacts>,
   clock: Clock,
-  online$?: Observable<boolean>,
+  online$: Observable<boolean>,
 ): Observable<SyncStatus> {
-  return combineLatest([facts$, online$ ?? browserOnline$()]).pipe(
+  return combineLatest([facts$, online$]).pipe(
     map(([facts, online]) => ({ facts, online })),
     overTime(
       ({ facts, online }, now) => deriveSyncStatus(facts, online, now),

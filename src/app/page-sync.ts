@@ -1,0 +1,100 @@
+import { map, type Observable } from 'rxjs';
+import type { Clock, IdGenerator } from '../platform/ids';
+import { type CoordinatedFlush, createCoordinatedFlush } from '../pwa/coordinated-flush';
+import type { WorkerHandle } from '../pwa/register-worker';
+import { parseFlushReport, parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
+import { browserSignals, createSyncDriver, holdScheduleLead, type SyncDriver } from '../pwa/sync-driver';
+import type { SyncMode } from '../pwa/sync-mode';
+import { BACKGROUND_SYNC_TAG } from '../pwa/worker-messages';
+import type { OutpostDb } from '../store/db';
+import type { EventBus } from '../store/event-bus';
+import { createSyncEngine } from '../sync/engine';
+import { type SyncFacts, wakeFactsOf } from '../sync/status';
+
+/**
+ * The page's side of sync, loaded right after the first render (`createOutpost`): the engine, the flush
+ * every context runs under the cross-context lock, the BroadcastChannel to the other contexts, and the
+ * driver that decides when to flush. None of it is needed to show the first screen.
+ */
+export interface PageSyncDeps {
+  readonly db: OutpostDb;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly clientId: string;
+  readonly bus: EventBus;
+  readonly endpoint: string;
+  readonly transport: typeof fetch;
+  readonly mode: SyncMode;
+  readonly worker: WorkerHandle;
+  /** The stored sync facts the status bar also reads: the schedule's timer follows the same query. */
+  readonly facts$: Observable<SyncFacts>;
+  /** Called after every flush, whoever ran it (the storage estimate follows what was sent and pulled). */
+  readonly onFlushed: () => void;
+}
+
+interface SyncManagerLike {
+  register(tag: string): Promise<void>;
+}
+
+export function startPageSync(deps: PageSyncDeps): SyncDriver {
+  const { db, clock, ids, bus, worker } = deps;
+  const engine = createSyncEngine({
+    db,
+    transport: deps.transport,
+    clock,
+    ids,
+    clientId: deps.clientId,
+    baseUrl: deps.endpoint,
+    bus,
+    ownerId: `page-${ids()}`,
+    online: () => navigator.onLine,
+  });
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_CHANNEL_NAME) : null;
+  const coordinated = createCoordinatedFlush({
+    engine,
+    bus,
+    channel,
+    source: 'page',
+    locks: navigator.locks,
+  });
+  const flush: CoordinatedFlush = (request) => coordinated(request).finally(deps.onFlushed);
+
+  // What another context (the worker, another tab) applied reaches this page's subscribers too. The rows
+  // themselves arrive through Dexie's liveQuery; this carries the events for notifications.
+  channel?.addEventListener('message', (event) => {
+    const message = parseSyncChannelMessage(event.data);
+    if (message && message.serverEvents.length > 0) bus.publish(message.serverEvents);
+    if (message) deps.onFlushed();
+  });
+
+  const driver = createSyncDriver({
+    mode: deps.mode,
+    flush,
+    async registerBackgroundSync() {
+      const registration = await worker.registration;
+      const sync = (registration as ServiceWorkerRegistration & { sync?: SyncManagerLike }).sync;
+      if (!sync) throw new Error('Background Sync is not available on this registration');
+      await sync.register(BACKGROUND_SYNC_TAG);
+    },
+    askWorker: async () => {
+      // Not controlled yet (first visit) or no worker at all: the page flushes itself instead.
+      if (!navigator.serviceWorker?.controller) throw new Error('No service worker controls this page');
+      const report = parseFlushReport(await worker.request({ type: 'sync-now' }));
+      if (!report) throw new Error('The service worker answered sync-now without a flush report');
+      return report;
+    },
+    wakeFacts$: deps.facts$.pipe(map(wakeFactsOf)),
+    leadership: holdScheduleLead(navigator.locks),
+    now: () => clock.now(),
+    signals: browserSignals,
+    onError: (error) => console.warn('[outpost] sync trigger failed', error),
+  });
+  // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
+  driver.start();
+  if (deps.mode === 'background-sync') {
+    void import('../pwa/periodic-sync').then(({ registerPeriodicSync }) =>
+      registerPeriodicSync(worker.registration),
+    );
+  }
+  return driver;
+}

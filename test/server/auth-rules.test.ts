@@ -17,7 +17,7 @@ const DAY = 24 * 3600 * 1000;
 
 runProtocolContract('in-process handler, AUTH=users with a device token', async () => {
   const server = inProcessUsersServer();
-  await server.admin.addUser('contract', 'contract-password');
+  await server.admin.addUser('contract', async () => 'contract-password');
   const issued = await server.admin.issueDeviceToken('contract');
   if (!issued.ok) throw new Error(issued.message);
   return {
@@ -30,7 +30,7 @@ runProtocolContract('in-process handler, AUTH=users with a device token', async 
 
 async function withUsers(server: InProcessUsersServer, ...names: string[]): Promise<void> {
   for (const name of names) {
-    const added = await server.admin.addUser(name, `${name}-password`);
+    const added = await server.admin.addUser(name, async () => `${name}-password`);
     expect(added.ok).toBe(true);
   }
 }

@@ -8,6 +8,7 @@ import { uuidv7Generator } from '../../src/platform/ids';
 import { ErrorBodySchema, PushResponseSchema, type WireClientEvent } from '../../src/protocol/messages';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 import {
+  provisionDeviceToken,
   type ServerProcess,
   startServerProcess,
   stopAllServers,
@@ -15,17 +16,22 @@ import {
   writeFakeDist,
 } from './support/server-process';
 
-const TOKEN = 'http-contract-token-0123456789';
 const temp = tempDir('http');
 const ids = uuidv7Generator();
+/** The device token of the one user the contract pushes as (made with the real CLI before start). */
+let TOKEN = '';
 
 let main: Promise<ServerProcess> | undefined;
-/** One server for the contract and the server-specific checks, started on first use. */
+/** One AUTH=users server for the contract and the server-specific checks, started on first use. */
 function mainServer(): Promise<ServerProcess> {
   if (!main) {
     const dist = join(temp.path, 'dist');
+    const dataDir = join(temp.path, 'data');
     writeFakeDist(dist);
-    main = startServerProcess({ dataDir: join(temp.path, 'data'), token: TOKEN, distDir: dist });
+    main = provisionDeviceToken(dataDir).then((token) => {
+      TOKEN = token;
+      return startServerProcess({ dataDir, auth: 'users', distDir: dist });
+    });
   }
   return main;
 }
@@ -51,10 +57,10 @@ runProtocolContract('reference server over real HTTP', async () => {
   };
 });
 
-const auth = { authorization: `Bearer ${TOKEN}` };
+const bearer = () => ({ authorization: `Bearer ${TOKEN}` });
 
 async function stats(server: ServerProcess): Promise<{ eventsStored: number; serverEvents: number }> {
-  const response = await fetch(`${server.baseUrl}/stats`, { headers: auth });
+  const response = await fetch(`${server.baseUrl}/stats`, { headers: bearer() });
   return (await response.json()) as { eventsStored: number; serverEvents: number };
 }
 
@@ -90,7 +96,7 @@ describe('reference server: limits', () => {
     });
     const response = await fetch(`${server.baseUrl}/push`, {
       method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
+      headers: { ...bearer(), 'content-type': 'application/json' },
       body: stream,
       duplex: 'half',
     } as RequestInit);
@@ -127,7 +133,7 @@ describe('reference server: limits', () => {
       fc.asyncProperty(body, contentType, async (payload, type) => {
         const response = await fetch(`${server.baseUrl}/push`, {
           method: 'POST',
-          headers: { ...auth, ...(type ? { 'content-type': type } : {}) },
+          headers: { ...bearer(), ...(type ? { 'content-type': type } : {}) },
           body: payload,
         });
         expect(response.status).toBeLessThan(500);
@@ -261,7 +267,8 @@ describe('reference server: static app and headers', () => {
 describe('reference server: shutdown', () => {
   it('on SIGTERM finishes the push in flight, stores it, refuses new connections and exits 0', async () => {
     const dataDir = join(temp.path, 'shutdown-data');
-    const server = await startServerProcess({ dataDir, token: TOKEN });
+    const token = await provisionDeviceToken(dataDir);
+    const server = await startServerProcess({ dataDir, auth: 'users' });
     const clientId = ids();
     const order = new OrderStreamBuilder(ids, clientId);
     const events: WireClientEvent[] = [order.created()];
@@ -277,7 +284,11 @@ describe('reference server: shutdown', () => {
           port: server.port,
           path: '/api/sync/push',
           method: 'POST',
-          headers: { ...auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'transfer-encoding': 'chunked',
+          },
         },
         (res) => {
           let text = '';

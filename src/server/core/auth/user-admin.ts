@@ -16,9 +16,15 @@ export interface AdminFailure {
 }
 export type AdminResult<T extends object = object> = ({ readonly ok: true } & T) | AdminFailure;
 
+/**
+ * The password, asked for only once the name has been checked, so nobody types a password for a name
+ * that is refused anyway.
+ */
+export type PasswordSource = () => Promise<string>;
+
 export interface UserAdmin {
-  addUser(username: string, password: string): Promise<AdminResult>;
-  setPassword(username: string, password: string): Promise<AdminResult>;
+  addUser(username: string, password: PasswordSource): Promise<AdminResult>;
+  setPassword(username: string, password: PasswordSource): Promise<AdminResult>;
   removeUser(username: string): Promise<AdminResult>;
   listUsers(): Promise<readonly UserSummary[]>;
   /** A new device token for the user: shown once, stored only as its digest. */
@@ -57,18 +63,29 @@ export function createUserAdmin(deps: {
   });
 
   return {
-    async addUser(username, password) {
-      const refused = checkUsername(username) ?? checkPassword(password);
-      if (refused) return refused;
+    async addUser(username, readPassword) {
+      const exists = (): AdminFailure => ({
+        ok: false,
+        problem: 'user_exists',
+        message: `A user named "${username}" already exists`,
+      });
+      const badName = checkUsername(username);
+      if (badName) return badName;
+      if (await store.findUser(username)) return exists();
+      const password = await readPassword();
+      const badPassword = checkPassword(password);
+      if (badPassword) return badPassword;
       const passwordHash = await crypto.hashPassword(password);
-      const added = await store.addUser({ username, passwordHash, createdAt: clock.now() });
-      return added
+      // Checked again by the store itself: someone may have added the name while the password was typed.
+      return (await store.addUser({ username, passwordHash, createdAt: clock.now() }))
         ? { ok: true }
-        : { ok: false, problem: 'user_exists', message: `A user named "${username}" already exists` };
+        : exists();
     },
-    async setPassword(username, password) {
-      const refused = checkPassword(password);
-      if (refused) return refused;
+    async setPassword(username, readPassword) {
+      if (!(await store.findUser(username))) return unknown(username);
+      const password = await readPassword();
+      const badPassword = checkPassword(password);
+      if (badPassword) return badPassword;
       const replaced = await store.replacePassword(username, await crypto.hashPassword(password));
       return replaced ? { ok: true } : unknown(username);
     },

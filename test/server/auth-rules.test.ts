@@ -1,10 +1,16 @@
 import * as v from 'valibot';
 import { describe, expect, it, vi } from 'vitest';
-import { uuidv7Generator } from '../../src/platform/ids';
+import { ManualClock, uuidv7Generator } from '../../src/platform/ids';
 import { MeResponseSchema } from '../../src/protocol/auth';
 import { ErrorBodySchema, PullResponseSchema, PushResponseSchema } from '../../src/protocol/messages';
+import { createAuthHandler } from '../../src/server/core/auth/auth-handler';
+import { createMemoryAuthStore } from '../../src/server/core/auth/memory-auth-store';
+import { createUserAccess } from '../../src/server/core/auth/user-access';
 import { behindProxies } from '../../src/server/core/connection';
+import { createSyncHandler } from '../../src/server/core/http';
+import { createMemoryStorage } from '../../src/server/core/memory-storage';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
+import { fakeAuthCrypto } from './support/fake-auth-crypto';
 import { type InProcessUsersServer, inProcessUsersServer, ORIGIN } from './support/in-process-auth';
 
 /**
@@ -439,5 +445,27 @@ describe('requests from another site', () => {
       body: 'x',
     });
     expect((await server.fetch(logout)).status).toBe(415);
+  });
+});
+
+describe('a failing auth store', () => {
+  it('answers 500 with the error body, never an accidental sign-in or a hang', async () => {
+    const clock = new ManualClock();
+    const failing = new Proxy(createMemoryAuthStore(), {
+      get: () => () => Promise.reject(new Error('disk I/O error')),
+    });
+    const access = createUserAccess({ store: failing, crypto: fakeAuthCrypto().crypto, clock });
+    const auth = createAuthHandler({ access });
+    const sync = createSyncHandler({ storage: createMemoryStorage(), clock, ids, access });
+    const answers = [
+      await auth(loginRequest('alice', 'alice-password')),
+      await auth(new Request(`${ORIGIN}/api/auth/me`, { headers: withSession('some-session') })),
+      await sync(new Request(`${ORIGIN}/api/sync/pull?clientId=${ids()}`, { headers: withSession('x') })),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(500);
+      expect(answer.headers.get('set-cookie')).toBeNull();
+      expect(await errorCode(answer)).toBe('internal');
+    }
   });
 });

@@ -50,3 +50,9 @@ export function unauthorized(): Response {
 export function foreignOrigin(): Response {
   return errorResponse(403, 'forbidden_origin', 'Requests from another site are refused');
 }
+
+/** A 500 for a failure of the server's own (a store), never of the request; its message names the cause. */
+export function serverFailed(error: unknown): Response {
+  const message = error instanceof Error ? error.message : String(error);
+  return errorResponse(500, 'internal', `The server failed: ${message}`);
+}

@@ -7,7 +7,7 @@ import {
   PushRequestEnvelopeSchema,
 } from '../../protocol/messages';
 import { openAccess, type Principal, type SyncAccess, sharedTokenAccess } from './access';
-import { errorResponse, foreignOrigin, jsonResponse, unauthorized } from './http-errors';
+import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from './http-errors';
 import { handlePull } from './pull';
 import { handlePush } from './push';
 import { firstMessage, isJsonContentType, isRecord, readJsonBody } from './request-body';
@@ -92,8 +92,7 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
       }
     } catch (error) {
       // Only the storages can fail here; the client resends and step 1 of a push makes that safe.
-      const message = error instanceof Error ? error.message : String(error);
-      return errorResponse(500, 'internal', `The server failed: ${message}`);
+      return serverFailed(error);
     }
   };
 

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { LoginRequestSchema, type MeResponse, SESSION_COOKIE } from '../../../protocol/auth';
 import { type Connection, directConnection, type Peer } from '../connection';
-import { errorResponse, foreignOrigin, jsonResponse, unauthorized } from '../http-errors';
+import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from '../http-errors';
 import { firstMessage, isJsonContentType, readJsonBody } from '../request-body';
 import { serializeCookie } from './cookies';
 import type { UserAccess } from './user-access';
@@ -87,8 +87,7 @@ export function createAuthHandler(options: AuthHandlerOptions): AuthHandler {
         }
       }
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return errorResponse(500, 'internal', `The server failed: ${message}`);
+      return serverFailed(error);
     }
   };
 

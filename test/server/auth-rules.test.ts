@@ -469,3 +469,32 @@ describe('a failing auth store', () => {
     }
   });
 });
+
+describe('behind a trusted proxy', () => {
+  const proxied = behindProxies(1);
+  const request = (headers: Record<string, string>) =>
+    new Request('http://127.0.0.1:8080/api/sync/push', { method: 'POST', headers });
+
+  it('takes the public origin from the proxy, written as a browser writes an Origin', () => {
+    expect(proxied.publicOrigin(request({ 'x-forwarded-proto': 'https' }))).toBe('https://127.0.0.1:8080');
+    expect(
+      proxied.publicOrigin(
+        request({ 'x-forwarded-proto': 'HTTPS', 'x-forwarded-host': 'Shop.Example.com:443' }),
+      ),
+    ).toBe('https://shop.example.com');
+    expect(proxied.publicOrigin(request({ 'x-forwarded-proto': 'gopher' }))).toBe('http://127.0.0.1:8080');
+    expect(proxied.publicOrigin(request({ 'x-forwarded-host': 'bad host/x' }))).toBe('http://127.0.0.1:8080');
+  });
+
+  it('counts hops from the right, and falls back to the socket without X-Forwarded-For', () => {
+    const peer = { remoteAddress: '10.0.0.1' };
+    expect(proxied.clientAddress(request({ 'x-forwarded-for': 'forged, 203.0.113.5' }), peer)).toBe(
+      '203.0.113.5',
+    );
+    expect(proxied.clientAddress(request({}), peer)).toBe('10.0.0.1');
+    expect(
+      behindProxies(2).clientAddress(request({ 'x-forwarded-for': 'forged, 203.0.113.5, 10.1.1.1' }), peer),
+    ).toBe('203.0.113.5');
+    expect(behindProxies(3).clientAddress(request({ 'x-forwarded-for': 'only-one' }), peer)).toBe('only-one');
+  });
+});

@@ -46,7 +46,12 @@ export function behindProxies(hops: number): Connection {
       const proto = first('x-forwarded-proto');
       const scheme = proto === 'https' || proto === 'http' ? proto : url.protocol.slice(0, -1);
       const host = first('x-forwarded-host') ?? url.host;
-      return `${scheme}://${host}`;
+      try {
+        // Through URL, as a browser writes an Origin: lowercase, without a default port (`:443`).
+        return new URL(`${scheme}://${host}`).origin;
+      } catch {
+        return url.origin;
+      }
     },
   };
 }

@@ -3,8 +3,8 @@
  * `npm start`: builds the PWA when `dist/` is missing or older than its sources, then runs the reference
  * server (src/server/node/main.ts) in this same process through tsx, so SIGTERM/SIGINT reach it directly.
  *
- *   PORT, HOST, DATA_DIR, DIST_DIR, SYNC_TOKEN, CORS_ORIGIN   see docs/server.md
- *   --no-build (or SKIP_BUILD=1)                              serve whatever dist/ holds
+ *   PORT, HOST, DATA_DIR, DIST_DIR, AUTH, TRUST_PROXY, CORS_ORIGIN, …   see docs/server.md
+ *   --no-build (or SKIP_BUILD=1)                                         serve whatever dist/ holds
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';

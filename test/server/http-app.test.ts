@@ -77,13 +77,16 @@ describe('server app: failures', () => {
 });
 
 describe('server settings', () => {
-  it('defaults to 127.0.0.1:8080, ./data and ./dist, no token, no CORS', () => {
+  it('defaults to 127.0.0.1:8080, ./data and ./dist, open sync (AUTH=none), no proxy, no CORS', () => {
     expect(parseConfig({}, '/srv/outpost')).toEqual({
       port: 8080,
       host: '127.0.0.1',
       dataDir: '/srv/outpost/data',
       distDir: '/srv/outpost/dist',
-      syncToken: null,
+      auth: 'none',
+      sessionTtlMs: 30 * 24 * 3600 * 1000,
+      cookieSecure: false,
+      trustProxyHops: 0,
       corsOrigins: null,
       maxBodyBytes: 1024 * 1024,
       shutdownGraceMs: 10_000,
@@ -97,7 +100,10 @@ describe('server settings', () => {
         HOST: '0.0.0.0',
         DATA_DIR: '/var/lib/outpost',
         DIST_DIR: 'none',
-        SYNC_TOKEN: 'a-long-enough-secret-token',
+        AUTH: 'users',
+        SESSION_TTL: '12h',
+        COOKIE_SECURE: '1',
+        TRUST_PROXY: '1',
         CORS_ORIGIN: 'https://a.example.com, http://localhost:5173',
         SHUTDOWN_GRACE_MS: ' ',
       },
@@ -108,7 +114,10 @@ describe('server settings', () => {
       host: '0.0.0.0',
       dataDir: '/var/lib/outpost',
       distDir: null,
-      syncToken: 'a-long-enough-secret-token',
+      auth: 'users',
+      sessionTtlMs: 12 * 3600 * 1000,
+      cookieSecure: true,
+      trustProxyHops: 1,
       corsOrigins: ['https://a.example.com', 'http://localhost:5173'],
       shutdownGraceMs: 10_000,
     });
@@ -116,9 +125,28 @@ describe('server settings', () => {
 
   it('lists every bad value at once', () => {
     const attempt = () =>
-      parseConfig({ PORT: '80a', SYNC_TOKEN: 'short', CORS_ORIGIN: 'example.com/app' }, '/srv/outpost');
+      parseConfig(
+        {
+          PORT: '80a',
+          AUTH: 'token',
+          SESSION_TTL: '30',
+          COOKIE_SECURE: 'yes',
+          TRUST_PROXY: 'true',
+          CORS_ORIGIN: 'example.com/app',
+        },
+        '/srv/outpost',
+      );
     expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/PORT.*whole number[\s\S]*SYNC_TOKEN[\s\S]*CORS_ORIGIN/);
+    expect(attempt).toThrow(
+      /PORT.*whole number[\s\S]*AUTH is none or users[\s\S]*SESSION_TTL is a whole number and a unit[\s\S]*COOKIE_SECURE is 0 or 1[\s\S]*TRUST_PROXY[\s\S]*CORS_ORIGIN/,
+    );
+    expect(() => parseConfig({ SESSION_TTL: '401d' }, '/srv')).toThrow(/at most 400d/);
+  });
+
+  it('refuses to start with SYNC_TOKEN, which was retired, and says what replaces it', () => {
+    expect(() => parseConfig({ SYNC_TOKEN: 'a-long-enough-secret-token' }, '/srv/outpost')).toThrow(
+      /SYNC_TOKEN is retired: set AUTH=users.*npm run user -- add.*npm run user -- token/,
+    );
   });
 
   it('stops the real server with exit code 1 and a readable message on a bad setting', async () => {

@@ -2,10 +2,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/platform/ids';
 import type { WireClientEvent } from '../../src/protocol/messages';
-import { startServerProcess, stopAllServers, tempDir } from './support/server-process';
+import { provisionDeviceToken, startServerProcess, stopAllServers, tempDir } from './support/server-process';
 import { delivered, ordersFor, push, readStored } from './support/sync-client';
 
-const TOKEN = 'concurrency-token-0123456789';
 const temp = tempDir('concurrency');
 const ids = uuidv7Generator();
 
@@ -17,7 +16,9 @@ afterAll(async () => {
 describe('reference server under concurrent clients', () => {
   it('stores every event of 20 clients pushing overlapping and repeated batches at once exactly once', async () => {
     const dataDir = join(temp.path, 'data');
-    const server = await startServerProcess({ dataDir, token: TOKEN });
+    // Signed in as one user (a device token): ownership is decided inside the same racing transactions.
+    const token = await provisionDeviceToken(dataDir);
+    const server = await startServerProcess({ dataDir, auth: 'users' });
     const clients = Array.from({ length: 20 }, () => {
       const clientId = ids();
       return { clientId, events: ordersFor(ids, clientId, 10).flat() };
@@ -30,10 +31,10 @@ describe('reference server under concurrent clients', () => {
       clients.flatMap(({ clientId, events }) => {
         const firstBatch = ids();
         return [
-          push(server.baseUrl, TOKEN, clientId, events.slice(0, 30), firstBatch),
-          push(server.baseUrl, TOKEN, clientId, events.slice(0, 30), firstBatch),
-          push(server.baseUrl, TOKEN, clientId, events.slice(20, 40), ids()),
-          push(server.baseUrl, TOKEN, clientId, events.slice(10, 30), ids()),
+          push(server.baseUrl, token, clientId, events.slice(0, 30), firstBatch),
+          push(server.baseUrl, token, clientId, events.slice(0, 30), firstBatch),
+          push(server.baseUrl, token, clientId, events.slice(20, 40), ids()),
+          push(server.baseUrl, token, clientId, events.slice(10, 30), ids()),
         ];
       }),
     );
@@ -44,7 +45,7 @@ describe('reference server under concurrent clients', () => {
         let pending: WireClientEvent[] = events;
         for (let round = 0; pending.length > 0; round += 1) {
           if (round > 10) throw new Error('delivery does not converge');
-          const answer = await push(server.baseUrl, TOKEN, clientId, pending, ids());
+          const answer = await push(server.baseUrl, token, clientId, pending, ids());
           const done = new Set(delivered(answer));
           pending = pending.filter((event) => !done.has(event.eventId));
         }
@@ -52,7 +53,7 @@ describe('reference server under concurrent clients', () => {
     );
 
     const stats = (await (
-      await fetch(`${server.baseUrl}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      await fetch(`${server.baseUrl}/stats`, { headers: { authorization: `Bearer ${token}` } })
     ).json()) as Record<string, number>;
     expect(stats).toMatchObject({ eventsStored: total, streams: 200, serverEvents: 200, confirmations: 200 });
 
@@ -63,6 +64,7 @@ describe('reference server under concurrent clients', () => {
       distinctEventIds: total,
       streamsWithHoles: 0,
       streamsDecidedTwice: 0,
+      unownedStreams: 0,
       serverEvents: 200,
     });
     for (const { events } of clients)

@@ -8,6 +8,7 @@ import { uuidv7Generator } from '../../src/platform/ids';
 import { ErrorBodySchema, PushResponseSchema, type WireClientEvent } from '../../src/protocol/messages';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 import {
+  provisionDeviceToken,
   type ServerProcess,
   startServerProcess,
   stopAllServers,
@@ -15,17 +16,22 @@ import {
   writeFakeDist,
 } from './support/server-process';
 
-const TOKEN = 'http-contract-token-0123456789';
 const temp = tempDir('http');
 const ids = uuidv7Generator();
+/** The device token of the one user the contract pushes as (made with the real CLI before start). */
+let TOKEN = '';
 
 let main: Promise<ServerProcess> | undefined;
-/** One server for the contract and the server-specific checks, started on first use. */
+/** One AUTH=users server for the contract and the server-specific checks, started on first use. */
 function mainServer(): Promise<ServerProcess> {
   if (!main) {
     const dist = join(temp.path, 'dist');
+    const dataDir = join(temp.path, 'data');
     writeFakeDist(dist);
-    main = startServerProcess({ dataDir: join(temp.path, 'data'), token: TOKEN, distDir: dist });
+    main = provisionDeviceToken(dataDir).then((token) => {
+      TOKEN = token;
+      return startServerProcess({ dataDir, auth: 'users', distDir: dist });
+    });
   }
   return main;
 }
@@ -51,10 +57,10 @@ runProtocolContract('reference server over real HTTP', async () => {
   };
 });
 
-const auth = { authorization: `Bearer ${TOKEN}` };
+const bearer = () => ({ authorization: `Bearer ${TOKEN}` });
 
 async function stats(server: ServerProcess): Promise<{ eventsStored: number; serverEvents: number }> {
-  const response = await fetch(`${server.baseUrl}/stats`, { headers: auth });
+  const response = await fetch(`${server.baseUrl}/stats`, { headers: bearer() });
   return (await response.json()) as { eventsStored: number; serverEvents: number };
 }
 
@@ -90,7 +96,7 @@ describe('reference server: limits', () => {
     });
     const response = await fetch(`${server.baseUrl}/push`, {
       method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
+      headers: { ...bearer(), 'content-type': 'application/json' },
       body: stream,
       duplex: 'half',
     } as RequestInit);
@@ -127,7 +133,7 @@ describe('reference server: limits', () => {
       fc.asyncProperty(body, contentType, async (payload, type) => {
         const response = await fetch(`${server.baseUrl}/push`, {
           method: 'POST',
-          headers: { ...auth, ...(type ? { 'content-type': type } : {}) },
+          headers: { ...bearer(), ...(type ? { 'content-type': type } : {}) },
           body: payload,
         });
         expect(response.status).toBeLessThan(500);
@@ -144,6 +150,112 @@ describe('reference server: limits', () => {
     );
     expect(await stats(server)).toEqual(before);
   }, 30_000);
+});
+
+describe('reference server: bad input on the sign-in routes and credentials', () => {
+  it('answers random requests to /api/auth and random credentials on sync with a 4xx and an error body, never a 5xx', async () => {
+    const server = await mainServer();
+    const before = await stats(server);
+    const printable = (max: number) => fc.stringMatching(new RegExp(`^[\\x20-\\x7e]{0,${max}}$`));
+    const json = fc.jsonValue({ maxDepth: 2 });
+    const route = fc.constantFrom(
+      '/api/auth/login',
+      '/api/auth/logout',
+      '/api/auth/me',
+      '/api/auth/',
+      '/api/auth/login/again',
+      `/api/sync/pull?clientId=${ids()}`,
+      '/api/sync/push',
+      '/api/sync/stats',
+    );
+    const loginLike = fc.record(
+      {
+        username: fc.oneof(fc.string({ maxLength: 80 }), json),
+        password: fc.oneof(fc.string({ maxLength: 80 }), json),
+      },
+      { requiredKeys: [] },
+    );
+    const body = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.uint8Array({ maxLength: 200 }).map((raw) => Buffer.from(raw).toString('latin1')),
+      json.map((value) => JSON.stringify(value)),
+      loginLike.map((value) => JSON.stringify(value)),
+    );
+    const header = (values: fc.Arbitrary<string>) => fc.option(values, { nil: undefined });
+    const request = fc.record({
+      route,
+      method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'),
+      body,
+      contentType: header(
+        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+      ),
+      cookie: header(
+        fc.oneof(
+          printable(80),
+          printable(80).map((value) => `outpost_session=${value}`),
+        ),
+      ),
+      authorization: header(
+        fc.oneof(
+          printable(80),
+          printable(80).map((value) => `Bearer ${value}`),
+        ),
+      ),
+      origin: header(
+        fc.oneof(fc.constant(server.origin), fc.constant('https://evil.example'), printable(40)),
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (input) => {
+        const headers: Record<string, string> = {};
+        if (input.contentType !== undefined) headers['content-type'] = input.contentType;
+        if (input.cookie !== undefined) headers.cookie = input.cookie;
+        if (input.authorization !== undefined) headers.authorization = input.authorization;
+        if (input.origin !== undefined) headers.origin = input.origin;
+        const response = await fetch(`${server.origin}${input.route}`, {
+          method: input.method,
+          headers,
+          ...(input.method === 'GET' ? {} : { body: input.body }),
+        });
+        expect(response.status).toBeLessThan(500);
+        if (response.status === 204) {
+          // Only a logout succeeds without credentials, and it sets no session.
+          expect(input.route).toBe('/api/auth/logout');
+          expect(response.headers.get('set-cookie')).toMatch(/^outpost_session=; /);
+        } else {
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          v.parse(ErrorBodySchema, await response.json());
+        }
+      }),
+      { seed: 20_261_213, numRuns: 150 },
+    );
+
+    // Then sign-in bodies in earnest: well-declared JSON, mostly shaped like a login, so they reach the
+    // credential check (a KDF each, until the per-address limit answers 429 without one).
+    const loginBody = fc.oneof(
+      { weight: 4, arbitrary: loginLike.map((value) => JSON.stringify(value)) },
+      { weight: 1, arbitrary: body },
+    );
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(loginBody, async (payload) => {
+        const response = await fetch(`${server.origin}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: payload,
+        });
+        statuses.add(response.status);
+        expect([400, 401, 413, 429]).toContain(response.status);
+        expect(response.headers.get('set-cookie')).toBeNull();
+        v.parse(ErrorBodySchema, await response.json());
+      }),
+      { seed: 20_261_214, numRuns: 100 },
+    );
+    // Both the refusal of a malformed body and the credential check were reached.
+    expect(statuses).toContain(400);
+    expect(statuses).toContain(401);
+    expect(await stats(server)).toEqual(before);
+  }, 60_000);
 });
 
 describe('reference server: static app and headers', () => {
@@ -261,7 +373,8 @@ describe('reference server: static app and headers', () => {
 describe('reference server: shutdown', () => {
   it('on SIGTERM finishes the push in flight, stores it, refuses new connections and exits 0', async () => {
     const dataDir = join(temp.path, 'shutdown-data');
-    const server = await startServerProcess({ dataDir, token: TOKEN });
+    const token = await provisionDeviceToken(dataDir);
+    const server = await startServerProcess({ dataDir, auth: 'users' });
     const clientId = ids();
     const order = new OrderStreamBuilder(ids, clientId);
     const events: WireClientEvent[] = [order.created()];
@@ -277,7 +390,11 @@ describe('reference server: shutdown', () => {
           port: server.port,
           path: '/api/sync/push',
           method: 'POST',
-          headers: { ...auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'transfer-encoding': 'chunked',
+          },
         },
         (res) => {
           let text = '';

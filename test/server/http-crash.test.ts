@@ -2,10 +2,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/platform/ids';
 import type { WireClientEvent } from '../../src/protocol/messages';
-import { type ServerProcess, startServerProcess, stopAllServers, tempDir } from './support/server-process';
+import {
+  provisionDeviceToken,
+  type ServerProcess,
+  startServerProcess,
+  stopAllServers,
+  tempDir,
+} from './support/server-process';
 import { delivered, ordersFor, push, readStored } from './support/sync-client';
 
-const TOKEN = 'crash-token-0123456789abcdef';
 const temp = tempDir('crash');
 const ids = uuidv7Generator();
 
@@ -36,14 +41,16 @@ describe('reference server crash safety', () => {
 
     // Each client sends its batches one after another, as an outbox does, and remembers what was answered.
     // After 30 answered pushes across all clients the server is killed with SIGKILL while others are in flight.
-    const first = await startServerProcess({ dataDir, token: TOKEN });
+    // Signed in as one user (a device token): ownership is claimed inside the transactions a crash cuts.
+    const token = await provisionDeviceToken(dataDir);
+    const first = await startServerProcess({ dataDir, auth: 'users' });
     let answered = 0;
     let killed: Promise<void> | null = null;
     const load = (server: ServerProcess, client: Client) => async () => {
       for (const batch of client.batches) {
         const unsent = batch.filter((event) => !client.acknowledged.has(event.eventId));
         if (unsent.length === 0) continue;
-        const answer = await push(server.baseUrl, TOKEN, client.clientId, unsent, ids());
+        const answer = await push(server.baseUrl, token, client.clientId, unsent, ids());
         for (const eventId of delivered(answer)) client.acknowledged.add(eventId);
         answered += 1;
         if (answered === 30) killed = first.kill9();
@@ -63,7 +70,7 @@ describe('reference server crash safety', () => {
 
     // Restart on the same data dir; clients resend everything unacknowledged, including the batch that was
     // in flight when the server died (it may or may not have been committed).
-    const second = await startServerProcess({ dataDir, token: TOKEN });
+    const second = await startServerProcess({ dataDir, auth: 'users' });
     await Promise.all(clients.map((client) => load(second, client)()));
     expect(await second.stop()).toEqual({ code: 0, signal: null });
 
@@ -73,6 +80,7 @@ describe('reference server crash safety', () => {
       distinctEventIds: total,
       streamsWithHoles: 0,
       streamsDecidedTwice: 0,
+      unownedStreams: 0,
       serverEvents: total / 4,
     });
     for (const client of clients) expect(client.acknowledged.size).toBe(client.batches.flat().length);

@@ -46,6 +46,8 @@ describe('memory storage snapshots', () => {
         data: { code: 'credit_limit', reason: 'Over the limit' },
       });
       tx.increment('duplicatesAnswered', 2);
+      tx.claimStream(event.streamId, 'alice');
+      tx.claimClient(clientId, 'alice');
     });
     const persisted = JSON.parse(JSON.stringify(original.snapshot())) as MemorySnapshot;
 
@@ -57,11 +59,13 @@ describe('memory storage snapshots', () => {
           events: reader.streamEvents(event.streamId),
           pulled: reader.serverEventsForClient(clientId, 0, 10),
           lastSeq: reader.lastServerSeq(),
+          owners: [reader.streamOwner(event.streamId), reader.clientOwner(clientId)],
         })),
       ),
     );
     expect(after).toEqual(before);
     expect(after?.stats.duplicatesAnswered).toBe(2);
+    expect(after?.owners).toEqual(['alice', 'alice']);
     const next = await restored.transaction((tx) =>
       tx.appendServerEvent({
         eventId: ids(),
@@ -88,6 +92,16 @@ describe('memory storage snapshots', () => {
     ).rejects.toThrow('abandon');
     expect(seen).toHaveLength(1);
     expect(seen[0]?.clientEvents.map((row) => row.event)).toEqual([event]);
+  });
+
+  it('loads a snapshot saved before streams and clients had owners', async () => {
+    const event = created();
+    const { streamOwners: _streams, clientOwners: _clients, ...older } = createMemoryStorage().snapshot();
+    const restored = createMemoryStorage({
+      initial: { ...older, clientEvents: [{ clientId, event }] } as MemorySnapshot,
+    });
+    await expect(restored.read((reader) => reader.streamOwner(event.streamId))).resolves.toBeUndefined();
+    await expect(restored.read((reader) => reader.streamVersion(event.streamId))).resolves.toBe(1);
   });
 
   it('refuses a corrupt snapshot instead of starting from half a state', () => {

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/platform/ids';
 import type { WireClientEvent } from '../../src/protocol/messages';
 import { type ServerStorageTx, StorageConflictError } from '../../src/server/core/storage';
-import { createSqliteStorage, SqliteStorageError } from '../../src/server/node/sqlite-storage';
+import { SCHEMA_VERSION, SqliteStorageError } from '../../src/server/node/sqlite-database';
+import { createSqliteStorage } from '../../src/server/node/sqlite-storage';
 import { runStorageContract } from './storage-contract';
 
 const root = mkdtempSync(join(tmpdir(), 'outpost-sqlite-'));
@@ -129,6 +130,41 @@ describe('SQLite storage', () => {
     await storage.close();
     await expect(storage.read((reader) => reader.stats())).rejects.toMatchObject({ code: 'storage_closed' });
     await expect(storage.transaction(() => 1)).rejects.toBeInstanceOf(SqliteStorageError);
+  });
+
+  it('brings a schema 1 file (before users) to the current schema, keeping what it held', async () => {
+    const file = freshFile();
+    const event = created();
+    const raw = new Database(file);
+    // Schema 1 as the previous release created it, holding one event.
+    raw.exec(`
+      CREATE TABLE client_events (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL, stream_id TEXT NOT NULL,
+        version INTEGER NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, client_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL);
+      CREATE UNIQUE INDEX client_events_event_id ON client_events (event_id);
+      CREATE TABLE server_events (server_seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,
+        stream_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE client_streams (client_id TEXT NOT NULL, stream_id TEXT NOT NULL,
+        PRIMARY KEY (client_id, stream_id)) WITHOUT ROWID;
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      PRAGMA user_version = 1;
+    `);
+    raw
+      .prepare('INSERT INTO client_events VALUES (1, ?, ?, 1, ?, ?, ?, 0)')
+      .run(event.eventId, event.streamId, event.type, JSON.stringify(event), client);
+    raw.close();
+
+    const storage = createSqliteStorage({ file });
+    await storage.transaction((tx) => tx.claimStream(event.streamId, 'alice'));
+    const seen = await storage.read((reader) => ({
+      found: reader.findClientEvent(event.eventId),
+      owner: reader.streamOwner(event.streamId),
+    }));
+    await storage.close();
+    expect(seen).toEqual({ found: event, owner: 'alice' });
+    const reopened = new Database(file, { readonly: true });
+    expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    reopened.close();
   });
 
   it('refuses to open a database written by a newer server', () => {

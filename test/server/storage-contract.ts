@@ -1,7 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/platform/ids';
 import type { WireClientEvent, WireServerEvent } from '../../src/protocol/messages';
-import { type ServerStorage, StorageConflictError } from '../../src/server/core/storage';
+import {
+  type ServerStorage,
+  type ServerStorageTx,
+  StorageConflictError,
+} from '../../src/server/core/storage';
 
 /**
  * What every `ServerStorage` must do, whatever it is built on: run it with
@@ -346,6 +350,86 @@ export function runStorageContract(
         confirmations: 2,
         rejections: 1,
         duplicatesAnswered: 4,
+      });
+    });
+
+    describe('owners (AUTH=users)', () => {
+      it('knows no owner for a stream or client until one is claimed, then keeps it', async () => {
+        const stream = newStream();
+        const before = await storage.read((reader) => [
+          reader.streamOwner(stream),
+          reader.clientOwner(clientA),
+        ]);
+        expect(before).toEqual([undefined, undefined]);
+        await storage.transaction((tx) => {
+          tx.claimStream(stream, 'alice');
+          tx.claimClient(clientA, 'alice');
+          // Claiming again for the same user is a no-op, not a conflict.
+          tx.claimStream(stream, 'alice');
+          tx.claimClient(clientA, 'alice');
+        });
+        const after = await storage.read((reader) => [
+          reader.streamOwner(stream),
+          reader.clientOwner(clientA),
+        ]);
+        expect(after).toEqual(['alice', 'alice']);
+      });
+
+      it("refuses another user's claim on a stream or a client with an owner conflict", async () => {
+        const stream = newStream();
+        await storage.transaction((tx) => {
+          tx.claimStream(stream, 'alice');
+          tx.claimClient(clientA, 'alice');
+        });
+        for (const claim of [
+          (tx: ServerStorageTx) => tx.claimStream(stream, 'bob'),
+          (tx: ServerStorageTx) => tx.claimClient(clientA, 'bob'),
+        ]) {
+          const failure = storage.transaction(claim);
+          await expect(failure).rejects.toBeInstanceOf(StorageConflictError);
+          await expect(failure).rejects.toMatchObject({ constraint: 'owner' });
+        }
+        const owners = await storage.read((reader) => [
+          reader.streamOwner(stream),
+          reader.clientOwner(clientA),
+        ]);
+        expect(owners).toEqual(['alice', 'alice']);
+      });
+
+      it('rolls claims back with the transaction they were made in', async () => {
+        const stream = newStream();
+        const failure = storage.transaction((tx) => {
+          tx.claimStream(stream, 'alice');
+          tx.claimClient(clientB, 'alice');
+          throw new Error('abandon');
+        });
+        await expect(failure).rejects.toThrow('abandon');
+        const owners = await storage.read((reader) => [
+          reader.streamOwner(stream),
+          reader.clientOwner(clientB),
+        ]);
+        expect(owners).toEqual([undefined, undefined]);
+        await storage.transaction((tx) => tx.claimStream(stream, 'bob'));
+        await expect(storage.read((reader) => reader.streamOwner(stream))).resolves.toBe('bob');
+      });
+
+      it("pulls, for an owner, only the server events of that owner's streams among the client's", async () => {
+        const alices = newStream();
+        const bobs = newStream();
+        const unowned = newStream();
+        const stored = await storage.transaction((tx) => {
+          tx.claimStream(alices, 'alice');
+          tx.claimStream(bobs, 'bob');
+          for (const stream of [alices, bobs, unowned]) tx.linkClientToStream(clientA, stream);
+          return [alices, bobs, unowned].map((stream) => tx.appendServerEvent(rejection(stream)));
+        });
+        const seen = await storage.read((reader) => ({
+          alice: reader.serverEventsForClient(clientA, 0, 10, 'alice'),
+          bob: reader.serverEventsForClient(clientA, 0, 10, 'bob'),
+          nobody: reader.serverEventsForClient(clientA, 0, 10, 'carol'),
+          unscoped: reader.serverEventsForClient(clientA, 0, 10).length,
+        }));
+        expect(seen).toEqual({ alice: [stored[0]], bob: [stored[1]], nobody: [], unscoped: 3 });
       });
     });
   });

@@ -6,9 +6,11 @@ import {
   PROTOCOL_VERSION,
   PushRequestEnvelopeSchema,
 } from '../../protocol/messages';
-import { errorResponse, jsonResponse } from './http-errors';
+import { openAccess, type Principal, type SyncAccess, sharedTokenAccess } from './access';
+import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from './http-errors';
 import { handlePull } from './pull';
 import { handlePush } from './push';
+import { firstMessage, isJsonContentType, isRecord, readJsonBody } from './request-body';
 import type { ServerStorage } from './storage';
 
 export interface SyncServerOptions {
@@ -19,8 +21,15 @@ export interface SyncServerOptions {
   basePath?: string;
   /** Largest push body accepted, in bytes; default 1 MiB (the protocol's limit). */
   maxBodyBytes?: number;
-  /** When set, every route but health needs `Authorization: Bearer <token>`. */
+  /**
+   * Who may sync, and for whom a request acts (`access.ts`). Default: anyone, unscoped; or, with `token`,
+   * anyone who sends `Authorization: Bearer <token>`. Health never asks.
+   */
+  access?: SyncAccess;
+  /** Shorthand for `access: sharedTokenAccess(token)` (the mock backend's option). */
   token?: string | null;
+  /** Refuses a browser's request from another site with 403 (`createOriginCheck`); off by default. */
+  isForeignOrigin?: (request: Request) => boolean;
 }
 
 export type SyncHandler = (request: Request) => Promise<Response>;
@@ -47,76 +56,72 @@ const PullQuerySchema = v.object({
 export function createSyncHandler(options: SyncServerOptions): SyncHandler {
   const base = (options.basePath ?? '/api/sync').replace(/\/+$/, '');
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BATCH_BYTES;
-  const token = options.token ?? null;
+  const access = options.access ?? (options.token ? sharedTokenAccess(options.token) : openAccess);
+  const isForeignOrigin = options.isForeignOrigin ?? (() => false);
   const deps = { storage: options.storage, clock: options.clock, ids: options.ids };
 
   return async (request) => {
     const route = routeOf(new URL(request.url).pathname, base);
     if (route === null)
       return errorResponse(404, 'not_found', `No sync route at ${new URL(request.url).pathname}`);
-    if (route !== 'health' && token !== null && !isAuthorized(request, token)) {
-      return errorResponse(401, 'unauthorized', 'A valid Authorization: Bearer token is required', {
-        'www-authenticate': 'Bearer',
-      });
-    }
-    const method = METHODS[route];
-    if (request.method !== method) {
-      return errorResponse(405, 'method_not_allowed', `${route} accepts ${method} only`, { allow: method });
-    }
+    if (isForeignOrigin(request)) return foreignOrigin();
     try {
+      let principal: Principal = { owner: null };
+      if (route !== 'health') {
+        const identified = await access.identify(request);
+        if (identified === null) return unauthorized();
+        principal = identified;
+      }
+      const method = METHODS[route];
+      if (request.method !== method) {
+        return errorResponse(405, 'method_not_allowed', `${route} accepts ${method} only`, { allow: method });
+      }
       switch (route) {
         case 'health':
           return jsonResponse(200, { status: 'ok' });
         case 'stats':
           return jsonResponse(200, await deps.storage.read((reader) => reader.stats()));
         case 'pull':
-          return await pull(request);
+          return await pull(request, principal);
         case 'push':
-          return await push(request);
+          return await push(request, principal);
         default: {
           const unknownRoute: never = route;
           return unknownRoute;
         }
       }
     } catch (error) {
-      // Only the storage can fail here; the client resends and step 1 of a push makes that safe.
-      const message = error instanceof Error ? error.message : String(error);
-      return errorResponse(500, 'internal', `The server failed: ${message}`);
+      // Only the storages can fail here; the client resends and step 1 of a push makes that safe.
+      return serverFailed(error);
     }
   };
 
-  async function pull(request: Request): Promise<Response> {
+  async function pull(request: Request, principal: Principal): Promise<Response> {
     const params = new URL(request.url).searchParams;
     const query = v.safeParse(PullQuerySchema, {
       clientId: params.get('clientId') ?? undefined,
       since: params.get('since') ?? undefined,
     });
     if (!query.success) return errorResponse(400, 'invalid_query', firstMessage(query.issues));
-    return jsonResponse(200, await handlePull(deps.storage, query.output.clientId, query.output.since));
+    const { clientId, since } = query.output;
+    return jsonResponse(200, await handlePull(deps.storage, clientId, since, principal.owner));
   }
 
-  async function push(request: Request): Promise<Response> {
+  async function push(request: Request, principal: Principal): Promise<Response> {
     if (!isJsonContentType(request.headers.get('content-type'))) {
       return errorResponse(415, 'unsupported_media_type', 'A push is sent as Content-Type: application/json');
     }
     const declared = Number(request.headers.get('content-length') ?? Number.NaN);
     if (declared > maxBodyBytes) return tooLarge(`The body is ${declared} bytes; at most ${maxBodyBytes}`);
-    // Counted while streaming: a missing or lying Content-Length must not let a huge body into memory.
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await readAtMost(request, maxBodyBytes);
-    } catch {
-      // The client broke off mid-body: its request, not the server, failed.
-      return errorResponse(400, 'malformed_json', 'The body could not be read to its end');
-    }
-    if (bytes === null) return tooLarge(`The body is over ${maxBodyBytes} bytes`);
-
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    } catch {
+    const read = await readJsonBody(request, maxBodyBytes);
+    if (!read.ok) {
+      if (read.problem === 'too_large') return tooLarge(`The body is over ${maxBodyBytes} bytes`);
+      if (read.problem === 'unreadable') {
+        return errorResponse(400, 'malformed_json', 'The body could not be read to its end');
+      }
       return errorResponse(400, 'malformed_json', 'The body is not JSON in UTF-8');
     }
+    const body = read.value;
     if (isRecord(body) && Array.isArray(body.events) && body.events.length > MAX_BATCH_EVENTS) {
       return tooLarge(`The batch has ${body.events.length} events; at most ${MAX_BATCH_EVENTS}`);
     }
@@ -129,7 +134,15 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
     }
     const envelope = v.safeParse(PushRequestEnvelopeSchema, body);
     if (!envelope.success) return errorResponse(400, 'invalid_envelope', firstMessage(envelope.issues));
-    return jsonResponse(200, await handlePush(deps, envelope.output));
+    const answer = await handlePush(deps, envelope.output, principal.owner);
+    if (answer === 'client_id_taken') {
+      return errorResponse(
+        403,
+        'client_id_taken',
+        'This clientId belongs to another user: each user pushes with a clientId of their own',
+      );
+    }
+    return jsonResponse(200, answer);
   }
 }
 
@@ -141,59 +154,4 @@ function routeOf(pathname: string, base: string): Route | null {
   if (!pathname.startsWith(`${base}/`)) return null;
   const rest = pathname.slice(base.length + 1).replace(/\/$/, '');
   return rest === 'push' || rest === 'pull' || rest === 'health' || rest === 'stats' ? rest : null;
-}
-
-function isJsonContentType(header: string | null): boolean {
-  const mediaType = header?.split(';')[0]?.trim().toLowerCase() ?? '';
-  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
-}
-
-function isAuthorized(request: Request, token: string): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '');
-  return match?.[1] !== undefined && constantTimeEqual(match[1].trim(), token);
-}
-
-/** Compares without stopping at the first difference, so response time does not reveal the token. */
-function constantTimeEqual(given: string, expected: string): boolean {
-  let difference = given.length ^ expected.length;
-  for (let index = 0; index < expected.length; index += 1) {
-    difference |= (given.charCodeAt(index) || 0) ^ expected.charCodeAt(index);
-  }
-  return difference === 0;
-}
-
-/** The whole body, or null as soon as it passes `limit` bytes. */
-async function readAtMost(request: Request, limit: number): Promise<Uint8Array | null> {
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function firstMessage(issues: readonly v.BaseIssue<unknown>[]): string {
-  const issue = issues[0];
-  if (!issue) return 'The request is malformed';
-  const path = v.getDotPath(issue);
-  return path ? `${path}: ${issue.message}` : issue.message;
 }

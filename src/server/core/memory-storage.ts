@@ -25,6 +25,9 @@ export const MemorySnapshotSchema = v.object({
   serverEvents: v.array(WireServerEventSchema),
   clientStreams: v.array(v.object({ clientId: UuidSchema, streamId: StreamIdSchema })),
   counters: v.object({ duplicatesAnswered: v.pipe(v.number(), v.safeInteger(), v.minValue(0)) }),
+  // Optional: snapshots saved before ownership existed (the demo worker's IndexedDB) still load.
+  streamOwners: v.optional(v.array(v.object({ streamId: StreamIdSchema, owner: v.string() })), []),
+  clientOwners: v.optional(v.array(v.object({ clientId: UuidSchema, owner: v.string() })), []),
 });
 export type MemorySnapshot = v.InferOutput<typeof MemorySnapshotSchema>;
 
@@ -62,26 +65,41 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const serverEvents: WireServerEvent[] = [];
   const clientStreams = new Map<string, Set<string>>();
   const counters: Record<CounterName, number> = { duplicatesAnswered: 0 };
+  const streamOwners = new Map<string, string>();
+  const clientOwners = new Map<string, string>();
   let closed = false;
+
+  const claim = (owners: Map<string, string>, key: string, owner: string, what: string): void => {
+    guardWrite();
+    const current = owners.get(key);
+    if (current === owner) return;
+    if (current !== undefined)
+      throw new StorageConflictError('owner', `${what} ${key} belongs to another user`);
+    owners.set(key, owner);
+    record(() => owners.delete(key));
+  };
 
   const tx: ServerStorageTx = {
     findClientEvent: (eventId) => clientEvents.get(eventId)?.event,
     streamEvents: (streamId) => streams.get(streamId) ?? [],
     streamVersion: (streamId) => streams.get(streamId)?.length ?? 0,
     lastServerSeq: () => serverEvents.length,
-    serverEventsForClient(clientId, afterSeq, limit) {
-      const owned = clientStreams.get(clientId);
+    serverEventsForClient(clientId, afterSeq, limit, owner) {
+      const pushed = clientStreams.get(clientId);
       const found: WireServerEvent[] = [];
-      if (!owned || limit <= 0) return found;
+      if (!pushed || limit <= 0) return found;
       for (let index = Math.max(0, Math.floor(afterSeq)); index < serverEvents.length; index += 1) {
         const event = serverEvents[index];
-        if (event && owned.has(event.streamId)) {
+        const visible = owner === undefined || streamOwners.get(event?.streamId ?? '') === owner;
+        if (event && pushed.has(event.streamId) && visible) {
           found.push(event);
           if (found.length >= limit) break;
         }
       }
       return found;
     },
+    streamOwner: (streamId) => streamOwners.get(streamId),
+    clientOwner: (clientId) => clientOwners.get(clientId),
     stats(): ServerStats {
       let confirmations = 0;
       for (const event of serverEvents) if (event.type === 'OrderConfirmed') confirmations += 1;
@@ -144,6 +162,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         counters[counter] -= by;
       });
     },
+    claimStream: (streamId, owner) => claim(streamOwners, streamId, owner, 'Stream'),
+    claimClient: (clientId, owner) => claim(clientOwners, clientId, owner, 'Client'),
   };
 
   let undoLog: Array<() => void> | null = null;
@@ -166,6 +186,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       serverEvents,
       clientStreams: links,
       counters: { ...counters },
+      streamOwners: [...streamOwners].map(([streamId, owner]) => ({ streamId, owner })),
+      clientOwners: [...clientOwners].map(([clientId, owner]) => ({ clientId, owner })),
     });
   }
 
@@ -185,6 +207,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     }
     for (const { clientId, streamId } of initial.clientStreams) tx.linkClientToStream(clientId, streamId);
     counters.duplicatesAnswered = initial.counters.duplicatesAnswered;
+    for (const { streamId, owner } of initial.streamOwners) tx.claimStream(streamId, owner);
+    for (const { clientId, owner } of initial.clientOwners) tx.claimClient(clientId, owner);
     loading = false;
   }
 

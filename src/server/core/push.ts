@@ -31,22 +31,44 @@ export interface PushBatch {
 // is stored by then, where the racing events now read as duplicates.
 const CONFLICT_ATTEMPTS = 3;
 
+/** The whole push is refused: the clientId is another user's (answered 403, nothing stored). */
+export type ClientIdTaken = 'client_id_taken';
+
 /**
  * Handles a push per protocol v1: each event in array order on its own, then one storage transaction holds
  * every accepted event, the server decisions they caused and the counters, so a batch is stored whole or not
  * at all.
+ *
+ * With an `owner` (a signed-in user), the same transaction also decides ownership: the clientId and every
+ * stream the batch creates become theirs, a clientId another user owns refuses the batch, and an event on
+ * another user's stream is rejected with code `forbidden`.
  */
-export async function handlePush(deps: PushDeps, batch: PushBatch): Promise<PushResponse> {
+export async function handlePush(
+  deps: PushDeps,
+  batch: PushBatch,
+  owner: string | null,
+): Promise<PushResponse | ClientIdTaken> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await deps.storage.transaction((tx) => decideBatch(tx, deps, batch));
+      return await deps.storage.transaction((tx) => decideBatch(tx, deps, batch, owner));
     } catch (error) {
       if (!(error instanceof StorageConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
     }
   }
 }
 
-function decideBatch(tx: ServerStorageTx, deps: PushDeps, batch: PushBatch): PushResponse {
+function decideBatch(
+  tx: ServerStorageTx,
+  deps: PushDeps,
+  batch: PushBatch,
+  owner: string | null,
+): PushResponse | ClientIdTaken {
+  if (owner !== null) {
+    const clientOwner = tx.clientOwner(batch.clientId);
+    if (clientOwner !== undefined && clientOwner !== owner) return 'client_id_taken';
+    tx.claimClient(batch.clientId, owner);
+  }
+  const ownership = streamOwnership(tx, owner);
   const results: PushResult[] = [];
   const serverEvents: WireServerEvent[] = [];
   const states = new Map<string, OrderState>();
@@ -74,11 +96,17 @@ function decideBatch(tx: ServerStorageTx, deps: PushDeps, batch: PushBatch): Pus
       continue;
     }
 
+    if (streamId !== null && ownership.isForeign(streamId)) {
+      refuse('rejected', 'forbidden', `${streamId} belongs to another user`);
+      continue;
+    }
+
     const stored = eventId === '' ? undefined : tx.findClientEvent(eventId);
     if (stored) {
       if (isSameEvent(raw, stored)) {
         duplicates += 1;
         tx.linkClientToStream(batch.clientId, stored.streamId);
+        ownership.claim(stored.streamId);
         results.push({ eventId, status: 'duplicate' });
       } else {
         refuse('rejected', 'conflict', `Another event is already stored under ${eventId}`);
@@ -113,6 +141,7 @@ function decideBatch(tx: ServerStorageTx, deps: PushDeps, batch: PushBatch): Pus
 
     tx.appendClientEvent(event, batch.clientId);
     tx.linkClientToStream(batch.clientId, event.streamId);
+    ownership.claim(event.streamId);
     states.set(event.streamId, foldOrder([event], state));
     results.push({ eventId, status: 'accepted' });
     if (event.type === 'OrderPlaced') serverEvents.push(decideOnPlacement(tx, deps, state, event));
@@ -120,6 +149,31 @@ function decideBatch(tx: ServerStorageTx, deps: PushDeps, batch: PushBatch): Pus
 
   if (duplicates > 0) tx.increment('duplicatesAnswered', duplicates);
   return { protocol: PROTOCOL_VERSION, results, serverEvents };
+}
+
+/**
+ * Who owns the batch's streams, read once per stream. Without an owner (no sign-in) nothing is foreign
+ * and nothing is claimed. A stream stored before users existed has no owner: the first user to push to it
+ * takes it.
+ */
+function streamOwnership(tx: ServerStorageTx, owner: string | null) {
+  const known = new Map<string, string | undefined>();
+  const ownerOf = (streamId: string): string | undefined => {
+    if (!known.has(streamId)) known.set(streamId, tx.streamOwner(streamId));
+    return known.get(streamId);
+  };
+  return {
+    isForeign(streamId: string): boolean {
+      if (owner === null) return false;
+      const current = ownerOf(streamId);
+      return current !== undefined && current !== owner;
+    },
+    claim(streamId: string): void {
+      if (owner === null || ownerOf(streamId) === owner) return;
+      tx.claimStream(streamId, owner);
+      known.set(streamId, owner);
+    },
+  };
 }
 
 function decideOnPlacement(

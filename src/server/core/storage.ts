@@ -41,8 +41,20 @@ export interface ServerStorageReader {
    * order number is derived from it (`SO-000042` for serverSeq 42).
    */
   lastServerSeq(): number;
-  /** Server events of the streams this client pushed, serverSeq > afterSeq, ascending, at most `limit`. */
-  serverEventsForClient(clientId: string, afterSeq: number, limit: number): readonly WireServerEvent[];
+  /**
+   * Server events of the streams this client pushed, serverSeq > afterSeq, ascending, at most `limit`. With
+   * `owner`, only streams that user owns (`claimStream`): a clientId someone else names shows them nothing.
+   */
+  serverEventsForClient(
+    clientId: string,
+    afterSeq: number,
+    limit: number,
+    owner?: string,
+  ): readonly WireServerEvent[];
+  /** The user who owns the stream; undefined for an unknown stream or one stored without sign-in. */
+  streamOwner(streamId: string): string | undefined;
+  /** The user who owns the clientId; undefined while no signed-in user has pushed with it. */
+  clientOwner(clientId: string): string | undefined;
   stats(): ServerStats;
 }
 
@@ -57,11 +69,19 @@ export interface ServerStorageTx extends ServerStorageReader {
   /** Records that this client pushed to this stream, so its pulls include the stream's server events. */
   linkClientToStream(clientId: string, streamId: string): void;
   increment(counter: CounterName, by?: number): void;
+  /**
+   * Makes `owner` the stream's owner if it has none; nothing if it is already theirs. Throws
+   * `StorageConflictError` ('owner') if another user owns it: checked by the storage, in the transaction
+   * that appends the events, so two server instances cannot both hand one stream out.
+   */
+  claimStream(streamId: string, owner: string): void;
+  /** The same for a clientId. */
+  claimClient(clientId: string, owner: string): void;
 }
 
 export class StorageConflictError extends Error {
   constructor(
-    readonly constraint: 'eventId' | 'streamVersion',
+    readonly constraint: 'eventId' | 'streamVersion' | 'owner',
     message: string,
   ) {
     super(message);

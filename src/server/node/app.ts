@@ -1,16 +1,21 @@
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import type { HttpBindings } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { Clock, IdGenerator } from '../../platform/ids';
 import { MAX_BATCH_BYTES } from '../../protocol/messages';
+import { createAuthHandler } from '../core/auth/auth-handler';
+import type { UserAccess } from '../core/auth/user-access';
+import { type Connection, createOriginCheck, directConnection, type Peer } from '../core/connection';
 import { createSyncHandler } from '../core/http';
 import { errorResponse } from '../core/http-errors';
 import type { ServerStorage } from '../core/storage';
 import { type Logger, silentLogger } from './log';
 
 export const SYNC_BASE_PATH = '/api/sync';
+export const AUTH_BASE_PATH = '/api/auth';
 
 export interface AppOptions {
   readonly storage: ServerStorage;
@@ -18,8 +23,17 @@ export interface AppOptions {
   readonly ids: IdGenerator;
   /** Built PWA to serve; `null` or a folder without index.html serves only the API. */
   readonly distDir?: string | null;
-  /** Bearer token for every sync route but health; `null` leaves sync open. */
-  readonly token?: string | null;
+  /**
+   * `AUTH=users`: sign-in routes under /api/auth, and sync needs a session or a device token. `null`
+   * (`AUTH=none`): sync is open and /api/auth does not exist.
+   */
+  readonly users?: {
+    readonly access: UserAccess;
+    /** COOKIE_SECURE=1: Secure on every answer, not only over HTTPS. */
+    readonly alwaysSecureCookie?: boolean;
+  } | null;
+  /** How far to believe forwarded headers (TRUST_PROXY); directly connected clients by default. */
+  readonly connection?: Connection;
   /** Origin(s) allowed to call the API cross-origin; `null` sends no CORS headers at all. */
   readonly corsOrigin?: string | readonly string[] | null;
   readonly maxBodyBytes?: number;
@@ -27,6 +41,8 @@ export interface AppOptions {
 }
 
 export interface AppEnv {
+  // Absent when a test calls `app.request()` without a socket.
+  Bindings: Partial<HttpBindings>;
   Variables: { requestId: string };
 }
 
@@ -46,14 +62,31 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const log = options.logger ?? silentLogger;
   const { clock } = options;
   const app = new Hono<AppEnv>();
+  const origins = options.corsOrigin ?? null;
+  const corsList = origins === null ? [] : typeof origins === 'string' ? [origins] : [...origins];
+  const connection = options.connection ?? directConnection;
+  // In every auth mode: a browser on another site must not be able to push orders into this one.
+  const isForeignOrigin = createOriginCheck(connection, corsList);
+  const users = options.users ?? null;
   const sync = createSyncHandler({
     storage: options.storage,
     clock,
     ids: options.ids,
     basePath: SYNC_BASE_PATH,
     maxBodyBytes: options.maxBodyBytes ?? MAX_BATCH_BYTES,
-    token: options.token ?? null,
+    ...(users ? { access: users.access } : {}),
+    isForeignOrigin,
   });
+  const auth =
+    users &&
+    createAuthHandler({
+      access: users.access,
+      basePath: AUTH_BASE_PATH,
+      cookiePath: '/api',
+      connection,
+      secureCookie: users.alwaysSecureCookie ? 'always' : 'https',
+      isForeignOrigin,
+    });
 
   // Outermost, so the line is written and the id echoed whatever happens inside, errors included.
   app.use('*', async (c, next) => {
@@ -75,23 +108,28 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     });
   });
 
-  const origins = options.corsOrigin ?? null;
   if (origins !== null) {
-    const list = typeof origins === 'string' ? [origins] : [...origins];
+    const anyOrigin = corsList.includes('*');
     app.use(
-      `${SYNC_BASE_PATH}/*`,
+      '/api/*',
       cors({
-        origin: list.includes('*') ? '*' : list,
+        origin: anyOrigin ? '*' : corsList,
         allowMethods: ['GET', 'POST', 'OPTIONS'],
         allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', REQUEST_ID_HEADER],
         exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
+        // A front end on a listed origin signs in with the cookie; browsers never send one to `*`.
+        credentials: !anyOrigin,
         maxAge: 600,
       }),
     );
   }
 
-  // The core handler does its own routing, limits (streamed byte count), auth and error bodies.
+  const peerOf = (c: Context<AppEnv>): Peer => ({
+    remoteAddress: c.env?.incoming?.socket.remoteAddress ?? null,
+  });
+  // The core handlers do their own routing, limits (streamed byte count), auth and error bodies.
   app.all(`${SYNC_BASE_PATH}/*`, (c) => sync(c.req.raw));
+  if (auth) app.all(`${AUTH_BASE_PATH}/*`, (c) => auth(c.req.raw, peerOf(c)));
   app.all('/api/*', (c) => errorResponse(404, 'not_found', `No API route at ${c.req.path}`));
 
   const dist = options.distDir ?? null;

@@ -2,22 +2,34 @@ import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { MAX_BATCH_BYTES } from '../../protocol/messages';
 
-/** How the reference server runs, read once from the environment at start. */
-export interface ServerConfig {
-  readonly port: number;
-  readonly host: string;
+/** Where the server keeps its data: what `npm start` and `npm run user` must agree on. */
+export interface StorageConfig {
   /** Folder of the SQLite file (`outpost.sqlite`), absolute. */
   readonly dataDir: string;
+}
+
+/** How the reference server runs, read once from the environment at start. */
+export interface ServerConfig extends StorageConfig {
+  readonly port: number;
+  readonly host: string;
   /** Built PWA to serve, absolute; `null` serves only the API. */
   readonly distDir: string | null;
-  /** Bearer token every sync route requires; `null` leaves sync open (fine on 127.0.0.1 only). */
-  readonly syncToken: string | null;
+  /** `none`: sync is open to whoever reaches the server. `users`: sign-in or a device token (docs/server.md). */
+  readonly auth: AuthMode;
+  /** How long a session lives after its last use (AUTH=users). */
+  readonly sessionTtlMs: number;
+  /** Mark the session cookie Secure on every answer, not only on requests that came over HTTPS. */
+  readonly cookieSecure: boolean;
+  /** Reverse proxies in front whose X-Forwarded-* headers are believed; 0 believes none. */
+  readonly trustProxyHops: number;
   /** Origins allowed to call the API from another host; `null` (the default) sends no CORS headers. */
   readonly corsOrigins: readonly string[] | null;
   readonly maxBodyBytes: number;
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   readonly shutdownGraceMs: number;
 }
+
+export type AuthMode = 'none' | 'users';
 
 export const DATABASE_FILE = 'outpost.sqlite';
 
@@ -52,16 +64,38 @@ const OriginSchema = v.pipe(
   ),
 );
 
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MAX_SESSION_TTL_MS = 400 * UNIT_MS.d;
+
+const DurationSetting = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,6}[smhd]$/, 'SESSION_TTL is a whole number and a unit: 30d, 12h, 15m or 90s'),
+  v.transform((text) => Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1) as keyof typeof UNIT_MS]),
+  v.minValue(UNIT_MS.s, 'SESSION_TTL must be at least 1s'),
+  v.maxValue(
+    MAX_SESSION_TTL_MS,
+    'SESSION_TTL must be at most 400d (browsers keep a cookie 400 days at most)',
+  ),
+);
+
+const StorageEnvSchema = v.object({
+  DATA_DIR: v.optional(v.string()),
+});
+
 const EnvSchema = v.object({
+  ...StorageEnvSchema.entries,
   PORT: integerSetting('PORT', 0, 65_535),
   HOST: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]+$/, 'HOST must be a host name or IP address'))),
-  DATA_DIR: v.optional(v.string()),
   DIST_DIR: v.optional(v.string()),
+  AUTH: v.optional(v.picklist(['none', 'users'], 'AUTH is none or users')),
+  SESSION_TTL: v.optional(DurationSetting),
+  COOKIE_SECURE: v.optional(v.picklist(['0', '1'], 'COOKIE_SECURE is 0 or 1')),
+  TRUST_PROXY: integerSetting('TRUST_PROXY', 0, 10),
+  // Retired: one secret for every device could not tell users apart, and the app never sent it.
   SYNC_TOKEN: v.optional(
-    v.pipe(
-      v.string(),
-      v.minLength(16, 'SYNC_TOKEN must be at least 16 characters'),
-      v.regex(/^[\x21-\x7e]+$/, 'SYNC_TOKEN must be printable ASCII without spaces'),
+    v.undefined(
+      'SYNC_TOKEN is retired: set AUTH=users, add users with `npm run user -- add <name>`, and give ' +
+        'machine clients a device token (`npm run user -- token <name>`); see docs/server.md',
     ),
   ),
   CORS_ORIGIN: v.optional(
@@ -75,31 +109,53 @@ const EnvSchema = v.object({
   SHUTDOWN_GRACE_MS: integerSetting('SHUTDOWN_GRACE_MS', 0, 600_000),
 });
 
-const SETTINGS = Object.keys(EnvSchema.entries) as ReadonlyArray<keyof typeof EnvSchema.entries>;
+type Env = Readonly<Record<string, string | undefined>>;
 
-/**
- * Reads the settings from `env` (blank counts as unset) and resolves folders against `cwd`. Throws
- * `ConfigError` listing every bad value, so one start tells the operator everything to fix.
- */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>, cwd: string): ServerConfig {
+/** Reads the settings `schema` knows from `env` (blank counts as unset), listing every bad value at once. */
+function readEnv<S extends v.ObjectSchema<v.ObjectEntries, undefined>>(
+  schema: S,
+  env: Env,
+): v.InferOutput<S> {
   const input: Record<string, string | undefined> = {};
-  for (const name of SETTINGS) input[name] = blankToUndefined(env[name]);
-  const parsed = v.safeParse(EnvSchema, input);
+  for (const name of Object.keys(schema.entries)) input[name] = blankToUndefined(env[name]);
+  const parsed = v.safeParse(schema, input);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'environment'}: ${issue.message}`),
     );
   }
-  const settings = parsed.output;
-  const absolute = (path: string): string => (isAbsolute(path) ? path : resolve(cwd, path));
+  return parsed.output;
+}
+
+const absoluteFrom = (cwd: string) => (path: string) => (isAbsolute(path) ? path : resolve(cwd, path));
+
+/**
+ * Where the data lives, read the way the server reads it: the user CLI uses this so it always opens the
+ * database `npm start` opens, without caring about the server's other settings.
+ */
+export function parseStorageConfig(env: Env, cwd: string): StorageConfig {
+  const settings = readEnv(StorageEnvSchema, env);
+  return { dataDir: absoluteFrom(cwd)(settings.DATA_DIR ?? 'data') };
+}
+
+/**
+ * Reads the settings from `env` (blank counts as unset) and resolves folders against `cwd`. Throws
+ * `ConfigError` listing every bad value, so one start tells the operator everything to fix.
+ */
+export function parseConfig(env: Env, cwd: string): ServerConfig {
+  const settings = readEnv(EnvSchema, env);
+  const absolute = absoluteFrom(cwd);
   const dist = settings.DIST_DIR ?? 'dist';
   return {
+    ...parseStorageConfig(env, cwd),
     port: settings.PORT ?? 8080,
     host: settings.HOST ?? '127.0.0.1',
-    dataDir: absolute(settings.DATA_DIR ?? 'data'),
     // `DIST_DIR=none` runs the API alone, e.g. behind a CDN that serves the app.
     distDir: dist === 'none' ? null : absolute(dist),
-    syncToken: settings.SYNC_TOKEN ?? null,
+    auth: settings.AUTH ?? 'none',
+    sessionTtlMs: settings.SESSION_TTL ?? 30 * UNIT_MS.d,
+    cookieSecure: settings.COOKIE_SECURE === '1',
+    trustProxyHops: settings.TRUST_PROXY ?? 0,
     corsOrigins: settings.CORS_ORIGIN ?? null,
     maxBodyBytes: settings.MAX_BODY_BYTES ?? MAX_BATCH_BYTES,
     shutdownGraceMs: settings.SHUTDOWN_GRACE_MS ?? 10_000,

@@ -28,9 +28,20 @@ async function main(): Promise<void> {
     port: server.port,
     dataDir: config.dataDir,
     distDir: config.distDir,
-    auth: config.syncToken !== null,
+    auth: config.auth,
+    trustProxy: config.trustProxyHops,
     cors: config.corsOrigins?.join(',') ?? null,
   });
+  if (config.auth === 'none') {
+    const local = /^(127\.|::1$|localhost$)/.test(config.host);
+    logger({
+      level: local ? 'info' : 'warn',
+      msg:
+        'sync is open (AUTH=none): no sign-in, anyone who can reach this server can send and read orders. ' +
+        'Fine for one person on this machine; set AUTH=users for anything else (docs/server.md)',
+      url: server.url,
+    });
+  }
 
   const shutdown = (signal: NodeJS.Signals): void => {
     logger({ level: 'info', msg: 'shutting down', signal });

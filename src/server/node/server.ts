@@ -3,10 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { type Clock, type IdGenerator, newId, systemClock } from '../../platform/ids';
+import type { AuthCrypto } from '../core/auth/auth-crypto';
+import type { AuthStore } from '../core/auth/auth-store';
+import { createUserAccess } from '../core/auth/user-access';
+import { behindProxies, directConnection } from '../core/connection';
 import type { ServerStorage } from '../core/storage';
 import { createApp } from './app';
 import { DATABASE_FILE, type ServerConfig } from './config';
 import { type Logger, silentLogger } from './log';
+import { createNodeAuthCrypto } from './node-auth-crypto';
+import { createSqliteAuthStore } from './sqlite-auth-store';
 import { createSqliteStorage } from './sqlite-storage';
 
 export interface RunningServer {
@@ -27,22 +33,45 @@ export interface ServerDeps {
   readonly ids?: IdGenerator;
   /** Defaults to SQLite in `config.dataDir`. */
   readonly storage?: ServerStorage;
+  /** AUTH=users only; defaults to SQLite in the same file as the storage. */
+  readonly authStore?: AuthStore;
+  readonly authCrypto?: AuthCrypto;
 }
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const logger = deps.logger ?? silentLogger;
   const clock = deps.clock ?? systemClock;
-  const storage = deps.storage ?? createSqliteStorage({ file: join(config.dataDir, DATABASE_FILE), clock });
+  const file = join(config.dataDir, DATABASE_FILE);
+  const storage = deps.storage ?? createSqliteStorage({ file, clock });
+  const authStore = config.auth === 'users' ? (deps.authStore ?? createSqliteAuthStore({ file })) : null;
+  const closeStores = async (): Promise<void> => {
+    await Promise.all([storage.close(), authStore?.close()]);
+  };
+  const access =
+    authStore &&
+    createUserAccess({
+      store: authStore,
+      crypto: deps.authCrypto ?? createNodeAuthCrypto(),
+      clock,
+      sessionTtlMs: config.sessionTtlMs,
+    });
   const app = createApp({
     storage,
     clock,
     ids: deps.ids ?? newId,
     distDir: config.distDir,
-    token: config.syncToken,
+    users: access && { access, alwaysSecureCookie: config.cookieSecure },
+    connection: config.trustProxyHops > 0 ? behindProxies(config.trustProxyHops) : directConnection,
     corsOrigin: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     logger,
   });
+  if (authStore && (await authStore.listUsers(clock.now())).length === 0) {
+    logger({
+      level: 'warn',
+      msg: 'AUTH=users but there are no users yet: nobody can sync until one is added (npm run user -- add <name>)',
+    });
+  }
 
   const { server, address } = await new Promise<{ server: Server; address: AddressInfo }>(
     (resolve, reject) => {
@@ -54,7 +83,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       started.once('error', reject);
     },
   ).catch(async (error: unknown) => {
-    await storage.close();
+    await closeStores();
     throw error;
   });
   const { port } = address;
@@ -74,7 +103,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         clearInterval(sweep);
         clearTimeout(cut);
         // Only now: every request that reached the storage has been answered.
-        storage.close().then(
+        closeStores().then(
           () => resolve(clean),
           (error: unknown) => {
             logger({ level: 'error', msg: 'closing storage failed', error: String(error) });

@@ -1,6 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import * as v from 'valibot';
 import { type Clock, systemClock } from '../../platform/ids';
 import {
@@ -17,6 +14,7 @@ import {
   type ServerStorageTx,
   StorageConflictError,
 } from '../core/storage';
+import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
 
 /**
  * The reference server's durable storage: one SQLite file, opened by one process.
@@ -32,71 +30,6 @@ export interface SqliteStorageOptions {
   /** Stamps `received_at`; the system clock unless a test injects one. */
   readonly clock?: Clock;
 }
-
-export type SqliteStorageErrorCode =
-  | 'storage_closed'
-  | 'storage_corrupt'
-  | 'storage_too_new'
-  | 'tx_finished'
-  | 'invalid_server_event'
-  | 'async_work';
-
-export class SqliteStorageError extends Error {
-  constructor(
-    readonly code: SqliteStorageErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SqliteStorageError';
-  }
-}
-
-const SCHEMA_VERSION = 1;
-
-// Bump SCHEMA_VERSION and add a step here when the layout changes; a file from a newer server is refused.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS client_events (
-  position    INTEGER PRIMARY KEY,
-  event_id    TEXT    NOT NULL,
-  stream_id   TEXT    NOT NULL,
-  version     INTEGER NOT NULL,
-  type        TEXT    NOT NULL,
-  body        TEXT    NOT NULL,
-  client_id   TEXT    NOT NULL,
-  received_at INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS client_events_event_id ON client_events (event_id);
-CREATE UNIQUE INDEX IF NOT EXISTS client_events_stream_version ON client_events (stream_id, version);
--- A stream has no holes: only version n + 1 may follow n. A resent eventId is left to its UNIQUE index, so
--- it is reported as the duplicate it is rather than as a version clash.
-CREATE TRIGGER IF NOT EXISTS client_events_contiguous BEFORE INSERT ON client_events
-WHEN NOT EXISTS (SELECT 1 FROM client_events WHERE event_id = NEW.event_id)
- AND NEW.version <> (SELECT COALESCE(MAX(version), 0) FROM client_events WHERE stream_id = NEW.stream_id) + 1
-BEGIN
-  SELECT RAISE(ABORT, 'client_events: version is not the stream''s next');
-END;
-
-CREATE TABLE IF NOT EXISTS server_events (
-  server_seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id   TEXT NOT NULL,
-  stream_id  TEXT NOT NULL,
-  type       TEXT NOT NULL,
-  body       TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS server_events_event_id ON server_events (event_id);
-CREATE INDEX IF NOT EXISTS server_events_stream ON server_events (stream_id, server_seq);
-
-CREATE TABLE IF NOT EXISTS client_streams (
-  client_id TEXT NOT NULL,
-  stream_id TEXT NOT NULL,
-  PRIMARY KEY (client_id, stream_id)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS counters (
-  name  TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
 
 /** A stored server event without its sequence number: the row's `server_seq` is the source of truth. */
 const StoredServerEventSchema = v.object({
@@ -155,31 +88,9 @@ function toServerEvent(row: ServerEventRow): WireServerEvent {
   return event.output;
 }
 
-/** SQLITE_CONSTRAINT_UNIQUE from an index, SQLITE_CONSTRAINT_TRIGGER from the contiguity trigger. */
-function isConstraintViolation(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    'code' in error &&
-    typeof error.code === 'string' &&
-    error.code.startsWith('SQLITE_CONSTRAINT')
-  );
-}
-
 export function createSqliteStorage(options: SqliteStorageOptions): ServerStorage {
   const clock = options.clock ?? systemClock;
-  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const db = new Database(options.file);
-  try {
-    // WAL lets pulls read while a push writes; FULL fsyncs the WAL at every commit, so an answered push
-    // survives a power cut, not only a process crash (NORMAL would only survive the crash).
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    migrate(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteDatabase(options.file);
 
   const insertClientEvent = db.prepare<[string, string, number, string, string, string, number]>(
     `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
@@ -206,14 +117,42 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
     'INSERT INTO server_events (server_seq, event_id, stream_id, type, body) VALUES (?, ?, ?, ?, ?)',
   );
   const selectServerEventsForClient = db.prepare<
-    [{ clientId: string; afterSeq: number; limit: number }],
+    [{ clientId: string; afterSeq: number; limit: number; owner: string | null }],
     ServerEventRow
   >(
     `SELECT s.server_seq, s.body FROM server_events s
      WHERE s.server_seq > @afterSeq
        AND EXISTS (SELECT 1 FROM client_streams c WHERE c.client_id = @clientId AND c.stream_id = s.stream_id)
+       AND (@owner IS NULL
+            OR EXISTS (SELECT 1 FROM stream_owners o WHERE o.stream_id = s.stream_id AND o.username = @owner))
      ORDER BY s.server_seq LIMIT @limit`,
   );
+  const selectStreamOwner = db
+    .prepare<[string], string>('SELECT username FROM stream_owners WHERE stream_id = ?')
+    .pluck();
+  const insertStreamOwner = db.prepare<[string, string]>(
+    'INSERT INTO stream_owners (stream_id, username) VALUES (?, ?)',
+  );
+  const selectClientOwner = db
+    .prepare<[string], string>('SELECT username FROM client_owners WHERE client_id = ?')
+    .pluck();
+  const insertClientOwner = db.prepare<[string, string]>(
+    'INSERT INTO client_owners (client_id, username) VALUES (?, ?)',
+  );
+  /** Claims `key` for `owner` unless it has one; the primary key refuses a second owner whatever we read. */
+  const claim =
+    (select: typeof selectStreamOwner, insert: typeof insertStreamOwner, what: string) =>
+    (key: string, owner: string): void => {
+      const current = select.get(key);
+      if (current === owner) return;
+      const taken = () => new StorageConflictError('owner', `${what} ${key} belongs to another user`);
+      if (current !== undefined) throw taken();
+      try {
+        insert.run(key, owner);
+      } catch (error) {
+        throw isConstraintViolation(error) ? taken() : error;
+      }
+    };
   const insertClientStream = db.prepare<[string, string]>(
     'INSERT OR IGNORE INTO client_streams (client_id, stream_id) VALUES (?, ?)',
   );
@@ -245,9 +184,13 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
     lastServerSeq() {
       return selectLastServerSeq.get() ?? 0;
     },
-    serverEventsForClient(clientId, afterSeq, limit) {
-      return selectServerEventsForClient.all({ clientId, afterSeq, limit }).map(toServerEvent);
+    serverEventsForClient(clientId, afterSeq, limit, owner) {
+      return selectServerEventsForClient
+        .all({ clientId, afterSeq, limit, owner: owner ?? null })
+        .map(toServerEvent);
     },
+    streamOwner: (streamId) => selectStreamOwner.get(streamId),
+    clientOwner: (clientId) => selectClientOwner.get(clientId),
     stats(): ServerStats {
       const row = selectStats.get();
       if (!row) throw new SqliteStorageError('storage_corrupt', 'Stats query returned nothing');
@@ -307,6 +250,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
     increment(counter: CounterName, by = 1): void {
       incrementCounter.run(counter, by);
     },
+    claimStream: claim(selectStreamOwner, insertStreamOwner, 'Stream'),
+    claimClient: claim(selectClientOwner, insertClientOwner, 'Client'),
   };
 
   // better-sqlite3 commits when the callback returns and rolls back when it throws (and refuses a callback
@@ -346,11 +291,15 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
       streamVersion: guard(reader.streamVersion),
       lastServerSeq: guard(reader.lastServerSeq),
       serverEventsForClient: guard(reader.serverEventsForClient),
+      streamOwner: guard(reader.streamOwner),
+      clientOwner: guard(reader.clientOwner),
       stats: guard(reader.stats),
       appendClientEvent: guard(writer.appendClientEvent),
       appendServerEvent: guard(writer.appendServerEvent),
       linkClientToStream: guard(writer.linkClientToStream),
       increment: guard(writer.increment),
+      claimStream: guard(writer.claimStream),
+      claimClient: guard(writer.claimClient),
     };
     try {
       return work(tx);
@@ -381,19 +330,4 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
       db.close();
     },
   };
-}
-
-function migrate(db: Database.Database): void {
-  const current = Number(db.pragma('user_version', { simple: true }));
-  if (current > SCHEMA_VERSION) {
-    throw new SqliteStorageError(
-      'storage_too_new',
-      `Database schema ${current} was written by a newer server (this one knows ${SCHEMA_VERSION})`,
-    );
-  }
-  if (current === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
 }

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const MAIN = join(ROOT, 'src/server/node/main.ts');
+const USER_CLI = join(ROOT, 'scripts/user.mjs');
 
 export interface ServerProcess {
   readonly port: number;
@@ -32,7 +33,8 @@ export interface ServerProcess {
 
 export interface StartOptions {
   readonly dataDir: string;
-  readonly token?: string;
+  /** AUTH; `none` (the server's default) unless given. */
+  readonly auth?: 'none' | 'users';
   readonly distDir?: string;
   readonly env?: Readonly<Record<string, string>>;
   /** Start it as a person does, through `npm start` (no build: DIST_DIR is none unless given). */
@@ -68,7 +70,7 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
       HOST: '127.0.0.1',
       DATA_DIR: options.dataDir,
       DIST_DIR: options.distDir ?? 'none',
-      ...(options.token ? { SYNC_TOKEN: options.token } : {}),
+      ...(options.auth ? { AUTH: options.auth } : {}),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -179,4 +181,57 @@ export function runServerExpectingExit(
       done({ code, stderr });
     });
   });
+}
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs the REAL user CLI on a data folder, as an operator does: `node scripts/user.mjs …`, or with `viaNpm`
+ * exactly `npm run user -- …`. `stdin` is piped in (the password).
+ */
+export function runUserCommand(
+  dataDir: string,
+  args: readonly string[],
+  options: { readonly stdin?: string; readonly viaNpm?: boolean; readonly env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  const [command, commandArgs] = options.viaNpm
+    ? ['npm', ['run', '--silent', 'user', '--', ...args]]
+    : [process.execPath, [USER_CLI, ...args]];
+  const child = spawn(command, commandArgs, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  child.stdin?.end(options.stdin ?? '');
+  return new Promise((done) => {
+    child.once('exit', (code) => {
+      running.delete(child);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * What an operator does before starting with AUTH=users for a machine client: adds a user and prints a
+ * device token for it, through the real CLI. Resolves with the token.
+ */
+export async function provisionDeviceToken(dataDir: string, username = 'machine'): Promise<string> {
+  const added = await runUserCommand(dataDir, ['add', username], { stdin: 'machine-password\n' });
+  if (added.code !== 0) throw new Error(`user add failed: ${added.stderr}`);
+  const issued = await runUserCommand(dataDir, ['token', username]);
+  if (issued.code !== 0) throw new Error(`user token failed: ${issued.stderr}`);
+  return issued.stdout.trim();
 }

@@ -55,6 +55,8 @@ export interface StoredShape {
   /** Streams holding more than one server decision. */
   readonly streamsDecidedTwice: number;
   readonly serverEvents: number;
+  /** Streams holding client events but no owner (AUTH=users claims each in the append's transaction). */
+  readonly unownedStreams: number;
   readonly storedIds: ReadonlySet<string>;
 }
 
@@ -79,6 +81,10 @@ export function readStored(dataDir: string): StoredShape {
         'SELECT COUNT(*) AS n FROM (SELECT stream_id FROM server_events GROUP BY stream_id HAVING COUNT(*) > 1)',
       ),
       serverEvents: count('SELECT COUNT(*) AS n FROM server_events'),
+      unownedStreams: count(
+        `SELECT COUNT(DISTINCT stream_id) AS n FROM client_events
+         WHERE stream_id NOT IN (SELECT stream_id FROM stream_owners)`,
+      ),
       storedIds: new Set(ids),
     };
   } finally {

@@ -59,7 +59,7 @@ afterAll(async () => {
 async function openBehindProxy(
   seed: number,
 ): Promise<{ server: ReferenceServer; proxy: FaultProxy; page: Page }> {
-  const server = await servers.startServer();
+  const server = await servers.startServer({ behindProxy: true });
   const proxy = await startFaultProxy({ upstream: server.origin, seed });
   proxies.push(proxy);
   const page = await newFirefoxPage(browser);

@@ -62,7 +62,7 @@ describe.each(SYNC_MODES)(
   'liveness after a browser crash, $mode, nobody touching it',
   ({ mode, query, drivenBy }) => {
     it('resends what was in flight when the browser was killed, once the app is opened again', async () => {
-      const server = await servers.startServer();
+      const server = await servers.startServer({ behindProxy: true });
       const proxy = await startFaultProxy({
         upstream: server.origin,
         seed: 44,

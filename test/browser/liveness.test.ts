@@ -59,7 +59,7 @@ interface Setup {
 
 /** A fresh server behind a fresh proxy, and the app opened on the proxy's origin with its worker in control. */
 async function openBehindProxy(query: string, drivenBy: string, seed: number): Promise<Setup> {
-  const server = await harness.startServer();
+  const server = await harness.startServer({ behindProxy: true });
   const proxy = await startFaultProxy({ upstream: server.origin, seed });
   proxies.push(proxy);
   const context = await newAppContext(harness.browser);

@@ -228,7 +228,18 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         port: upstream.port,
         method: req.method,
         path: req.url,
-        headers: { ...endToEnd(req.headers), host: upstream.host },
+        // As a reverse proxy in front of the server: the browser's Host and scheme go on in the forwarded
+        // headers, so a server started behind it (TRUST_PROXY=1) knows its public origin and accepts the
+        // app's own POSTs (a cross-site Origin is refused).
+        headers: {
+          ...endToEnd(req.headers),
+          host: upstream.host,
+          'x-forwarded-host': req.headers.host ?? upstream.host,
+          'x-forwarded-proto': 'http',
+          'x-forwarded-for': [req.headers['x-forwarded-for'], req.socket.remoteAddress]
+            .filter((part): part is string => typeof part === 'string' && part !== '')
+            .join(', '),
+        },
       },
       (upstreamRes) => {
         const status = upstreamRes.statusCode ?? 502;

@@ -52,10 +52,17 @@ export interface ReferenceServer {
 /** Reference servers serving the production build; for tests that bring their own browser. */
 export interface ReferenceServers {
   readonly distDir: string;
-  /** A fresh server (own port, own empty SQLite file) serving the production build. */
-  startServer(): Promise<ReferenceServer>;
+  /**
+   * A fresh server (own port, own empty SQLite file) serving the production build. `behindProxy`: the app
+   * reaches it through one reverse proxy (the fault proxy), whose forwarded headers it trusts (TRUST_PROXY=1).
+   */
+  startServer(options?: ServerOptions): Promise<ReferenceServer>;
   /** Stops every server started here and removes their temp folders. */
   close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  readonly behindProxy?: boolean;
 }
 
 export interface ReferenceHarness extends ReferenceServers {
@@ -90,10 +97,14 @@ export function startReferenceServers(): ReferenceServers {
   const folders: { remove(): void }[] = [];
   return {
     distDir,
-    async startServer() {
+    async startServer({ behindProxy = false }: ServerOptions = {}) {
       const data = tempDir('browser-reference');
       folders.push(data);
-      const process = await startServerProcess({ dataDir: data.path, distDir });
+      const process = await startServerProcess({
+        dataDir: data.path,
+        distDir,
+        ...(behindProxy ? { env: { TRUST_PROXY: '1' } } : {}),
+      });
       return {
         origin: process.origin,
         process,

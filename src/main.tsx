@@ -1,8 +1,8 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { DEMO_BUILD } from './app/build-flags';
 import { createOutpost, type Outpost } from './app/outpost';
-import { DEMO_BUILD } from './pwa/build-flags';
-import { registerWorker } from './pwa/register-worker';
+import { registerWorker } from './outbox/browser/register-worker';
 import { App } from './ui/app';
 
 declare global {

@@ -3,9 +3,9 @@
  * the state. No storage at all, so this is the ceiling the domain puts on the write path (it is far above
  * what IndexedDB allows; see docs/performance.md). Prints one JSON line: rounds of commands per second.
  */
-import { parseCommand } from '../../src/domain/order/commands';
-import { decide } from '../../src/domain/order/decide';
-import { evolve, initialOrderState, type OrderState } from '../../src/domain/order/order';
+import { parseCommand } from '../../src/orders/domain/commands';
+import { decide } from '../../src/orders/domain/decide';
+import { evolve, initialOrderState, type OrderState } from '../../src/orders/domain/order';
 
 const orderId = '0193a000-0000-7000-8000-000000000001';
 const rounds = Number(process.argv[2] ?? 5);

@@ -1,9 +1,9 @@
-import type { OrderCommand } from '../../src/domain/order/commands';
-import { systemClock } from '../../src/platform/ids';
-import { type CommandHandler, createCommandHandler } from '../../src/store/command-handler';
-import type { OutpostDb } from '../../src/store/db';
-import { createGroupCommitter, type GroupCommitter } from '../../src/store/group-commit';
-import { liveOrderDetail } from '../../src/store/queries';
+import type { OrderCommand } from '../../src/orders/domain/commands';
+import { type CommandHandler, createCommandHandler } from '../../src/outbox/client/command-handler';
+import type { OutpostDb } from '../../src/outbox/client/db';
+import { createGroupCommitter, type GroupCommitter } from '../../src/outbox/client/group-commit';
+import { liveOrderDetail } from '../../src/outbox/client/queries';
+import { systemClock } from '../../src/outbox/ids';
 import { type Durability, openIndexedDb, writeWithDexie, writeWithIndexedDb } from './baselines';
 import { addProduct, RowFactory } from './fixtures';
 import { dbName, freshDb, productDeps, rememberIdb, seedProduct, seedRows } from './setups';

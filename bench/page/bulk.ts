@@ -1,4 +1,4 @@
-import { importCommands } from '../../src/store/bulk-import';
+import { importCommands } from '../../src/outbox/client/bulk-import';
 import type { Durability } from './baselines';
 import { writeWithDexie } from './baselines';
 import { RowFactory, seedCommands } from './fixtures';

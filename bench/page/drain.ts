@@ -1,7 +1,7 @@
-import { systemClock } from '../../src/platform/ids';
-import { PROTOCOL_VERSION } from '../../src/protocol/messages';
-import type { StoredClientEvent } from '../../src/store/db';
-import { createSyncEngine } from '../../src/sync/engine';
+import type { StoredClientEvent } from '../../src/outbox/client/db';
+import { systemClock } from '../../src/outbox/ids';
+import { PROTOCOL_VERSION } from '../../src/outbox/protocol/messages';
+import { createSyncEngine } from '../../src/outbox/sync/engine';
 import { clientId, ids, RowFactory, seedCommands } from './fixtures';
 import { freshDb, openedDb, seedRows } from './setups';
 

@@ -1,8 +1,6 @@
-import type { OrderCommand } from '../../src/domain/order/commands';
-import type { ClientOrderEvent } from '../../src/domain/order/events';
-import { evolve, initialOrderState, type OrderState, orderTotal } from '../../src/domain/order/order';
-import { type IdGenerator, systemClock, uuidv7Generator } from '../../src/platform/ids';
-import { streamIdOf } from '../../src/protocol/messages';
+import type { OrderCommand } from '../../src/orders/domain/commands';
+import type { ClientOrderEvent } from '../../src/orders/domain/events';
+import { evolve, initialOrderState, type OrderState, orderTotal } from '../../src/orders/domain/order';
 import type {
   CommandRow,
   OrderDetail,
@@ -11,7 +9,9 @@ import type {
   StoredClientEvent,
   StreamRow,
   TimelineEntry,
-} from '../../src/store/db';
+} from '../../src/outbox/client/db';
+import { type IdGenerator, systemClock, uuidv7Generator } from '../../src/outbox/ids';
+import { streamIdOf } from '../../src/outbox/protocol/messages';
 
 /**
  * Workloads shared by the product and its baselines, so both write the same orders, the same payloads and

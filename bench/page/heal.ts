@@ -1,4 +1,4 @@
-import { openDb } from '../../src/store/db';
+import { openDb } from '../../src/outbox/client/db';
 import { ask, pushBody } from './drain';
 import { RowFactory, seedCommands } from './fixtures';
 import { seedRows } from './setups';

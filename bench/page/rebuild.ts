@@ -1,5 +1,5 @@
-import type { OrderDetail, OrderSummary, OutpostDb, StreamRow } from '../../src/store/db';
-import { rebuildReadModels } from '../../src/store/rebuild';
+import type { OrderDetail, OrderSummary, OutpostDb, StreamRow } from '../../src/outbox/client/db';
+import { rebuildReadModels } from '../../src/outbox/client/rebuild';
 import { freshDb, seedProduct } from './setups';
 
 /**

@@ -1,8 +1,8 @@
-import { systemClock } from '../../src/platform/ids';
-import { importCommands } from '../../src/store/bulk-import';
-import { type OutpostDb, openDb } from '../../src/store/db';
-import { EventBus } from '../../src/store/event-bus';
-import type { GroupCommitDeps } from '../../src/store/group-commit';
+import { importCommands } from '../../src/outbox/client/bulk-import';
+import { type OutpostDb, openDb } from '../../src/outbox/client/db';
+import { EventBus } from '../../src/outbox/client/event-bus';
+import type { GroupCommitDeps } from '../../src/outbox/client/group-commit';
+import { systemClock } from '../../src/outbox/ids';
 import { type Durability, deleteDatabase, writeWithDexie } from './baselines';
 import { type CommandRows, clientId, ids, type RowFactory, seedCommands } from './fixtures';
 

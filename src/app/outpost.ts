@@ -1,23 +1,23 @@
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
-import type { Result } from '../domain/result';
 import type { FaultSettings } from '../mocks/faults';
-import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../platform/ids';
-import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
-import { registerWorker, type WorkerHandle } from '../pwa/register-worker';
-import { watchStorage } from '../pwa/storage-estimate';
-import { detectSyncMode, type SyncMode } from '../pwa/sync-mode';
-import { getOrCreateClientId } from '../store/client-id';
-import type { CommandOutcome, CommandRequest } from '../store/command-handler';
-import { type OutpostDb, openDb } from '../store/db';
-import type { CommandError } from '../store/errors';
-import { EventBus } from '../store/event-bus';
+import { registerWorker, type WorkerHandle } from '../outbox/browser/register-worker';
+import { watchStorage } from '../outbox/browser/storage-estimate';
+import { detectSyncMode, type SyncMode } from '../outbox/browser/sync-mode';
+import { getOrCreateClientId } from '../outbox/client/client-id';
+import type { CommandOutcome, CommandRequest } from '../outbox/client/command-handler';
+import { type OutpostDb, openDb } from '../outbox/client/db';
+import type { CommandError } from '../outbox/client/errors';
+import { EventBus } from '../outbox/client/event-bus';
+import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../outbox/ids';
+import type { Result } from '../outbox/result';
 import {
   browserOnline$,
   liveSyncFacts,
   liveSyncStatus,
   type SyncFacts,
   type SyncStatus,
-} from '../sync/status';
+} from '../outbox/sync/status';
+import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from './build-flags';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
 export interface Outpost {
@@ -74,7 +74,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   // (HTTP client, wire schemas, claim and apply) are not in the page's initial JavaScript. Both start loading
   // now, next to the first render, so the first command or flush rarely waits for them.
   const handler = loadOnce(() =>
-    import('../store/command-handler').then(({ createCommandHandler }) =>
+    import('../outbox/client/command-handler').then(({ createCommandHandler }) =>
       createCommandHandler({ db, clock, ids, clientId, bus }),
     ),
   );
@@ -145,13 +145,13 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     },
     // A refusal (not dead any more, in flight, an empty reason) is thrown so the dialog shows it.
     async retryDeadLetter(eventId) {
-      const { retryDeadLetter } = await import('../sync/dead-letters');
+      const { retryDeadLetter } = await import('../outbox/sync/dead-letters');
       const retried = await retryDeadLetter(db, eventId);
       if (!retried.ok) throw retried.error;
       requestSync();
     },
     async discardDeadLetter(eventId, reason) {
-      const { discardDeadLetter } = await import('../sync/dead-letters');
+      const { discardDeadLetter } = await import('../outbox/sync/dead-letters');
       const discarded = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
       if (!discarded.ok) throw discarded.error;
     },

@@ -1,15 +1,20 @@
 import { map, type Observable } from 'rxjs';
-import type { Clock, IdGenerator } from '../platform/ids';
-import { type CoordinatedFlush, createCoordinatedFlush } from '../pwa/coordinated-flush';
-import type { WorkerHandle } from '../pwa/register-worker';
-import { parseFlushReport, parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
-import { browserSignals, createSyncDriver, holdScheduleLead, type SyncDriver } from '../pwa/sync-driver';
-import type { SyncMode } from '../pwa/sync-mode';
-import { BACKGROUND_SYNC_TAG } from '../pwa/worker-messages';
-import type { OutpostDb } from '../store/db';
-import type { EventBus } from '../store/event-bus';
-import { createSyncEngine } from '../sync/engine';
-import { type SyncFacts, wakeFactsOf } from '../sync/status';
+import { type CoordinatedFlush, createCoordinatedFlush } from '../outbox/browser/coordinated-flush';
+import type { WorkerHandle } from '../outbox/browser/register-worker';
+import { parseFlushReport, parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../outbox/browser/sync-channel';
+import {
+  browserSignals,
+  createSyncDriver,
+  holdScheduleLead,
+  type SyncDriver,
+} from '../outbox/browser/sync-driver';
+import type { SyncMode } from '../outbox/browser/sync-mode';
+import { BACKGROUND_SYNC_TAG } from '../outbox/browser/worker-messages';
+import type { OutpostDb } from '../outbox/client/db';
+import type { EventBus } from '../outbox/client/event-bus';
+import type { Clock, IdGenerator } from '../outbox/ids';
+import { createSyncEngine } from '../outbox/sync/engine';
+import { type SyncFacts, wakeFactsOf } from '../outbox/sync/status';
 
 /**
  * The page's side of sync, loaded right after the first render (`createOutpost`): the engine, the flush
@@ -92,7 +97,7 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
   // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
   driver.start();
   if (deps.mode === 'background-sync') {
-    void import('../pwa/periodic-sync').then(({ registerPeriodicSync }) =>
+    void import('../outbox/browser/periodic-sync').then(({ registerPeriodicSync }) =>
       registerPeriodicSync(worker.registration),
     );
   }

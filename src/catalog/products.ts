@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ProductNameSchema, SkuSchema, UnitPriceSchema } from '../domain/order/fields';
+import { ProductNameSchema, SkuSchema, UnitPriceSchema } from '../orders/domain/fields';
 
 /**
  * The product catalog shipped inside the app bundle, so order entry works with no network at all. Prices

@@ -1,7 +1,7 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 import * as v from 'valibot';
-import type { Result } from '../domain/result';
-import { type ValidationError, validate } from '../domain/validation';
+import type { Result } from '../outbox/result';
+import { type ValidationError, validate } from '../outbox/validation';
 
 export const FAILURE_KINDS = ['500', '503', 'network', 'timeout'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];

@@ -1,6 +1,6 @@
 import { delay, HttpResponse, http, type RequestHandler } from 'msw';
-import type { SyncHandler } from '../server/core/http';
-import { errorResponse } from '../server/core/http-errors';
+import type { SyncHandler } from '../outbox/server/http';
+import { errorResponse } from '../outbox/server/http-errors';
 import type { FaultControl, FaultSettings } from './faults';
 
 export interface MockHandlersOptions {

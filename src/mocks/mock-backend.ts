@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'msw';
-import type { Clock, IdGenerator } from '../platform/ids';
-import { createSyncHandler, type SyncHandler } from '../server/core/http';
-import { createMemoryStorage } from '../server/core/memory-storage';
-import type { ServerStorage } from '../server/core/storage';
+import type { Clock, IdGenerator } from '../outbox/ids';
+import { createSyncHandler, type SyncHandler } from '../outbox/server/http';
+import { createMemoryStorage } from '../outbox/server/memory-storage';
+import type { ServerStorage } from '../outbox/server/storage';
 import { createFaultControl, type FaultControl } from './faults';
 import { createMockHandlers, respondWithFaults } from './handlers';
 

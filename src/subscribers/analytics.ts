@@ -1,6 +1,6 @@
 import { debounceTime, type Observable, Subject, startWith } from 'rxjs';
 import * as v from 'valibot';
-import type { OutpostDb, StoredEvent } from '../store/db';
+import type { OutpostDb, StoredEvent } from '../outbox/client/db';
 
 /**
  * Order analytics as its own read model: one `meta` row (`analytics`), folded from the event store and

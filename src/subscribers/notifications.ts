@@ -1,5 +1,5 @@
 import { BehaviorSubject, filter, mergeMap, type Observable } from 'rxjs';
-import type { OutpostDb, StoredEvent, StoredServerEvent } from '../store/db';
+import type { OutpostDb, StoredEvent, StoredServerEvent } from '../outbox/client/db';
 
 /**
  * Tells the person when the server decided one of their orders: an in-app toast always, and a system

@@ -1,13 +1,13 @@
 /// <reference lib="webworker" />
-import './background-sync';
+import '../outbox/worker/background-sync';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
 import { createWorkerBackend } from '#sw-backend';
-import { systemClock, uuidv7Generator } from '../platform/ids';
-import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../pwa/build-flags';
-import { SYNC_CHANNEL_NAME } from '../pwa/sync-channel';
-import { BACKGROUND_SYNC_TAG, PERIODIC_SYNC_TAG } from '../pwa/worker-messages';
-import { handleWorkerMessage } from './messages';
-import { createWorkerSync } from './worker-sync';
+import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../app/build-flags';
+import { SYNC_CHANNEL_NAME } from '../outbox/browser/sync-channel';
+import { BACKGROUND_SYNC_TAG, PERIODIC_SYNC_TAG } from '../outbox/browser/worker-messages';
+import { systemClock, uuidv7Generator } from '../outbox/ids';
+import { handleWorkerMessage } from '../outbox/worker/messages';
+import { createWorkerSync } from '../outbox/worker/worker-sync';
 
 /**
  * The service worker: serves the app shell from the precache (so the app opens offline), and flushes the

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Outpost } from '../app/outpost';
-import type { IdGenerator } from '../platform/ids';
+import type { IdGenerator } from '../outbox/ids';
 import {
   browserNotifier,
   type NotificationService,

@@ -1,6 +1,6 @@
-import { OrderDomainError } from '../domain/order/errors';
-import { ValidationError } from '../domain/validation';
-import type { CommandError } from '../store/errors';
+import { OrderDomainError } from '../orders/domain/errors';
+import type { CommandError } from '../outbox/client/errors';
+import { ValidationError } from '../outbox/validation';
 
 /** A refused command as a form shows it: messages next to fields, and one for the form as a whole. */
 export interface CommandFeedback {

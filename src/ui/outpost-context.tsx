@@ -1,6 +1,6 @@
 import { createContext, type ReactNode, useContext } from 'react';
 import type { Outpost } from '../app/outpost';
-import { type IdGenerator, newId } from '../platform/ids';
+import { type IdGenerator, newId } from '../outbox/ids';
 import type { NotificationService } from '../subscribers/notifications';
 
 interface OutpostContextValue {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { SyncMode } from '../pwa/sync-mode';
-import type { SyncStatus } from '../sync/status';
+import type { SyncMode } from '../outbox/browser/sync-mode';
+import type { SyncStatus } from '../outbox/sync/status';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useObservable } from './hooks';
 import { useOutpost } from './outpost-context';

@@ -1,7 +1,7 @@
 import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { streamIdOf } from '../../src/protocol/messages';
+import { streamIdOf } from '../../src/outbox/protocol/messages';
 import { App } from '../../src/ui/app';
 import {
   createTestOutpost,

@@ -4,7 +4,7 @@ import { BehaviorSubject } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Outpost } from '../../src/app/outpost';
 import { type FaultSettings, NO_FAULTS } from '../../src/mocks/faults';
-import type { SyncStatus } from '../../src/sync/status';
+import type { SyncStatus } from '../../src/outbox/sync/status';
 import { App } from '../../src/ui/app';
 import { formatClock } from '../../src/ui/format';
 import { createTestOutpost, type TestOutpost } from './support/test-outpost';

@@ -1,10 +1,10 @@
 import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WireServerEvent } from '../../src/protocol/messages';
-import { streamIdOf } from '../../src/protocol/messages';
+import type { WireServerEvent } from '../../src/outbox/protocol/messages';
+import { streamIdOf } from '../../src/outbox/protocol/messages';
+import { storeServerEvents, syncTables } from '../../src/outbox/sync/outbox-store';
 import { startAnalyticsService } from '../../src/subscribers/analytics';
 import { startNotificationService, type Toast } from '../../src/subscribers/notifications';
-import { storeServerEvents, syncTables } from '../../src/sync/outbox-store';
 import { App } from '../../src/ui/app';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuthStore, StoredSession } from '../../src/server/core/auth/auth-store';
+import type { AuthStore, StoredSession } from '../../src/outbox/server/auth/auth-store';
 
 /**
  * What every `AuthStore` must do: run it with `runAuthStoreContract('sqlite', async () => ({ store, cleanup }))`.

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryAuthStore } from '../../src/server/core/auth/memory-auth-store';
+import { createMemoryAuthStore } from '../../src/outbox/server/auth/memory-auth-store';
 import { createSqliteAuthStore } from '../../src/server/node/sqlite-auth-store';
 import { createSqliteStorage } from '../../src/server/node/sqlite-storage';
 import { runAuthStoreContract } from './auth-store-contract';

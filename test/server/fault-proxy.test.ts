@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/platform/ids';
-import type { WireClientEvent } from '../../src/protocol/messages';
+import { uuidv7Generator } from '../../src/outbox/ids';
+import type { WireClientEvent } from '../../src/outbox/protocol/messages';
 import { type FaultProxy, type Faults, startFaultProxy } from '../browser/support/fault-proxy';
 import { OrderStreamBuilder } from './protocol-contract';
 import {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ManualClock, uuidv7Generator } from '../../src/platform/ids';
-import { createMemoryStorage } from '../../src/server/core/memory-storage';
-import type { ServerStorage } from '../../src/server/core/storage';
+import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
+import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
+import type { ServerStorage } from '../../src/outbox/server/storage';
 import { createApp } from '../../src/server/node/app';
 import { ConfigError, parseConfig } from '../../src/server/node/config';
 import type { LogRecord } from '../../src/server/node/log';

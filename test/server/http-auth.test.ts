@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/platform/ids';
-import { MeResponseSchema } from '../../src/protocol/auth';
+import { uuidv7Generator } from '../../src/outbox/ids';
+import { MeResponseSchema } from '../../src/outbox/protocol/auth';
 import {
   ErrorBodySchema,
   PullResponseSchema,
   PushResponseSchema,
   type WireClientEvent,
-} from '../../src/protocol/messages';
+} from '../../src/outbox/protocol/messages';
 import { OrderStreamBuilder } from './protocol-contract';
 import {
   runUserCommand,

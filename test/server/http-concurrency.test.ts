@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/platform/ids';
-import type { WireClientEvent } from '../../src/protocol/messages';
+import { uuidv7Generator } from '../../src/outbox/ids';
+import type { WireClientEvent } from '../../src/outbox/protocol/messages';
 import { provisionDeviceToken, startServerProcess, stopAllServers, tempDir } from './support/server-process';
 import { delivered, ordersFor, push, readStored } from './support/sync-client';
 

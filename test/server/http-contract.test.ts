@@ -4,8 +4,12 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/platform/ids';
-import { ErrorBodySchema, PushResponseSchema, type WireClientEvent } from '../../src/protocol/messages';
+import { uuidv7Generator } from '../../src/outbox/ids';
+import {
+  ErrorBodySchema,
+  PushResponseSchema,
+  type WireClientEvent,
+} from '../../src/outbox/protocol/messages';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 import {
   provisionDeviceToken,

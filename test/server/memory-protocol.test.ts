@@ -1,11 +1,11 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { foldOrder } from '../../src/domain/order/order';
-import { ManualClock, uuidv7Generator } from '../../src/platform/ids';
-import { ErrorBodySchema, PushResponseSchema } from '../../src/protocol/messages';
-import { createSyncHandler } from '../../src/server/core/http';
-import { createMemoryStorage } from '../../src/server/core/memory-storage';
-import { type ServerStorage, StorageConflictError } from '../../src/server/core/storage';
+import { foldOrder } from '../../src/orders/domain/order';
+import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
+import { ErrorBodySchema, PushResponseSchema } from '../../src/outbox/protocol/messages';
+import { createSyncHandler } from '../../src/outbox/server/http';
+import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
+import { type ServerStorage, StorageConflictError } from '../../src/outbox/server/storage';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 
 runProtocolContract('in-process handler on memory storage', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/platform/ids';
-import type { WireClientEvent } from '../../src/protocol/messages';
-import { createMemoryStorage, type MemorySnapshot } from '../../src/server/core/memory-storage';
+import { uuidv7Generator } from '../../src/outbox/ids';
+import type { WireClientEvent } from '../../src/outbox/protocol/messages';
+import { createMemoryStorage, type MemorySnapshot } from '../../src/outbox/server/memory-storage';
 import { runStorageContract } from './storage-contract';
 
 runStorageContract('memory', async () => {

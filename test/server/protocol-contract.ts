@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IdGenerator, uuidv7Generator } from '../../src/platform/ids';
+import { type IdGenerator, uuidv7Generator } from '../../src/outbox/ids';
 import {
   ErrorBodySchema,
   type PullResponse,
@@ -8,8 +8,8 @@ import {
   type PushResponse,
   PushResponseSchema,
   type WireClientEvent,
-} from '../../src/protocol/messages';
-import type { ServerStats } from '../../src/server/core/storage';
+} from '../../src/outbox/protocol/messages';
+import type { ServerStats } from '../../src/outbox/server/storage';
 
 export interface ProtocolTarget {
   /** Sends one request to the server under test; only this reaches it. */

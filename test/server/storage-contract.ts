@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/platform/ids';
-import type { WireClientEvent, WireServerEvent } from '../../src/protocol/messages';
+import { uuidv7Generator } from '../../src/outbox/ids';
+import type { WireClientEvent, WireServerEvent } from '../../src/outbox/protocol/messages';
 import {
   type ServerStorage,
   type ServerStorageTx,
   StorageConflictError,
-} from '../../src/server/core/storage';
+} from '../../src/outbox/server/storage';
 
 /**
  * What every `ServerStorage` must do, whatever it is built on: run it with

@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDb } from '../../src/store/db';
-import { deliveryStateOf, outboxEntriesView } from '../../src/store/outbox-view';
+import { openDb } from '../../src/outbox/client/db';
+import { deliveryStateOf, outboxEntriesView } from '../../src/outbox/client/outbox-view';
 
 /**
  * An installed app upgrades whatever database an earlier version left on the device. Each schema version

@@ -4,14 +4,19 @@ import type { HttpBindings } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
-import type { Clock, IdGenerator } from '../../platform/ids';
-import { MAX_BATCH_BYTES } from '../../protocol/messages';
-import { createAuthHandler } from '../core/auth/auth-handler';
-import type { UserAccess } from '../core/auth/user-access';
-import { type Connection, createOriginCheck, directConnection, type Peer } from '../core/connection';
-import { createSyncHandler } from '../core/http';
-import { errorResponse } from '../core/http-errors';
-import type { ServerStorage } from '../core/storage';
+import type { Clock, IdGenerator } from '../../outbox/ids';
+import { MAX_BATCH_BYTES } from '../../outbox/protocol/messages';
+import { createAuthHandler } from '../../outbox/server/auth/auth-handler';
+import type { UserAccess } from '../../outbox/server/auth/user-access';
+import {
+  type Connection,
+  createOriginCheck,
+  directConnection,
+  type Peer,
+} from '../../outbox/server/connection';
+import { createSyncHandler } from '../../outbox/server/http';
+import { errorResponse } from '../../outbox/server/http-errors';
+import type { ServerStorage } from '../../outbox/server/storage';
 import { type Logger, silentLogger } from './log';
 
 export const SYNC_BASE_PATH = '/api/sync';
@@ -56,7 +61,7 @@ const INCOMING_ID = /^[\w\-=.]{1,128}$/;
 
 /**
  * The reference server as a Hono app: protocol v1 under /api/sync through the same handler as the mock
- * (src/server/core), and the built PWA with caching that lets a new release reach people.
+ * (src/outbox/server), and the built PWA with caching that lets a new release reach people.
  */
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const log = options.logger ?? silentLogger;

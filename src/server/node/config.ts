@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
-import { MAX_BATCH_BYTES } from '../../protocol/messages';
+import { MAX_BATCH_BYTES } from '../../outbox/protocol/messages';
 
 /** Where the server keeps its data: what `npm start` and `npm run user` must agree on. */
 export interface StorageConfig {

@@ -1,4 +1,4 @@
-import type { Clock } from '../../platform/ids';
+import type { Clock } from '../../outbox/ids';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 

@@ -1,4 +1,4 @@
-import { systemClock } from '../../platform/ids';
+import { systemClock } from '../../outbox/ids';
 import { ConfigError, parseConfig } from './config';
 import { jsonLineLogger } from './log';
 import { startServer } from './server';

@@ -1,11 +1,11 @@
 import * as v from 'valibot';
-import { type Clock, systemClock } from '../../platform/ids';
+import { type Clock, systemClock } from '../../outbox/ids';
 import {
   type WireClientEvent,
   WireClientEventSchema,
   type WireServerEvent,
   WireServerEventSchema,
-} from '../../protocol/messages';
+} from '../../outbox/protocol/messages';
 import {
   type CounterName,
   type ServerStats,
@@ -13,7 +13,7 @@ import {
   type ServerStorageReader,
   type ServerStorageTx,
   StorageConflictError,
-} from '../core/storage';
+} from '../../outbox/server/storage';
 import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { systemClock } from '../../platform/ids';
-import { createUserAdmin, type UserAdmin } from '../core/auth/user-admin';
+import { systemClock } from '../../outbox/ids';
+import { createUserAdmin, type UserAdmin } from '../../outbox/server/auth/user-admin';
 import { ConfigError, DATABASE_FILE, parseStorageConfig } from './config';
 import { createNodeAuthCrypto } from './node-auth-crypto';
 import { createSqliteAuthStore } from './sqlite-auth-store';

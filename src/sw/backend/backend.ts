@@ -1,4 +1,4 @@
-import type { Clock, IdGenerator } from '../../platform/ids';
+import type { Clock, IdGenerator } from '../../outbox/ids';
 
 /**
  * What the worker needs from "a server living inside the worker". Production builds have none (requests go

@@ -5,14 +5,14 @@ import { getResponse } from 'msw';
 import * as v from 'valibot';
 import { createFaultControl, type FaultSettings } from '../../mocks/faults';
 import { createMockHandlers } from '../../mocks/handlers';
-import type { DemoArrival, DemoServerState } from '../../pwa/worker-messages';
-import { createSyncHandler } from '../../server/core/http';
+import type { DemoArrival, DemoServerState } from '../../outbox/browser/worker-messages';
+import { createSyncHandler } from '../../outbox/server/http';
 import {
   createMemoryStorage,
   type MemorySnapshot,
   MemorySnapshotSchema,
-} from '../../server/core/memory-storage';
-import type { ServerStorage, ServerStorageTx } from '../../server/core/storage';
+} from '../../outbox/server/memory-storage';
+import type { ServerStorage, ServerStorageTx } from '../../outbox/server/storage';
 import type { CreateWorkerBackend, WorkerBackend } from './backend';
 
 /**

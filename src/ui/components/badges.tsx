@@ -1,5 +1,5 @@
-import type { OrderSummary, OrderSummaryView, SyncState } from '../../store/db';
-import type { DeliveryState } from '../../store/outbox-view';
+import type { OrderSummary, OrderSummaryView, SyncState } from '../../outbox/client/db';
+import type { DeliveryState } from '../../outbox/client/outbox-view';
 import { formatClock } from '../format';
 
 const SYNC_LABELS: Record<SyncState, string> = {

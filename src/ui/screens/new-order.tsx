@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import { CURRENCY_CODES } from '../../domain/order/currency';
+import { CURRENCY_CODES } from '../../orders/domain/currency';
 import { Field, FormAlert } from '../components/field';
 import { useCommandSubmit } from '../hooks';
 import { useOutpostIds } from '../outpost-context';

@@ -1,10 +1,10 @@
 import { type FormEvent, useMemo, useState } from 'react';
 import { catalog, isDiscontinued } from '../../catalog/products';
-import { MAX_QUANTITY } from '../../domain/order/fields';
-import type { OrderLine } from '../../domain/order/order';
-import type { OrderDetail, OrderSummaryView, TimelineEntry } from '../../store/db';
-import { deliveryStateOf, type OutboxEntry } from '../../store/outbox-view';
-import { liveOrderDetail, type OrderDetailView } from '../../store/queries';
+import { MAX_QUANTITY } from '../../orders/domain/fields';
+import type { OrderLine } from '../../orders/domain/order';
+import type { OrderDetail, OrderSummaryView, TimelineEntry } from '../../outbox/client/db';
+import { deliveryStateOf, type OutboxEntry } from '../../outbox/client/outbox-view';
+import { liveOrderDetail, type OrderDetailView } from '../../outbox/client/queries';
 import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
 import { Field, FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';

@@ -1,8 +1,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useDeferredValue, useEffect, useId, useRef, useState } from 'react';
-import type { OrderStatus } from '../../domain/order/order';
-import type { OrderSummaryView } from '../../store/db';
-import { readOrderSummaries } from '../../store/order-summaries';
+import type { OrderStatus } from '../../orders/domain/order';
+import { readOrderSummaries } from '../../orders/order-summaries';
+import type { OrderSummaryView } from '../../outbox/client/db';
 import { StatusBadge, SyncBadge } from '../components/badges';
 import { formatDateTime, formatMoney, shortId } from '../format';
 import { useOutpost } from '../outpost-context';

@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import * as v from 'valibot';
-import { ReasonSchema } from '../../domain/order/fields';
-import { orderIdOf } from '../../protocol/messages';
-import type { OutboxEntry, OutboxEntryStatus } from '../../store/outbox-view';
-import { readOutboxSections } from '../../store/queries';
+import { ReasonSchema } from '../../orders/domain/fields';
+import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/client/outbox-view';
+import { readOutboxSections } from '../../outbox/client/queries';
+import { orderIdOf } from '../../outbox/protocol/messages';
 import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
@@ -33,7 +33,7 @@ export function OutboxInspectorScreen() {
   const { db } = outpost;
   const read = useLiveRead(
     async (now) => {
-      // In flight is derived from the live lease records, not stored on the rows (src/store/outbox-view.ts).
+      // In flight is derived from the live lease records, not stored on the rows (src/outbox/client/outbox-view.ts).
       const byState = await readOutboxSections(db, SHOWN, now);
       return {
         changesAt: byState.changesAt,

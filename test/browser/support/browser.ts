@@ -1,7 +1,7 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Outpost } from '../../../src/app/outpost';
-import type { DemoServerState } from '../../../src/pwa/worker-messages';
-import type { OrderSummary, OutboxRow } from '../../../src/store/db';
+import type { DemoServerState } from '../../../src/outbox/browser/worker-messages';
+import type { OrderSummary, OutboxRow } from '../../../src/outbox/client/db';
 import { buildDemoOnce } from './build-demo';
 import { type StaticServer, serveStatic } from './static-server';
 
@@ -195,7 +195,7 @@ export interface Delivery {
 
 /**
  * Every client event's delivery state, in position order, read in the page: a pending row named by a lease
- * record is in flight, a delivered row is deleted (src/store/outbox-view.ts; the page cannot import it).
+ * record is in flight, a delivered row is deleted (src/outbox/client/outbox-view.ts; the page cannot import it).
  */
 export const deliveries = (page: Page): Promise<Delivery[]> =>
   page.evaluate(async () => {

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser } from 'playwright-core';
 import * as v from 'valibot';
-import { type PullResponse, PullResponseSchema } from '../../../src/protocol/messages';
-import type { ServerStats } from '../../../src/server/core/storage';
+import { type PullResponse, PullResponseSchema } from '../../../src/outbox/protocol/messages';
+import type { ServerStats } from '../../../src/outbox/server/storage';
 import { DATABASE_FILE } from '../../../src/server/node/config';
 import {
   type ServerProcess,

@@ -1,16 +1,16 @@
 import { BehaviorSubject, of } from 'rxjs';
 import { vi } from 'vitest';
 import type { Outpost } from '../../../src/app/outpost';
-import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
-import { streamIdOf } from '../../../src/protocol/messages';
-import { createCommandHandler } from '../../../src/store/command-handler';
-import { type OutpostDb, openDb } from '../../../src/store/db';
-import { EventBus } from '../../../src/store/event-bus';
-import { refreshSyncState } from '../../../src/store/projections';
-import { discardDeadLetter, retryDeadLetter } from '../../../src/sync/dead-letters';
-import { applyAnswer, claimBatch } from '../../../src/sync/outbox-store';
-import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
-import { liveSyncFacts, liveSyncStatus } from '../../../src/sync/status';
+import { createCommandHandler } from '../../../src/outbox/client/command-handler';
+import { type OutpostDb, openDb } from '../../../src/outbox/client/db';
+import { EventBus } from '../../../src/outbox/client/event-bus';
+import { refreshSyncState } from '../../../src/outbox/client/projections';
+import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { discardDeadLetter, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
+import { applyAnswer, claimBatch } from '../../../src/outbox/sync/outbox-store';
+import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
+import { liveSyncFacts, liveSyncStatus } from '../../../src/outbox/sync/status';
 
 /**
  * An Outpost over a fresh fake-indexeddb database with the real command handler, read models, sync status

@@ -1,4 +1,4 @@
-import type { AuthCrypto } from '../../../src/server/core/auth/auth-crypto';
+import type { AuthCrypto } from '../../../src/outbox/server/auth/auth-crypto';
 
 /**
  * A transparent stand-in for the scrypt implementation, so rule tests run in microseconds and can count

@@ -1,12 +1,12 @@
-import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
-import { type AuthHandler, createAuthHandler } from '../../../src/server/core/auth/auth-handler';
-import type { AuthStore } from '../../../src/server/core/auth/auth-store';
-import { createMemoryAuthStore } from '../../../src/server/core/auth/memory-auth-store';
-import { createUserAccess, type LoginLimits } from '../../../src/server/core/auth/user-access';
-import { createUserAdmin, type UserAdmin } from '../../../src/server/core/auth/user-admin';
-import { type Connection, createOriginCheck, directConnection } from '../../../src/server/core/connection';
-import { createSyncHandler } from '../../../src/server/core/http';
-import { createMemoryStorage, type MemoryStorage } from '../../../src/server/core/memory-storage';
+import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { type AuthHandler, createAuthHandler } from '../../../src/outbox/server/auth/auth-handler';
+import type { AuthStore } from '../../../src/outbox/server/auth/auth-store';
+import { createMemoryAuthStore } from '../../../src/outbox/server/auth/memory-auth-store';
+import { createUserAccess, type LoginLimits } from '../../../src/outbox/server/auth/user-access';
+import { createUserAdmin, type UserAdmin } from '../../../src/outbox/server/auth/user-admin';
+import { type Connection, createOriginCheck, directConnection } from '../../../src/outbox/server/connection';
+import { createSyncHandler } from '../../../src/outbox/server/http';
+import { createMemoryStorage, type MemoryStorage } from '../../../src/outbox/server/memory-storage';
 import { fakeAuthCrypto } from './fake-auth-crypto';
 
 export const ORIGIN = 'http://outpost.test';

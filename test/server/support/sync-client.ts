@@ -1,8 +1,12 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as v from 'valibot';
-import type { IdGenerator } from '../../../src/platform/ids';
-import { type PushResponse, PushResponseSchema, type WireClientEvent } from '../../../src/protocol/messages';
+import type { IdGenerator } from '../../../src/outbox/ids';
+import {
+  type PushResponse,
+  PushResponseSchema,
+  type WireClientEvent,
+} from '../../../src/outbox/protocol/messages';
 import { OrderStreamBuilder } from '../protocol-contract';
 
 /** A bare-bones protocol client for load tests: no outbox, just the delivery rules of protocol v1. */

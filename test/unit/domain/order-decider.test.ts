@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { OrderCommand } from '../../../src/domain/order/commands';
-import { decide } from '../../../src/domain/order/decide';
-import type { OrderErrorCode } from '../../../src/domain/order/errors';
-import type { ClientOrderEvent, OrderEvent } from '../../../src/domain/order/events';
-import { foldOrder } from '../../../src/domain/order/order';
+import type { OrderCommand } from '../../../src/orders/domain/commands';
+import { decide } from '../../../src/orders/domain/decide';
+import type { OrderErrorCode } from '../../../src/orders/domain/errors';
+import type { ClientOrderEvent, OrderEvent } from '../../../src/orders/domain/events';
+import { foldOrder } from '../../../src/orders/domain/order';
 
 /** Decider specifications: given these past events, when this command, then these new events or this refusal. */
 function given(...history: OrderEvent[]) {

@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { expect, it } from 'vitest';
-import { all } from '../../../src/idb/sync-db';
-import { openDb } from '../../../src/store/db';
+import { openDb } from '../../../src/outbox/client/db';
+import { all } from '../../../src/outbox/storage/sync-db';
 
 // Pages call the projections inside Dexie transactions on the global db, where only Dexie's own promises keep
 // the transaction zone across many awaits (docs/performance.md): `all` must be Dexie.Promise.all there.

@@ -1,9 +1,13 @@
 import Dexie, { liveQuery } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPlainSyncDb, type PlainSyncDb, SyncDbUnavailableError } from '../../../src/idb/plain-db';
-import { STORAGE_MUTATED_CHANNEL } from '../../../src/idb/storage-mutated';
-import { SYNC_SCHEMA_VERSION } from '../../../src/idb/sync-db';
-import { type OutboxRow, openDb } from '../../../src/store/db';
+import { type OutboxRow, openDb } from '../../../src/outbox/client/db';
+import {
+  createPlainSyncDb,
+  type PlainSyncDb,
+  SyncDbUnavailableError,
+} from '../../../src/outbox/storage/plain-db';
+import { STORAGE_MUTATED_CHANNEL } from '../../../src/outbox/storage/storage-mutated';
+import { SYNC_SCHEMA_VERSION } from '../../../src/outbox/storage/sync-db';
 
 /** What only the worker's implementation does: open without upgrading, step aside, tell Dexie of writes. */
 

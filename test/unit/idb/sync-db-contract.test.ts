@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createPlainSyncDb } from '../../../src/idb/plain-db';
+import type { OutboxRow, StoredClientEvent, StoredEvent } from '../../../src/outbox/client/db';
+import { DB_NAME, openDb } from '../../../src/outbox/client/db';
+import { createPlainSyncDb } from '../../../src/outbox/storage/plain-db';
 import {
   maxKey,
   minKey,
@@ -7,9 +9,7 @@ import {
   SYNC_SCHEMA_VERSION,
   type SyncDb,
   type SyncTables,
-} from '../../../src/idb/sync-db';
-import type { OutboxRow, StoredClientEvent, StoredEvent } from '../../../src/store/db';
-import { DB_NAME, openDb } from '../../../src/store/db';
+} from '../../../src/outbox/storage/sync-db';
 
 /**
  * The contract of `SyncDb`: every operation the sync path uses gives the same answer on Dexie (`openDb()`,

@@ -3,8 +3,8 @@ import * as v from 'valibot';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFaultControl, type FaultSettings, NO_FAULTS, seededRandom } from '../../../src/mocks/faults';
 import { createMockBackend } from '../../../src/mocks/mock-backend';
-import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
-import { ErrorBodySchema, PushResponseSchema } from '../../../src/protocol/messages';
+import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { ErrorBodySchema, PushResponseSchema } from '../../../src/outbox/protocol/messages';
 import { OrderStreamBuilder } from '../../server/protocol-contract';
 
 const BASE = 'http://outpost.test/api/sync';

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createCoordinatedFlush } from '../../../src/pwa/coordinated-flush';
-import { parseSyncChannelMessage } from '../../../src/pwa/sync-channel';
-import type { StoredServerEvent } from '../../../src/store/db';
-import { EventBus } from '../../../src/store/event-bus';
-import type { FlushReport } from '../../../src/sync/engine';
+import { createCoordinatedFlush } from '../../../src/outbox/browser/coordinated-flush';
+import { parseSyncChannelMessage } from '../../../src/outbox/browser/sync-channel';
+import type { StoredServerEvent } from '../../../src/outbox/client/db';
+import { EventBus } from '../../../src/outbox/client/event-bus';
+import type { FlushReport } from '../../../src/outbox/sync/engine';
 
 const confirmed: StoredServerEvent = {
   kind: 'server',

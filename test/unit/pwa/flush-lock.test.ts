@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createLockedFlush, FLUSH_LOCK_NAME, type FlushRequest } from '../../../src/pwa/flush-lock';
+import {
+  createLockedFlush,
+  FLUSH_LOCK_NAME,
+  type FlushRequest,
+} from '../../../src/outbox/browser/flush-lock';
 import { createFakeLocks } from './fake-locks';
 
 function deferred<T>() {

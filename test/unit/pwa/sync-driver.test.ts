@@ -1,6 +1,6 @@
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CoordinatedFlush } from '../../../src/pwa/coordinated-flush';
+import type { CoordinatedFlush } from '../../../src/outbox/browser/coordinated-flush';
 import {
   createSyncDriver,
   holdScheduleLead,
@@ -8,10 +8,10 @@ import {
   type PageSignals,
   type SyncDriverDeps,
   type WakeReason,
-} from '../../../src/pwa/sync-driver';
-import type { SyncMode } from '../../../src/pwa/sync-mode';
-import type { FlushReport } from '../../../src/sync/engine';
-import type { WakeFacts } from '../../../src/sync/schedule';
+} from '../../../src/outbox/browser/sync-driver';
+import type { SyncMode } from '../../../src/outbox/browser/sync-mode';
+import type { FlushReport } from '../../../src/outbox/sync/engine';
+import type { WakeFacts } from '../../../src/outbox/sync/schedule';
 
 /**
  * The page's side of the schedule as timelines under fake timers: which wake-up makes what happen, and when

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OrderDomainError } from '../../../src/domain/order/errors';
-import { ValidationError } from '../../../src/domain/validation';
+import { OrderDomainError } from '../../../src/orders/domain/errors';
+import { ValidationError } from '../../../src/outbox/validation';
 import { create, dump, makeStore, must, type Store } from './fixtures';
 
 let store: Store;

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OrderDomainError } from '../../../src/domain/order/errors';
-import { ValidationError } from '../../../src/domain/validation';
-import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
-import { streamIdOf } from '../../../src/protocol/messages';
-import { importCommands } from '../../../src/store/bulk-import';
-import type { CommandRequest } from '../../../src/store/command-handler';
-import { type OutpostDb, openDb, type StoredEvent } from '../../../src/store/db';
-import { EventBus } from '../../../src/store/event-bus';
-import { rebuildReadModels } from '../../../src/store/rebuild';
+import { OrderDomainError } from '../../../src/orders/domain/errors';
+import { importCommands } from '../../../src/outbox/client/bulk-import';
+import type { CommandRequest } from '../../../src/outbox/client/command-handler';
+import { type OutpostDb, openDb, type StoredEvent } from '../../../src/outbox/client/db';
+import { EventBus } from '../../../src/outbox/client/event-bus';
+import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { ValidationError } from '../../../src/outbox/validation';
 import { add, create, dump } from './fixtures';
 
 let db: OutpostDb | undefined;

@@ -1,13 +1,13 @@
 import Dexie from 'dexie';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { orderIdOf, streamIdOf, WireClientEventSchema } from '../../../src/protocol/messages';
-import { createCommandHandler } from '../../../src/store/command-handler';
-import { openDb } from '../../../src/store/db';
-import { ConcurrencyError, StorageError, StreamDiscardedError } from '../../../src/store/errors';
-import { EventBus } from '../../../src/store/event-bus';
-import { liveOrderDetail } from '../../../src/store/queries';
-import { rebuildReadModels } from '../../../src/store/rebuild';
+import { createCommandHandler } from '../../../src/outbox/client/command-handler';
+import { openDb } from '../../../src/outbox/client/db';
+import { ConcurrencyError, StorageError, StreamDiscardedError } from '../../../src/outbox/client/errors';
+import { EventBus } from '../../../src/outbox/client/event-bus';
+import { liveOrderDetail } from '../../../src/outbox/client/queries';
+import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { orderIdOf, streamIdOf, WireClientEventSchema } from '../../../src/outbox/protocol/messages';
 import {
   add,
   applyServerEvents,

@@ -1,6 +1,5 @@
-import type { OrderCommand } from '../../../src/domain/order/commands';
-import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
-import { type CommandHandlerDeps, createCommandHandler } from '../../../src/store/command-handler';
+import type { OrderCommand } from '../../../src/orders/domain/commands';
+import { type CommandHandlerDeps, createCommandHandler } from '../../../src/outbox/client/command-handler';
 import {
   type OutboxRow,
   type OutpostDb,
@@ -8,9 +7,10 @@ import {
   type StoredEvent,
   type StoredLocalEvent,
   type StoredServerEvent,
-} from '../../../src/store/db';
-import { EventBus } from '../../../src/store/event-bus';
-import { projectEvents, refreshSyncState } from '../../../src/store/projections';
+} from '../../../src/outbox/client/db';
+import { EventBus } from '../../../src/outbox/client/event-bus';
+import { projectEvents, refreshSyncState } from '../../../src/outbox/client/projections';
+import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 
 /** A fresh database per test (fake-indexeddb), a hand-moved clock and a handler writing into it. */
 export function makeStore(

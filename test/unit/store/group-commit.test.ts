@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OrderDomainError } from '../../../src/domain/order/errors';
-import { ValidationError } from '../../../src/domain/validation';
-import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
-import { streamIdOf } from '../../../src/protocol/messages';
-import { createCommandHandler } from '../../../src/store/command-handler';
-import { type OutpostDb, openDb, type StoredEvent } from '../../../src/store/db';
-import { StorageError } from '../../../src/store/errors';
-import { EventBus } from '../../../src/store/event-bus';
-import { createGroupCommitter, type GroupCommitFaults } from '../../../src/store/group-commit';
-import { rebuildReadModels } from '../../../src/store/rebuild';
+import { OrderDomainError } from '../../../src/orders/domain/errors';
+import { createCommandHandler } from '../../../src/outbox/client/command-handler';
+import { type OutpostDb, openDb, type StoredEvent } from '../../../src/outbox/client/db';
+import { StorageError } from '../../../src/outbox/client/errors';
+import { EventBus } from '../../../src/outbox/client/event-bus';
+import { createGroupCommitter, type GroupCommitFaults } from '../../../src/outbox/client/group-commit';
+import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { ValidationError } from '../../../src/outbox/validation';
 import { add, create, dump, must } from './fixtures';
 
 let db: OutpostDb | undefined;

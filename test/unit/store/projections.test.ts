@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { streamIdOf } from '../../../src/protocol/messages';
-import type { StoredEvent } from '../../../src/store/db';
-import { StreamDiscardedError } from '../../../src/store/errors';
-import { readOrderSummaries } from '../../../src/store/order-summaries';
-import { describeEvent, projectEvents } from '../../../src/store/projections';
+import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import type { StoredEvent } from '../../../src/outbox/client/db';
+import { StreamDiscardedError } from '../../../src/outbox/client/errors';
+import { describeEvent, projectEvents } from '../../../src/outbox/client/projections';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
 import {
   add,
   applyServerEvents,

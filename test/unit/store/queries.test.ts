@@ -1,12 +1,12 @@
 import Dexie, { liveQuery } from 'dexie';
 import { firstValueFrom, from, type Observable, filter as rxFilter } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { streamIdOf } from '../../../src/protocol/messages';
-import { getOrCreateClientId } from '../../../src/store/client-id';
-import { openDb } from '../../../src/store/db';
-import { toStorageError } from '../../../src/store/errors';
-import { readOrderSummaries } from '../../../src/store/order-summaries';
-import { liveOrderDetail, readOutboxSections } from '../../../src/store/queries';
+import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import { getOrCreateClientId } from '../../../src/outbox/client/client-id';
+import { openDb } from '../../../src/outbox/client/db';
+import { toStorageError } from '../../../src/outbox/client/errors';
+import { liveOrderDetail, readOutboxSections } from '../../../src/outbox/client/queries';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
 import { add, create, deliverOutbox, makeStore, must, type Store } from './fixtures';
 
 let store: Store;

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OrderCommand } from '../../../src/domain/order/commands';
-import { streamIdOf } from '../../../src/protocol/messages';
-import type { OutpostDb } from '../../../src/store/db';
-import { rebuildReadModels } from '../../../src/store/rebuild';
+import type { OrderCommand } from '../../../src/orders/domain/commands';
+import type { OutpostDb } from '../../../src/outbox/client/db';
+import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
 import {
   applyServerEvents,
   deliverOutbox,
@@ -152,7 +152,7 @@ async function run(store: Store, orderIds: readonly string[], s: Step): Promise<
       const rows = await db.outbox.orderBy('position').toArray();
       const row = rows[s.pick % Math.max(rows.length, 1)];
       if (!row) return;
-      // In flight is a lease record naming the row, delivered is the row deleted (src/store/outbox-view.ts).
+      // In flight is a lease record naming the row, delivered is the row deleted (src/outbox/client/outbox-view.ts).
       if (s.status === 'delivered') await deliverOutbox(db, [row.eventId]);
       else if (s.status === 'inflight')
         await leaseOutbox(db, [row.eventId], { batchId: `batch-${s.batch}-${ids()}` });

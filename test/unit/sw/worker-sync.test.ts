@@ -1,6 +1,6 @@
 import { HttpResponse, http } from 'msw';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createWorkerSync } from '../../../src/sw/worker-sync';
+import { createWorkerSync } from '../../../src/outbox/worker/worker-sync';
 import { BASE_URL, expectServerStream, setupSyncTestServer } from '../sync/harness';
 
 /**

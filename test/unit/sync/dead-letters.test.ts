@@ -1,8 +1,8 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../../src/mocks/faults';
-import { streamIdOf } from '../../../src/protocol/messages';
-import { discardDeadLetter, listDeadLetters, retryDeadLetter } from '../../../src/sync/dead-letters';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { discardDeadLetter, listDeadLetters, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
 import { BASE_URL, type ClientSide, expectServerStream, setupSyncTestServer } from './harness';
 
 const { server, setup } = setupSyncTestServer({ seed: 11 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { OrderSummary } from '../../../src/store/db';
-import { refreshSyncState } from '../../../src/store/projections';
-import { retryDeadLetter } from '../../../src/sync/dead-letters';
+import type { OrderSummary } from '../../../src/outbox/client/db';
+import { refreshSyncState } from '../../../src/outbox/client/projections';
+import { retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
 import { seededRandom, setupSyncTestServer } from './harness';
 
 /**

@@ -1,7 +1,7 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
-import { PULL_CURSOR_KEY, readSyncMeta } from '../../../src/sync/sync-meta';
+import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
+import { PULL_CURSOR_KEY, readSyncMeta } from '../../../src/outbox/sync/sync-meta';
 import {
   BASE_URL,
   type ClientSide,

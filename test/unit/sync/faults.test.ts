@@ -1,9 +1,9 @@
 import { HttpResponse, http } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FaultSettings, NO_FAULTS } from '../../../src/mocks/faults';
-import { streamIdOf } from '../../../src/protocol/messages';
-import { listDeadLetters } from '../../../src/sync/dead-letters';
-import { readSyncMeta } from '../../../src/sync/sync-meta';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { listDeadLetters } from '../../../src/outbox/sync/dead-letters';
+import { readSyncMeta } from '../../../src/outbox/sync/sync-meta';
 import {
   BASE_URL,
   type ClientSide,

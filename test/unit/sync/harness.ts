@@ -1,25 +1,25 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { foldOrder } from '../../../src/domain/order/order';
-import type { Result } from '../../../src/domain/result';
-import { createPlainSyncDb } from '../../../src/idb/plain-db';
-import { SYNC_SCHEMA_VERSION, type SyncDb } from '../../../src/idb/sync-db';
 import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/mocks/faults';
 import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
-import { ManualClock, uuidv7Generator } from '../../../src/platform/ids';
-import { streamIdOf } from '../../../src/protocol/messages';
-import type { ServerStorage } from '../../../src/server/core/storage';
-import { type CommandOutcome, createCommandHandler } from '../../../src/store/command-handler';
-import { type OutboxRow, type OutpostDb, openDb } from '../../../src/store/db';
-import type { CommandError } from '../../../src/store/errors';
-import { EventBus } from '../../../src/store/event-bus';
+import { foldOrder } from '../../../src/orders/domain/order';
+import { type CommandOutcome, createCommandHandler } from '../../../src/outbox/client/command-handler';
+import { type OutboxRow, type OutpostDb, openDb } from '../../../src/outbox/client/db';
+import type { CommandError } from '../../../src/outbox/client/errors';
+import { EventBus } from '../../../src/outbox/client/event-bus';
 import {
   type DeliveryState,
   deliveryStateOf,
   type OutboxEntry,
   outboxEntriesView,
-} from '../../../src/store/outbox-view';
-import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/sync/engine';
+} from '../../../src/outbox/client/outbox-view';
+import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import type { Result } from '../../../src/outbox/result';
+import type { ServerStorage } from '../../../src/outbox/server/storage';
+import { createPlainSyncDb } from '../../../src/outbox/storage/plain-db';
+import { SYNC_SCHEMA_VERSION, type SyncDb } from '../../../src/outbox/storage/sync-db';
+import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.
 export { seededRandom };

@@ -1,8 +1,8 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { streamIdOf } from '../../../src/protocol/messages';
-import { listDeadLetters, retryDeadLetter } from '../../../src/sync/dead-letters';
-import { readSyncMeta } from '../../../src/sync/sync-meta';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { listDeadLetters, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
+import { readSyncMeta } from '../../../src/outbox/sync/sync-meta';
 import {
   BASE_URL,
   type ClientSide,

@@ -1,10 +1,10 @@
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { readOrderSummaries } from '../../../src/store/order-summaries';
-import { liveOrderDetail } from '../../../src/store/queries';
-import { type ClaimOptions, claimBatch } from '../../../src/sync/outbox-store';
-import { defaultRetryPolicy } from '../../../src/sync/retry-policy';
-import { deriveSyncStatus, readSyncFacts } from '../../../src/sync/status';
+import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import { liveOrderDetail } from '../../../src/outbox/client/queries';
+import { type ClaimOptions, claimBatch } from '../../../src/outbox/sync/outbox-store';
+import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
+import { deriveSyncStatus, readSyncFacts } from '../../../src/outbox/sync/status';
 import { type ClientSide, expectServerStream, setupSyncTestServer } from './harness';
 
 /**

@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FlushReport } from '../../../src/sync/engine';
-import { flushUntilSettled, nextWakeAt, type SettleDeps, type WakeFacts } from '../../../src/sync/schedule';
+import type { FlushReport } from '../../../src/outbox/sync/engine';
+import {
+  flushUntilSettled,
+  nextWakeAt,
+  type SettleDeps,
+  type WakeFacts,
+} from '../../../src/outbox/sync/schedule';
 
 const T0 = 1_000_000;
 

@@ -1,8 +1,8 @@
 import { expect, it } from 'vitest';
-import type { OrderStatus } from '../../../src/domain/order/order';
 import { NO_FAULTS } from '../../../src/mocks/faults';
-import { streamIdOf } from '../../../src/protocol/messages';
-import type { FlushReport } from '../../../src/sync/engine';
+import type { OrderStatus } from '../../../src/orders/domain/order';
+import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import type { FlushReport } from '../../../src/outbox/sync/engine';
 import {
   laneBreaches,
   loggingTransport,

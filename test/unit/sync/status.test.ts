@@ -2,15 +2,15 @@ import fc from 'fast-check';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NO_FAULTS } from '../../../src/mocks/faults';
-import { openDb } from '../../../src/store/db';
+import { openDb } from '../../../src/outbox/client/db';
 import {
   deriveSyncStatus,
   liveSyncFacts,
   liveSyncStatus,
   type SyncFacts,
   type SyncStatus,
-} from '../../../src/sync/status';
-import { initialSyncMeta, type SyncMeta } from '../../../src/sync/sync-meta';
+} from '../../../src/outbox/sync/status';
+import { initialSyncMeta, type SyncMeta } from '../../../src/outbox/sync/sync-meta';
 import { setupSyncTestServer } from './harness';
 
 const { setup } = setupSyncTestServer({ seed: 21 });

@@ -1,0 +1,157 @@
+import * as v from 'valibot';
+import type { Clock, IdGenerator } from '../ids';
+import {
+  MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
+  PROTOCOL_VERSION,
+  PushRequestEnvelopeSchema,
+} from '../protocol/messages';
+import { openAccess, type Principal, type SyncAccess, sharedTokenAccess } from './access';
+import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from './http-errors';
+import { handlePull } from './pull';
+import { handlePush } from './push';
+import { firstMessage, isJsonContentType, isRecord, readJsonBody } from './request-body';
+import type { ServerStorage } from './storage';
+
+export interface SyncServerOptions {
+  storage: ServerStorage;
+  clock: Clock;
+  ids: IdGenerator;
+  /** Where the protocol lives; default '/api/sync'. */
+  basePath?: string;
+  /** Largest push body accepted, in bytes; default 1 MiB (the protocol's limit). */
+  maxBodyBytes?: number;
+  /**
+   * Who may sync, and for whom a request acts (`access.ts`). Default: anyone, unscoped; or, with `token`,
+   * anyone who sends `Authorization: Bearer <token>`. Health never asks.
+   */
+  access?: SyncAccess;
+  /** Shorthand for `access: sharedTokenAccess(token)` (the mock backend's option). */
+  token?: string | null;
+  /** Refuses a browser's request from another site with 403 (`createOriginCheck`); off by default. */
+  isForeignOrigin?: (request: Request) => boolean;
+}
+
+export type SyncHandler = (request: Request) => Promise<Response>;
+
+type Route = 'push' | 'pull' | 'health' | 'stats';
+const METHODS: Record<Route, string> = { push: 'POST', pull: 'GET', health: 'GET', stats: 'GET' };
+
+const CursorSchema = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,15}$/, 'since is a cursor from an earlier pull: a decimal serverSeq'),
+  v.transform(Number),
+  v.safeInteger(),
+);
+const PullQuerySchema = v.object({
+  clientId: v.pipe(v.string('clientId is required'), v.uuid('clientId must be a UUID')),
+  since: v.optional(CursorSchema, '0'),
+});
+
+/**
+ * Protocol v1's server over web-standard Request/Response, so the same code answers inside the Node
+ * reference server, the MSW mock and a service worker. Bad input always gets a 4xx with an error body and
+ * writes nothing; a 500 only means the storage itself failed.
+ */
+export function createSyncHandler(options: SyncServerOptions): SyncHandler {
+  const base = (options.basePath ?? '/api/sync').replace(/\/+$/, '');
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BATCH_BYTES;
+  const access = options.access ?? (options.token ? sharedTokenAccess(options.token) : openAccess);
+  const isForeignOrigin = options.isForeignOrigin ?? (() => false);
+  const deps = { storage: options.storage, clock: options.clock, ids: options.ids };
+
+  return async (request) => {
+    const route = routeOf(new URL(request.url).pathname, base);
+    if (route === null)
+      return errorResponse(404, 'not_found', `No sync route at ${new URL(request.url).pathname}`);
+    if (isForeignOrigin(request)) return foreignOrigin();
+    try {
+      let principal: Principal = { owner: null };
+      if (route !== 'health') {
+        const identified = await access.identify(request);
+        if (identified === null) return unauthorized();
+        principal = identified;
+      }
+      const method = METHODS[route];
+      if (request.method !== method) {
+        return errorResponse(405, 'method_not_allowed', `${route} accepts ${method} only`, { allow: method });
+      }
+      switch (route) {
+        case 'health':
+          return jsonResponse(200, { status: 'ok' });
+        case 'stats':
+          return jsonResponse(200, await deps.storage.read((reader) => reader.stats()));
+        case 'pull':
+          return await pull(request, principal);
+        case 'push':
+          return await push(request, principal);
+        default: {
+          const unknownRoute: never = route;
+          return unknownRoute;
+        }
+      }
+    } catch (error) {
+      // Only the storages can fail here; the client resends and step 1 of a push makes that safe.
+      return serverFailed(error);
+    }
+  };
+
+  async function pull(request: Request, principal: Principal): Promise<Response> {
+    const params = new URL(request.url).searchParams;
+    const query = v.safeParse(PullQuerySchema, {
+      clientId: params.get('clientId') ?? undefined,
+      since: params.get('since') ?? undefined,
+    });
+    if (!query.success) return errorResponse(400, 'invalid_query', firstMessage(query.issues));
+    const { clientId, since } = query.output;
+    return jsonResponse(200, await handlePull(deps.storage, clientId, since, principal.owner));
+  }
+
+  async function push(request: Request, principal: Principal): Promise<Response> {
+    if (!isJsonContentType(request.headers.get('content-type'))) {
+      return errorResponse(415, 'unsupported_media_type', 'A push is sent as Content-Type: application/json');
+    }
+    const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+    if (declared > maxBodyBytes) return tooLarge(`The body is ${declared} bytes; at most ${maxBodyBytes}`);
+    const read = await readJsonBody(request, maxBodyBytes);
+    if (!read.ok) {
+      if (read.problem === 'too_large') return tooLarge(`The body is over ${maxBodyBytes} bytes`);
+      if (read.problem === 'unreadable') {
+        return errorResponse(400, 'malformed_json', 'The body could not be read to its end');
+      }
+      return errorResponse(400, 'malformed_json', 'The body is not JSON in UTF-8');
+    }
+    const body = read.value;
+    if (isRecord(body) && Array.isArray(body.events) && body.events.length > MAX_BATCH_EVENTS) {
+      return tooLarge(`The batch has ${body.events.length} events; at most ${MAX_BATCH_EVENTS}`);
+    }
+    if (isRecord(body) && 'protocol' in body && body.protocol !== PROTOCOL_VERSION) {
+      return errorResponse(
+        400,
+        'unsupported_protocol',
+        `This server speaks protocol ${PROTOCOL_VERSION}, not ${JSON.stringify(body.protocol)}`,
+      );
+    }
+    const envelope = v.safeParse(PushRequestEnvelopeSchema, body);
+    if (!envelope.success) return errorResponse(400, 'invalid_envelope', firstMessage(envelope.issues));
+    const answer = await handlePush(deps, envelope.output, principal.owner);
+    if (answer === 'client_id_taken') {
+      return errorResponse(
+        403,
+        'client_id_taken',
+        'This clientId belongs to another user: each user pushes with a clientId of their own',
+      );
+    }
+    return jsonResponse(200, answer);
+  }
+}
+
+function tooLarge(message: string): Response {
+  return errorResponse(413, 'payload_too_large', `${message}: split the batch and resend`);
+}
+
+function routeOf(pathname: string, base: string): Route | null {
+  if (!pathname.startsWith(`${base}/`)) return null;
+  const rest = pathname.slice(base.length + 1).replace(/\/$/, '');
+  return rest === 'push' || rest === 'pull' || rest === 'health' || rest === 'stats' ? rest : null;
+}

@@ -1,0 +1,193 @@
+import Dexie, { liveQuery } from 'dexie';
+import { combineLatest, distinctUntilChanged, from, map, Observable, of } from 'rxjs';
+import type { OutboxRow, OutpostDb } from '../client/db';
+import { overTime } from '../client/over-time';
+import type { Clock } from '../ids';
+import { nextWakeAt, PROBE_EVERY_MS, type WakeFacts } from './schedule';
+import { readSyncMeta, type SyncMeta } from './sync-meta';
+
+/**
+ * Where delivery stands, in one word, for every context that opens the database (whoever is flushing):
+ * - `auth`: a 401/403 paused sync until someone signs in; nothing is lost.
+ * - `idle`: nothing undelivered (dead entries, if any, wait for the person and are counted apart).
+ * - `offline`: entries wait and this device has no network.
+ * - `syncing`: a live flusher holds an unexpired lease on some of them.
+ * - `retrying`: they wait for a known moment (`nextAttemptAt`): backoff, Retry-After, a lease to pass.
+ * - `held`: the only ones left wait behind entries that need the person (dead letters).
+ * - `due`: they may go now and a flush is about to take them (a command just committed, a wait just ran out).
+ * Never `idle` while anything waits: that is the one lie the status bar must not tell.
+ */
+export type SyncPhase = 'auth' | 'idle' | 'offline' | 'syncing' | 'retrying' | 'held' | 'due';
+
+/** What a person needs to know about delivery, derived the same way in every context that opens the database. */
+export interface SyncStatus {
+  readonly phase: SyncPhase;
+  readonly online: boolean;
+  /** A live flusher holds an unexpired lease (in this context or another). */
+  readonly syncing: boolean;
+  /** Undelivered entries not in flight. */
+  readonly pending: number;
+  /** Undelivered entries under a live lease. */
+  readonly inflight: number;
+  readonly dead: number;
+  /** Age of the oldest undelivered (pending or in-flight) entry when the status was computed. */
+  readonly oldestPendingAgeMs: number | null;
+  /** When that entry was written, so a view can keep the age current without a new query. */
+  readonly oldestPendingAt: number | null;
+  readonly lastSuccessAt: number | null;
+  readonly lastError: string | null;
+  /** When the schedule next tries (the `retrying` phase); null when it is not waiting for a time. */
+  readonly nextAttemptAt: number | null;
+  /** The last request could not reach the server at all (not an answer refusing it): it probes for it. */
+  readonly unreachable: boolean;
+  readonly authRequired: boolean;
+}
+
+/** A lease as the status needs it: until when, and how many undelivered entries it holds. */
+interface LeaseFact {
+  readonly until: number;
+  readonly holding: number;
+}
+
+/** What the database says, with no clock in it, so a live query re-runs only when rows change. */
+export interface SyncFacts {
+  /** Undelivered entries: every pending row, whether a lease names it or not. */
+  readonly undelivered: number;
+  readonly dead: number;
+  readonly oldestPendingAt: number | null;
+  /** Leases that still name an undelivered row, live or passed. */
+  readonly leases: readonly LeaseFact[];
+  readonly meta: SyncMeta;
+}
+
+const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>
+  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
+
+/** Counts and facts from the database only. A lease names a batch: a few hundred rows at most. */
+export async function readSyncFacts(db: OutpostDb): Promise<SyncFacts> {
+  const [undelivered, dead, first, leases, meta] = await Promise.all([
+    byStatus(db, 'pending').count(),
+    byStatus(db, 'dead').count(),
+    byStatus(db, 'pending').first(),
+    db.leases.toArray(),
+    readSyncMeta(db),
+  ]);
+  const rows = leases.length > 0 ? await db.outbox.bulkGet(leases.flatMap((lease) => lease.eventIds)) : [];
+  const pending = new Set(rows.flatMap((row) => (row?.status === 'pending' ? [row.eventId] : [])));
+  const held: LeaseFact[] = [];
+  for (const lease of leases) {
+    const holding = lease.eventIds.filter((eventId) => pending.has(eventId)).length;
+    if (holding > 0) held.push({ until: lease.until, holding });
+  }
+  return {
+    undelivered,
+    dead,
+    // Rows in flight are stored as pending, so the first pending row is the oldest undelivered one.
+    oldestPendingAt: first?.createdAt ?? null,
+    leases: held,
+    meta,
+  };
+}
+
+/** The facts the schedule decides on (`nextWakeAt`), shared with the page's timer so both agree. */
+export function wakeFactsOf(facts: SyncFacts): WakeFacts {
+  return {
+    undelivered: facts.undelivered,
+    gateUntil: facts.meta.nextAttemptAt,
+    retryAt: facts.meta.retryAt,
+    probeAt: facts.meta.unreachableSince === null ? null : facts.meta.unreachableSince + PROBE_EVERY_MS,
+    leaseUntils: facts.leases.map((lease) => lease.until),
+    authRequired: facts.meta.authRequired,
+    pullOwed: facts.meta.pullOwed,
+  };
+}
+
+export function deriveSyncStatus(facts: SyncFacts, online: boolean, now: number): SyncStatus {
+  const { meta } = facts;
+  // A flusher that died stops counting as syncing the moment its lease passes.
+  const inflight = facts.leases.reduce((sum, lease) => sum + (lease.until > now ? lease.holding : 0), 0);
+  const wake = nextWakeAt(wakeFactsOf(facts), now);
+  const waitingFor = wake !== null && wake > now ? wake : null;
+  return {
+    phase: phaseOf(facts, online, inflight > 0, waitingFor),
+    online,
+    syncing: inflight > 0,
+    pending: facts.undelivered - inflight,
+    inflight,
+    dead: facts.dead,
+    oldestPendingAgeMs: facts.oldestPendingAt === null ? null : Math.max(0, now - facts.oldestPendingAt),
+    oldestPendingAt: facts.oldestPendingAt,
+    lastSuccessAt: meta.lastSuccessAt,
+    lastError: meta.lastError,
+    nextAttemptAt: waitingFor,
+    unreachable: meta.unreachableSince !== null,
+    authRequired: meta.authRequired,
+  };
+}
+
+function phaseOf(facts: SyncFacts, online: boolean, syncing: boolean, waitingFor: number | null): SyncPhase {
+  if (facts.meta.authRequired) return 'auth';
+  if (facts.undelivered === 0) return 'idle';
+  if (!online) return 'offline';
+  if (syncing) return 'syncing';
+  if (waitingFor !== null) return 'retrying';
+  return facts.dead > 0 ? 'held' : 'due';
+}
+
+/** When time alone next changes the derived status: a lease passing, a wait running out. */
+export function nextStatusChange(facts: SyncFacts, now: number): number | null {
+  let next: number | null = null;
+  const consider = (at: number | null) => {
+    if (at !== null && at > now) next = Math.min(next ?? at, at);
+  };
+  for (const lease of facts.leases) consider(lease.until);
+  consider(nextWakeAt(wakeFactsOf(facts), now));
+  return next;
+}
+
+/** navigator.onLine and its events where they exist (page or worker); elsewhere, assume online. */
+export function browserOnline$(): Observable<boolean> {
+  // EventTarget rather than Window: the same code runs in a service worker, whose lib has no Window.
+  const scope = globalThis as typeof globalThis &
+    Partial<Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>;
+  if (typeof navigator === 'undefined' || typeof navigator.onLine !== 'boolean' || !scope.addEventListener) {
+    return of(true);
+  }
+  return new Observable<boolean>((subscriber) => {
+    const update = () => subscriber.next(navigator.onLine);
+    update();
+    scope.addEventListener?.('online', update);
+    scope.addEventListener?.('offline', update);
+    return () => {
+      scope.removeEventListener?.('online', update);
+      scope.removeEventListener?.('offline', update);
+    };
+  }).pipe(distinctUntilChanged());
+}
+
+/**
+ * The stored facts as an observable over Dexie `liveQuery`: it re-emits whenever the outbox, the leases or
+ * the persisted engine facts change, whoever changed them (this page, another tab, the service worker).
+ */
+export function liveSyncFacts(db: OutpostDb): Observable<SyncFacts> {
+  return from(liveQuery(() => readSyncFacts(db)));
+}
+
+/**
+ * The sync status, derived from the stored facts and the network, and derived again as time passes (a
+ * lease running out, a retry time arriving) even when no row changes.
+ */
+export function liveSyncStatus(
+  facts$: Observable<SyncFacts>,
+  clock: Clock,
+  online$: Observable<boolean>,
+): Observable<SyncStatus> {
+  return combineLatest([facts$, online$]).pipe(
+    map(([facts, online]) => ({ facts, online })),
+    overTime(
+      ({ facts, online }, now) => deriveSyncStatus(facts, online, now),
+      ({ facts }, now) => nextStatusChange(facts, now),
+      () => clock.now(),
+    ),
+  );
+}

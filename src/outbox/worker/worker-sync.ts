@@ -1,0 +1,145 @@
+import type { WorkerBackend } from '../../sw/backend/backend';
+import { type CoordinatedFlush, createCoordinatedFlush } from '../browser/coordinated-flush';
+import type { FlushRequest } from '../browser/flush-lock';
+import { getOrCreateClientId } from '../client/client-id';
+import { EventBus } from '../client/event-bus';
+import { systemClock, uuidv7Generator } from '../ids';
+import { createPlainSyncDb, SyncDbUnavailableError } from '../storage/plain-db';
+import { SYNC_DB_NAME, SYNC_SCHEMA_VERSION } from '../storage/sync-db';
+import { createSyncEngine, type FlushReport } from '../sync/engine';
+import { flushUntilSettled } from '../sync/schedule';
+
+/**
+ * The worker's side of the outbox: the same sync engine the page uses, over the same database, behind the
+ * same lock. The database is opened on first use so a worker woken only to serve a fetch stays cheap, and
+ * through plain IndexedDB (`src/outbox/storage/plain-db.ts`), not Dexie, which would be most of the worker's size.
+ */
+export interface WorkerSync {
+  flush(request?: FlushRequest): Promise<FlushReport>;
+  /**
+   * For a `sync` event: flushes on the engine's own schedule (backoff, Retry-After, lease expiry, the network
+   * returning) until nothing waits on time, and rejects (so the browser retries later) only once the budget
+   * is spent with entries still waiting.
+   */
+  flushForBackgroundSync(): Promise<FlushReport>;
+  /** For a `periodicsync` event: the same loop, but it never rejects (a periodic sync is not retried). */
+  flushForPeriodicSync(): Promise<FlushReport>;
+  /** For triggers nobody waits on: logs instead of rejecting. */
+  flushQuietly(reason: string): Promise<FlushReport | null>;
+}
+
+export interface WorkerSyncOptions {
+  readonly endpoint: string;
+  readonly backend: Promise<WorkerBackend | null>;
+  readonly channelName: string;
+  /**
+   * How long one `sync` event keeps flushing before it gives up and fails. Chromium allows an event three
+   * minutes (`background_sync_parameters.cc`); two and a half leaves room for the last request (15 s
+   * deadline) and its apply, so the browser never kills the worker mid-flush.
+   */
+  readonly eventBudgetMs?: number;
+  /** True while a newer version of the worker is installed and waiting (`registration.waiting`). */
+  readonly updateWaiting?: () => boolean;
+  /** For tests: the database name and IndexedDB factory (fake-indexeddb). */
+  readonly dbName?: string;
+  readonly indexedDB?: IDBFactory;
+}
+
+/** What a flush reports when this worker cannot use the database: nothing sent, nothing waiting on it. */
+const nothingToFlush: FlushReport = {
+  sent: 0,
+  delivered: 0,
+  dead: 0,
+  retrying: 0,
+  pulled: 0,
+  outcome: 'idle',
+  nextAttemptAt: null,
+};
+
+/** Two and a half of the three minutes Chromium gives one sync event. */
+export const SYNC_EVENT_BUDGET_MS = 150_000;
+
+export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
+  let flushPromise: Promise<CoordinatedFlush> | null = null;
+
+  const db = createPlainSyncDb({
+    name: options.dbName ?? SYNC_DB_NAME,
+    schemaVersion: SYNC_SCHEMA_VERSION,
+    ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
+  });
+
+  const start = async (): Promise<CoordinatedFlush> => {
+    const clock = systemClock;
+    const ids = uuidv7Generator(clock);
+    const clientId = await getOrCreateClientId(db, ids);
+    const backend = await options.backend;
+    const bus = new EventBus();
+    const engine = createSyncEngine({
+      db,
+      transport: backend ? backend.transport : (input, init) => fetch(input, init),
+      clock,
+      ids,
+      clientId,
+      baseUrl: options.endpoint,
+      bus,
+      ownerId: `worker-${ids()}`,
+      online: () => navigator.onLine,
+    });
+    const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(options.channelName) : null;
+    return createCoordinatedFlush({ engine, bus, channel, source: 'worker', locks: navigator.locks });
+  };
+
+  const flush = async (request: FlushRequest = {}): Promise<FlushReport> => {
+    flushPromise ??= start().catch((error: unknown) => {
+      flushPromise = null;
+      throw error;
+    });
+    try {
+      return await (await flushPromise)(request);
+    } catch (error) {
+      // No database yet (no page ever ran), or one of another schema version (a page of the new version
+      // upgrades it and its own worker flushes): nothing this worker may send. Asked again on the next event.
+      if (!(error instanceof SyncDbUnavailableError)) throw error;
+      flushPromise = null;
+      console.info(`[outpost sw] not flushing: ${error.message}`);
+      return nothingToFlush;
+    }
+  };
+
+  // Service workers do not reliably receive `online` events: the loop looks at navigator.onLine instead.
+  const settle = (reason: string) =>
+    flushUntilSettled(
+      {
+        flush,
+        now: () => systemClock.now(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        isOnline: () => navigator.onLine,
+        budgetMs: options.eventBudgetMs ?? SYNC_EVENT_BUDGET_MS,
+        // A waiting version cannot activate while this event is pending: end it and let that one flush.
+        shouldYield: () => options.updateWaiting?.() === true,
+      },
+      reason,
+    );
+
+  return {
+    flush,
+    async flushForBackgroundSync() {
+      const { settled, report } = await settle('sync');
+      if (!settled) {
+        throw new Error(`Outbox not drained (${report.outcome}); the browser will retry this sync`);
+      }
+      return report;
+    },
+    async flushForPeriodicSync() {
+      return (await settle('periodicsync')).report;
+    },
+    async flushQuietly(reason) {
+      try {
+        return await flush({ reasons: [reason] });
+      } catch (error) {
+        console.warn(`[outpost sw] flush on ${reason} failed`, error);
+        return null;
+      }
+    },
+  };
+}

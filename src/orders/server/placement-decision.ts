@@ -1,4 +1,4 @@
-import type { OrderLine } from '../../orders/domain/order';
+import type { OrderLine } from '../domain/order';
 
 export const CREDIT_LIMIT = 1_000_000;
 export const DISCONTINUED_SKU_PREFIX = 'DISC-';

@@ -1,5 +1,5 @@
-import { type OrderState, orderTotal } from '../../orders/domain/order';
-import { orderIdOf, type WireClientEvent } from '../protocol/messages';
+import { orderIdOf, type WireClientEvent } from '../../outbox/protocol/messages';
+import { type OrderState, orderTotal } from '../domain/order';
 
 /**
  * The rules protocol v1 makes every server enforce on a stream (docs/protocol.md), checked against the

@@ -1,5 +1,7 @@
 import * as v from 'valibot';
 import { foldOrder, initialOrderState, type OrderState } from '../../orders/domain/order';
+import { decidePlacement, orderNumberFor } from '../../orders/server/placement-decision';
+import { streamRuleBreach } from '../../orders/server/stream-rules';
 import type { Clock, IdGenerator } from '../ids';
 import {
   PROTOCOL_VERSION,
@@ -9,10 +11,8 @@ import {
   WireClientEventSchema,
   type WireServerEvent,
 } from '../protocol/messages';
-import { decidePlacement, orderNumberFor } from './placement-decision';
 import { sameJson } from './same-json';
 import { type ServerStorage, type ServerStorageTx, StorageConflictError } from './storage';
-import { streamRuleBreach } from './stream-rules';
 
 export interface PushDeps {
   readonly storage: ServerStorage;

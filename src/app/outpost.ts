@@ -4,8 +4,8 @@ import { registerWorker, type WorkerHandle } from '../outbox/browser/register-wo
 import { watchStorage } from '../outbox/browser/storage-estimate';
 import { detectSyncMode, type SyncMode } from '../outbox/browser/sync-mode';
 import { getOrCreateClientId } from '../outbox/client/client-id';
-import type { CommandOutcome, CommandRequest } from '../outbox/client/command-handler';
-import { type OutpostDb, openDb } from '../outbox/client/db';
+import type { CommandOutcome, CommandRequest } from '../outbox/client/command-pipeline';
+import type { OutpostDb } from '../outbox/client/db';
 import type { CommandError } from '../outbox/client/errors';
 import { EventBus } from '../outbox/client/event-bus';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../outbox/ids';
@@ -18,6 +18,7 @@ import {
   type SyncStatus,
 } from '../outbox/sync/status';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from './build-flags';
+import { openAppDb } from './schema';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
 export interface Outpost {
@@ -60,7 +61,7 @@ export interface CreateOutpostOptions {
 }
 
 export async function createOutpost(options: CreateOutpostOptions = {}): Promise<Outpost> {
-  const db = options.db ?? openDb();
+  const db = options.db ?? openAppDb();
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidv7Generator(clock);
   const clientId = await getOrCreateClientId(db, ids);
@@ -74,8 +75,8 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   // (HTTP client, wire schemas, claim and apply) are not in the page's initial JavaScript. Both start loading
   // now, next to the first render, so the first command or flush rarely waits for them.
   const handler = loadOnce(() =>
-    import('../outbox/client/command-handler').then(({ createCommandHandler }) =>
-      createCommandHandler({ db, clock, ids, clientId, bus }),
+    import('../outbox/client/command-pipeline').then(({ createCommandPipeline }) =>
+      createCommandPipeline({ db, clock, ids, clientId, bus }),
     ),
   );
   void handler().catch(() => undefined);

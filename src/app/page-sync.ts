@@ -45,6 +45,7 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
   const { db, clock, ids, bus, worker } = deps;
   const engine = createSyncEngine({
     db,
+    streamTypes: db.streamTypes,
     transport: deps.transport,
     clock,
     ids,

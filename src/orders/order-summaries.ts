@@ -1,10 +1,20 @@
-import type { OrderSummaryView, OutpostDb } from '../outbox/client/db';
-import { leasedOrderIds, liveLeases, nextLeaseChange, summaryView } from '../outbox/client/outbox-view';
+import {
+  type DeliveryView,
+  deliveryView,
+  leasedStreamIds,
+  liveLeases,
+  nextLeaseChange,
+  type OutpostDb,
+  readDeliveries,
+  readModelTable,
+} from '../outbox/views';
 import type { OrderStatus } from './domain/order';
+import type { OrderSummary } from './read-models';
+import { streamIdOf } from './stream-ids';
 
 /**
- * The orders list's read: a window of order summaries and how many match. Apart from the other live views
- * (`queries.ts`) because the first screen renders it: nothing it does not need may reach that bundle.
+ * The orders list's read: a window of order summaries, each with its delivery, and how many match. Apart from
+ * the order screen's read because the first screen renders it: nothing it does not need may reach that bundle.
  */
 
 export interface OrderSummaryQuery {
@@ -15,52 +25,61 @@ export interface OrderSummaryQuery {
   readonly limit?: number;
 }
 
+/** A row of the list: the order's summary and where its changes are. */
+export interface ListedOrder extends OrderSummary {
+  readonly delivery: DeliveryView;
+}
+
 export interface OrderSummaryPage {
   /** The requested window of matching orders. */
-  readonly rows: readonly OrderSummaryView[];
+  readonly rows: readonly ListedOrder[];
   /** How many orders match in all, so a virtual list can size itself without loading them. */
   readonly total: number;
   /** When a lease over a shown order passes and the window must be read again; null when none is live. */
   readonly changesAt: number | null;
 }
 
+const ordersTable = (db: OutpostDb) => readModelTable<OrderSummary>(db, 'orders');
+
 /**
- * Newest first by orderId (a UUIDv7, so creation order) through the primary key or the `status` index; a
- * customer search walks the `customerKey` index instead, alphabetically. Neither reads more than the
- * matching rows.
+ * Newest first by id (a UUIDv7, so creation order) through the primary key or the `status` index; a customer
+ * search walks the `customerKey` index instead, alphabetically. Neither reads more than the matching rows.
  */
 function matchingSummaries(db: OutpostDb, query: OrderSummaryQuery) {
   const key = query.search?.trim().toLowerCase() ?? '';
   const { status } = query;
+  const table = ordersTable(db);
   if (key) {
-    const matches = db.orderSummaries.where('customerKey').startsWith(key);
+    const matches = table.where('customerKey').startsWith(key);
     return status ? matches.and((summary) => summary.status === status) : matches;
   }
-  if (status) return db.orderSummaries.where('status').equals(status).reverse();
-  return db.orderSummaries.toCollection().reverse();
+  // Index entries of equal status are ordered by primary key, so this is newest first too.
+  if (status) return table.where('status').equals(status).reverse();
+  return table.toCollection().reverse();
 }
 
 /**
- * A window of the orders list and how many match in all, as shown at `now`: each summary with the live
- * leases over it (`summaryView`; the lease records are a handful, one getAll in the same read), and when a
+ * A window of the orders list and how many match in all, as shown at `now`: each summary with its delivery
+ * and the live leases over it (the lease records are a handful, one getAll in the same read), and when a
  * lease passes so the window must be derived again.
  */
 export async function readOrderSummaries(
   db: OutpostDb,
-  query: OrderSummaryQuery = {},
+  query: OrderSummaryQuery,
   now: number,
 ): Promise<OrderSummaryPage> {
   let window = matchingSummaries(db, query);
   if (query.offset) window = window.offset(query.offset);
   if (query.limit !== undefined) window = window.limit(query.limit);
-  const [total, rows, leases] = await Promise.all([
-    matchingSummaries(db, query).count(),
-    window.toArray(),
-    db.leases.toArray(),
-  ]);
-  const leased = leasedOrderIds(liveLeases(leases, now));
+  const [total, rows] = await Promise.all([matchingSummaries(db, query).count(), window.toArray()]);
+  const streamIds = rows.map((summary) => streamIdOf(summary.id));
+  const { deliveries, leases } = await readDeliveries(db, streamIds);
+  const leased = leasedStreamIds(liveLeases(leases, now));
   return {
-    rows: rows.map((summary) => summaryView(summary, leased)),
+    rows: rows.map((summary, index) => ({
+      ...summary,
+      delivery: deliveryView(streamIds[index] ?? '', deliveries[index], leased),
+    })),
     total,
     changesAt: nextLeaseChange(leases, now),
   };

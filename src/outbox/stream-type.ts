@@ -83,6 +83,9 @@ export interface ReadModelRow {
   readonly id: string;
 }
 
+/** A change's rows by table: a row to put, null to delete it, absent to leave it. */
+export type ReadModelRows = { readonly [table: string]: ReadModelRow | null | undefined };
+
 /**
  * A stream type's read models: tables of its own, one row per stream in each, written from the stream's
  * state after every change. Pure, and derived from the stream alone, so the core can fold them inside the
@@ -93,8 +96,8 @@ export interface ReadModelRow {
  */
 export interface ReadModels<State, E extends DomainEvent, S extends DomainEvent> {
   readonly tables: Readonly<Record<string, string>>;
-  /** Each table's row for the stream after the change; null removes it (a stream that has no row yet). */
-  rows(change: StreamChange<State, E, S>): Readonly<Record<string, ReadModelRow | null>>;
+  /** Each table's row for the stream after the change; null removes it, an absent table keeps its row. */
+  rows(change: StreamChange<State, E, S>): ReadModelRows;
 }
 
 /** What the server knows when it decides: its clock and the number its next server event will get. */

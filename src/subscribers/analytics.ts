@@ -1,6 +1,7 @@
 import { debounceTime, type Observable, Subject, startWith } from 'rxjs';
 import * as v from 'valibot';
-import type { OutpostDb, StoredEvent } from '../outbox/client/db';
+import { orderEventOf } from '../orders/stored-events';
+import type { OutpostDb, StoredEvent } from '../outbox/views';
 
 /**
  * Order analytics as its own read model: one `meta` row (`analytics`), folded from the event store and
@@ -66,8 +67,10 @@ function bumpDay(model: AnalyticsModel, iso: string, field: keyof DayStats): voi
 /** Pure fold: the model after these events (in position order). Mutates a copy, returns it. */
 export function foldAnalytics(previous: AnalyticsModel, events: readonly StoredEvent[]): AnalyticsModel {
   const model: AnalyticsModel = structuredClone(previous);
-  for (const event of events) {
-    if (event.position !== undefined) model.cursor = Math.max(model.cursor, event.position);
+  for (const stored of events) {
+    if (stored.position !== undefined) model.cursor = Math.max(model.cursor, stored.position);
+    const event = orderEventOf(stored);
+    if (!event) continue;
     if (event.kind === 'client') {
       if (event.type === 'OrderCreated') model.currencies[event.streamId] = event.data.currency;
       if (event.type === 'OrderPlaced') {

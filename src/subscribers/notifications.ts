@@ -1,5 +1,7 @@
-import { BehaviorSubject, filter, mergeMap, type Observable } from 'rxjs';
-import type { OutpostDb, StoredEvent, StoredServerEvent } from '../outbox/client/db';
+import { BehaviorSubject, filter, map, mergeMap, type Observable } from 'rxjs';
+import type { OrderSummary } from '../orders/read-models';
+import { orderEventOf, type StoredOrderEvent } from '../orders/stored-events';
+import { type OutpostDb, readModelTable, type StoredEvent } from '../outbox/views';
 
 /**
  * Tells the person when the server decided one of their orders: an in-app toast always, and a system
@@ -32,7 +34,12 @@ export interface NotificationService {
   stop(): void;
 }
 
-const isDecision = (event: StoredEvent): event is StoredServerEvent => event.kind === 'server';
+/** An order's decision from the server: what a person is told about. */
+type OrderDecision = Extract<StoredOrderEvent, { kind: 'server' }>;
+const decisionOf = (event: StoredEvent): OrderDecision | null => {
+  const order = orderEventOf(event);
+  return order?.kind === 'server' ? order : null;
+};
 
 /** The browser's Notification API, used when permission was granted and the page is hidden (never prompts). */
 export function browserNotifier(): SystemNotifier | null {
@@ -53,10 +60,11 @@ export function startNotificationService(deps: NotificationServiceDeps): Notific
   const maxToasts = deps.maxToasts ?? 4;
   const subscription = deps.bus.events$
     .pipe(
-      filter(isDecision),
+      map(decisionOf),
+      filter((event): event is OrderDecision => event !== null),
       mergeMap(async (event) => {
         const orderId = event.streamId.replace(/^order-/, '');
-        const summary = await deps.db.orderSummaries.get(orderId);
+        const summary = await readModelTable<OrderSummary>(deps.db, 'orders').get(orderId);
         return { event, orderId, customer: summary?.customerName ?? 'An order' };
       }),
     )

@@ -3,11 +3,13 @@ import '../outbox/worker/background-sync';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
 import { createWorkerBackend } from '#sw-backend';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../app/build-flags';
+import { SCHEMA_VERSION } from '../app/schema-version';
 import { SYNC_CHANNEL_NAME } from '../outbox/browser/sync-channel';
 import { BACKGROUND_SYNC_TAG, PERIODIC_SYNC_TAG } from '../outbox/browser/worker-messages';
 import { systemClock, uuidv7Generator } from '../outbox/ids';
 import { handleWorkerMessage } from '../outbox/worker/messages';
 import { createWorkerSync } from '../outbox/worker/worker-sync';
+import { streamTypes } from '../stream-types';
 
 /**
  * The service worker: serves the app shell from the precache (so the app opens offline), and flushes the
@@ -27,6 +29,8 @@ const backendReady = createWorkerBackend({
   isOnline: () => self.navigator.onLine,
 });
 const sync = createWorkerSync({
+  streamTypes,
+  schemaVersion: SCHEMA_VERSION,
   endpoint,
   backend: backendReady,
   channelName: SYNC_CHANNEL_NAME,

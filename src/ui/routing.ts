@@ -13,6 +13,18 @@ export type Route =
 
 const ORDER_ROUTE = /^#\/orders\/([0-9a-f-]{36})$/i;
 
+/**
+ * Where the screen of a stream lives, by its stream type: the outbox inspector links each entry to it.
+ * A stream type without a screen links nowhere (null).
+ */
+const SCREENS: Readonly<Record<string, string>> = { order: '#/orders/' };
+
+export function hrefOfStream(streamId: string): string | null {
+  const dash = streamId.indexOf('-');
+  const screen = SCREENS[streamId.slice(0, dash)];
+  return screen && dash > 0 ? `${screen}${streamId.slice(dash + 1)}` : null;
+}
+
 export function parseRoute(hash: string): Route {
   const order = ORDER_ROUTE.exec(hash);
   if (order?.[1]) return { name: 'order', orderId: order[1].toLowerCase() };

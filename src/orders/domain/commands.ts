@@ -1,6 +1,5 @@
 import * as v from 'valibot';
-import type { Result } from '../../outbox/result';
-import { type ValidationError, validate } from '../../outbox/validation';
+import { type Result, type ValidationError, validate } from '../../outbox';
 import { CurrencySchema } from './currency';
 import {
   CustomerNameSchema,

@@ -1,4 +1,4 @@
-import { err, ok, type Result } from '../../outbox/result';
+import { err, ok, type Result } from '../../outbox';
 import type { OrderCommand } from './commands';
 import { OrderDomainError } from './errors';
 import type { ClientOrderEvent } from './events';

@@ -1,3 +1,5 @@
+import { DomainError } from '../../outbox';
+
 /** Why the Order aggregate refused a command. Codes are stable: the UI and tests match on them. */
 export type OrderErrorCode =
   | 'order_not_found'
@@ -8,14 +10,9 @@ export type OrderErrorCode =
   | 'price_mismatch'
   | 'product_not_on_order';
 
-export class OrderDomainError extends Error {
-  constructor(
-    readonly code: OrderErrorCode,
-    message: string,
-    /** The command field the refusal is about, so a form can show it next to that field. */
-    readonly field?: string,
-  ) {
-    super(message);
+export class OrderDomainError extends DomainError<OrderErrorCode> {
+  constructor(code: OrderErrorCode, message: string, field?: string) {
+    super(code, message, field);
     this.name = 'OrderDomainError';
   }
 }

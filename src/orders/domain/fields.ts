@@ -1,12 +1,11 @@
 import * as v from 'valibot';
+import { MAX_TEXT } from '../../outbox';
 
 /** Field schemas shared by commands, events and wire messages, so every boundary applies the same limits. */
 
 export const MAX_QUANTITY = 999;
 export const MAX_UNIT_PRICE = 100_000_000;
-export const MAX_TEXT = 200;
-
-export const UuidSchema = v.pipe(v.string('Must be a text id'), v.uuid('Must be a UUID'));
+export { IsoTimestampSchema, MAX_TEXT, ReasonSchema, ShortTextSchema, UuidSchema } from '../../outbox';
 
 export const CustomerNameSchema = v.pipe(
   v.string('Customer name is required'),
@@ -47,14 +46,3 @@ export const MoneyTotalSchema = v.pipe(
 );
 
 export const LineCountSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-
-export const ShortTextSchema = v.pipe(v.string(), v.maxLength(MAX_TEXT, `At most ${MAX_TEXT} characters`));
-
-export const ReasonSchema = v.pipe(
-  v.string('A reason is required'),
-  v.trim(),
-  v.minLength(1, 'A reason is required'),
-  v.maxLength(MAX_TEXT, `A reason is at most ${MAX_TEXT} characters`),
-);
-
-export const IsoTimestampSchema = v.pipe(v.string(), v.isoTimestamp('Must be an ISO 8601 timestamp'));

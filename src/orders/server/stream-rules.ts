@@ -1,12 +1,14 @@
-import { orderIdOf, type WireClientEvent } from '../../outbox/protocol/messages';
+import type { ClientEventOf } from '../../outbox';
+import type { ClientOrderEvent } from '../domain/events';
 import { type OrderState, orderTotal } from '../domain/order';
+import { orderIdOf } from '../stream-ids';
 
 /**
  * The rules protocol v1 makes every server enforce on a stream (docs/protocol.md), checked against the
  * state the domain's own `evolve` folds from the stored events: client and server read a stream the same
  * way. Returns why the event breaks a rule, or null when it may be stored.
  */
-export function streamRuleBreach(state: OrderState, event: WireClientEvent): string | null {
+export function streamRuleBreach(state: OrderState, event: ClientEventOf<ClientOrderEvent>): string | null {
   if (state.status === 'none') {
     if (event.type !== 'OrderCreated') return `The stream must start with OrderCreated, not ${event.type}`;
     // UUIDs compare case-insensitively: the stream id and the payload may spell them differently.

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { UuidSchema } from '../../orders/domain/fields';
+import { UuidSchema } from '../fields';
 import type { IdGenerator } from '../ids';
 import type { SyncDb } from '../storage/sync-db';
 

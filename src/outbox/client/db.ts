@@ -1,65 +1,66 @@
-import Dexie, { type EntityTable } from 'dexie';
-import type { ClientOrderEvent, ServerOrderEvent } from '../../orders/domain/events';
-import type { OrderLine, OrderState, OrderStatus } from '../../orders/domain/order';
+import Dexie, { type EntityTable, type Table, type Transaction } from 'dexie';
 import type { EventMetadata } from '../protocol/messages';
+import { SYNC_DB_NAME } from '../storage/sync-db';
+import type { StreamTypes } from '../stream-types';
 
 /**
- * The browser database: event store, outbox, read models and bookkeeping. One Dexie instance is shared by
- * the command handler, the sync engine (page or service worker) and the UI's live queries.
+ * The browser database: event store, outbox, leases, stream snapshots, delivery facts, handled commands and
+ * bookkeeping (the core's tables), plus each stream type's read-model tables. One Dexie instance is shared
+ * by the command pipeline, the sync engine (pages; the worker reads and writes the same database through
+ * plain IndexedDB) and the UI's live queries.
  *
- * Schema changes add a new `version()` below and never edit an old one: an installed app upgrades a
- * database written by any earlier version without losing an event or an outbox row.
+ * The core never names a stream type's table: `openOutboxDb` adds the tables the stream types declare.
  */
 
-/** An event the client wrote; it also has an outbox row until delivered. */
-export type StoredClientEvent = ClientOrderEvent & {
+interface StoredEnvelope {
+  /** The event's global position: assigned by the event store on append, in the order events were stored. */
   readonly position?: number;
-  readonly kind: 'client';
   readonly eventId: string;
   readonly streamId: string;
-  readonly version: number;
+  /** The event's type, one of its stream type's (`OrderCreated`, `CountSubmitted`, …). */
+  readonly type: string;
   readonly schemaVersion: number;
-  readonly metadata: EventMetadata;
+  readonly data: unknown;
   readonly occurredAt: string;
-};
+}
+
+/** An event the client wrote; it also has an outbox row until delivered. */
+export interface StoredClientEvent extends StoredEnvelope {
+  readonly kind: 'client';
+  readonly version: number;
+  readonly metadata: EventMetadata;
+}
 
 /** A decision the server made, received by push answer or pull; never enters the outbox. */
-export type StoredServerEvent = ServerOrderEvent & {
-  readonly position?: number;
+export interface StoredServerEvent extends StoredEnvelope {
   readonly kind: 'server';
-  readonly eventId: string;
-  readonly streamId: string;
   readonly serverSeq: number;
-  readonly schemaVersion: number;
-  readonly occurredAt: string;
-};
+}
+
+/** What a `DeliveryDiscarded` local record says about the discarded entry. */
+export interface DiscardFacts {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly version: number;
+  readonly reason: string;
+}
 
 /**
  * A local record that is neither sent nor folded into the aggregate: it tells the person what happened to
  * their data on this device (a dead entry they chose to discard).
  */
-export type StoredLocalEvent = {
-  readonly position?: number;
+export interface StoredLocalEvent extends StoredEnvelope {
   readonly kind: 'local';
-  readonly eventId: string;
-  readonly streamId: string;
   readonly type: 'DeliveryDiscarded';
-  readonly schemaVersion: number;
-  readonly data: {
-    readonly eventId: string;
-    readonly eventType: string;
-    readonly version: number;
-    readonly reason: string;
-  };
-  readonly occurredAt: string;
-};
+  readonly data: DiscardFacts;
+}
 
 export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEvent;
 
 /**
- * What a row stores. "In flight" is not stored: a pending row named by a lease record is in flight
- * (`outboxEntriesView`, src/outbox/client/outbox-view.ts). "Delivered" is not stored either: a delivered row is
- * deleted, so a client event with no outbox row is delivered.
+ * What a row stores. "In flight" is not stored: a pending row named by a live lease record is in flight
+ * (`outboxEntriesView`). "Delivered" is not stored either: a delivered row is deleted, so a client event
+ * with no outbox row is delivered.
  */
 export type OutboxStatus = 'pending' | 'dead';
 
@@ -69,7 +70,7 @@ export interface OutboxRow {
   readonly position: number;
   readonly streamId: string;
   readonly version: number;
-  readonly type: ClientOrderEvent['type'];
+  readonly type: string;
   readonly status: OutboxStatus;
   readonly attempts: number;
   /** Epoch ms before which the row is not sent again (backoff); 0 when it may go at once. */
@@ -92,11 +93,7 @@ export interface LeaseRow {
   readonly ownerId: string;
   readonly until: number;
   readonly eventIds: readonly string[];
-  /**
-   * The streams of `eventIds`, so a view shows their orders as sending without reading any outbox row
-   * (`summaryView`). Not indexed, so no schema version: a record written before it existed lacks it and
-   * only misses that overlay until it is deleted.
-   */
+  /** The streams of `eventIds`, so a view shows them as sending without reading any outbox row. */
   readonly streamIds?: readonly string[];
 }
 
@@ -104,15 +101,19 @@ export interface LeaseRow {
 export interface StreamRow {
   readonly streamId: string;
   readonly version: number;
-  readonly state: OrderState;
+  /** The stream type's state, as its `evolve` folded it. */
+  readonly state: unknown;
   /**
    * Set once the person discarded a dead entry of this stream: events from this version on will never reach
-   * the server, so the local state folds only the versions before it and the order takes no more commands.
+   * the server, so the state folds only the versions before it and the stream takes no more commands.
    * Derived from the stream's DeliveryDiscarded records, so a rebuild restores it.
    */
   readonly discardedFromVersion?: number;
-  /** The reason the person gave for the discard that set `discardedFromVersion`, shown as the order's block. */
+  /** The reason the person gave for the discard that set `discardedFromVersion`. */
   readonly discardedReason?: string;
+  /** When the stream's first and latest events happened (event times, so a rebuild agrees). */
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
 }
 
 /** A handled command, so the same commandId a second time answers the first result and writes nothing. */
@@ -122,62 +123,47 @@ export interface CommandRow {
   readonly eventIds: readonly string[];
   readonly version: number;
   readonly handledAt: number;
+  /** The command as it was handled (canonical JSON): the same id with another command is refused. */
+  readonly command?: string;
 }
 
 /**
- * An order's delivery as stored: only on this device (`local`), tried and waiting to be tried again
+ * A stream's delivery as stored: only on this device (`local`), tried and waiting to be tried again
  * (`retrying`, until `retryAt`), all delivered, or held back by a dead entry (`attention`). Facts that only
- * time changes are not stored: "sending" is derived from a live lease (`summaryView`).
+ * time changes are not stored: "sending" is derived from a live lease (`deliveryView`).
  */
 export type StoredSyncState = 'local' | 'retrying' | 'delivered' | 'attention';
 
-/** What views show: the stored state, or `sending` while a live lease holds one of the order's entries. */
+/** What views show: the stored state, or `sending` while a live lease holds one of the stream's entries. */
 export type SyncState = StoredSyncState | 'sending';
 
-export interface OrderSummary {
-  readonly orderId: string;
-  readonly customerName: string;
-  /** Lower-cased customer name for prefix search. */
-  readonly customerKey: string;
-  readonly currency: string;
-  readonly status: OrderStatus;
-  readonly lineCount: number;
-  readonly total: number;
-  /**
-   * As stored: an entry a lease names is not counted, so a claim writes no summary. Views show the order as
-   * sending while a live lease names it (`summaryView`); the `syncState` index never finds `sending`.
-   */
-  readonly syncState: StoredSyncState;
-  /** While `retrying`: the earliest moment one of its entries may be sent again (epoch ms); null otherwise. */
-  readonly retryAt: number | null;
-  readonly orderNumber: string | null;
-  readonly rejection: { readonly code: string; readonly reason: string } | null;
-  readonly cancellationReason: string | null;
-  /** Set while a dead entry holds the stream back: what the person must resolve. */
-  readonly blockedReason: string | null;
-  readonly version: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-/** A summary as views show it (`summaryView`): `sending` while a live lease holds one of its entries. */
-export type OrderSummaryView = Omit<OrderSummary, 'syncState'> & { readonly syncState: SyncState };
-
-export interface TimelineEntry {
+/** The first dead entry of a stream: what holds the rest back, as facts (the UI words them). */
+export interface BlockedFacts {
   readonly eventId: string;
-  readonly kind: StoredEvent['kind'];
-  readonly type: StoredEvent['type'];
-  readonly version: number | null;
-  readonly serverSeq: number | null;
-  readonly occurredAt: string;
-  /** One line a person can read ("Added 2 × Espresso beans"). */
-  readonly summary: string;
+  readonly type: string;
+  readonly version: number;
+  /** `rejected:<code>`, `bad_request`, `too_large`, `max_attempts`, … */
+  readonly deadCode: string | null;
+  /** The server's reason, or the failure the engine recorded. */
+  readonly error: string | null;
+  /** Whether later entries of the stream wait behind it. */
+  readonly waiting: boolean;
 }
 
-export interface OrderDetail {
-  readonly orderId: string;
-  readonly lines: readonly OrderLine[];
-  readonly timeline: readonly TimelineEntry[];
+/**
+ * A stream's delivery facts, kept by the core for every stream that has events: read models never store
+ * them, views join them (`deliveryOf`) so a claim or an answer rewrites one small row per stream.
+ */
+export interface DeliveryRow {
+  readonly streamId: string;
+  /** The stream's highest client version, so a refresh knows no row above the ones it holds can exist. */
+  readonly version: number;
+  readonly state: StoredSyncState;
+  /** While `retrying`: the earliest moment one of its entries may be sent again (epoch ms). */
+  readonly retryAt: number | null;
+  readonly blocked: BlockedFacts | null;
+  /** Set once a dead entry was discarded on this device: from which version, and the person's reason. */
+  readonly discarded: { readonly fromVersion: number; readonly reason: string | null } | null;
 }
 
 export interface MetaRow {
@@ -185,21 +171,57 @@ export interface MetaRow {
   readonly value: unknown;
 }
 
-export type OutpostDb = Dexie & {
+/** The core's tables, by name: what the sync path and the command pipeline read and write. */
+export interface CoreTables {
   events: EntityTable<StoredEvent, 'position'>;
   outbox: EntityTable<OutboxRow, 'eventId'>;
   leases: EntityTable<LeaseRow, 'batchId'>;
   streams: EntityTable<StreamRow, 'streamId'>;
   commands: EntityTable<CommandRow, 'commandId'>;
-  orderSummaries: EntityTable<OrderSummary, 'orderId'>;
-  orderDetails: EntityTable<OrderDetail, 'orderId'>;
+  deliveries: EntityTable<DeliveryRow, 'streamId'>;
   meta: EntityTable<MetaRow, 'key'>;
-};
+}
 
-export const DB_NAME = 'outpost';
+export type OutpostDb = Dexie & CoreTables & { readonly streamTypes: StreamTypes };
 
-export interface OpenDbOptions {
+/** The core's index specs at the current layout. */
+export const CORE_TABLES = {
+  events: '++position, &eventId, &[streamId+version], streamId',
+  outbox: '&eventId, position, [status+position], streamId, [streamId+version]',
+  leases: '&batchId',
+  streams: '&streamId',
+  commands: '&commandId',
+  deliveries: '&streamId',
+  meta: '&key',
+} as const;
+
+export const DB_NAME = SYNC_DB_NAME;
+
+/**
+ * A version of the database's layout that an earlier build shipped: its index specs (null deletes a table)
+ * and what its upgrade does. The app's composition root owns the list, since old layouts name tables of
+ * stream types the core knows nothing about.
+ */
+export interface SchemaVersion {
+  readonly version: number;
+  readonly stores: Readonly<Record<string, string | null>>;
+  readonly upgrade?: (tx: Transaction) => Promise<void>;
+}
+
+export interface OpenOutboxDbOptions {
   readonly name?: string;
+  readonly streamTypes: StreamTypes;
+  /**
+   * The layout version of this build (the worker's `schemaVersion`): the core's tables plus every
+   * stream type's read-model tables. Bump it whenever a stream type is added or changes its tables.
+   */
+  readonly version: number;
+  /** Earlier layouts, oldest first; each later one is applied on top. */
+  readonly history?: readonly SchemaVersion[];
+  /** Tables of earlier layouts that this version deletes (a stream type's read model renamed or removed). */
+  readonly retired?: readonly string[];
+  /** Runs once when a database is upgraded to `version` from an older one (after `history`'s upgrades). */
+  readonly upgrade?: (tx: Transaction) => Promise<void>;
   /**
    * IndexedDB durability for this connection. Commands use 'strict' by default: a command resolves only
    * once its events are on disk (docs/decisions.md).
@@ -210,59 +232,31 @@ export interface OpenDbOptions {
   readonly IDBKeyRange?: typeof IDBKeyRange;
 }
 
-export function openDb(options: OpenDbOptions = {}): OutpostDb {
+/**
+ * Opens (and on first use creates or upgrades) the outbox database with the core's tables and the stream
+ * types' read-model tables. Layout changes add a version and never edit an old one: an installed app
+ * upgrades a database written by any earlier version without losing an event or an outbox row.
+ */
+export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
   const db = new Dexie(options.name ?? DB_NAME, {
     chromeTransactionDurability: options.durability ?? 'strict',
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
     ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),
   }) as OutpostDb;
-  db.version(1).stores({
-    events: '++position, &eventId, &[streamId+version], streamId',
-    outbox: '&eventId, position, [status+position], streamId, [streamId+version]',
-    streams: '&streamId',
-    commands: '&commandId',
-    orderSummaries: '&orderId, status, syncState, updatedAt, customerKey',
-    orderDetails: '&orderId',
-    meta: '&key',
-  });
-  // Version 2: in-flight rows are named by lease records instead of rewritten, delivered rows are deleted.
-  // Nothing undelivered is lost: in-flight rows become pending (the leases that held them are gone, exactly
-  // as if they had expired: the server answers a resend `duplicate`), dead and pending rows stay as they are.
-  db.version(2)
-    .stores({ leases: '&batchId' })
-    .upgrade(async (tx) => {
-      const outbox = tx.table('outbox');
-      await outbox
-        .where('[status+position]')
-        .between(['delivered', Dexie.minKey], ['delivered', Dexie.maxKey])
-        .delete();
-      await outbox.toCollection().modify((row: Record<string, unknown>) => {
-        if (row.status === 'inflight') row.status = 'pending';
-        delete row.leaseOwner;
-        delete row.leaseUntil;
-        delete row.deliveredAt;
-      });
-    });
-  // Version 3: a retried order is stored as `retrying` with the time of its next attempt (`retryAt`), and
-  // "sending" is only ever derived from a live lease. Every other summary gets `retryAt: null`.
-  db.version(3)
-    .stores({})
-    .upgrade(async (tx) => {
-      const summaries = tx.table('orderSummaries');
-      const outbox = tx.table('outbox');
-      await summaries.toCollection().modify((summary: Record<string, unknown>) => {
-        summary.retryAt = null;
-      });
-      const retried = await summaries.where('syncState').equals('sending').toArray();
-      for (const summary of retried as OrderSummary[]) {
-        const rows = (await outbox
-          .where('streamId')
-          .equals(`order-${summary.orderId}`)
-          .toArray()) as OutboxRow[];
-        const times = rows.filter((row) => row.status === 'pending' && row.attempts > 0);
-        const retryAt = times.length > 0 ? Math.min(...times.map((row) => row.nextAttemptAt)) : null;
-        await summaries.put({ ...summary, syncState: retryAt === null ? 'local' : 'retrying', retryAt });
-      }
-    });
+  for (const step of options.history ?? []) {
+    const version = db.version(step.version).stores(step.stores as Record<string, string | null>);
+    if (step.upgrade) version.upgrade(step.upgrade);
+  }
+  const retired = Object.fromEntries((options.retired ?? []).map((table) => [table, null]));
+  const current = db
+    .version(options.version)
+    .stores({ ...retired, ...CORE_TABLES, ...options.streamTypes.tables } as Record<string, string | null>);
+  if (options.upgrade) current.upgrade(options.upgrade);
+  Object.defineProperty(db, 'streamTypes', { value: options.streamTypes });
   return db;
+}
+
+/** A stream type's read-model table, by the name it declared. */
+export function readModelTable<T extends { readonly id: string }>(db: Dexie, name: string): Table<T, string> {
+  return db.table(name);
 }

@@ -1,4 +1,4 @@
-import type { OrderDomainError } from '../../orders/domain/errors';
+import type { DomainError } from '../stream-type';
 import type { ValidationError } from '../validation';
 
 /**
@@ -34,8 +34,8 @@ export class StorageError extends Error {
 }
 
 /**
- * A dead entry of this order was discarded on this device: the server can never accept later versions, so
- * the order takes no more commands.
+ * A dead entry of this stream was discarded on this device: the server can never accept later versions, so
+ * the stream takes no more commands.
  */
 export class StreamDiscardedError extends Error {
   readonly code = 'stream_discarded' as const;
@@ -44,22 +44,35 @@ export class StreamDiscardedError extends Error {
     readonly discardedFromVersion: number,
   ) {
     super(
-      `Changes to this order from version ${discardedFromVersion} on were discarded on this device; it takes no more changes`,
+      `Changes from version ${discardedFromVersion} on were discarded on this device; it takes no more changes`,
     );
     this.name = 'StreamDiscardedError';
+  }
+}
+
+/**
+ * A commandId that was already used for another command: a client defect (an id reused across actions),
+ * never a repeat of the first. Refused, nothing written; repeating the first command still answers it.
+ */
+export class CommandIdReusedError extends Error {
+  readonly code = 'command_id_reused' as const;
+  constructor(readonly commandId: string) {
+    super(`The command id ${commandId} was already used for another command`);
+    this.name = 'CommandIdReusedError';
   }
 }
 
 /** Every way a command can fail; each variant has a string `code` a UI can switch on. */
 export type CommandError =
   | ValidationError
-  | OrderDomainError
+  | DomainError
   | ConcurrencyError
+  | CommandIdReusedError
   | StorageError
   | StreamDiscardedError;
 
 const QUOTA_MESSAGE =
-  'This device is out of storage space: nothing was saved. Free some space (or deliver pending orders) and try again.';
+  'This device is out of storage space: nothing was saved. Free some space (or deliver what waits to be sent) and try again.';
 
 /** Dexie wraps IndexedDB errors (AbortError with `inner`, or `cause`); the quota error can sit a few levels down. */
 function isQuotaError(e: unknown, depth = 0): boolean {

@@ -1,5 +1,4 @@
-import { orderIdOf } from '../../orders/stream-ids';
-import type { LeaseRow, OrderSummary, OrderSummaryView, OutboxRow } from './db';
+import type { DeliveryRow, LeaseRow, OutboxRow, SyncState } from './db';
 
 /**
  * The delivery state every view shows for an outbox row. Rows store only `pending` or `dead`; a pending row
@@ -54,27 +53,42 @@ export function outboxEntriesView(
 }
 
 /**
- * The orders (by orderId) the given leases name (pass `liveLeases(…)`). A record written before leases
- * named their streams names none.
+ * The streams the given leases name (pass `liveLeases(…)`). A record written before leases named their
+ * streams names none.
  */
-export function leasedOrderIds(leases: readonly LeaseRow[]): Set<string> {
+export function leasedStreamIds(leases: readonly LeaseRow[]): Set<string> {
   const leased = new Set<string>();
-  for (const lease of leases) for (const streamId of lease.streamIds ?? []) leased.add(orderIdOf(streamId));
+  for (const lease of leases) for (const streamId of lease.streamIds ?? []) leased.add(streamId);
   return leased;
 }
 
+/** A stream's delivery as views show it: its stored facts, and the state with "sending" overlaid. */
+export interface DeliveryView extends Omit<DeliveryRow, 'state'> {
+  readonly state: SyncState;
+}
+
 /**
- * A summary as views show it: stored `local` or `retrying` reads `sending` while a live lease names one of
- * the order's rows (pass `liveLeases(…)`). The stored state does not count leases, so a claim writes no
- * summary (docs/performance.md); `attention` and `delivered` already say more than "in flight".
+ * A stream's delivery as views show it: stored `local` or `retrying` reads `sending` while a live lease
+ * names the stream (pass `liveLeases(…)` or `leasedStreamIds(liveLeases(…))`). The stored state does not
+ * count leases, so a claim writes no delivery row (docs/performance.md); `attention` and `delivered` already
+ * say more than "in flight". A stream with no delivery row yet (nothing written) reads as delivered.
  */
-export function summaryView(
-  summary: OrderSummary,
+export function deliveryView(
+  streamId: string,
+  delivery: DeliveryRow | undefined,
   leased: readonly LeaseRow[] | ReadonlySet<string>,
-): OrderSummaryView {
-  if (summary.syncState !== 'local' && summary.syncState !== 'retrying') return summary;
-  const orders = leased instanceof Set ? leased : leasedOrderIds(leased as readonly LeaseRow[]);
-  return orders.has(summary.orderId) ? { ...summary, syncState: 'sending' } : summary;
+): DeliveryView {
+  const stored = delivery ?? {
+    streamId,
+    version: 0,
+    state: 'delivered',
+    retryAt: null,
+    blocked: null,
+    discarded: null,
+  };
+  if (stored.state !== 'local' && stored.state !== 'retrying') return stored;
+  const streams = leased instanceof Set ? leased : leasedStreamIds(leased as readonly LeaseRow[]);
+  return streams.has(streamId) ? { ...stored, state: 'sending' } : stored;
 }
 
 /**

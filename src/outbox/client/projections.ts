@@ -1,66 +1,38 @@
-import { evolve, initialOrderState, type OrderState, orderTotal } from '../../orders/domain/order';
-import { orderIdOf } from '../protocol/messages';
 import { all, type SyncTables } from '../storage/sync-db';
+import type { AnyStreamType, ReadModelRows, StreamChange } from '../stream-type';
+import type { StreamTypes } from '../stream-types';
 import type {
-  OrderDetail,
-  OrderSummary,
+  BlockedFacts,
+  DeliveryRow,
   OutboxRow,
+  StoredClientEvent,
   StoredEvent,
-  StoredSyncState,
+  StoredServerEvent,
   StreamRow,
-  TimelineEntry,
 } from './db';
 
 /**
- * Read models are pure folds of the event store. Everything here derives from stored events and outbox rows
- * only (never from the clock at projection time), so `rebuildReadModels()` reproduces the inline tables
- * exactly.
+ * Read models are pure folds of the event store and the outbox. Everything here derives from stored events
+ * and outbox rows only (never from the clock at projection time), so `rebuildReadModels()` reproduces the
+ * inline tables exactly. The core folds each stream's state with its stream type's `evolve` and hands the
+ * change to the type's read models; it never names their tables.
  */
 
-/** One line a person can read about an event, for the order's timeline. */
-export function describeEvent(event: StoredEvent): string {
-  switch (event.type) {
-    case 'OrderCreated':
-      return `Created for ${event.data.customerName} in ${event.data.currency}`;
-    case 'ProductAdded':
-      return `Added ${event.data.quantity} × ${event.data.name} (${event.data.sku})`;
-    case 'ProductRemoved':
-      return `Removed ${event.data.sku}`;
-    case 'OrderPlaced':
-      return `Placed with ${event.data.lineCount} ${event.data.lineCount === 1 ? 'line' : 'lines'}`;
-    case 'OrderCancelled':
-      return `Cancelled: ${event.data.reason}`;
-    case 'OrderConfirmed':
-      return `Confirmed as ${event.data.orderNumber}`;
-    case 'OrderRejected':
-      return `Rejected by the server (${event.data.code}): ${event.data.reason}`;
-    case 'DeliveryDiscarded':
-      return `Discarded ${event.data.eventType} (version ${event.data.version}) on this device: ${event.data.reason}`;
-    default: {
-      const unknownEvent: never = event;
-      return unknownEvent;
-    }
-  }
+/** A stream's rows as one change leaves them: the snapshot, and each read-model table's row (or removal). */
+export interface StreamProjection {
+  readonly stream: StreamRow;
+  /** By table: the row to put, null to delete it, absent to leave it as it is. */
+  readonly rows: ReadModelRows;
+  readonly change: StreamChange<unknown, { type: string; data: unknown }, { type: string; data: unknown }>;
 }
 
-function timelineEntry(event: StoredEvent): TimelineEntry {
-  return {
-    eventId: event.eventId,
-    kind: event.kind,
-    type: event.type,
-    version: event.kind === 'client' ? event.version : null,
-    serverSeq: event.kind === 'server' ? event.serverSeq : null,
-    occurredAt: event.occurredAt,
-    summary: describeEvent(event),
-  };
-}
-
-/**
- * The aggregate as this device must see it: client events before the discarded version, plus every server
- * decision. Local records carry no facts about the order.
- */
-function foldKept(events: readonly StoredEvent[], discardedFromVersion: number | undefined): OrderState {
-  let state: OrderState = initialOrderState;
+/** Folds the events a stream keeps on this device: client ones below a discard, and every server one. */
+function foldKept(
+  type: AnyStreamType,
+  events: readonly StoredEvent[],
+  discardedFromVersion: number | undefined,
+): unknown {
+  let state: unknown = type.initialState;
   for (const event of events) {
     if (event.kind === 'local') continue;
     if (
@@ -70,7 +42,7 @@ function foldKept(events: readonly StoredEvent[], discardedFromVersion: number |
     ) {
       continue;
     }
-    state = evolve(state, event);
+    state = type.evolve(state, event);
   }
   return state;
 }
@@ -82,24 +54,77 @@ function eventsUpTo(events: readonly StoredEvent[], position: number | undefined
     .sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
 }
 
-export interface SyncFields {
-  readonly syncState: StoredSyncState;
-  readonly blockedReason: string | null;
-  readonly retryAt: number | null;
+/**
+ * What `events` (newly stored, in position order) do to one stream: its next snapshot and the change its
+ * read models fold. Synchronous on purpose: called once per stream inside the caller's transaction, and Dexie
+ * keeps its transaction zone across only a bounded number of native awaits (docs/performance.md). `stored`
+ * holds the stream's stored events, prefetched when a local record (a discard) makes it fold them again.
+ */
+export function projectStream(
+  type: AnyStreamType,
+  id: string,
+  streamId: string,
+  current: StreamRow | undefined,
+  events: readonly StoredEvent[],
+  stored: readonly StoredEvent[] = [],
+): StreamProjection | undefined {
+  if (events.length === 0) return undefined;
+  let stream: StreamRow = current ?? { streamId, version: 0, state: type.initialState };
+  const before = stream.state;
+  let state = before;
+  const folded: (StoredClientEvent | StoredServerEvent)[] = [];
+  let createdAt = stream.createdAt;
+  let updatedAt = stream.updatedAt;
+  for (const event of events) {
+    updatedAt = event.occurredAt;
+    createdAt ??= event.occurredAt;
+    if (event.kind === 'client') {
+      stream = { ...stream, version: Math.max(stream.version, event.version) };
+      const from = stream.discardedFromVersion;
+      if (from === undefined || event.version < from) state = type.evolve(state, event);
+      folded.push(event);
+    } else if (event.kind === 'server') {
+      state = type.evolve(state, event);
+      folded.push(event);
+    } else {
+      const from = stream.discardedFromVersion;
+      if (from === undefined || event.data.version < from) {
+        stream = { ...stream, discardedFromVersion: event.data.version, discardedReason: event.data.reason };
+        // Versions already folded may now be discarded: fold again from the stored events up to this record.
+        state = foldKept(type, eventsUpTo(stored, event.position), event.data.version);
+      }
+    }
+  }
+  stream = {
+    ...stream,
+    state,
+    ...(createdAt === undefined ? {} : { createdAt }),
+    ...(updatedAt === undefined ? {} : { updatedAt }),
+  };
+  const change = {
+    streamId,
+    id,
+    before,
+    after: state,
+    events: folded,
+    version: stream.version,
+    createdAt: createdAt ?? '',
+    updatedAt: updatedAt ?? '',
+  };
+  return { stream, rows: type.readModels.rows(change), change };
 }
 
-/** Whether a summary already holds these sync fields, so a refresh writes only what changed. */
-export const sameSyncFields = (summary: SyncFields, fields: SyncFields): boolean =>
-  summary.syncState === fields.syncState &&
-  summary.blockedReason === fields.blockedReason &&
-  summary.retryAt === fields.retryAt;
-
 /**
- * Delivery state of one order as stored, from its outbox rows (delivered rows are gone); a discard on this
- * device also blocks the order. Leases are not counted: a claim or an expired lease then changes no summary,
- * and views show a leased order as sending (`summaryView`, src/outbox/client/outbox-view.ts).
+ * Delivery of one stream as stored, from its outbox rows (delivered rows are gone) and its snapshot (a
+ * discard): any dead row holds it (`attention`, with the first dead entry's facts), else a retried row makes
+ * it `retrying` until the earliest next attempt, else pending rows keep it `local`, else it is delivered.
+ * Leases are not counted: a claim or an expired lease then changes nothing stored (`deliveryView`).
  */
-export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | undefined): SyncFields {
+export function deliveryOf(
+  streamId: string,
+  rows: readonly OutboxRow[],
+  stream: Pick<DeliveryRow, 'version' | 'discarded'>,
+): DeliveryRow {
   let dead: OutboxRow | undefined;
   let retryAt: number | null = null;
   let pending = false;
@@ -112,28 +137,41 @@ export function syncFieldsOf(rows: readonly OutboxRow[], stream: StreamRow | und
       pending = true;
     }
   }
+  const { version, discarded } = stream;
   if (dead) {
-    const why = dead.lastError ?? dead.deadCode ?? 'no reason given';
-    const waiting = rows.some((row) => row.version > dead.version);
-    return {
-      syncState: 'attention',
-      blockedReason: `${dead.type} (version ${dead.version}) was not accepted: ${why}.${
-        waiting ? ' Later changes wait behind it.' : ''
-      } Retry or discard it.`,
-      retryAt: null,
+    const first = dead;
+    const blocked: BlockedFacts = {
+      eventId: first.eventId,
+      type: first.type,
+      version: first.version,
+      deadCode: first.deadCode,
+      error: first.lastError,
+      waiting: rows.some((row) => row.version > first.version),
     };
+    return { streamId, version, state: 'attention', retryAt: null, blocked, discarded };
   }
-  const discarded =
+  return {
+    streamId,
+    version,
+    state: retryAt !== null ? 'retrying' : pending ? 'local' : 'delivered',
+    retryAt,
+    blocked: null,
+    discarded,
+  };
+}
+
+/** What a stream's snapshot tells its delivery row: how far it goes, and a discard on this device. */
+export const streamFacts = (stream: StreamRow | undefined): Pick<DeliveryRow, 'version' | 'discarded'> => ({
+  version: stream?.version ?? 0,
+  discarded:
     stream?.discardedFromVersion === undefined
       ? null
-      : `Changes from version ${stream.discardedFromVersion} on were discarded on this device and will never reach the server${
-          stream.discardedReason ? `: ${stream.discardedReason}` : ''
-        }. The order takes no more changes.`;
-  return {
-    syncState: retryAt !== null ? 'retrying' : pending ? 'local' : 'delivered',
-    blockedReason: discarded,
-    retryAt,
-  };
+      : { fromVersion: stream.discardedFromVersion, reason: stream.discardedReason ?? null },
+});
+
+/** Whether two delivery rows say the same, so a refresh writes only what changed. */
+export function sameDelivery(a: DeliveryRow | undefined, b: DeliveryRow): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
 function groupByStream(events: readonly StoredEvent[]): Map<string, StoredEvent[]> {
@@ -147,7 +185,7 @@ function groupByStream(events: readonly StoredEvent[]): Map<string, StoredEvent[
 }
 
 /** Each stream's outbox rows. */
-async function outboxRowsByStream(
+export async function outboxRowsByStream(
   db: SyncTables,
   streamIds: readonly string[],
 ): Promise<Map<string, OutboxRow[]>> {
@@ -160,143 +198,52 @@ async function outboxRowsByStream(
   return byStream;
 }
 
-interface StreamProjection {
-  stream: StreamRow;
-  detail: OrderDetail;
-  summary: OrderSummary | undefined;
-}
-
-/**
- * Synchronous on purpose: called once per stream inside the caller's transaction, and Dexie keeps its
- * transaction zone across only a bounded number of native awaits, so awaiting per stream broke projections
- * touching more than about a hundred streams (PrematureCommitError, docs/performance.md). `stored` holds the
- * stream's stored events, prefetched when a local record needs them.
- */
-function projectStream(
-  streamId: string,
-  events: readonly StoredEvent[],
-  current: StreamProjection,
-  stored: readonly StoredEvent[],
-): StreamProjection {
-  let { stream, summary } = current;
-  const seen = new Set(current.detail.timeline.map((entry) => entry.eventId));
-  const timeline = [...current.detail.timeline];
-  let state = stream.state;
-  // The last state that had an order in it: if a discard takes back everything down to OrderCreated, the
-  // person still sees which order it was (with no lines) and why it is blocked.
-  let facts = state.status === 'none' ? undefined : state;
-  let createdAt = summary?.createdAt ?? null;
-  let updatedAt = summary?.updatedAt ?? null;
-  let changed = false;
-
-  for (const event of events) {
-    // Projecting is idempotent by eventId: a server event applied twice changes nothing.
-    if (seen.has(event.eventId)) continue;
-    seen.add(event.eventId);
-    changed = true;
-    timeline.push(timelineEntry(event));
-    updatedAt = event.occurredAt;
-
-    if (event.kind === 'client') {
-      stream = { ...stream, version: Math.max(stream.version, event.version) };
-      const from = stream.discardedFromVersion;
-      if (from === undefined || event.version < from) state = evolve(state, event);
-    } else if (event.kind === 'server') {
-      state = evolve(state, event);
-    } else {
-      const from = stream.discardedFromVersion;
-      if (from === undefined || event.data.version < from) {
-        stream = { ...stream, discardedFromVersion: event.data.version, discardedReason: event.data.reason };
-        // Versions already folded may now be discarded: fold again from the stored events up to this record.
-        state = foldKept(eventsUpTo(stored, event.position), event.data.version);
-      }
-    }
-    if (state.status !== 'none') {
-      facts = state;
-      createdAt ??= event.occurredAt;
+/** The writes of a batch of projections: snapshots, read-model rows by table, and delivery rows. */
+export async function writeProjections(
+  db: SyncTables,
+  projections: readonly StreamProjection[],
+  deliveries: readonly DeliveryRow[],
+): Promise<void> {
+  const puts = new Map<string, { id: string }[]>();
+  const deletes = new Map<string, string[]>();
+  for (const { rows, change } of projections) {
+    for (const [table, row] of Object.entries(rows)) {
+      if (row === undefined) continue;
+      if (row === null) deletes.set(table, [...(deletes.get(table) ?? []), change.id]);
+      else puts.set(table, [...(puts.get(table) ?? []), row]);
     }
   }
-  if (!changed) return current;
-
-  stream = { ...stream, state };
-  const orderId = orderIdOf(streamId);
-  const detail: OrderDetail = { orderId, lines: state.status === 'none' ? [] : state.lines, timeline };
-  const shown = state.status !== 'none' ? state : facts && { ...facts, lines: [] };
-  if (shown) {
-    summary = {
-      orderId,
-      customerName: shown.customerName,
-      customerKey: shown.customerName.toLowerCase(),
-      currency: shown.currency,
-      status: shown.status,
-      lineCount: shown.lines.length,
-      total: orderTotal(shown.lines),
-      syncState: summary?.syncState ?? 'local',
-      orderNumber: shown.orderNumber,
-      rejection: shown.rejection,
-      cancellationReason: shown.cancellationReason,
-      blockedReason: summary?.blockedReason ?? null,
-      retryAt: summary?.retryAt ?? null,
-      version: stream.version,
-      createdAt: createdAt ?? updatedAt ?? '',
-      updatedAt: updatedAt ?? '',
-    };
-  } else if (summary) {
-    summary = { ...summary, version: stream.version, updatedAt: updatedAt ?? summary.updatedAt };
-  }
-  return { stream, detail, summary };
+  await all([
+    projections.length > 0
+      ? db.streams.bulkPut(projections.map((projection) => projection.stream))
+      : undefined,
+    deliveries.length > 0 ? db.deliveries.bulkPut([...deliveries]) : undefined,
+    ...[...puts].map(([table, rows]) => db.table(table).bulkPut(rows)),
+    ...[...deletes].map(([table, keys]) => db.table(table).bulkDelete(keys)),
+  ]);
 }
 
-/** An order's read-model rows as stored; undefined where the order has none yet. */
-export interface StoredProjection {
-  readonly stream: StreamRow | undefined;
-  readonly detail: OrderDetail | undefined;
-  readonly summary: OrderSummary | undefined;
-}
+/** The read-model tables of every stream type, for a transaction's scope. */
+export const readModelTableNames = (types: StreamTypes): string[] => Object.keys(types.tables);
 
 /**
- * The rows one order's events turn `current` into, or undefined when they change nothing. Pure, for a
- * caller that read the rows itself and writes the result: the command handler reads them together with its
- * own checks, so a command costs fewer IndexedDB round trips (docs/performance.md). `outbox` is every outbox
- * row of the order including those written with these events (no lease is needed); `stored` its stored
- * events, needed only when `events` holds a local record.
- */
-export function projectRows(
-  streamId: string,
-  events: readonly StoredEvent[],
-  current: StoredProjection,
-  outbox: readonly OutboxRow[],
-  stored: readonly StoredEvent[] = [],
-): { stream: StreamRow; detail: OrderDetail; summary: OrderSummary | undefined } | undefined {
-  const orderId = orderIdOf(streamId);
-  const base: StreamProjection = {
-    stream: current.stream ?? { streamId, version: 0, state: initialOrderState },
-    detail: current.detail ?? { orderId, lines: [], timeline: [] },
-    summary: current.summary,
-  };
-  const next = projectStream(streamId, events, base, stored);
-  if (next === base) return undefined;
-  const summary = next.summary && { ...next.summary, ...syncFieldsOf(outbox, next.stream) };
-  return { stream: next.stream, detail: next.detail, summary };
-}
-
-/**
- * Folds stored events (client, server and local records) into `streams`, `orderSummaries` and
- * `orderDetails`, then recomputes the touched orders' sync state from their outbox rows.
+ * Folds stored events (client, server and local records) into the streams' snapshots, their read models and
+ * their delivery facts. Streams of a type this app does not have are skipped (their events stay stored).
  *
- * Contract: call inside an open rw transaction over events, outbox, streams, orderSummaries and
- * orderDetails, after the events were added to `events` (with their positions), in position order. Events already
- * projected (same eventId) are skipped.
+ * Contract: call inside an open rw transaction over the core tables and every read-model table, after the
+ * events were added to `events` (with their positions), in position order, each event once.
  */
-export async function projectEvents(db: SyncTables, events: readonly StoredEvent[]): Promise<void> {
-  if (events.length === 0) return;
+export async function projectEvents(
+  db: SyncTables,
+  types: StreamTypes,
+  events: readonly StoredEvent[],
+): Promise<StreamProjection[]> {
+  if (events.length === 0) return [];
   const byStream = groupByStream(events);
-  const streamIds = [...byStream.keys()];
-  const orderIds = streamIds.map(orderIdOf);
-  const [streams, summaries, details, outbox] = await Promise.all([
+  const streamIds = [...byStream.keys()].filter((streamId) => types.parse(streamId) !== null);
+  const [streams, deliveries, outbox] = await all([
     db.streams.bulkGet(streamIds),
-    db.orderSummaries.bulkGet(orderIds),
-    db.orderDetails.bulkGet(orderIds),
+    db.deliveries.bulkGet(streamIds),
     outboxRowsByStream(db, streamIds),
   ]);
 
@@ -309,51 +256,45 @@ export async function projectEvents(db: SyncTables, events: readonly StoredEvent
     }
   }
 
-  const nextStreams: StreamRow[] = [];
-  const nextSummaries: OrderSummary[] = [];
-  const nextDetails: OrderDetail[] = [];
+  const projections: StreamProjection[] = [];
+  const changedDeliveries: DeliveryRow[] = [];
   for (const [index, streamId] of streamIds.entries()) {
-    const next = projectRows(
+    const parsed = types.parse(streamId);
+    if (!parsed) continue;
+    const projection = projectStream(
+      parsed.type,
+      parsed.id,
       streamId,
+      streams[index],
       byStream.get(streamId) ?? [],
-      { stream: streams[index], detail: details[index], summary: summaries[index] },
-      outbox.get(streamId) ?? [],
       stored.get(streamId) ?? [],
     );
-    if (!next) continue;
-    nextStreams.push(next.stream);
-    nextDetails.push(next.detail);
-    if (next.summary) nextSummaries.push(next.summary);
+    if (!projection) continue;
+    projections.push(projection);
+    const delivery = deliveryOf(streamId, outbox.get(streamId) ?? [], streamFacts(projection.stream));
+    if (!sameDelivery(deliveries[index], delivery)) changedDeliveries.push(delivery);
   }
-  await Promise.all([
-    db.streams.bulkPut(nextStreams),
-    db.orderDetails.bulkPut(nextDetails),
-    db.orderSummaries.bulkPut(nextSummaries),
-  ]);
+  await writeProjections(db, projections, changedDeliveries);
+  return projections;
 }
 
 /**
- * Recomputes each order's stored `syncState` and `blockedReason` from its outbox rows: any dead row →
- * attention (naming the first dead event and its error); else retried → sending; else pending → local; else
- * (no row left) delivered. Call inside a transaction over outbox, streams and orderSummaries whenever
- * outbox rows change; a lease alone changes nothing stored (`summaryView`).
+ * Recomputes each stream's delivery facts from its outbox rows and snapshot, writing only those that
+ * changed. Call inside a transaction over outbox, streams and deliveries whenever outbox rows change; a
+ * lease alone changes nothing stored.
  */
-export async function refreshSyncState(db: SyncTables, streamIds: Iterable<string>): Promise<void> {
+export async function refreshDelivery(db: SyncTables, streamIds: Iterable<string>): Promise<void> {
   const ids = [...new Set(streamIds)];
   if (ids.length === 0) return;
-  const [streams, summaries, outbox] = await Promise.all([
+  const [streams, deliveries, outbox] = await all([
     db.streams.bulkGet(ids),
-    db.orderSummaries.bulkGet(ids.map(orderIdOf)),
+    db.deliveries.bulkGet(ids),
     outboxRowsByStream(db, ids),
   ]);
-  const changed: OrderSummary[] = [];
+  const changed: DeliveryRow[] = [];
   for (const [index, streamId] of ids.entries()) {
-    const summary = summaries[index];
-    if (!summary) continue;
-    const fields = syncFieldsOf(outbox.get(streamId) ?? [], streams[index]);
-    if (!sameSyncFields(summary, fields)) {
-      changed.push({ ...summary, ...fields });
-    }
+    const delivery = deliveryOf(streamId, outbox.get(streamId) ?? [], streamFacts(streams[index]));
+    if (!sameDelivery(deliveries[index], delivery)) changed.push(delivery);
   }
-  if (changed.length > 0) await db.orderSummaries.bulkPut(changed);
+  if (changed.length > 0) await db.deliveries.bulkPut(changed);
 }

@@ -1,113 +1,144 @@
 import Dexie, { liveQuery } from 'dexie';
 import { defer, filter, from, map, merge, Observable } from 'rxjs';
 import type { Clock } from '../ids';
-import { streamIdOf } from '../protocol/messages';
-import { type CommittedOrderRows, onCommitted } from './committed-views';
-import type { LeaseRow, OrderDetail, OrderSummary, OrderSummaryView, OutboxRow, OutpostDb } from './db';
+import { type CommittedStream, onCommitted } from './committed-views';
+import type { DeliveryRow, LeaseRow, OutboxRow, OutpostDb, StoredEvent, StreamRow } from './db';
 import {
+  type DeliveryView,
+  deliveryView,
   leasedEventIds,
   liveLeases,
   nextLeaseChange,
   type OutboxEntry,
   type OutboxEntryStatus,
   outboxEntriesView,
-  summaryView,
 } from './outbox-view';
 import { overTime } from './over-time';
 
 /**
- * Live views of the read models for the UI: each re-emits whenever a committed transaction touches what it
- * read (Dexie liveQuery), in this tab or another.
+ * Live views for the UI that every stream type shares: one stream with its read-model rows, delivery,
+ * outbox entries and events, and the outbox by delivery state. Each re-emits whenever a committed
+ * transaction touches what it read (Dexie liveQuery), in this tab or another, and again when a lease over it
+ * passes (`overTime`).
  */
 
-export interface OrderDetailView {
-  readonly summary: OrderSummaryView;
-  readonly detail: OrderDetail;
+export interface StreamView {
+  readonly streamId: string;
+  /** The stream's snapshot; undefined while the stream does not exist. */
+  readonly stream: StreamRow | undefined;
+  /** Its stream type's read-model rows for this stream, by table. */
+  readonly rows: Readonly<Record<string, unknown>>;
+  readonly delivery: DeliveryView;
   /**
-   * The order's undelivered outbox entries, so each timeline entry can show its delivery state (join by
-   * eventId; a client event with no entry is delivered, `deliveryStateOf`).
+   * The stream's undelivered outbox entries, so each event can show its delivery state (join by eventId; a
+   * client event with no entry is delivered, `deliveryStateOf`).
    */
   readonly outbox: readonly OutboxEntry[];
-  /** Set once the person discarded a dead entry: events from this version on will never be delivered. */
-  readonly discardedFromVersion: number | undefined;
+  /** Every stored event of the stream, in the order they were stored: what its timeline shows. */
+  readonly events: readonly StoredEvent[];
 }
 
-interface OrderDetailRead {
-  readonly summary: OrderSummary;
-  readonly detail: OrderDetail;
-  readonly rows: readonly OutboxRow[];
+interface StreamRead {
+  readonly stream: StreamRow | undefined;
+  readonly rows: Readonly<Record<string, unknown>>;
+  readonly delivery: DeliveryRow | undefined;
+  readonly outbox: readonly OutboxRow[];
+  readonly events: readonly StoredEvent[];
   readonly leases: readonly LeaseRow[];
-  readonly discardedFromVersion: number | undefined;
 }
 
-/** The order as views show it at `now`: only a live lease makes it, or an entry, "sending". */
-function orderDetailAt(read: OrderDetailRead, now: number): OrderDetailView {
+/** The stream as views show it at `now`: only a live lease makes it, or an entry, "sending". */
+function streamAt(streamId: string, read: StreamRead, now: number): StreamView {
   const live = liveLeases(read.leases, now);
   return {
-    summary: summaryView(read.summary, live),
-    detail: read.detail,
-    outbox: outboxEntriesView(read.rows, live),
-    discardedFromVersion: read.discardedFromVersion,
+    streamId,
+    stream: read.stream,
+    rows: read.rows,
+    delivery: deliveryView(streamId, read.delivery, live),
+    outbox: outboxEntriesView(read.outbox, live),
+    events: read.events,
   };
 }
 
 /**
- * One order with its lines, timeline and outbox entries; null while it does not exist. Derived again when a
- * lease over it passes, whether or not a row changed (`overTime`).
+ * One stream, live; null while it does not exist.
  *
- * Two sources: the live query (any writer, any context) and the rows this connection's command handler
+ * Two sources: the live query (any writer, any context) and the rows this connection's command pipeline
  * announces as it commits (`committed-views.ts`), so the person sees their own command's result without
- * waiting for a second read. A read that started before such a commit and lands after it is dropped (an
- * order's version never goes back), and the announced rows take the leases from the latest read.
+ * waiting for a second read. A read that started before such a commit and lands after it is dropped (a
+ * stream's version never goes back), and the announced rows take the leases from the latest read.
  */
-export function liveOrderDetail(
-  db: OutpostDb,
-  orderId: string,
-  clock: Clock,
-): Observable<OrderDetailView | null> {
+export function liveStream(db: OutpostDb, streamId: string, clock: Clock): Observable<StreamView | null> {
+  const parsed = db.streamTypes.parse(streamId);
+  const tables = parsed ? Object.keys(parsed.type.readModels.tables) : [];
   return defer(() => {
-    let leases: readonly LeaseRow[] = [];
+    let last: StreamRead | null = null;
     let committedVersion = 0;
     const reads = from(
-      liveQuery(async () => {
-        const streamId = streamIdOf(orderId);
-        const [summary, detail, rows, leaseRows, stream] = await Promise.all([
-          db.orderSummaries.get(orderId),
-          db.orderDetails.get(orderId),
-          db.outbox.where('streamId').equals(streamId).sortBy('version'),
-          db.leases.toArray(),
+      liveQuery(async (): Promise<StreamRead> => {
+        const [stream, delivery, outbox, events, leases, ...rows] = await Promise.all([
           db.streams.get(streamId),
+          db.deliveries.get(streamId),
+          db.outbox.where('streamId').equals(streamId).sortBy('version'),
+          db.events.where('streamId').equals(streamId).sortBy('position'),
+          db.leases.toArray(),
+          ...tables.map((table) => db.table(table).get(parsed?.id ?? '')),
         ]);
-        return { summary, detail, rows, leaseRows, discardedFromVersion: stream?.discardedFromVersion };
+        const byTable = Object.fromEntries(tables.map((table, index) => [table, rows[index]]));
+        return { stream, rows: byTable, delivery, outbox, events, leases };
       }),
     ).pipe(
-      filter(({ summary }) => (summary?.version ?? 0) >= committedVersion),
-      map(({ summary, detail, rows, leaseRows, discardedFromVersion }): OrderDetailRead | null => {
-        leases = leaseRows;
-        return summary && detail ? { summary, detail, rows, leases, discardedFromVersion } : null;
+      filter((read) => (read.stream?.version ?? 0) >= committedVersion),
+      map((read): StreamRead => {
+        last = read;
+        return read;
       }),
     );
     // A subscriber that throws is reported by rxjs on its own, asynchronously: the writer is never hurt.
-    const commits = new Observable<CommittedOrderRows>((subscriber) =>
-      onCommitted(db, (rows) => {
-        if (rows.summary.orderId === orderId) subscriber.next(rows);
+    const commits = new Observable<CommittedStream>((subscriber) =>
+      onCommitted(db, (committed) => {
+        if (committed.streamId === streamId) subscriber.next(committed);
       }),
     );
     const committed = commits.pipe(
-      map(({ summary, detail, outbox, discardedFromVersion }): OrderDetailRead => {
-        committedVersion = Math.max(committedVersion, summary.version);
-        const rows = [...outbox].sort((a, b) => a.version - b.version);
-        return { summary, detail, rows, leases, discardedFromVersion };
+      map((commit): StreamRead => {
+        committedVersion = Math.max(committedVersion, commit.stream.version);
+        const known = new Set(last?.events.map((event) => event.eventId));
+        const rows = { ...last?.rows };
+        for (const [table, row] of Object.entries(commit.rows)) rows[table] = row ?? undefined;
+        return {
+          stream: commit.stream,
+          rows,
+          delivery: commit.delivery,
+          outbox: [...commit.outbox].sort((a, b) => a.version - b.version),
+          events: [...(last?.events ?? []), ...commit.events.filter((event) => !known.has(event.eventId))],
+          leases: last?.leases ?? [],
+        };
       }),
     );
     return merge(reads, committed).pipe(
       overTime(
-        (read, now) => (read ? orderDetailAt(read, now) : null),
-        (read, now) => (read ? nextLeaseChange(read.leases, now) : null),
+        (read, now) => (read.stream ? streamAt(streamId, read, now) : null),
+        (read, now) => nextLeaseChange(read.leases, now),
         () => clock.now(),
       ),
     );
   });
+}
+
+/** Delivery facts of many streams at once, with the leases over them, for a list's window. */
+export async function readDeliveries(
+  db: OutpostDb,
+  streamIds: readonly string[],
+): Promise<{
+  readonly deliveries: readonly (DeliveryRow | undefined)[];
+  readonly leases: readonly LeaseRow[];
+}> {
+  const [deliveries, leases] = await Promise.all([
+    db.deliveries.bulkGet([...streamIds]),
+    db.leases.toArray(),
+  ]);
+  return { deliveries, leases };
 }
 
 const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>

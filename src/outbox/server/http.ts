@@ -6,6 +6,7 @@ import {
   PROTOCOL_VERSION,
   PushRequestEnvelopeSchema,
 } from '../protocol/messages';
+import type { StreamTypes } from '../stream-types';
 import { openAccess, type Principal, type SyncAccess, sharedTokenAccess } from './access';
 import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from './http-errors';
 import { handlePull } from './pull';
@@ -14,6 +15,8 @@ import { firstMessage, isJsonContentType, isRecord, readJsonBody } from './reque
 import type { ServerStorage } from './storage';
 
 export interface SyncServerOptions {
+  /** The stream types this server serves, the same list the app is composed of. */
+  streamTypes: StreamTypes;
   storage: ServerStorage;
   clock: Clock;
   ids: IdGenerator;
@@ -58,7 +61,12 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BATCH_BYTES;
   const access = options.access ?? (options.token ? sharedTokenAccess(options.token) : openAccess);
   const isForeignOrigin = options.isForeignOrigin ?? (() => false);
-  const deps = { storage: options.storage, clock: options.clock, ids: options.ids };
+  const deps = {
+    streamTypes: options.streamTypes,
+    storage: options.storage,
+    clock: options.clock,
+    ids: options.ids,
+  };
 
   return async (request) => {
     const route = routeOf(new URL(request.url).pathname, base);

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { UuidSchema } from '../../orders/domain/fields';
+import { UuidSchema } from '../fields';
 import {
   StreamIdSchema,
   type WireClientEvent,
@@ -101,14 +101,14 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     streamOwner: (streamId) => streamOwners.get(streamId),
     clientOwner: (clientId) => clientOwners.get(clientId),
     stats(): ServerStats {
-      let confirmations = 0;
-      for (const event of serverEvents) if (event.type === 'OrderConfirmed') confirmations += 1;
+      const serverEventsByType: Record<string, number> = {};
+      for (const event of serverEvents)
+        serverEventsByType[event.type] = (serverEventsByType[event.type] ?? 0) + 1;
       return {
         eventsStored: clientEvents.size,
         streams: streams.size,
         serverEvents: serverEvents.length,
-        confirmations,
-        rejections: serverEvents.length - confirmations,
+        serverEventsByType,
         duplicatesAnswered: counters.duplicatesAnswered,
       };
     },

@@ -1,20 +1,20 @@
-import * as v from 'valibot';
-import { foldOrder, initialOrderState, type OrderState } from '../../orders/domain/order';
-import { decidePlacement, orderNumberFor } from '../../orders/server/placement-decision';
-import { streamRuleBreach } from '../../orders/server/stream-rules';
 import type { Clock, IdGenerator } from '../ids';
 import {
   PROTOCOL_VERSION,
   type PushResponse,
   type PushResult,
+  parseClientEvent,
   type WireClientEvent,
-  WireClientEventSchema,
   type WireServerEvent,
 } from '../protocol/messages';
+import type { AnyStreamType, ClientEventOf, DomainEvent } from '../stream-type';
+import type { StreamTypes } from '../stream-types';
 import { sameJson } from './same-json';
 import { type ServerStorage, type ServerStorageTx, StorageConflictError } from './storage';
 
 export interface PushDeps {
+  /** The stream types this server serves: their rules check each event, their policies decide. */
+  readonly streamTypes: StreamTypes;
   readonly storage: ServerStorage;
   readonly clock: Clock;
   readonly ids: IdGenerator;
@@ -37,7 +37,9 @@ export type ClientIdTaken = 'client_id_taken';
 /**
  * Handles a push per protocol v1: each event in array order on its own, then one storage transaction holds
  * every accepted event, the server decisions they caused and the counters, so a batch is stored whole or not
- * at all.
+ * at all. Each event is checked by its stream type (its schemas, then its rules on the stream's state) and
+ * each accepted one may make its stream type's policy decide; a stream type this server does not serve is
+ * `rejected` with code `unknown_stream_type`.
  *
  * With an `owner` (a signed-in user), the same transaction also decides ownership: the clientId and every
  * stream the batch creates become theirs, a clientId another user owns refuses the batch, and an event on
@@ -71,16 +73,17 @@ function decideBatch(
   const ownership = streamOwnership(tx, owner);
   const results: PushResult[] = [];
   const serverEvents: WireServerEvent[] = [];
-  const states = new Map<string, OrderState>();
+  const states = new Map<string, unknown>();
   const heldBack = new Set<string>();
   let duplicates = 0;
 
-  const stateOf = (streamId: string): OrderState => {
-    const known = states.get(streamId);
-    if (known) return known;
-    const folded = foldOrder(tx.streamEvents(streamId), initialOrderState);
-    states.set(streamId, folded);
-    return folded;
+  // The rules read a stream the way its clients do: its type's own evolve over its stored client events.
+  const stateOf = (type: AnyStreamType, streamId: string): unknown => {
+    if (states.has(streamId)) return states.get(streamId);
+    let state: unknown = type.initialState;
+    for (const event of tx.streamEvents(streamId)) state = type.evolve(state, event);
+    states.set(streamId, state);
+    return state;
   };
 
   for (const raw of batch.events) {
@@ -103,7 +106,7 @@ function decideBatch(
 
     const stored = eventId === '' ? undefined : tx.findClientEvent(eventId);
     if (stored) {
-      if (isSameEvent(raw, stored)) {
+      if (isSameEvent(deps.streamTypes, raw, stored)) {
         duplicates += 1;
         tx.linkClientToStream(batch.clientId, stored.streamId);
         ownership.claim(stored.streamId);
@@ -126,14 +129,17 @@ function decideBatch(
       }
     }
 
-    const parsed = v.safeParse(WireClientEventSchema, raw);
-    if (!parsed.success) {
-      refuse('rejected', 'invalid', describeIssues(parsed.issues));
+    const parsed = parseClientEvent(deps.streamTypes, raw);
+    if (!parsed.ok) {
+      refuse('rejected', parsed.error.code, parsed.error.reason);
       continue;
     }
-    const event = parsed.output;
-    const state = stateOf(event.streamId);
-    const breach = streamRuleBreach(state, event);
+    const event = parsed.value;
+    const type = deps.streamTypes.parse(event.streamId)?.type;
+    if (!type) throw new Error(`parseClientEvent let through ${event.streamId}, a type nobody serves`);
+    const state = stateOf(type, event.streamId);
+    const checked = asClientEvent(event);
+    const breach = type.server.breach(state, checked);
     if (breach !== null) {
       refuse('rejected', 'invalid', breach);
       continue;
@@ -142,9 +148,9 @@ function decideBatch(
     tx.appendClientEvent(event, batch.clientId);
     tx.linkClientToStream(batch.clientId, event.streamId);
     ownership.claim(event.streamId);
-    states.set(event.streamId, foldOrder([event], state));
+    states.set(event.streamId, type.evolve(state, checked));
     results.push({ eventId, status: 'accepted' });
-    if (event.type === 'OrderPlaced') serverEvents.push(decideOnPlacement(tx, deps, state, event));
+    serverEvents.push(...decideOnAccepted(tx, deps, type, state, checked));
   }
 
   if (duplicates > 0) tx.increment('duplicatesAnswered', duplicates);
@@ -176,41 +182,53 @@ function streamOwnership(tx: ServerStorageTx, owner: string | null) {
   };
 }
 
-function decideOnPlacement(
+/** A wire event as the stream type's rules and policy see it: its envelope and its `{ type, data }`. */
+const asClientEvent = (event: WireClientEvent): ClientEventOf<DomainEvent> => ({
+  kind: 'client',
+  eventId: event.eventId,
+  streamId: event.streamId,
+  version: event.version,
+  occurredAt: event.metadata.occurredAt,
+  type: event.type,
+  data: event.data,
+});
+
+/**
+ * The decisions the stream type's policy makes on an accepted event, appended in the same transaction. The
+ * policy is told the serverSeq its first decision gets (an order number is derived from it), and the storage
+ * must assign exactly that one, or the documented contract would break.
+ */
+function decideOnAccepted(
   tx: ServerStorageTx,
   deps: PushDeps,
-  stateBefore: OrderState,
-  placed: Extract<WireClientEvent, { type: 'OrderPlaced' }>,
-): WireServerEvent {
-  const lines = stateBefore.status === 'none' ? [] : stateBefore.lines;
-  const decision = decidePlacement(lines, placed.data.total);
-  const occurredAt = new Date(deps.clock.now()).toISOString();
-  const base = { eventId: deps.ids(), streamId: placed.streamId, occurredAt };
-  if (decision.type === 'OrderRejected') {
-    return tx.appendServerEvent({
-      ...base,
-      type: 'OrderRejected',
-      data: { code: decision.code, reason: decision.reason },
+  type: AnyStreamType,
+  stateBefore: unknown,
+  event: ClientEventOf<DomainEvent>,
+): WireServerEvent[] {
+  const now = deps.clock.now();
+  const occurredAt = new Date(now).toISOString();
+  const decisions = type.server.decide(stateBefore, event, { now, nextServerSeq: tx.lastServerSeq() + 1 });
+  return decisions.map((decision: DomainEvent) => {
+    const expected = tx.lastServerSeq() + 1;
+    const appended = tx.appendServerEvent({
+      eventId: deps.ids(),
+      streamId: event.streamId,
+      occurredAt,
+      type: decision.type,
+      data: decision.data,
     });
-  }
-  const serverSeq = tx.lastServerSeq() + 1;
-  const confirmed = tx.appendServerEvent({
-    ...base,
-    type: 'OrderConfirmed',
-    data: { orderNumber: orderNumberFor(serverSeq), confirmedAt: occurredAt },
+    if (appended.serverSeq !== expected) {
+      throw new Error(`Storage assigned serverSeq ${appended.serverSeq}, expected ${expected}`);
+    }
+    return appended;
   });
-  if (confirmed.serverSeq !== serverSeq) {
-    // An order number that is not its confirmation's serverSeq would break the documented contract.
-    throw new Error(`Storage assigned serverSeq ${confirmed.serverSeq}, expected ${serverSeq}`);
-  }
-  return confirmed;
 }
 
 /** A resend is a duplicate when it carries the same event, however its keys are ordered or padded. */
-function isSameEvent(raw: unknown, stored: WireClientEvent): boolean {
+function isSameEvent(types: StreamTypes, raw: unknown, stored: WireClientEvent): boolean {
   if (sameJson(raw, stored)) return true;
-  const parsed = v.safeParse(WireClientEventSchema, raw);
-  return parsed.success && sameJson(parsed.output, stored);
+  const parsed = parseClientEvent(types, raw);
+  return parsed.ok && sameJson(parsed.value, stored);
 }
 
 /** The identity fields steps 1 and 2 need, read before the event is validated as a whole. */
@@ -224,14 +242,4 @@ function peekIdentity(raw: unknown): { eventId: string; streamId: string | null;
       ? record.version
       : null;
   return { eventId, streamId, version };
-}
-
-function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
-  const text = issues
-    .map((issue) => {
-      const path = v.getDotPath(issue);
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }

@@ -21,8 +21,8 @@ export interface ServerStats {
   readonly eventsStored: number;
   readonly streams: number;
   readonly serverEvents: number;
-  readonly confirmations: number;
-  readonly rejections: number;
+  /** How many server events of each type the server has decided (`OrderConfirmed`, `CountAccepted`, …). */
+  readonly serverEventsByType: Readonly<Record<string, number>>;
   readonly duplicatesAnswered: number;
 }
 

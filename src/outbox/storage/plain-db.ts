@@ -45,17 +45,11 @@ export interface PlainSyncDb extends SyncDb {
   close(): void;
 }
 
-/** The tables `SyncTables` names; a table missing here fails the type check below. */
-const TABLE_NAMES = [
-  'events',
-  'outbox',
-  'leases',
-  'streams',
-  'orderSummaries',
-  'orderDetails',
-  'meta',
-] as const;
-const everyTableListed: [Exclude<keyof SyncTables, (typeof TABLE_NAMES)[number]>] extends [never]
+/** The core's tables, which `SyncTables` names; read-model tables are reached with `table(name)`. */
+const CORE_TABLE_NAMES = ['events', 'outbox', 'leases', 'streams', 'commands', 'deliveries', 'meta'] as const;
+const everyTableListed: [
+  Exclude<Exclude<keyof SyncTables, 'table'>, (typeof CORE_TABLE_NAMES)[number]>,
+] extends [never]
   ? true
   : never = true;
 void everyTableListed;
@@ -310,6 +304,7 @@ export function createPlainSyncDb(options: PlainSyncDbOptions): PlainSyncDb {
         if (keys.length === 0) return;
         await write((store) => Promise.all(keys.map((key) => request(store.delete(key)))));
       },
+      clear: () => write(async (store) => void (await request(store.clear()))),
       toArray: () => read((store) => request(store.getAll()) as Promise<T[]>),
       where: (index) => whereClause<T>(name, run, index),
       orderBy: (index) =>
@@ -318,8 +313,8 @@ export function createPlainSyncDb(options: PlainSyncDbOptions): PlainSyncDb {
   }
 
   function tables(run: Runner): SyncTables {
-    const entries = TABLE_NAMES.map((name) => [name, table(name, run)] as const);
-    return Object.fromEntries(entries) as unknown as SyncTables;
+    const entries = CORE_TABLE_NAMES.map((name) => [name, table(name, run)] as const);
+    return { ...Object.fromEntries(entries), table: (name: string) => table(name, run) } as SyncTables;
   }
 
   async function transaction<U>(

@@ -1,8 +1,8 @@
 import type {
+  CommandRow,
+  DeliveryRow,
   LeaseRow,
   MetaRow,
-  OrderDetail,
-  OrderSummary,
   OutboxRow,
   StoredEvent,
   StreamRow,
@@ -19,12 +19,7 @@ import type {
  * the key constants and `all`.
  */
 
-/** The schema version (`db.version(n)` in `src/outbox/client/db.ts`) the table list below was written for. */
-export const SYNC_SCHEMA_VERSION = 3;
-/**
- * `DB_NAME` of `src/outbox/client/db.ts`, repeated here because importing anything from that module at run time
- * brings Dexie with it; the contract suite checks that the two agree.
- */
+/** The database's default name, here (not beside Dexie) so the worker can name it without bringing Dexie. */
 export const SYNC_DB_NAME = 'outpost';
 
 /** A key the sync path queries with, as Dexie's `IndexableType` has it: one part, or an array of parts. */
@@ -64,6 +59,7 @@ export interface SyncTable<T, K> {
   bulkAdd<B extends boolean>(rows: T[], options: { allKeys: B }): Promise<B extends true ? K[] : K>;
   delete(key: K): Promise<void>;
   bulkDelete(keys: K[]): Promise<void>;
+  clear(): Promise<void>;
   /** An index by name, or the primary key's own key path. */
   toArray(): Promise<T[]>;
   where(index: string): SyncWhereClause<T>;
@@ -72,16 +68,19 @@ export interface SyncTable<T, K> {
 
 /**
  * The tables, as seen inside a transaction (Dexie's transaction object or the plain implementation's scope)
- * or outside one (each call is then its own transaction, as in Dexie).
+ * or outside one (each call is then its own transaction, as in Dexie): the core's by name, a stream type's
+ * read-model tables through `table(name)` (the core never names them).
  */
 export interface SyncTables {
   readonly events: SyncTable<StoredEvent, StoredEvent['position']>;
   readonly outbox: SyncTable<OutboxRow, string>;
   readonly leases: SyncTable<LeaseRow, string>;
   readonly streams: SyncTable<StreamRow, string>;
-  readonly orderSummaries: SyncTable<OrderSummary, string>;
-  readonly orderDetails: SyncTable<OrderDetail, string>;
+  readonly commands: SyncTable<CommandRow, string>;
+  readonly deliveries: SyncTable<DeliveryRow, string>;
   readonly meta: SyncTable<MetaRow, string>;
+  // biome-ignore lint/suspicious/noExplicitAny: a read-model table holds a stream type's own rows; it checks them.
+  table(name: string): SyncTable<any, any>;
 }
 
 /** A table in a transaction's scope: its name, or the table itself (Dexie's or ours). */

@@ -1,12 +1,12 @@
 import Dexie from 'dexie';
-import { ReasonSchema } from '../../orders/domain/fields';
 import type { OutboxRow, OutpostDb, StoredLocalEvent } from '../client/db';
 import type { EventBus } from '../client/event-bus';
-import { outboxEntriesView } from '../client/outbox-view';
-import { projectEvents, refreshSyncState } from '../client/projections';
+import { liveLeases, outboxEntriesView } from '../client/outbox-view';
+import { projectEvents, refreshDelivery } from '../client/projections';
+import { ReasonSchema } from '../fields';
 import type { Clock, IdGenerator } from '../ids';
-import { orderIdOf } from '../protocol/messages';
 import { err, ok, type Result } from '../result';
+import { splitStreamId } from '../stream-types';
 import { type ValidationError, validate } from '../validation';
 import { DeadLetterError } from './errors';
 import { syncTables } from './outbox-store';
@@ -17,8 +17,10 @@ import { syncTables } from './outbox-store';
  */
 export interface DeadLetter {
   readonly eventId: string;
-  readonly orderId: string;
   readonly streamId: string;
+  /** The stream's type and aggregate id, read from the stream id. */
+  readonly streamType: string;
+  readonly id: string;
   readonly version: number;
   readonly type: OutboxRow['type'];
   readonly deadCode: string;
@@ -35,8 +37,9 @@ export async function listDeadLetters(db: OutpostDb): Promise<DeadLetter[]> {
   const rows = await deadRows(db).toArray();
   return rows.map((row) => ({
     eventId: row.eventId,
-    orderId: orderIdOf(row.streamId),
     streamId: row.streamId,
+    streamType: splitStreamId(row.streamId)?.name ?? '',
+    id: splitStreamId(row.streamId)?.id ?? '',
     version: row.version,
     type: row.type,
     deadCode: row.deadCode ?? 'unknown',
@@ -76,7 +79,7 @@ export async function retryDeadLetter(
   eventId: string,
 ): Promise<Result<string[], DeadLetterError>> {
   return asResult(() =>
-    db.transaction('rw', syncTables(db), async () => {
+    db.transaction('rw', syncTables(db.streamTypes), async () => {
       const row = await loadDead(db, eventId);
       const later = await laterUndelivered(db, row);
       const revived = later
@@ -92,7 +95,7 @@ export async function retryDeadLetter(
           }),
         );
       await db.outbox.bulkPut(revived);
-      await refreshSyncState(db, [row.streamId]);
+      await refreshDelivery(db, [row.streamId]);
       return revived.map((candidate) => candidate.eventId);
     }),
   );
@@ -127,7 +130,7 @@ export interface DiscardOutcome {
  * Gives up on a dead entry. The server can never accept version v+1 of a stream once v is gone, so entry v
  * and every later undelivered entry of the stream are discarded together: their outbox rows are deleted and
  * one local `DeliveryDiscarded` record per event is appended and projected in the same transaction (the
- * order then stops taking commands and says why). The events themselves stay in the store, as history.
+ * stream then stops taking commands and says why). The events themselves stay in the store, as history.
  *
  * Bad input (a reason that is empty or too long) is a ValidationError and nothing is written; an entry that
  * is not dead, or a later one still in flight, is a DeadLetterError; both leave everything unchanged.
@@ -139,16 +142,16 @@ export async function discardDeadLetter(
   const reason = validate(ReasonSchema, request.reason);
   if (!reason.ok) return err(reason.error);
   const outcome = await asResult(() =>
-    db.transaction('rw', syncTables(db), async () => {
+    db.transaction('rw', syncTables(db.streamTypes), async () => {
       const row = await loadDead(db, request.eventId);
       const [later, leases] = await Promise.all([laterUndelivered(db, row), db.leases.toArray()]);
-      const doomed = outboxEntriesView(later, leases);
+      const doomed = outboxEntriesView(later, liveLeases(leases, request.clock.now()));
       const busy = doomed.find((candidate) => candidate.status === 'inflight');
       if (busy) {
         throw new DeadLetterError(
           'dead_letter_in_flight',
           request.eventId,
-          `Version ${busy.version} of this order is being sent right now; try again when it settles`,
+          `Version ${busy.version} of this stream is being sent right now; try again when it settles`,
         );
       }
       const occurredAt = new Date(request.clock.now()).toISOString();
@@ -168,9 +171,9 @@ export async function discardDeadLetter(
       }));
       await db.outbox.bulkDelete(doomed.map((candidate) => candidate.eventId));
       const positions = await db.events.bulkAdd(records, { allKeys: true });
-      const stored = records.map((record, index) => ({ ...record, position: positions[index] }));
-      await projectEvents(db, stored);
-      await refreshSyncState(db, [row.streamId]);
+      const stored = records.map((record, index) => ({ ...record, position: Number(positions[index]) }));
+      await projectEvents(db, db.streamTypes, stored);
+      await refreshDelivery(db, [row.streamId]);
       return { streamId: row.streamId, records: stored };
     }),
   );

@@ -3,6 +3,7 @@ import type { EventBus } from '../client/event-bus';
 import type { Clock, IdGenerator } from '../ids';
 import { PROTOCOL_VERSION, type PushRequest } from '../protocol/messages';
 import type { SyncDb } from '../storage/sync-db';
+import type { StreamTypes } from '../stream-types';
 import type { SyncRequestError } from './errors';
 import { getHealth, getPull, type HttpClientDeps, postPush } from './http-client';
 import {
@@ -37,6 +38,8 @@ import { patchSyncMeta, readPullCursor, readSyncMeta, type SyncMeta } from './sy
  */
 export interface SyncEngineDeps {
   readonly db: SyncDb;
+  /** The app's stream types: server events are checked and projected by their own. */
+  readonly streamTypes: StreamTypes;
   readonly transport: typeof fetch;
   readonly clock: Clock;
   readonly ids: IdGenerator;
@@ -102,6 +105,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   const ownerId = deps.ownerId ?? ids();
   let token = deps.token ?? null;
   const http: HttpClientDeps = {
+    streamTypes: deps.streamTypes,
     transport: deps.transport,
     baseUrl: deps.baseUrl,
     token: () => token,
@@ -127,7 +131,13 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         throw answer.error;
       }
       const page = answer.value;
-      const { stored, cursorMoved } = await applyPullPage(db, since, page.cursor, page.serverEvents);
+      const { stored, cursorMoved } = await applyPullPage(
+        db,
+        deps.streamTypes,
+        since,
+        page.cursor,
+        page.serverEvents,
+      );
       publish(stored);
       pulled += stored.length;
       // Another context moved the cursor meanwhile: it is ahead of us, let it finish.
@@ -224,6 +234,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     }
     const { applied, claim } = await applyAndClaim(
       db,
+      deps.streamTypes,
       {
         ownerId,
         batchId,

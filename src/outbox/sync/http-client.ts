@@ -7,7 +7,10 @@ import {
   type PushRequest,
   type PushResponse,
   PushResponseSchema,
+  parseServerEvent,
+  type WireServerEvent,
 } from '../protocol/messages';
+import type { StreamTypes } from '../stream-types';
 import { SyncRequestError } from './errors';
 import { parseRetryAfter } from './retry-policy';
 
@@ -16,6 +19,8 @@ import { parseRetryAfter } from './retry-policy';
  * failure. Nothing here touches the database, so the engine can call it outside any transaction.
  */
 export interface HttpClientDeps {
+  /** The app's stream types: every server event that arrives is checked against its own. */
+  readonly streamTypes: StreamTypes;
   readonly transport: typeof fetch;
   readonly baseUrl: string;
   readonly token: () => string | null;
@@ -154,8 +159,26 @@ export async function postPush(deps: HttpClientDeps, body: PushRequest): Promise
   if (!matches) {
     return fail('invalid_response', "The sync server's results do not match the events sent", 200);
   }
-  return parsed;
+  const serverEvents = checkedServerEvents(deps.streamTypes, parsed.value.serverEvents);
+  return serverEvents ? { ok: true, value: { ...parsed.value, serverEvents } } : badServerEvent();
 }
+
+/** Each server event checked against its stream type; null when one breaks the contract. */
+function checkedServerEvents(
+  types: StreamTypes,
+  events: readonly WireServerEvent[],
+): WireServerEvent[] | null {
+  const checked: WireServerEvent[] = [];
+  for (const event of events) {
+    const valid = parseServerEvent(types, event);
+    if (!valid) return null;
+    checked.push(valid);
+  }
+  return checked;
+}
+
+const badServerEvent = () =>
+  fail('invalid_response', "A server event in the sync server's answer breaks the protocol", 200);
 
 export async function getPull(
   deps: HttpClientDeps,
@@ -169,7 +192,10 @@ export async function getPull(
   const answer = await request(deps, `${joinUrl(deps.baseUrl, 'pull')}?${query}`, { method: 'GET', headers });
   if (!answer.ok) return answer;
   if (answer.value.status !== 200) return { ok: false, error: classifyError(answer.value, deps.now()) };
-  return parseJson(PullResponseSchema, answer.value);
+  const parsed = parseJson(PullResponseSchema, answer.value);
+  if (!parsed.ok) return parsed;
+  const serverEvents = checkedServerEvents(deps.streamTypes, parsed.value.serverEvents);
+  return serverEvents ? { ok: true, value: { ...parsed.value, serverEvents } } : badServerEvent();
 }
 
 /**

@@ -1,17 +1,22 @@
-import { EVENT_SCHEMA_VERSION } from '../../orders/domain/events';
 import type {
+  DeliveryRow,
   LeaseRow,
-  OrderSummary,
   OutboxRow,
   StoredClientEvent,
   StoredEvent,
   StoredServerEvent,
 } from '../client/db';
 import { leasedEventIds } from '../client/outbox-view';
-import { projectEvents, refreshSyncState, sameSyncFields, syncFieldsOf } from '../client/projections';
+import {
+  deliveryOf,
+  projectEvents,
+  readModelTableNames,
+  refreshDelivery,
+  sameDelivery,
+} from '../client/projections';
 import type { PushResult, WireClientEvent, WireServerEvent } from '../protocol/messages';
-import { orderIdOf } from '../protocol/messages';
 import { all, maxKey, minKey, type SyncDb, type SyncTables } from '../storage/sync-db';
+import type { StreamTypes } from '../stream-types';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
 import { PULL_CURSOR_KEY, patchSyncMeta, readSyncMeta, SYNC_STATUS_KEY, type SyncMeta } from './sync-meta';
 
@@ -25,11 +30,12 @@ import { PULL_CURSOR_KEY, patchSyncMeta, readSyncMeta, SYNC_STATUS_KEY, type Syn
  * dead letter (attempts are counted then, not at the claim).
  */
 
-/** Every table a claim or an apply may write: outbox rows, leases, server events, the read models, sync meta. */
-export const syncTables = (db: SyncTables): string[] =>
-  [db.events, db.outbox, db.leases, db.streams, db.orderSummaries, db.orderDetails, db.meta].map(
-    (table) => table.name,
-  );
+/**
+ * Every table a claim or an apply may write: outbox rows, leases, server events and what they project to
+ * (snapshots, delivery facts, every stream type's read models), sync meta. A claim alone needs no read model.
+ */
+const CLAIM_TABLES = ['events', 'outbox', 'leases', 'streams', 'deliveries', 'meta'];
+export const syncTables = (types: StreamTypes): string[] => [...CLAIM_TABLES, ...readModelTableNames(types)];
 
 export interface ClaimedEntry {
   /** The row as the claim read it: still pending, named by the claim's lease record. */
@@ -95,7 +101,7 @@ export function toWireEvent(event: StoredClientEvent): WireClientEvent {
     metadata: event.metadata,
     type: event.type,
     data: event.data,
-  } as WireClientEvent;
+  };
 }
 
 /**
@@ -106,10 +112,10 @@ export function toWireEvent(event: StoredClientEvent): WireClientEvent {
  * skipped, so it never holds back another stream. The batch is leased with one record.
  */
 export function claimBatch(db: SyncDb, options: ClaimOptions): Promise<Claim> {
-  return db.transaction('rw', syncTables(db), async (db) => {
+  return db.transaction('rw', CLAIM_TABLES, async (db) => {
     const touched = new Set<string>();
     const claim = await claimWithin(db, options, touched, new Held());
-    await refreshSyncState(db, touched);
+    await refreshDelivery(db, touched);
     return claim;
   });
 }
@@ -398,8 +404,12 @@ function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | 
  * whoever holds them now, except that a delivery is a fact about the server and is recorded whoever holds
  * the row.
  */
-export async function applyAnswer(db: SyncDb, options: ApplyOptions): Promise<ApplyOutcome> {
-  return (await applyAndClaim(db, options, null)).applied;
+export async function applyAnswer(
+  db: SyncDb,
+  types: StreamTypes,
+  options: ApplyOptions,
+): Promise<ApplyOutcome> {
+  return (await applyAndClaim(db, types, options, null)).applied;
 }
 
 /**
@@ -410,16 +420,17 @@ export async function applyAnswer(db: SyncDb, options: ApplyOptions): Promise<Ap
  */
 export async function applyAndClaim(
   db: SyncDb,
+  types: StreamTypes,
   options: ApplyOptions,
   next: ClaimOptions | null,
 ): Promise<{ applied: ApplyOutcome; claim: Claim | null }> {
-  return db.transaction('rw', syncTables(db), async (db) => {
+  return db.transaction('rw', syncTables(types), async (db) => {
     const touched = new Set<string>();
     const held = new Held();
-    const applied = await applyWithin(db, options, touched, held);
+    const applied = await applyWithin(db, types, options, touched, held);
     const claim = next ? await claimWithin(db, next, touched, held) : null;
     const floors = laneFloors([...options.entries, ...(claim?.entries ?? [])]);
-    await refreshSyncStateAbove(db, touched, floors, held);
+    await refreshDeliveryAbove(db, touched, floors, held);
     return { applied, claim };
   });
 }
@@ -439,13 +450,12 @@ function laneFloors(entries: readonly ClaimedEntry[]): Map<string, number> {
 }
 
 /**
- * `refreshSyncState` for the drain: a stream with a floor is recomputed from its rows at or above it only
+ * `refreshDelivery` for the drain: a stream with a floor is recomputed from its rows at or above it only
  * (one ranged read on `[streamId+version]`), since delivered rows are gone and change nothing in
- * `syncFieldsOf`; a drain then never reads back rows it already holds (docs/performance.md). Other streams
- * get the full refresh. Leases are not counted (`syncFieldsOf`). Writes a summary only when its sync fields
- * change, as `refreshSyncState` does.
+ * `deliveryOf`; a drain then never reads back rows it already holds (docs/performance.md). Other streams get
+ * the full refresh. Leases are not counted. Writes a delivery row only when it changes.
  */
-async function refreshSyncStateAbove(
+async function refreshDeliveryAbove(
   db: SyncTables,
   touched: ReadonlySet<string>,
   floors: ReadonlyMap<string, number>,
@@ -474,25 +484,21 @@ async function refreshSyncStateAbove(
     readFrom.set(streamId, { version, rows });
   }
   const fast = [...touched].filter((streamId) => floors.has(streamId));
-  await refreshSyncState(
+  await refreshDelivery(
     db,
     [...touched].filter((streamId) => !floors.has(streamId)),
   );
   if (fast.length === 0) return;
-  const summaries = await db.orderSummaries.bulkGet(fast.map(orderIdOf));
-  // A summary's version is its stream's highest: when the held rows reach it, nothing above them is left to
-  // read (a drain takes whole orders, so this is the usual case and the refresh reads no outbox row). The
-  // stream row only adds a discard's reason, and a discarded order's summary always carries a blockedReason:
-  // only such orders (and any without a summary) need theirs.
+  const deliveries = await db.deliveries.bulkGet(fast);
+  // A delivery row's version is its stream's highest: when the held rows reach it, nothing above them is
+  // left to read (a drain takes whole streams, so this is the usual case and the refresh reads no outbox
+  // row). The row also keeps the discard facts, so the stream's snapshot is never read.
   const above = fast.map((streamId, index) => {
     const from = readFrom.get(streamId)?.version ?? minKey;
-    const top = summaries[index]?.version;
+    const top = deliveries[index]?.version;
     return typeof from === 'number' && top !== undefined && from > top ? null : from;
   });
-  const needStream = fast.map((_, index) => {
-    const summary = summaries[index];
-    return summary !== undefined && summary.blockedReason !== null;
-  });
+  const missing = fast.filter((_, index) => deliveries[index] === undefined);
   // `all` keeps Dexie's transaction zone, as in projections.ts.
   const [rows, streams] = await all([
     all(
@@ -506,28 +512,33 @@ async function refreshSyncStateAbove(
               .toArray();
       }),
     ),
-    needStream.some(Boolean)
-      ? db.streams.bulkGet(fast.map((streamId, index) => (needStream[index] ? streamId : '')))
-      : [],
+    missing.length > 0 ? db.streams.bulkGet(missing) : [],
   ]);
-  const changed: OrderSummary[] = [];
-  for (const [index, summary] of summaries.entries()) {
-    if (!summary) continue;
-    const streamId = fast[index] ?? '';
-    const fields = syncFieldsOf(
+  const changed: DeliveryRow[] = [];
+  for (const [index, streamId] of fast.entries()) {
+    const before = deliveries[index];
+    const stream = streams[missing.indexOf(streamId)];
+    const facts = before ?? {
+      version: stream?.version ?? 0,
+      discarded:
+        stream?.discardedFromVersion === undefined
+          ? null
+          : { fromVersion: stream.discardedFromVersion, reason: stream.discardedReason ?? null },
+    };
+    const delivery = deliveryOf(
+      streamId,
       [...(readFrom.get(streamId)?.rows ?? []), ...(rows[index] ?? [])],
-      streams[index],
+      facts,
     );
-    if (!sameSyncFields(summary, fields)) {
-      changed.push({ ...summary, ...fields });
-    }
+    if (!sameDelivery(before, delivery)) changed.push(delivery);
   }
-  if (changed.length > 0) await db.orderSummaries.bulkPut(changed);
+  if (changed.length > 0) await db.deliveries.bulkPut(changed);
 }
 
 /** The apply's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
 async function applyWithin(
   db: SyncTables,
+  types: StreamTypes,
   options: ApplyOptions,
   touched: Set<string>,
   held: Held,
@@ -538,7 +549,7 @@ async function applyWithin(
     options.verdicts.length === options.entries.length &&
     options.verdicts.every((verdict) => verdict.kind === 'delivered');
   if (allDelivered) {
-    return applyDeliveries(db, options, touched, held);
+    return applyDeliveries(db, types, options, touched, held);
   }
   const positions = options.entries.map((entry) => entry.row.position).sort((a, b) => a - b);
   const [rows, lease, meta] = await Promise.all([
@@ -618,7 +629,7 @@ async function applyWithin(
   ]);
   for (const row of deliveredRows) held.drop(row);
   for (const row of updates) held.keep(row);
-  const stored = await storeServerEvents(db, options.serverEvents);
+  const stored = await storeServerEvents(db, types, options.serverEvents);
   return { delivered: deliveredRows.length, dead, retrying, nextAttemptAt, stored };
 }
 
@@ -629,6 +640,7 @@ async function applyWithin(
  */
 async function applyDeliveries(
   db: SyncTables,
+  types: StreamTypes,
   options: ApplyOptions,
   touched: Set<string>,
   held: Held,
@@ -643,7 +655,7 @@ async function applyDeliveries(
     held.drop(row);
     touched.add(row.streamId);
   }
-  const stored = await storeServerEvents(db, options.serverEvents);
+  const stored = await storeServerEvents(db, types, options.serverEvents);
   return { delivered: rows.length, dead: 0, retrying: 0, nextAttemptAt: null, stored };
 }
 
@@ -653,6 +665,7 @@ async function applyDeliveries(
  */
 export async function storeServerEvents(
   db: SyncTables,
+  types: StreamTypes,
   events: readonly WireServerEvent[],
 ): Promise<StoredServerEvent[]> {
   if (events.length === 0) return [];
@@ -671,16 +684,16 @@ export async function storeServerEvents(
       eventId: event.eventId,
       streamId: event.streamId,
       serverSeq: event.serverSeq,
-      schemaVersion: EVENT_SCHEMA_VERSION,
+      schemaVersion: 1,
       occurredAt: event.occurredAt,
       type: event.type,
       data: event.data,
-    } as StoredServerEvent);
+    });
   }
   if (fresh.length === 0) return [];
   const positions = await db.events.bulkAdd(fresh, { allKeys: true });
-  const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
-  await projectEvents(db, stored);
+  const stored = fresh.map((event, index) => ({ ...event, position: Number(positions[index]) }));
+  await projectEvents(db, types, stored);
   return stored;
 }
 
@@ -690,12 +703,13 @@ export async function storeServerEvents(
  */
 export async function applyPullPage(
   db: SyncDb,
+  types: StreamTypes,
   since: string | null,
   cursor: string,
   events: readonly WireServerEvent[],
 ): Promise<{ stored: StoredServerEvent[]; cursorMoved: boolean }> {
-  return db.transaction('rw', syncTables(db), async (db) => {
-    const stored = await storeServerEvents(db, events);
+  return db.transaction('rw', syncTables(types), async (db) => {
+    const stored = await storeServerEvents(db, types, events);
     const row = await db.meta.get(PULL_CURSOR_KEY);
     const current = typeof row?.value === 'string' ? row.value : null;
     const cursorMoved = current === since;

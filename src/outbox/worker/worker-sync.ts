@@ -5,7 +5,8 @@ import { getOrCreateClientId } from '../client/client-id';
 import { EventBus } from '../client/event-bus';
 import { systemClock, uuidv7Generator } from '../ids';
 import { createPlainSyncDb, SyncDbUnavailableError } from '../storage/plain-db';
-import { SYNC_DB_NAME, SYNC_SCHEMA_VERSION } from '../storage/sync-db';
+import { SYNC_DB_NAME } from '../storage/sync-db';
+import type { StreamTypes } from '../stream-types';
 import { createSyncEngine, type FlushReport } from '../sync/engine';
 import { flushUntilSettled } from '../sync/schedule';
 
@@ -29,6 +30,10 @@ export interface WorkerSync {
 }
 
 export interface WorkerSyncOptions {
+  /** The app's stream types: server events the worker applies are projected by their own read models. */
+  readonly streamTypes: StreamTypes;
+  /** The database layout this build writes; a database of any other is left to a page of that version. */
+  readonly schemaVersion: number;
   readonly endpoint: string;
   readonly backend: Promise<WorkerBackend | null>;
   readonly channelName: string;
@@ -64,7 +69,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
 
   const db = createPlainSyncDb({
     name: options.dbName ?? SYNC_DB_NAME,
-    schemaVersion: SYNC_SCHEMA_VERSION,
+    schemaVersion: options.schemaVersion,
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
   });
 
@@ -76,6 +81,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     const bus = new EventBus();
     const engine = createSyncEngine({
       db,
+      streamTypes: options.streamTypes,
       transport: backend ? backend.transport : (input, init) => fetch(input, init),
       clock,
       ids,

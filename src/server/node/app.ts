@@ -17,12 +17,16 @@ import {
 import { createSyncHandler } from '../../outbox/server/http';
 import { errorResponse } from '../../outbox/server/http-errors';
 import type { ServerStorage } from '../../outbox/server/storage';
+import type { StreamTypes } from '../../outbox/stream-types';
+import { streamTypes as appStreamTypes } from '../../stream-types';
 import { type Logger, silentLogger } from './log';
 
 export const SYNC_BASE_PATH = '/api/sync';
 export const AUTH_BASE_PATH = '/api/auth';
 
 export interface AppOptions {
+  /** The stream types it serves; the app's list by default. */
+  readonly streamTypes?: StreamTypes;
   readonly storage: ServerStorage;
   readonly clock: Clock;
   readonly ids: IdGenerator;
@@ -74,6 +78,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const isForeignOrigin = createOriginCheck(connection, corsList);
   const users = options.users ?? null;
   const sync = createSyncHandler({
+    streamTypes: options.streamTypes ?? appStreamTypes,
     storage: options.storage,
     clock,
     ids: options.ids,

@@ -49,8 +49,6 @@ interface StatsRow {
   eventsStored: number;
   streams: number;
   serverEvents: number;
-  confirmations: number;
-  rejections: number;
   duplicatesAnswered: number;
 }
 
@@ -165,9 +163,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
        (SELECT COUNT(*) FROM client_events) AS eventsStored,
        (SELECT COUNT(DISTINCT stream_id) FROM client_events) AS streams,
        (SELECT COUNT(*) FROM server_events) AS serverEvents,
-       (SELECT COUNT(*) FROM server_events WHERE type = 'OrderConfirmed') AS confirmations,
-       (SELECT COUNT(*) FROM server_events WHERE type = 'OrderRejected') AS rejections,
        (SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = 'duplicatesAnswered') AS duplicatesAnswered`,
+  );
+  const selectServerEventTypes = db.prepare<[], { type: string; count: number }>(
+    'SELECT type, COUNT(*) AS count FROM server_events GROUP BY type ORDER BY type',
   );
 
   const reader: ServerStorageReader = {
@@ -194,7 +193,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
     stats(): ServerStats {
       const row = selectStats.get();
       if (!row) throw new SqliteStorageError('storage_corrupt', 'Stats query returned nothing');
-      return { ...row };
+      const serverEventsByType = Object.fromEntries(
+        selectServerEventTypes.all().map(({ type, count }) => [type, count] as const),
+      );
+      return { ...row, serverEventsByType };
     },
   };
 

@@ -13,6 +13,7 @@ import {
   MemorySnapshotSchema,
 } from '../../outbox/server/memory-storage';
 import type { ServerStorage, ServerStorageTx } from '../../outbox/server/storage';
+import { streamTypes } from '../../stream-types';
 import type { CreateWorkerBackend, WorkerBackend } from './backend';
 
 /**
@@ -106,7 +107,13 @@ export const createWorkerBackend: CreateWorkerBackend = async ({ endpoint, clock
   if (savedFaults && typeof savedFaults === 'object') faults.set(savedFaults as Partial<FaultSettings>);
 
   // The same handlers node tests and `npm run dev` use: the real protocol server behind the fault switches.
-  const handle = createSyncHandler({ storage, clock, ids, basePath: new URL(endpoint).pathname });
+  const handle = createSyncHandler({
+    streamTypes,
+    storage,
+    clock,
+    ids,
+    basePath: new URL(endpoint).pathname,
+  });
   const handlers = createMockHandlers({ handle, faults, baseUrl: endpoint });
 
   const inFlight = new Map<string, number>();

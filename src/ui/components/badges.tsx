@@ -1,5 +1,5 @@
-import type { OrderSummary, OrderSummaryView, SyncState } from '../../outbox/client/db';
-import type { DeliveryState } from '../../outbox/client/outbox-view';
+import type { OrderSummary } from '../../orders/read-models';
+import type { DeliveryState, DeliveryView, SyncState } from '../../outbox/views';
 import { formatClock } from '../format';
 
 const SYNC_LABELS: Record<SyncState, string> = {
@@ -11,16 +11,16 @@ const SYNC_LABELS: Record<SyncState, string> = {
 };
 
 /**
- * Where an order's changes are: "Sending" only while a live flusher holds them (`summaryView`); a retried
- * order says when its next attempt is due, so a wait is never mistaken for progress.
+ * Where a stream's changes are: "Sending" only while a live flusher holds them (`deliveryView`); a retried
+ * stream says when its next attempt is due, so a wait is never mistaken for progress.
  */
-export function SyncBadge({ order }: { readonly order: Pick<OrderSummaryView, 'syncState' | 'retryAt'> }) {
-  const { syncState, retryAt } = order;
+export function SyncBadge({ delivery }: { readonly delivery: Pick<DeliveryView, 'state' | 'retryAt'> }) {
+  const { state, retryAt } = delivery;
   const label =
-    syncState === 'retrying' && retryAt !== null
+    state === 'retrying' && retryAt !== null
       ? `${SYNC_LABELS.retrying} — retrying at ${formatClock(retryAt)}`
-      : SYNC_LABELS[syncState];
-  return <span className={`badge badge--sync-${syncState}`}>{label}</span>;
+      : SYNC_LABELS[state];
+  return <span className={`badge badge--sync-${state}`}>{label}</span>;
 }
 
 /** The status in words, with what the person needs to know next to it (order number, rejection reason). */

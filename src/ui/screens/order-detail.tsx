@@ -2,15 +2,17 @@ import { type FormEvent, useMemo, useState } from 'react';
 import { catalog, isDiscontinued } from '../../catalog/products';
 import { MAX_QUANTITY } from '../../orders/domain/fields';
 import type { OrderLine } from '../../orders/domain/order';
-import type { OrderDetail, OrderSummaryView, TimelineEntry } from '../../outbox/client/db';
-import { deliveryStateOf, type OutboxEntry } from '../../outbox/client/outbox-view';
-import { liveOrderDetail, type OrderDetailView } from '../../outbox/client/queries';
-import { DeliveryBadge, StatusBadge, SyncBadge } from '../components/badges';
+import { liveOrder, type OrderView } from '../../orders/order-view';
+import type { OrderSummary } from '../../orders/read-models';
+import { StatusBadge, SyncBadge } from '../components/badges';
+import { DeliveryCallout } from '../components/delivery-callout';
 import { Field, FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
+import { Timeline } from '../components/timeline';
 import { formatClock, formatDateTime, formatMoney } from '../format';
 import { useCommandSubmit, useObservable } from '../hooks';
 import { useOutpost } from '../outpost-context';
+import { describeOrderEvent } from './order-text';
 import { ScreenHeading } from './screen-heading';
 
 /**
@@ -20,8 +22,8 @@ import { ScreenHeading } from './screen-heading';
 export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
   const { db, clock } = useOutpost();
   // The shared live view: it also shows this tab's own commands the moment they commit (committed-views.ts).
-  const view$ = useMemo(() => liveOrderDetail(db, orderId, clock), [db, orderId, clock]);
-  const loaded = useObservable<OrderDetailView | null | undefined>(view$, undefined);
+  const view$ = useMemo(() => liveOrder(db, orderId, clock), [db, orderId, clock]);
+  const loaded = useObservable<OrderView | null | undefined>(view$, undefined);
 
   if (loaded === undefined) return <p aria-busy="true">Loading order…</p>;
   if (loaded === null) {
@@ -34,7 +36,7 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       </section>
     );
   }
-  const { summary, detail, outbox, discardedFromVersion } = loaded;
+  const { summary, lines, delivery, outbox, events, discardedFromVersion } = loaded;
   // A held-back order still takes changes: they queue behind the dead entry and go once it is resolved.
   const editable = summary.status === 'draft';
   return (
@@ -44,21 +46,21 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       </p>
       <ScreenHeading id="order-heading">{summary.customerName}</ScreenHeading>
       <p className="order-detail__badges">
-        <StatusBadge order={summary} /> <SyncBadge order={summary} />
+        <StatusBadge order={summary} /> <SyncBadge delivery={delivery} />
         <span className="muted">Created {formatDateTime(summary.createdAt)}</span>
       </p>
-      {summary.blockedReason ? (
-        <p className="callout callout--warning" role="note">
-          <strong>Held back:</strong> {summary.blockedReason}{' '}
-          <a href="#/outbox">Open the outbox to retry or discard</a>
-        </p>
-      ) : null}
+      <DeliveryCallout delivery={delivery} noun="order" />
       {summary.cancellationReason ? <p className="callout">Cancelled: {summary.cancellationReason}</p> : null}
 
-      <LinesCard summary={summary} lines={detail?.lines ?? []} editable={editable} />
+      <LinesCard summary={summary} lines={lines} editable={editable} />
       {editable ? <AddProductForm orderId={orderId} /> : null}
       <OrderActions summary={summary} />
-      <Timeline detail={detail} outbox={outbox} discardedFromVersion={discardedFromVersion} />
+      <Timeline
+        events={events}
+        outbox={outbox}
+        discardedFromVersion={discardedFromVersion}
+        describe={describeOrderEvent}
+      />
     </section>
   );
 }
@@ -68,7 +70,7 @@ function LinesCard({
   lines,
   editable,
 }: {
-  readonly summary: OrderSummaryView;
+  readonly summary: OrderSummary;
   readonly lines: readonly OrderLine[];
   readonly editable: boolean;
 }) {
@@ -107,13 +109,13 @@ function LinesCard({
                     <span className="sku">{line.sku}</span>
                   </th>
                   <td className="num">
-                    {editable ? <QuantityForm orderId={summary.orderId} line={line} /> : line.quantity}
+                    {editable ? <QuantityForm orderId={summary.id} line={line} /> : line.quantity}
                   </td>
                   <td className="num col-unit">{formatMoney(line.unitPrice, summary.currency)}</td>
                   <td className="num">{formatMoney(line.amount, summary.currency)}</td>
                   {editable ? (
                     <td>
-                      <RemoveButton orderId={summary.orderId} line={line} />
+                      <RemoveButton orderId={summary.id} line={line} />
                     </td>
                   ) : null}
                 </tr>
@@ -271,14 +273,14 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
   );
 }
 
-function OrderActions({ summary }: { readonly summary: OrderSummaryView }) {
+function OrderActions({ summary }: { readonly summary: OrderSummary }) {
   const { submit, busy, feedback } = useCommandSubmit([]);
   const [cancelling, setCancelling] = useState(false);
   const canPlace = summary.status === 'draft';
   const canCancel = summary.status !== 'cancelled';
   if (!canPlace && !canCancel) return null;
 
-  const place = () => void submit({ type: 'PlaceOrder', orderId: summary.orderId });
+  const place = () => void submit({ type: 'PlaceOrder', orderId: summary.id });
 
   return (
     <div className="card actions">
@@ -293,7 +295,7 @@ function OrderActions({ summary }: { readonly summary: OrderSummaryView }) {
         </button>
       ) : null}
       <FormAlert message={feedback.message} />
-      {cancelling ? <CancelDialog orderId={summary.orderId} onClose={() => setCancelling(false)} /> : null}
+      {cancelling ? <CancelDialog orderId={summary.id} onClose={() => setCancelling(false)} /> : null}
     </div>
   );
 }
@@ -312,73 +314,5 @@ function CancelDialog({ orderId, onClose }: { readonly orderId: string; readonly
       onSubmit={(reason) => void submit({ type: 'CancelOrder', orderId, reason }, { onDone: onClose })}
       onClose={onClose}
     />
-  );
-}
-
-function deliveryOf(
-  entry: TimelineEntry,
-  outbox: ReadonlyMap<string, OutboxEntry>,
-  discardedFromVersion: number | undefined,
-) {
-  if (entry.kind === 'server') return <span className="badge badge--delivery-server">From server</span>;
-  if (entry.kind === 'local') return <span className="badge">On this device</span>;
-  // Delivered rows are deleted from the outbox: an event without a row has nothing left to send.
-  const state = deliveryStateOf(outbox.get(entry.eventId), {
-    version: entry.version ?? 0,
-    discardedFromVersion,
-  });
-  return <DeliveryBadge status={state} />;
-}
-
-function Timeline({
-  detail,
-  outbox,
-  discardedFromVersion,
-}: {
-  readonly detail: OrderDetail | undefined;
-  readonly outbox: readonly OutboxEntry[];
-  readonly discardedFromVersion: number | undefined;
-}) {
-  const rows = new Map(outbox.map((row) => [row.eventId, row]));
-  const entries = detail?.timeline ?? [];
-  const firstDead = outbox
-    .filter((row) => row.status === 'dead')
-    .reduce<number | null>(
-      (first, row) => (first === null ? row.version : Math.min(first, row.version)),
-      null,
-    );
-  return (
-    <div className="card">
-      <h2 id="timeline-heading">Timeline</h2>
-      <ol className="timeline" aria-labelledby="timeline-heading">
-        {entries.map((entry) => {
-          const row = rows.get(entry.eventId);
-          return (
-            <li key={entry.eventId} className={`timeline__entry timeline__entry--${entry.kind}`}>
-              <div className="timeline__head">
-                <strong>{entry.type}</strong>
-                <span className="muted">
-                  {entry.version !== null ? `v${entry.version}` : null}
-                  {entry.serverSeq !== null ? `server #${entry.serverSeq}` : null}
-                </span>
-                <time dateTime={entry.occurredAt}>{formatClock(Date.parse(entry.occurredAt))}</time>
-                {deliveryOf(entry, rows, discardedFromVersion)}
-              </div>
-              <p className="timeline__summary">{entry.summary}</p>
-              {row && row.status === 'pending' && firstDead !== null && firstDead < row.version ? (
-                <p className="timeline__delivery muted">Waits for v{firstDead}, which needs attention</p>
-              ) : null}
-              {row && (row.attempts > 0 || row.lastError) ? (
-                <p className="timeline__delivery muted">
-                  {row.attempts} {row.attempts === 1 ? 'attempt' : 'attempts'}
-                  {row.lastError ? ` · last error: ${row.lastError}` : ''}
-                  {row.status === 'dead' && row.deadCode ? ` · ${row.deadCode}` : ''}
-                </p>
-              ) : null}
-            </li>
-          );
-        })}
-      </ol>
-    </div>
   );
 }

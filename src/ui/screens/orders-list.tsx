@@ -1,8 +1,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useDeferredValue, useEffect, useId, useRef, useState } from 'react';
 import type { OrderStatus } from '../../orders/domain/order';
+import type { ListedOrder } from '../../orders/order-summaries';
 import { readOrderSummaries } from '../../orders/order-summaries';
-import type { OrderSummaryView } from '../../outbox/client/db';
 import { StatusBadge, SyncBadge } from '../components/badges';
 import { formatDateTime, formatMoney, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
@@ -18,7 +18,7 @@ type StatusFilter = OrderStatus | 'all';
 
 interface Page {
   readonly offset: number;
-  readonly rows: readonly OrderSummaryView[];
+  readonly rows: readonly ListedOrder[];
   readonly total: number;
   readonly changesAt: number | null;
 }
@@ -71,7 +71,7 @@ export function OrdersListScreen() {
     );
   }, [firstPage, lastPage]);
 
-  const rowAt = (index: number): OrderSummaryView | undefined =>
+  const rowAt = (index: number): ListedOrder | undefined =>
     view ? view.rows[index - view.offset] : undefined;
 
   return (
@@ -127,7 +127,7 @@ export function OrdersListScreen() {
             const order = rowAt(item.index);
             return (
               <li
-                key={order?.orderId ?? `row-${item.index}`}
+                key={order?.id ?? `row-${item.index}`}
                 className="orders__row"
                 aria-setsize={count ?? -1}
                 aria-posinset={item.index + 1}
@@ -143,18 +143,18 @@ export function OrdersListScreen() {
   );
 }
 
-function OrderRow({ order }: { readonly order: OrderSummaryView }) {
+function OrderRow({ order }: { readonly order: ListedOrder }) {
   return (
-    <a className="order-row" href={`#/orders/${order.orderId}`}>
+    <a className="order-row" href={`#/orders/${order.id}`}>
       <span className="order-row__main">
         <span className="order-row__customer">{order.customerName}</span>
         <span className="order-row__total">{formatMoney(order.total, order.currency)}</span>
       </span>
       <span className="order-row__meta">
         <StatusBadge order={order} />
-        <SyncBadge order={order} />
+        <SyncBadge delivery={order.delivery} />
         <span className="muted order-row__when">
-          {formatDateTime(order.createdAt)} · …{shortId(order.orderId)}
+          {formatDateTime(order.createdAt)} · …{shortId(order.id)}
         </span>
       </span>
     </a>

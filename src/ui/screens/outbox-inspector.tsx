@@ -3,13 +3,13 @@ import * as v from 'valibot';
 import { ReasonSchema } from '../../orders/domain/fields';
 import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/client/outbox-view';
 import { readOutboxSections } from '../../outbox/client/queries';
-import { orderIdOf } from '../../outbox/protocol/messages';
 import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
 import { formatClock, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
+import { hrefOfStream } from '../routing';
 import { useLiveRead } from '../use-live-read';
 import { ScreenHeading } from './screen-heading';
 
@@ -142,9 +142,7 @@ export function OutboxInspectorScreen() {
                         <DeliveryBadge status={row.status} />
                       </th>
                       <td>
-                        <a className="nowrap" href={`#/orders/${orderIdOf(row.streamId)}`}>
-                          …{shortId(row.streamId)}
-                        </a>
+                        <StreamLink streamId={row.streamId} />
                       </td>
                       <td className="num">{row.attempts}</td>
                       <td>{nextAttempt(row)}</td>
@@ -290,5 +288,18 @@ function DiscardDialog({ row, onClose, onDone }: EntryDialogProps) {
         device, marked as discarded from version {row.version}.
       </p>
     </ReasonDialog>
+  );
+}
+
+/** The entry's stream, linked to its screen when its stream type has one. */
+function StreamLink({ streamId }: { readonly streamId: string }) {
+  const href = hrefOfStream(streamId);
+  const label = `…${shortId(streamId)}`;
+  return href ? (
+    <a className="nowrap" href={href}>
+      {label}
+    </a>
+  ) : (
+    <span className="nowrap">{label}</span>
   );
 }

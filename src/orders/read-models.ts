@@ -1,0 +1,70 @@
+import type { ReadModels, StreamChange } from '../outbox';
+import type { ClientOrderEvent, ServerOrderEvent } from './domain/events';
+import { type OrderLine, type OrderState, type OrderStatus, orderTotal } from './domain/order';
+
+/**
+ * The order's read models: one row per order in `orders` (what the list shows and filters on) and one in
+ * `orderLines` (what the order screen shows). Both are the order's state after each change, so a rebuild
+ * reproduces them exactly. Delivery facts are the core's (`deliveries`), joined by the views.
+ */
+
+/** A row of the orders list. */
+export interface OrderSummary {
+  /** The order's id (its stream is `order-<id>`). */
+  readonly id: string;
+  readonly customerName: string;
+  /** Lower-cased customer name for prefix search. */
+  readonly customerKey: string;
+  readonly currency: string;
+  readonly status: OrderStatus;
+  readonly lineCount: number;
+  readonly total: number;
+  readonly orderNumber: string | null;
+  readonly rejection: { readonly code: string; readonly reason: string } | null;
+  readonly cancellationReason: string | null;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** The order's lines, for its screen. */
+export interface OrderLines {
+  readonly id: string;
+  readonly lines: readonly OrderLine[];
+}
+
+export const ORDER_TABLES = {
+  orders: '&id, status, customerKey, updatedAt',
+  orderLines: '&id',
+} as const;
+
+type OrderChange = StreamChange<OrderState, ClientOrderEvent, ServerOrderEvent>;
+
+export const orderReadModels: ReadModels<OrderState, ClientOrderEvent, ServerOrderEvent> = {
+  tables: ORDER_TABLES,
+  rows(change: OrderChange) {
+    const { after, before, id } = change;
+    // A discard can take back everything down to OrderCreated: the person still sees which order it was
+    // (with no lines) and why it is held, so the last state that had an order in it stays on the list.
+    const shown =
+      after.status !== 'none' ? after : before.status !== 'none' ? { ...before, lines: [] } : null;
+    if (!shown) return {};
+    const summary: OrderSummary = {
+      id,
+      customerName: shown.customerName,
+      customerKey: shown.customerName.toLowerCase(),
+      currency: shown.currency,
+      status: shown.status,
+      lineCount: shown.lines.length,
+      total: orderTotal(shown.lines),
+      orderNumber: shown.orderNumber,
+      rejection: shown.rejection,
+      cancellationReason: shown.cancellationReason,
+      version: change.version,
+      createdAt: change.createdAt,
+      updatedAt: change.updatedAt,
+    };
+    const lines: OrderLines = { id, lines: after.status === 'none' ? [] : after.lines };
+    return { orders: summary, orderLines: lines };
+  },
+};

@@ -1,0 +1,563 @@
+import * as v from 'valibot';
+import { UuidSchema } from '../fields';
+import type { Clock, IdGenerator } from '../ids';
+import type { EventMetadata } from '../protocol/messages';
+import { err, ok, type Result } from '../result';
+import { all } from '../storage/sync-db';
+import type { AnyStreamType, DomainCommand } from '../stream-type';
+import { type StreamTypes, streamIdFor } from '../stream-types';
+import { type FieldIssue, ValidationError, validate } from '../validation';
+import { announceCommitted, type CommittedStream } from './committed-views';
+import type {
+  CommandRow,
+  DeliveryRow,
+  OutboxRow,
+  OutpostDb,
+  StoredClientEvent,
+  StoredEvent,
+  StreamRow,
+} from './db';
+import { type CommandError, CommandIdReusedError, StreamDiscardedError, toStorageError } from './errors';
+import type { EventBus } from './event-bus';
+import {
+  deliveryOf,
+  outboxRowsByStream,
+  projectStream,
+  readModelTableNames,
+  type StreamProjection,
+  sameDelivery,
+  streamFacts,
+  writeProjections,
+} from './projections';
+
+/**
+ * The one way a command gets in: `execute`. Commands that arrive while a transaction is being prepared share
+ * the next one: a transaction costs the same few milliseconds whether it stores one command or a thousand
+ * (docs/performance.md), so overlapping commands go several times faster, while each stays atomic on its
+ * own and each stream keeps its order.
+ *
+ *   execute ──► boundary check ──► queue ──► group (every command queued in the same task, up to maxGroupSize)
+ *                (ValidationError,              │
+ *                 nothing queued)               ▼
+ *                           ONE rw transaction: read the streams, their outbox rows and the commandIds
+ *                           already handled ─► decide each command in arrival order against the state the
+ *                           previous ones left (pure, nothing foreign awaited) ─► write events, outbox rows,
+ *                           command rows, snapshots, read models and delivery facts
+ *                                               │ commit (strict: on disk)
+ *                                               ▼
+ *                           answers, then the bus and the open views hear of the events
+ *
+ * A command the aggregate refuses is left out of its group and gets its own error. If the transaction
+ * fails (a quota error, a fault while writing), nothing of the group was written and each command is tried
+ * again on its own, so one bad command cannot sink the others. Deciding inside the write transaction means
+ * no other writer can come between a decision and its write: IndexedDB runs rw transactions on the same
+ * tables one after another.
+ */
+export interface CommandPipelineDeps {
+  readonly db: OutpostDb;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly clientId: string;
+  readonly bus: EventBus;
+  /** The largest group one transaction takes; later arrivals form the next group. 1,000 by default. */
+  readonly maxGroupSize?: number;
+  readonly faults?: CommandPipelineFaults;
+}
+
+export interface CommandPipelineFaults {
+  /**
+   * Runs inside a group's transaction once per written command, after every row was queued for writing and
+   * before commit. Tests throw here to prove a failure leaves nothing behind.
+   */
+  readonly whileWriting?: (commandId: string) => void;
+}
+
+export interface CommandRequest {
+  /** Checked at runtime against the stream types' command schemas: anything may come in from a form. */
+  readonly command: unknown;
+  /** The idempotency key: give the same id when repeating an action (a double click, a resend). */
+  readonly commandId?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string | null;
+}
+
+export interface CommandOutcome {
+  readonly commandId: string;
+  /** The stream type's name (`order`) and the aggregate's id: the stream is `<streamType>-<id>`. */
+  readonly streamType: string;
+  readonly id: string;
+  readonly streamId: string;
+  /** The stream's version after the command. */
+  readonly version: number;
+  /** The events the command wrote; empty when it was already satisfied. */
+  readonly events: readonly StoredClientEvent[];
+  /** True when this commandId was handled before: nothing was written and this is the first answer. */
+  readonly duplicate: boolean;
+}
+
+export type CommandResult = Result<CommandOutcome, CommandError>;
+
+export interface CommandPipeline {
+  /**
+   * Validates, decides and writes a command durably. Resolves after the commit, never rejects: every failure
+   * is a typed CommandError and means nothing of this command was written.
+   */
+  execute(request: CommandRequest): Promise<CommandResult>;
+}
+
+const RequestIdsSchema = v.object({
+  commandId: v.optional(UuidSchema),
+  correlationId: v.optional(UuidSchema),
+  causationId: v.optional(v.nullable(UuidSchema)),
+});
+
+/** A command request that passed the boundary check, with its stream type found and its ids settled. */
+export interface ParsedRequest {
+  readonly type: AnyStreamType;
+  readonly command: DomainCommand;
+  /** The command as canonical JSON: a repeated commandId must carry the same one. */
+  readonly fingerprint: string;
+  readonly id: string;
+  readonly streamId: string;
+  readonly commandId: string;
+  readonly correlationId: string;
+  readonly causationId: string | null;
+}
+
+/** Keys sorted at every level, so two spellings of the same command compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, nested: unknown) =>
+    nested && typeof nested === 'object' && !Array.isArray(nested)
+      ? Object.fromEntries(Object.entries(nested).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : nested,
+  );
+}
+
+/**
+ * The boundary check: the command against its stream type's schema (found by the command's `type`) and the
+ * optional ids, all issues reported together; the commandId defaults to a fresh id, the correlationId to it.
+ */
+export function parseRequest(
+  types: StreamTypes,
+  request: CommandRequest,
+  ids: IdGenerator,
+): Result<ParsedRequest, ValidationError> {
+  const issues: FieldIssue[] = [];
+  const raw = request.command as { readonly type?: unknown } | null | undefined;
+  const type = types.byCommandType(typeof raw === 'object' && raw !== null ? raw.type : undefined);
+  if (!type) {
+    const name = typeof raw === 'object' && raw !== null ? raw.type : undefined;
+    issues.push({ path: 'type', message: `Unknown command type ${JSON.stringify(name)}` });
+  }
+  const command = type ? validate(type.commands, request.command) : null;
+  if (command && !command.ok) issues.push(...command.error.issues);
+  const meta = validate(RequestIdsSchema, {
+    commandId: request.commandId,
+    correlationId: request.correlationId,
+    causationId: request.causationId,
+  });
+  if (!meta.ok) issues.push(...meta.error.issues);
+  if (!type || !command?.ok || !meta.ok) return err(new ValidationError(issues));
+  const commandId = meta.value.commandId ?? ids();
+  const id = type.idOf(command.value);
+  return ok({
+    type,
+    command: command.value as DomainCommand,
+    fingerprint: canonical(command.value),
+    id,
+    streamId: streamIdFor(type.name, id),
+    commandId,
+    correlationId: meta.value.correlationId ?? commandId,
+    causationId: meta.value.causationId ?? null,
+  });
+}
+
+/** The tables every command transaction writes: the core's and every stream type's read models. */
+export const writeTables = (db: OutpostDb): string[] => [
+  'events',
+  'outbox',
+  'streams',
+  'commands',
+  'deliveries',
+  ...readModelTableNames(db.streamTypes),
+];
+
+/** The outbox row a freshly written client event gets: pending, never tried, due at once. */
+export function pendingOutboxRow(event: StoredClientEvent, now: number): OutboxRow {
+  return {
+    eventId: event.eventId,
+    position: event.position ?? 0,
+    streamId: event.streamId,
+    version: event.version,
+    type: event.type,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: 0,
+    lastError: null,
+    deadCode: null,
+    createdAt: now,
+  };
+}
+
+/** Where a stream stands while its group is decided: the state the earlier commands of the group left. */
+interface StreamCursor {
+  state: unknown;
+  version: number;
+  readonly discardedFromVersion: number | undefined;
+  readonly type: AnyStreamType;
+}
+
+type Planned =
+  | { readonly kind: 'write'; readonly outcome: CommandOutcome }
+  | { readonly kind: 'refused'; readonly error: CommandError }
+  | { readonly kind: 'handled'; readonly row: CommandRow }
+  | { readonly kind: 'same-as'; readonly first: number };
+
+interface GroupWritten {
+  readonly results: CommandResult[];
+  /** What the group left of each stream it wrote, to announce once the transaction committed. */
+  readonly committed: CommittedStream[];
+}
+
+/** Step 1: the snapshot of each stream (folded from its events for one without a row: an old database). */
+async function readCursors(
+  db: OutpostDb,
+  group: readonly ParsedRequest[],
+  streamRows: readonly (StreamRow | undefined)[],
+): Promise<Map<string, StreamCursor>> {
+  const streamIds = [...new Set(group.map((request) => request.streamId))];
+  const typeOf = new Map(group.map((request) => [request.streamId, request.type] as const));
+  const missing = streamIds.filter((_, index) => streamRows[index] === undefined);
+  // `all` keeps Dexie's transaction zone however many there are; the native one loses it past about a hundred.
+  const missingEvents = await all(
+    missing.map((streamId) => db.events.where('streamId').equals(streamId).toArray()),
+  );
+  const cursors = new Map<string, StreamCursor>();
+  for (const [index, streamId] of missing.entries()) {
+    const type = typeOf.get(streamId) as AnyStreamType;
+    let state: unknown = type.initialState;
+    let version = 0;
+    const events = [...(missingEvents[index] ?? [])].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+    for (const event of events) {
+      if (event.kind === 'local') continue;
+      state = type.evolve(state, event);
+      if (event.kind === 'client') version = Math.max(version, event.version);
+    }
+    cursors.set(streamId, { state, version, discardedFromVersion: undefined, type });
+  }
+  for (const [index, streamId] of streamIds.entries()) {
+    const row = streamRows[index];
+    if (!row) continue;
+    const type = typeOf.get(streamId) as AnyStreamType;
+    cursors.set(streamId, {
+      state: row.state,
+      version: row.version,
+      discardedFromVersion: row.discardedFromVersion,
+      type,
+    });
+  }
+  return cursors;
+}
+
+/**
+ * Step 2: each command decided in arrival order, each against the state the previous ones of the group
+ * left. Pure and synchronous, so the transaction never waits on anything foreign.
+ */
+function decideGroup(
+  deps: CommandPipelineDeps,
+  group: readonly ParsedRequest[],
+  cursors: ReadonlyMap<string, StreamCursor>,
+  handled: ReadonlyMap<string, CommandRow>,
+  occurredAt: string,
+): { planned: Planned[]; fresh: StoredClientEvent[] } {
+  const firstOf = new Map<string, number>();
+  const fresh: StoredClientEvent[] = [];
+  const planned = group.map((request, index): Planned => {
+    const { type, command, streamId, commandId, correlationId, causationId } = request;
+    const handledRow = handled.get(commandId);
+    if (handledRow) {
+      // A commandId names one command: the same id with a different one is a client defect, never a repeat.
+      if (handledRow.command !== undefined && handledRow.command !== request.fingerprint) {
+        return { kind: 'refused', error: new CommandIdReusedError(commandId) };
+      }
+      return { kind: 'handled', row: handledRow };
+    }
+    const first = firstOf.get(commandId);
+    if (first !== undefined) {
+      return group[first]?.fingerprint === request.fingerprint
+        ? { kind: 'same-as', first }
+        : { kind: 'refused', error: new CommandIdReusedError(commandId) };
+    }
+    firstOf.set(commandId, index);
+    const cursor = cursors.get(streamId);
+    if (!cursor) throw new Error(`No snapshot read for ${streamId}`);
+    if (cursor.discardedFromVersion !== undefined) {
+      return { kind: 'refused', error: new StreamDiscardedError(streamId, cursor.discardedFromVersion) };
+    }
+    const decision = type.decide(command, cursor.state);
+    if (!decision.ok) return { kind: 'refused', error: decision.error };
+    const metadata: EventMetadata = {
+      commandId,
+      correlationId,
+      causationId,
+      occurredAt,
+      clientId: deps.clientId,
+    };
+    const events = decision.value.map(
+      (event, offset): StoredClientEvent => ({
+        kind: 'client',
+        eventId: deps.ids(),
+        streamId,
+        version: cursor.version + offset + 1,
+        type: event.type,
+        schemaVersion: 1,
+        data: event.data,
+        metadata,
+        occurredAt,
+      }),
+    );
+    for (const event of events) cursor.state = type.evolve(cursor.state, event);
+    cursor.version += events.length;
+    fresh.push(...events);
+    return {
+      kind: 'write',
+      outcome: {
+        commandId,
+        streamType: type.name,
+        id: request.id,
+        streamId,
+        version: cursor.version,
+        events,
+        duplicate: false,
+      },
+    };
+  });
+  return { planned, fresh };
+}
+
+/** Writes one group in one transaction; throws (and writes nothing) if the transaction fails. */
+async function writeGroup(deps: CommandPipelineDeps, group: readonly ParsedRequest[]): Promise<GroupWritten> {
+  const { db, clock } = deps;
+  return db.transaction('rw', writeTables(db), async () => {
+    const streamIds = [...new Set(group.map((request) => request.streamId))];
+    const commandIds = [...new Set(group.map((request) => request.commandId))];
+    const [streamRows, handledRows, deliveryRows, outbox] = await all([
+      db.streams.bulkGet(streamIds),
+      db.commands.bulkGet(commandIds),
+      db.deliveries.bulkGet(streamIds),
+      outboxRowsByStream(db, streamIds),
+    ]);
+    const cursors = await readCursors(db, group, streamRows);
+    const handled = new Map<string, CommandRow>();
+    for (const row of handledRows) if (row) handled.set(row.commandId, row);
+
+    const now = clock.now();
+    const { planned, fresh } = decideGroup(deps, group, cursors, handled, new Date(now).toISOString());
+
+    // Step 3: the writes. Events first (their positions order the outbox), then everything else at once.
+    const positions = fresh.length > 0 ? await db.events.bulkAdd(fresh, { allKeys: true }) : [];
+    const stored = fresh.map((event, index) => ({ ...event, position: Number(positions[index]) }));
+    const rows = stored.map((event) => pendingOutboxRow(event, now));
+    const commandRows: CommandRow[] = [];
+    const fingerprints = new Map(group.map((request) => [request.commandId, request.fingerprint] as const));
+    for (const plan of planned) {
+      if (plan.kind !== 'write') continue;
+      const { commandId, streamId, events, version } = plan.outcome;
+      commandRows.push({
+        commandId,
+        streamId,
+        eventIds: events.map((event) => event.eventId),
+        version,
+        handledAt: now,
+        command: fingerprints.get(commandId) ?? '',
+      });
+    }
+    const { projections, deliveries, committed } = projectGroup(
+      db,
+      stored,
+      streamRows,
+      deliveryRows,
+      outbox,
+      rows,
+    );
+    await all([
+      rows.length > 0 ? db.outbox.bulkAdd(rows) : undefined,
+      commandRows.length > 0 ? db.commands.bulkAdd(commandRows) : undefined,
+      writeProjections(db, projections, deliveries),
+    ]);
+    if (deps.faults?.whileWriting) for (const row of commandRows) deps.faults.whileWriting(row.commandId);
+
+    const results = await answers(db, planned, stored, [...handled.values()]);
+    return { results, committed };
+  });
+}
+
+/** The projections of a group's fresh events, the delivery rows they change, and what to announce. */
+function projectGroup(
+  db: OutpostDb,
+  stored: readonly StoredClientEvent[],
+  streamRows: readonly (StreamRow | undefined)[],
+  deliveryRows: readonly (DeliveryRow | undefined)[],
+  outbox: ReadonlyMap<string, readonly OutboxRow[]>,
+  appended: readonly OutboxRow[],
+): { projections: StreamProjection[]; deliveries: DeliveryRow[]; committed: CommittedStream[] } {
+  const byStream = new Map<string, StoredClientEvent[]>();
+  for (const event of stored) byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
+  const rowIndex = new Map(streamRows.map((row, index) => [row?.streamId, index] as const));
+  const projections: StreamProjection[] = [];
+  const deliveries: DeliveryRow[] = [];
+  const committed: CommittedStream[] = [];
+  for (const [streamId, events] of byStream) {
+    const parsed = db.streamTypes.parse(streamId);
+    if (!parsed) continue;
+    const current = streamRows.find((row) => row?.streamId === streamId);
+    const projection = projectStream(parsed.type, parsed.id, streamId, current, events);
+    if (!projection) continue;
+    projections.push(projection);
+    const rows = [...(outbox.get(streamId) ?? []), ...appended.filter((row) => row.streamId === streamId)];
+    const delivery = deliveryOf(streamId, rows, streamFacts(projection.stream));
+    const before = deliveryRows[rowIndex.get(streamId) ?? -1];
+    if (!sameDelivery(before, delivery)) deliveries.push(delivery);
+    committed.push({
+      streamId,
+      stream: projection.stream,
+      rows: projection.rows,
+      delivery,
+      outbox: rows,
+      events,
+    });
+  }
+  return { projections, deliveries, committed };
+}
+
+/** Step 4: one answer per request, in order; a repeat gets its first answer's events. */
+async function answers(
+  db: OutpostDb,
+  planned: readonly Planned[],
+  stored: readonly StoredClientEvent[],
+  handled: readonly CommandRow[],
+): Promise<CommandResult[]> {
+  const positionOf = new Map(stored.map((event) => [event.eventId, event.position] as const));
+  const earlier = handled.flatMap((row) => row.eventIds);
+  const earlierEvents = new Map<string, StoredClientEvent>();
+  if (earlier.length > 0) {
+    for (const event of await db.events.where('eventId').anyOf(earlier).toArray()) {
+      if (event.kind === 'client') earlierEvents.set(event.eventId, event);
+    }
+  }
+  const results: CommandResult[] = [];
+  for (const plan of planned) {
+    switch (plan.kind) {
+      case 'write':
+        results.push(
+          ok({
+            ...plan.outcome,
+            events: plan.outcome.events.map((event) => ({
+              ...event,
+              position: positionOf.get(event.eventId),
+            })),
+          }),
+        );
+        break;
+      case 'refused':
+        results.push(err(plan.error));
+        break;
+      case 'handled': {
+        const events = plan.row.eventIds
+          .map((eventId) => earlierEvents.get(eventId))
+          .filter((event): event is StoredClientEvent => event !== undefined)
+          .sort((a, b) => a.version - b.version);
+        const parsed = db.streamTypes.parse(plan.row.streamId);
+        results.push(
+          ok({
+            commandId: plan.row.commandId,
+            streamType: parsed?.type.name ?? '',
+            id: parsed?.id ?? '',
+            streamId: plan.row.streamId,
+            version: plan.row.version,
+            events,
+            duplicate: true,
+          }),
+        );
+        break;
+      }
+      case 'same-as': {
+        const first = results[plan.first];
+        if (!first) throw new Error('A repeated commandId must follow its first occurrence');
+        results.push(first.ok ? ok({ ...first.value, duplicate: true }) : first);
+        break;
+      }
+      default: {
+        const unknownPlan: never = plan;
+        return unknownPlan;
+      }
+    }
+  }
+  return results;
+}
+
+/**
+ * Writes `requests` as one group and answers one result per request, in order; never rejects. Once the
+ * group committed, the bus hears of its events and the open views of its streams get their rows.
+ */
+async function commitGroup(
+  deps: CommandPipelineDeps,
+  group: readonly ParsedRequest[],
+): Promise<CommandResult[]> {
+  try {
+    const { results, committed } = await writeGroup(deps, group);
+    const events: StoredEvent[] = [];
+    for (const result of results)
+      if (result.ok && !result.value.duplicate) events.push(...result.value.events);
+    // The transaction promise resolved, so the commit is durable (strict durability): only now may anyone hear.
+    for (const stream of committed) announceCommitted(deps.db, stream);
+    if (events.length > 0) deps.bus.publish(events);
+    return results;
+  } catch (error) {
+    if (group.length === 1) return [err(toStorageError(error))];
+    // Nothing of the group was written: each command now stands alone, in arrival order, so the one that
+    // broke the transaction gets its own error and the others commit.
+    const results: CommandResult[] = [];
+    for (const request of group) results.push(...(await commitGroup(deps, [request])));
+    return results;
+  }
+}
+
+export function createCommandPipeline(deps: CommandPipelineDeps): CommandPipeline {
+  const maxGroupSize = deps.maxGroupSize ?? 1000;
+  let queue: { request: ParsedRequest; resolve: (result: CommandResult) => void }[] = [];
+  let draining = false;
+
+  async function drain(): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const group = queue.slice(0, maxGroupSize);
+        queue = queue.slice(group.length);
+        const results = await commitGroup(
+          deps,
+          group.map((entry) => entry.request),
+        );
+        for (const [index, entry] of group.entries()) {
+          entry.resolve(results[index] ?? err(toStorageError(new Error('No answer for the command'))));
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
+  return {
+    execute(request) {
+      const parsed = parseRequest(deps.db.streamTypes, request, deps.ids);
+      if (!parsed.ok) return Promise.resolve(parsed);
+      return new Promise((resolve) => {
+        queue.push({ request: parsed.value, resolve });
+        if (!draining) {
+          draining = true;
+          // Let every command issued in the same task join this group before the transaction opens.
+          queueMicrotask(() => void drain());
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * The outbox core's public entry for stream types (plug-ins): everything a plug-in may use. A plug-in never
+ * imports a file of the core directly; a lint rule (biome.json) holds both sides to it.
+ */
+export { IsoTimestampSchema, MAX_TEXT, ReasonSchema, ShortTextSchema, UuidSchema } from './fields';
+export { err, ok, type Result } from './result';
+export {
+  type AnyStreamType,
+  type ClientEventOf,
+  type DomainCommand,
+  DomainError,
+  type DomainEvent,
+  defineStreamType,
+  type EventEnvelope,
+  type ReadModelRow,
+  type ReadModelRows,
+  type ReadModels,
+  type ServerDecisionContext,
+  type ServerEventOf,
+  type ServerPolicy,
+  type StreamChange,
+  type StreamType,
+} from './stream-type';
+export { type FieldIssue, toFieldIssues, ValidationError, validate } from './validation';

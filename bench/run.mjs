@@ -229,7 +229,7 @@ const CASES = {
     });
     figure({
       id: 'burst.strict',
-      title: `Burst: ${SIZES.burstCommands} commands through importCommands (chunks of ${SIZES.burstChunk})`,
+      title: `Burst: ${SIZES.burstCommands} commands through the pipeline, ${SIZES.burstChunk} issued at a time`,
       unit: 'commands/s',
       product: values.outpost,
       baseline: values.raw,

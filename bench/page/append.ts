@@ -1,8 +1,7 @@
 import type { OrderCommand } from '../../src/orders/domain/commands';
-import { type CommandHandler, createCommandHandler } from '../../src/outbox/client/command-handler';
+import { liveOrder } from '../../src/orders/order-view';
+import { type CommandPipeline, createCommandPipeline } from '../../src/outbox/client/command-pipeline';
 import type { OutpostDb } from '../../src/outbox/client/db';
-import { createGroupCommitter, type GroupCommitter } from '../../src/outbox/client/group-commit';
-import { liveOrderDetail } from '../../src/outbox/client/queries';
 import { systemClock } from '../../src/outbox/ids';
 import { type Durability, openIndexedDb, writeWithDexie, writeWithIndexedDb } from './baselines';
 import { addProduct, RowFactory } from './fixtures';
@@ -10,10 +9,11 @@ import { dbName, freshDb, productDeps, rememberIdb, seedProduct, seedRows } from
 
 /**
  * Appends one command at a time (or a burst, for group commit) to orders that already hold events.
- * Variants: `outpost` (the command handler), `group` (the group committer, all commands issued at once),
- * `dexie` and `idb` (the same rows written raw through Dexie and through IndexedDB).
+ * Variants: `outpost` (the command pipeline, each command awaited before the next), `group` (the same
+ * pipeline, all commands issued at once so they share transactions), `dexie` and `idb` (the same rows
+ * written raw through Dexie and through IndexedDB).
  */
-export type AppendVariant = 'outpost' | 'group' | 'single' | 'dexie' | 'idb';
+export type AppendVariant = 'outpost' | 'group' | 'dexie' | 'idb';
 
 export interface AppendSetup {
   readonly key: string;
@@ -31,8 +31,7 @@ interface AppendState {
   readonly orderIds: readonly string[];
   readonly nextLine: Map<string, number>;
   readonly factory: RowFactory;
-  readonly handler: CommandHandler;
-  readonly committer: GroupCommitter;
+  readonly handler: CommandPipeline;
   idb: IDBDatabase | null;
   cursor: number;
 }
@@ -42,7 +41,7 @@ const states = new Map<string, AppendState>();
 export async function appendSetup(setup: AppendSetup): Promise<{ events: number; outbox: number }> {
   const db = await freshDb(setup.key, setup.durability);
   const factory = new RowFactory();
-  const product = setup.variant === 'outpost' || setup.variant === 'group' || setup.variant === 'single';
+  const product = setup.variant === 'outpost' || setup.variant === 'group';
   const orderIds = product
     ? await seedProduct(db, setup.orders, setup.eventsPerOrder)
     : await seedRows(db, factory, setup.orders, setup.eventsPerOrder);
@@ -53,8 +52,7 @@ export async function appendSetup(setup: AppendSetup): Promise<{ events: number;
     orderIds,
     nextLine: new Map(orderIds.map((orderId) => [orderId, setup.eventsPerOrder])),
     factory,
-    handler: createCommandHandler(productDeps(db)),
-    committer: createGroupCommitter(productDeps(db)),
+    handler: createCommandPipeline(productDeps(db)),
     idb: null,
     cursor: 0,
   };
@@ -114,13 +112,12 @@ export async function appendRound({ key, commands }: { key: string; commands: nu
   const requests = nextCommands(state, commands).map((command) => ({ command }));
   const start = performance.now();
   if (variant === 'group') {
-    const results = await Promise.all(requests.map((request) => state.committer.execute(request)));
+    const results = await Promise.all(requests.map((request) => state.handler.execute(request)));
     const failed = results.find((result) => !result.ok);
     if (failed && !failed.ok) throw failed.error;
   } else {
-    const target = variant === 'single' ? state.committer : state.handler;
     for (const request of requests) {
-      const result = await target.execute(request);
+      const result = await state.handler.execute(request);
       if (!result.ok) throw result.error;
     }
   }
@@ -171,7 +168,7 @@ async function commandToView(state: AppendState, command: OrderCommand): Promise
     shown = resolve;
   });
   let first = true;
-  const subscription = liveOrderDetail(state.db, command.orderId, systemClock).subscribe((view) => {
+  const subscription = liveOrder(state.db, command.orderId, systemClock).subscribe((view) => {
     if (first) {
       first = false;
       ready();

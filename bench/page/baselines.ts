@@ -8,11 +8,19 @@ import type { CommandRows } from './fixtures';
 
 export type Durability = 'strict' | 'relaxed';
 
-const WRITE_TABLES = ['events', 'outbox', 'commands', 'streams', 'orderSummaries', 'orderDetails'] as const;
+const WRITE_TABLES = [
+  'events',
+  'outbox',
+  'commands',
+  'streams',
+  'deliveries',
+  'orders',
+  'orderLines',
+] as const;
 
 /**
  * One Dexie rw transaction storing the rows of `batch` commands. With `lastRowPerStream`, a stream touched
- * several times in the batch gets its snapshot, summary and detail written once, as a group write does.
+ * several times in the batch gets its snapshot, delivery and read-model rows written once, as a group write does.
  */
 export async function writeWithDexie(
   db: OutpostDb,
@@ -29,8 +37,9 @@ export async function writeWithDexie(
       db.outbox.bulkAdd(batch.map((rows, i) => ({ ...rows.outbox, position: positions[i] ?? 0 }))),
       db.commands.bulkAdd(batch.map((rows) => rows.command)),
       db.streams.bulkPut(perStream.map((rows) => rows.stream)),
-      db.orderSummaries.bulkPut(perStream.map((rows) => rows.summary)),
-      db.orderDetails.bulkPut(perStream.map((rows) => rows.detail)),
+      db.deliveries.bulkPut(perStream.map((rows) => rows.delivery)),
+      db.table('orders').bulkPut(perStream.map((rows) => rows.summary)),
+      db.table('orderLines').bulkPut(perStream.map((rows) => rows.lines)),
     ]);
   });
 }
@@ -53,8 +62,9 @@ export function writeWithIndexedDb(
     const outbox = tx.objectStore('outbox');
     const commands = tx.objectStore('commands');
     const streams = tx.objectStore('streams');
-    const summaries = tx.objectStore('orderSummaries');
-    const details = tx.objectStore('orderDetails');
+    const deliveries = tx.objectStore('deliveries');
+    const summaries = tx.objectStore('orders');
+    const lines = tx.objectStore('orderLines');
     for (const rows of batch) {
       const added = events.add(rows.event);
       added.onsuccess = () => {
@@ -62,8 +72,9 @@ export function writeWithIndexedDb(
       };
       commands.add(rows.command);
       streams.put(rows.stream);
+      deliveries.put(rows.delivery);
       summaries.put(rows.summary);
-      details.put(rows.detail);
+      lines.put(rows.lines);
     }
     tx.oncomplete = () => resolve();
     tx.onerror = () => reject(tx.error);

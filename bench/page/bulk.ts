@@ -1,12 +1,12 @@
-import { importCommands } from '../../src/outbox/client/bulk-import';
 import type { Durability } from './baselines';
 import { writeWithDexie } from './baselines';
 import { RowFactory, seedCommands } from './fixtures';
-import { freshDb, productDeps } from './setups';
+import { executeInChunks, freshDb, productDeps } from './setups';
 
 /**
- * A burst of commands: Outpost's bulk import (validated and decided one by one, chunked transactions) against
- * a raw `bulkAdd` of the same rows in one transaction. Each round starts from an empty database.
+ * A burst of commands: Outpost's command pipeline, `chunkSize` issued at a time so each chunk commits as one
+ * group (validated and decided one by one), against a raw `bulkAdd` of the same rows in one transaction.
+ * Each round starts from an empty database.
  */
 export interface BurstResult {
   readonly count: number;
@@ -32,13 +32,9 @@ export async function burstRound({
   const orders = Math.ceil(commands / eventsPerOrder);
   let work: () => Promise<void>;
   if (variant === 'outpost') {
-    const requests = seedCommands(orders, eventsPerOrder).commands.map((command) => ({ command }));
+    const { commands: burst } = seedCommands(orders, eventsPerOrder);
     const deps = productDeps(db);
-    work = async () => {
-      const results = await importCommands(deps, requests, { chunkSize });
-      const failed = results.find((result) => !result.ok);
-      if (failed && !failed.ok) throw failed.error;
-    };
+    work = () => executeInChunks(deps, burst, chunkSize);
   } else {
     const factory = new RowFactory();
     const { orderIds } = seedCommands(orders, 0);

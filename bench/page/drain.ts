@@ -80,6 +80,7 @@ export async function drainRun({
   if (variant === 'outpost') {
     const engine = createSyncEngine({
       db,
+      streamTypes: db.streamTypes,
       transport: timedFetch,
       clock: systemClock,
       ids,

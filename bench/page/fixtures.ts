@@ -1,17 +1,16 @@
 import type { OrderCommand } from '../../src/orders/domain/commands';
 import type { ClientOrderEvent } from '../../src/orders/domain/events';
 import { evolve, initialOrderState, type OrderState, orderTotal } from '../../src/orders/domain/order';
+import type { OrderLines, OrderSummary } from '../../src/orders/read-models';
+import { streamIdOf } from '../../src/orders/stream-ids';
 import type {
   CommandRow,
-  OrderDetail,
-  OrderSummary,
+  DeliveryRow,
   OutboxRow,
   StoredClientEvent,
   StreamRow,
-  TimelineEntry,
 } from '../../src/outbox/client/db';
 import { type IdGenerator, systemClock, uuidv7Generator } from '../../src/outbox/ids';
-import { streamIdOf } from '../../src/outbox/protocol/messages';
 
 /**
  * Workloads shared by the product and its baselines, so both write the same orders, the same payloads and
@@ -60,20 +59,21 @@ export interface CommandRows {
   readonly outbox: Omit<OutboxRow, 'position'>;
   readonly command: CommandRow;
   readonly stream: StreamRow;
+  readonly delivery: DeliveryRow;
   readonly summary: OrderSummary;
-  readonly detail: OrderDetail;
+  readonly lines: OrderLines;
 }
 
 interface OrderModel {
   state: OrderState;
-  timeline: TimelineEntry[];
   createdAt: string;
   lines: number;
 }
 
 /**
  * Builds, ahead of the timed part, exactly the rows an Outpost command writes (event, outbox row, command
- * row, stream snapshot, summary, detail with its whole timeline), so a baseline pays only for storing them.
+ * row with its fingerprint, stream snapshot, delivery facts, the `orders` and `orderLines` read-model rows),
+ * so a baseline pays only for storing them.
  */
 export class RowFactory {
   private readonly orders = new Map<string, OrderModel>();
@@ -84,17 +84,18 @@ export class RowFactory {
     this.tick += 1;
     const occurredAt = new Date(this.tick).toISOString();
     let data: ClientOrderEvent;
+    let command: OrderCommand;
     if (!model) {
-      const created = createOrder(orderId, nthOrder);
-      if (created.type !== 'CreateOrder') throw new Error('unreachable');
-      data = { type: 'OrderCreated', data: { orderId, customerName: created.customerName, currency: 'EUR' } };
-      model = { state: initialOrderState, timeline: [], createdAt: occurredAt, lines: 0 };
+      command = createOrder(orderId, nthOrder);
+      if (command.type !== 'CreateOrder') throw new Error('unreachable');
+      data = { type: 'OrderCreated', data: { orderId, customerName: command.customerName, currency: 'EUR' } };
+      model = { state: initialOrderState, createdAt: occurredAt, lines: 0 };
       this.orders.set(orderId, model);
     } else {
       model.lines += 1;
-      const add = addProduct(orderId, model.lines);
-      if (add.type !== 'AddProduct') throw new Error('unreachable');
-      const { sku, name, quantity, unitPrice } = add;
+      command = addProduct(orderId, model.lines);
+      if (command.type !== 'AddProduct') throw new Error('unreachable');
+      const { sku, name, quantity, unitPrice } = command;
       data = { type: 'ProductAdded', data: { sku, name, quantity, unitPrice } };
     }
     model.state = evolve(model.state, data);
@@ -113,19 +114,6 @@ export class RowFactory {
       occurredAt,
       metadata: { commandId, correlationId: commandId, causationId: null, occurredAt, clientId },
     };
-    model.timeline = [
-      ...model.timeline,
-      {
-        eventId,
-        kind: 'client',
-        type: data.type,
-        version: state.version,
-        serverSeq: null,
-        occurredAt,
-        summary:
-          data.type === 'OrderCreated' ? 'Order created' : `Added ${data.data.quantity} × ${data.data.name}`,
-      },
-    ];
     return {
       event,
       outbox: {
@@ -140,27 +128,39 @@ export class RowFactory {
         deadCode: null,
         createdAt: this.tick,
       },
-      command: { commandId, streamId, eventIds: [eventId], version: state.version, handledAt: this.tick },
-      stream: { streamId, version: state.version, state },
+      command: {
+        commandId,
+        streamId,
+        eventIds: [eventId],
+        version: state.version,
+        handledAt: this.tick,
+        command: JSON.stringify(command),
+      },
+      stream: { streamId, version: state.version, state, createdAt: model.createdAt, updatedAt: occurredAt },
+      delivery: {
+        streamId,
+        version: state.version,
+        state: 'local',
+        retryAt: null,
+        blocked: null,
+        discarded: null,
+      },
       summary: {
-        orderId,
+        id: orderId,
         customerName: state.customerName,
         customerKey: state.customerName.toLowerCase(),
         currency: state.currency,
         status: state.status,
         lineCount: state.lines.length,
         total: orderTotal(state.lines),
-        syncState: 'local',
-        retryAt: null,
         orderNumber: null,
         rejection: null,
         cancellationReason: null,
-        blockedReason: null,
         version: state.version,
         createdAt: model.createdAt,
         updatedAt: occurredAt,
       },
-      detail: { orderId, lines: state.lines, timeline: model.timeline },
+      lines: { id: orderId, lines: state.lines },
     };
   }
 }

@@ -1,4 +1,4 @@
-import { openDb } from '../../src/outbox/client/db';
+import { openAppDb } from '../../src/app/schema';
 import { ask, pushBody } from './drain';
 import { RowFactory, seedCommands } from './fixtures';
 import { seedRows } from './setups';
@@ -10,7 +10,7 @@ import { seedRows } from './setups';
 
 /** Pending events in the app's own database (`outpost`), of the product's shape, before the app first runs. */
 export async function healSeed({ events }: { events: number }): Promise<number> {
-  const db = openDb();
+  const db = openAppDb();
   await db.open();
   const eventsPerOrder = Math.min(20, events);
   await seedRows(db, new RowFactory(), Math.ceil(events / eventsPerOrder), eventsPerOrder);

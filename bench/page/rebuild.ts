@@ -1,4 +1,4 @@
-import type { OrderDetail, OrderSummary, OutpostDb, StreamRow } from '../../src/outbox/client/db';
+import type { OutpostDb } from '../../src/outbox/client/db';
 import { rebuildReadModels } from '../../src/outbox/client/rebuild';
 import { freshDb, seedProduct } from './setups';
 
@@ -8,31 +8,30 @@ import { freshDb, seedProduct } from './setups';
  */
 const PAGE = 500;
 
+/** What a rebuild writes: snapshots, delivery facts and the orders' read models, all keyed by stream. */
+const REBUILT = ['streams', 'deliveries', 'orders', 'orderLines'] as const;
+
 interface RebuildState {
   db: OutpostDb;
   events: number;
-  streams: Map<string, StreamRow>;
-  summaries: Map<string, OrderSummary>;
-  details: Map<string, OrderDetail>;
+  /** By table, each row by the stream it belongs to. */
+  rows: Map<string, Map<string, unknown>>;
 }
 
 let state: RebuildState | null = null;
 
+const streamOf = (table: string, row: { streamId?: string; id?: string }): string =>
+  table === 'streams' || table === 'deliveries' ? (row.streamId ?? '') : `order-${row.id ?? ''}`;
+
 export async function rebuildSetup({ events }: { events: number }): Promise<{ events: number }> {
   const db = await freshDb('rebuild', 'strict');
   await seedProduct(db, Math.ceil(events / 20), 20);
-  const [streams, summaries, details] = await Promise.all([
-    db.streams.toArray(),
-    db.orderSummaries.toArray(),
-    db.orderDetails.toArray(),
-  ]);
-  state = {
-    db,
-    events: await db.events.count(),
-    streams: new Map(streams.map((row) => [row.streamId, row])),
-    summaries: new Map(summaries.map((row) => [`order-${row.orderId}`, row])),
-    details: new Map(details.map((row) => [`order-${row.orderId}`, row])),
-  };
+  const rows = new Map<string, Map<string, unknown>>();
+  for (const table of REBUILT) {
+    const all = (await db.table(table).toArray()) as { streamId?: string; id?: string }[];
+    rows.set(table, new Map(all.map((row) => [streamOf(table, row), row])));
+  }
+  state = { db, events: await db.events.count(), rows };
   return { events: state.events };
 }
 
@@ -48,28 +47,30 @@ export async function rebuildRound({
   if (variant === 'outpost') {
     await rebuildReadModels(db, PAGE);
   } else {
-    await db.transaction('rw', [db.events, db.streams, db.orderSummaries, db.orderDetails], async () => {
-      await Promise.all([db.streams.clear(), db.orderSummaries.clear(), db.orderDetails.clear()]);
+    await db.transaction('rw', ['events', ...REBUILT], async () => {
+      await Promise.all(REBUILT.map((table) => db.table(table).clear()));
       let after = 0;
       for (;;) {
         const page = await db.events.where('position').above(after).limit(PAGE).toArray();
         const last = page.at(-1);
         if (last?.position === undefined) break;
         const touched = [...new Set(page.map((event) => event.streamId))];
-        const pick = <T>(rows: Map<string, T>): T[] =>
-          touched.map((streamId) => rows.get(streamId)).filter((row): row is T => row !== undefined);
-        await Promise.all([
-          db.streams.bulkPut(pick(current.streams)),
-          db.orderSummaries.bulkPut(pick(current.summaries)),
-          db.orderDetails.bulkPut(pick(current.details)),
-        ]);
+        await Promise.all(
+          REBUILT.map((table) => {
+            const byStream = current.rows.get(table) ?? new Map<string, unknown>();
+            const picked = touched
+              .map((streamId) => byStream.get(streamId))
+              .filter((row) => row !== undefined);
+            return db.table(table).bulkPut(picked);
+          }),
+        );
         after = last.position;
       }
     });
   }
   const ms = performance.now() - start;
-  const orders = await db.orderSummaries.count();
-  if (orders !== current.summaries.size)
-    throw new Error(`rebuild left ${orders} of ${current.summaries.size} orders`);
+  const orders = await db.table('orders').count();
+  const expected = current.rows.get('orders')?.size ?? 0;
+  if (orders !== expected) throw new Error(`rebuild left ${orders} of ${expected} orders`);
   return { count: current.events, ms };
 }

@@ -1,7 +1,11 @@
-import { importCommands } from '../../src/outbox/client/bulk-import';
-import { type OutpostDb, openDb } from '../../src/outbox/client/db';
+import { openAppDb } from '../../src/app/schema';
+import {
+  type CommandPipelineDeps,
+  type CommandResult,
+  createCommandPipeline,
+} from '../../src/outbox/client/command-pipeline';
+import type { OutpostDb } from '../../src/outbox/client/db';
 import { EventBus } from '../../src/outbox/client/event-bus';
-import type { GroupCommitDeps } from '../../src/outbox/client/group-commit';
 import { systemClock } from '../../src/outbox/ids';
 import { type Durability, deleteDatabase, writeWithDexie } from './baselines';
 import { type CommandRows, clientId, ids, type RowFactory, seedCommands } from './fixtures';
@@ -14,7 +18,7 @@ export const dbName = (key: string): string => `bench-${key}`;
 /** A fresh, empty database for `key` (the previous one of that key is closed and deleted). */
 export async function freshDb(key: string, durability: Durability): Promise<OutpostDb> {
   await dropDb(key);
-  const db = openDb({ name: dbName(key), durability });
+  const db = openAppDb({ name: dbName(key), durability });
   await db.open();
   open.set(key, { db });
   return db;
@@ -41,21 +45,33 @@ export function rememberIdb(key: string, idb: IDBDatabase): void {
   if (current) current.idb = idb;
 }
 
-/** What both the command handler and the group committer take, with nothing injected for tests. */
-export function productDeps(db: OutpostDb): Omit<GroupCommitDeps, 'faults' | 'maxGroupSize'> {
+/** What the command pipeline takes, with nothing injected for tests. */
+export function productDeps(db: OutpostDb): CommandPipelineDeps {
   return { db, clock: systemClock, ids, clientId, bus: new EventBus() };
 }
 
-/** Seeds through the product itself (bulk import), so every row is exactly what Outpost would hold. */
+/**
+ * Issues `commands` through one pipeline `chunkSize` at a time, each chunk at once so it commits as one
+ * group: how an import of many commands goes through Outpost.
+ */
+export async function executeInChunks(
+  deps: CommandPipelineDeps,
+  commands: readonly unknown[],
+  chunkSize: number,
+): Promise<void> {
+  const pipeline = createCommandPipeline({ ...deps, maxGroupSize: chunkSize });
+  for (let start = 0; start < commands.length; start += chunkSize) {
+    const chunk = commands.slice(start, start + chunkSize);
+    const results: CommandResult[] = await Promise.all(chunk.map((command) => pipeline.execute({ command })));
+    const failed = results.find((result) => !result.ok);
+    if (failed && !failed.ok) throw new Error(`a command was refused: ${failed.error.message}`);
+  }
+}
+
+/** Seeds through the product itself, so every row is exactly what Outpost would hold. */
 export async function seedProduct(db: OutpostDb, orders: number, eventsPerOrder: number): Promise<string[]> {
   const { orderIds, commands } = seedCommands(orders, eventsPerOrder);
-  const results = await importCommands(
-    productDeps(db),
-    commands.map((command) => ({ command })),
-    { chunkSize: 2000 },
-  );
-  const failed = results.find((result) => !result.ok);
-  if (failed && !failed.ok) throw new Error(`seeding failed: ${failed.error.message}`);
+  await executeInChunks(productDeps(db), commands, 2000);
   return orderIds;
 }
 

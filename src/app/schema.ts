@@ -68,7 +68,10 @@ export function openAppDb(options: OpenAppDbOptions = {}): OutpostDb {
     version: SCHEMA_VERSION,
     history: SCHEMA_HISTORY,
     retired: RETIRED_IN_V4,
-    upgrade: (tx) => rebuildWithin(upgradeTables(tx), streamTypes),
+    // An async scope: Dexie keeps the upgrade's transaction across native awaits only in one it sees is async.
+    upgrade: async (tx) => {
+      await rebuildWithin(upgradeTables(tx), streamTypes);
+    },
     ...(options.durability ? { durability: options.durability } : {}),
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
     ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),

@@ -61,9 +61,11 @@ export type ServerEventOf<S extends DomainEvent> = S &
   };
 
 /**
- * What one change did to one stream, for its read models: the state before and after, the events that
- * made the difference (in order), and the times the stream was created and last changed (event times, never
- * the clock: a rebuild must produce the same rows).
+ * What one step did to one stream, for its read models: the state before and after, the event that made
+ * the difference (null for a discard on this device, which folds the stream again without some of its
+ * events), and the times the stream was created and last changed (event times, never the clock: a rebuild
+ * must produce the same rows). The core hands read models one step at a time, whether it stores one
+ * event or replays a thousand, so the rows never depend on how events were batched.
  */
 export interface StreamChange<State, E extends DomainEvent, S extends DomainEvent> {
   readonly streamId: string;
@@ -71,8 +73,8 @@ export interface StreamChange<State, E extends DomainEvent, S extends DomainEven
   readonly id: string;
   readonly before: State;
   readonly after: State;
-  readonly events: readonly (ClientEventOf<E> | ServerEventOf<S>)[];
-  /** The stream's client version after the change. */
+  readonly event: ClientEventOf<E> | ServerEventOf<S> | null;
+  /** The stream's client version after the step. */
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -96,7 +98,10 @@ export type ReadModelRows = { readonly [table: string]: ReadModelRow | null | un
  */
 export interface ReadModels<State, E extends DomainEvent, S extends DomainEvent> {
   readonly tables: Readonly<Record<string, string>>;
-  /** Each table's row for the stream after the change; null removes it, an absent table keeps its row. */
+  /**
+   * Each table's row for the stream after the step; null removes it, an absent table keeps its row. Called
+   * once per step in order; when a transaction holds several, the last row of each table is written.
+   */
   rows(change: StreamChange<State, E, S>): ReadModelRows;
 }
 

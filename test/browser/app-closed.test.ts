@@ -57,6 +57,9 @@ describe('the app closed', () => {
     await context.setOffline(false);
     await expect.poll(async () => (await server.stats()).eventsStored, { timeout: 30_000 }).toBe(6);
     expect(context.pages()).toEqual([]);
-    expect(await server.stats()).toMatchObject({ eventsStored: 6, confirmations: 2 });
+    expect(await server.stats()).toMatchObject({
+      eventsStored: 6,
+      serverEventsByType: { OrderConfirmed: 2 },
+    });
   });
 });

@@ -155,8 +155,7 @@ describe.each(journeys)(
         eventsStored: CLIENT_EVENTS,
         streams: ORDERS.length,
         serverEvents: ORDERS.length,
-        confirmations: 1,
-        rejections: 1,
+        serverEventsByType: { OrderConfirmed: 1, OrderRejected: 1 },
       });
       const pulled = await server.pull(backup.clientId);
       expect(pulled.hasMore).toBe(false);

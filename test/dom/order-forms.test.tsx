@@ -2,6 +2,7 @@ import { cleanup, render, screen, waitFor, within } from '@testing-library/react
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../../src/ui/app';
+import { orderSummary } from '../support/order-rows';
 import {
   createTestOutpost,
   killEntry,
@@ -134,7 +135,7 @@ describe('order detail forms', () => {
     await user.type(screen.getByLabelText('Reason for cancelling'), 'Customer closed for winter');
     await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Cancel order' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
-    const summary = await outpost.db.orderSummaries.get(orderId);
+    const summary = await orderSummary(outpost.db, orderId);
     expect(summary?.status).toBe('cancelled');
     expect(summary?.cancellationReason).toBe('Customer closed for winter');
   });
@@ -179,7 +180,7 @@ describe('order timeline', () => {
     );
     // The order reads as sending while a lease names it; the claim did not rewrite its stored summary.
     expect(screen.getByText('Sending')).toBeTruthy();
-    expect(await outpost.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'local' });
+    expect(await orderSummary(outpost.db, orderId)).toMatchObject({ syncState: 'local' });
 
     await sending.deliver();
     // Delivered rows are deleted: the timeline reads delivered from their absence.
@@ -190,6 +191,6 @@ describe('order timeline', () => {
       ]),
     );
     expect(await outpost.db.outbox.count()).toBe(0);
-    expect(await outpost.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'delivered' });
+    expect(await orderSummary(outpost.db, orderId)).toMatchObject({ syncState: 'delivered' });
   });
 });

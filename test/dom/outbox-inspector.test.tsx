@@ -1,8 +1,9 @@
 import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { streamIdOf } from '../../src/outbox/protocol/messages';
+import { streamIdOf } from '../../src/orders/stream-ids';
 import { App } from '../../src/ui/app';
+import { orderSummary } from '../support/order-rows';
 import {
   createTestOutpost,
   killEntry,
@@ -97,7 +98,7 @@ describe('outbox inspector', () => {
 
     await waitFor(async () => expect((await rowOf(2))?.status).toBe('pending'));
     await waitFor(() => expect(screen.queryByRole('button', { name: 'Retry ProductAdded v2' })).toBeNull());
-    expect((await outpost.db.orderSummaries.get(orderId))?.blockedReason).toBeNull();
+    expect((await orderSummary(outpost.db, orderId))?.blockedReason).toBeNull();
   });
 
   it('discards only with a reason, and then records why on the order', async () => {

@@ -1,7 +1,7 @@
 import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { streamIdOf } from '../../src/orders/stream-ids';
 import type { WireServerEvent } from '../../src/outbox/protocol/messages';
-import { streamIdOf } from '../../src/outbox/protocol/messages';
 import { storeServerEvents, syncTables } from '../../src/outbox/sync/outbox-store';
 import { startAnalyticsService } from '../../src/subscribers/analytics';
 import { startNotificationService, type Toast } from '../../src/subscribers/notifications';
@@ -36,8 +36,8 @@ async function decide(orderId: string, decision: 'confirm' | 'reject', afterMs: 
           type: 'OrderRejected',
           data: { code: 'discontinued_sku', reason: 'DISC-SYR-HAZ is discontinued' },
         };
-  const stored = await outpost.db.transaction('rw', syncTables(outpost.db), () =>
-    storeServerEvents(outpost.db, [event]),
+  const stored = await outpost.db.transaction('rw', syncTables(outpost.db.streamTypes), async () =>
+    storeServerEvents(outpost.db, outpost.db.streamTypes, [event]),
   );
   outpost.bus.publish(stored);
 }

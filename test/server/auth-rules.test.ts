@@ -9,6 +9,7 @@ import { createUserAccess } from '../../src/outbox/server/auth/user-access';
 import { behindProxies } from '../../src/outbox/server/connection';
 import { createSyncHandler } from '../../src/outbox/server/http';
 import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
+import { streamTypes } from '../../src/stream-types';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 import { fakeAuthCrypto } from './support/fake-auth-crypto';
 import { type InProcessUsersServer, inProcessUsersServer, ORIGIN } from './support/in-process-auth';
@@ -456,7 +457,13 @@ describe('a failing auth store', () => {
     });
     const access = createUserAccess({ store: failing, crypto: fakeAuthCrypto().crypto, clock });
     const auth = createAuthHandler({ access });
-    const sync = createSyncHandler({ storage: createMemoryStorage(), clock, ids, access });
+    const sync = createSyncHandler({
+      streamTypes,
+      storage: createMemoryStorage(),
+      clock,
+      ids,
+      access,
+    });
     const answers = [
       await auth(loginRequest('alice', 'alice-password')),
       await auth(new Request(`${ORIGIN}/api/auth/me`, { headers: withSession('some-session') })),

@@ -55,7 +55,12 @@ describe('reference server under concurrent clients', () => {
     const stats = (await (
       await fetch(`${server.baseUrl}/stats`, { headers: { authorization: `Bearer ${token}` } })
     ).json()) as Record<string, number>;
-    expect(stats).toMatchObject({ eventsStored: total, streams: 200, serverEvents: 200, confirmations: 200 });
+    expect(stats).toMatchObject({
+      eventsStored: total,
+      streams: 200,
+      serverEvents: 200,
+      serverEventsByType: { OrderConfirmed: 200 },
+    });
 
     expect(await server.stop()).toEqual({ code: 0, signal: null });
     const stored = readStored(dataDir);

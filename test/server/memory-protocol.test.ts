@@ -1,17 +1,25 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import type { OrderEvent } from '../../src/orders/domain/events';
 import { foldOrder } from '../../src/orders/domain/order';
 import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
 import { ErrorBodySchema, PushResponseSchema } from '../../src/outbox/protocol/messages';
 import { createSyncHandler } from '../../src/outbox/server/http';
 import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
 import { type ServerStorage, StorageConflictError } from '../../src/outbox/server/storage';
+import { streamTypes } from '../../src/stream-types';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 
 runProtocolContract('in-process handler on memory storage', async () => {
   const clock = new ManualClock();
   const storage = createMemoryStorage();
-  const handle = createSyncHandler({ storage, clock, ids: uuidv7Generator(clock), token: 'contract-token' });
+  const handle = createSyncHandler({
+    streamTypes,
+    storage,
+    clock,
+    ids: uuidv7Generator(clock),
+    token: 'contract-token',
+  });
   return {
     fetch: handle,
     baseUrl: 'http://outpost.test/api/sync',
@@ -23,7 +31,13 @@ runProtocolContract('in-process handler on memory storage', async () => {
 runProtocolContract('in-process handler without a token, under another base path', async () => {
   const clock = new ManualClock();
   const storage = createMemoryStorage();
-  const handle = createSyncHandler({ storage, clock, ids: uuidv7Generator(clock), basePath: '/sync/v1/' });
+  const handle = createSyncHandler({
+    streamTypes,
+    storage,
+    clock,
+    ids: uuidv7Generator(clock),
+    basePath: '/sync/v1/',
+  });
   return { fetch: handle, baseUrl: 'http://outpost.test/sync/v1', cleanup: () => storage.close() };
 });
 
@@ -48,7 +62,12 @@ describe('sync handler on memory storage', () => {
 
   it('stamps decisions with the injected clock and numbers orders by their serverSeq', async () => {
     const storage = createMemoryStorage();
-    const handle = createSyncHandler({ storage, clock, ids });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage,
+      clock,
+      ids,
+    });
     const first = placedOrder();
     const second = placedOrder();
     await handle(pushRequest(first.body));
@@ -67,7 +86,12 @@ describe('sync handler on memory storage', () => {
 
   it('stores each event once when the same batch arrives twice at the same moment', async () => {
     const storage = createMemoryStorage();
-    const handle = createSyncHandler({ storage, clock, ids });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage,
+      clock,
+      ids,
+    });
     const { body, events } = placedOrder();
     const answers = await Promise.all([handle(pushRequest(body)), handle(pushRequest(body))]);
     const parsed = await Promise.all(
@@ -92,7 +116,12 @@ describe('sync handler on memory storage', () => {
         throw new StorageConflictError('eventId', 'stored by a concurrent push');
       },
     };
-    const handle = createSyncHandler({ storage: racing, clock, ids });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage: racing,
+      clock,
+      ids,
+    });
     const { body } = placedOrder();
     const response = await handle(pushRequest(body));
     expect(response.status).toBe(200);
@@ -109,7 +138,12 @@ describe('sync handler on memory storage', () => {
         throw new Error('disk full');
       },
     };
-    const handle = createSyncHandler({ storage: broken, clock, ids });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage: broken,
+      clock,
+      ids,
+    });
     const response = await handle(pushRequest(placedOrder().body));
     expect(response.status).toBe(500);
     expect(v.parse(ErrorBodySchema, await response.json()).error.code).toBe('internal');
@@ -117,7 +151,13 @@ describe('sync handler on memory storage', () => {
 
   it('applies a configured body limit, trusting neither a small nor a missing Content-Length', async () => {
     const storage = createMemoryStorage();
-    const handle = createSyncHandler({ storage, clock, ids, maxBodyBytes: 1_000 });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage,
+      clock,
+      ids,
+      maxBodyBytes: 1_000,
+    });
     const { body, events } = placedOrder();
     expect(JSON.stringify(body).length).toBeGreaterThan(1_000);
     expect((await handle(pushRequest(body))).status).toBe(413);
@@ -129,7 +169,12 @@ describe('sync handler on memory storage', () => {
 
   it('answers 413 from a declared Content-Length alone, before reading the body', async () => {
     const storage = createMemoryStorage();
-    const handle = createSyncHandler({ storage, clock, ids });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage,
+      clock,
+      ids,
+    });
     let pulled = 0;
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -149,7 +194,12 @@ describe('sync handler on memory storage', () => {
   });
 
   it('answers 404 with an error body outside its base path', async () => {
-    const handle = createSyncHandler({ storage: createMemoryStorage(), clock, ids });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage: createMemoryStorage(),
+      clock,
+      ids,
+    });
     const response = await handle(new Request('http://outpost.test/api/other/push'));
     expect(response.status).toBe(404);
     expect(v.parse(ErrorBodySchema, await response.json()).error.code).toBe('not_found');
@@ -161,7 +211,12 @@ describe('an order cancelled offline after the server confirmed it', () => {
     const clock = new ManualClock();
     const ids = uuidv7Generator(clock);
     const storage = createMemoryStorage();
-    const handle = createSyncHandler({ storage, clock, ids });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage,
+      clock,
+      ids,
+    });
     const clientId = ids();
     const order = new OrderStreamBuilder(ids, clientId);
     const placedBatch = [order.created(), order.added('A-1', 1, 900), order.placed(900, 1)];
@@ -186,8 +241,10 @@ describe('an order cancelled offline after the server confirmed it', () => {
     const stored = await storage.read((reader) => reader.streamEvents(order.streamId));
     const [decision] = confirmed.serverEvents;
     if (!decision) throw new Error('the placement was not decided');
-    const serverSide = foldOrder([...stored.slice(0, 3), decision, ...stored.slice(3)]);
-    const clientSide = foldOrder([...placedBatch, cancellation, decision]);
+    // The server stores orders' events whatever their payload types say: read them as the order's.
+    const asOrder = (events: readonly unknown[]) => events as OrderEvent[];
+    const serverSide = foldOrder(asOrder([...stored.slice(0, 3), decision, ...stored.slice(3)]));
+    const clientSide = foldOrder(asOrder([...placedBatch, cancellation, decision]));
     for (const state of [serverSide, clientSide]) {
       expect(state).toMatchObject({ status: 'cancelled', orderNumber: 'SO-000001' });
     }
@@ -198,7 +255,12 @@ describe('a push whose body breaks off', () => {
   it('is a 400, not a server failure, and stores nothing', async () => {
     const clock = new ManualClock();
     const storage = createMemoryStorage();
-    const handle = createSyncHandler({ storage, clock, ids: uuidv7Generator(clock) });
+    const handle = createSyncHandler({
+      streamTypes,
+      storage,
+      clock,
+      ids: uuidv7Generator(clock),
+    });
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(new TextEncoder().encode('{"protocol":1,'));

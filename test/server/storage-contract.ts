@@ -108,8 +108,7 @@ export function runStorageContract(
           eventsStored: 0,
           streams: 0,
           serverEvents: 0,
-          confirmations: 0,
-          rejections: 0,
+          serverEventsByType: {},
           duplicatesAnswered: 0,
         },
       });
@@ -330,7 +329,7 @@ export function runStorageContract(
       expect(versions).toEqual([2, 1]);
     });
 
-    it('counts events, streams, confirmations, rejections and duplicates answered', async () => {
+    it('counts events, streams, server events by type and duplicates answered', async () => {
       const one = newStream();
       const two = newStream();
       await storage.transaction((tx) => {
@@ -347,8 +346,7 @@ export function runStorageContract(
         eventsStored: 3,
         streams: 2,
         serverEvents: 3,
-        confirmations: 2,
-        rejections: 1,
+        serverEventsByType: { OrderConfirmed: 2, OrderRejected: 1 },
         duplicatesAnswered: 4,
       });
     });

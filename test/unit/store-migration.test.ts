@@ -1,12 +1,13 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDb } from '../../src/outbox/client/db';
+import { openAppDb } from '../../src/app/schema';
 import { deliveryStateOf, outboxEntriesView } from '../../src/outbox/client/outbox-view';
+import { orderSummary } from '../support/order-rows';
 
 /**
  * An installed app upgrades whatever database an earlier version left on the device. Each schema version
  * the app ever shipped is written here by hand, exactly as that version declared it, filled with events and
- * outbox rows in every state that version stored, and then opened with today's `openDb()`: no event and no
+ * outbox rows in every state that version stored, and then opened with today's `openAppDb()`: no event and no
  * undelivered row may be lost. A new `db.version(n)` adds its predecessor to SHIPPED_SCHEMAS (and any data
  * reshaping it does to `upgradedOutbox`), and every older version keeps being checked.
  *
@@ -223,18 +224,18 @@ describe('opening a database written by an earlier app version', () => {
       names.push(name);
       const before = await writeWithShippedSchema(version, name);
 
-      const db = openDb({ name });
+      const db = openAppDb({ name });
       await db.open();
       expect(db.verno).toBeGreaterThanOrEqual(version);
       expect(await db.events.orderBy('position').toArray()).toEqual(before.events);
       expect(await db.outbox.orderBy('position').toArray()).toEqual(upgradedOutbox(version, before.outbox));
       expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: CLIENT_ID });
       // A tried order waits for a known moment; one held back by a dead entry is left as it was.
-      expect(await db.orderSummaries.get(ORDER_ID)).toMatchObject({
+      expect(await orderSummary(db, ORDER_ID)).toMatchObject({
         syncState: 'retrying',
         retryAt: RETRY_AT,
       });
-      expect(await db.orderSummaries.get(OTHER_ORDER_ID)).toMatchObject({
+      expect(await orderSummary(db, OTHER_ORDER_ID)).toMatchObject({
         syncState: 'attention',
         retryAt: null,
       });
@@ -268,7 +269,7 @@ describe('opening a database written by an earlier app version', () => {
     names.push(name);
     const before = await writeWithShippedSchema(1, name);
     for (let i = 0; i < 2; i += 1) {
-      const db = openDb({ name });
+      const db = openAppDb({ name });
       expect(await db.events.count()).toBe(before.events.length);
       expect(await db.outbox.count()).toBe(upgradedOutbox(1, before.outbox).length);
       db.close();

@@ -145,9 +145,10 @@ export function parseRequest(
   const issues: FieldIssue[] = [];
   const raw = request.command as { readonly type?: unknown } | null | undefined;
   const type = types.byCommandType(typeof raw === 'object' && raw !== null ? raw.type : undefined);
-  if (!type) {
-    const name = typeof raw === 'object' && raw !== null ? raw.type : undefined;
-    issues.push({ path: 'type', message: `Unknown command type ${JSON.stringify(name)}` });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    issues.push({ path: '', message: 'Unknown command type: a command is an object with a "type"' });
+  } else if (!type) {
+    issues.push({ path: 'type', message: `Unknown command type ${JSON.stringify(raw.type)}` });
   }
   const command = type ? validate(type.commands, request.command) : null;
   if (command && !command.ok) issues.push(...command.error.issues);

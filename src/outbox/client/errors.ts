@@ -1,24 +1,6 @@
 import type { DomainError } from '../stream-type';
 import type { ValidationError } from '../validation';
 
-/**
- * Someone else appended to the stream between our read and our write. The handler reloads and decides again
- * a bounded number of times; this reaches the caller only when every retry lost the race.
- */
-export class ConcurrencyError extends Error {
-  readonly code = 'concurrency' as const;
-  constructor(
-    readonly streamId: string,
-    readonly expectedVersion: number,
-    readonly actualVersion: number,
-  ) {
-    super(
-      `Stream ${streamId} is at version ${actualVersion}, not ${expectedVersion}: another change was saved first`,
-    );
-    this.name = 'ConcurrencyError';
-  }
-}
-
 export type StorageErrorCode = 'quota_exceeded' | 'storage_failed';
 
 /** The browser refused or failed the write: the whole transaction rolled back, nothing was saved. */
@@ -66,7 +48,6 @@ export class CommandIdReusedError extends Error {
 export type CommandError =
   | ValidationError
   | DomainError
-  | ConcurrencyError
   | CommandIdReusedError
   | StorageError
   | StreamDiscardedError;

@@ -1,5 +1,5 @@
 import { all, type SyncTables } from '../storage/sync-db';
-import type { AnyStreamType, ReadModelRows, StreamChange } from '../stream-type';
+import type { AnyStreamType, ReadModelRow, ReadModelRows } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import type {
   BlockedFacts,
@@ -18,12 +18,13 @@ import type {
  * change to the type's read models; it never names their tables.
  */
 
-/** A stream's rows as one change leaves them: the snapshot, and each read-model table's row (or removal). */
+/** A stream's rows as a run of its events leaves them: the snapshot, and each read-model table's row. */
 export interface StreamProjection {
+  /** The aggregate's id: the key of its read-model rows. */
+  readonly id: string;
   readonly stream: StreamRow;
   /** By table: the row to put, null to delete it, absent to leave it as it is. */
   readonly rows: ReadModelRows;
-  readonly change: StreamChange<unknown, { type: string; data: unknown }, { type: string; data: unknown }>;
 }
 
 /** Folds the events a stream keeps on this device: client ones below a discard, and every server one. */
@@ -70,22 +71,23 @@ export function projectStream(
 ): StreamProjection | undefined {
   if (events.length === 0) return undefined;
   let stream: StreamRow = current ?? { streamId, version: 0, state: type.initialState };
-  const before = stream.state;
-  let state = before;
-  const folded: (StoredClientEvent | StoredServerEvent)[] = [];
+  let state = stream.state;
   let createdAt = stream.createdAt;
   let updatedAt = stream.updatedAt;
+  const rows: Record<string, ReadModelRow | null> = {};
   for (const event of events) {
+    const before = state;
     updatedAt = event.occurredAt;
     createdAt ??= event.occurredAt;
+    let folded: StoredClientEvent | StoredServerEvent | null = null;
     if (event.kind === 'client') {
       stream = { ...stream, version: Math.max(stream.version, event.version) };
       const from = stream.discardedFromVersion;
       if (from === undefined || event.version < from) state = type.evolve(state, event);
-      folded.push(event);
+      folded = event;
     } else if (event.kind === 'server') {
       state = type.evolve(state, event);
-      folded.push(event);
+      folded = event;
     } else {
       const from = stream.discardedFromVersion;
       if (from === undefined || event.data.version < from) {
@@ -94,6 +96,17 @@ export function projectStream(
         state = foldKept(type, eventsUpTo(stored, event.position), event.data.version);
       }
     }
+    const step = type.readModels.rows({
+      streamId,
+      id,
+      before,
+      after: state,
+      event: folded,
+      version: stream.version,
+      createdAt: createdAt ?? '',
+      updatedAt: updatedAt ?? '',
+    });
+    for (const [table, row] of Object.entries(step)) if (row !== undefined) rows[table] = row;
   }
   stream = {
     ...stream,
@@ -101,17 +114,7 @@ export function projectStream(
     ...(createdAt === undefined ? {} : { createdAt }),
     ...(updatedAt === undefined ? {} : { updatedAt }),
   };
-  const change = {
-    streamId,
-    id,
-    before,
-    after: state,
-    events: folded,
-    version: stream.version,
-    createdAt: createdAt ?? '',
-    updatedAt: updatedAt ?? '',
-  };
-  return { stream, rows: type.readModels.rows(change), change };
+  return { id, stream, rows };
 }
 
 /**
@@ -206,10 +209,10 @@ export async function writeProjections(
 ): Promise<void> {
   const puts = new Map<string, { id: string }[]>();
   const deletes = new Map<string, string[]>();
-  for (const { rows, change } of projections) {
+  for (const { rows, id } of projections) {
     for (const [table, row] of Object.entries(rows)) {
       if (row === undefined) continue;
-      if (row === null) deletes.set(table, [...(deletes.get(table) ?? []), change.id]);
+      if (row === null) deletes.set(table, [...(deletes.get(table) ?? []), id]);
       else puts.set(table, [...(puts.get(table) ?? []), row]);
     }
   }

@@ -101,6 +101,8 @@ export function liveStream(db: OutpostDb, streamId: string, clock: Clock): Obser
       }),
     );
     const committed = commits.pipe(
+      // Until the first read landed there is nothing to lay the commit over: that read shows it.
+      filter(() => last !== null),
       map((commit): StreamRead => {
         committedVersion = Math.max(committedVersion, commit.stream.version);
         const known = new Set(last?.events.map((event) => event.eventId));

@@ -43,9 +43,11 @@ function clear(db: SyncTables, table: string): Promise<void> {
 
 /** `rebuildWithin` in a transaction of its own. */
 export async function rebuildReadModels(db: OutpostDb, pageSize = PAGE_SIZE): Promise<void> {
-  await db.transaction('rw', ['events', 'outbox', 'leases', ...rebuiltTables(db.streamTypes)], () =>
-    rebuildWithin(db, db.streamTypes, pageSize),
-  );
+  // An async scope, not a function returning a promise: Dexie keeps its transaction across native awaits
+  // only inside a scope it can see is async.
+  await db.transaction('rw', ['events', 'outbox', 'leases', ...rebuiltTables(db.streamTypes)], async () => {
+    await rebuildWithin(db, db.streamTypes, pageSize);
+  });
 }
 
 /** The core's tables and the read models through a Dexie upgrade transaction, for a layout change. */

@@ -9,7 +9,7 @@ import { DeliveryCallout } from '../components/delivery-callout';
 import { Field, FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
 import { Timeline } from '../components/timeline';
-import { formatClock, formatDateTime, formatMoney } from '../format';
+import { formatDateTime, formatMoney } from '../format';
 import { useCommandSubmit, useObservable } from '../hooks';
 import { useOutpost } from '../outpost-context';
 import { describeOrderEvent } from './order-text';

@@ -1,7 +1,8 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Outpost } from '../../../src/app/outpost';
+import type { OrderSummary } from '../../../src/orders/read-models';
 import type { DemoServerState } from '../../../src/outbox/browser/worker-messages';
-import type { OrderSummary, OutboxRow } from '../../../src/outbox/client/db';
+import type { DeliveryRow, OutboxRow, StoredSyncState } from '../../../src/outbox/client/db';
 import { buildDemoOnce } from './build-demo';
 import { type StaticServer, serveStatic } from './static-server';
 
@@ -171,11 +172,26 @@ export async function placeOrder(page: Page, plan: OrderPlan, extraLines = 0): P
   );
 }
 
-export const summaries = (page: Page): Promise<OrderSummary[]> =>
-  page.evaluate(() => {
+/** An order's list row with its stream's stored delivery state beside it, as the tests check it. */
+export interface OrderRow extends OrderSummary {
+  readonly orderId: string;
+  readonly syncState: StoredSyncState;
+}
+
+export const summaries = (page: Page): Promise<OrderRow[]> =>
+  page.evaluate(async () => {
     const outpost = (window as TestWindow).__outpost;
     if (!outpost) throw new Error('app not ready');
-    return outpost.db.orderSummaries.toArray();
+    const [orders, deliveries] = await Promise.all([
+      outpost.db.table<OrderSummary>('orders').toArray(),
+      outpost.db.deliveries.toArray(),
+    ]);
+    const stateOf = new Map(deliveries.map((row: DeliveryRow) => [row.streamId, row.state] as const));
+    return orders.map((order) => ({
+      ...order,
+      orderId: order.id,
+      syncState: stateOf.get(`order-${order.id}`) ?? ('delivered' as const),
+    }));
   });
 
 export const outbox = (page: Page): Promise<OutboxRow[]> =>

@@ -23,8 +23,7 @@ const StatsSchema = v.object({
   eventsStored: v.number(),
   streams: v.number(),
   serverEvents: v.number(),
-  confirmations: v.number(),
-  rejections: v.number(),
+  serverEventsByType: v.record(v.string(), v.number()),
   duplicatesAnswered: v.number(),
 });
 

@@ -1,16 +1,18 @@
 import { BehaviorSubject, of } from 'rxjs';
 import { vi } from 'vitest';
 import type { Outpost } from '../../../src/app/outpost';
-import { createCommandHandler } from '../../../src/outbox/client/command-handler';
-import { type OutpostDb, openDb } from '../../../src/outbox/client/db';
+import { openAppDb } from '../../../src/app/schema';
+import { streamIdOf } from '../../../src/orders/stream-ids';
+import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
+import type { OutpostDb } from '../../../src/outbox/client/db';
 import { EventBus } from '../../../src/outbox/client/event-bus';
-import { refreshSyncState } from '../../../src/outbox/client/projections';
+import { refreshDelivery } from '../../../src/outbox/client/projections';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
-import { streamIdOf } from '../../../src/outbox/protocol/messages';
 import { discardDeadLetter, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
 import { applyAnswer, claimBatch } from '../../../src/outbox/sync/outbox-store';
 import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
 import { liveSyncFacts, liveSyncStatus } from '../../../src/outbox/sync/status';
+import { orderSummaries } from '../../support/order-rows';
 
 /**
  * An Outpost over a fresh fake-indexeddb database with the real command handler, read models, sync status
@@ -24,12 +26,12 @@ export interface TestOutpost extends Outpost {
 }
 
 export function createTestOutpost(): TestOutpost {
-  const db = openDb({ name: `dom-${crypto.randomUUID()}` });
+  const db = openAppDb({ name: `dom-${crypto.randomUUID()}` });
   const clock = new ManualClock();
   const ids = uuidv7Generator(clock);
   const clientId = ids();
   const bus = new EventBus();
-  const handler = createCommandHandler({ db, clock, ids, clientId, bus });
+  const handler = createCommandPipeline({ db, clock, ids, clientId, bus });
   const online$ = new BehaviorSubject(true);
   return {
     db,
@@ -86,11 +88,11 @@ export async function seedOrder(
 /** What the sync engine does when the server refuses an entry: the row goes dead with the server's word. */
 export async function killEntry(db: OutpostDb, orderId: string, version: number, lastError: string) {
   const streamId = streamIdOf(orderId);
-  await db.transaction('rw', [db.outbox, db.leases, db.streams, db.orderSummaries], async () => {
+  await db.transaction('rw', ['outbox', 'streams', 'deliveries'], async () => {
     const row = await db.outbox.where('[streamId+version]').equals([streamId, version]).first();
     if (!row) throw new Error(`no outbox row for ${streamId} v${version}`);
     await db.outbox.put({ ...row, status: 'dead', attempts: 1, deadCode: 'rejected:invalid', lastError });
-    await refreshSyncState(db, [streamId]);
+    await refreshDelivery(db, [streamId]);
   });
 }
 
@@ -114,7 +116,7 @@ export async function sendEverything(outpost: TestOutpost): Promise<{ deliver():
   });
   return {
     async deliver() {
-      await applyAnswer(db, {
+      await applyAnswer(db, db.streamTypes, {
         ownerId,
         batchId: claim.batchId,
         now: clock.now(),
@@ -134,7 +136,7 @@ export async function snapshot(db: OutpostDb) {
   const [events, outbox, summaries, commands] = await Promise.all([
     db.events.count(),
     db.outbox.count(),
-    db.orderSummaries.toArray(),
+    orderSummaries(db),
     db.commands.count(),
   ]);
   return { events, outbox, summaries, commands };

@@ -7,6 +7,7 @@ import { createUserAdmin, type UserAdmin } from '../../../src/outbox/server/auth
 import { type Connection, createOriginCheck, directConnection } from '../../../src/outbox/server/connection';
 import { createSyncHandler } from '../../../src/outbox/server/http';
 import { createMemoryStorage, type MemoryStorage } from '../../../src/outbox/server/memory-storage';
+import { streamTypes } from '../../../src/stream-types';
 import { fakeAuthCrypto } from './fake-auth-crypto';
 
 export const ORIGIN = 'http://outpost.test';
@@ -45,7 +46,14 @@ export function inProcessUsersServer(
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const isForeignOrigin = createOriginCheck(connection, options.corsOrigins ?? []);
-  const sync = createSyncHandler({ storage, clock, ids, access, isForeignOrigin });
+  const sync = createSyncHandler({
+    streamTypes,
+    storage,
+    clock,
+    ids,
+    access,
+    isForeignOrigin,
+  });
   const auth: AuthHandler = createAuthHandler({
     access,
     connection,

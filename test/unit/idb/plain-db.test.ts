@@ -1,13 +1,14 @@
 import Dexie, { liveQuery } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type OutboxRow, openDb } from '../../../src/outbox/client/db';
+import { openAppDb } from '../../../src/app/schema';
+import { SCHEMA_VERSION as SYNC_SCHEMA_VERSION } from '../../../src/app/schema-version';
+import type { OutboxRow } from '../../../src/outbox/client/db';
 import {
   createPlainSyncDb,
   type PlainSyncDb,
   SyncDbUnavailableError,
 } from '../../../src/outbox/storage/plain-db';
 import { STORAGE_MUTATED_CHANNEL } from '../../../src/outbox/storage/storage-mutated';
-import { SYNC_SCHEMA_VERSION } from '../../../src/outbox/storage/sync-db';
 
 /** What only the worker's implementation does: open without upgrading, step aside, tell Dexie of writes. */
 
@@ -65,7 +66,7 @@ const row = (eventId: string, position: number): OutboxRow => ({
 
 /** The schema a later app version could declare: today's tables plus one. */
 function openNextVersion(name: string) {
-  const next = openDb({ name });
+  const next = openAppDb({ name });
   next.version(SYNC_SCHEMA_VERSION + 1).stores({ later: '&id' });
   return next;
 }
@@ -81,7 +82,7 @@ describe('opening the database the pages own', () => {
     expect((await indexedDB.databases()).map((info) => info.name)).not.toContain(name);
 
     // Once a page has created it, the same object opens it.
-    const page = openDb({ name });
+    const page = openAppDb({ name });
     await page.meta.put({ key: 'clientId', value: 'c-1' });
     expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: 'c-1' });
     page.close();
@@ -89,7 +90,7 @@ describe('opening the database the pages own', () => {
 
   it('refuses a schema older or newer than the one it was built for, and blocks no upgrade', async () => {
     const name = uniqueName();
-    const page = openDb({ name });
+    const page = openAppDb({ name });
     await page.open();
     expect(await unavailable(plain(name, SYNC_SCHEMA_VERSION + 1).meta.get('x'))).toBe('schema_outdated');
     page.close();
@@ -101,7 +102,7 @@ describe('opening the database the pages own', () => {
 
   it('closes its connection when a page upgrades the database, then reopens and re-checks on next use', async () => {
     const name = uniqueName();
-    const page = openDb({ name });
+    const page = openAppDb({ name });
     await page.open();
     const db = plain(name);
     await db.meta.put({ key: 'k', value: 1 });
@@ -119,7 +120,7 @@ describe('opening the database the pages own', () => {
 describe("telling pages' Dexie about the worker's writes", () => {
   it('posts each committed write as Dexie does: one message per transaction, the same parts and range shape', async () => {
     const name = uniqueName();
-    const page = openDb({ name });
+    const page = openAppDb({ name });
     await page.open();
     const received = listen();
 
@@ -170,7 +171,7 @@ describe("telling pages' Dexie about the worker's writes", () => {
 
   it("re-runs a page's live query after a transaction the worker committed", async () => {
     const name = uniqueName();
-    const page = openDb({ name });
+    const page = openAppDb({ name });
     await page.outbox.put(row('first', 1));
     const seen: number[] = [];
     const subscription = liveQuery(() =>

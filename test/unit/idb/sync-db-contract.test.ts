@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { openAppDb } from '../../../src/app/schema';
+import { SCHEMA_VERSION as SYNC_SCHEMA_VERSION } from '../../../src/app/schema-version';
 import type { OutboxRow, StoredClientEvent, StoredEvent } from '../../../src/outbox/client/db';
-import { DB_NAME, openDb } from '../../../src/outbox/client/db';
+import { DB_NAME } from '../../../src/outbox/client/db';
 import { createPlainSyncDb } from '../../../src/outbox/storage/plain-db';
 import {
   maxKey,
   minKey,
   SYNC_DB_NAME,
-  SYNC_SCHEMA_VERSION,
   type SyncDb,
   type SyncTables,
 } from '../../../src/outbox/storage/sync-db';
 
 /**
- * The contract of `SyncDb`: every operation the sync path uses gives the same answer on Dexie (`openDb()`,
+ * The contract of `SyncDb`: every operation the sync path uses gives the same answer on Dexie (`openAppDb()`,
  * what pages run) and on the plain IndexedDB implementation (what the service worker runs). Each case runs
  * the same code on a fresh database per implementation and compares the two answers, then checks the
  * answer itself, so a difference and a shared mistake both fail.
@@ -22,7 +23,7 @@ type Impl = 'dexie' | 'plain';
 
 async function fresh(impl: Impl): Promise<SyncDb> {
   const name = `contract-${impl}-${crypto.randomUUID()}`;
-  const dexie = openDb({ name });
+  const dexie = openAppDb({ name });
   await dexie.open();
   if (impl === 'dexie') return dexie;
   // The worker never creates the database: a page's Dexie did, above.
@@ -83,10 +84,10 @@ const clientEvent = (streamId: string, version: number): StoredEvent =>
 const positions = (rows: readonly { position?: number }[]) => rows.map((row) => row.position);
 
 describe('SyncDb contract: Dexie and plain IndexedDB answer alike', () => {
-  it('OutpostDb from openDb() is a SyncDb as it stands (type check) and names the schema the worker expects', () => {
-    const db: SyncDb = openDb({ name: `contract-type-${crypto.randomUUID()}` });
+  it('OutpostDb from openAppDb() is a SyncDb as it stands (type check) and names the schema the worker expects', () => {
+    const db: SyncDb = openAppDb({ name: `contract-type-${crypto.randomUUID()}` });
     expect(db.outbox.name).toBe('outbox');
-    expect(openDb({ name: 'contract-verno' }).verno).toBe(SYNC_SCHEMA_VERSION);
+    expect(openAppDb({ name: 'contract-verno' }).verno).toBe(SYNC_SCHEMA_VERSION);
     expect(SYNC_DB_NAME).toBe(DB_NAME);
   });
 

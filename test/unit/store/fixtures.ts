@@ -1,30 +1,29 @@
+import { openAppDb } from '../../../src/app/schema';
 import type { OrderCommand } from '../../../src/orders/domain/commands';
-import { type CommandHandlerDeps, createCommandHandler } from '../../../src/outbox/client/command-handler';
-import {
-  type OutboxRow,
-  type OutpostDb,
-  openDb,
-  type StoredEvent,
-  type StoredLocalEvent,
-  type StoredServerEvent,
+import { type CommandPipelineDeps, createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
+import type {
+  OutboxRow,
+  OutpostDb,
+  StoredEvent,
+  StoredLocalEvent,
+  StoredServerEvent,
 } from '../../../src/outbox/client/db';
 import { EventBus } from '../../../src/outbox/client/event-bus';
-import { projectEvents, refreshSyncState } from '../../../src/outbox/client/projections';
+import { projectEvents, refreshDelivery } from '../../../src/outbox/client/projections';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { syncTables } from '../../../src/outbox/sync/outbox-store';
 
 /** A fresh database per test (fake-indexeddb), a hand-moved clock and a handler writing into it. */
-export function makeStore(
-  options: Partial<Pick<CommandHandlerDeps, 'faults' | 'maxConcurrencyRetries'>> = {},
-) {
+export function makeStore(options: Partial<Pick<CommandPipelineDeps, 'faults' | 'maxGroupSize'>> = {}) {
   const name = `outpost-test-${crypto.randomUUID()}`;
-  const db = openDb({ name });
+  const db = openAppDb({ name });
   const clock = new ManualClock();
   const ids = uuidv7Generator(clock);
   const bus = new EventBus();
   const clientId = ids();
   const published: StoredEvent[] = [];
   bus.events$.subscribe((event) => published.push(event));
-  const handler = createCommandHandler({ db, clock, ids, clientId, bus, ...options });
+  const handler = createCommandPipeline({ db, clock, ids, clientId, bus, ...options });
   return { name, db, clock, ids, bus, clientId, published, handler };
 }
 
@@ -68,10 +67,11 @@ export async function must<T>(
 
 /*
  * What the sync engine does to the store, reduced to the store's contract, so these tests do not depend on it:
- * each runs in one transaction and calls projectEvents / refreshSyncState exactly as the engine must.
+ * each runs in one transaction and calls projectEvents / refreshDelivery exactly as the engine must.
  */
 
-const SYNC_TABLES = ['events', 'outbox', 'leases', 'streams', 'orderSummaries', 'orderDetails'] as const;
+/** The tables the engine's transactions span: the core's and every stream type's read models. */
+const syncTablesOf = (db: OutpostDb): string[] => syncTables(db.streamTypes);
 
 let serverSeq = 0;
 
@@ -96,7 +96,7 @@ export function serverEvent(
 
 /** Stores server events (skipping ones already stored) and projects them, as a push answer or pull would. */
 export async function applyServerEvents(db: OutpostDb, events: readonly StoredServerEvent[]): Promise<void> {
-  await db.transaction('rw', [...SYNC_TABLES], async () => {
+  await db.transaction('rw', syncTablesOf(db), async () => {
     const stored = await db.events
       .where('eventId')
       .anyOf(events.map((event) => event.eventId))
@@ -106,7 +106,8 @@ export async function applyServerEvents(db: OutpostDb, events: readonly StoredSe
     const positions = await db.events.bulkAdd(fresh, { allKeys: true });
     await projectEvents(
       db,
-      fresh.map((event, index) => ({ ...event, position: positions[index] })),
+      db.streamTypes,
+      fresh.map((event, index) => ({ ...event, position: Number(positions[index]) })),
     );
   });
 }
@@ -117,10 +118,10 @@ export async function updateOutbox(
   eventIds: readonly string[],
   changes: Partial<Pick<OutboxRow, 'status' | 'attempts' | 'lastError' | 'deadCode' | 'nextAttemptAt'>>,
 ): Promise<void> {
-  await db.transaction('rw', [...SYNC_TABLES], async () => {
+  await db.transaction('rw', syncTablesOf(db), async () => {
     const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);
     await db.outbox.bulkPut(rows.map((row) => ({ ...row, ...changes })));
-    await refreshSyncState(
+    await refreshDelivery(
       db,
       rows.map((row) => row.streamId),
     );
@@ -136,7 +137,7 @@ export async function leaseOutbox(
   eventIds: readonly string[],
   lease: { batchId: string; ownerId?: string; until?: number },
 ): Promise<void> {
-  await db.transaction('rw', [...SYNC_TABLES], async () => {
+  await db.transaction('rw', syncTablesOf(db), async () => {
     const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);
     await db.leases.add({
       batchId: lease.batchId,
@@ -150,7 +151,7 @@ export async function leaseOutbox(
 
 /** Records a delivery the way an apply does: the rows are deleted (and no lease names them any more). */
 export async function deliverOutbox(db: OutpostDb, eventIds: readonly string[]): Promise<void> {
-  await db.transaction('rw', [...SYNC_TABLES], async () => {
+  await db.transaction('rw', syncTablesOf(db), async () => {
     const rows = (await db.outbox.bulkGet([...eventIds])).filter((row) => row !== undefined);
     const delivered = new Set(eventIds);
     const leases = await db.leases.toArray();
@@ -160,7 +161,7 @@ export async function deliverOutbox(db: OutpostDb, eventIds: readonly string[]):
         .filter((lease) => lease.eventIds.every((eventId) => delivered.has(eventId)))
         .map((lease) => lease.batchId),
     );
-    await refreshSyncState(
+    await refreshDelivery(
       db,
       rows.map((row) => row.streamId),
     );
@@ -179,7 +180,7 @@ export async function discardFrom(
   occurredAt: string,
   ids: () => string,
 ): Promise<void> {
-  await db.transaction('rw', [...SYNC_TABLES], async () => {
+  await db.transaction('rw', syncTablesOf(db), async () => {
     const rows = (await db.outbox.where('streamId').equals(streamId).toArray())
       .filter((row) => row.version >= version)
       .sort((a, b) => a.version - b.version);
@@ -197,8 +198,9 @@ export async function discardFrom(
     const positions = await db.events.bulkAdd(records, { allKeys: true });
     await projectEvents(
       db,
-      records.map((record, index) => ({ ...record, position: positions[index] })),
+      db.streamTypes,
+      records.map((record, index) => ({ ...record, position: Number(positions[index]) })),
     );
-    await refreshSyncState(db, [streamId]);
+    await refreshDelivery(db, [streamId]);
   });
 }

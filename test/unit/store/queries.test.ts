@@ -1,12 +1,13 @@
 import Dexie, { liveQuery } from 'dexie';
 import { firstValueFrom, from, type Observable, filter as rxFilter } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openAppDb } from '../../../src/app/schema';
 import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import { liveOrder } from '../../../src/orders/order-view';
+import { streamIdOf } from '../../../src/orders/stream-ids';
 import { getOrCreateClientId } from '../../../src/outbox/client/client-id';
-import { openDb } from '../../../src/outbox/client/db';
 import { toStorageError } from '../../../src/outbox/client/errors';
-import { liveOrderDetail, readOutboxSections } from '../../../src/outbox/client/queries';
-import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { readOutboxSections } from '../../../src/outbox/client/queries';
 import { add, create, deliverOutbox, makeStore, must, type Store } from './fixtures';
 
 let store: Store;
@@ -37,18 +38,18 @@ describe('order summaries', () => {
     const [ada, grace, alan, adele] = (await seed(store)) as [string, string, string, string];
     const page = await readOrderSummaries(store.db, { offset: 1, limit: 2 }, store.clock.now());
     expect(page.total).toBe(4);
-    expect(page.rows.map((row) => row.orderId)).toEqual([alan, grace]);
+    expect(page.rows.map((row) => row.id)).toEqual([alan, grace]);
     const all = await readOrderSummaries(store.db, {}, store.clock.now());
-    expect(all.rows.map((row) => row.orderId)).toEqual([adele, alan, grace, ada]);
+    expect(all.rows.map((row) => row.id)).toEqual([adele, alan, grace, ada]);
   });
 
   it('filters by status and searches by the start of the customer name, ignoring case', async () => {
     store = makeStore();
     const [ada, , , adele] = (await seed(store)) as [string, string, string, string];
     const placed = await readOrderSummaries(store.db, { status: 'placed' }, store.clock.now());
-    expect(placed).toMatchObject({ total: 1, rows: [{ orderId: ada }] });
+    expect(placed).toMatchObject({ total: 1, rows: [{ id: ada }] });
     const search = await readOrderSummaries(store.db, { search: '  AD ' }, store.clock.now());
-    expect(search.rows.map((row) => row.orderId).sort()).toEqual([ada, adele].sort());
+    expect(search.rows.map((row) => row.id).sort()).toEqual([ada, adele].sort());
     const draftsPaged = await readOrderSummaries(
       store.db,
       { status: 'draft', offset: 1, limit: 1 },
@@ -57,7 +58,7 @@ describe('order summaries', () => {
     expect(draftsPaged.total).toBe(3);
     expect(draftsPaged.rows.map((row) => row.customerName)).toEqual(['Alan Turing']);
     const both = await readOrderSummaries(store.db, { search: 'ad', status: 'draft' }, store.clock.now());
-    expect(both).toMatchObject({ total: 1, rows: [{ orderId: adele }] });
+    expect(both).toMatchObject({ total: 1, rows: [{ id: adele }] });
   });
 
   it('re-emits after a command commits', async () => {
@@ -68,24 +69,23 @@ describe('order summaries', () => {
     const orderId = store.ids();
     const seen = until(summaries$, (page) => page.total === 1);
     await must(store.handler.execute({ command: create(orderId) }));
-    expect((await seen).rows[0]?.orderId).toBe(orderId);
+    expect((await seen).rows[0]?.id).toBe(orderId);
   });
 });
 
 describe('order detail', () => {
-  it('shows lines, timeline and the outbox rows of the order, live', async () => {
+  it('shows lines, events and the outbox rows of the order, live', async () => {
     store = makeStore();
     const orderId = store.ids();
     await must(store.handler.execute({ command: create(orderId) }));
-    const detail$ = liveOrderDetail(store.db, orderId, store.clock);
-    const withLine = until(detail$, (view) => (view?.detail.lines.length ?? 0) === 1);
+    const detail$ = liveOrder(store.db, orderId, store.clock);
+    const withLine = until(detail$, (view) => (view?.lines.length ?? 0) === 1);
     await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
     const view = await withLine;
     expect(view?.summary.lineCount).toBe(1);
-    expect(view?.detail.timeline.map((entry) => entry.eventId)).toEqual(
-      view?.outbox.map((row) => row.eventId),
-    );
-    expect(await firstValueFrom(liveOrderDetail(store.db, store.ids(), store.clock))).toBeNull();
+    expect(view?.events.map((event) => event.eventId)).toEqual(view?.outbox.map((row) => row.eventId));
+    expect(view?.delivery).toMatchObject({ state: 'local', streamId: streamIdOf(orderId) });
+    expect(await firstValueFrom(liveOrder(store.db, store.ids(), store.clock))).toBeNull();
   });
 });
 
@@ -95,12 +95,11 @@ describe("order detail: the command's own result", () => {
     const orderId = store.ids();
     await must(store.handler.execute({ command: create(orderId) }));
     const seen: (number | null)[] = [];
-    const subscription = liveOrderDetail(store.db, orderId, store.clock).subscribe((view) => {
+    const subscription = liveOrder(store.db, orderId, store.clock).subscribe((view) => {
       seen.push(view ? view.summary.version : null);
     });
-    await until(liveOrderDetail(store.db, orderId, store.clock), (view) => view?.summary.version === 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(seen.at(-1)).toBe(1);
+    await until(liveOrder(store.db, orderId, store.clock), (view) => view?.summary.version === 1);
+    await vi.waitFor(() => expect(seen.at(-1)).toBe(1));
 
     await must(store.handler.execute({ command: add(orderId, 'ESP-1', 2) }));
     // The handler announced what it committed before resolving: no change notice or read has run yet.
@@ -139,7 +138,7 @@ describe('clientId', () => {
     store = makeStore();
     const first = await getOrCreateClientId(store.db, store.ids);
     expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
-    const again = openDb({ name: store.name });
+    const again = openAppDb({ name: store.name });
     try {
       expect(await getOrCreateClientId(again, store.ids)).toBe(first);
     } finally {

@@ -1,6 +1,9 @@
 import { HttpResponse, http } from 'msw';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SCHEMA_VERSION } from '../../../src/app/schema-version';
 import { createWorkerSync } from '../../../src/outbox/worker/worker-sync';
+import { streamTypes } from '../../../src/stream-types';
+import { orderSummary } from '../../support/order-rows';
 import { BASE_URL, expectServerStream, setupSyncTestServer } from '../sync/harness';
 
 /**
@@ -22,6 +25,8 @@ afterEach(() => {
 
 const workerOn = (dbName: string, eventBudgetMs?: number) =>
   createWorkerSync({
+    streamTypes,
+    schemaVersion: SCHEMA_VERSION,
     endpoint: BASE_URL,
     backend: Promise.resolve(null),
     channelName: 'test-sync',
@@ -51,7 +56,7 @@ describe('the worker flush on plain IndexedDB', () => {
       sent.filter((event) => event.kind === 'client').map((event) => event.eventId),
     );
     expect(await client.outbox()).toEqual([]);
-    expect(await client.db.orderSummaries.get(orderId)).toMatchObject({
+    expect(await orderSummary(client.db, orderId)).toMatchObject({
       status: 'confirmed',
       syncState: 'delivered',
     });
@@ -76,7 +81,7 @@ describe('the worker flush on plain IndexedDB', () => {
 
     const orderId = await client.draftOrder(['SKU-1']);
     expect(await sync.flush()).toMatchObject({ sent: 2, delivered: 2, outcome: 'drained' });
-    expect(await client.db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'delivered' });
+    expect(await orderSummary(client.db, orderId)).toMatchObject({ syncState: 'delivered' });
   });
 
   it('inside one sync event, keeps retrying on the Retry-After it was given until the outbox is drained', async () => {

@@ -1,23 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import type { OrderSummary } from '../../../src/outbox/client/db';
-import { refreshSyncState } from '../../../src/outbox/client/projections';
+import type { DeliveryRow } from '../../../src/outbox/client/db';
+import { refreshDelivery } from '../../../src/outbox/client/projections';
 import { retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
 import { seededRandom, setupSyncTestServer } from './harness';
 
 /**
- * A drain recomputes an order's sync state from the rows at or above the lanes it sent, not from every row
- * of the order. After any mix of deliveries, retries and dead letters, the summaries it leaves must be
+ * A drain recomputes a stream's delivery from the rows at or above the lanes it sent, not from every row
+ * of the stream. After any mix of deliveries, retries and dead letters, the delivery rows it leaves must be
  * exactly what a full recomputation from all outbox rows gives.
  */
 
 const sync = setupSyncTestServer({ seed: 11 });
 
-const summaries = async (db: ReturnType<typeof sync.setup>['client']['db']): Promise<OrderSummary[]> =>
-  db.orderSummaries.orderBy('orderId').toArray();
+const summaries = async (db: ReturnType<typeof sync.setup>['client']['db']): Promise<DeliveryRow[]> =>
+  db.deliveries.orderBy('streamId').toArray();
 
-describe('sync state after a drain', () => {
+describe('delivery rows after a drain', () => {
   for (const seed of [1, 2, 3, 4]) {
-    it(`matches a full refreshSyncState over random batches and failures (seed ${seed})`, async () => {
+    it(`matches a full refreshDelivery over random batches and failures (seed ${seed})`, async () => {
       const random = seededRandom(seed);
       const pick = (n: number) => Math.floor(random() * n);
       const { client, backend, clock } = sync.setup({ seed, backendSeed: seed });
@@ -51,17 +51,16 @@ describe('sync state after a drain', () => {
         await engine.flush({ force: true });
 
         const afterDrain = await summaries(client.db);
-        await client.db.transaction(
-          'rw',
-          [client.db.outbox, client.db.leases, client.db.streams, client.db.orderSummaries],
-          () =>
-            refreshSyncState(
-              client.db,
-              afterDrain.map((summary) => `order-${summary.orderId}`),
-            ),
-        );
+        // Start from nothing, so the full recomputation cannot lean on what the drain wrote.
+        await client.db.deliveries.clear();
+        await client.db.transaction('rw', ['outbox', 'streams', 'deliveries'], async () => {
+          await refreshDelivery(
+            client.db,
+            afterDrain.map((delivery) => delivery.streamId),
+          );
+        });
         expect(afterDrain).toEqual(await summaries(client.db));
-        for (const summary of afterDrain) states.add(summary.syncState);
+        for (const delivery of afterDrain) states.add(delivery.state);
       }
       // The rounds went through more than the happy path.
       expect(states.size).toBeGreaterThan(1);

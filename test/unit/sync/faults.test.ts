@@ -1,9 +1,10 @@
 import { HttpResponse, http } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FaultSettings, NO_FAULTS } from '../../../src/mocks/faults';
-import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { streamIdOf } from '../../../src/orders/stream-ids';
 import { listDeadLetters } from '../../../src/outbox/sync/dead-letters';
 import { readSyncMeta } from '../../../src/outbox/sync/sync-meta';
+import { orderSummary } from '../../support/order-rows';
 import {
   BASE_URL,
   type ClientSide,
@@ -56,7 +57,7 @@ async function expectRecovery(ctx: ReturnType<typeof setup>, orderId: string) {
     .filter((event) => event.kind === 'client')
     .map((event) => event.eventId);
   await expectServerStream(ctx.backend.storage, orderId, eventIds);
-  expect((await ctx.client.db.orderSummaries.get(orderId))?.orderNumber).toMatch(/^SO-\d{6}$/);
+  expect((await orderSummary(ctx.client.db, orderId))?.orderNumber).toMatch(/^SO-\d{6}$/);
   const meta = await readSyncMeta(ctx.client.db);
   expect(meta).toMatchObject({ lastError: null, nextAttemptAt: null, authRequired: false });
   expect(meta.lastSuccessAt).not.toBeNull();
@@ -75,7 +76,7 @@ describe('transient faults keep every entry and retry with backoff', () => {
     expect(await ctx.client.db.leases.count()).toBe(0);
     expect((await readSyncMeta(ctx.client.db)).lastError).toMatch(/Could not reach/);
     // Not "sending": nothing holds it now; it is saved here and says when it goes again.
-    expect(await ctx.client.db.orderSummaries.get(orderId)).toMatchObject({
+    expect(await orderSummary(ctx.client.db, orderId)).toMatchObject({
       syncState: 'retrying',
       retryAt: report.nextAttemptAt,
     });
@@ -147,7 +148,7 @@ describe('transient faults keep every entry and retry with backoff', () => {
     ctx.backend.faults.set(NO_FAULTS);
     ctx.clock.set(start + 30_000);
     expect(await ctx.engine.flush()).toMatchObject({ delivered: 6, outcome: 'drained' });
-    expect((await ctx.client.db.orderSummaries.get(orderId))?.status).toBe('confirmed');
+    expect((await orderSummary(ctx.client.db, orderId))?.status).toBe('confirmed');
   });
 
   it('network error: transient, reported as offline', async () => {
@@ -195,7 +196,7 @@ describe('transient faults keep every entry and retry with backoff', () => {
     expect(await ctx.engine.flush()).toMatchObject({ delivered: 4, outcome: 'drained' });
     expect(probes).toBe(2);
     expect(await readSyncMeta(ctx.client.db)).toMatchObject({ unreachableSince: null, nextAttemptAt: null });
-    expect((await ctx.client.db.orderSummaries.get(orderId))?.orderNumber).toMatch(/^SO-\d{6}$/);
+    expect((await orderSummary(ctx.client.db, orderId))?.orderNumber).toMatch(/^SO-\d{6}$/);
   });
 
   it('a server that answers is reachable: a 503 gate is waited out, never probed around', async () => {
@@ -250,9 +251,9 @@ describe('ack lost', () => {
     const ctx = setup({ faults: { ackLossRate: 1 } });
     const orderId = await placedOrder(ctx.client);
     expect(await ctx.engine.flush()).toMatchObject({ delivered: 0, retrying: 4 });
-    expect(await ctx.stats()).toMatchObject({ eventsStored: 4, confirmations: 1 });
+    expect(await ctx.stats()).toMatchObject({ eventsStored: 4, serverEventsByType: { OrderConfirmed: 1 } });
     // The confirmation was in the lost answer: locally the order is only placed.
-    expect((await ctx.client.db.orderSummaries.get(orderId))?.status).toBe('placed');
+    expect((await orderSummary(ctx.client.db, orderId))?.status).toBe('placed');
 
     ctx.backend.faults.set(NO_FAULTS);
     const report = await ctx.engine.flush({ force: true });
@@ -264,9 +265,13 @@ describe('ack lost', () => {
       'duplicate',
       'duplicate',
     ]);
-    expect(await ctx.stats()).toMatchObject({ eventsStored: 4, duplicatesAnswered: 4, confirmations: 1 });
+    expect(await ctx.stats()).toMatchObject({
+      eventsStored: 4,
+      duplicatesAnswered: 4,
+      serverEventsByType: { OrderConfirmed: 1 },
+    });
     // The duplicate answer carries no server events: the confirmation arrives by pull.
-    expect(await ctx.client.db.orderSummaries.get(orderId)).toMatchObject({
+    expect(await orderSummary(ctx.client.db, orderId)).toMatchObject({
       status: 'confirmed',
       orderNumber: 'SO-000001',
       syncState: 'delivered',
@@ -294,7 +299,7 @@ describe('auth', () => {
     await engine.resumeAfterSignIn('fresh-token');
     expect(await engine.flush()).toMatchObject({ delivered: 4, outcome: 'drained' });
     expect((await readSyncMeta(ctx.client.db)).authRequired).toBe(false);
-    expect((await ctx.client.db.orderSummaries.get(orderId))?.status).toBe('confirmed');
+    expect((await orderSummary(ctx.client.db, orderId))?.status).toBe('confirmed');
   });
 
   it('403 from the server pauses the same way', async () => {
@@ -350,9 +355,9 @@ describe('413', () => {
     const report = await ctx.engine.flush();
     expect(report).toMatchObject({ delivered: 0, dead: 1, outcome: 'drained' });
     const dead = await listDeadLetters(ctx.client.db);
-    expect(dead).toMatchObject([{ orderId, version: 1, deadCode: 'too_large' }]);
+    expect(dead).toMatchObject([{ streamType: 'order', id: orderId, version: 1, deadCode: 'too_large' }]);
     expect(await statuses(ctx.client)).toEqual(['dead', 'pending', 'pending', 'pending']);
-    expect((await ctx.client.db.orderSummaries.get(orderId))?.syncState).toBe('attention');
+    expect((await orderSummary(ctx.client.db, orderId))?.syncState).toBe('attention');
   });
 });
 
@@ -369,11 +374,11 @@ describe('offline edits racing the server', () => {
     ctx.backend.faults.set({ ackLossRate: 0, offline: true });
     await ctx.client.run({ type: 'CancelOrder', orderId, reason: 'Customer called back' });
     expect(await ctx.engine.flush({ force: true })).toMatchObject({ outcome: 'offline' });
-    expect((await ctx.client.db.orderSummaries.get(orderId))?.status).toBe('cancelled');
+    expect((await orderSummary(ctx.client.db, orderId))?.status).toBe('cancelled');
 
     ctx.backend.faults.set(NO_FAULTS);
     expect(await ctx.engine.flush({ force: true })).toMatchObject({ delivered: 5, pulled: 1 });
-    const local = await ctx.client.db.orderSummaries.get(orderId);
+    const local = await orderSummary(ctx.client.db, orderId);
     const remote = await serverOrderState(ctx.backend.storage, ctx.client.clientId, orderId);
     expect(remote.status).toBe('cancelled');
     expect(local).toMatchObject({ status: 'cancelled', orderNumber: 'SO-000001', syncState: 'delivered' });

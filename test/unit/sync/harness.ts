@@ -1,10 +1,14 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { openAppDb } from '../../../src/app/schema';
+import { SCHEMA_VERSION } from '../../../src/app/schema-version';
 import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/mocks/faults';
 import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
+import type { OrderEvent } from '../../../src/orders/domain/events';
 import { foldOrder } from '../../../src/orders/domain/order';
-import { type CommandOutcome, createCommandHandler } from '../../../src/outbox/client/command-handler';
-import { type OutboxRow, type OutpostDb, openDb } from '../../../src/outbox/client/db';
+import { streamIdOf } from '../../../src/orders/stream-ids';
+import { type CommandOutcome, createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
+import type { OutboxRow, OutpostDb } from '../../../src/outbox/client/db';
 import type { CommandError } from '../../../src/outbox/client/errors';
 import { EventBus } from '../../../src/outbox/client/event-bus';
 import {
@@ -14,11 +18,10 @@ import {
   outboxEntriesView,
 } from '../../../src/outbox/client/outbox-view';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
-import { streamIdOf } from '../../../src/outbox/protocol/messages';
 import type { Result } from '../../../src/outbox/result';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import { createPlainSyncDb } from '../../../src/outbox/storage/plain-db';
-import { SYNC_SCHEMA_VERSION, type SyncDb } from '../../../src/outbox/storage/sync-db';
+import type { SyncDb } from '../../../src/outbox/storage/sync-db';
 import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.
@@ -67,14 +70,14 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
     return bytes;
   });
   dbCounter += 1;
-  const db = openDb({ name: `sync-test-${dbCounter}-${ids()}` });
+  const db = openAppDb({ name: `sync-test-${dbCounter}-${ids()}` });
   let engineDb: SyncDb = db;
   // The page's Dexie creates the database; the worker's implementation only ever opens it.
   const created = enginesOnPlainIdb ? db.open() : null;
-  if (enginesOnPlainIdb) engineDb = createPlainSyncDb({ name: db.name, schemaVersion: SYNC_SCHEMA_VERSION });
+  if (enginesOnPlainIdb) engineDb = createPlainSyncDb({ name: db.name, schemaVersion: SCHEMA_VERSION });
   const clientId = ids();
   const bus = new EventBus();
-  const handler = createCommandHandler({ db, clock, ids, clientId, bus });
+  const handler = createCommandPipeline({ db, clock, ids, clientId, bus });
   const side: ClientSide = {
     db,
     clock,
@@ -90,6 +93,7 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
     engine(overrides = {}) {
       const engine = createSyncEngine({
         db: engineDb,
+        streamTypes: db.streamTypes,
         transport: (...args) => fetch(...args),
         clock,
         ids,
@@ -168,7 +172,7 @@ export async function serverOrderState(storage: ServerStorage, clientId: string,
     const decisions = reader
       .serverEventsForClient(clientId, 0, 1_000_000)
       .filter((event) => event.streamId === streamId);
-    return foldOrder([...client, ...decisions]);
+    return foldOrder([...client, ...decisions] as unknown as OrderEvent[]);
   });
 }
 

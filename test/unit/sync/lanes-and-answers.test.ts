@@ -1,8 +1,9 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { streamIdOf } from '../../../src/orders/stream-ids';
 import { listDeadLetters, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
 import { readSyncMeta } from '../../../src/outbox/sync/sync-meta';
+import { orderSummary } from '../../support/order-rows';
 import {
   BASE_URL,
   type ClientSide,
@@ -47,7 +48,7 @@ describe('per-stream lanes', () => {
     expect(report).toMatchObject({ delivered: 3, dead: 1, retrying: 2 });
     expect(await statusesOf(client, streamA)).toEqual(['dead', 'pending', 'pending']);
     expect(await statusesOf(client, streamB)).toEqual(['delivered', 'delivered', 'delivered']);
-    const summary = await client.db.orderSummaries.get(streamA);
+    const summary = await orderSummary(client.db, streamA);
     expect(summary?.syncState).toBe('attention');
     expect(summary?.blockedReason).toMatch(/version_conflict|OrderCreated/);
 
@@ -109,7 +110,7 @@ describe('per-stream lanes', () => {
     const rows = (await client.outbox()).filter((row) => row.streamId === heldStream);
     expect(rows[0]?.lastError).toMatch(/retry: gap/);
     expect(first.nextAttemptAt).not.toBeNull();
-    const summary = await client.db.orderSummaries.get(held);
+    const summary = await orderSummary(client.db, held);
     expect(summary).toMatchObject({ syncState: 'retrying', retryAt: first.nextAttemptAt });
     // The flush's last claim told every context when that lane may go: the schedule wakes then.
     expect((await readSyncMeta(client.db)).retryAt).toBe(first.nextAttemptAt);
@@ -135,7 +136,8 @@ describe('answers the client must act on', () => {
     const dead = await listDeadLetters(client.db);
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({
-      orderId,
+      streamType: 'order',
+      id: orderId,
       version: 1,
       type: 'OrderCreated',
       deadCode: 'rejected:version_conflict',

@@ -1,10 +1,11 @@
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { readOrderSummaries } from '../../../src/orders/order-summaries';
-import { liveOrderDetail } from '../../../src/outbox/client/queries';
+import { liveOrder } from '../../../src/orders/order-view';
 import { type ClaimOptions, claimBatch } from '../../../src/outbox/sync/outbox-store';
 import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
 import { deriveSyncStatus, readSyncFacts } from '../../../src/outbox/sync/status';
+import { orderSummary } from '../../support/order-rows';
 import { type ClientSide, expectServerStream, setupSyncTestServer } from './harness';
 
 /**
@@ -35,7 +36,7 @@ async function statusNow(client: ClientSide) {
 /** The order's sync state as the orders list shows it (stored state with the leases over it). */
 async function viewedSyncState(client: ClientSide, orderId: string): Promise<string | undefined> {
   const { rows } = await readOrderSummaries(client.db, {}, client.clock.now());
-  return rows.find((summary) => summary.orderId === orderId)?.syncState;
+  return rows.find((summary) => summary.id === orderId)?.delivery.state;
 }
 
 async function placedOrder(client: ClientSide): Promise<string> {
@@ -66,7 +67,7 @@ describe('lease records', () => {
     // Every view derives in flight from the record; the stored summary is not rewritten by the claim.
     expect(await client.deliveries()).toEqual(['inflight', 'inflight', 'inflight', 'inflight']);
     expect(await viewedSyncState(client, orderId)).toBe('sending');
-    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('local');
+    expect((await orderSummary(client.db, orderId))?.syncState).toBe('local');
     expect(await statusNow(client)).toMatchObject({ pending: 0, inflight: 4, dead: 0 });
     // Nobody else may take a row while the lease is live.
     const other = await claimBatch(client.db, claimOptions(client, { ownerId: 'tab-b' }));
@@ -111,7 +112,7 @@ describe('lease records', () => {
     expect(await client.outbox()).toEqual([]);
     expect(await client.db.leases.count()).toBe(0);
     expect(await client.deliveries(orderId)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
-    expect(await client.db.orderSummaries.get(orderId)).toMatchObject({
+    expect(await orderSummary(client.db, orderId)).toMatchObject({
       status: 'confirmed',
       syncState: 'delivered',
       blockedReason: null,
@@ -124,7 +125,7 @@ describe('lease records', () => {
   it('shows the order as sending while its push hangs without the claim rewriting its summary', async () => {
     const { client } = setup();
     const orderId = await placedOrder(client);
-    const stored = await client.db.orderSummaries.get(orderId);
+    const stored = await orderSummary(client.db, orderId);
     expect(stored?.syncState).toBe('local');
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
@@ -143,18 +144,18 @@ describe('lease records', () => {
 
     // The list and the open order both read it as sending; the row on disk is exactly as the command left it.
     expect(await viewedSyncState(client, orderId)).toBe('sending');
-    expect((await firstValueFrom(liveOrderDetail(client.db, orderId, client.clock)))?.summary.syncState).toBe(
+    expect((await firstValueFrom(liveOrder(client.db, orderId, client.clock)))?.delivery.state).toBe(
       'sending',
     );
-    expect(await client.db.orderSummaries.get(orderId)).toEqual(stored);
+    expect(await orderSummary(client.db, orderId)).toEqual(stored);
 
     release();
     expect(await flushing).toMatchObject({ delivered: 4 });
     expect(await viewedSyncState(client, orderId)).toBe('delivered');
-    expect((await firstValueFrom(liveOrderDetail(client.db, orderId, client.clock)))?.summary.syncState).toBe(
+    expect((await firstValueFrom(liveOrder(client.db, orderId, client.clock)))?.delivery.state).toBe(
       'delivered',
     );
-    expect((await client.db.orderSummaries.get(orderId))?.syncState).toBe('delivered');
+    expect((await orderSummary(client.db, orderId))?.syncState).toBe('delivered');
   });
 
   it('an answer that comes back after its lease was taken over records deliveries only', async () => {

@@ -1,8 +1,9 @@
 import { expect, it } from 'vitest';
 import { NO_FAULTS } from '../../../src/mocks/faults';
 import type { OrderStatus } from '../../../src/orders/domain/order';
-import { streamIdOf } from '../../../src/outbox/protocol/messages';
+import { streamIdOf } from '../../../src/orders/stream-ids';
 import type { FlushReport } from '../../../src/outbox/sync/engine';
+import { orderSummary } from '../../support/order-rows';
 import {
   laneBreaches,
   loggingTransport,
@@ -73,7 +74,7 @@ it(`delivers every event exactly once and in order, and both sides agree (seed $
       return;
     }
     executed += 1;
-    const summary = await client.db.orderSummaries.get(order.orderId);
+    const summary = await orderSummary(client.db, order.orderId);
     if (summary) order.status = summary.status;
   };
 
@@ -215,7 +216,7 @@ it(`delivers every event exactly once and in order, and both sides agree (seed $
       expect(stored.map((event) => event.version)).toEqual(local.map((_, index) => index + 1));
 
       const remote = await serverOrderState(backend.storage, client.clientId, order.orderId);
-      const summary = await client.db.orderSummaries.get(order.orderId);
+      const summary = await orderSummary(client.db, order.orderId);
       expect(remote.status).not.toBe('none');
       if (remote.status === 'none') continue;
       expect(

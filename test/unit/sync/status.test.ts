@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openAppDb } from '../../../src/app/schema';
 import { NO_FAULTS } from '../../../src/mocks/faults';
-import { openDb } from '../../../src/outbox/client/db';
 import {
   deriveSyncStatus,
   liveSyncFacts,
@@ -209,7 +209,7 @@ describe('liveSyncStatus on the database', () => {
 
   it('is derived the same in another context on the same database while a flush is in flight', async () => {
     const { client, clock, backend } = setup();
-    const otherContext = openDb({ name: client.db.name });
+    const otherContext = openAppDb({ name: client.db.name });
     const status$ = liveSyncStatus(liveSyncFacts(otherContext), clock, new BehaviorSubject(true));
     await client.draftOrder(['SKU-1']);
     backend.faults.set({ latencyMs: 300 });

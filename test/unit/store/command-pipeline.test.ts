@@ -1,13 +1,19 @@
 import Dexie from 'dexie';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createCommandHandler } from '../../../src/outbox/client/command-handler';
-import { openDb } from '../../../src/outbox/client/db';
-import { ConcurrencyError, StorageError, StreamDiscardedError } from '../../../src/outbox/client/errors';
+import { openAppDb } from '../../../src/app/schema';
+import { OrderDomainError } from '../../../src/orders/domain/errors';
+import { liveOrder } from '../../../src/orders/order-view';
+import type { OrderLines } from '../../../src/orders/read-models';
+import { orderIdOf, streamIdOf } from '../../../src/orders/stream-ids';
+import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
+import { CommandIdReusedError, StorageError, StreamDiscardedError } from '../../../src/outbox/client/errors';
 import { EventBus } from '../../../src/outbox/client/event-bus';
-import { liveOrderDetail } from '../../../src/outbox/client/queries';
 import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
-import { orderIdOf, streamIdOf, WireClientEventSchema } from '../../../src/outbox/protocol/messages';
+import { WireClientEventSchema } from '../../../src/outbox/protocol/messages';
+import { ValidationError } from '../../../src/outbox/validation';
+import { readModelTable } from '../../../src/outbox/views';
+import { orderSummary } from '../../support/order-rows';
 import {
   add,
   applyServerEvents,
@@ -67,7 +73,13 @@ describe('a command', () => {
       metadata: unknown;
     };
     expect(v.safeParse(WireClientEventSchema, wire).success).toBe(true);
-    expect(second).toMatchObject({ orderId, streamId: streamIdOf(orderId), version: 2, duplicate: false });
+    expect(second).toMatchObject({
+      streamType: 'order',
+      id: orderId,
+      streamId: streamIdOf(orderId),
+      version: 2,
+      duplicate: false,
+    });
     expect(second.events.map((event) => event.eventId)).toEqual([stored?.eventId]);
   });
 
@@ -108,7 +120,7 @@ describe('a command', () => {
     await must(handler.execute({ command: add(orderId, 'ESP-1', 2, 250) }));
     await must(handler.execute({ command: add(orderId, 'TEA-1', 1, 100) }));
 
-    expect(await db.orderSummaries.get(orderId)).toMatchObject({
+    expect(await orderSummary(db, orderId)).toMatchObject({
       customerName: 'Grace Hopper',
       customerKey: 'grace hopper',
       status: 'draft',
@@ -120,15 +132,10 @@ describe('a command', () => {
       version: 3,
       createdAt: '2026-11-26T12:00:00.000Z',
     });
-    const detail = await db.orderDetails.get(orderId);
+    const detail = await readModelTable<OrderLines>(db, 'orderLines').get(orderId);
     expect(detail?.lines.map((line) => [line.sku, line.quantity])).toEqual([
       ['ESP-1', 2],
       ['TEA-1', 1],
-    ]);
-    expect(detail?.timeline.map((entry) => entry.summary)).toEqual([
-      'Created for Grace Hopper in EUR',
-      'Added 2 × Product ESP-1 (ESP-1)',
-      'Added 1 × Product TEA-1 (TEA-1)',
     ]);
     expect(await db.streams.get(streamIdOf(orderId))).toMatchObject({
       version: 3,
@@ -150,7 +157,7 @@ describe('a command', () => {
   it('a subscriber hears an event outside any transaction, and finds it stored', async () => {
     store = makeStore();
     const { name, handler, ids, bus } = store;
-    const other = openDb({ name });
+    const other = openAppDb({ name });
     const heard: { inTransaction: boolean; lookup: Promise<unknown> }[] = [];
     const subscription = bus.events$.subscribe((event) =>
       heard.push({
@@ -194,7 +201,7 @@ describe('the same commandId twice', () => {
     expect(second.version).toBe(first.version);
     expect(await dump(db)).toEqual(before);
     expect(published).toHaveLength(2);
-    expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(1);
+    expect((await orderSummary(db, orderId))?.lineCount).toBe(1);
   });
 
   it('sent concurrently still writes once', async () => {
@@ -212,60 +219,34 @@ describe('the same commandId twice', () => {
   });
 });
 
-describe('two writers racing on one stream', () => {
-  it('never store the same version twice; losers decide again on the new state', async () => {
+describe('two writers on one stream', () => {
+  it('take turns: every command decides on what the other wrote, no version is stored twice', async () => {
     store = makeStore();
     const { name, db, handler, ids, clock, clientId } = store;
     const orderId = ids();
     await must(handler.execute({ command: create(orderId) }));
     // A second connection to the same database, as another tab would have.
-    const other = openDb({ name });
-    const otherHandler = createCommandHandler({ db: other, clock, ids, clientId, bus: new EventBus() });
+    const other = openAppDb({ name });
+    const otherHandler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     try {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, index) =>
           (index % 2 ? handler : otherHandler).execute({ command: add(orderId, `SKU-${index}`, 1) }),
         ),
       );
-      const events = await db.events.where('streamId').equals(streamIdOf(orderId)).toArray();
+      // Decisions happen inside the write transaction, so there is no race to lose: every command lands.
+      expect(results.every((result) => result.ok)).toBe(true);
+      const events = await db.events.where('streamId').equals(streamIdOf(orderId)).sortBy('position');
       const versions = events.map((event) => (event.kind === 'client' ? event.version : 0));
-      expect(new Set(versions).size).toBe(versions.length);
-      expect([...versions].sort((a, b) => a - b)).toEqual(versions.map((_, index) => index + 1));
-      for (const result of results) {
-        if (!result.ok) expect(result.error).toBeInstanceOf(ConcurrencyError);
-      }
-      const succeeded = results.filter((result) => result.ok).length;
-      expect(events).toHaveLength(1 + succeeded);
-      expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(succeeded);
-      expect(await db.outbox.count()).toBe(1 + succeeded);
+      expect(versions).toEqual(Array.from({ length: 11 }, (_, index) => index + 1));
+      expect((await orderSummary(db, orderId))?.lineCount).toBe(10);
+      expect(await db.outbox.count()).toBe(11);
     } finally {
       other.close();
     }
   });
 
-  it('a writer that read a stale version and may not retry fails with ConcurrencyError and writes nothing', async () => {
-    store = makeStore({ maxConcurrencyRetries: 0 });
-    const { db, handler, ids } = store;
-    const orderId = ids();
-    await must(handler.execute({ command: create(orderId) }));
-    slipBeforeFirstWrite(store, makeCompetitor(store, orderId));
-    const result = await handler.execute({ command: add(orderId, 'ESP-1', 1) });
-    expect(result.ok).toBe(false);
-    if (!result.ok) {
-      expect(result.error).toBeInstanceOf(ConcurrencyError);
-      expect(result.error).toMatchObject({
-        code: 'concurrency',
-        streamId: streamIdOf(orderId),
-        expectedVersion: 1,
-        actualVersion: 2,
-      });
-    }
-    expect(await db.events.count()).toBe(2);
-  });
-});
-
-describe('losing a race with retries left', () => {
-  it('reloads and writes on top of the winner', async () => {
+  it('a writer that commits between a command and its transaction is seen by the decision', async () => {
     store = makeStore();
     const { db, handler, ids } = store;
     const orderId = ids();
@@ -273,10 +254,10 @@ describe('losing a race with retries left', () => {
     slipBeforeFirstWrite(store, makeCompetitor(store, orderId));
     const outcome = await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
     expect(outcome.version).toBe(3);
-    expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(2);
+    expect((await orderSummary(db, orderId))?.lineCount).toBe(2);
   });
 
-  it('decides again on the new state, so a rule the winner made true still holds', async () => {
+  it('so a rule the other writer made true still holds', async () => {
     store = makeStore();
     const { db, handler, ids } = store;
     const orderId = ids();
@@ -289,7 +270,7 @@ describe('losing a race with retries left', () => {
   });
 });
 
-/** Lets `competitor` commit after the handler loaded the stream and before its write transaction opens. */
+/** Lets `competitor` commit after the command was queued and before its write transaction opens. */
 function slipBeforeFirstWrite(s: Store, competitor: () => Promise<void>) {
   const originalTransaction = s.db.transaction.bind(s.db);
   let slipped = false;
@@ -305,8 +286,8 @@ function slipBeforeFirstWrite(s: Store, competitor: () => Promise<void>) {
 function makeCompetitor(store: Store, orderId: string) {
   const { name, clock, ids, clientId } = store;
   return async () => {
-    const other = openDb({ name });
-    const handler = createCommandHandler({ db: other, clock, ids, clientId, bus: new EventBus() });
+    const other = openAppDb({ name });
+    const handler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
     other.close();
   };
@@ -317,7 +298,7 @@ describe('atomicity', () => {
     let armed = false;
     store = makeStore({
       faults: {
-        afterAppend: () => {
+        whileWriting: () => {
           if (armed) throw new Error('power cut');
         },
       },
@@ -345,7 +326,7 @@ describe('atomicity', () => {
     let armed = false;
     store = makeStore({
       faults: {
-        afterAppend: () => {
+        whileWriting: () => {
           if (armed) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
         },
       },
@@ -408,10 +389,10 @@ describe('a discarded stream', () => {
 });
 
 /*
- * The handler remembers the state its own commits left, to skip the read transaction on the next command.
- * These prove that what it remembers never decides a command on stale state.
+ * Each command decides on the stream's stored snapshot inside its write transaction. These prove that what
+ * another tab, the sync engine or a discard wrote since is always what the next decision sees.
  */
-describe('a handler that already wrote the order', () => {
+describe('a pipeline that already wrote the order', () => {
   it('writes the next command on it in its write transaction alone', async () => {
     store = makeStore();
     const { db, handler, ids } = store;
@@ -425,26 +406,26 @@ describe('a handler that already wrote the order', () => {
     };
     await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
     await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
-    // What it remembers matched the stored row both times: no reload, no second try.
+    // One rw transaction per command: the decision reads the snapshot inside it, nothing before.
     expect(modes).toEqual(['rw', 'rw']);
   });
 
-  it('writes the sync state as it is now, not as its memory of the order has it, after a dead entry is retried', async () => {
+  it('writes the delivery as it is now after a dead entry was retried elsewhere', async () => {
     store = makeStore();
     const { db, handler, ids } = store;
     const orderId = ids();
     const first = await must(handler.execute({ command: create(orderId) }));
     const created = first.events[0]?.eventId ?? '';
     await updateOutbox(db, [created], { status: 'dead', deadCode: 'rejected:x', lastError: 'refused' });
-    // Written while the entry is dead: the handler now remembers the order as needing attention.
+    // Written while the entry is dead: the delivery row says the order needs attention.
     await must(handler.execute({ command: add(orderId, 'ESP-1', 1) }));
-    expect((await db.orderSummaries.get(orderId))?.syncState).toBe('attention');
+    expect((await orderSummary(db, orderId))?.syncState).toBe('attention');
     // Another context retries the dead entry: only the outbox row and the summary change.
     await updateOutbox(db, [created], { status: 'pending', deadCode: null, lastError: null });
-    expect((await db.orderSummaries.get(orderId))?.syncState).toBe('local');
+    expect((await orderSummary(db, orderId))?.syncState).toBe('local');
 
     await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
-    expect(await db.orderSummaries.get(orderId)).toMatchObject({ syncState: 'local', blockedReason: null });
+    expect(await orderSummary(db, orderId)).toMatchObject({ syncState: 'local', blockedReason: null });
     const written = await dump(db);
     await rebuildReadModels(db);
     expect(await dump(db)).toEqual(written);
@@ -459,7 +440,7 @@ describe('a handler that already wrote the order', () => {
     // The first row is delivered, the second still waits: the summary stays "local" and is not rewritten.
     await deliverOutbox(db, [first.events[0]?.eventId ?? '']);
     const views: (readonly number[])[] = [];
-    const subscription = liveOrderDetail(db, orderId, store.clock).subscribe((view) => {
+    const subscription = liveOrder(db, orderId, store.clock).subscribe((view) => {
       if (view) views.push(view.outbox.map((entry) => entry.version));
     });
     await vi.waitFor(() => expect(views.at(-1)).toEqual([2]));
@@ -473,8 +454,8 @@ describe('a handler that already wrote the order', () => {
     store = makeStore();
     const { name, db, handler, ids, clock, clientId } = store;
     const orderId = ids();
-    const other = openDb({ name });
-    const otherTab = createCommandHandler({ db: other, clock, ids, clientId, bus: new EventBus() });
+    const other = openAppDb({ name });
+    const otherTab = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     try {
       await must(handler.execute({ command: create(orderId) }));
       await must(otherTab.execute({ command: add(orderId, 'TEA-1', 1, 250) }));
@@ -496,7 +477,7 @@ describe('a handler that already wrote the order', () => {
       const events = await db.events.where('streamId').equals(streamIdOf(orderId)).sortBy('position');
       const versions = events.map((event) => (event.kind === 'client' ? event.version : 0));
       expect(versions).toEqual(Array.from({ length: fifth.version }, (_, index) => index + 1));
-      expect((await db.orderDetails.get(orderId))?.lines).toEqual([
+      expect((await readModelTable<OrderLines>(db, 'orderLines').get(orderId))?.lines).toEqual([
         expect.objectContaining({ sku: 'ESP-1', quantity: 5 }),
       ]);
     } finally {
@@ -563,19 +544,10 @@ describe('a handler that already wrote the order', () => {
 
   it('keeps writing correct versions after a rebuild of the read models and across many orders', async () => {
     store = makeStore();
-    const { db, ids, clock, clientId } = store;
-    const handler = createCommandHandler({
-      db,
-      clock,
-      ids,
-      clientId,
-      bus: new EventBus(),
-      snapshotCacheSize: 2,
-    });
+    const { db, handler, ids } = store;
     const orderIds = [ids(), ids(), ids()];
     for (const orderId of orderIds) await must(handler.execute({ command: create(orderId) }));
     await rebuildReadModels(db);
-    // Three orders round-robin with room for two snapshots: every order falls out of memory in turn.
     for (let round = 0; round < 3; round += 1) {
       for (const orderId of orderIds) {
         const outcome = await must(handler.execute({ command: add(orderId, `SKU-${round}`, 1) }));
@@ -583,7 +555,184 @@ describe('a handler that already wrote the order', () => {
       }
     }
     for (const orderId of orderIds) {
-      expect((await db.orderSummaries.get(orderId))?.lineCount).toBe(3);
+      expect((await orderSummary(db, orderId))?.lineCount).toBe(3);
     }
+  });
+});
+
+describe('commands issued together (one transaction for the group)', () => {
+  it('commits commands issued together, each stream in arrival order, as if typed one by one', async () => {
+    store = makeStore();
+    const { db, ids, handler: committer, published } = store;
+    const [a, b] = [ids(), ids()];
+    const results = await Promise.all([
+      committer.execute({ command: create(a) }),
+      committer.execute({ command: create(b, 'Grace Hopper') }),
+      committer.execute({ command: add(a, 'ESP-1', 2) }),
+      committer.execute({ command: add(b, 'TEA-1', 1, 900) }),
+      committer.execute({ command: add(a, 'ESP-1', 3) }),
+      committer.execute({ command: { type: 'PlaceOrder', orderId: a } }),
+    ]);
+
+    expect(results.every((result) => result.ok)).toBe(true);
+    const stream = await db.events.where('streamId').equals(streamIdOf(a)).sortBy('position');
+    expect(stream.map((event) => [event.type, event.kind === 'client' && event.version])).toEqual([
+      ['OrderCreated', 1],
+      ['ProductAdded', 2],
+      ['ProductAdded', 3],
+      ['OrderPlaced', 4],
+    ]);
+    // The placement saw both additions made earlier in the same group.
+    expect(stream[3]).toMatchObject({ data: { total: 5 * 250, lineCount: 1 } });
+    expect(await orderSummary(db, a)).toMatchObject({ status: 'placed', total: 1250, version: 4 });
+    expect(await orderSummary(db, b)).toMatchObject({ status: 'draft', total: 900, version: 2 });
+    expect(await db.outbox.count()).toBe(6);
+    expect(published).toHaveLength(6);
+  });
+
+  it('leaves a failing command out with its own error while the rest of its group commits', async () => {
+    const broken = new Set<string>();
+    store = makeStore({
+      faults: {
+        whileWriting: (commandId) => {
+          if (broken.has(commandId)) throw new Error('disk hiccup while writing this command');
+        },
+      },
+    });
+    const { db, ids, handler: committer, published } = store;
+    const [a, b] = [ids(), ids()];
+    const faultyId = ids();
+    broken.add(faultyId);
+    const results = await Promise.all([
+      committer.execute({ command: create(a) }),
+      committer.execute({ command: add(a, 'ESP-1', 0) }),
+      committer.execute({ command: { type: 'PlaceOrder', orderId: b } }),
+      committer.execute({ command: create(b, 'Grace Hopper'), commandId: faultyId }),
+      committer.execute({ command: add(a, 'ESP-1', 2) }),
+    ]);
+
+    const [created, invalid, refused, faulty, added] = results;
+    expect(created?.ok).toBe(true);
+    expect(invalid?.ok === false && invalid.error).toBeInstanceOf(ValidationError);
+    expect(refused?.ok === false && refused.error).toBeInstanceOf(OrderDomainError);
+    expect(faulty?.ok === false && faulty.error).toBeInstanceOf(StorageError);
+    expect(added?.ok).toBe(true);
+
+    // Only the two accepted commands are stored, with contiguous versions and complete read models.
+    const events = await db.events.orderBy('position').toArray();
+    expect(events.map((event) => [event.streamId, event.type])).toEqual([
+      [streamIdOf(a), 'OrderCreated'],
+      [streamIdOf(a), 'ProductAdded'],
+    ]);
+    expect(await db.events.where('streamId').equals(streamIdOf(b)).count()).toBe(0);
+    expect(await db.commands.get(faultyId)).toBeUndefined();
+    expect(await orderSummary(db, b)).toBeUndefined();
+    expect((await db.outbox.toArray()).map((row) => row.eventId)).toEqual(
+      events.map((event) => event.eventId),
+    );
+    // Subscribers heard exactly the committed events, never the rolled-back attempt.
+    expect(published.map((event) => event.eventId)).toEqual(events.map((event) => event.eventId));
+  });
+
+  it('answers a commandId seen before with the first result and writes nothing more', async () => {
+    store = makeStore();
+    const { db, ids, handler: committer, clock, clientId, name } = store;
+    const orderId = ids();
+    const commandId = ids();
+    const first = await must(committer.execute({ command: create(orderId), commandId }));
+    const [again, sameGroupOther] = await Promise.all([
+      committer.execute({ command: create(orderId), commandId }),
+      committer.execute({ command: add(orderId, 'A-1', 1), commandId: ids() }),
+    ]);
+    expect(again).toEqual({ ok: true, value: { ...first, duplicate: true } });
+    expect(sameGroupOther.ok).toBe(true);
+
+    const repeated = ids();
+    const pair = await Promise.all([
+      committer.execute({ command: add(orderId, 'B-1', 1), commandId: repeated }),
+      committer.execute({ command: add(orderId, 'B-1', 1), commandId: repeated }),
+    ]);
+    expect(pair[1]).toMatchObject({ ok: true, value: { duplicate: true, version: 3 } });
+    expect(await db.events.count()).toBe(3);
+    // Another tab's pipeline knows them too: the idempotency table is in the database, not in memory.
+    const other = openAppDb({ name });
+    const handler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
+    expect(
+      await must(handler.execute({ command: add(orderId, 'B-1', 1), commandId: repeated })),
+    ).toMatchObject({
+      duplicate: true,
+      version: 3,
+    });
+    other.close();
+  });
+
+  it('writes read models a rebuild reproduces exactly', async () => {
+    store = makeStore();
+    const { db, ids, handler: committer } = store;
+    const orders = [ids(), ids(), ids()];
+    await Promise.all(
+      orders.flatMap((orderId, n) => [
+        committer.execute({ command: create(orderId, `Customer ${n}`) }),
+        committer.execute({ command: add(orderId, 'X-1', n + 1) }),
+        committer.execute({ command: { type: 'ChangeQuantity', orderId, sku: 'X-1', quantity: 9 } }),
+      ]),
+    );
+    const inline = await dump(db);
+    await rebuildReadModels(db);
+    expect(await dump(db)).toEqual(inline);
+  });
+});
+
+describe('a commandId reused for a different command', () => {
+  it('is refused with CommandIdReusedError and writes nothing, after the first commit or within a group', async () => {
+    store = makeStore();
+    const { db, handler, ids } = store;
+    const orderId = ids();
+    const commandId = ids();
+    await must(handler.execute({ command: create(orderId), commandId }));
+    const before = await dump(db);
+    const later = await handler.execute({ command: add(orderId, 'ESP-1', 1), commandId });
+    expect(!later.ok && later.error).toBeInstanceOf(CommandIdReusedError);
+    expect(await dump(db)).toEqual(before);
+
+    const shared = ids();
+    const [first, second] = await Promise.all([
+      handler.execute({ command: add(orderId, 'ESP-1', 1), commandId: shared }),
+      handler.execute({ command: add(orderId, 'TEA-1', 1), commandId: shared }),
+    ]);
+    expect(first?.ok).toBe(true);
+    expect(!second.ok && second.error).toMatchObject({ code: 'command_id_reused', commandId: shared });
+    expect(await db.events.count()).toBe(2);
+  });
+
+  it('is the same command when only the order of its fields differs', async () => {
+    store = makeStore();
+    const { handler, ids } = store;
+    const orderId = ids();
+    const commandId = ids();
+    await must(handler.execute({ command: create(orderId, 'Ada', 'EUR'), commandId }));
+    const respelled = { currency: 'EUR', customerName: 'Ada', orderId, type: 'CreateOrder' };
+    expect(await must(handler.execute({ command: respelled, commandId }))).toMatchObject({ duplicate: true });
+  });
+});
+
+describe('a command that fails the boundary check', () => {
+  it('gets every issue at once and nothing is written', async () => {
+    store = makeStore();
+    const { db, handler } = store;
+    const before = await tableCounts(db);
+    const result = await handler.execute({
+      command: { type: 'AddProduct', orderId: 'not-a-uuid', sku: '', quantity: -1 },
+      commandId: 'nope',
+    });
+    expect(!result.ok && result.error).toBeInstanceOf(ValidationError);
+    if (!result.ok && result.error instanceof ValidationError) {
+      expect(result.error.issues.map((issue) => issue.path)).toEqual(
+        expect.arrayContaining(['orderId', 'commandId']),
+      );
+    }
+    const unknown = await handler.execute({ command: { type: 'LaunchRocket' } });
+    expect(!unknown.ok && unknown.error.message).toMatch(/Unknown command type "LaunchRocket"/);
+    expect(await tableCounts(db)).toEqual(before);
   });
 });

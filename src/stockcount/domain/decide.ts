@@ -3,7 +3,7 @@ import type { StockCountCommand } from './commands';
 import { StockCountDomainError } from './errors';
 import type { ClientStockCountEvent } from './events';
 import { MAX_LINES } from './fields';
-import type { StartedStockCount, StockCountState } from './stock-count';
+import { isOpen, type StartedStockCount, type StockCountState } from './stock-count';
 
 export type Decision = Result<readonly ClientStockCountEvent[], StockCountDomainError>;
 
@@ -45,7 +45,7 @@ export function decide(command: StockCountCommand, state: StockCountState): Deci
 
   switch (command.type) {
     case 'RecordQuantity': {
-      if (state.status !== 'counting') return notOpen(state, 'change its lines');
+      if (!isOpen(state)) return notOpen(state, 'change its lines');
       const { sku, quantity } = command;
       const line = state.lines.find((candidate) => candidate.sku === sku);
       if (line?.quantity === quantity) return none;
@@ -59,13 +59,13 @@ export function decide(command: StockCountCommand, state: StockCountState): Deci
       return ok([{ type: 'QuantityRecorded', data: { sku, quantity } }]);
     }
     case 'RemoveLine': {
-      if (state.status !== 'counting') return notOpen(state, 'change its lines');
+      if (!isOpen(state)) return notOpen(state, 'change its lines');
       const held = state.lines.some((line) => line.sku === command.sku);
       return held ? ok([{ type: 'LineRemoved', data: { sku: command.sku } }]) : none;
     }
     case 'SubmitCount': {
       if (state.submitted) return none;
-      if (state.status !== 'counting') return notOpen(state, 'be submitted');
+      if (!isOpen(state)) return notOpen(state, 'be submitted');
       if (state.lines.length === 0) return refuse('count_empty', 'Count at least one sku before submitting');
       const lines = state.lines.map(({ sku, quantity }) => ({ sku, quantity }));
       return ok([{ type: 'CountSubmitted', data: { lines } }]);
@@ -73,7 +73,7 @@ export function decide(command: StockCountCommand, state: StockCountState): Deci
     case 'AbandonCount': {
       if (state.status === 'abandoned') return none;
       // Once submitted the count is the server's to accept or reject; abandoning it then would race that.
-      if (state.status !== 'counting') return notOpen(state, 'be abandoned');
+      if (!isOpen(state)) return notOpen(state, 'be abandoned');
       return ok([{ type: 'CountAbandoned', data: { reason: command.reason } }]);
     }
     default: {

@@ -31,7 +31,7 @@ export type StartedStockCount = Extract<StockCountState, { readonly countId: str
 export const initialStockCountState: StockCountState = { status: 'none' };
 
 /** Only an open count takes lines, a submission or an abandonment. */
-export const isOpen = (state: StockCountState): state is StartedStockCount => state.status === 'counting';
+export const isOpen = (state: StockCountState): boolean => state.status === 'counting';
 
 /**
  * Which status the facts add up to, whatever order they arrived in, so a client and a server holding the

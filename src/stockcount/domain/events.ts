@@ -74,15 +74,3 @@ export type StockCountEvent = ClientStockCountEvent | ServerStockCountEvent;
 
 export type ClientEventType = ClientStockCountEvent['type'];
 export type ServerEventType = ServerStockCountEvent['type'];
-
-export const CLIENT_EVENT_TYPES = [
-  'CountStarted',
-  'QuantityRecorded',
-  'LineRemoved',
-  'CountSubmitted',
-  'CountAbandoned',
-] as const satisfies readonly ClientEventType[];
-export const SERVER_EVENT_TYPES = [
-  'CountAccepted',
-  'CountRejected',
-] as const satisfies readonly ServerEventType[];

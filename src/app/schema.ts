@@ -47,10 +47,9 @@ export const SCHEMA_HISTORY: OpenOutboxDbOptions['history'] = [
 ];
 
 /**
- * Version 4: the aggregate-agnostic core. Read models belong to stream types (orders: `orders` and
- * `orderLines`, keyed by `id`), delivery facts to the core (`deliveries`), and the snapshots stay. Read models
- * are folds of the event store and the outbox, so the upgrade rebuilds them instead of converting rows: no
- * event, outbox row, lease, handled command or client id is touched.
+ * Version 4, the aggregate-agnostic core: read models belong to stream types (orders: `orders` and
+ * `orderLines`; stock counts: `stockCounts` and `stockCountLines`, all keyed by `id`), delivery facts to the
+ * core (`deliveries`), the snapshots stay. The order tables of versions 1 to 3 go.
  */
 const RETIRED_IN_V4 = ['orderSummaries', 'orderDetails'];
 
@@ -68,6 +67,10 @@ export function openAppDb(options: OpenAppDbOptions = {}): OutpostDb {
     version: SCHEMA_VERSION,
     history: SCHEMA_HISTORY,
     retired: RETIRED_IN_V4,
+    // Read models are folds of the event store and the outbox, so an upgrade from any earlier layout rebuilds
+    // them with this build's stream types, at this layout, where every table they write exists. Nothing else
+    // is touched: no event, outbox row, lease, handled command or client id. A one-time replay per layout
+    // change (docs/performance.md, the rebuild figure, gives its rate).
     // An async scope: Dexie keeps the upgrade's transaction across native awaits only in one it sees is async.
     upgrade: async (tx) => {
       await rebuildWithin(upgradeTables(tx), streamTypes);

@@ -1,8 +1,14 @@
 import Dexie from 'dexie';
-import { afterEach, describe, expect, it } from 'vitest';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openAppDb } from '../../src/app/schema';
-import { deliveryStateOf, outboxEntriesView } from '../../src/outbox/client/outbox-view';
+import { EventBus } from '../../src/outbox/client/event-bus';
+import { deliveryStateOf, liveLeases, outboxEntriesView } from '../../src/outbox/client/outbox-view';
+import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
+import { retryDeadLetter } from '../../src/outbox/sync/dead-letters';
+import { createSyncEngine } from '../../src/outbox/sync/engine';
 import { orderSummary } from '../support/order-rows';
+import { BASE_URL, createTestBackend } from './sync/harness';
 
 /**
  * An installed app upgrades whatever database an earlier version left on the device. Each schema version
@@ -14,8 +20,9 @@ import { orderSummary } from '../support/order-rows';
  * Reshaping so far: version 2 stores in flight as lease records and deletes delivered rows, so a row that was
  * `delivered` is gone, one that was `inflight` is `pending` again (its lease did not survive, as if it had
  * expired: the resend is answered `duplicate`), and no row keeps `leaseOwner`, `leaseUntil` or `deliveredAt`.
- * Version 3 stores a retried order as `retrying` with the time of its next attempt (`retryAt`) instead of
- * `sending`, which only a live lease shows now; every other summary gets `retryAt: null`.
+ * Version 3 stored a retried order as `retrying` with the time of its next attempt (`retryAt`). Version 4 (the
+ * aggregate-agnostic core) drops the order summaries and details for stream types' own read models and the
+ * core's delivery rows, rebuilt from the events and the outbox: what the orders list shows is checked below.
  */
 const SHIPPED_SCHEMAS: Record<number, Record<string, string>> = {
   1: {
@@ -28,6 +35,17 @@ const SHIPPED_SCHEMAS: Record<number, Record<string, string>> = {
     meta: '&key',
   },
   2: {
+    events: '++position, &eventId, &[streamId+version], streamId',
+    outbox: '&eventId, position, [status+position], streamId, [streamId+version]',
+    streams: '&streamId',
+    commands: '&commandId',
+    orderSummaries: '&orderId, status, syncState, updatedAt, customerKey',
+    orderDetails: '&orderId',
+    meta: '&key',
+    leases: '&batchId',
+  },
+  // Version 3 changed no index, only what an order summary holds (`retrying`, `retryAt`).
+  3: {
     events: '++position, &eventId, &[streamId+version], streamId',
     outbox: '&eventId, position, [status+position], streamId, [streamId+version]',
     streams: '&streamId',
@@ -108,6 +126,19 @@ const clientEvents = [
 const OLD_STATUSES: Record<number, readonly (string | null)[]> = {
   1: ['delivered', 'inflight', 'pending', 'dead'],
   2: [null, 'pending', 'pending', 'dead'],
+  3: [null, 'pending', 'pending', 'dead'],
+};
+
+/**
+ * From version 2 an entry in flight is a pending row named by a lease record: the second event's, here, left
+ * by a flusher the upgrade outlived (the old page closed mid-push).
+ */
+const OLD_LEASE = {
+  batchId: '0193a000-0000-7000-8000-000000000401',
+  ownerId: 'page-of-the-old-version',
+  until: Date.UTC(2026, 10, 26, 12, 1),
+  eventIds: ['0193a000-0000-7000-8000-000000000202'],
+  streamIds: [STREAM],
 };
 /** The second event's row was tried before (it was in flight, or failed once): its next attempt is due then. */
 const RETRY_AT = Date.UTC(2026, 10, 26, 12, 2);
@@ -182,8 +213,10 @@ async function writeWithShippedSchema(version: number, name: string) {
   const old = new Dexie(name);
   old.version(version).stores(schema);
   await old.open();
-  const tables = ['events', 'outbox', 'meta', 'orderSummaries'].map((table) => old.table(table));
+  const names = ['events', 'outbox', 'meta', 'orderSummaries', ...(version >= 2 ? ['leases'] : [])];
+  const tables = names.map((table) => old.table(table));
   await old.transaction('rw', tables, async () => {
+    if (version >= 2) await old.table('leases').add(OLD_LEASE);
     await old.table('events').bulkAdd([...clientEvents, serverEvent]);
     await old.table('outbox').bulkAdd(
       clientEvents.flatMap((event, index) => {
@@ -242,7 +275,10 @@ describe('opening a database written by an earlier app version', () => {
 
       // Every event that was not delivered still has its row: the in-flight one waits to be sent again, the
       // dead one still needs the person; the delivered one reads as delivered by having none.
-      const views = outboxEntriesView(await db.outbox.toArray(), await db.leases.toArray());
+      // The old flusher's lease survives as it was; once its time passed, its entry reads pending again.
+      expect(await db.leases.toArray()).toEqual(version >= 2 ? [OLD_LEASE] : []);
+      const afterLease = liveLeases(await db.leases.toArray(), OLD_LEASE.until + 1);
+      const views = outboxEntriesView(await db.outbox.toArray(), afterLease);
       const byEvent = new Map(views.map((entry) => [entry.eventId, entry] as const));
       expect(clientEvents.map((event) => deliveryStateOf(byEvent.get(event.eventId)))).toEqual([
         'delivered',
@@ -275,4 +311,70 @@ describe('opening a database written by an earlier app version', () => {
       db.close();
     }
   });
+});
+
+describe('after the upgrade', () => {
+  const server = setupServer();
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => server.resetHandlers());
+  afterAll(() => server.close());
+
+  for (const version of Object.keys(SHIPPED_SCHEMAS).map(Number)) {
+    it(`delivers every entry a schema version ${version} database had not delivered, each once, in order`, async () => {
+      const name = `outpost-migration-deliver-v${version}-${Math.random().toString(36).slice(2)}`;
+      names.push(name);
+      await writeWithShippedSchema(version, name);
+      const db = openAppDb({ name });
+      const clock = new ManualClock();
+      const ids = uuidv7Generator(clock);
+      const backend = createTestBackend({ clock, ids });
+      server.use(...backend.handlers);
+      const engine = createSyncEngine({
+        db,
+        streamTypes: db.streamTypes,
+        transport: (...args) => fetch(...args),
+        clock,
+        ids,
+        clientId: CLIENT_ID,
+        baseUrl: BASE_URL,
+        bus: new EventBus(),
+        random: () => 0.5,
+      });
+      // The first event went out before the upgrade: the server has it, as it had then.
+      const [first, ...undelivered] = clientEvents.filter((event) => event.streamId === STREAM);
+      if (!first) throw new Error('no first event');
+      const { kind: _kind, occurredAt: _occurredAt, ...firstOnTheWire } = first;
+      const firstPush = await fetch(`${BASE_URL}/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          protocol: 1,
+          clientId: CLIENT_ID,
+          batchId: '0193a000-0000-7000-8000-000000000501',
+          events: [firstOnTheWire],
+        }),
+      });
+      expect(await firstPush.json()).toMatchObject({ results: [{ status: 'accepted' }] });
+      // The retried entry's next attempt was set before the upgrade: let that moment come (the old flusher's
+      // lease has passed by then too).
+      clock.advance(RETRY_AT - clock.now());
+
+      const report = await engine.flush({ exclusive: true });
+      expect(report).toMatchObject({ dead: 0 });
+      // The dead entry waits for the person; once retried it goes too.
+      const dead = await db.outbox.where('status').equals('dead').toArray();
+      expect(dead.map((row) => row.eventId)).toEqual([clientEvents[3]?.eventId]);
+      expect((await retryDeadLetter(db, clientEvents[3]?.eventId ?? '')).ok).toBe(true);
+      await engine.flush({ force: true });
+
+      expect(await db.outbox.count()).toBe(0);
+      const stored = await backend.storage.read((reader) => reader.streamEvents(STREAM));
+      expect(stored.map((event) => [event.eventId, event.version])).toEqual(
+        [first, ...undelivered].map((event) => [event?.eventId, event?.version]),
+      );
+      const other = await backend.storage.read((reader) => reader.streamEvents(OTHER_STREAM));
+      expect(other.map((event) => event.eventId)).toEqual([clientEvents[3]?.eventId]);
+      db.close();
+    });
+  }
 });

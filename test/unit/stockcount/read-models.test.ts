@@ -52,23 +52,29 @@ const submitted = client(4, {
   },
 });
 
-/** The change the core would hand over after folding `events` onto the stream as `history` left it. */
+type StepEvent = NonNullable<StockCountChange['event']>;
+
+/**
+ * The step the core would hand over last after folding `events` one by one onto the stream as `history`
+ * left it: the last event's (or, with none, a discard's) before and after.
+ */
 function changeOf(
   history: readonly StockCountEvent[],
-  events: readonly StockCountChange['events'][number][],
+  events: readonly StepEvent[],
   options: { after?: StockCountState; version?: number } = {},
 ): StockCountChange {
-  const before = foldStockCount(history);
+  const before = foldStockCount([...history, ...events.slice(0, -1)]);
+  const last = events.at(-1) ?? null;
   const clientVersions = [...history, ...events].filter((event) => 'version' in event);
   return {
     streamId,
     id: countId,
     before,
-    after: options.after ?? foldStockCount(events, before),
-    events,
+    after: options.after ?? (last ? foldStockCount([last], before) : before),
+    event: last,
     version: options.version ?? clientVersions.length,
     createdAt: at(1),
-    updatedAt: events.at(-1)?.occurredAt ?? at(1),
+    updatedAt: last?.occurredAt ?? at(1),
   };
 }
 

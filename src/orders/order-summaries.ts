@@ -1,13 +1,4 @@
-import {
-  type DeliveryView,
-  deliveryView,
-  leasedStreamIds,
-  liveLeases,
-  nextLeaseChange,
-  type OutpostDb,
-  readDeliveries,
-  readModelTable,
-} from '../outbox/views';
+import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/views';
 import type { OrderStatus } from './domain/order';
 import type { OrderSummary } from './read-models';
 import { streamIdOf } from './stream-ids';
@@ -59,9 +50,8 @@ function matchingSummaries(db: OutpostDb, query: OrderSummaryQuery) {
 }
 
 /**
- * A window of the orders list and how many match in all, as shown at `now`: each summary with its delivery
- * and the live leases over it (the lease records are a handful, one getAll in the same read), and when a
- * lease passes so the window must be derived again.
+ * A window of the orders list and how many match in all, as shown at `now`: each summary with its delivery,
+ * and when a lease passes so the window must be derived again.
  */
 export async function readOrderSummaries(
   db: OutpostDb,
@@ -73,14 +63,10 @@ export async function readOrderSummaries(
   if (query.limit !== undefined) window = window.limit(query.limit);
   const [total, rows] = await Promise.all([matchingSummaries(db, query).count(), window.toArray()]);
   const streamIds = rows.map((summary) => streamIdOf(summary.id));
-  const { deliveries, leases } = await readDeliveries(db, streamIds);
-  const leased = leasedStreamIds(liveLeases(leases, now));
+  const { deliveries, changesAt } = await readDeliveryViews(db, streamIds, now);
   return {
-    rows: rows.map((summary, index) => ({
-      ...summary,
-      delivery: deliveryView(streamIds[index] ?? '', deliveries[index], leased),
-    })),
+    rows: rows.map((summary, index) => ({ ...summary, delivery: deliveries[index] as DeliveryView })),
     total,
-    changesAt: nextLeaseChange(leases, now),
+    changesAt,
   };
 }

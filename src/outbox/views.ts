@@ -30,5 +30,11 @@ export {
   type OutboxEntryStatus,
 } from './client/outbox-view';
 export { overTime } from './client/over-time';
-export { liveStream, readDeliveries, type StreamView } from './client/queries';
+export {
+  type DeliveryViews,
+  liveStream,
+  readDeliveries,
+  readDeliveryViews,
+  type StreamView,
+} from './client/queries';
 export { streamIdFor } from './stream-types';

@@ -1,12 +1,13 @@
-import { BehaviorSubject, filter, map, mergeMap, type Observable } from 'rxjs';
+import { BehaviorSubject, filter, mergeMap, type Observable } from 'rxjs';
 import type { OrderSummary } from '../orders/read-models';
-import { orderEventOf, type StoredOrderEvent } from '../orders/stored-events';
+import { orderEventOf } from '../orders/stored-events';
 import { type OutpostDb, readModelTable, type StoredEvent } from '../outbox/views';
+import { countEventOf } from '../stockcount/stored-events';
 
 /**
- * Tells the person when the server decided one of their orders: an in-app toast always, and a system
- * notification when they granted permission (the app may be in a background tab when the answer arrives
- * through a sync they did not start).
+ * Tells the person when the server decided one of their orders or stock counts: an in-app toast always, and
+ * a system notification when they granted permission (the app may be in a background tab when the answer
+ * arrives through a sync they did not start).
  */
 
 export interface Toast {
@@ -14,7 +15,9 @@ export interface Toast {
   readonly tone: 'success' | 'error';
   readonly title: string;
   readonly body: string;
-  readonly orderId: string;
+  /** Where the decided order or count is, and what the link says. */
+  readonly href: string;
+  readonly linkLabel: string;
 }
 
 /** Shows a system notification; injected so tests and browsers without the API can leave it out. */
@@ -34,12 +37,52 @@ export interface NotificationService {
   stop(): void;
 }
 
-/** An order's decision from the server: what a person is told about. */
-type OrderDecision = Extract<StoredOrderEvent, { kind: 'server' }>;
-const decisionOf = (event: StoredEvent): OrderDecision | null => {
+/**
+ * The toast for a server decision, or null for any other event. Each stream type's decisions are worded
+ * here, from the event and the stream's read model (a name the person recognises).
+ */
+async function toastOf(event: StoredEvent, db: OutpostDb): Promise<Toast | null> {
+  if (event.kind !== 'server') return null;
   const order = orderEventOf(event);
-  return order?.kind === 'server' ? order : null;
-};
+  if (order?.kind === 'server') {
+    const orderId = event.streamId.replace(/^order-/, '');
+    const summary = await readModelTable<OrderSummary>(db, 'orders').get(orderId);
+    const customer = summary?.customerName ?? 'An order';
+    const link = { id: event.eventId, href: `#/orders/${orderId}`, linkLabel: 'Open order' };
+    return order.type === 'OrderConfirmed'
+      ? {
+          ...link,
+          tone: 'success',
+          title: `Order ${order.data.orderNumber} confirmed`,
+          body: `${customer}'s order was confirmed by the server.`,
+        }
+      : {
+          ...link,
+          tone: 'error',
+          title: 'Order rejected',
+          body: `${customer}'s order was rejected: ${order.data.reason}`,
+        };
+  }
+  const count = countEventOf(event);
+  if (count?.kind === 'server') {
+    const countId = event.streamId.replace(/^stockcount-/, '');
+    const link = { id: event.eventId, href: `#/counts/${countId}`, linkLabel: 'Open count' };
+    return count.type === 'CountAccepted'
+      ? {
+          ...link,
+          tone: 'success',
+          title: `Count ${count.data.countNumber} accepted`,
+          body: 'The stock count was accepted by the server.',
+        }
+      : {
+          ...link,
+          tone: 'error',
+          title: 'Stock count rejected',
+          body: count.data.reason,
+        };
+  }
+  return null;
+}
 
 /** The browser's Notification API, used when permission was granted and the page is hidden (never prompts). */
 export function browserNotifier(): SystemNotifier | null {
@@ -60,31 +103,11 @@ export function startNotificationService(deps: NotificationServiceDeps): Notific
   const maxToasts = deps.maxToasts ?? 4;
   const subscription = deps.bus.events$
     .pipe(
-      map(decisionOf),
-      filter((event): event is OrderDecision => event !== null),
-      mergeMap(async (event) => {
-        const orderId = event.streamId.replace(/^order-/, '');
-        const summary = await readModelTable<OrderSummary>(deps.db, 'orders').get(orderId);
-        return { event, orderId, customer: summary?.customerName ?? 'An order' };
-      }),
+      filter((event) => event.kind === 'server'),
+      mergeMap((event) => toastOf(event, deps.db)),
+      filter((toast): toast is Toast => toast !== null),
     )
-    .subscribe(({ event, orderId, customer }) => {
-      const toast: Toast =
-        event.type === 'OrderConfirmed'
-          ? {
-              id: event.eventId,
-              tone: 'success',
-              title: `Order ${event.data.orderNumber} confirmed`,
-              body: `${customer}'s order was confirmed by the server.`,
-              orderId,
-            }
-          : {
-              id: event.eventId,
-              tone: 'error',
-              title: 'Order rejected',
-              body: `${customer}'s order was rejected: ${event.data.reason}`,
-              orderId,
-            };
+    .subscribe((toast) => {
       // A pull may bring an event the push answer already applied; the eventId keeps it to one toast.
       if (toasts.value.some((existing) => existing.id === toast.id)) return;
       toasts.next([...toasts.value, toast].slice(-maxToasts));

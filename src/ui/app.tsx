@@ -23,6 +23,12 @@ const NewOrderScreen = lazy(() => import('./screens/new-order').then((m) => ({ d
 const OutboxInspectorScreen = lazy(() =>
   import('./screens/outbox-inspector').then((m) => ({ default: m.OutboxInspectorScreen })),
 );
+const StockCountsScreen = lazy(() =>
+  import('./screens/stock-counts').then((m) => ({ default: m.StockCountsScreen })),
+);
+const StockCountSheetScreen = lazy(() =>
+  import('./screens/stock-count-sheet').then((m) => ({ default: m.StockCountSheetScreen })),
+);
 const InsightsScreen = lazy(() => import('./screens/insights').then((m) => ({ default: m.InsightsScreen })));
 const DemoControls = lazy(() => import('./demo-controls').then((m) => ({ default: m.DemoControls })));
 
@@ -35,6 +41,7 @@ export interface AppProps {
 const NAV: readonly { route: Route['name']; href: string; label: string }[] = [
   { route: 'orders', href: '#/orders', label: 'Orders' },
   { route: 'new', href: '#/new', label: 'New order' },
+  { route: 'counts', href: '#/counts', label: 'Stock counts' },
   { route: 'outbox', href: '#/outbox', label: 'Outbox' },
   { route: 'insights', href: '#/insights', label: 'Insights' },
 ];
@@ -67,7 +74,7 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
 
   const context = useMemo(() => ({ outpost, ids, notifications }), [outpost, ids, notifications]);
   const route = parseRoute(useHash());
-  const current = route.name === 'order' ? 'orders' : route.name;
+  const current = route.name === 'order' ? 'orders' : route.name === 'count' ? 'counts' : route.name;
 
   return (
     <OutpostProvider value={context}>
@@ -134,6 +141,10 @@ function Screen({ route }: { readonly route: Route }) {
       return <OutboxInspectorScreen />;
     case 'insights':
       return <InsightsScreen />;
+    case 'counts':
+      return <StockCountsScreen />;
+    case 'count':
+      return <StockCountSheetScreen key={route.countId} countId={route.countId} />;
     default: {
       const unknownRoute: never = route;
       return unknownRoute;

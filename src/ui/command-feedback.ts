@@ -1,5 +1,5 @@
-import { OrderDomainError } from '../orders/domain/errors';
 import type { CommandError } from '../outbox/client/errors';
+import { DomainError } from '../outbox/stream-type';
 import { ValidationError } from '../outbox/validation';
 
 /** A refused command as a form shows it: messages next to fields, and one for the form as a whole. */
@@ -19,7 +19,7 @@ export function feedbackOf(error: CommandError, knownFields: readonly string[]):
       if (knownFields.includes(path)) fields[path] = text;
       else message ??= text;
     }
-  } else if (error instanceof OrderDomainError && error.field && knownFields.includes(error.field)) {
+  } else if (error instanceof DomainError && error.field && knownFields.includes(error.field)) {
     fields[error.field] = error.message;
   } else {
     message = error.message;

@@ -9,26 +9,21 @@ export type Route =
   | { readonly name: 'order'; readonly orderId: string }
   | { readonly name: 'new' }
   | { readonly name: 'outbox' }
-  | { readonly name: 'insights' };
+  | { readonly name: 'insights' }
+  | { readonly name: 'counts' }
+  | { readonly name: 'count'; readonly countId: string };
 
 const ORDER_ROUTE = /^#\/orders\/([0-9a-f-]{36})$/i;
-
-/**
- * Where the screen of a stream lives, by its stream type: the outbox inspector links each entry to it.
- * A stream type without a screen links nowhere (null).
- */
-const SCREENS: Readonly<Record<string, string>> = { order: '#/orders/' };
-
-export function hrefOfStream(streamId: string): string | null {
-  const dash = streamId.indexOf('-');
-  const screen = SCREENS[streamId.slice(0, dash)];
-  return screen && dash > 0 ? `${screen}${streamId.slice(dash + 1)}` : null;
-}
+const COUNT_ROUTE = /^#\/counts\/([0-9a-f-]{36})$/i;
 
 export function parseRoute(hash: string): Route {
   const order = ORDER_ROUTE.exec(hash);
   if (order?.[1]) return { name: 'order', orderId: order[1].toLowerCase() };
+  const count = COUNT_ROUTE.exec(hash);
+  if (count?.[1]) return { name: 'count', countId: count[1].toLowerCase() };
   switch (hash) {
+    case '#/counts':
+      return { name: 'counts' };
     case '#/new':
       return { name: 'new' };
     case '#/outbox':
@@ -52,6 +47,10 @@ export function hrefOf(route: Route): string {
       return '#/outbox';
     case 'insights':
       return '#/insights';
+    case 'counts':
+      return '#/counts';
+    case 'count':
+      return `#/counts/${route.countId}`;
     default: {
       const unknownRoute: never = route;
       return unknownRoute;

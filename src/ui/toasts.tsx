@@ -43,7 +43,7 @@ function ToastCard({ toast, onDismiss }: { readonly toast: Toast; readonly onDis
     >
       <p className="toast__title">{toast.title}</p>
       <p className="toast__body">
-        {toast.body} <a href={`#/orders/${toast.orderId}`}>Open order</a>
+        {toast.body} <a href={toast.href}>{toast.linkLabel}</a>
       </p>
       <button type="button" className="button button--quiet toast__close" onClick={onDismiss}>
         Dismiss<span className="visually-hidden"> {toast.title}</span>

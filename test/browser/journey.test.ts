@@ -152,7 +152,7 @@ describe('the order-entry journey in Chromium', () => {
     await orderRow(page, 'Tide Pool Kiosk').getByRole('link').click();
     await page.getByRole('button', { name: 'Place order' }).click();
     await expect
-      .poll(() => page.locator('.order-detail__badges').textContent(), LONG)
+      .poll(() => page.locator('.stream-screen__badges').textContent(), LONG)
       .toMatch(/Confirmed SO-\d{6}/);
     await expect
       .poll(() => page.getByRole('list', { name: 'Timeline' }).textContent(), LONG)

@@ -7,6 +7,7 @@ import {
   type DeliveryView,
   deliveryView,
   leasedEventIds,
+  leasedStreamIds,
   liveLeases,
   nextLeaseChange,
   type OutboxEntry,
@@ -141,6 +142,31 @@ export async function readDeliveries(
     db.leases.toArray(),
   ]);
   return { deliveries, leases };
+}
+
+/** Many streams' deliveries as views show them at `now`, and when a lease over one of them passes. */
+export interface DeliveryViews {
+  /** One per stream id asked for, in the same order. */
+  readonly deliveries: readonly DeliveryView[];
+  /** When a list showing them must be read again (a lease passes); null when none is live. */
+  readonly changesAt: number | null;
+}
+
+/**
+ * The delivery of each stream of a list's window, with the live leases over them: every stream type's list
+ * joins its rows to these the same way (the lease records are a handful, one getAll in the same read).
+ */
+export async function readDeliveryViews(
+  db: OutpostDb,
+  streamIds: readonly string[],
+  now: number,
+): Promise<DeliveryViews> {
+  const { deliveries, leases } = await readDeliveries(db, streamIds);
+  const leased = leasedStreamIds(liveLeases(leases, now));
+  return {
+    deliveries: streamIds.map((streamId, index) => deliveryView(streamId, deliveries[index], leased)),
+    changesAt: nextLeaseChange(leases, now),
+  };
 }
 
 const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>

@@ -1,4 +1,3 @@
-import type { OrderSummary } from '../../orders/read-models';
 import type { DeliveryState, DeliveryView, SyncState } from '../../outbox/views';
 import { formatClock } from '../format';
 
@@ -23,37 +22,13 @@ export function SyncBadge({ delivery }: { readonly delivery: Pick<DeliveryView, 
   return <span className={`badge badge--sync-${state}`}>{label}</span>;
 }
 
-/** The status in words, with what the person needs to know next to it (order number, rejection reason). */
-export function orderStatusText(
-  order: Pick<OrderSummary, 'status' | 'orderNumber' | 'rejection' | 'cancellationReason'>,
-): string {
-  switch (order.status) {
-    case 'draft':
-      return 'Draft';
-    case 'placed':
-      return 'Placed';
-    case 'confirmed':
-      return order.orderNumber ? `Confirmed ${order.orderNumber}` : 'Confirmed';
-    case 'rejected':
-      return order.rejection ? `Rejected: ${order.rejection.reason}` : 'Rejected';
-    case 'cancelled':
-      return 'Cancelled';
-    default: {
-      const unknownStatus: never = order.status;
-      return unknownStatus;
-    }
-  }
-}
-
-export function StatusBadge({
-  order,
-}: {
-  readonly order: Pick<OrderSummary, 'status' | 'orderNumber' | 'rejection' | 'cancellationReason'>;
-}) {
-  const text = orderStatusText(order);
-  // A long rejection reason is cut on narrow screens; the title keeps all of it reachable.
+/**
+ * A stream's status in its stream type's words (`status` picks the colour: `badge--status-<status>`). A long
+ * text (a rejection reason) is cut on narrow screens; the title keeps all of it reachable.
+ */
+export function StatusBadge({ status, text }: { readonly status: string; readonly text: string }) {
   return (
-    <span className={`badge badge--status-${order.status}`} title={text}>
+    <span className={`badge badge--status-${status}`} title={text}>
       {text}
     </span>
   );

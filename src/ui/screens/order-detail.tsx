@@ -1,23 +1,25 @@
 import { type FormEvent, useMemo, useState } from 'react';
-import { catalog, isDiscontinued } from '../../catalog/products';
+import { catalog } from '../../catalog/products';
 import { MAX_QUANTITY } from '../../orders/domain/fields';
 import type { OrderLine } from '../../orders/domain/order';
 import { liveOrder, type OrderView } from '../../orders/order-view';
 import type { OrderSummary } from '../../orders/read-models';
-import { StatusBadge, SyncBadge } from '../components/badges';
-import { DeliveryCallout } from '../components/delivery-callout';
-import { Field, FormAlert } from '../components/field';
+import { StatusBadge } from '../components/badges';
+import { CatalogSelect } from '../components/catalog-select';
+import { FormAlert } from '../components/field';
+import { NumberField, numberOrUndefined } from '../components/number-field';
 import { ReasonDialog } from '../components/reason-dialog';
-import { Timeline } from '../components/timeline';
-import { formatDateTime, formatMoney } from '../format';
+import { StreamNotFound, StreamScreen } from '../components/stream-screen';
+import { formatMoney } from '../format';
 import { useCommandSubmit, useObservable } from '../hooks';
 import { useOutpost } from '../outpost-context';
-import { describeOrderEvent } from './order-text';
-import { ScreenHeading } from './screen-heading';
+import { describeOrderEvent, orderStatusText } from './order-text';
+
+const BACK = { href: '#/orders', label: 'Orders' } as const;
 
 /**
- * One order: its lines and total, the editing actions a draft allows, and its event timeline with each
- * event's delivery state, so the person can see exactly what the server has and has not received.
+ * One order: its lines and total, the editing actions a draft allows, and (from the shared stream screen)
+ * where its changes are and its timeline.
  */
 export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
   const { db, clock } = useOutpost();
@@ -28,40 +30,36 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
   if (loaded === undefined) return <p aria-busy="true">Loading order…</p>;
   if (loaded === null) {
     return (
-      <section aria-labelledby="order-heading">
-        <ScreenHeading id="order-heading">Order not found</ScreenHeading>
-        <p>
-          There is no order {orderId} on this device. <a href="#/orders">Back to orders</a>
-        </p>
-      </section>
+      <StreamNotFound
+        headingId="order-heading"
+        title="Order not found"
+        what={`order ${orderId}`}
+        back={{ href: BACK.href, label: 'Back to orders' }}
+      />
     );
   }
-  const { summary, lines, delivery, outbox, events, discardedFromVersion } = loaded;
+  const { summary, lines } = loaded;
   // A held-back order still takes changes: they queue behind the dead entry and go once it is resolved.
   const editable = summary.status === 'draft';
   return (
-    <section aria-labelledby="order-heading" className="order-detail">
-      <p className="breadcrumb">
-        <a href="#/orders">← Orders</a>
-      </p>
-      <ScreenHeading id="order-heading">{summary.customerName}</ScreenHeading>
-      <p className="order-detail__badges">
-        <StatusBadge order={summary} /> <SyncBadge delivery={delivery} />
-        <span className="muted">Created {formatDateTime(summary.createdAt)}</span>
-      </p>
-      <DeliveryCallout delivery={delivery} noun="order" />
+    <StreamScreen
+      delivery={loaded.delivery}
+      events={loaded.events}
+      outbox={loaded.outbox}
+      discardedFromVersion={loaded.discardedFromVersion}
+      headingId="order-heading"
+      back={BACK}
+      title={summary.customerName}
+      status={<StatusBadge status={summary.status} text={orderStatusText(summary)} />}
+      createdAt={summary.createdAt}
+      noun="order"
+      describe={describeOrderEvent}
+    >
       {summary.cancellationReason ? <p className="callout">Cancelled: {summary.cancellationReason}</p> : null}
-
       <LinesCard summary={summary} lines={lines} editable={editable} />
       {editable ? <AddProductForm orderId={orderId} /> : null}
       <OrderActions summary={summary} />
-      <Timeline
-        events={events}
-        outbox={outbox}
-        discardedFromVersion={discardedFromVersion}
-        describe={describeOrderEvent}
-      />
-    </section>
+    </StreamScreen>
   );
 }
 
@@ -138,40 +136,6 @@ function LinesCard({
   );
 }
 
-/** Form input to a command field: an empty box is "missing" so the schema says so, not "NaN". */
-const numberOrUndefined = (text: string): number | undefined =>
-  text.trim() === '' ? undefined : Number(text);
-
-/** A quantity box, kept as the text typed so an empty one reaches the command as missing. */
-function QuantityField({
-  label,
-  error,
-  value,
-  onChange,
-}: {
-  readonly label: string;
-  readonly error: string | undefined;
-  readonly value: string;
-  readonly onChange: (text: string) => void;
-}) {
-  return (
-    <Field label={label} error={error}>
-      {(control) => (
-        <input
-          {...control}
-          className="input--qty"
-          type="number"
-          inputMode="numeric"
-          min={1}
-          max={MAX_QUANTITY}
-          value={value}
-          onChange={(event) => onChange(event.target.value)}
-        />
-      )}
-    </Field>
-  );
-}
-
 function QuantityForm({ orderId, line }: { readonly orderId: string; readonly line: OrderLine }) {
   const { submit, busy, feedback } = useCommandSubmit(['quantity']);
   const [quantity, setQuantity] = useState(String(line.quantity));
@@ -181,11 +145,13 @@ function QuantityForm({ orderId, line }: { readonly orderId: string; readonly li
   };
   return (
     <form className="inline-form" onSubmit={onSubmit} noValidate>
-      <QuantityField
+      <NumberField
         label={`Quantity of ${line.name}`}
         error={feedback.fields.quantity ?? feedback.message ?? undefined}
         value={quantity}
         onChange={setQuantity}
+        min={1}
+        max={MAX_QUANTITY}
       />
       <button type="submit" className="button" disabled={busy || quantity === String(line.quantity)}>
         Update<span className="visually-hidden"> quantity of {line.name}</span>
@@ -244,24 +210,20 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
       aria-labelledby="add-product-heading"
     >
       <h2 id="add-product-heading">Add a product</h2>
-      <Field label="Product" error={feedback.fields.sku}>
-        {(control) => (
-          <select {...control} value={sku} onChange={(event) => setSku(event.target.value)}>
-            <option value="">Choose a product…</option>
-            {catalog.map((product) => (
-              <option key={product.sku} value={product.sku}>
-                {product.name} — {product.sku}
-                {isDiscontinued(product.sku) ? ' (may be refused)' : ''}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-      <QuantityField
+      <CatalogSelect
+        label="Product"
+        error={feedback.fields.sku}
+        value={sku}
+        onChange={setSku}
+        warnDiscontinued
+      />
+      <NumberField
         label="Quantity"
         error={feedback.fields.quantity}
         value={quantity}
         onChange={setQuantity}
+        min={1}
+        max={MAX_QUANTITY}
       />
       <FormAlert message={feedback.message} />
       <div className="form__actions">

@@ -3,10 +3,12 @@ import { useDeferredValue, useEffect, useId, useRef, useState } from 'react';
 import type { OrderStatus } from '../../orders/domain/order';
 import type { ListedOrder } from '../../orders/order-summaries';
 import { readOrderSummaries } from '../../orders/order-summaries';
-import { StatusBadge, SyncBadge } from '../components/badges';
-import { formatDateTime, formatMoney, shortId } from '../format';
+import { StatusBadge } from '../components/badges';
+import { StreamRow } from '../components/stream-row';
+import { formatMoney } from '../format';
 import { useOutpost } from '../outpost-context';
 import { useLiveRead } from '../use-live-read';
+import { orderStatusText } from './order-text';
 import { ScreenHeading } from './screen-heading';
 
 const STATUSES: readonly OrderStatus[] = ['draft', 'placed', 'confirmed', 'rejected', 'cancelled'];
@@ -145,18 +147,14 @@ export function OrdersListScreen() {
 
 function OrderRow({ order }: { readonly order: ListedOrder }) {
   return (
-    <a className="order-row" href={`#/orders/${order.id}`}>
-      <span className="order-row__main">
-        <span className="order-row__customer">{order.customerName}</span>
-        <span className="order-row__total">{formatMoney(order.total, order.currency)}</span>
-      </span>
-      <span className="order-row__meta">
-        <StatusBadge order={order} />
-        <SyncBadge delivery={order.delivery} />
-        <span className="muted order-row__when">
-          {formatDateTime(order.createdAt)} · …{shortId(order.id)}
-        </span>
-      </span>
-    </a>
+    <StreamRow
+      href={`#/orders/${order.id}`}
+      title={order.customerName}
+      figure={formatMoney(order.total, order.currency)}
+      status={<StatusBadge status={order.status} text={orderStatusText(order)} />}
+      delivery={order.delivery}
+      id={order.id}
+      createdAt={order.createdAt}
+    />
   );
 }

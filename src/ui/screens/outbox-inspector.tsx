@@ -1,15 +1,15 @@
 import { useState } from 'react';
 import * as v from 'valibot';
-import { ReasonSchema } from '../../orders/domain/fields';
 import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/client/outbox-view';
 import { readOutboxSections } from '../../outbox/client/queries';
+import { ReasonSchema } from '../../outbox/fields';
 import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
 import { formatClock, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
-import { hrefOfStream } from '../routing';
+import { hrefOfStream, nounOfStream } from '../stream-screens';
 import { useLiveRead } from '../use-live-read';
 import { ScreenHeading } from './screen-heading';
 
@@ -125,7 +125,7 @@ export function OutboxInspectorScreen() {
                 <thead>
                   <tr>
                     <th scope="col">Event</th>
-                    <th scope="col">Order</th>
+                    <th scope="col">Of</th>
                     <th scope="col" className="num">
                       Attempts
                     </th>
@@ -284,17 +284,18 @@ function DiscardDialog({ row, onClose, onDone }: EntryDialogProps) {
       onClose={onClose}
     >
       <p>
-        The server will never receive this change or any later change of this order. The order stays on this
-        device, marked as discarded from version {row.version}.
+        The server will never receive this change or any later change of this {nounOfStream(row.streamId)}. It
+        stays on this device, marked as discarded from version {row.version}.
       </p>
     </ReasonDialog>
   );
 }
 
-/** The entry's stream, linked to its screen when its stream type has one. */
+/** The entry's stream, named and linked to its screen when its stream type has one. */
 function StreamLink({ streamId }: { readonly streamId: string }) {
   const href = hrefOfStream(streamId);
-  const label = `…${shortId(streamId)}`;
+  const noun = nounOfStream(streamId);
+  const label = `${noun[0]?.toUpperCase()}${noun.slice(1)} …${shortId(streamId)}`;
   return href ? (
     <a className="nowrap" href={href}>
       {label}

@@ -61,7 +61,7 @@ export async function takeOrderInFirefox(page: Page, plan: UiOrderPlan): Promise
   await page.locator(byRole('spinbutton', `Quantity of ${plan.productName}`)).wait();
   await page.locator(byRole('button', 'Place order')).click();
   // The order's status badge; "Place order" is gone once the order is placed.
-  await page.locator('.order-detail__badges ::-p-text(Placed)').wait();
+  await page.locator('.stream-screen__badges ::-p-text(Placed)').wait();
 }
 
 /** The "Sync status" region's items, joined with " | ". */

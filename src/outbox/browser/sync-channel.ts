@@ -4,8 +4,8 @@ import type { StoredServerEvent } from '../client/db';
 /**
  * The BroadcastChannel every context of the origin shares. Dexie's liveQuery already tells each page that
  * rows changed; this channel carries what liveQuery cannot: the flush report, and the server events a
- * flusher applied, so each page's EventBus can publish them (notifications need OrderConfirmed and
- * OrderRejected). Runs in pages and in the worker.
+ * flusher applied, so each page's EventBus can publish them (a stream type's decisions, which notifications
+ * announce). Runs in pages and in the worker. Names no stream type: every stream type's decisions travel.
  */
 export const SYNC_CHANNEL_NAME = 'outpost-sync';
 
@@ -20,14 +20,14 @@ const FlushReportMessageSchema = v.object({
 });
 export type FlushReportMessage = v.InferOutput<typeof FlushReportMessageSchema>;
 
-// Server events arrive as stored rows; only the fields a subscriber dispatches on are checked here, the
-// rest was validated against the wire schema when the flusher received it.
+// Server events arrive as stored rows; only the envelope a subscriber dispatches on is checked here, the
+// payload was validated against its stream type's schema when the flusher received it.
 const StoredServerEventShape = v.looseObject({
   kind: v.literal('server'),
   eventId: v.string(),
   streamId: v.string(),
   serverSeq: v.number(),
-  type: v.picklist(['OrderConfirmed', 'OrderRejected']),
+  type: v.string(),
   data: v.record(v.string(), v.unknown()),
   occurredAt: v.string(),
 });

@@ -47,3 +47,29 @@ export const pagePolicy = (page: Page): Promise<string | null | undefined> =>
   page.evaluate(() =>
     document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'),
   );
+
+export interface UiCountPlan {
+  readonly location: string;
+  /** Sku and the quantity counted on the shelf. */
+  readonly lines: readonly (readonly [sku: string, quantity: number])[];
+}
+
+/** Stock counts → start a count at the location → record each line → submit, all through the forms. */
+export async function takeCount(page: Page, plan: UiCountPlan): Promise<void> {
+  await nav(page, 'Stock counts').click();
+  await page.getByLabel('Location').fill(plan.location);
+  await page.getByRole('button', { name: 'Start count' }).click();
+  await page.getByRole('heading', { level: 1, name: `Count of ${plan.location}` }).waitFor();
+  for (const [index, [sku, quantity]] of plan.lines.entries()) {
+    await page.getByLabel('Product', { exact: true }).selectOption(sku);
+    await page.getByLabel('Counted', { exact: true }).fill(String(quantity));
+    await page.getByRole('button', { name: 'Record', exact: true }).click();
+    // The sheet shows the line once the command committed: one row per line, plus the header.
+    await page.getByRole('table').first().locator('tbody tr').nth(index).filter({ hasText: sku }).waitFor();
+  }
+  await page.getByRole('button', { name: 'Submit count' }).click();
+  await page.getByText('Submitted', { exact: true }).waitFor();
+}
+
+export const countRow = (page: Page, location: string) =>
+  page.getByRole('list', { name: 'Stock counts' }).getByRole('listitem').filter({ hasText: location });

@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['test/unit/**/*.test.ts', 'test/server/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/core/**/*.test.ts', 'test/server/**/*.test.ts'],
           setupFiles: ['test/setup/fake-indexeddb.ts'],
         },
       },

@@ -1,7 +1,7 @@
 import Dexie, { type Transaction } from 'dexie';
 import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/client/db';
 import { rebuildWithin, upgradeTables } from '../outbox/client/rebuild';
-import { streamTypes } from '../stream-types';
+import { streamTypes } from '../plugins';
 import { SCHEMA_VERSION } from './schema-version';
 
 /**

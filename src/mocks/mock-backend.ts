@@ -4,7 +4,7 @@ import { createSyncHandler, type SyncHandler } from '../outbox/server/http';
 import { createMemoryStorage } from '../outbox/server/memory-storage';
 import type { ServerStorage } from '../outbox/server/storage';
 import type { StreamTypes } from '../outbox/stream-types';
-import { streamTypes as appStreamTypes } from '../stream-types';
+import { streamTypes as appStreamTypes } from '../plugins';
 import { createFaultControl, type FaultControl } from './faults';
 import { createMockHandlers, respondWithFaults } from './handlers';
 

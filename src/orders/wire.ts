@@ -1,4 +1,4 @@
-import type { WireClientEvent, WireServerEvent } from '../outbox/protocol/messages';
+import type { WireClientEvent, WireServerEvent } from '../outbox';
 import type { ClientOrderEvent, ServerOrderEvent } from './domain/events';
 
 /**

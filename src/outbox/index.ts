@@ -2,7 +2,10 @@
  * The outbox core's public entry for stream types (plug-ins): everything a plug-in may use. A plug-in never
  * imports a file of the core directly; a lint rule (biome.json) holds both sides to it.
  */
+
 export { IsoTimestampSchema, MAX_TEXT, ReasonSchema, ShortTextSchema, UuidSchema } from './fields';
+export type { Clock, IdGenerator } from './ids';
+export type { WireClientEvent, WireServerEvent } from './protocol/messages';
 export { err, ok, type Result } from './result';
 export {
   type AnyStreamType,
@@ -21,4 +24,5 @@ export {
   type StreamChange,
   type StreamType,
 } from './stream-type';
+export { createStreamTypes, type StreamTypes, splitStreamId, streamIdFor } from './stream-types';
 export { type FieldIssue, toFieldIssues, ValidationError, validate } from './validation';

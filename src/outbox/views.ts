@@ -37,4 +37,5 @@ export {
   readDeliveryViews,
   type StreamView,
 } from './client/queries';
+export type { Clock } from './ids';
 export { streamIdFor } from './stream-types';

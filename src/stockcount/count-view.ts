@@ -1,6 +1,6 @@
 import { map, type Observable } from 'rxjs';
-import type { Clock } from '../outbox/ids';
 import {
+  type Clock,
   type DeliveryView,
   liveStream,
   type OutboxEntry,

@@ -9,7 +9,7 @@ import { BACKGROUND_SYNC_TAG, PERIODIC_SYNC_TAG } from '../outbox/browser/worker
 import { systemClock, uuidv7Generator } from '../outbox/ids';
 import { handleWorkerMessage } from '../outbox/worker/messages';
 import { createWorkerSync } from '../outbox/worker/worker-sync';
-import { streamTypes } from '../stream-types';
+import { streamTypes } from '../plugins';
 
 /**
  * The service worker: serves the app shell from the precache (so the app opens offline), and flushes the

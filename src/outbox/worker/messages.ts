@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import type { WorkerBackend } from '../../sw/backend/backend';
 import { type WorkerReply, WorkerRequestSchema } from '../browser/worker-messages';
+import type { WorkerBackend } from './backend';
 import type { WorkerSync } from './worker-sync';
 
 export interface MessageDeps {

@@ -1,4 +1,3 @@
-import type { WorkerBackend } from '../../sw/backend/backend';
 import { type CoordinatedFlush, createCoordinatedFlush } from '../browser/coordinated-flush';
 import type { FlushRequest } from '../browser/flush-lock';
 import { getOrCreateClientId } from '../client/client-id';
@@ -9,6 +8,7 @@ import { SYNC_DB_NAME } from '../storage/sync-db';
 import type { StreamTypes } from '../stream-types';
 import { createSyncEngine, type FlushReport } from '../sync/engine';
 import { flushUntilSettled } from '../sync/schedule';
+import type { WorkerBackend } from './backend';
 
 /**
  * The worker's side of the outbox: the same sync engine the page uses, over the same database, behind the

@@ -18,7 +18,7 @@ import { createSyncHandler } from '../../outbox/server/http';
 import { errorResponse } from '../../outbox/server/http-errors';
 import type { ServerStorage } from '../../outbox/server/storage';
 import type { StreamTypes } from '../../outbox/stream-types';
-import { streamTypes as appStreamTypes } from '../../stream-types';
+import { streamTypes as appStreamTypes } from '../../plugins';
 import { type Logger, silentLogger } from './log';
 
 export const SYNC_BASE_PATH = '/api/sync';

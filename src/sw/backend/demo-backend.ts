@@ -13,7 +13,7 @@ import {
   MemorySnapshotSchema,
 } from '../../outbox/server/memory-storage';
 import type { ServerStorage, ServerStorageTx } from '../../outbox/server/storage';
-import { streamTypes } from '../../stream-types';
+import { streamTypes } from '../../plugins';
 import type { CreateWorkerBackend, WorkerBackend } from './backend';
 
 /**

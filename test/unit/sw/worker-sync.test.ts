@@ -2,7 +2,7 @@ import { HttpResponse, http } from 'msw';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SCHEMA_VERSION } from '../../../src/app/schema-version';
 import { createWorkerSync } from '../../../src/outbox/worker/worker-sync';
-import { streamTypes } from '../../../src/stream-types';
+import { streamTypes } from '../../../src/plugins';
 import { orderSummary } from '../../support/order-rows';
 import { BASE_URL, expectServerStream, setupSyncTestServer } from '../sync/harness';
 

@@ -3,7 +3,7 @@ import { createStreamTypes } from './outbox/stream-types';
 import { stockCounts } from './stockcount/stream-type';
 
 /**
- * The stream types this app is made of. The page, the service worker, the demo mock and the reference
+ * The app's plug-ins: the stream types this app is made of. The page, the service worker, the demo mock and the reference
  * server are each composed from this one list, so every side reads a stream the same way. A new stream type
  * goes here, with a new database layout version (src/app/schema.ts) for its read-model tables.
  */

@@ -1,0 +1,44 @@
+import * as v from 'valibot';
+import { createStreamTypes, defineStreamType, ok, UuidSchema } from '../../../src/outbox';
+import { tally } from './tally';
+
+/**
+ * A second test-only stream type: a note written once. Used where the suite needs two types side by side
+ * (one lane per stream whatever its type; a server that serves only one of them).
+ */
+const Commands = v.variant('type', [
+  v.strictObject({
+    type: v.literal('WriteNote'),
+    noteId: UuidSchema,
+    text: v.pipe(v.string(), v.maxLength(80)),
+  }),
+]);
+type NoteCommand = v.InferOutput<typeof Commands>;
+const Events = v.variant('type', [
+  v.strictObject({ type: v.literal('NoteWritten'), data: v.strictObject({ text: v.string() }) }),
+]);
+type NoteEvent = v.InferOutput<typeof Events>;
+type NoteState = { readonly text: string | null };
+
+export const note = defineStreamType({
+  name: 'note',
+  commands: Commands,
+  idOf: (command: NoteCommand) => command.noteId,
+  events: Events,
+  serverEvents: v.variant('type', [
+    v.strictObject({ type: v.literal('NoteSeen'), data: v.strictObject({}) }),
+  ]),
+  initialState: { text: null } as NoteState,
+  decide: (command: NoteCommand, state: NoteState) =>
+    ok(state.text === null ? [{ type: 'NoteWritten' as const, data: { text: command.text } }] : []),
+  evolve: (state: NoteState, event: NoteEvent | { type: 'NoteSeen'; data: Record<string, never> }) =>
+    event.type === 'NoteWritten' ? { text: event.data.text } : state,
+  readModels: {
+    tables: { notes: '&id' },
+    rows: (change) =>
+      change.after.text === null ? {} : { notes: { id: change.id, text: change.after.text } },
+  },
+  server: { breach: () => null, decide: () => [] },
+});
+
+export const tallyAndNoteTypes = createStreamTypes([tally, note]);

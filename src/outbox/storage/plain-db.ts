@@ -1,3 +1,6 @@
+import type { StreamTypes } from '../stream-types';
+import { dexieRecords } from './dexie-database';
+import type { OutboxDatabase } from './outbox-database';
 import { broadcastStorageMutated, type ChangeNotifier } from './storage-mutated';
 import type { SyncCollection, SyncDb, SyncTable, SyncTableRef, SyncTables, SyncWhereClause } from './sync-db';
 
@@ -30,6 +33,7 @@ export class SyncDbUnavailableError extends Error {
 
 export interface PlainSyncDbOptions {
   readonly name: string;
+  readonly streamTypes: StreamTypes;
   /** The Dexie `version()` this build's code expects; Dexie stores it as IndexedDB version × 10. */
   readonly schemaVersion: number;
   readonly durability?: IDBTransactionDurability;
@@ -40,7 +44,7 @@ export interface PlainSyncDbOptions {
   readonly notify?: ChangeNotifier;
 }
 
-export interface PlainSyncDb extends SyncDb {
+export interface PlainSyncDb extends SyncDb, OutboxDatabase {
   /** Closes the connection; the next call opens it again. */
   close(): void;
 }
@@ -351,7 +355,9 @@ export function createPlainSyncDb(options: PlainSyncDbOptions): PlainSyncDb {
 
   return {
     ...tables(implicit),
+    streamTypes: options.streamTypes,
     transaction: transaction as SyncDb['transaction'],
+    transact: (_mode, scope, work) => transaction('rw', scope, (tables) => work(dexieRecords(tables))),
     close() {
       const current = connection;
       connection = null;

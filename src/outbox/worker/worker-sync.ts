@@ -69,6 +69,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
 
   const db = createPlainSyncDb({
     name: options.dbName ?? SYNC_DB_NAME,
+    streamTypes: options.streamTypes,
     schemaVersion: options.schemaVersion,
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
   });

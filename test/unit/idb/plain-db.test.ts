@@ -9,6 +9,7 @@ import {
   SyncDbUnavailableError,
 } from '../../../src/outbox/storage/plain-db';
 import { STORAGE_MUTATED_CHANNEL } from '../../../src/outbox/storage/storage-mutated';
+import { streamTypes } from '../../../src/stream-types';
 
 /** What only the worker's implementation does: open without upgrading, step aside, tell Dexie of writes. */
 
@@ -22,7 +23,12 @@ afterEach(() => {
 const uniqueName = () => `plain-${crypto.randomUUID()}`;
 
 function plain(name: string, schemaVersion = SYNC_SCHEMA_VERSION, quiet = true): PlainSyncDb {
-  const db = createPlainSyncDb({ name, schemaVersion, ...(quiet ? { notify: () => undefined } : {}) });
+  const db = createPlainSyncDb({
+    name,
+    streamTypes,
+    schemaVersion,
+    ...(quiet ? { notify: () => undefined } : {}),
+  });
   opened.push(db);
   return db;
 }

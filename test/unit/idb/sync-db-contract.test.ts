@@ -11,6 +11,7 @@ import {
   type SyncDb,
   type SyncTables,
 } from '../../../src/outbox/storage/sync-db';
+import { streamTypes } from '../../../src/stream-types';
 
 /**
  * The contract of `SyncDb`: every operation the sync path uses gives the same answer on Dexie (`openAppDb()`,
@@ -27,7 +28,12 @@ async function fresh(impl: Impl): Promise<SyncDb> {
   await dexie.open();
   if (impl === 'dexie') return dexie;
   // The worker never creates the database: a page's Dexie did, above.
-  return createPlainSyncDb({ name, schemaVersion: SYNC_SCHEMA_VERSION, notify: () => undefined });
+  return createPlainSyncDb({
+    name,
+    streamTypes,
+    schemaVersion: SYNC_SCHEMA_VERSION,
+    notify: () => undefined,
+  });
 }
 
 /** Runs `work` on both implementations, expects equal answers and returns one of them. */

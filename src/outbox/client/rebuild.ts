@@ -1,5 +1,5 @@
 import type { Transaction } from 'dexie';
-import { type DexieTables, dexieRecords } from '../storage/dexie-database';
+import { dexieRecords } from '../storage/dexie-database';
 import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '../storage/outbox-database';
 import type { StreamTypes } from '../stream-types';
 import { projectEvents } from './projections';
@@ -52,5 +52,5 @@ export function rebuildReadModels(database: OutboxDatabase, pageSize = PAGE_SIZE
 
 /** The outbox's records through a Dexie upgrade transaction, for a layout change. */
 export function upgradeTables(tx: Transaction): OutboxRecords {
-  return dexieRecords(tx as unknown as DexieTables);
+  return dexieRecords(tx);
 }

@@ -1,4 +1,4 @@
-import type { Dexie, Transaction } from 'dexie';
+import type { Dexie, Table, Transaction } from 'dexie';
 import type {
   CommandRow,
   DeliveryRow,
@@ -9,10 +9,9 @@ import type {
   StreamRow,
 } from '../client/db';
 import { all, maxKey, minKey, type OutboxDatabase, type OutboxRecords } from './outbox-database';
-import type { SyncTable, SyncTables } from './sync-db';
 
 /** Where the tables come from: a Dexie transaction (or upgrade transaction), each table bound to it. */
-export type DexieTables = Pick<SyncTables, 'table'>;
+export type DexieTables = Pick<Transaction, 'table'>;
 
 /**
  * The outbox's records on Dexie, what the pages run: each read and write is one Dexie call on the
@@ -21,13 +20,13 @@ export type DexieTables = Pick<SyncTables, 'table'>;
  */
 export function dexieRecords(tables: DexieTables): OutboxRecords {
   // Looked up when used: Dexie refuses a table outside the transaction's scope as soon as it is named.
-  const events = (): SyncTable<StoredEvent, number> => tables.table('events');
-  const outbox = (): SyncTable<OutboxRow, string> => tables.table('outbox');
-  const leases = (): SyncTable<LeaseRow, string> => tables.table('leases');
-  const streams = (): SyncTable<StreamRow, string> => tables.table('streams');
-  const deliveries = (): SyncTable<DeliveryRow, string> => tables.table('deliveries');
-  const commands = (): SyncTable<CommandRow, string> => tables.table('commands');
-  const meta = (): SyncTable<MetaRow, string> => tables.table('meta');
+  const events = (): Table<StoredEvent, number> => tables.table('events');
+  const outbox = (): Table<OutboxRow, string> => tables.table('outbox');
+  const leases = (): Table<LeaseRow, string> => tables.table('leases');
+  const streams = (): Table<StreamRow, string> => tables.table('streams');
+  const deliveries = (): Table<DeliveryRow, string> => tables.table('deliveries');
+  const commands = (): Table<CommandRow, string> => tables.table('commands');
+  const meta = (): Table<MetaRow, string> => tables.table('meta');
   const withStatus = (status: OutboxRow['status']) =>
     outbox().where('[status+position]').between([status, minKey], [status, maxKey]);
   const done = (): void => undefined;
@@ -126,7 +125,5 @@ export function dexieTransact(db: Dexie): OutboxDatabase['transact'] {
   // An async scope, not a function returning a promise: Dexie keeps its transaction across native awaits
   // only inside a scope it can see is async.
   return (mode, scope, work) =>
-    db.transaction(mode, [...scope], async (tx: Transaction) =>
-      work(dexieRecords(tx as unknown as DexieTables)),
-    );
+    db.transaction(mode, [...scope], async (tx: Transaction) => work(dexieRecords(tx)));
 }

@@ -1,7 +1,10 @@
+import { expect, it } from 'vitest';
 import { openAppDb } from '../../../src/app/schema';
 import { SCHEMA_VERSION } from '../../../src/app/schema-version';
+import { DB_NAME } from '../../../src/outbox/client/db';
+import { type OutboxDatabase, SYNC_DB_NAME } from '../../../src/outbox/storage/outbox-database';
 import { outboxStorage } from '../../../src/outbox/storage/outbox-storage';
-import { createPlainSyncDb } from '../../../src/outbox/storage/plain-db';
+import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
 import { streamTypes } from '../../../src/stream-types';
 import { describeOutboxStorageContract } from './outbox-storage-contract';
 
@@ -14,6 +17,14 @@ async function pageDatabase() {
   return page;
 }
 
+it("is the pages' Dexie database as it stands (type check), with the name and schema the worker opens", () => {
+  const page = openAppDb({ name: `storage-verno-${crypto.randomUUID()}` });
+  const database: OutboxDatabase = page;
+  expect(database.streamTypes).toBe(page.streamTypes);
+  expect(page.verno).toBe(SCHEMA_VERSION);
+  expect(SYNC_DB_NAME).toBe(DB_NAME);
+});
+
 describeOutboxStorageContract('Dexie, in the pages', async () => {
   const page = await pageDatabase();
   return { storage: outboxStorage(page), page, close: () => page.close() };
@@ -21,7 +32,7 @@ describeOutboxStorageContract('Dexie, in the pages', async () => {
 
 describeOutboxStorageContract('plain IndexedDB, in the service worker', async () => {
   const page = await pageDatabase();
-  const worker = createPlainSyncDb({
+  const worker = openPlainDatabase({
     name: page.name,
     streamTypes,
     schemaVersion: SCHEMA_VERSION,

@@ -21,7 +21,7 @@ import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import type { Result } from '../../../src/outbox/result';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import type { OutboxDatabase } from '../../../src/outbox/storage/outbox-database';
-import { createPlainSyncDb } from '../../../src/outbox/storage/plain-db';
+import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
 import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.
@@ -75,7 +75,7 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
   // The page's Dexie creates the database; the worker's implementation only ever opens it.
   const created = enginesOnPlainIdb ? db.open() : null;
   if (enginesOnPlainIdb)
-    engineDb = createPlainSyncDb({
+    engineDb = openPlainDatabase({
       name: db.name,
       schemaVersion: SCHEMA_VERSION,
       streamTypes: db.streamTypes,

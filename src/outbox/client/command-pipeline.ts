@@ -21,7 +21,7 @@ import type { EventBus } from './event-bus';
  *   execute ──► boundary check ──► queue ──► group (every command queued in the same task, up to maxGroupSize)
  *                (ValidationError,              │
  *                 nothing queued)               ▼
- *                           ONE rw transaction: read the streams, their outbox rows and the commandIds
+ *            appendCommands: ONE rw transaction: read the streams, their outbox rows and the commandIds
  *                           already handled ─► decide each command in arrival order against the state the
  *                           previous ones left (pure, nothing foreign awaited) ─► write events, outbox rows,
  *                           command rows, snapshots, read models and delivery facts

@@ -304,7 +304,7 @@ async function sendBatch(engine: Engine, flush: Flush, claim: Claim): Promise<Ba
   return { ...applied, failure };
 }
 
-/** A server that answered is reachable, signed in and owes nothing before the next send. */
+/** A valid answer: the server is reachable and takes this client, so the gate and both pauses end. */
 const factsAfterAnswer = (verdicts: readonly Verdict[], now: number): Partial<SyncMeta> => ({
   lastSuccessAt: now,
   lastError: null,
@@ -315,6 +315,7 @@ const factsAfterAnswer = (verdicts: readonly Verdict[], now: number): Partial<Sy
   ...(verdicts.some((verdict) => verdict.kind === 'delivered') ? { pullOwed: true } : {}),
 });
 
+/** A failed request: why, and whether the server could be reached at all or refused the sign-in. */
 const factsAfterFailure = (failure: SyncRequestError, now: number): Partial<SyncMeta> => ({
   lastError: failure.message,
   unreachableSince: unreachableAfter(failure, now),

@@ -28,9 +28,11 @@ import {
 } from './sync-meta';
 
 /**
- * The engine's two transactions around a push: claim (pick a batch and write its lease record) and apply
- * (record the answer, delete the lease). The fetch happens between them, never inside one: Dexie commits a
- * transaction that awaits anything else.
+ * The sync engine's transactions: claim (pick a batch and write its lease record), apply (record the answer,
+ * delete the lease, and claim the next batch in the same transaction) and store a pull page with its
+ * cursor. The fetch happens between them, never inside one: IndexedDB commits a transaction that awaits
+ * anything else. What they decide is decided by pure functions (`lanes.ts`, `answers.ts`, `packBatch`,
+ * `deliveryOf`); this file reads and writes the records around those decisions.
  *
  * Rows are never rewritten to show they are in flight: the batch's lease record names them. A delivered row is
  * deleted in the transaction that records the answer; a row is rewritten only when its answer is a retry or a

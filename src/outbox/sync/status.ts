@@ -6,6 +6,7 @@ import type { Clock } from '../ids';
 import { nextWakeAt, PROBE_EVERY_MS, type WakeFacts } from './schedule';
 import { readSyncFacts, type SyncFacts } from './sync-facts';
 
+// Where the status's callers have always found the facts it is derived from.
 export { readSyncFacts, type SyncFacts } from './sync-facts';
 
 /**

@@ -131,9 +131,7 @@ const CASES = {
   /** 1. One awaited command at a time on orders holding 20 events, strict and relaxed. */
   async append({ call }) {
     for (const durability of ['strict', 'relaxed']) {
-      // `single`: the same command through the one-transaction path (group commit of one), to show what the
-      // handler's separate read transaction costs (docs/performance.md).
-      const variants = ['outpost', 'single', 'dexie', 'idb'];
+      const variants = ['outpost', 'dexie', 'idb'];
       for (const variant of variants) {
         await call('appendSetup', {
           key: `append-${durability}-${variant}`,
@@ -169,21 +167,11 @@ const CASES = {
         baselineName: 'raw IndexedDB transaction, same rows',
         target: { op: '>=', value: 0.5 },
       });
-      figure({
-        ...common,
-        id: `append.${durability}.one-transaction.vs-dexie`,
-        title: `Append through the one-transaction path (group committer, awaited one at a time), ${durability}`,
-        product: values.single,
-        baseline: values.dexie,
-        baselineName: 'raw Dexie transaction, same rows',
-        notes:
-          'informational: what the command handler would reach with load + decide inside its rw transaction',
-      });
       for (const variant of variants) await call('dropDb', `append-${durability}-${variant}`);
     }
   },
 
-  /** 2. A burst issued at once through the group committer against the same commands one at a time. */
+  /** 2. A burst issued at once through the pipeline (group commit) against the same commands one at a time. */
   async group({ call }) {
     for (const variant of ['outpost', 'group']) {
       await call('appendSetup', {
@@ -213,7 +201,7 @@ const CASES = {
     for (const variant of ['outpost', 'group']) await call('dropDb', `group-${variant}`);
   },
 
-  /** 3. Bulk import of a burst against one raw bulkAdd of the same rows. */
+  /** 3. A large burst through the pipeline, issued in chunks, against one raw bulkAdd of the same rows. */
   async burst({ call }) {
     const longest = { outpost: [], raw: [] };
     const values = await interleave(['outpost', 'raw'], async (variant) => {

@@ -3,32 +3,14 @@ import { UuidSchema } from '../fields';
 import type { Clock, IdGenerator } from '../ids';
 import type { EventMetadata } from '../protocol/messages';
 import { err, ok, type Result } from '../result';
-import { all } from '../storage/sync-db';
 import type { AnyStreamType, DomainCommand } from '../stream-type';
 import { type StreamTypes, streamIdFor } from '../stream-types';
 import { type FieldIssue, ValidationError, validate } from '../validation';
+import { appendCommands, type StoredForGroup } from './append-commands';
 import { announceCommitted, type CommittedStream } from './committed-views';
-import type {
-  CommandRow,
-  DeliveryRow,
-  OutboxRow,
-  OutpostDb,
-  StoredClientEvent,
-  StoredEvent,
-  StreamRow,
-} from './db';
+import type { CommandRow, OutpostDb, StoredClientEvent, StoredEvent } from './db';
 import { type CommandError, CommandIdReusedError, StreamDiscardedError, toStorageError } from './errors';
 import type { EventBus } from './event-bus';
-import {
-  deliveryOf,
-  outboxRowsByStream,
-  projectStream,
-  readModelTableNames,
-  type StreamProjection,
-  sameDelivery,
-  streamFacts,
-  writeProjections,
-} from './projections';
 
 /**
  * The one way a command gets in: `execute`. Commands that arrive while a transaction is being prepared share
@@ -39,7 +21,7 @@ import {
  *   execute ──► boundary check ──► queue ──► group (every command queued in the same task, up to maxGroupSize)
  *                (ValidationError,              │
  *                 nothing queued)               ▼
- *                           ONE rw transaction: read the streams, their outbox rows and the commandIds
+ *            appendCommands: ONE rw transaction: read the streams, their outbox rows and the commandIds
  *                           already handled ─► decide each command in arrival order against the state the
  *                           previous ones left (pure, nothing foreign awaited) ─► write events, outbox rows,
  *                           command rows, snapshots, read models and delivery facts
@@ -173,33 +155,6 @@ export function parseRequest(
   });
 }
 
-/** The tables every command transaction writes: the core's and every stream type's read models. */
-export const writeTables = (db: OutpostDb): string[] => [
-  'events',
-  'outbox',
-  'streams',
-  'commands',
-  'deliveries',
-  ...readModelTableNames(db.streamTypes),
-];
-
-/** The outbox row a freshly written client event gets: pending, never tried, due at once. */
-export function pendingOutboxRow(event: StoredClientEvent, now: number): OutboxRow {
-  return {
-    eventId: event.eventId,
-    position: event.position ?? 0,
-    streamId: event.streamId,
-    version: event.version,
-    type: event.type,
-    status: 'pending',
-    attempts: 0,
-    nextAttemptAt: 0,
-    lastError: null,
-    deadCode: null,
-    createdAt: now,
-  };
-}
-
 /** Where a stream stands while its group is decided: the state the earlier commands of the group left. */
 interface StreamCursor {
   state: unknown;
@@ -217,45 +172,35 @@ type Planned =
 interface GroupWritten {
   readonly results: CommandResult[];
   /** What the group left of each stream it wrote, to announce once the transaction committed. */
-  readonly committed: CommittedStream[];
+  readonly committed: readonly CommittedStream[];
 }
 
 /** Step 1: the snapshot of each stream (folded from its events for one without a row: an old database). */
-async function readCursors(
-  db: OutpostDb,
-  group: readonly ParsedRequest[],
-  streamRows: readonly (StreamRow | undefined)[],
-): Promise<Map<string, StreamCursor>> {
-  const streamIds = [...new Set(group.map((request) => request.streamId))];
+function readCursors(group: readonly ParsedRequest[], stored: StoredForGroup): Map<string, StreamCursor> {
   const typeOf = new Map(group.map((request) => [request.streamId, request.type] as const));
-  const missing = streamIds.filter((_, index) => streamRows[index] === undefined);
-  // `all` keeps Dexie's transaction zone however many there are; the native one loses it past about a hundred.
-  const missingEvents = await all(
-    missing.map((streamId) => db.events.where('streamId').equals(streamId).toArray()),
-  );
   const cursors = new Map<string, StreamCursor>();
-  for (const [index, streamId] of missing.entries()) {
+  for (const [streamId, row] of stored.streams) {
     const type = typeOf.get(streamId) as AnyStreamType;
+    if (row) {
+      cursors.set(streamId, {
+        state: row.state,
+        version: row.version,
+        discardedFromVersion: row.discardedFromVersion,
+        type,
+      });
+      continue;
+    }
     let state: unknown = type.initialState;
     let version = 0;
-    const events = [...(missingEvents[index] ?? [])].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+    const events = [...(stored.unsnapshotted.get(streamId) ?? [])].sort(
+      (a, b) => (a.position ?? 0) - (b.position ?? 0),
+    );
     for (const event of events) {
       if (event.kind === 'local') continue;
       state = type.evolve(state, event);
       if (event.kind === 'client') version = Math.max(version, event.version);
     }
     cursors.set(streamId, { state, version, discardedFromVersion: undefined, type });
-  }
-  for (const [index, streamId] of streamIds.entries()) {
-    const row = streamRows[index];
-    if (!row) continue;
-    const type = typeOf.get(streamId) as AnyStreamType;
-    cursors.set(streamId, {
-      state: row.state,
-      version: row.version,
-      discardedFromVersion: row.discardedFromVersion,
-      type,
-    });
   }
   return cursors;
 }
@@ -336,116 +281,70 @@ function decideGroup(
   return { planned, fresh };
 }
 
-/** Writes one group in one transaction; throws (and writes nothing) if the transaction fails. */
+/**
+ * Writes one group in one transaction (`appendCommands`): the stored rows are read, the group decided on
+ * them (steps 1 and 2) and its rows written (step 3), or nothing is; throws if the transaction fails.
+ */
 async function writeGroup(deps: CommandPipelineDeps, group: readonly ParsedRequest[]): Promise<GroupWritten> {
-  const { db, clock } = deps;
-  return db.transaction('rw', writeTables(db), async () => {
-    const streamIds = [...new Set(group.map((request) => request.streamId))];
-    const commandIds = [...new Set(group.map((request) => request.commandId))];
-    const [streamRows, handledRows, deliveryRows, outbox] = await all([
-      db.streams.bulkGet(streamIds),
-      db.commands.bulkGet(commandIds),
-      db.deliveries.bulkGet(streamIds),
-      outboxRowsByStream(db, streamIds),
-    ]);
-    const cursors = await readCursors(db, group, streamRows);
-    const handled = new Map<string, CommandRow>();
-    for (const row of handledRows) if (row) handled.set(row.commandId, row);
-
-    const now = clock.now();
-    const { planned, fresh } = decideGroup(deps, group, cursors, handled, new Date(now).toISOString());
-
-    // Step 3: the writes. Events first (their positions order the outbox), then everything else at once.
-    const positions = fresh.length > 0 ? await db.events.bulkAdd(fresh, { allKeys: true }) : [];
-    const stored = fresh.map((event, index) => ({ ...event, position: Number(positions[index]) }));
-    const rows = stored.map((event) => pendingOutboxRow(event, now));
-    const commandRows: CommandRow[] = [];
-    const fingerprints = new Map(group.map((request) => [request.commandId, request.fingerprint] as const));
-    for (const plan of planned) {
-      if (plan.kind !== 'write') continue;
-      const { commandId, streamId, events, version } = plan.outcome;
-      commandRows.push({
-        commandId,
-        streamId,
-        eventIds: events.map((event) => event.eventId),
-        version,
-        handledAt: now,
-        command: fingerprints.get(commandId) ?? '',
-      });
-    }
-    const { projections, deliveries, committed } = projectGroup(
-      db,
-      stored,
-      streamRows,
-      deliveryRows,
-      outbox,
-      rows,
-    );
-    await all([
-      rows.length > 0 ? db.outbox.bulkAdd(rows) : undefined,
-      commandRows.length > 0 ? db.commands.bulkAdd(commandRows) : undefined,
-      writeProjections(db, projections, deliveries),
-    ]);
-    if (deps.faults?.whileWriting) for (const row of commandRows) deps.faults.whileWriting(row.commandId);
-
-    const results = await answers(db, planned, stored, [...handled.values()]);
-    return { results, committed };
+  const { clock } = deps;
+  const fingerprints = new Map(group.map((request) => [request.commandId, request.fingerprint] as const));
+  const appended = await appendCommands(deps.db, {
+    streamIds: [...new Set(group.map((request) => request.streamId))],
+    commandIds: [...new Set(group.map((request) => request.commandId))],
+    decide(stored) {
+      const now = clock.now();
+      const cursors = readCursors(group, stored);
+      const { planned, fresh } = decideGroup(
+        deps,
+        group,
+        cursors,
+        stored.handled,
+        new Date(now).toISOString(),
+      );
+      const commands: CommandRow[] = [];
+      for (const plan of planned) {
+        if (plan.kind !== 'write') continue;
+        const { commandId, streamId, events, version } = plan.outcome;
+        commands.push({
+          commandId,
+          streamId,
+          eventIds: events.map((event) => event.eventId),
+          version,
+          handledAt: now,
+          command: fingerprints.get(commandId) ?? '',
+        });
+      }
+      const whileWriting = deps.faults?.whileWriting;
+      return {
+        events: fresh,
+        commands,
+        createdAt: now,
+        earlierEventIds: [...stored.handled.values()].flatMap((row) => row.eventIds),
+        plan: planned,
+        ...(whileWriting
+          ? {
+              whileWriting: () => {
+                for (const row of commands) whileWriting(row.commandId);
+              },
+            }
+          : {}),
+      };
+    },
   });
-}
-
-/** The projections of a group's fresh events, the delivery rows they change, and what to announce. */
-function projectGroup(
-  db: OutpostDb,
-  stored: readonly StoredClientEvent[],
-  streamRows: readonly (StreamRow | undefined)[],
-  deliveryRows: readonly (DeliveryRow | undefined)[],
-  outbox: ReadonlyMap<string, readonly OutboxRow[]>,
-  appended: readonly OutboxRow[],
-): { projections: StreamProjection[]; deliveries: DeliveryRow[]; committed: CommittedStream[] } {
-  const byStream = new Map<string, StoredClientEvent[]>();
-  for (const event of stored) byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
-  const rowIndex = new Map(streamRows.map((row, index) => [row?.streamId, index] as const));
-  const projections: StreamProjection[] = [];
-  const deliveries: DeliveryRow[] = [];
-  const committed: CommittedStream[] = [];
-  for (const [streamId, events] of byStream) {
-    const parsed = db.streamTypes.parse(streamId);
-    if (!parsed) continue;
-    const current = streamRows.find((row) => row?.streamId === streamId);
-    const projection = projectStream(parsed.type, parsed.id, streamId, current, events);
-    if (!projection) continue;
-    projections.push(projection);
-    const rows = [...(outbox.get(streamId) ?? []), ...appended.filter((row) => row.streamId === streamId)];
-    const delivery = deliveryOf(streamId, rows, streamFacts(projection.stream));
-    const before = deliveryRows[rowIndex.get(streamId) ?? -1];
-    if (!sameDelivery(before, delivery)) deliveries.push(delivery);
-    committed.push({
-      streamId,
-      stream: projection.stream,
-      rows: projection.rows,
-      delivery,
-      outbox: rows,
-      events,
-    });
-  }
-  return { projections, deliveries, committed };
+  const results = answers(deps.db.streamTypes, appended.plan, appended.events, appended.earlier);
+  return { results, committed: appended.committed };
 }
 
 /** Step 4: one answer per request, in order; a repeat gets its first answer's events. */
-async function answers(
-  db: OutpostDb,
+function answers(
+  types: StreamTypes,
   planned: readonly Planned[],
   stored: readonly StoredClientEvent[],
-  handled: readonly CommandRow[],
-): Promise<CommandResult[]> {
+  earlier: readonly StoredEvent[],
+): CommandResult[] {
   const positionOf = new Map(stored.map((event) => [event.eventId, event.position] as const));
-  const earlier = handled.flatMap((row) => row.eventIds);
   const earlierEvents = new Map<string, StoredClientEvent>();
-  if (earlier.length > 0) {
-    for (const event of await db.events.where('eventId').anyOf(earlier).toArray()) {
-      if (event.kind === 'client') earlierEvents.set(event.eventId, event);
-    }
-  }
+  for (const event of earlier) if (event.kind === 'client') earlierEvents.set(event.eventId, event);
   const results: CommandResult[] = [];
   for (const plan of planned) {
     switch (plan.kind) {
@@ -468,7 +367,7 @@ async function answers(
           .map((eventId) => earlierEvents.get(eventId))
           .filter((event): event is StoredClientEvent => event !== undefined)
           .sort((a, b) => a.version - b.version);
-        const parsed = db.streamTypes.parse(plan.row.streamId);
+        const parsed = types.parse(plan.row.streamId);
         results.push(
           ok({
             commandId: plan.row.commandId,

@@ -1,6 +1,7 @@
 import Dexie, { type EntityTable, type Table, type Transaction } from 'dexie';
 import type { EventMetadata } from '../protocol/messages';
-import { SYNC_DB_NAME } from '../storage/sync-db';
+import { dexieTransact } from '../storage/dexie-database';
+import { type OutboxDatabase, SYNC_DB_NAME } from '../storage/outbox-database';
 import type { StreamTypes } from '../stream-types';
 
 /**
@@ -10,6 +11,9 @@ import type { StreamTypes } from '../stream-types';
  * plain IndexedDB) and the UI's live queries.
  *
  * The core never names a stream type's table: `openOutboxDb` adds the tables the stream types declare.
+ *
+ * It is also an `OutboxDatabase` (`transact`), so the outbox's operations take it as they are: the pages'
+ * storage adapter is the Dexie database itself.
  */
 
 interface StoredEnvelope {
@@ -182,7 +186,7 @@ export interface CoreTables {
   meta: EntityTable<MetaRow, 'key'>;
 }
 
-export type OutpostDb = Dexie & CoreTables & { readonly streamTypes: StreamTypes };
+export type OutpostDb = Dexie & CoreTables & OutboxDatabase;
 
 /** The core's index specs at the current layout. */
 export const CORE_TABLES = {
@@ -253,6 +257,7 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
     .stores({ ...retired, ...CORE_TABLES, ...options.streamTypes.tables } as Record<string, string | null>);
   if (options.upgrade) current.upgrade(options.upgrade);
   Object.defineProperty(db, 'streamTypes', { value: options.streamTypes });
+  Object.defineProperty(db, 'transact', { value: dexieTransact(db) });
   return db;
 }
 

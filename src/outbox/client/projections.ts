@@ -1,4 +1,4 @@
-import { all, type SyncTables } from '../storage/sync-db';
+import { all, type OutboxDatabase, type OutboxRecords } from '../storage/outbox-database';
 import type { AnyStreamType, ReadModelRow, ReadModelRows } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import type {
@@ -189,13 +189,13 @@ function groupByStream(events: readonly StoredEvent[]): Map<string, StoredEvent[
 
 /** Each stream's outbox rows. */
 export async function outboxRowsByStream(
-  db: SyncTables,
+  records: OutboxRecords,
   streamIds: readonly string[],
 ): Promise<Map<string, OutboxRow[]>> {
   // One getAll per stream, not anyOf: Dexie walks anyOf with a cursor, one IndexedDB round trip per row, and
   // this runs in every command's transaction (docs/performance.md).
   // `all`, not the native one: on Dexie it keeps the transaction zone however many streams there are.
-  const rows = await all(streamIds.map((streamId) => db.outbox.where('streamId').equals(streamId).toArray()));
+  const rows = await all(streamIds.map((streamId) => records.streamRows(streamId)));
   const byStream = new Map<string, OutboxRow[]>();
   for (const [index, streamId] of streamIds.entries()) byStream.set(streamId, rows[index] ?? []);
   return byStream;
@@ -203,11 +203,11 @@ export async function outboxRowsByStream(
 
 /** The writes of a batch of projections: snapshots, read-model rows by table, and delivery rows. */
 export async function writeProjections(
-  db: SyncTables,
+  records: OutboxRecords,
   projections: readonly StreamProjection[],
   deliveries: readonly DeliveryRow[],
 ): Promise<void> {
-  const puts = new Map<string, { id: string }[]>();
+  const puts = new Map<string, ReadModelRow[]>();
   const deletes = new Map<string, string[]>();
   for (const { rows, id } of projections) {
     for (const [table, row] of Object.entries(rows)) {
@@ -218,16 +218,13 @@ export async function writeProjections(
   }
   await all([
     projections.length > 0
-      ? db.streams.bulkPut(projections.map((projection) => projection.stream))
+      ? records.putStreams(projections.map((projection) => projection.stream))
       : undefined,
-    deliveries.length > 0 ? db.deliveries.bulkPut([...deliveries]) : undefined,
-    ...[...puts].map(([table, rows]) => db.table(table).bulkPut(rows)),
-    ...[...deletes].map(([table, keys]) => db.table(table).bulkDelete(keys)),
+    deliveries.length > 0 ? records.putDeliveries(deliveries) : undefined,
+    ...[...puts].map(([table, rows]) => records.putReadModelRows(table, rows)),
+    ...[...deletes].map(([table, ids]) => records.deleteReadModelRows(table, ids)),
   ]);
 }
-
-/** The read-model tables of every stream type, for a transaction's scope. */
-export const readModelTableNames = (types: StreamTypes): string[] => Object.keys(types.tables);
 
 /**
  * Folds stored events (client, server and local records) into the streams' snapshots, their read models and
@@ -237,7 +234,7 @@ export const readModelTableNames = (types: StreamTypes): string[] => Object.keys
  * events were added to `events` (with their positions), in position order, each event once.
  */
 export async function projectEvents(
-  db: SyncTables,
+  records: OutboxRecords,
   types: StreamTypes,
   events: readonly StoredEvent[],
 ): Promise<StreamProjection[]> {
@@ -245,9 +242,9 @@ export async function projectEvents(
   const byStream = groupByStream(events);
   const streamIds = [...byStream.keys()].filter((streamId) => types.parse(streamId) !== null);
   const [streams, deliveries, outbox] = await all([
-    db.streams.bulkGet(streamIds),
-    db.deliveries.bulkGet(streamIds),
-    outboxRowsByStream(db, streamIds),
+    records.streams(streamIds),
+    records.deliveries(streamIds),
+    outboxRowsByStream(records, streamIds),
   ]);
 
   // A local record (a discard) folds the stream again from its stored events: fetch those first, with
@@ -255,7 +252,7 @@ export async function projectEvents(
   const stored = new Map<string, StoredEvent[]>();
   for (const streamId of streamIds) {
     if (byStream.get(streamId)?.some((event) => event.kind === 'local')) {
-      stored.set(streamId, await db.events.where('streamId').equals(streamId).toArray());
+      stored.set(streamId, await records.streamEvents(streamId));
     }
   }
 
@@ -277,7 +274,7 @@ export async function projectEvents(
     const delivery = deliveryOf(streamId, outbox.get(streamId) ?? [], streamFacts(projection.stream));
     if (!sameDelivery(deliveries[index], delivery)) changedDeliveries.push(delivery);
   }
-  await writeProjections(db, projections, changedDeliveries);
+  await writeProjections(records, projections, changedDeliveries);
   return projections;
 }
 
@@ -286,18 +283,32 @@ export async function projectEvents(
  * changed. Call inside a transaction over outbox, streams and deliveries whenever outbox rows change; a
  * lease alone changes nothing stored.
  */
-export async function refreshDelivery(db: SyncTables, streamIds: Iterable<string>): Promise<void> {
+export async function refreshDeliveryWithin(
+  records: OutboxRecords,
+  streamIds: Iterable<string>,
+): Promise<void> {
   const ids = [...new Set(streamIds)];
   if (ids.length === 0) return;
   const [streams, deliveries, outbox] = await all([
-    db.streams.bulkGet(ids),
-    db.deliveries.bulkGet(ids),
-    outboxRowsByStream(db, ids),
+    records.streams(ids),
+    records.deliveries(ids),
+    outboxRowsByStream(records, ids),
   ]);
   const changed: DeliveryRow[] = [];
   for (const [index, streamId] of ids.entries()) {
     const delivery = deliveryOf(streamId, outbox.get(streamId) ?? [], streamFacts(streams[index]));
     if (!sameDelivery(deliveries[index], delivery)) changed.push(delivery);
   }
-  if (changed.length > 0) await db.deliveries.bulkPut(changed);
+  if (changed.length > 0) await records.putDeliveries(changed);
+}
+
+/** The tables `refreshDeliveryWithin` reads and writes. */
+export const DELIVERY_TABLES = ['outbox', 'streams', 'deliveries'] as const;
+
+/**
+ * `refreshDeliveryWithin` in a transaction of its own, or in the caller's Dexie transaction when one spans
+ * these tables (Dexie then reuses it): for tools and tests that change outbox rows by hand.
+ */
+export function refreshDelivery(database: OutboxDatabase, streamIds: Iterable<string>): Promise<void> {
+  return database.transact('rw', DELIVERY_TABLES, (records) => refreshDeliveryWithin(records, streamIds));
 }

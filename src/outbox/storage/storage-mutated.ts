@@ -1,4 +1,4 @@
-import { maxKey, minKey } from './sync-db';
+import { maxKey, minKey } from './outbox-database';
 
 /**
  * Dexie's cross-context change notice, posted by the plain IndexedDB implementation so the pages' Dexie

@@ -1,11 +1,11 @@
-import Dexie from 'dexie';
-import type { OutboxRow, OutpostDb, StoredLocalEvent } from '../client/db';
+import type { OutboxRow, StoredLocalEvent } from '../client/db';
 import type { EventBus } from '../client/event-bus';
 import { liveLeases, outboxEntriesView } from '../client/outbox-view';
-import { projectEvents, refreshDelivery } from '../client/projections';
+import { projectEvents, refreshDeliveryWithin } from '../client/projections';
 import { ReasonSchema } from '../fields';
 import type { Clock, IdGenerator } from '../ids';
 import { err, ok, type Result } from '../result';
+import type { OutboxDatabase, OutboxRecords } from '../storage/outbox-database';
 import { splitStreamId } from '../stream-types';
 import { type ValidationError, validate } from '../validation';
 import { DeadLetterError } from './errors';
@@ -29,12 +29,9 @@ export interface DeadLetter {
   readonly createdAt: number;
 }
 
-const deadRows = (db: OutpostDb) =>
-  db.outbox.where('[status+position]').between(['dead', Dexie.minKey], ['dead', Dexie.maxKey]);
-
 /** Every dead entry, oldest first. */
-export async function listDeadLetters(db: OutpostDb): Promise<DeadLetter[]> {
-  const rows = await deadRows(db).toArray();
+export async function listDeadLetters(database: OutboxDatabase): Promise<DeadLetter[]> {
+  const rows = await database.transact('r', ['outbox'], (records) => records.deadRows());
   return rows.map((row) => ({
     eventId: row.eventId,
     streamId: row.streamId,
@@ -50,14 +47,11 @@ export async function listDeadLetters(db: OutpostDb): Promise<DeadLetter[]> {
 }
 
 /** This entry and the later ones of its stream, ascending version: every stored row is undelivered. */
-const laterUndelivered = (db: OutpostDb, row: OutboxRow) =>
-  db.outbox
-    .where('[streamId+version]')
-    .between([row.streamId, row.version], [row.streamId, Dexie.maxKey])
-    .toArray();
+const laterUndelivered = (records: OutboxRecords, row: OutboxRow) =>
+  records.streamRowsFrom(row.streamId, row.version);
 
-async function loadDead(db: OutpostDb, eventId: string): Promise<OutboxRow> {
-  const row = await db.outbox.get(eventId);
+async function loadDead(records: OutboxRecords, eventId: string): Promise<OutboxRow> {
+  const [row] = await records.outboxRows([eventId]);
   if (row?.status !== 'dead') {
     throw new DeadLetterError(
       'dead_letter_not_found',
@@ -75,13 +69,13 @@ async function loadDead(db: OutpostDb, eventId: string): Promise<OutboxRow> {
  * Returns the eventIds re-queued, or a DeadLetterError (nothing changed) when the entry is not dead.
  */
 export async function retryDeadLetter(
-  db: OutpostDb,
+  database: OutboxDatabase,
   eventId: string,
 ): Promise<Result<string[], DeadLetterError>> {
   return asResult(() =>
-    db.transaction('rw', syncTables(db.streamTypes), async () => {
-      const row = await loadDead(db, eventId);
-      const later = await laterUndelivered(db, row);
+    database.transact('rw', syncTables(database.streamTypes), async (records) => {
+      const row = await loadDead(records, eventId);
+      const later = await laterUndelivered(records, row);
       const revived = later
         .filter((candidate) => candidate.status === 'dead')
         .map(
@@ -94,8 +88,8 @@ export async function retryDeadLetter(
             lastError: null,
           }),
         );
-      await db.outbox.bulkPut(revived);
-      await refreshDelivery(db, [row.streamId]);
+      await records.putOutboxRows(revived);
+      await refreshDeliveryWithin(records, [row.streamId]);
       return revived.map((candidate) => candidate.eventId);
     }),
   );
@@ -120,6 +114,16 @@ export interface DiscardRequest {
   readonly bus?: EventBus;
 }
 
+/** A discard the person asked for, its reason checked: what the storage operation needs. */
+export interface DiscardOrder {
+  readonly eventId: string;
+  readonly reason: string;
+  /** When the person gave up: the records' `occurredAt`, and what tells a live lease from a passed one. */
+  readonly now: number;
+  /** Ids for the `DeliveryDiscarded` records. */
+  readonly newId: IdGenerator;
+}
+
 export interface DiscardOutcome {
   readonly streamId: string;
   /** The compensating records, one per discarded event, ascending version. */
@@ -136,28 +140,44 @@ export interface DiscardOutcome {
  * is not dead, or a later one still in flight, is a DeadLetterError; both leave everything unchanged.
  */
 export async function discardDeadLetter(
-  db: OutpostDb,
+  database: OutboxDatabase,
   request: DiscardRequest,
 ): Promise<Result<DiscardOutcome, ValidationError | DeadLetterError>> {
   const reason = validate(ReasonSchema, request.reason);
   if (!reason.ok) return err(reason.error);
-  const outcome = await asResult(() =>
-    db.transaction('rw', syncTables(db.streamTypes), async () => {
-      const row = await loadDead(db, request.eventId);
-      const [later, leases] = await Promise.all([laterUndelivered(db, row), db.leases.toArray()]);
-      const doomed = outboxEntriesView(later, liveLeases(leases, request.clock.now()));
+  const outcome = await discardDeadLetterEntry(database, {
+    eventId: request.eventId,
+    reason: reason.value,
+    now: request.clock.now(),
+    newId: request.ids,
+  });
+  if (outcome.ok) request.bus?.publish(outcome.value.records);
+  return outcome;
+}
+
+/** `discardDeadLetter` once the reason passed its check: the one transaction, nothing published. */
+export function discardDeadLetterEntry(
+  database: OutboxDatabase,
+  order: DiscardOrder,
+): Promise<Result<DiscardOutcome, DeadLetterError>> {
+  const types = database.streamTypes;
+  return asResult(() =>
+    database.transact('rw', syncTables(types), async (records) => {
+      const row = await loadDead(records, order.eventId);
+      const [later, leases] = await Promise.all([laterUndelivered(records, row), records.leases()]);
+      const doomed = outboxEntriesView(later, liveLeases(leases, order.now));
       const busy = doomed.find((candidate) => candidate.status === 'inflight');
       if (busy) {
         throw new DeadLetterError(
           'dead_letter_in_flight',
-          request.eventId,
+          order.eventId,
           `Version ${busy.version} of this stream is being sent right now; try again when it settles`,
         );
       }
-      const occurredAt = new Date(request.clock.now()).toISOString();
-      const records: StoredLocalEvent[] = doomed.map((candidate) => ({
+      const occurredAt = new Date(order.now).toISOString();
+      const discards: StoredLocalEvent[] = doomed.map((candidate) => ({
         kind: 'local',
-        eventId: request.ids(),
+        eventId: order.newId(),
         streamId: row.streamId,
         type: 'DeliveryDiscarded',
         schemaVersion: 1,
@@ -165,18 +185,16 @@ export async function discardDeadLetter(
           eventId: candidate.eventId,
           eventType: candidate.type,
           version: candidate.version,
-          reason: reason.value,
+          reason: order.reason,
         },
         occurredAt,
       }));
-      await db.outbox.bulkDelete(doomed.map((candidate) => candidate.eventId));
-      const positions = await db.events.bulkAdd(records, { allKeys: true });
-      const stored = records.map((record, index) => ({ ...record, position: Number(positions[index]) }));
-      await projectEvents(db, db.streamTypes, stored);
-      await refreshDelivery(db, [row.streamId]);
+      await records.deleteOutboxRows(doomed.map((candidate) => candidate.eventId));
+      const positions = await records.appendEvents(discards);
+      const stored = discards.map((record, index) => ({ ...record, position: positions[index] }));
+      await projectEvents(records, types, stored);
+      await refreshDeliveryWithin(records, [row.streamId]);
       return { streamId: row.streamId, records: stored };
     }),
   );
-  if (outcome.ok) request.bus?.publish(outcome.value.records);
-  return outcome;
 }

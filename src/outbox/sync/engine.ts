@@ -2,42 +2,35 @@ import type { StoredEvent } from '../client/db';
 import type { EventBus } from '../client/event-bus';
 import type { Clock, IdGenerator } from '../ids';
 import { PROTOCOL_VERSION, type PushRequest } from '../protocol/messages';
-import type { SyncDb } from '../storage/sync-db';
+import type { OutboxDatabase } from '../storage/outbox-database';
+import { type SyncStorage, syncStorage } from '../storage/outbox-storage';
 import type { StreamTypes } from '../stream-types';
+import { isTransient, type Verdict, verdictOf, verdictOfFailure } from './answers';
 import type { SyncRequestError } from './errors';
 import { getHealth, getPull, type HttpClientDeps, postPush } from './http-client';
-import {
-  type ApplyOutcome,
-  applyAndClaim,
-  applyPullPage,
-  type Claim,
-  type ClaimedEntry,
-  type ClaimOptions,
-  claimBatch,
-  jsonBytes,
-  type Verdict,
-  verdictOf,
-} from './outbox-store';
+import { type AnswerApplied, type Claim, type ClaimOptions, jsonBytes } from './outbox-store';
 import { backoffDelay, type RetryPolicy, resolvePolicy } from './retry-policy';
-import { patchSyncMeta, readPullCursor, readSyncMeta, type SyncMeta } from './sync-meta';
+import type { SyncMeta } from './sync-meta';
 
 /**
- * The outbox relay. One `flush()` drains the outbox through an injected `fetch`, Dexie database and clock,
- * so the same code runs in a page and in the service worker:
+ * The outbox relay. One `flush()` drains the outbox through an injected `fetch`, database and clock, so the
+ * same code runs in a page (on Dexie) and in the service worker (on plain IndexedDB). Each step below is one
+ * call to the storage port (`SyncStorage`), one transaction:
  *
- *          ┌──────────── claim (rw tx) ────────────┐
- *   flush ─┤ expired lease records deleted; lane    ├─► POST /push ─► apply + next claim (one rw tx) ─┐
- *          │ heads + successors → one lease record  │   (no tx open)                                   │
- *          └────────────────────────────────────────┘                                                  │
- *             ▲                                                                                         │
- *             └──── until nothing is eligible, a transient failure or auth-required ◄──────────────────┘
- *                   then, if anything was delivered or a pull is still owed: GET /pull (hasMore)
+ *            1. pass the gate           2. claim (rw tx)             3. send the batch
+ *   flush ─► auth pause? offline? ─► expired leases deleted; lane ─► POST /push ─► apply + next claim ─┐
+ *            backoff (probe /health)   heads + successors leased     (no tx open)    (one rw tx)        │
+ *                                               ▲                                                     │
+ *                                               └── until nothing is eligible, a transient failure ◄──┘
+ *                                                   or auth-required
+ *            4. pull: if anything was delivered or a pull is still owed, GET /pull until hasMore is false
  *
  * Safe with several engines on one database (tabs, the worker): a row is leased to one flusher at a time,
  * and every answer is idempotent on the server (eventId).
  */
 export interface SyncEngineDeps {
-  readonly db: SyncDb;
+  /** The outbox's database: a page's Dexie one (`OutpostDb`), or the worker's plain IndexedDB one. */
+  readonly db: OutboxDatabase;
   /** The app's stream types: server events are checked and projected by their own. */
   readonly streamTypes: StreamTypes;
   readonly transport: typeof fetch;
@@ -94,328 +87,395 @@ export interface SyncEngine {
   resumeAfterSignIn(token?: string | null): Promise<void>;
 }
 
-/** Room for the envelope around the events: protocol, clientId, batchId, brackets and keys. */
-const envelopeBytes = (clientId: string, batchId: string): number =>
-  jsonBytes({ protocol: PROTOCOL_VERSION, clientId, batchId, events: [] });
-
 export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
-  const { db, clock, ids, clientId } = deps;
-  const policy = resolvePolicy(deps.policy);
-  const random = deps.random ?? Math.random;
-  const ownerId = deps.ownerId ?? ids();
-  let token = deps.token ?? null;
-  const http: HttpClientDeps = {
-    streamTypes: deps.streamTypes,
-    transport: deps.transport,
-    baseUrl: deps.baseUrl,
-    token: () => token,
-    now: () => clock.now(),
-    timeoutMs: policy.requestTimeoutMs,
-  };
-  const publish = (events: readonly StoredEvent[]) => {
-    if (events.length > 0) deps.bus?.publish(events);
-  };
-
+  const engine = engineOf(deps);
   let running: Promise<FlushReport> | null = null;
-  /** Where the next claim's scan of pending rows may start; kept across flushes of this engine. */
-  let scanFrom: number | null = null;
   let pulling: Promise<number> | null = null;
-
-  async function pullAll(): Promise<number> {
-    let pulled = 0;
-    for (;;) {
-      const since = await readPullCursor(db);
-      const answer = await getPull(http, clientId, since);
-      if (!answer.ok) {
-        await recordPullFailure(answer.error);
-        throw answer.error;
-      }
-      const page = answer.value;
-      const { stored, cursorMoved } = await applyPullPage(
-        db,
-        deps.streamTypes,
-        since,
-        page.cursor,
-        page.serverEvents,
-      );
-      publish(stored);
-      pulled += stored.length;
-      // Another context moved the cursor meanwhile: it is ahead of us, let it finish.
-      if (!page.hasMore || !cursorMoved) break;
-    }
-    await db.transaction('rw', db.meta, (db) =>
-      patchSyncMeta(db, {
-        lastSuccessAt: clock.now(),
-        authRequired: false,
-        lastError: null,
-        pullOwed: false,
-        pullFailures: 0,
-        unreachableSince: null,
-      }),
-    );
-    return pulled;
-  }
-
-  /**
-   * A failed pull waits like a failed push: a transient failure gates the next attempt with backoff (and any
-   * Retry-After), so an owed pull is retried on time by whichever context runs the schedule, never spun.
-   */
-  async function recordPullFailure(error: SyncRequestError): Promise<void> {
-    const now = clock.now();
-    await db.transaction('rw', db.meta, (db) =>
-      patchSyncMeta(db, (current) => {
-        const pullFailures = current.pullFailures + 1;
-        const unreachableSince = unreachableAfter(error, now);
-        if (error.code === 'auth_required') {
-          return { lastError: error.message, authRequired: true, unreachableSince };
-        }
-        if (!isTransient(error)) return { lastError: error.message, pullFailures, unreachableSince };
-        const at = now + Math.max(backoffDelay(pullFailures, policy, random), error.retryAfterMs ?? 0);
-        return {
-          lastError: error.message,
-          pullFailures,
-          unreachableSince,
-          nextAttemptAt: Math.max(current.nextAttemptAt ?? at, at),
-        };
-      }),
-    );
-  }
-
-  function pull(): Promise<number> {
-    pulling ??= pullAll().finally(() => {
+  const pull = (): Promise<number> => {
+    pulling ??= pullAll(engine).finally(() => {
       pulling = null;
     });
     return pulling;
-  }
-
-  /**
-   * Sends one claimed batch and records the answer; `next` says, from the answer, whether to claim again and
-   * how, so the next claim shares the answer's transaction (one durable commit per batch).
-   */
-  async function sendBatch(
-    batchId: string,
-    entries: readonly ClaimedEntry[],
-    next: (failure: SyncRequestError | null) => ClaimOptions | null,
-  ): Promise<{
-    failure: SyncRequestError | null;
-    applied: ApplyOutcome;
-    claim: Claim | null;
-  }> {
-    // The request carries the lease's batchId: one name for the batch in the outbox and on the wire.
-    const body: PushRequest = {
-      protocol: PROTOCOL_VERSION,
-      clientId,
-      batchId,
-      events: entries.map((entry) => entry.event),
-    };
-    const answer = await postPush(http, body);
-    const now = clock.now();
-    let verdicts: Verdict[];
-    let failure: SyncRequestError | null = null;
-    let meta = {};
-    if (answer.ok) {
-      verdicts = answer.value.results.map(verdictOf);
-      meta = {
-        lastSuccessAt: now,
-        lastError: null,
-        authRequired: false,
-        nextAttemptAt: null,
-        unreachableSince: null,
-        ...(verdicts.some((verdict) => verdict.kind === 'delivered') ? { pullOwed: true } : {}),
-      };
-    } else {
-      failure = answer.error;
-      verdicts = entries.map(() => failureVerdict(answer.error, entries.length));
-      meta = {
-        lastError: answer.error.message,
-        unreachableSince: unreachableAfter(answer.error, now),
-        ...(answer.error.code === 'auth_required' ? { authRequired: true } : {}),
-      };
-    }
-    const { applied, claim } = await applyAndClaim(
-      db,
-      deps.streamTypes,
-      {
-        ownerId,
-        batchId,
-        now,
-        policy,
-        random,
-        entries,
-        verdicts,
-        serverEvents: answer.ok ? answer.value.serverEvents : [],
-        meta,
-        gate: failure !== null && isTransient(failure),
-      },
-      next(failure),
-    );
-    publish(applied.stored);
-    return { failure, applied, claim };
-  }
-
-  async function runFlush(options: FlushOptions): Promise<FlushReport> {
-    const force = options.force ?? false;
-    let sent = 0;
-    let delivered = 0;
-    let dead = 0;
-    let retrying = 0;
-    let pulled = 0;
-    const finish = (outcome: FlushOutcome, nextAttemptAt: number | null): FlushReport => ({
-      sent,
-      delivered,
-      dead,
-      retrying,
-      pulled,
-      outcome,
-      nextAttemptAt,
-    });
-
-    const meta = await readSyncMeta(db);
-    if (meta.authRequired) return finish('auth-required', null);
-    if (deps.online && !deps.online()) return finish('offline', null);
-    let ignoreBackoff = force;
-    if (!force && meta.nextAttemptAt !== null && meta.nextAttemptAt > clock.now()) {
-      const probed = await probeWhileUnreachable(meta);
-      if (probed !== 'back') return finish(probed.outcome, probed.nextAttemptAt);
-      // The backoff was the outage's, not the server's answer: everything may go now.
-      ignoreBackoff = true;
-    }
-
-    const sentThisFlush = new Set<string>();
-    let limit = Math.max(1, policy.batchSize);
-    let outcome: FlushOutcome | null = null;
-    let nextAttemptAt: number | null = null;
-    // Every batchId is a UUID, so any one of them sizes the envelope.
-    const byteBudget = policy.maxBatchBytes - envelopeBytes(clientId, ids());
-    const claimOptions = (reclaimLeases = false): ClaimOptions => ({
-      ownerId,
-      batchId: ids(),
-      now: clock.now(),
-      policy,
-      limit,
-      byteBudget,
-      exclude: sentThisFlush,
-      ...(scanFrom === null ? {} : { scanFrom }),
-      ignoreBackoff,
-      reclaimLeases,
-    });
-    // Only the first claim can meet a dead flusher's lease: while this flush holds the lock nobody else leases.
-    let claim: Claim | null = await claimBatch(db, claimOptions(options.exclusive === true));
-    while (claim) {
-      scanFrom = claim.scanFrom;
-      if (claim.entries.length === 0) {
-        nextAttemptAt = earliest(claim.earliestWaitingAt, claim.leaseExpiresAt);
-        break;
-      }
-      const entries = claim.entries;
-      sent += entries.length;
-      const batch = await sendBatch(claim.batchId, entries, (failure) => {
-        if (failure?.code === 'too_large' && entries.length > 1) {
-          // Halve and resend: the rows are released untouched, the next claim takes fewer.
-          limit = Math.max(1, Math.floor(entries.length / 2));
-          return claimOptions();
-        }
-        for (const entry of entries) sentThisFlush.add(entry.row.eventId);
-        if (failure && (failure.code === 'auth_required' || isTransient(failure))) return null;
-        return claimOptions();
-      });
-      const { failure, applied } = batch;
-      claim = batch.claim;
-      delivered += applied.delivered;
-      dead += applied.dead;
-      retrying += applied.retrying;
-      if (failure?.code === 'auth_required') {
-        outcome = 'auth-required';
-        break;
-      }
-      if (failure && isTransient(failure)) {
-        outcome = failure.code === 'offline' ? 'offline' : 'transient-failure';
-        nextAttemptAt =
-          failure.code === 'offline'
-            ? earliest(applied.nextAttemptAt, clock.now() + policy.probeEveryMs)
-            : applied.nextAttemptAt;
-        break;
-      }
-    }
-
-    if (delivered > 0 || meta.pullOwed) {
-      try {
-        pulled = await pull();
-      } catch {
-        // Recorded in the status by pull, with its backoff as the gate; the push's deliveries stand and
-        // `pullOwed` stays set, so the next flush from any context pulls again even with nothing to send.
-        nextAttemptAt = earliest(nextAttemptAt, (await readSyncMeta(db)).nextAttemptAt);
-      }
-    }
-    return finish(outcome ?? (sent === 0 ? 'idle' : 'drained'), nextAttemptAt);
-  }
-
-  /**
-   * A flush due before the gate, while the server could not be reached at all: every `probeEveryMs` a
-   * `/health` probe asks whether it is back. It is (`back`): the flush goes now. It is not: nothing is sent
-   * and the next probe is the next attempt. Either way the rows' attempts are untouched: a probe is not a send.
-   */
-  async function probeWhileUnreachable(
-    meta: SyncMeta,
-  ): Promise<'back' | { outcome: FlushOutcome; nextAttemptAt: number | null }> {
-    const gate = meta.nextAttemptAt;
-    const since = meta.unreachableSince;
-    const now = clock.now();
-    if (since === null || gate === null) return { outcome: 'transient-failure', nextAttemptAt: gate };
-    const probeAt = since + policy.probeEveryMs;
-    if (now < probeAt) return { outcome: 'offline', nextAttemptAt: Math.min(gate, probeAt) };
-    const back = await getHealth(http);
-    const after = clock.now();
-    await db.transaction('rw', db.meta, (db) =>
-      patchSyncMeta(db, back ? { nextAttemptAt: null, unreachableSince: null } : { unreachableSince: after }),
-    );
-    return back ? 'back' : { outcome: 'offline', nextAttemptAt: Math.min(gate, after + policy.probeEveryMs) };
-  }
-
-  const earliest = (a: number | null, b: number | null): number | null =>
-    a === null ? b : b === null ? a : Math.min(a, b);
-
-  /** Reachable unless the request never connected (the device itself online, or nothing was sent). */
-  const unreachableAfter = (error: SyncRequestError, now: number): number | null =>
-    error.code === 'offline' ? now : null;
-
-  /** Failures of the request, not of its entries: retry the same entries later. */
-  function isTransient(error: SyncRequestError): boolean {
-    return error.code !== 'bad_request' && error.code !== 'too_large' && error.code !== 'auth_required';
-  }
-
-  function failureVerdict(error: SyncRequestError, batchLength: number): Verdict {
-    switch (error.code) {
-      case 'bad_request':
-        return { kind: 'dead', deadCode: 'bad_request', lastError: error.message };
-      case 'too_large':
-        return batchLength > 1
-          ? { kind: 'release' }
-          : {
-              kind: 'dead',
-              deadCode: 'too_large',
-              lastError: `Too large to send on its own (${error.message})`,
-            };
-      case 'auth_required':
-        return { kind: 'release' };
-      default:
-        return { kind: 'retry', lastError: error.message, retryAfterMs: error.retryAfterMs };
-    }
-  }
-
+  };
   return {
     flush(options = {}) {
-      running ??= runFlush(options).finally(() => {
+      running ??= runFlush(engine, options, pull).finally(() => {
         running = null;
       });
       return running;
     },
     pull,
     async resumeAfterSignIn(newToken) {
-      if (newToken !== undefined) token = newToken;
-      await db.transaction('rw', db.meta, (db) =>
-        patchSyncMeta(db, { authRequired: false, nextAttemptAt: null, lastError: null }),
-      );
+      if (newToken !== undefined) engine.token = newToken;
+      await engine.storage.patchSyncMeta({ authRequired: false, nextAttemptAt: null, lastError: null });
     },
   };
 }
+
+/** What every step of every flush of one engine shares. */
+interface Engine {
+  readonly storage: SyncStorage;
+  readonly http: HttpClientDeps;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly clientId: string;
+  readonly policy: RetryPolicy;
+  readonly random: () => number;
+  readonly ownerId: string;
+  readonly online: (() => boolean) | undefined;
+  readonly publish: (events: readonly StoredEvent[]) => void;
+  token: string | null;
+  /** Where the next claim's scan of pending rows may start; kept across flushes of this engine. */
+  scanFrom: number | null;
+}
+
+function engineOf(deps: SyncEngineDeps): Engine {
+  const policy = resolvePolicy(deps.policy);
+  const engine: Engine = {
+    storage: syncStorage(deps.db),
+    http: {
+      streamTypes: deps.streamTypes,
+      transport: deps.transport,
+      baseUrl: deps.baseUrl,
+      token: () => engine.token,
+      now: () => deps.clock.now(),
+      timeoutMs: policy.requestTimeoutMs,
+    },
+    clock: deps.clock,
+    ids: deps.ids,
+    clientId: deps.clientId,
+    policy,
+    random: deps.random ?? Math.random,
+    ownerId: deps.ownerId ?? deps.ids(),
+    online: deps.online,
+    publish: (events) => {
+      if (events.length > 0) deps.bus?.publish(events);
+    },
+    token: deps.token ?? null,
+    scanFrom: null,
+  };
+  return engine;
+}
+
+/** One flush in progress: what it may do, what it has done, and how it ends. */
+interface Flush {
+  readonly ignoreBackoff: boolean;
+  /** Entries sent by this flush: their lanes wait for the next flush, so one flush never spins on a retry. */
+  readonly sentThisFlush: Set<string>;
+  /** Most entries in the next batch: the policy's batch size, halved after each 413. */
+  limit: number;
+  /** Bytes the envelope leaves for events. */
+  readonly byteBudget: number;
+  sent: number;
+  delivered: number;
+  dead: number;
+  retrying: number;
+  pulled: number;
+  outcome: FlushOutcome | null;
+  nextAttemptAt: number | null;
+}
+
+async function runFlush(
+  engine: Engine,
+  options: FlushOptions,
+  pull: () => Promise<number>,
+): Promise<FlushReport> {
+  const gate = await passGate(engine, options.force ?? false);
+  if (!gate.open) return reportOf(NOTHING_DONE, gate.outcome, gate.nextAttemptAt);
+  const flush = startFlush(engine, gate.ignoreBackoff);
+  // Only the first claim can meet a dead flusher's lease: while this flush holds the lock nobody else leases.
+  let claim: Claim | null = await engine.storage.claimBatch(
+    claimRequest(engine, flush, options.exclusive === true),
+  );
+  while (claim) {
+    engine.scanFrom = claim.scanFrom;
+    if (claim.entries.length === 0) {
+      flush.nextAttemptAt = earliest(claim.earliestWaitingAt, claim.leaseExpiresAt);
+      break;
+    }
+    flush.sent += claim.entries.length;
+    const batch = await sendBatch(engine, flush, claim);
+    if (tallyBatch(engine, flush, batch)) break;
+    claim = batch.claim;
+  }
+  await pullAfterDelivery(engine, flush, gate.meta, pull);
+  return reportOf(flush, flush.outcome ?? (flush.sent === 0 ? 'idle' : 'drained'), flush.nextAttemptAt);
+}
+
+type Gate =
+  | { readonly open: true; readonly meta: SyncMeta; readonly ignoreBackoff: boolean }
+  | { readonly open: false; readonly outcome: FlushOutcome; readonly nextAttemptAt: number | null };
+
+/**
+ * Step 1: whether this flush may send. Not while sync is paused for sign-in or the device is offline; not
+ * before the gate a failed request set, unless forced, or unless the server was unreachable and a probe
+ * finds it back (the backoff was the outage's, not the server's answer: everything may go now).
+ */
+async function passGate(engine: Engine, force: boolean): Promise<Gate> {
+  const meta = await engine.storage.readSyncMeta();
+  if (meta.authRequired) return { open: false, outcome: 'auth-required', nextAttemptAt: null };
+  if (engine.online && !engine.online()) return { open: false, outcome: 'offline', nextAttemptAt: null };
+  if (!force && meta.nextAttemptAt !== null && meta.nextAttemptAt > engine.clock.now()) {
+    const probed = await probeWhileUnreachable(engine, meta);
+    if (probed !== 'back') return { open: false, ...probed };
+    return { open: true, meta, ignoreBackoff: true };
+  }
+  return { open: true, meta, ignoreBackoff: force };
+}
+
+/** Room for the envelope around the events: protocol, clientId, batchId, brackets and keys. */
+const envelopeBytes = (clientId: string, batchId: string): number =>
+  jsonBytes({ protocol: PROTOCOL_VERSION, clientId, batchId, events: [] });
+
+function startFlush(engine: Engine, ignoreBackoff: boolean): Flush {
+  const { policy } = engine;
+  return {
+    ignoreBackoff,
+    sentThisFlush: new Set(),
+    limit: Math.max(1, policy.batchSize),
+    // Every batchId is a UUID, so any one of them sizes the envelope.
+    byteBudget: policy.maxBatchBytes - envelopeBytes(engine.clientId, engine.ids()),
+    sent: 0,
+    delivered: 0,
+    dead: 0,
+    retrying: 0,
+    pulled: 0,
+    outcome: null,
+    nextAttemptAt: null,
+  };
+}
+
+/** Step 2: what the next claim asks for; its batchId names the lease record and the push that carries it. */
+function claimRequest(engine: Engine, flush: Flush, reclaimLeases = false): ClaimOptions {
+  return {
+    ownerId: engine.ownerId,
+    batchId: engine.ids(),
+    now: engine.clock.now(),
+    policy: engine.policy,
+    limit: flush.limit,
+    byteBudget: flush.byteBudget,
+    exclude: flush.sentThisFlush,
+    ...(engine.scanFrom === null ? {} : { scanFrom: engine.scanFrom }),
+    ignoreBackoff: flush.ignoreBackoff,
+    reclaimLeases,
+  };
+}
+
+interface BatchSent extends AnswerApplied {
+  /** Why the request failed as a whole; null when the server answered each entry. */
+  readonly failure: SyncRequestError | null;
+}
+
+/**
+ * Step 3: one claimed batch sent and its answer recorded. The answer says whether and how to go on, so the
+ * next claim shares the answer's transaction (one durable commit per batch).
+ */
+async function sendBatch(engine: Engine, flush: Flush, claim: Claim): Promise<BatchSent> {
+  const { entries, batchId } = claim;
+  // The request carries the lease's batchId: one name for the batch in the outbox and on the wire.
+  const body: PushRequest = {
+    protocol: PROTOCOL_VERSION,
+    clientId: engine.clientId,
+    batchId,
+    events: entries.map((entry) => entry.event),
+  };
+  const answer = await postPush(engine.http, body);
+  const now = engine.clock.now();
+  const failure = answer.ok ? null : answer.error;
+  const verdicts: Verdict[] = answer.ok
+    ? answer.value.results.map(verdictOf)
+    : entries.map(() => verdictOfFailure(answer.error, entries.length));
+  const applied = await engine.storage.applyAnswer(
+    {
+      ownerId: engine.ownerId,
+      batchId,
+      now,
+      policy: engine.policy,
+      random: engine.random,
+      entries,
+      verdicts,
+      serverEvents: answer.ok ? answer.value.serverEvents : [],
+      meta: failure ? factsAfterFailure(failure, now) : factsAfterAnswer(verdicts, now),
+      gate: failure !== null && isTransient(failure),
+    },
+    nextClaimAfter(engine, flush, claim, failure),
+  );
+  engine.publish(applied.applied.stored);
+  return { ...applied, failure };
+}
+
+/** A valid answer: the server is reachable and takes this client, so the gate and both pauses end. */
+const factsAfterAnswer = (verdicts: readonly Verdict[], now: number): Partial<SyncMeta> => ({
+  lastSuccessAt: now,
+  lastError: null,
+  authRequired: false,
+  nextAttemptAt: null,
+  unreachableSince: null,
+  // Its decisions about what it accepted may wait on the server: any context's next flush pulls them.
+  ...(verdicts.some((verdict) => verdict.kind === 'delivered') ? { pullOwed: true } : {}),
+});
+
+/** A failed request: why, and whether the server could be reached at all or refused the sign-in. */
+const factsAfterFailure = (failure: SyncRequestError, now: number): Partial<SyncMeta> => ({
+  lastError: failure.message,
+  unreachableSince: unreachableAfter(failure, now),
+  ...(failure.code === 'auth_required' ? { authRequired: true } : {}),
+});
+
+/** From the answer to a batch: the next claim, or null when the flush stops (auth, a transient failure). */
+function nextClaimAfter(
+  engine: Engine,
+  flush: Flush,
+  claim: Claim,
+  failure: SyncRequestError | null,
+): ClaimOptions | null {
+  if (failure?.code === 'too_large' && claim.entries.length > 1) {
+    // Halve and resend: the rows are released untouched, the next claim takes fewer.
+    flush.limit = Math.max(1, Math.floor(claim.entries.length / 2));
+    return claimRequest(engine, flush);
+  }
+  for (const entry of claim.entries) flush.sentThisFlush.add(entry.row.eventId);
+  if (failure && (failure.code === 'auth_required' || isTransient(failure))) return null;
+  return claimRequest(engine, flush);
+}
+
+/** Adds a batch to the flush's counts; true when the flush stops here (auth, a transient failure). */
+function tallyBatch(engine: Engine, flush: Flush, { applied, failure }: BatchSent): boolean {
+  flush.delivered += applied.delivered;
+  flush.dead += applied.dead;
+  flush.retrying += applied.retrying;
+  if (failure?.code === 'auth_required') {
+    flush.outcome = 'auth-required';
+    return true;
+  }
+  if (failure && isTransient(failure)) {
+    flush.outcome = failure.code === 'offline' ? 'offline' : 'transient-failure';
+    flush.nextAttemptAt =
+      failure.code === 'offline'
+        ? earliest(applied.nextAttemptAt, engine.clock.now() + engine.policy.probeEveryMs)
+        : applied.nextAttemptAt;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Step 4: after a push that delivered anything, or while a pull is owed, the server's decisions are pulled.
+ * A failed pull is recorded in the status by `pullAll`, with its backoff as the gate; the deliveries stand
+ * and `pullOwed` stays set, so the next flush from any context pulls again even with nothing to send.
+ */
+async function pullAfterDelivery(
+  engine: Engine,
+  flush: Flush,
+  meta: SyncMeta,
+  pull: () => Promise<number>,
+): Promise<void> {
+  if (flush.delivered === 0 && !meta.pullOwed) return;
+  try {
+    flush.pulled = await pull();
+  } catch {
+    flush.nextAttemptAt = earliest(flush.nextAttemptAt, (await engine.storage.readSyncMeta()).nextAttemptAt);
+  }
+}
+
+type Tally = Pick<Flush, 'sent' | 'delivered' | 'dead' | 'retrying' | 'pulled'>;
+
+/** What a flush stopped at its gate did. */
+const NOTHING_DONE: Tally = { sent: 0, delivered: 0, dead: 0, retrying: 0, pulled: 0 };
+
+const reportOf = (flush: Tally, outcome: FlushOutcome, nextAttemptAt: number | null): FlushReport => ({
+  sent: flush.sent,
+  delivered: flush.delivered,
+  dead: flush.dead,
+  retrying: flush.retrying,
+  pulled: flush.pulled,
+  outcome,
+  nextAttemptAt,
+});
+
+/** Pulls pages until `hasMore` is false, each page stored with its cursor; resolves how many events were new. */
+async function pullAll(engine: Engine): Promise<number> {
+  let pulled = 0;
+  for (;;) {
+    const since = await engine.storage.readPullCursor();
+    const answer = await getPull(engine.http, engine.clientId, since);
+    if (!answer.ok) {
+      await recordPullFailure(engine, answer.error);
+      throw answer.error;
+    }
+    const page = answer.value;
+    const { stored, cursorMoved } = await engine.storage.storePullPage({
+      since,
+      cursor: page.cursor,
+      events: page.serverEvents,
+    });
+    engine.publish(stored);
+    pulled += stored.length;
+    // Another context moved the cursor meanwhile: it is ahead of us, let it finish.
+    if (!page.hasMore || !cursorMoved) break;
+  }
+  await engine.storage.patchSyncMeta({
+    lastSuccessAt: engine.clock.now(),
+    authRequired: false,
+    lastError: null,
+    pullOwed: false,
+    pullFailures: 0,
+    unreachableSince: null,
+  });
+  return pulled;
+}
+
+/**
+ * A failed pull waits like a failed push: a transient failure gates the next attempt with backoff (and any
+ * Retry-After), so an owed pull is retried on time by whichever context runs the schedule, never spun.
+ */
+async function recordPullFailure(engine: Engine, error: SyncRequestError): Promise<void> {
+  const { policy, random } = engine;
+  const now = engine.clock.now();
+  await engine.storage.patchSyncMeta((current) => {
+    const pullFailures = current.pullFailures + 1;
+    const unreachableSince = unreachableAfter(error, now);
+    if (error.code === 'auth_required') {
+      return { lastError: error.message, authRequired: true, unreachableSince };
+    }
+    if (!isTransient(error)) return { lastError: error.message, pullFailures, unreachableSince };
+    const at = now + Math.max(backoffDelay(pullFailures, policy, random), error.retryAfterMs ?? 0);
+    return {
+      lastError: error.message,
+      pullFailures,
+      unreachableSince,
+      nextAttemptAt: Math.max(current.nextAttemptAt ?? at, at),
+    };
+  });
+}
+
+/**
+ * A flush due before the gate, while the server could not be reached at all: every `probeEveryMs` a
+ * `/health` probe asks whether it is back. It is (`back`): the flush goes now. It is not: nothing is sent
+ * and the next probe is the next attempt. Either way the rows' attempts are untouched: a probe is not a send.
+ */
+async function probeWhileUnreachable(
+  engine: Engine,
+  meta: SyncMeta,
+): Promise<'back' | { outcome: FlushOutcome; nextAttemptAt: number | null }> {
+  const { clock, policy } = engine;
+  const gate = meta.nextAttemptAt;
+  const since = meta.unreachableSince;
+  const now = clock.now();
+  if (since === null || gate === null) return { outcome: 'transient-failure', nextAttemptAt: gate };
+  const probeAt = since + policy.probeEveryMs;
+  if (now < probeAt) return { outcome: 'offline', nextAttemptAt: Math.min(gate, probeAt) };
+  const back = await getHealth(engine.http);
+  const after = clock.now();
+  await engine.storage.patchSyncMeta(
+    back ? { nextAttemptAt: null, unreachableSince: null } : { unreachableSince: after },
+  );
+  return back ? 'back' : { outcome: 'offline', nextAttemptAt: Math.min(gate, after + policy.probeEveryMs) };
+}
+
+const earliest = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);
+
+/** Reachable unless the request never connected (the device itself online, or nothing was sent). */
+const unreachableAfter = (error: SyncRequestError, now: number): number | null =>
+  error.code === 'offline' ? now : null;

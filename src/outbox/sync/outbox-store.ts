@@ -6,24 +6,33 @@ import type {
   StoredEvent,
   StoredServerEvent,
 } from '../client/db';
-import { leasedEventIds } from '../client/outbox-view';
+import { deliveryOf, projectEvents, refreshDeliveryWithin, sameDelivery } from '../client/projections';
+import type { WireClientEvent, WireServerEvent } from '../protocol/messages';
 import {
-  deliveryOf,
-  projectEvents,
+  all,
+  minKey,
+  type OutboxDatabase,
+  type OutboxRecords,
   readModelTableNames,
-  refreshDelivery,
-  sameDelivery,
-} from '../client/projections';
-import type { PushResult, WireClientEvent, WireServerEvent } from '../protocol/messages';
-import { all, maxKey, minKey, type SyncDb, type SyncTables } from '../storage/sync-db';
+} from '../storage/outbox-database';
 import type { StreamTypes } from '../stream-types';
-import { backoffDelay, type RetryPolicy } from './retry-policy';
-import { PULL_CURSOR_KEY, patchSyncMeta, readSyncMeta, SYNC_STATUS_KEY, type SyncMeta } from './sync-meta';
+import { settleAnswer, type Verdict } from './answers';
+import { LaneScan, laneBlocks, leaseExpiresAt, splitLeases } from './lanes';
+import type { RetryPolicy } from './retry-policy';
+import {
+  PULL_CURSOR_KEY,
+  patchSyncMetaWithin,
+  readSyncMetaWithin,
+  SYNC_STATUS_KEY,
+  type SyncMeta,
+} from './sync-meta';
 
 /**
- * The engine's two transactions around a push: claim (pick a batch and write its lease record) and apply
- * (record the answer, delete the lease). The fetch happens between them, never inside one: Dexie commits a
- * transaction that awaits anything else.
+ * The sync engine's transactions: claim (pick a batch and write its lease record), apply (record the answer,
+ * delete the lease, and claim the next batch in the same transaction) and store a pull page with its
+ * cursor. The fetch happens between them, never inside one: IndexedDB commits a transaction that awaits
+ * anything else. What they decide is decided by pure functions (`lanes.ts`, `answers.ts`, `packBatch`,
+ * `deliveryOf`); this file reads and writes the records around those decisions.
  *
  * Rows are never rewritten to show they are in flight: the batch's lease record names them. A delivered row is
  * deleted in the transaction that records the answer; a row is rewritten only when its answer is a retry or a
@@ -89,9 +98,6 @@ export interface Claim {
 const encoder = new TextEncoder();
 export const jsonBytes = (value: unknown): number => encoder.encode(JSON.stringify(value)).byteLength;
 
-const rowsWithStatus = (db: SyncTables, status: OutboxRow['status']) =>
-  db.outbox.where('[status+position]').between([status, minKey], [status, maxKey]);
-
 export function toWireEvent(event: StoredClientEvent): WireClientEvent {
   return {
     eventId: event.eventId,
@@ -106,16 +112,13 @@ export function toWireEvent(event: StoredClientEvent): WireClientEvent {
 
 /**
  * One rw transaction: expired lease records are deleted (which alone returns their rows), then pending rows
- * are taken in position order under the lane rule — a stream's lowest undelivered version is its head; the
- * head is eligible when it is not in a live lease, nothing older of the stream is in flight or dead and its
- * backoff has passed; later versions of the same stream follow it in order, never alone. A held-back lane is
- * skipped, so it never holds back another stream. The batch is leased with one record.
+ * are taken in position order under the lane rule (`lanes.ts`) and the batch is leased with one record.
  */
-export function claimBatch(db: SyncDb, options: ClaimOptions): Promise<Claim> {
-  return db.transaction('rw', CLAIM_TABLES, async (db) => {
+export function claimBatch(database: OutboxDatabase, options: ClaimOptions): Promise<Claim> {
+  return database.transact('rw', CLAIM_TABLES, async (records) => {
     const touched = new Set<string>();
-    const claim = await claimWithin(db, options, touched, new Held());
-    await refreshDelivery(db, touched);
+    const claim = await claimWithin(records, options, touched, new Held());
+    await refreshDeliveryWithin(records, touched);
     return claim;
   });
 }
@@ -159,97 +162,43 @@ class Held {
 
 /** The claim's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
 async function claimWithin(
-  db: SyncTables,
+  records: OutboxRecords,
   options: ClaimOptions,
   touched: Set<string>,
   held: Held,
 ): Promise<Claim> {
   const { now, policy } = options;
-  const blockedBelow = new Map<string, number>();
-  const block = (row: OutboxRow) => {
-    const current = blockedBelow.get(row.streamId);
-    if (current === undefined || row.version < current) blockedBelow.set(row.streamId, row.version);
-  };
-
   // Pages read with getAll, not a cursor: a cursor costs one IndexedDB round trip per row
   // (docs/performance.md). The first page is read in the same round as the leases and the dead rows: the rows
   // it returns do not depend on them, only which of them may go.
   const pageSize = Math.max(options.limit, 64);
   const readPage = (from: number | undefined, includeFrom: boolean) =>
-    db.outbox
-      .where('[status+position]')
-      .between(['pending', from ?? minKey], ['pending', maxKey], includeFrom)
-      .limit(pageSize)
-      .toArray();
+    records.pendingRows(from, includeFrom, pageSize);
   const [leases, dead, firstPage, meta] = await Promise.all([
-    db.leases.toArray(),
-    rowsWithStatus(db, 'dead').toArray(),
+    records.leases(),
+    records.deadRows(),
     readPage(options.scanFrom, true),
-    readSyncMeta(db),
+    readSyncMetaWithin(records),
   ]);
-  const gone = (lease: LeaseRow) => options.reclaimLeases === true || lease.until <= now;
-  const expired = leases.filter(gone);
-  const live = leases.filter((lease) => !gone(lease));
-  // A row in a live lease is in flight: it and everything after it in its stream wait.
-  const leased = leasedEventIds(live);
-  let leaseExpiresAt: number | null = null;
+  const { expired, live, leased } = splitLeases(leases, now, options.reclaimLeases === true);
+  let liveRows: readonly (OutboxRow | undefined)[] = [];
   if (leases.length > 0) {
     // Only other flushers' leases (ours was deleted by the apply before this claim) or dead ones: rare, few.
-    // Deleting an expired record returns its rows to the pool, no row is rewritten, and no summary either:
-    // stored sync state does not count leases (`summaryView`).
-    const [rows] = await Promise.all([
-      live.length > 0 ? db.outbox.bulkGet(live.flatMap((lease) => lease.eventIds)) : [],
-      expired.length > 0 ? db.leases.bulkDelete(expired.map((lease) => lease.batchId)) : undefined,
+    // Deleting an expired record returns its rows to the pool, no row is rewritten, and no delivery row
+    // either: stored delivery facts do not count leases (`deliveryView`).
+    [liveRows] = await Promise.all([
+      live.length > 0 ? records.outboxRows(live.flatMap((lease) => lease.eventIds)) : [],
+      expired.length > 0 ? records.deleteLeases(expired.map((lease) => lease.batchId)) : undefined,
     ]);
-    const held = new Set<string>();
-    for (const row of rows) {
-      if (!row) continue;
-      block(row);
-      if (row.status === 'pending') held.add(row.eventId);
-    }
-    // A live lease is a wake-up: when it passes, its rows may be claimed again (docs/sync.md, "Leases").
-    for (const lease of live) {
-      if (!lease.eventIds.some((eventId) => held.has(eventId))) continue;
-      leaseExpiresAt = Math.min(leaseExpiresAt ?? lease.until, lease.until);
-    }
   }
-  for (const row of dead) block(row);
-  let lowest = Number.POSITIVE_INFINITY;
-  for (const row of dead) lowest = Math.min(lowest, row.position);
 
-  const lanes = new Map<string, { open: boolean; version: number }>();
-  const candidates: OutboxRow[] = [];
-  let earliestWaitingAt: number | null = null;
-  const visit = (row: OutboxRow): void => {
-    lowest = Math.min(lowest, row.position);
-    const inFlight = leased.has(row.eventId);
-    const lane = lanes.get(row.streamId);
-    if (lane) {
-      if (lane.open && !inFlight && row.version === lane.version + 1) {
-        lane.version = row.version;
-        candidates.push(row);
-      } else {
-        lane.open = false;
-      }
-      return;
-    }
-    const blocker = blockedBelow.get(row.streamId);
-    let open = !inFlight && !(blocker !== undefined && blocker < row.version);
-    const waiting = options.exclude.has(row.eventId) || (!options.ignoreBackoff && row.nextAttemptAt > now);
-    if (open && waiting) {
-      open = false;
-      const at = Math.max(row.nextAttemptAt, now);
-      earliestWaitingAt = Math.min(earliestWaitingAt ?? at, at);
-    }
-    lanes.set(row.streamId, { open, version: row.version });
-    if (open) candidates.push(row);
-  };
+  const lanes = new LaneScan(options, laneBlocks(liveRows, dead), leased);
   // Rows are visited in position order and the scan stops as soon as the batch is full.
   let page = firstPage;
   scan: for (;;) {
     for (const row of page) {
-      if (candidates.length >= options.limit) break scan;
-      visit(row);
+      if (lanes.full) break scan;
+      lanes.visit(row);
     }
     const last = page.at(-1);
     if (!last || page.length < pageSize) break;
@@ -258,46 +207,24 @@ async function claimWithin(
 
   // By primary key (the row's position): an anyOf on eventId walks a cursor, one IndexedDB round trip per
   // event (docs/performance.md). Candidates are in position order.
-  const positions = candidates.map((row) => row.position);
+  const positions = lanes.candidates.map((row) => row.position);
   const stored = await readByPosition<StoredEvent>(
     positions,
-    (from, to) => db.events.where('position').between(from, to, true, true).toArray(),
-    () => db.events.bulkGet(positions),
+    (from, to) => records.eventsBetween(from, to),
+    () => records.eventsAt(positions),
   );
-  const eventsById = new Map(stored.map((event) => [event.eventId, event] as const));
-  const entries: ClaimedEntry[] = [];
-  const cut = new Set<string>();
-  let bytes = 0;
-  for (const row of candidates) {
-    if (cut.has(row.streamId)) continue;
-    const event = eventsById.get(row.eventId);
-    if (event?.kind !== 'client') {
-      // An outbox row whose event is gone cannot be sent or delivered: a dead letter, not a silent drop.
-      const deadRow: OutboxRow = {
-        ...row,
-        status: 'dead',
-        deadCode: 'missing_event',
-        lastError: 'The event behind this entry is missing from the local store',
-      };
-      await db.outbox.put(deadRow);
-      held.keep(deadRow);
+  const { entries, missing } = packBatch(lanes.candidates, stored, options.byteBudget);
+  if (missing.length > 0) {
+    // An outbox row whose event is gone cannot be sent or delivered: a dead letter, not a silent drop.
+    await records.putOutboxRows(missing);
+    for (const row of missing) {
+      held.keep(row);
       touched.add(row.streamId);
-      cut.add(row.streamId);
-      continue;
     }
-    const wire = toWireEvent(event);
-    const size = jsonBytes(wire) + 1;
-    // The first entry always goes, even oversized: the server's 413 turns it into a dead letter.
-    if (entries.length > 0 && bytes + size > options.byteBudget) {
-      cut.add(row.streamId);
-      continue;
-    }
-    bytes += size;
-    entries.push({ row, event: wire, bytes: size });
-    // Held, not touched: the lease changes no stored summary, but a refresh in the same transaction (after
-    // an apply) need not read this row again.
-    held.keep(row);
   }
+  // Held, not touched: the lease changes no stored delivery row, but a refresh in the same transaction
+  // (after an apply) need not read these rows again.
+  for (const entry of entries) held.keep(entry.row);
   if (entries.length > 0) {
     const lease: LeaseRow = {
       batchId: options.batchId,
@@ -306,50 +233,68 @@ async function claimWithin(
       eventIds: entries.map((entry) => entry.row.eventId),
       streamIds: [...new Set(entries.map((entry) => entry.row.streamId))],
     };
-    await db.leases.add(lease);
+    await records.addLease(lease);
   }
-  if (entries.length === 0 && meta.retryAt !== earliestWaitingAt) {
+  if (entries.length === 0 && meta.retryAt !== lanes.earliestWaitingAt) {
     // The claim that ends a flush says when a lane it left waiting may go, for every context's schedule.
-    await db.meta.put({ key: SYNC_STATUS_KEY, value: { ...meta, retryAt: earliestWaitingAt } });
+    await records.putMeta(SYNC_STATUS_KEY, { ...meta, retryAt: lanes.earliestWaitingAt });
   }
+  let lowest = lanes.lowest;
+  for (const row of dead) lowest = Math.min(lowest, row.position);
   if (lowest === Number.POSITIVE_INFINITY) {
     // No row is pending or dead: the next one is an event not written yet, after the last stored event. Read
     // from the event store, never from the outbox: an outbox drained empty is all deleted entries, and
     // reading its last position walks every tombstone back to the start (6.6 s after a 3,000-row drain).
-    const last = await db.events.orderBy('position').last();
-    lowest = last?.position !== undefined ? last.position + 1 : (options.scanFrom ?? 0);
+    const last = await records.lastEventPosition();
+    lowest = last !== undefined ? last + 1 : (options.scanFrom ?? 0);
   }
-  return { batchId: options.batchId, entries, earliestWaitingAt, leaseExpiresAt, scanFrom: lowest };
+  return {
+    batchId: options.batchId,
+    entries,
+    earliestWaitingAt: lanes.earliestWaitingAt,
+    leaseExpiresAt: leaseExpiresAt(live, liveRows),
+    scanFrom: lowest,
+  };
 }
 
-/** What became of one claimed entry. */
-export type Verdict =
-  | { readonly kind: 'delivered' }
-  | { readonly kind: 'dead'; readonly deadCode: string; readonly lastError: string }
-  | { readonly kind: 'retry'; readonly lastError: string; readonly retryAfterMs: number | null }
-  /** Not the entry's fault (auth pause, batch split): back to pending as if never sent. */
-  | { readonly kind: 'release' };
-
-export function verdictOf(result: PushResult): Verdict {
-  switch (result.status) {
-    case 'accepted':
-    case 'duplicate':
-      return { kind: 'delivered' };
-    case 'rejected': {
-      const code = result.code ?? 'unknown';
-      return { kind: 'dead', deadCode: `rejected:${code}`, lastError: result.reason ?? code };
+/**
+ * The batch from the rows the lane rule let go, in order, within the byte budget: the first entry always
+ * goes, even oversized (the server's 413 turns it into a dead letter); a stream cut off once stays cut, so
+ * its later versions never go without the earlier ones. A row whose event is missing becomes `missing`.
+ */
+export function packBatch(
+  candidates: readonly OutboxRow[],
+  events: readonly StoredEvent[],
+  byteBudget: number,
+): { entries: ClaimedEntry[]; missing: OutboxRow[] } {
+  const eventsById = new Map(events.map((event) => [event.eventId, event] as const));
+  const entries: ClaimedEntry[] = [];
+  const missing: OutboxRow[] = [];
+  const cut = new Set<string>();
+  let bytes = 0;
+  for (const row of candidates) {
+    if (cut.has(row.streamId)) continue;
+    const event = eventsById.get(row.eventId);
+    if (event?.kind !== 'client') {
+      missing.push({
+        ...row,
+        status: 'dead',
+        deadCode: 'missing_event',
+        lastError: 'The event behind this entry is missing from the local store',
+      });
+      cut.add(row.streamId);
+      continue;
     }
-    case 'retry':
-      return {
-        kind: 'retry',
-        lastError: `retry: ${result.code ?? 'unknown'}${result.reason ? ` (${result.reason})` : ''}`,
-        retryAfterMs: null,
-      };
-    default: {
-      const unknownStatus: never = result.status;
-      return unknownStatus;
+    const wire = toWireEvent(event);
+    const size = jsonBytes(wire) + 1;
+    if (entries.length > 0 && bytes + size > byteBudget) {
+      cut.add(row.streamId);
+      continue;
     }
+    bytes += size;
+    entries.push({ row, event: wire, bytes: size });
   }
+  return { entries, missing };
 }
 
 export interface ApplyOptions {
@@ -380,21 +325,6 @@ export interface ApplyOutcome {
   readonly stored: readonly StoredServerEvent[];
 }
 
-/** A retrying entry past the policy's attempt or age limit becomes a dead letter instead; both off by default. */
-function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | null {
-  if (policy.maxAttempts !== null && row.attempts >= policy.maxAttempts) {
-    return { kind: 'dead', deadCode: 'max_attempts', lastError: `Gave up after ${row.attempts} attempts` };
-  }
-  if (policy.maxAgeMs !== null && now - row.createdAt >= policy.maxAgeMs) {
-    return {
-      kind: 'dead',
-      deadCode: 'max_age',
-      lastError: `Gave up: undelivered for ${now - row.createdAt} ms`,
-    };
-  }
-  return null;
-}
-
 /**
  * One rw transaction for a whole answer: outbox rows (delivered ones deleted), the batch's lease record,
  * server events (idempotent by eventId) and their projection, sync state and sync meta commit together, so a
@@ -405,11 +335,11 @@ function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | 
  * the row.
  */
 export async function applyAnswer(
-  db: SyncDb,
+  database: OutboxDatabase,
   types: StreamTypes,
   options: ApplyOptions,
 ): Promise<ApplyOutcome> {
-  return (await applyAndClaim(db, types, options, null)).applied;
+  return (await applyAndClaimWith(database, types, options, null)).applied;
 }
 
 /**
@@ -418,19 +348,33 @@ export async function applyAnswer(
  * crash leaves the answer and the next lease both written or neither (the rows stay leased to nobody and
  * are claimed again; a resend is answered `duplicate`).
  */
-export async function applyAndClaim(
-  db: SyncDb,
+export function applyAndClaim(
+  database: OutboxDatabase,
+  options: ApplyOptions,
+  next: ClaimOptions | null,
+): Promise<AnswerApplied> {
+  return applyAndClaimWith(database, database.streamTypes, options, next);
+}
+
+/** What `applyAndClaim` did: the answer's outcome, and the next claim when one was asked for. */
+export interface AnswerApplied {
+  readonly applied: ApplyOutcome;
+  readonly claim: Claim | null;
+}
+
+function applyAndClaimWith(
+  database: OutboxDatabase,
   types: StreamTypes,
   options: ApplyOptions,
   next: ClaimOptions | null,
-): Promise<{ applied: ApplyOutcome; claim: Claim | null }> {
-  return db.transaction('rw', syncTables(types), async (db) => {
+): Promise<AnswerApplied> {
+  return database.transact('rw', syncTables(types), async (records) => {
     const touched = new Set<string>();
     const held = new Held();
-    const applied = await applyWithin(db, types, options, touched, held);
-    const claim = next ? await claimWithin(db, next, touched, held) : null;
+    const applied = await applyWithin(records, types, options, touched, held);
+    const claim = next ? await claimWithin(records, next, touched, held) : null;
     const floors = laneFloors([...options.entries, ...(claim?.entries ?? [])]);
-    await refreshDeliveryAbove(db, touched, floors, held);
+    await refreshDeliveryAbove(records, touched, floors, held);
     return { applied, claim };
   });
 }
@@ -456,7 +400,7 @@ function laneFloors(entries: readonly ClaimedEntry[]): Map<string, number> {
  * the full refresh. Leases are not counted. Writes a delivery row only when it changes.
  */
 async function refreshDeliveryAbove(
-  db: SyncTables,
+  records: OutboxRecords,
   touched: ReadonlySet<string>,
   floors: ReadonlyMap<string, number>,
   held: Held,
@@ -484,12 +428,12 @@ async function refreshDeliveryAbove(
     readFrom.set(streamId, { version, rows });
   }
   const fast = [...touched].filter((streamId) => floors.has(streamId));
-  await refreshDelivery(
-    db,
+  await refreshDeliveryWithin(
+    records,
     [...touched].filter((streamId) => !floors.has(streamId)),
   );
   if (fast.length === 0) return;
-  const deliveries = await db.deliveries.bulkGet(fast);
+  const deliveries = await records.deliveries(fast);
   // A delivery row's version is its stream's highest: when the held rows reach it, nothing above them is
   // left to read (a drain takes whole streams, so this is the usual case and the refresh reads no outbox
   // row). The row also keeps the discard facts, so the stream's snapshot is never read.
@@ -504,15 +448,10 @@ async function refreshDeliveryAbove(
     all(
       fast.map((streamId, index) => {
         const from = above[index];
-        return from === null || from === undefined
-          ? []
-          : db.outbox
-              .where('[streamId+version]')
-              .between([streamId, from], [streamId, maxKey], true, true)
-              .toArray();
+        return from === null || from === undefined ? [] : records.streamRowsFrom(streamId, from);
       }),
     ),
-    missing.length > 0 ? db.streams.bulkGet(missing) : [],
+    missing.length > 0 ? records.streams(missing) : [],
   ]);
   const changed: DeliveryRow[] = [];
   for (const [index, streamId] of fast.entries()) {
@@ -532,88 +471,51 @@ async function refreshDeliveryAbove(
     );
     if (!sameDelivery(before, delivery)) changed.push(delivery);
   }
-  if (changed.length > 0) await db.deliveries.bulkPut(changed);
+  if (changed.length > 0) await records.putDeliveries(changed);
 }
 
 /** The apply's work, inside the caller's transaction over syncTables; adds the streams it changed to `touched`. */
 async function applyWithin(
-  db: SyncTables,
+  records: OutboxRecords,
   types: StreamTypes,
   options: ApplyOptions,
   touched: Set<string>,
   held: Held,
 ): Promise<ApplyOutcome> {
-  const { now, policy } = options;
   const allDelivered =
     options.entries.length > 0 &&
     options.verdicts.length === options.entries.length &&
     options.verdicts.every((verdict) => verdict.kind === 'delivered');
   if (allDelivered) {
-    return applyDeliveries(db, types, options, touched, held);
+    return applyDeliveries(records, types, options, touched, held);
   }
   const positions = options.entries.map((entry) => entry.row.position).sort((a, b) => a - b);
   const [rows, lease, meta] = await Promise.all([
     readByPosition<OutboxRow>(
       positions,
-      (from, to) => db.outbox.where('position').between(from, to, true, true).toArray(),
-      () => db.outbox.bulkGet(options.entries.map((entry) => entry.row.eventId)),
+      (from, to) => records.outboxRowsBetween(from, to),
+      () => records.outboxRows(options.entries.map((entry) => entry.row.eventId)),
     ),
-    db.leases.get(options.batchId),
-    readSyncMeta(db),
+    records.lease(options.batchId),
+    readSyncMetaWithin(records),
   ]);
   // Still ours: nobody deleted the lease as expired and took the rows since the claim.
   const own = lease?.ownerId === options.ownerId;
   const byId = new Map(rows.map((row) => [row.eventId, row] as const));
-  const current = options.entries.map((entry) => byId.get(entry.row.eventId));
   for (const row of rows) held.keep(row);
-  const updates: OutboxRow[] = [];
-  const deliveredRows: OutboxRow[] = [];
-  let dead = 0;
-  let retrying = 0;
-  let nextAttemptAt: number | null = null;
-  // One jitter draw per answer, from the most-tried entry (counting this send): entries that failed together
-  // wait together, so a lane's head and its successors become due at the same moment.
-  let drawn: number | null = null;
-  const batchBackoff = () => {
-    drawn ??= backoffDelay(
-      Math.max(...options.entries.map((entry) => entry.row.attempts)) + 1,
-      policy,
-      options.random,
-    );
-    return drawn;
-  };
-  for (const [index, row] of current.entries()) {
-    const verdict = options.verdicts[index];
-    if (!row || !verdict) continue;
-    if (verdict.kind === 'delivered') {
-      deliveredRows.push(row);
-      touched.add(row.streamId);
-      continue;
-    }
-    if (!own || row.status !== 'pending') continue;
-    // The lease's deletion below is what returns the row; it changes the order's sync state either way.
-    touched.add(row.streamId);
-    if (verdict.kind === 'release') continue;
-    // Attempts are counted when an answer says the send failed, not at the claim: a batch released (auth,
-    // 413 split) or lost with its flusher was never answered about this entry.
-    const tried: OutboxRow = { ...row, attempts: row.attempts + 1 };
-    const final: Verdict = verdict.kind === 'retry' ? (exhausted(tried, policy, now) ?? verdict) : verdict;
-    switch (final.kind) {
-      case 'dead':
-        updates.push({ ...tried, status: 'dead', deadCode: final.deadCode, lastError: final.lastError });
-        dead += 1;
-        break;
-      case 'retry': {
-        const at = now + Math.max(batchBackoff(), final.retryAfterMs ?? 0);
-        updates.push({ ...tried, nextAttemptAt: at, lastError: final.lastError });
-        nextAttemptAt = Math.min(nextAttemptAt ?? at, at);
-        retrying += 1;
-        break;
-      }
-      default:
-        break;
-    }
-  }
+  const settled = settleAnswer(
+    options.entries.map((entry) => byId.get(entry.row.eventId)),
+    options.verdicts,
+    {
+      now: options.now,
+      policy: options.policy,
+      random: options.random,
+      own,
+      claimedAttempts: options.entries.map((entry) => entry.row.attempts),
+    },
+  );
+  for (const streamId of settled.touched) touched.add(streamId);
+  const { nextAttemptAt } = settled;
   // The sync facts were read with the rows: written with the rest, not read and written in two more rounds.
   const facts: SyncMeta = {
     ...meta,
@@ -622,15 +524,23 @@ async function applyWithin(
     ...(options.gate && nextAttemptAt !== null ? { nextAttemptAt, retryAt: nextAttemptAt } : {}),
   };
   await Promise.all([
-    deliveredRows.length > 0 ? db.outbox.bulkDelete(deliveredRows.map((row) => row.eventId)) : undefined,
-    updates.length > 0 ? db.outbox.bulkPut(updates) : undefined,
-    own ? db.leases.delete(options.batchId) : undefined,
-    db.meta.put({ key: SYNC_STATUS_KEY, value: facts }),
+    settled.delivered.length > 0
+      ? records.deleteOutboxRows(settled.delivered.map((row) => row.eventId))
+      : undefined,
+    settled.updates.length > 0 ? records.putOutboxRows(settled.updates) : undefined,
+    own ? records.deleteLeases([options.batchId]) : undefined,
+    records.putMeta(SYNC_STATUS_KEY, facts),
   ]);
-  for (const row of deliveredRows) held.drop(row);
-  for (const row of updates) held.keep(row);
-  const stored = await storeServerEvents(db, types, options.serverEvents);
-  return { delivered: deliveredRows.length, dead, retrying, nextAttemptAt, stored };
+  for (const row of settled.delivered) held.drop(row);
+  for (const row of settled.updates) held.keep(row);
+  const stored = await storeServerEventsWithin(records, types, options.serverEvents);
+  return {
+    delivered: settled.delivered.length,
+    dead: settled.dead,
+    retrying: settled.retrying,
+    nextAttemptAt,
+    stored,
+  };
 }
 
 /**
@@ -639,7 +549,7 @@ async function applyWithin(
  * simply not there; `delivered` then counts it again, the only difference), in one round with the sync facts.
  */
 async function applyDeliveries(
-  db: SyncTables,
+  records: OutboxRecords,
   types: StreamTypes,
   options: ApplyOptions,
   touched: Set<string>,
@@ -647,15 +557,15 @@ async function applyDeliveries(
 ): Promise<ApplyOutcome> {
   const rows = options.entries.map((entry) => entry.row);
   await Promise.all([
-    db.outbox.bulkDelete(rows.map((row) => row.eventId)),
-    db.leases.delete(options.batchId),
-    patchSyncMeta(db, options.meta),
+    records.deleteOutboxRows(rows.map((row) => row.eventId)),
+    records.deleteLeases([options.batchId]),
+    patchSyncMetaWithin(records, options.meta),
   ]);
   for (const row of rows) {
     held.drop(row);
     touched.add(row.streamId);
   }
-  const stored = await storeServerEvents(db, types, options.serverEvents);
+  const stored = await storeServerEventsWithin(records, types, options.serverEvents);
   return { delivered: rows.length, dead: 0, retrying: 0, nextAttemptAt: null, stored };
 }
 
@@ -663,18 +573,13 @@ async function applyDeliveries(
  * Appends server events not stored yet (by eventId) and projects them into the read models. Call inside a
  * transaction over syncTables. Returns the events stored now, with their positions.
  */
-export async function storeServerEvents(
-  db: SyncTables,
+export async function storeServerEventsWithin(
+  records: OutboxRecords,
   types: StreamTypes,
   events: readonly WireServerEvent[],
 ): Promise<StoredServerEvent[]> {
   if (events.length === 0) return [];
-  const known = new Set(
-    await db.events
-      .where('eventId')
-      .anyOf(events.map((event) => event.eventId))
-      .keys(),
-  );
+  const known = new Set(await records.storedEventIds(events.map((event) => event.eventId)));
   const fresh: StoredServerEvent[] = [];
   for (const event of events) {
     if (known.has(event.eventId)) continue;
@@ -691,29 +596,51 @@ export async function storeServerEvents(
     });
   }
   if (fresh.length === 0) return [];
-  const positions = await db.events.bulkAdd(fresh, { allKeys: true });
-  const stored = fresh.map((event, index) => ({ ...event, position: Number(positions[index]) }));
-  await projectEvents(db, types, stored);
+  const positions = await records.appendEvents(fresh);
+  const stored = fresh.map((event, index) => ({ ...event, position: positions[index] }));
+  await projectEvents(records, types, stored);
   return stored;
+}
+
+/**
+ * `storeServerEventsWithin` in a transaction of its own, or in the caller's Dexie transaction when one spans
+ * syncTables (Dexie then reuses it): for tools and tests that hand the store server events.
+ */
+export function storeServerEvents(
+  database: OutboxDatabase,
+  types: StreamTypes,
+  events: readonly WireServerEvent[],
+): Promise<StoredServerEvent[]> {
+  return database.transact('rw', syncTables(types), (records) =>
+    storeServerEventsWithin(records, types, events),
+  );
+}
+
+/** One page of a pull: what it asked from (`since`), the cursor it got, and the server events on it. */
+export interface PullPage {
+  readonly since: string | null;
+  readonly cursor: string;
+  readonly events: readonly WireServerEvent[];
+}
+
+export interface PullPageStored {
+  /** The events stored now (not before), with their positions, to publish once committed. */
+  readonly stored: readonly StoredServerEvent[];
+  /** False when another context moved the cursor since `since` was read: it is ahead, let it finish. */
+  readonly cursorMoved: boolean;
 }
 
 /**
  * Applies one pull page and advances the cursor in the same transaction. The cursor moves only if nobody
  * else moved it since this pull read it, so two concurrent pulls never set it backwards.
  */
-export async function applyPullPage(
-  db: SyncDb,
-  types: StreamTypes,
-  since: string | null,
-  cursor: string,
-  events: readonly WireServerEvent[],
-): Promise<{ stored: StoredServerEvent[]; cursorMoved: boolean }> {
-  return db.transaction('rw', syncTables(types), async (db) => {
-    const stored = await storeServerEvents(db, types, events);
-    const row = await db.meta.get(PULL_CURSOR_KEY);
-    const current = typeof row?.value === 'string' ? row.value : null;
-    const cursorMoved = current === since;
-    if (cursorMoved) await db.meta.put({ key: PULL_CURSOR_KEY, value: cursor });
+export function storePullPage(database: OutboxDatabase, page: PullPage): Promise<PullPageStored> {
+  const types = database.streamTypes;
+  return database.transact('rw', syncTables(types), async (records) => {
+    const stored = await storeServerEventsWithin(records, types, page.events);
+    const current = await records.meta(PULL_CURSOR_KEY);
+    const cursorMoved = (typeof current === 'string' ? current : null) === page.since;
+    if (cursorMoved) await records.putMeta(PULL_CURSOR_KEY, page.cursor);
     return { stored, cursorMoved };
   });
 }

@@ -1,10 +1,13 @@
-import Dexie, { liveQuery } from 'dexie';
+import { liveQuery } from 'dexie';
 import { combineLatest, distinctUntilChanged, from, map, Observable, of } from 'rxjs';
-import type { OutboxRow, OutpostDb } from '../client/db';
+import type { OutpostDb } from '../client/db';
 import { overTime } from '../client/over-time';
 import type { Clock } from '../ids';
 import { nextWakeAt, PROBE_EVERY_MS, type WakeFacts } from './schedule';
-import { readSyncMeta, type SyncMeta } from './sync-meta';
+import { readSyncFacts, type SyncFacts } from './sync-facts';
+
+// Where the status's callers have always found the facts it is derived from.
+export { readSyncFacts, type SyncFacts } from './sync-facts';
 
 /**
  * Where delivery stands, in one word, for every context that opens the database (whoever is flushing):
@@ -41,52 +44,6 @@ export interface SyncStatus {
   /** The last request could not reach the server at all (not an answer refusing it): it probes for it. */
   readonly unreachable: boolean;
   readonly authRequired: boolean;
-}
-
-/** A lease as the status needs it: until when, and how many undelivered entries it holds. */
-interface LeaseFact {
-  readonly until: number;
-  readonly holding: number;
-}
-
-/** What the database says, with no clock in it, so a live query re-runs only when rows change. */
-export interface SyncFacts {
-  /** Undelivered entries: every pending row, whether a lease names it or not. */
-  readonly undelivered: number;
-  readonly dead: number;
-  readonly oldestPendingAt: number | null;
-  /** Leases that still name an undelivered row, live or passed. */
-  readonly leases: readonly LeaseFact[];
-  readonly meta: SyncMeta;
-}
-
-const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>
-  db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
-
-/** Counts and facts from the database only. A lease names a batch: a few hundred rows at most. */
-export async function readSyncFacts(db: OutpostDb): Promise<SyncFacts> {
-  const [undelivered, dead, first, leases, meta] = await Promise.all([
-    byStatus(db, 'pending').count(),
-    byStatus(db, 'dead').count(),
-    byStatus(db, 'pending').first(),
-    db.leases.toArray(),
-    readSyncMeta(db),
-  ]);
-  const rows = leases.length > 0 ? await db.outbox.bulkGet(leases.flatMap((lease) => lease.eventIds)) : [];
-  const pending = new Set(rows.flatMap((row) => (row?.status === 'pending' ? [row.eventId] : [])));
-  const held: LeaseFact[] = [];
-  for (const lease of leases) {
-    const holding = lease.eventIds.filter((eventId) => pending.has(eventId)).length;
-    if (holding > 0) held.push({ until: lease.until, holding });
-  }
-  return {
-    undelivered,
-    dead,
-    // Rows in flight are stored as pending, so the first pending row is the oldest undelivered one.
-    oldestPendingAt: first?.createdAt ?? null,
-    leases: held,
-    meta,
-  };
 }
 
 /** The facts the schedule decides on (`nextWakeAt`), shared with the page's timer so both agree. */

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { SyncTables } from '../storage/sync-db';
+import type { OutboxDatabase, OutboxRecords } from '../storage/outbox-database';
 
 /**
  * The engine-side facts of sync, kept in the `meta` table so every context that opens the database (a page,
@@ -57,23 +57,33 @@ export function parseSyncMeta(value: unknown): SyncMeta {
   return parsed.success ? parsed.output : initialSyncMeta;
 }
 
-export async function readSyncMeta(db: SyncTables): Promise<SyncMeta> {
-  const row = await db.meta.get(SYNC_STATUS_KEY);
-  return parseSyncMeta(row?.value);
+export async function readSyncMetaWithin(records: OutboxRecords): Promise<SyncMeta> {
+  return parseSyncMeta(await records.meta(SYNC_STATUS_KEY));
 }
 
-/** Read-modify-write of the facts; call inside a transaction that includes `meta` to make it atomic. */
-export async function patchSyncMeta(
-  db: SyncTables,
-  patch: Partial<SyncMeta> | ((current: SyncMeta) => Partial<SyncMeta>),
-): Promise<SyncMeta> {
-  const current = await readSyncMeta(db);
+/** A change to the facts: fields to set, or a function of the current facts giving them. */
+export type SyncMetaPatch = Partial<SyncMeta> | ((current: SyncMeta) => Partial<SyncMeta>);
+
+/** Read-modify-write of the facts inside the caller's transaction (which must include `meta`). */
+export async function patchSyncMetaWithin(records: OutboxRecords, patch: SyncMetaPatch): Promise<SyncMeta> {
+  const current = await readSyncMetaWithin(records);
   const next = { ...current, ...(typeof patch === 'function' ? patch(current) : patch) };
-  await db.meta.put({ key: SYNC_STATUS_KEY, value: next });
+  await records.putMeta(SYNC_STATUS_KEY, next);
   return next;
 }
 
-export async function readPullCursor(db: SyncTables): Promise<string | null> {
-  const row = await db.meta.get(PULL_CURSOR_KEY);
-  return typeof row?.value === 'string' ? row.value : null;
+const META = ['meta'] as const;
+
+export function readSyncMeta(database: OutboxDatabase): Promise<SyncMeta> {
+  return database.transact('r', META, readSyncMetaWithin);
+}
+
+/** Read-modify-write of the facts in one transaction, so two contexts never lose each other's change. */
+export function patchSyncMeta(database: OutboxDatabase, patch: SyncMetaPatch): Promise<SyncMeta> {
+  return database.transact('rw', META, (records) => patchSyncMetaWithin(records, patch));
+}
+
+export async function readPullCursor(database: OutboxDatabase): Promise<string | null> {
+  const value = await database.transact('r', META, (records) => records.meta(PULL_CURSOR_KEY));
+  return typeof value === 'string' ? value : null;
 }

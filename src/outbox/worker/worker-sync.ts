@@ -3,8 +3,8 @@ import type { FlushRequest } from '../browser/flush-lock';
 import { getOrCreateClientId } from '../client/client-id';
 import { EventBus } from '../client/event-bus';
 import { systemClock, uuidv7Generator } from '../ids';
-import { createPlainSyncDb, SyncDbUnavailableError } from '../storage/plain-db';
-import { SYNC_DB_NAME } from '../storage/sync-db';
+import { SYNC_DB_NAME } from '../storage/outbox-database';
+import { DatabaseUnavailableError, openPlainDatabase } from '../storage/plain-database';
 import type { StreamTypes } from '../stream-types';
 import { createSyncEngine, type FlushReport } from '../sync/engine';
 import { flushUntilSettled } from '../sync/schedule';
@@ -13,7 +13,7 @@ import type { WorkerBackend } from './backend';
 /**
  * The worker's side of the outbox: the same sync engine the page uses, over the same database, behind the
  * same lock. The database is opened on first use so a worker woken only to serve a fetch stays cheap, and
- * through plain IndexedDB (`src/outbox/storage/plain-db.ts`), not Dexie, which would be most of the worker's size.
+ * through plain IndexedDB (`src/outbox/storage/plain-database.ts`), not Dexie, which would be most of the worker's size.
  */
 export interface WorkerSync {
   flush(request?: FlushRequest): Promise<FlushReport>;
@@ -67,8 +67,9 @@ export const SYNC_EVENT_BUDGET_MS = 150_000;
 export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
   let flushPromise: Promise<CoordinatedFlush> | null = null;
 
-  const db = createPlainSyncDb({
+  const db = openPlainDatabase({
     name: options.dbName ?? SYNC_DB_NAME,
+    streamTypes: options.streamTypes,
     schemaVersion: options.schemaVersion,
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
   });
@@ -105,7 +106,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     } catch (error) {
       // No database yet (no page ever ran), or one of another schema version (a page of the new version
       // upgrades it and its own worker flushes): nothing this worker may send. Asked again on the next event.
-      if (!(error instanceof SyncDbUnavailableError)) throw error;
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
       flushPromise = null;
       console.info(`[outpost sw] not flushing: ${error.message}`);
       return nothingToFlush;

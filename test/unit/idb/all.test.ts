@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { expect, it } from 'vitest';
 import { openAppDb } from '../../../src/app/schema';
-import { all } from '../../../src/outbox/storage/sync-db';
+import { all } from '../../../src/outbox/storage/outbox-database';
 
 // Pages call the projections inside Dexie transactions on the global db, where only Dexie's own promises keep
 // the transaction zone across many awaits (docs/performance.md): `all` must be Dexie.Promise.all there.

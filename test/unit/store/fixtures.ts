@@ -9,7 +9,11 @@ import type {
   StoredServerEvent,
 } from '../../../src/outbox/client/db';
 import { EventBus } from '../../../src/outbox/client/event-bus';
-import { projectEvents, refreshDelivery } from '../../../src/outbox/client/projections';
+import {
+  projectEvents,
+  refreshDelivery,
+  refreshDeliveryWithin,
+} from '../../../src/outbox/client/projections';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import { syncTables } from '../../../src/outbox/sync/outbox-store';
 
@@ -96,18 +100,14 @@ export function serverEvent(
 
 /** Stores server events (skipping ones already stored) and projects them, as a push answer or pull would. */
 export async function applyServerEvents(db: OutpostDb, events: readonly StoredServerEvent[]): Promise<void> {
-  await db.transaction('rw', syncTablesOf(db), async () => {
-    const stored = await db.events
-      .where('eventId')
-      .anyOf(events.map((event) => event.eventId))
-      .toArray();
-    const known = new Set(stored.map((event) => event.eventId));
+  await db.transact('rw', syncTablesOf(db), async (records) => {
+    const known = new Set(await records.storedEventIds(events.map((event) => event.eventId)));
     const fresh = events.filter((event) => !known.has(event.eventId));
-    const positions = await db.events.bulkAdd(fresh, { allKeys: true });
+    const positions = await records.appendEvents(fresh);
     await projectEvents(
-      db,
+      records,
       db.streamTypes,
-      fresh.map((event, index) => ({ ...event, position: Number(positions[index]) })),
+      fresh.map((event, index) => ({ ...event, position: positions[index] })),
     );
   });
 }
@@ -180,13 +180,13 @@ export async function discardFrom(
   occurredAt: string,
   ids: () => string,
 ): Promise<void> {
-  await db.transaction('rw', syncTablesOf(db), async () => {
-    const rows = (await db.outbox.where('streamId').equals(streamId).toArray())
+  await db.transact('rw', syncTablesOf(db), async (records) => {
+    const rows = (await records.streamRows(streamId))
       .filter((row) => row.version >= version)
       .sort((a, b) => a.version - b.version);
     if (rows.length === 0) return;
-    await db.outbox.bulkDelete(rows.map((row) => row.eventId));
-    const records: StoredLocalEvent[] = rows.map((row) => ({
+    await records.deleteOutboxRows(rows.map((row) => row.eventId));
+    const discards: StoredLocalEvent[] = rows.map((row) => ({
       kind: 'local',
       eventId: ids(),
       streamId,
@@ -195,12 +195,12 @@ export async function discardFrom(
       data: { eventId: row.eventId, eventType: row.type, version: row.version, reason },
       occurredAt,
     }));
-    const positions = await db.events.bulkAdd(records, { allKeys: true });
+    const positions = await records.appendEvents(discards);
     await projectEvents(
-      db,
+      records,
       db.streamTypes,
-      records.map((record, index) => ({ ...record, position: Number(positions[index]) })),
+      discards.map((record, index) => ({ ...record, position: positions[index] })),
     );
-    await refreshDelivery(db, [streamId]);
+    await refreshDeliveryWithin(records, [streamId]);
   });
 }

@@ -116,8 +116,8 @@ describe('server events', () => {
     const once = await dump(store.db);
     // The projection itself skips what it already folded, even if a caller hands it the event again.
     const stored = await store.db.events.where('eventId').equals(confirmation.eventId).first();
-    await store.db.transaction('rw', syncTables(store.db.streamTypes), async () => {
-      await projectEvents(store.db, store.db.streamTypes, [stored as StoredEvent]);
+    await store.db.transact('rw', syncTables(store.db.streamTypes), async (records) => {
+      await projectEvents(records, store.db.streamTypes, [stored as StoredEvent]);
     });
     expect(await dump(store.db)).toEqual(once);
   });

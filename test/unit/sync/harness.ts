@@ -20,8 +20,8 @@ import {
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import type { Result } from '../../../src/outbox/result';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
-import { createPlainSyncDb } from '../../../src/outbox/storage/plain-db';
-import type { SyncDb } from '../../../src/outbox/storage/sync-db';
+import type { OutboxDatabase } from '../../../src/outbox/storage/outbox-database';
+import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
 import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.
@@ -71,10 +71,15 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
   });
   dbCounter += 1;
   const db = openAppDb({ name: `sync-test-${dbCounter}-${ids()}` });
-  let engineDb: SyncDb = db;
+  let engineDb: OutboxDatabase = db;
   // The page's Dexie creates the database; the worker's implementation only ever opens it.
   const created = enginesOnPlainIdb ? db.open() : null;
-  if (enginesOnPlainIdb) engineDb = createPlainSyncDb({ name: db.name, schemaVersion: SCHEMA_VERSION });
+  if (enginesOnPlainIdb)
+    engineDb = openPlainDatabase({
+      name: db.name,
+      schemaVersion: SCHEMA_VERSION,
+      streamTypes: db.streamTypes,
+    });
   const clientId = ids();
   const bus = new EventBus();
   const handler = createCommandPipeline({ db, clock, ids, clientId, bus });

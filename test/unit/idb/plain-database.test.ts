@@ -3,16 +3,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openAppDb } from '../../../src/app/schema';
 import { SCHEMA_VERSION as SYNC_SCHEMA_VERSION } from '../../../src/app/schema-version';
 import type { OutboxRow } from '../../../src/outbox/client/db';
+import type { OutboxRecords } from '../../../src/outbox/storage/outbox-database';
 import {
-  createPlainSyncDb,
-  type PlainSyncDb,
-  SyncDbUnavailableError,
-} from '../../../src/outbox/storage/plain-db';
+  DatabaseUnavailableError,
+  openPlainDatabase,
+  type PlainOutboxDatabase,
+} from '../../../src/outbox/storage/plain-database';
 import { STORAGE_MUTATED_CHANNEL } from '../../../src/outbox/storage/storage-mutated';
+import { streamTypes } from '../../../src/plugins';
 
 /** What only the worker's implementation does: open without upgrading, step aside, tell Dexie of writes. */
 
-const opened: PlainSyncDb[] = [];
+const opened: PlainOutboxDatabase[] = [];
 const channels: BroadcastChannel[] = [];
 afterEach(() => {
   for (const db of opened.splice(0)) db.close();
@@ -21,8 +23,13 @@ afterEach(() => {
 
 const uniqueName = () => `plain-${crypto.randomUUID()}`;
 
-function plain(name: string, schemaVersion = SYNC_SCHEMA_VERSION, quiet = true): PlainSyncDb {
-  const db = createPlainSyncDb({ name, schemaVersion, ...(quiet ? { notify: () => undefined } : {}) });
+function plain(name: string, schemaVersion = SYNC_SCHEMA_VERSION, quiet = true): PlainOutboxDatabase {
+  const db = openPlainDatabase({
+    name,
+    streamTypes,
+    schemaVersion,
+    ...(quiet ? { notify: () => undefined } : {}),
+  });
   opened.push(db);
   return db;
 }
@@ -32,9 +39,20 @@ async function unavailable(work: Promise<unknown>): Promise<string> {
     () => null,
     (reason: unknown) => reason,
   );
-  expect(error).toBeInstanceOf(SyncDbUnavailableError);
-  return (error as SyncDbUnavailableError).code;
+  expect(error).toBeInstanceOf(DatabaseUnavailableError);
+  return (error as DatabaseUnavailableError).code;
 }
+
+/** One read of `meta` in a read transaction of its own. */
+const readMeta = (db: PlainOutboxDatabase, key: string) =>
+  db.transact('r', ['meta'], (records) => records.meta(key));
+
+/** Writes in one read-write transaction of their own. */
+const write = (
+  db: PlainOutboxDatabase,
+  scope: readonly string[],
+  work: (records: OutboxRecords) => Promise<unknown>,
+) => db.transact('rw', scope, work);
 
 /** Messages on Dexie's change channel, as another context receives them. */
 function listen(): unknown[] {
@@ -75,8 +93,8 @@ describe('opening the database the pages own', () => {
   it('finds no database, says so, and leaves none behind for a page to trip on', async () => {
     const name = uniqueName();
     const db = plain(name);
-    expect(await unavailable(db.meta.get('clientId'))).toBe('no_database');
-    expect(await unavailable(db.transaction('rw', db.meta, (tx) => tx.meta.get('clientId')))).toBe(
+    expect(await unavailable(readMeta(db, 'clientId'))).toBe('no_database');
+    expect(await unavailable(write(db, ['meta'], (records) => records.putMeta('clientId', 'c-0')))).toBe(
       'no_database',
     );
     expect((await indexedDB.databases()).map((info) => info.name)).not.toContain(name);
@@ -84,7 +102,7 @@ describe('opening the database the pages own', () => {
     // Once a page has created it, the same object opens it.
     const page = openAppDb({ name });
     await page.meta.put({ key: 'clientId', value: 'c-1' });
-    expect(await db.meta.get('clientId')).toEqual({ key: 'clientId', value: 'c-1' });
+    expect(await readMeta(db, 'clientId')).toBe('c-1');
     page.close();
   });
 
@@ -92,11 +110,11 @@ describe('opening the database the pages own', () => {
     const name = uniqueName();
     const page = openAppDb({ name });
     await page.open();
-    expect(await unavailable(plain(name, SYNC_SCHEMA_VERSION + 1).meta.get('x'))).toBe('schema_outdated');
+    expect(await unavailable(readMeta(plain(name, SYNC_SCHEMA_VERSION + 1), 'x'))).toBe('schema_outdated');
     page.close();
     const upgraded = openNextVersion(name);
     await upgraded.open();
-    expect(await unavailable(plain(name).meta.get('x'))).toBe('schema_newer');
+    expect(await unavailable(readMeta(plain(name), 'x'))).toBe('schema_newer');
     upgraded.close();
   });
 
@@ -105,14 +123,14 @@ describe('opening the database the pages own', () => {
     const page = openAppDb({ name });
     await page.open();
     const db = plain(name);
-    await db.meta.put({ key: 'k', value: 1 });
+    await write(db, ['meta'], (records) => records.putMeta('k', 1));
     page.close();
 
     // Would wait forever on a connection that stayed open (an upgrade is blocked until all others close).
     const upgraded = openNextVersion(name);
     await upgraded.open();
     expect(upgraded.verno).toBe(SYNC_SCHEMA_VERSION + 1);
-    expect(await unavailable(db.meta.get('k'))).toBe('schema_newer');
+    expect(await unavailable(readMeta(db, 'k'))).toBe('schema_newer');
     upgraded.close();
   });
 });
@@ -129,10 +147,10 @@ describe("telling pages' Dexie about the worker's writes", () => {
     const fromDexie = received[0] as Record<string, object>;
 
     const db = plain(name, SYNC_SCHEMA_VERSION, false);
-    await db.transaction('rw', [db.outbox, db.meta], async (tx) => {
-      await tx.outbox.put(row('from-worker', 2));
-      await tx.meta.put({ key: 'k', value: 1 });
-      await tx.outbox.get('from-dexie');
+    await write(db, ['outbox', 'meta'], async (records) => {
+      await records.putOutboxRows([row('from-worker', 2)]);
+      await records.putMeta('k', 1);
+      await records.outboxRows(['from-dexie']);
     });
     await until(() => received.length === 2);
     const fromWorker = received[1] as Record<string, object>;
@@ -152,15 +170,13 @@ describe("telling pages' Dexie about the worker's writes", () => {
     expect(fromWorker[`idb://${name}/meta/`]).toEqual({ d: 1, from: Number.NEGATIVE_INFINITY, to: [[]] });
 
     // Reads, empty writes and aborted transactions change nothing and post nothing.
-    await db.outbox.get('from-worker');
-    await db.outbox.bulkPut([]);
-    await db
-      .transaction('rw', db.meta, async (tx) => {
-        await tx.meta.put({ key: 'k', value: 2 });
-        throw new Error('abort');
-      })
-      .catch(() => undefined);
-    await db.meta.put({ key: 'marker', value: true });
+    await db.transact('r', ['outbox'], (records) => records.outboxRows(['from-worker']));
+    await write(db, ['outbox'], (records) => records.putOutboxRows([]));
+    await write(db, ['meta'], async (records) => {
+      await records.putMeta('k', 2);
+      throw new Error('abort');
+    }).catch(() => undefined);
+    await write(db, ['meta'], (records) => records.putMeta('marker', true));
     await until(() => received.length === 3);
     expect(Object.keys(received[2] as object).sort()).toEqual([
       `idb://${name}/meta/`,
@@ -183,9 +199,7 @@ describe("telling pages' Dexie about the worker's writes", () => {
     await until(() => seen.includes(1));
 
     const db = plain(name, SYNC_SCHEMA_VERSION, false);
-    await db.transaction('rw', db.outbox, async (tx) => {
-      await tx.outbox.put(row('second', 2));
-    });
+    await write(db, ['outbox'], (records) => records.putOutboxRows([row('second', 2)]));
     await until(() => seen.includes(2));
     expect(seen).toEqual([1, 2]);
     subscription.unsubscribe();

@@ -22,8 +22,9 @@ beforeEach(async () => {
   sent = [];
 });
 
-afterEach(() => {
+afterEach(async () => {
   cleanup();
+  await outpost.settle();
   outpost.db.close();
   window.location.hash = '';
 });

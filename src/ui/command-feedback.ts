@@ -27,6 +27,18 @@ export function feedbackOf(error: CommandError, knownFields: readonly string[]):
   return { fields, message };
 }
 
+/**
+ * A command that never reached the write side (its code failed to load: a chunk lost to a bad connection).
+ * Said without the store's error classes, which load with the write side, after the first screen.
+ */
+export function unsavedFeedback(error: unknown): CommandFeedback {
+  const detail = error instanceof Error ? error.message : String(error);
+  return {
+    fields: {},
+    message: `Nothing was saved: the app could not get ready to save (${detail}). Try again.`,
+  };
+}
+
 export const hasFeedback = (feedback: CommandFeedback): boolean =>
   feedback.message !== null || Object.keys(feedback.fields).length > 0;
 

@@ -1,9 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Observable } from 'rxjs';
-import type { CommandResult } from '../outbox/client/command-pipeline';
-import { toStorageError } from '../outbox/client/errors';
-import { err } from '../outbox/result';
-import { type CommandFeedback, feedbackOf, hasFeedback, mergeFeedback, noFeedback } from './command-feedback';
+import {
+  type CommandFeedback,
+  feedbackOf,
+  hasFeedback,
+  mergeFeedback,
+  noFeedback,
+  unsavedFeedback,
+} from './command-feedback';
 import { useOutpost, useOutpostIds } from './outpost-context';
 
 /** The latest value of an observable, for values the composition root owns (sync status, storage…). */
@@ -105,11 +109,12 @@ export function useCommandSubmit(
     queue.open.push(submission);
     setBusy(true);
     const run = queue.tail.then(async () => {
+      // `execute` answers every refusal itself; it rejects only when the write side failed to load at all.
       const result = await execute({ commandId: submission.commandId, command }).catch(
-        // `execute` answers every refusal itself; a rejection is the write side failing to load at all.
-        (error: unknown): CommandResult => err(toStorageError(error)),
+        (error: unknown) => ({ ok: false, refusal: unsavedFeedback(error) }) as const,
       );
-      if (!result.ok) showRefusal(feedbackOf(result.error, knownFields));
+      if (!result.ok)
+        showRefusal('refusal' in result ? result.refusal : feedbackOf(result.error, knownFields));
       else if (!queue.refusedInBurst) setShownFeedback(noFeedback);
       queue.open.splice(queue.open.indexOf(submission), 1);
       if (queue.open.length === 0) {

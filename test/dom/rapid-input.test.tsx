@@ -29,12 +29,16 @@ afterEach(async () => {
   window.location.hash = '';
 });
 
-async function openOrder(customer: string) {
+/** `unloadable`: the first command finds the write side's code could not be loaded (a lost chunk). */
+async function openOrder(customer: string, { unloadable = false } = {}) {
   const orderId = await seedOrder(outpost, customer);
   const recording: Outpost = {
     ...outpost,
     execute(request) {
-      const answer = outpost.execute(request);
+      const answer =
+        unloadable && sent.length === 0
+          ? Promise.reject(new TypeError('Failed to fetch dynamically imported module'))
+          : outpost.execute(request);
       sent.push({ request, answer });
       return answer;
     },
@@ -132,5 +136,17 @@ describe('"Add to order" pressed faster than the screen renders', () => {
     const message = document.getElementById(quantity.getAttribute('aria-describedby') ?? '')?.textContent;
     expect(message).toContain('COF-ESP-1KG would reach 1100; at most 999 per line');
     expect(message).toContain('Quantity must be at least 1');
+  });
+
+  it('says so when a line could not be saved at all, and still saves the lines after it', async () => {
+    const { orderId, form, add } = await openOrder('Pier Kiosk', { unloadable: true });
+    add('TEA-GRN-100', 1);
+    add('TEA-BLK-100', 2);
+
+    await settled(form);
+    expect(await storedLines(orderId)).toEqual([{ sku: 'TEA-BLK-100', quantity: 2 }]);
+    expect(screen.getByRole('alert').textContent).toBe(
+      'Nothing was saved: the app could not get ready to save (Failed to fetch dynamically imported module). Try again.',
+    );
   });
 });

@@ -18,6 +18,7 @@ import {
   type SyncStatus,
 } from '../outbox/sync/status';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from './build-flags';
+import type { PageSyncPorts } from './page-sync';
 import { openAppDb } from './schema';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
@@ -48,6 +49,17 @@ export interface Outpost {
   } | null;
 }
 
+/** The network as the browser reports it: `navigator.onLine` and its `online` and `offline` events. */
+export interface NetworkPort {
+  isOnline(): boolean;
+  /** The current state on subscribe, then each change. */
+  readonly online$: Observable<boolean>;
+}
+
+/**
+ * What the page is built from. Everything the app takes from the browser can be given here instead (tests
+ * give fakes); left out, each is the browser's own.
+ */
 export interface CreateOutpostOptions {
   readonly db?: OutpostDb;
   readonly clock?: Clock;
@@ -58,6 +70,18 @@ export interface CreateOutpostOptions {
   readonly worker?: WorkerHandle;
   readonly endpoint?: string;
   readonly transport?: typeof fetch;
+  /** The page's origin (`location.origin`): the sync endpoint, unless given, is resolved against it. */
+  readonly origin?: string;
+  /** `navigator.onLine` and its events: the status shows it, and nothing is sent while it says offline. */
+  readonly network?: NetworkPort;
+  /** `navigator.storage`: the request to persist, and the usage against quota the status shows. */
+  readonly storage?: StorageManager;
+  /**
+   * What page sync takes from the browser (Web Locks, the channel to the other contexts, its wake-ups and
+   * timers, whether a worker controls the page). Page sync loads after the first render, and so do these
+   * defaults: naming one here does not bring the sync engine into the page's initial JavaScript.
+   */
+  readonly pageSync?: Partial<PageSyncPorts>;
 }
 
 export async function createOutpost(options: CreateOutpostOptions = {}): Promise<Outpost> {
@@ -66,10 +90,12 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const ids = options.ids ?? uuidv7Generator(clock);
   const clientId = await getOrCreateClientId(db, ids);
   const bus = new EventBus();
-  const endpoint = options.endpoint ?? resolveSyncEndpoint(location.origin, configuredSyncUrl());
+  const endpoint =
+    options.endpoint ?? resolveSyncEndpoint(options.origin ?? location.origin, configuredSyncUrl());
   const worker = options.worker ?? registerWorker({ dev: import.meta.env.DEV });
   const syncMode = options.syncMode ?? detectSyncMode();
-  const storage = watchStorage();
+  const storage = watchStorage(options.storage ?? navigator.storage);
+  const network = options.network ?? { isOnline: () => navigator.onLine, online$: browserOnline$() };
 
   // The first screen only reads: the write side (command handler, domain, projections) and the sync engine
   // (HTTP client, wire schemas, claim and apply) are not in the page's initial JavaScript. Both start loading
@@ -107,6 +133,8 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
         transport: options.transport ?? ((input, init) => fetch(input, init)),
         mode: syncMode,
         worker,
+        isOnline: () => network.isOnline(),
+        ports: options.pageSync ?? {},
         facts$,
         // Delivered rows free space and pulled events take some: the storage estimate follows each flush.
         onFlushed: () => void storage.refresh(),
@@ -129,7 +157,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     clock,
     syncMode,
     endpoint,
-    status$: liveSyncStatus(facts$, clock, browserOnline$()),
+    status$: liveSyncStatus(facts$, clock, network.online$),
     storage$: storage.storage$,
     update$: worker.update$,
     applyUpdate: () => worker.applyUpdate(),

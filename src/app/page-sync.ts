@@ -6,6 +6,7 @@ import {
   browserSignals,
   createSyncDriver,
   holdScheduleLead,
+  type PageSignals,
   type SyncDriver,
 } from '../outbox/browser/sync-driver';
 import type { SyncMode } from '../outbox/browser/sync-mode';
@@ -31,11 +32,46 @@ export interface PageSyncDeps {
   readonly transport: typeof fetch;
   readonly mode: SyncMode;
   readonly worker: WorkerHandle;
+  /** Whether the device is online: the engine sends nothing, and the schedule arms no timer, while it is not. */
+  readonly isOnline: () => boolean;
+  /** What to take from somewhere other than the browser; each port left out is the browser's own. */
+  readonly ports: Partial<PageSyncPorts>;
   /** The stored sync facts the status bar also reads: the schedule's timer follows the same query. */
   readonly facts$: Observable<SyncFacts>;
   /** Called after every flush, whoever ran it (the storage estimate follows what was sent and pulled). */
   readonly onFlushed: () => void;
 }
+
+/** The sync channel as page sync uses it: a `BroadcastChannel` in a browser. */
+export interface SyncChannel {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+}
+
+/** What page sync takes from the browser, so a test can build the real page with fakes of each. */
+export interface PageSyncPorts {
+  /**
+   * Web Locks: one flush at a time across the origin's contexts, one page leading the schedule. Null where
+   * there are none: the outbox leases alone keep flushers apart, and every page runs the schedule.
+   */
+  readonly locks: LockManager | null;
+  /** The channel the contexts tell each other about their flushes on; null where there is none. */
+  readonly openChannel: () => SyncChannel | null;
+  /** The network coming back, the page becoming visible, and the schedule's timers. */
+  readonly signals: Omit<PageSignals, 'isOnline'>;
+  /** Whether a service worker controls this page: "Sync now" asks the worker only then. */
+  readonly controlled: () => boolean;
+}
+
+/** Each port given, or else the browser's own. */
+const withBrowserPorts = (given: Partial<PageSyncPorts>): PageSyncPorts => ({
+  locks: given.locks === undefined ? (navigator.locks ?? null) : given.locks,
+  openChannel:
+    given.openChannel ??
+    (() => (typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_CHANNEL_NAME) : null)),
+  signals: given.signals ?? browserSignals,
+  controlled: given.controlled ?? (() => Boolean(navigator.serviceWorker?.controller)),
+});
 
 interface SyncManagerLike {
   register(tag: string): Promise<void>;
@@ -43,6 +79,8 @@ interface SyncManagerLike {
 
 export function startPageSync(deps: PageSyncDeps): SyncDriver {
   const { db, clock, ids, bus, worker } = deps;
+  const ports = withBrowserPorts(deps.ports);
+  const locks = ports.locks ?? undefined;
   const engine = createSyncEngine({
     db,
     streamTypes: db.streamTypes,
@@ -53,16 +91,10 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
     baseUrl: deps.endpoint,
     bus,
     ownerId: `page-${ids()}`,
-    online: () => navigator.onLine,
+    online: deps.isOnline,
   });
-  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_CHANNEL_NAME) : null;
-  const coordinated = createCoordinatedFlush({
-    engine,
-    bus,
-    channel,
-    source: 'page',
-    locks: navigator.locks,
-  });
+  const channel = ports.openChannel();
+  const coordinated = createCoordinatedFlush({ engine, bus, channel, source: 'page', locks });
   const flush: CoordinatedFlush = (request) => coordinated(request).finally(deps.onFlushed);
 
   // What another context (the worker, another tab) applied reaches this page's subscribers too. The rows
@@ -84,15 +116,16 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
     },
     askWorker: async () => {
       // Not controlled yet (first visit) or no worker at all: the page flushes itself instead.
-      if (!navigator.serviceWorker?.controller) throw new Error('No service worker controls this page');
+      if (!ports.controlled()) throw new Error('No service worker controls this page');
       const report = parseFlushReport(await worker.request({ type: 'sync-now' }));
       if (!report) throw new Error('The service worker answered sync-now without a flush report');
       return report;
     },
     wakeFacts$: deps.facts$.pipe(map(wakeFactsOf)),
-    leadership: holdScheduleLead(navigator.locks),
+    leadership: holdScheduleLead(locks),
     now: () => clock.now(),
-    signals: browserSignals,
+    // One answer to "online?" for the engine and the schedule: the network port's.
+    signals: { ...ports.signals, isOnline: deps.isOnline },
     onError: (error) => console.warn('[outpost] sync trigger failed', error),
   });
   // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.

@@ -26,3 +26,37 @@ export function feedbackOf(error: CommandError, knownFields: readonly string[]):
   }
   return { fields, message };
 }
+
+/**
+ * A command that never reached the write side (its code failed to load: a chunk lost to a bad connection).
+ * Said without the store's error classes, which load with the write side, after the first screen.
+ */
+export function unsavedFeedback(error: unknown): CommandFeedback {
+  const detail = error instanceof Error ? error.message : String(error);
+  return {
+    fields: {},
+    message: `Nothing was saved: the app could not get ready to save (${detail}). Try again.`,
+  };
+}
+
+export const hasFeedback = (feedback: CommandFeedback): boolean =>
+  feedback.message !== null || Object.keys(feedback.fields).length > 0;
+
+/**
+ * Two refusals shown together, the earlier first: in a burst of submits a later refusal must not hide an
+ * earlier one the person has not read yet.
+ */
+export function mergeFeedback(earlier: CommandFeedback, later: CommandFeedback): CommandFeedback {
+  const fields: Record<string, string> = { ...earlier.fields };
+  for (const [field, text] of Object.entries(later.fields)) fields[field] = joinMessages(fields[field], text);
+  return { fields, message: joinMessages(earlier.message, later.message) };
+}
+
+function joinMessages(earlier: string | null | undefined, later: string): string;
+function joinMessages(earlier: string | null | undefined, later: string | null): string | null;
+function joinMessages(earlier: string | null | undefined, later: string | null): string | null {
+  if (!earlier) return later;
+  // The same refusal twice (two bad submits alike) reads once.
+  if (!later || earlier.includes(later)) return earlier;
+  return `${/[.!?]$/.test(earlier) ? earlier : `${earlier}.`} ${later}`;
+}

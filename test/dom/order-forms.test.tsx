@@ -32,12 +32,13 @@ function renderAt(hash: string) {
   return render(<App outpost={outpost} ids={outpost.ids} />);
 }
 
-beforeEach(() => {
-  outpost = createTestOutpost();
+beforeEach(async () => {
+  outpost = await createTestOutpost();
 });
 
 afterEach(async () => {
   cleanup();
+  await outpost.settle();
   outpost.db.close();
   window.location.hash = '';
 });

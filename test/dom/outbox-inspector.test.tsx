@@ -32,14 +32,15 @@ const rowOf = (version: number) =>
     .first();
 
 beforeEach(async () => {
-  outpost = createTestOutpost();
+  outpost = await createTestOutpost();
   orderId = await seedOrder(outpost, 'Quay Bakery', [ESPRESSO]);
   await killEntry(outpost.db, orderId, 2, 'sku unknown to the server');
 });
 
-afterEach(() => {
+afterEach(async () => {
   cleanup();
   vi.restoreAllMocks();
+  await outpost.settle();
   outpost.db.close();
   window.location.hash = '';
 });

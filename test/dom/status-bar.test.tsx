@@ -27,24 +27,25 @@ const IDLE: SyncStatus = {
 
 let outpost: TestOutpost;
 
-function renderWith(overrides: Partial<Outpost>) {
-  outpost = createTestOutpost();
+async function renderWith(overrides: Partial<Outpost>) {
+  outpost = await createTestOutpost();
   window.location.hash = '#/orders';
   render(<App outpost={{ ...outpost, ...overrides }} ids={outpost.ids} />);
   return screen.getByRole('region', { name: 'Sync status' });
 }
 
-afterEach(() => {
+afterEach(async () => {
   cleanup();
+  await outpost.settle();
   outpost.db.close();
   window.location.hash = '';
 });
 
 describe('status bar', () => {
-  it('says offline, how much is unsent and for how long, and what drives sync', () => {
+  it('says offline, how much is unsent and for how long, and what drives sync', async () => {
     // ManualClock's default time: the test outpost's clock starts there.
     const now = Date.UTC(2026, 10, 26, 12);
-    const bar = renderWith({
+    const bar = await renderWith({
       status$: new BehaviorSubject<SyncStatus>({
         ...IDLE,
         phase: 'offline',
@@ -62,8 +63,8 @@ describe('status bar', () => {
     expect(bar.textContent).toMatch(/Storage 2\.4 MB of 954 MB, persistent/);
   });
 
-  it('says who brings offline entries once the network is back: Background Sync, even with the app closed', () => {
-    const bar = renderWith({
+  it('says who brings offline entries once the network is back: Background Sync, even with the app closed', async () => {
+    const bar = await renderWith({
       syncMode: 'background-sync',
       status$: new BehaviorSubject<SyncStatus>({ ...IDLE, phase: 'offline', online: false, pending: 2 }),
     });
@@ -73,7 +74,7 @@ describe('status bar', () => {
 
   it('words each phase for what it is, and says until when a retry waits and why', async () => {
     const status$ = new BehaviorSubject<SyncStatus>({ ...IDLE });
-    const bar = renderWith({ status$ });
+    const bar = await renderWith({ status$ });
     const sync = () => within(bar).getByText('Sync').parentElement?.textContent ?? '';
     expect(sync()).toBe('Sync Up to date');
 
@@ -107,7 +108,7 @@ describe('status bar', () => {
     const user = userEvent.setup();
     const update$ = new BehaviorSubject(false);
     const applyUpdate = vi.fn();
-    renderWith({ update$, applyUpdate });
+    await renderWith({ update$, applyUpdate });
     expect(screen.queryByRole('button', { name: 'Reload to update' })).toBeNull();
     update$.next(true);
     await user.click(await screen.findByRole('button', { name: 'Reload to update' }));
@@ -116,8 +117,8 @@ describe('status bar', () => {
 });
 
 describe('demo controls', () => {
-  it('are absent outside demo builds', () => {
-    renderWith({});
+  it('are absent outside demo builds', async () => {
+    await renderWith({});
     expect(screen.queryByText('Demo controls (mock server faults)')).toBeNull();
   });
 
@@ -127,7 +128,7 @@ describe('demo controls', () => {
     const setFaults = vi.fn(async (partial: Partial<FaultSettings>) => {
       faults$.next({ ...faults$.value, ...partial });
     });
-    renderWith({ demo: { faults$, setFaults } });
+    await renderWith({ demo: { faults$, setFaults } });
     await user.click(await screen.findByText('Demo controls (mock server faults)'));
     await user.click(screen.getByLabelText('Server unreachable (offline)'));
     expect(setFaults).toHaveBeenLastCalledWith({ offline: true });

@@ -49,13 +49,14 @@ async function placedOrder(customer: string, product: typeof ESPRESSO): Promise<
   return orderId;
 }
 
-beforeEach(() => {
-  outpost = createTestOutpost();
+beforeEach(async () => {
+  outpost = await createTestOutpost();
   serverSeq = 0;
 });
 
-afterEach(() => {
+afterEach(async () => {
   cleanup();
+  await outpost.settle();
   outpost.db.close();
   window.location.hash = '';
 });

@@ -30,7 +30,7 @@ export function NewOrderScreen() {
       <p className="screen-intro">
         Saved on this device first: you can take orders with no connection and they are sent when it returns.
       </p>
-      <form className="card form" onSubmit={onSubmit} noValidate>
+      <form className="card form" onSubmit={onSubmit} noValidate aria-busy={busy}>
         <Field label="Customer name" error={feedback.fields.customerName}>
           {(control) => (
             <input
@@ -67,7 +67,7 @@ export function NewOrderScreen() {
         </datalist>
         <FormAlert message={feedback.message} />
         <div className="form__actions">
-          <button type="submit" className="button button--primary" disabled={busy}>
+          <button type="submit" className="button button--primary">
             Create order
           </button>
         </div>

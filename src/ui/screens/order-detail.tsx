@@ -144,7 +144,7 @@ function QuantityForm({ orderId, line }: { readonly orderId: string; readonly li
     void submit({ type: 'ChangeQuantity', orderId, sku: line.sku, quantity: numberOrUndefined(quantity) });
   };
   return (
-    <form className="inline-form" onSubmit={onSubmit} noValidate>
+    <form className="inline-form" onSubmit={onSubmit} noValidate aria-busy={busy}>
       <NumberField
         label={`Quantity of ${line.name}`}
         error={feedback.fields.quantity ?? feedback.message ?? undefined}
@@ -153,7 +153,7 @@ function QuantityForm({ orderId, line }: { readonly orderId: string; readonly li
         min={1}
         max={MAX_QUANTITY}
       />
-      <button type="submit" className="button" disabled={busy || quantity === String(line.quantity)}>
+      <button type="submit" className="button" disabled={quantity === String(line.quantity)}>
         Update<span className="visually-hidden"> quantity of {line.name}</span>
       </button>
     </form>
@@ -165,7 +165,7 @@ function RemoveButton({ orderId, line }: { readonly orderId: string; readonly li
   const remove = () => void submit({ type: 'RemoveProduct', orderId, sku: line.sku });
   return (
     <>
-      <button type="button" className="button button--quiet" onClick={remove} disabled={busy}>
+      <button type="button" className="button button--quiet" onClick={remove} aria-busy={busy}>
         Remove<span className="visually-hidden"> {line.name}</span>
       </button>
       <FormAlert message={feedback.message} />
@@ -173,14 +173,16 @@ function RemoveButton({ orderId, line }: { readonly orderId: string; readonly li
   );
 }
 
+const NO_LINE = { sku: '', quantity: '1' };
+
 function AddProductForm({ orderId }: { readonly orderId: string }) {
   const { submit, busy, feedback, setFeedback } = useCommandSubmit(['sku', 'quantity']);
-  const [sku, setSku] = useState('');
-  const [quantity, setQuantity] = useState('1');
+  // One value for the line being entered, so a submitted line can be told from the next one by identity.
+  const [draft, setDraft] = useState(NO_LINE);
+  const { sku, quantity } = draft;
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    if (busy) return;
     const product = catalog.find((candidate) => candidate.sku === sku);
     if (!product) {
       setFeedback({ fields: { sku: 'Choose a product from the catalog' }, message: null });
@@ -194,11 +196,10 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
       unitPrice: product.unitPrice,
       quantity: numberOrUndefined(quantity),
     };
+    const submitted = draft;
     void submit(command, {
-      onDone: () => {
-        setSku('');
-        setQuantity('1');
-      },
+      // Cleared only while it still shows this line: the person may be entering the next one already.
+      onDone: () => setDraft((current) => (current === submitted ? NO_LINE : current)),
     });
   };
 
@@ -208,26 +209,27 @@ function AddProductForm({ orderId }: { readonly orderId: string }) {
       onSubmit={onSubmit}
       noValidate
       aria-labelledby="add-product-heading"
+      aria-busy={busy}
     >
       <h2 id="add-product-heading">Add a product</h2>
       <CatalogSelect
         label="Product"
         error={feedback.fields.sku}
         value={sku}
-        onChange={setSku}
+        onChange={(chosen) => setDraft((current) => ({ ...current, sku: chosen }))}
         warnDiscontinued
       />
       <NumberField
         label="Quantity"
         error={feedback.fields.quantity}
         value={quantity}
-        onChange={setQuantity}
+        onChange={(text) => setDraft((current) => ({ ...current, quantity: text }))}
         min={1}
         max={MAX_QUANTITY}
       />
       <FormAlert message={feedback.message} />
       <div className="form__actions">
-        <button type="submit" className="button button--primary" disabled={busy}>
+        <button type="submit" className="button button--primary">
           Add to order
         </button>
       </div>
@@ -247,7 +249,7 @@ function OrderActions({ summary }: { readonly summary: OrderSummary }) {
   return (
     <div className="card actions">
       {canPlace ? (
-        <button type="button" className="button button--primary" onClick={place} disabled={busy}>
+        <button type="button" className="button button--primary" onClick={place} aria-busy={busy}>
           Place order
         </button>
       ) : null}

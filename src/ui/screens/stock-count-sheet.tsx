@@ -106,7 +106,7 @@ function RecountButton({ location }: { readonly location: string }) {
     );
   return (
     <>
-      <button type="button" className="button" onClick={start} disabled={busy}>
+      <button type="button" className="button" onClick={start} aria-busy={busy}>
         Start a new count of {location}
       </button>
       <FormAlert message={feedback.message} />
@@ -190,7 +190,7 @@ function RecountForm({ countId, line }: { readonly countId: string; readonly lin
   };
   const name = findProduct(line.sku)?.name ?? line.sku;
   return (
-    <form className="inline-form" onSubmit={onSubmit} noValidate>
+    <form className="inline-form" onSubmit={onSubmit} noValidate aria-busy={busy}>
       <NumberField
         label={`Counted ${name}`}
         error={feedback.fields.quantity ?? feedback.message ?? undefined}
@@ -199,7 +199,7 @@ function RecountForm({ countId, line }: { readonly countId: string; readonly lin
         min={0}
         max={MAX_COUNTED_QUANTITY}
       />
-      <button type="submit" className="button" disabled={busy || quantity === String(line.quantity)}>
+      <button type="submit" className="button" disabled={quantity === String(line.quantity)}>
         Update<span className="visually-hidden"> count of {name}</span>
       </button>
     </form>
@@ -211,7 +211,7 @@ function RemoveLineButton({ countId, line }: { readonly countId: string; readonl
   const remove = () => void submit({ type: 'RemoveLine', countId, sku: line.sku });
   return (
     <>
-      <button type="button" className="button button--quiet" onClick={remove} disabled={busy}>
+      <button type="button" className="button button--quiet" onClick={remove} aria-busy={busy}>
         Remove<span className="visually-hidden"> {findProduct(line.sku)?.name ?? line.sku}</span>
       </button>
       <FormAlert message={feedback.message} />
@@ -219,42 +219,52 @@ function RemoveLineButton({ countId, line }: { readonly countId: string; readonl
   );
 }
 
+const NO_LINE = { sku: '', quantity: '' };
+
 /** The count's entry: a product from the catalog and how many are on the shelf (zero is a count too). */
 function RecordForm({ countId }: { readonly countId: string }) {
   const { submit, busy, feedback, setFeedback } = useCommandSubmit(['sku', 'quantity']);
-  const [sku, setSku] = useState('');
-  const [quantity, setQuantity] = useState('');
+  // One value for the line being entered, so a recorded line can be told from the next one by identity.
+  const [draft, setDraft] = useState(NO_LINE);
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    if (!findProduct(sku)) {
+    if (!findProduct(draft.sku)) {
       setFeedback({ fields: { sku: 'Choose a product from the catalog' }, message: null });
       return;
     }
+    const submitted = draft;
     void submit(
-      { type: 'RecordQuantity', countId, sku, quantity: numberOrUndefined(quantity) },
-      {
-        onDone: () => {
-          setSku('');
-          setQuantity('');
-        },
-      },
+      { type: 'RecordQuantity', countId, sku: draft.sku, quantity: numberOrUndefined(draft.quantity) },
+      // Cleared only while it still shows this line: the person may be entering the next one already.
+      { onDone: () => setDraft((current) => (current === submitted ? NO_LINE : current)) },
     );
   };
   return (
-    <form className="card form form--row" onSubmit={onSubmit} noValidate aria-labelledby="record-heading">
+    <form
+      className="card form form--row"
+      onSubmit={onSubmit}
+      noValidate
+      aria-labelledby="record-heading"
+      aria-busy={busy}
+    >
       <h2 id="record-heading">Record a count</h2>
-      <CatalogSelect label="Product" error={feedback.fields.sku} value={sku} onChange={setSku} />
+      <CatalogSelect
+        label="Product"
+        error={feedback.fields.sku}
+        value={draft.sku}
+        onChange={(sku) => setDraft((current) => ({ ...current, sku }))}
+      />
       <NumberField
         label="Counted"
         error={feedback.fields.quantity}
-        value={quantity}
-        onChange={setQuantity}
+        value={draft.quantity}
+        onChange={(quantity) => setDraft((current) => ({ ...current, quantity }))}
         min={0}
         max={MAX_COUNTED_QUANTITY}
       />
       <FormAlert message={feedback.message} />
       <div className="form__actions">
-        <button type="submit" className="button button--primary" disabled={busy}>
+        <button type="submit" className="button button--primary">
           Record
         </button>
       </div>
@@ -268,7 +278,7 @@ function CountActions({ summary }: { readonly summary: StockCountSummary }) {
   const submitCount = () => void submit({ type: 'SubmitCount', countId: summary.id });
   return (
     <div className="card actions">
-      <button type="button" className="button button--primary" onClick={submitCount} disabled={busy}>
+      <button type="button" className="button button--primary" onClick={submitCount} aria-busy={busy}>
         Submit count
       </button>
       <button type="button" className="button button--danger" onClick={() => setAbandoning(true)}>

@@ -73,6 +73,7 @@ function StartCountForm() {
       onSubmit={onSubmit}
       noValidate
       aria-labelledby="start-count-heading"
+      aria-busy={busy}
     >
       <h2 id="start-count-heading">Start a count</h2>
       <Field
@@ -102,7 +103,7 @@ function StartCountForm() {
       </datalist>
       <FormAlert message={feedback.message} />
       <div className="form__actions">
-        <button type="submit" className="button button--primary" disabled={busy}>
+        <button type="submit" className="button button--primary">
           Start count
         </button>
       </div>

@@ -1,69 +1,153 @@
-import { BehaviorSubject, of } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, skip } from 'rxjs';
 import { vi } from 'vitest';
-import type { Outpost } from '../../../src/app/outpost';
+import { createOutpost, type NetworkPort, type Outpost } from '../../../src/app/outpost';
+import type { PageSyncPorts } from '../../../src/app/page-sync';
 import { openAppDb } from '../../../src/app/schema';
+import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
+import { FLUSH_LOCK_NAME } from '../../../src/outbox/browser/flush-lock';
+import { type WorkerHandle, WorkerRequestError } from '../../../src/outbox/browser/register-worker';
 import type { OutpostDb } from '../../../src/outbox/client/db';
-import { EventBus } from '../../../src/outbox/client/event-bus';
 import { refreshDelivery } from '../../../src/outbox/client/projections';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
-import { discardDeadLetter, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
 import { applyAnswer, claimBatch } from '../../../src/outbox/sync/outbox-store';
 import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
-import { liveSyncFacts, liveSyncStatus } from '../../../src/outbox/sync/status';
 import { orderSummaries } from '../../support/order-rows';
+import { createFakeLocks } from '../../unit/pwa/fake-locks';
 
 /**
- * An Outpost over a fresh fake-indexeddb database with the real command handler, read models, sync status
- * and dead-letter operations. Only the network side is a double: `syncNow` records its calls.
+ * The app's own composition root (`createOutpost`, as main.tsx builds it) over a fresh fake-indexeddb
+ * database, with the browser's ports replaced: the protocol's in-process mock server behind the transport,
+ * a network switch, Web Locks for Node, a storage estimate, and no service worker (fallback sync).
+ *
+ * The device starts offline: what the real root would send by itself stays in the outbox, so tests that play
+ * the sync engine's part by hand (`killEntry`, `sendEverything`) are the only ones moving entries. A test
+ * that wants the app to deliver on its own passes `online: true` or flips `network`.
  */
 export interface TestOutpost extends Outpost {
   readonly clock: ManualClock;
+  /** The real "Sync now", watched: tests may count the calls. */
   readonly syncNow: ReturnType<typeof vi.fn<() => Promise<void>>>;
   readonly ids: () => string;
-  readonly online$: BehaviorSubject<boolean>;
+  /** The device's network: `next(true)` is the network coming back (the page hears `online`). */
+  readonly network: BehaviorSubject<boolean>;
+  /** The sync server the transport reaches, in this process. */
+  readonly server: MockBackend;
+  /** Resolves once no flush of the page runs: call before closing the database. */
+  settle(): Promise<void>;
 }
 
-export function createTestOutpost(): TestOutpost {
+const TEST_ORIGIN = 'http://127.0.0.1:4173';
+
+/** What the status bar shows of the storage estimate in every DOM test. */
+const TEST_STORAGE = { usage: 2_500_000, quota: 1_000_000_000, persisted: true } as const;
+
+export async function createTestOutpost({ online = false } = {}): Promise<TestOutpost> {
   const db = openAppDb({ name: `dom-${crypto.randomUUID()}` });
   const clock = new ManualClock();
   const ids = uuidv7Generator(clock);
-  const clientId = ids();
-  const bus = new EventBus();
-  const handler = createCommandPipeline({ db, clock, ids, clientId, bus });
-  const online$ = new BehaviorSubject(true);
-  return {
+  const server = createMockBackend({ clock, ids });
+  const network = new BehaviorSubject(online);
+  const flushes = watchedFlushLocks();
+  const networkPort: NetworkPort = { isOnline: () => network.value, online$: network.asObservable() };
+  const outpost = await createOutpost({
     db,
-    bus,
-    clientId,
     clock,
     ids,
-    online$,
-    execute: (request) => handler.execute(request),
-    syncNow: vi.fn(async () => {}),
-    status$: liveSyncStatus(liveSyncFacts(db), clock, online$),
+    origin: TEST_ORIGIN,
     syncMode: 'fallback',
-    endpoint: 'http://127.0.0.1:4173/api/sync',
-    storage$: of({ usage: 2_500_000, quota: 1_000_000_000, persisted: true }),
-    update$: of(false),
-    applyUpdate: vi.fn(),
-    async retryDeadLetter(eventId) {
-      const result = await retryDeadLetter(db, eventId);
-      if (!result.ok) throw result.error;
+    worker: noWorker(),
+    transport: (input, init) => server.fetch(new Request(input, init)),
+    network: networkPort,
+    storage: fakeStorage(),
+    pageSync: testPageSyncPorts(network, flushes.locks),
+  });
+  // Tests start where a page is once it has loaded: the storage estimate shown, and page sync started (it
+  // loads after the first render) with its first flush, which sends what an earlier visit left, done.
+  await firstValueFrom(outpost.storage$.pipe(filter((storage) => storage !== null)));
+  await flushes.first;
+  const realSyncNow = outpost.syncNow;
+  return {
+    ...outpost,
+    clock,
+    ids,
+    network,
+    server,
+    syncNow: vi.fn(() => realSyncNow()),
+    settle: flushes.settled,
+  };
+}
+
+/**
+ * Web Locks for Node (granted in request order) that also tell when the page's flushes ran: every flush
+ * runs under the flush lock, so the lock's holds are the flushes.
+ */
+function watchedFlushLocks() {
+  const { locks } = createFakeLocks();
+  const running = new Set<Promise<void>>();
+  let firstDone: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => {
+    firstDone = resolve;
+  });
+  const watched = {
+    request(name: string, callback: () => Promise<unknown>): Promise<unknown> {
+      const hold = locks.request(name, callback);
+      if (name === FLUSH_LOCK_NAME) {
+        const done: Promise<void> = hold
+          .catch(() => undefined)
+          .then(() => {
+            running.delete(done);
+            firstDone();
+          });
+        running.add(done);
+      }
+      return hold;
     },
-    async discardDeadLetter(eventId, reason) {
-      const result = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
-      if (!result.ok) throw result.error;
+  };
+  return {
+    locks: watched as unknown as LockManager,
+    first,
+    async settled() {
+      while (running.size > 0) await Promise.all(running);
     },
-    async exportBackup() {
-      const [events, outbox] = await Promise.all([
-        db.events.orderBy('position').toArray(),
-        db.outbox.orderBy('position').toArray(),
-      ]);
-      return new Blob([JSON.stringify({ clientId, events, outbox })], { type: 'application/json' });
+  };
+}
+
+/** A page no service worker controls: no update ever waits, and the worker cannot be asked anything. */
+function noWorker(): WorkerHandle {
+  return {
+    registration: new Promise<ServiceWorkerRegistration>(() => undefined),
+    update$: new BehaviorSubject(false),
+    applyUpdate: () => undefined,
+    request: async () => {
+      throw new WorkerRequestError('no_worker', 'No service worker in DOM tests');
     },
-    demo: null,
+  };
+}
+
+function fakeStorage(): StorageManager {
+  return {
+    estimate: async () => ({ usage: TEST_STORAGE.usage, quota: TEST_STORAGE.quota }),
+    persist: async () => TEST_STORAGE.persisted,
+    persisted: async () => TEST_STORAGE.persisted,
+    getDirectory: () => Promise.reject(new Error('No origin private file system in DOM tests')),
+  };
+}
+
+/** Page sync's ports: the watched locks, no channel (one page, no worker), `online` from the switch. */
+function testPageSyncPorts(network: BehaviorSubject<boolean>, locks: LockManager): PageSyncPorts {
+  return {
+    locks,
+    openChannel: () => null,
+    signals: {
+      onWake(listener) {
+        const back = network.pipe(skip(1), filter(Boolean)).subscribe(() => listener('online'));
+        return () => back.unsubscribe();
+      },
+      setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
+      clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    },
+    controlled: () => false,
   };
 }
 

@@ -1,4 +1,5 @@
 import { openAppDb } from '../../src/app/schema';
+import { streamTypes } from '../../src/plugins';
 import { ask, pushBody } from './drain';
 import { RowFactory, seedCommands } from './fixtures';
 import { seedRows } from './setups';
@@ -10,7 +11,7 @@ import { seedRows } from './setups';
 
 /** Pending events in the app's own database (`outpost`), of the product's shape, before the app first runs. */
 export async function healSeed({ events }: { events: number }): Promise<number> {
-  const db = openAppDb();
+  const db = openAppDb({ streamTypes });
   await db.open();
   const eventsPerOrder = Math.min(20, events);
   await seedRows(db, new RowFactory(), Math.ceil(events / eventsPerOrder), eventsPerOrder);

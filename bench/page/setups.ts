@@ -7,6 +7,7 @@ import {
 import type { OutpostDb } from '../../src/outbox/client/db';
 import { EventBus } from '../../src/outbox/client/event-bus';
 import { systemClock } from '../../src/outbox/ids';
+import { streamTypes } from '../../src/plugins';
 import { type Durability, deleteDatabase, writeWithDexie } from './baselines';
 import { type CommandRows, clientId, ids, type RowFactory, seedCommands } from './fixtures';
 
@@ -18,7 +19,7 @@ export const dbName = (key: string): string => `bench-${key}`;
 /** A fresh, empty database for `key` (the previous one of that key is closed and deleted). */
 export async function freshDb(key: string, durability: Durability): Promise<OutpostDb> {
   await dropDb(key);
-  const db = openAppDb({ name: dbName(key), durability });
+  const db = openAppDb({ name: dbName(key), durability, streamTypes });
   await db.open();
   open.set(key, { db });
   return db;

@@ -5,7 +5,7 @@ import { watchStorage } from '../outbox/browser/storage-estimate';
 import { detectSyncMode, type SyncMode } from '../outbox/browser/sync-mode';
 import { getOrCreateClientId } from '../outbox/client/client-id';
 import type { CommandOutcome, CommandRequest } from '../outbox/client/command-pipeline';
-import type { OutpostDb } from '../outbox/client/db';
+import { type OutpostDb, streamTypesOf } from '../outbox/client/db';
 import type { CommandError } from '../outbox/client/errors';
 import { EventBus } from '../outbox/client/event-bus';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../outbox/ids';
@@ -97,14 +97,17 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const storage = watchStorage(options.storage ?? navigator.storage);
   const network = options.network ?? { isOnline: () => navigator.onLine, online$: browserOnline$() };
 
-  // The first screen only reads: the write side (command handler, domain, projections) and the sync engine
-  // (HTTP client, wire schemas, claim and apply) are not in the page's initial JavaScript. Both start loading
-  // now, next to the first render, so the first command or flush rarely waits for them.
-  const handler = loadOnce(() =>
-    import('../outbox/client/command-pipeline').then(({ createCommandPipeline }) =>
-      createCommandPipeline({ db, clock, ids, clientId, bus }),
-    ),
-  );
+  // The first screen only reads: the plug-ins' code (schemas, deciders), the write side (pipeline,
+  // projections) and the sync engine (HTTP client, wire schemas, claim and apply) are not in the page's
+  // initial JavaScript. All start loading now, next to the first render, so the first command or flush
+  // rarely waits for them.
+  const handler = loadOnce(async () => {
+    const [{ createCommandPipeline }] = await Promise.all([
+      import('../outbox/client/command-pipeline'),
+      streamTypesOf(db),
+    ]);
+    return createCommandPipeline({ db, clock, ids, clientId, bus });
+  });
   void handler().catch(() => undefined);
   // One read of the stored sync facts, for the page's life, feeds the status and the schedule's timer, so
   // both always agree and a change is read once.
@@ -122,9 +125,10 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   followFacts();
   const facts$ = facts.pipe(filter((value): value is SyncFacts => value !== null));
   const sync = loadOnce(() =>
-    import('./page-sync').then(({ startPageSync }) =>
+    Promise.all([import('./page-sync'), streamTypesOf(db)]).then(([{ startPageSync }, streamTypes]) =>
       startPageSync({
         db,
+        streamTypes,
         clock,
         ids,
         clientId,
@@ -174,13 +178,19 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     },
     // A refusal (not dead any more, in flight, an empty reason) is thrown so the dialog shows it.
     async retryDeadLetter(eventId) {
-      const { retryDeadLetter } = await import('../outbox/sync/dead-letters');
+      const [{ retryDeadLetter }] = await Promise.all([
+        import('../outbox/sync/dead-letters'),
+        streamTypesOf(db),
+      ]);
       const retried = await retryDeadLetter(db, eventId);
       if (!retried.ok) throw retried.error;
       requestSync();
     },
     async discardDeadLetter(eventId, reason) {
-      const { discardDeadLetter } = await import('../outbox/sync/dead-letters');
+      const [{ discardDeadLetter }] = await Promise.all([
+        import('../outbox/sync/dead-letters'),
+        streamTypesOf(db),
+      ]);
       const discarded = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
       if (!discarded.ok) throw discarded.error;
     },

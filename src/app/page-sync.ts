@@ -14,6 +14,7 @@ import { BACKGROUND_SYNC_TAG } from '../outbox/browser/worker-messages';
 import type { OutpostDb } from '../outbox/client/db';
 import type { EventBus } from '../outbox/client/event-bus';
 import type { Clock, IdGenerator } from '../outbox/ids';
+import type { StreamTypes } from '../outbox/stream-types';
 import { createSyncEngine } from '../outbox/sync/engine';
 import { type SyncFacts, wakeFactsOf } from '../outbox/sync/status';
 
@@ -24,6 +25,8 @@ import { type SyncFacts, wakeFactsOf } from '../outbox/sync/status';
  */
 export interface PageSyncDeps {
   readonly db: OutpostDb;
+  /** Loaded by the caller (`streamTypesOf`): the engine checks and projects server events with them. */
+  readonly streamTypes: StreamTypes;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly clientId: string;
@@ -83,7 +86,7 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
   const locks = ports.locks ?? undefined;
   const engine = createSyncEngine({
     db,
-    streamTypes: db.streamTypes,
+    streamTypes: deps.streamTypes,
     transport: deps.transport,
     clock,
     ids,

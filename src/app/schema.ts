@@ -1,7 +1,8 @@
 import Dexie, { type Transaction } from 'dexie';
 import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/client/db';
-import { rebuildWithin, upgradeTables } from '../outbox/client/rebuild';
-import { streamTypes } from '../plugins';
+import type { DeferredStreamTypes } from '../outbox/stream-layout';
+import type { StreamTypes } from '../outbox/stream-types';
+import { deferredPlugins } from '../plugin-layouts';
 import { SCHEMA_VERSION } from './schema-version';
 
 /**
@@ -55,6 +56,12 @@ const RETIRED_IN_V4 = ['orderSummaries', 'orderDetails'];
 
 export interface OpenAppDbOptions {
   readonly name?: string;
+  /**
+   * The app's plug-ins; by default their tables now and their code when first needed (`deferredPlugins`),
+   * which keeps them out of the first screen's JavaScript. Tools and tests that run commands at once pass
+   * `streamTypes` from src/plugins.ts.
+   */
+  readonly streamTypes?: StreamTypes | DeferredStreamTypes;
   readonly durability?: OpenOutboxDbOptions['durability'];
   readonly indexedDB?: IDBFactory;
   readonly IDBKeyRange?: typeof IDBKeyRange;
@@ -63,18 +70,10 @@ export interface OpenAppDbOptions {
 export function openAppDb(options: OpenAppDbOptions = {}): OutpostDb {
   return openOutboxDb({
     name: options.name ?? DB_NAME,
-    streamTypes,
+    streamTypes: options.streamTypes ?? deferredPlugins,
     version: SCHEMA_VERSION,
     history: SCHEMA_HISTORY,
     retired: RETIRED_IN_V4,
-    // Read models are folds of the event store and the outbox, so an upgrade from any earlier layout rebuilds
-    // them with this build's stream types, at this layout, where every table they write exists. Nothing else
-    // is touched: no event, outbox row, lease, handled command or client id. A one-time replay per layout
-    // change (docs/performance.md, the rebuild figure, gives its rate).
-    // An async scope: Dexie keeps the upgrade's transaction across native awaits only in one it sees is async.
-    upgrade: async (tx) => {
-      await rebuildWithin(upgradeTables(tx), streamTypes);
-    },
     ...(options.durability ? { durability: options.durability } : {}),
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
     ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),

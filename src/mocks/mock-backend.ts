@@ -3,14 +3,15 @@ import type { Clock, IdGenerator } from '../outbox/ids';
 import { createSyncHandler, type SyncHandler } from '../outbox/server/http';
 import { createMemoryStorage } from '../outbox/server/memory-storage';
 import type { ServerStorage } from '../outbox/server/storage';
+import type { AnyServerStreamType } from '../outbox/stream-type';
 import type { StreamTypes } from '../outbox/stream-types';
-import { streamTypes as appStreamTypes } from '../plugins';
+import { serverStreamTypes } from '../server-plugins';
 import { createFaultControl, type FaultControl } from './faults';
 import { createMockHandlers, respondWithFaults } from './handlers';
 
 export interface MockBackendOptions {
   /** The stream types it serves; the app's list by default. */
-  readonly streamTypes?: StreamTypes;
+  readonly streamTypes?: StreamTypes<AnyServerStreamType>;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   /** Shared with a UI that edits the faults; a fresh control without faults by default. */
@@ -47,7 +48,7 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
   const faults = options.faults ?? createFaultControl();
   const basePath = options.basePath ?? '/api/sync';
   const handle = createSyncHandler({
-    streamTypes: options.streamTypes ?? appStreamTypes,
+    streamTypes: options.streamTypes ?? serverStreamTypes,
     storage,
     clock: options.clock,
     ids: options.ids,

@@ -1,4 +1,4 @@
-import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/views';
+import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/lists';
 import type { OrderStatus } from './domain/order';
 import type { OrderSummary } from './read-models';
 import { streamIdOf } from './stream-ids';

@@ -1,6 +1,7 @@
 import type { ReadModels, StreamChange } from '../outbox';
 import type { ClientOrderEvent, ServerOrderEvent } from './domain/events';
 import { type OrderLine, type OrderState, type OrderStatus, orderTotal } from './domain/order';
+import { orderLayout } from './layout';
 
 /**
  * The order's read models: one row per order in `orders` (what the list shows and filters on) and one in
@@ -33,15 +34,10 @@ export interface OrderLines {
   readonly lines: readonly OrderLine[];
 }
 
-export const ORDER_TABLES = {
-  orders: '&id, status, customerKey, updatedAt',
-  orderLines: '&id',
-} as const;
-
 type OrderChange = StreamChange<OrderState, ClientOrderEvent, ServerOrderEvent>;
 
 export const orderReadModels: ReadModels<OrderState, ClientOrderEvent, ServerOrderEvent> = {
-  tables: ORDER_TABLES,
+  tables: orderLayout.tables,
   rows(change: OrderChange) {
     const { after, before, id } = change;
     // A discard can take back everything down to OrderCreated: the person still sees which order it was

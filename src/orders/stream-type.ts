@@ -4,7 +4,6 @@ import { decide } from './domain/decide';
 import { ClientEventSchema, ServerEventSchema } from './domain/events';
 import { evolve, initialOrderState } from './domain/order';
 import { orderReadModels } from './read-models';
-import { orderServerPolicy } from './server/policy';
 import { ORDER } from './stream-ids';
 
 /**
@@ -22,5 +21,4 @@ export const orders = defineStreamType({
   decide,
   evolve,
   readModels: orderReadModels,
-  server: orderServerPolicy,
 });

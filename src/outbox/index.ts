@@ -7,7 +7,9 @@ export { IsoTimestampSchema, MAX_TEXT, ReasonSchema, ShortTextSchema, UuidSchema
 export type { Clock, IdGenerator } from './ids';
 export type { WireClientEvent, WireServerEvent } from './protocol/messages';
 export { err, ok, type Result } from './result';
+export type { DeferredStreamTypes, StreamLayout } from './stream-layout';
 export {
+  type AnyServerStreamType,
   type AnyStreamType,
   type ClientEventOf,
   type DomainCommand,
@@ -21,8 +23,10 @@ export {
   type ServerDecisionContext,
   type ServerEventOf,
   type ServerPolicy,
+  type ServerStreamType,
   type StreamChange,
   type StreamType,
+  withServerPolicy,
 } from './stream-type';
 export { createStreamTypes, type StreamTypes, splitStreamId, streamIdFor } from './stream-types';
 export { type FieldIssue, toFieldIssues, ValidationError, validate } from './validation';

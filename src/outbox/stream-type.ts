@@ -151,12 +151,43 @@ export interface StreamType<
   /** Pure and total: any event on any state yields a state, so late server events never throw. */
   readonly evolve: (state: State, event: E | S) => State;
   readonly readModels: ReadModels<State, E, S>;
+}
+
+/**
+ * A stream type as a server serves it: with its rules and its decisions. Apart from the stream type itself so
+ * clients never ship the server's rules or its data (a stock count's expected stock), and the service
+ * worker stays small; a server composition root adds them (`withServerPolicy`).
+ */
+export interface ServerStreamType<
+  Name extends string = string,
+  C extends DomainCommand = DomainCommand,
+  E extends DomainEvent = DomainEvent,
+  S extends DomainEvent = DomainEvent,
+  State = unknown,
+> extends StreamType<Name, C, E, S, State> {
   readonly server: ServerPolicy<State, E, S>;
 }
 
 /** Any stream type, with its own types erased: what the core holds in its registry. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds stream types of every shape; each is used only through its own schemas.
 export type AnyStreamType = StreamType<string, any, any, any, any>;
+/** Any stream type a server serves, with its own types erased. */
+// biome-ignore lint/suspicious/noExplicitAny: as AnyStreamType.
+export type AnyServerStreamType = ServerStreamType<string, any, any, any, any>;
+
+/** The stream type with the server's rules and decisions for it: what a server's registry holds. */
+export function withServerPolicy<
+  Name extends string,
+  C extends DomainCommand,
+  E extends DomainEvent,
+  S extends DomainEvent,
+  State,
+>(
+  type: StreamType<Name, C, E, S, State>,
+  server: ServerPolicy<State, E, S>,
+): ServerStreamType<Name, C, E, S, State> {
+  return { ...type, server };
+}
 
 const NAME = /^[a-z][a-z0-9]*$/;
 

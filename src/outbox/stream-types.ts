@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import { splitStreamId } from './stream-ids';
 import type { AnyStreamType } from './stream-type';
 
 /**
@@ -6,27 +7,18 @@ import type { AnyStreamType } from './stream-type';
  * per composition root (page, worker, mock, server) from the same list, so every side reads a stream the
  * same way.
  */
-export interface StreamTypes {
-  readonly all: readonly AnyStreamType[];
-  byName(name: string): AnyStreamType | undefined;
+export interface StreamTypes<T extends AnyStreamType = AnyStreamType> {
+  readonly all: readonly T[];
+  byName(name: string): T | undefined;
   /** The stream type and aggregate id a stream id names, or null when this app has no such type. */
-  parse(streamId: string): { readonly type: AnyStreamType; readonly id: string } | null;
+  parse(streamId: string): { readonly type: T; readonly id: string } | null;
   /** The stream type whose commands include `type`; undefined for a command no stream type knows. */
-  byCommandType(type: unknown): AnyStreamType | undefined;
+  byCommandType(type: unknown): T | undefined;
   /** Every stream type's read-model tables, by name (the names are unique across the app). */
   readonly tables: Readonly<Record<string, string>>;
 }
 
-/** `<name>-<uuid>`: the stream id of aggregate `id` of the type named `name`. */
-export const streamIdFor = (name: string, id: string): string => `${name}-${id}`;
-
-const STREAM_ID = /^([a-z][a-z0-9]*)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
-
-/** The type name and aggregate id of a well-formed stream id, whatever types the app has; null otherwise. */
-export function splitStreamId(streamId: string): { readonly name: string; readonly id: string } | null {
-  const match = STREAM_ID.exec(streamId);
-  return match?.[1] && match[2] ? { name: match[1], id: match[2] } : null;
-}
+export { splitStreamId, streamIdFor } from './stream-ids';
 
 /**
  * The literal `type` of each option of a command schema built with `v.variant('type', …)`. Read from the
@@ -48,9 +40,9 @@ function commandTypesOf(schema: v.GenericSchema): string[] {
   });
 }
 
-export function createStreamTypes(list: readonly AnyStreamType[]): StreamTypes {
-  const byName = new Map<string, AnyStreamType>();
-  const byCommand = new Map<string, AnyStreamType>();
+export function createStreamTypes<T extends AnyStreamType>(list: readonly T[]): StreamTypes<T> {
+  const byName = new Map<string, T>();
+  const byCommand = new Map<string, T>();
   const tables: Record<string, string> = {};
   for (const type of list) {
     if (byName.has(type.name)) throw new TypeError(`Two stream types are named ${type.name}`);

@@ -30,12 +30,7 @@ export {
   type OutboxEntryStatus,
 } from './client/outbox-view';
 export { overTime } from './client/over-time';
-export {
-  type DeliveryViews,
-  liveStream,
-  readDeliveries,
-  readDeliveryViews,
-  type StreamView,
-} from './client/queries';
+export { type DeliveryViews, readDeliveries, readDeliveryViews } from './client/queries';
+export { liveStream, type StreamView } from './client/stream-view';
 export type { Clock } from './ids';
-export { streamIdFor } from './stream-types';
+export { streamIdFor } from './stream-ids';

@@ -1,4 +1,4 @@
-import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/views';
+import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/lists';
 import type { StockCountStatus } from './domain/stock-count';
 import type { StockCountSummary } from './read-models';
 import { streamIdOf } from './stream-ids';

@@ -6,6 +6,7 @@ import {
   type StockCountStatus,
   unitsCounted,
 } from './domain/stock-count';
+import { stockCountLayout } from './layout';
 
 /**
  * The stock count's read models: one row per count in `stockCounts` (what the list shows and filters on)
@@ -39,10 +40,8 @@ export interface StockCountLines {
   readonly lines: readonly CountLine[];
 }
 
-export const STOCKCOUNT_TABLES = {
-  stockCounts: '&id, status, location, updatedAt',
-  stockCountLines: '&id',
-} as const;
+/** The count's tables (its layout), for whoever reads them. */
+export const STOCKCOUNT_TABLES = stockCountLayout.tables;
 
 export type StockCountChange = StreamChange<StockCountState, ClientStockCountEvent, ServerStockCountEvent>;
 

@@ -4,7 +4,6 @@ import { decide } from './domain/decide';
 import { ClientEventSchema, ServerEventSchema } from './domain/events';
 import { evolve, initialStockCountState } from './domain/stock-count';
 import { stockCountReadModels } from './read-models';
-import { stockCountServerPolicy } from './server/policy';
 import { STOCKCOUNT } from './stream-ids';
 
 /**
@@ -22,5 +21,4 @@ export const stockCounts = defineStreamType({
   decide,
   evolve,
   readModels: stockCountReadModels,
-  server: stockCountServerPolicy,
 });

@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import type { Outpost } from '../app/outpost';
 import type { FaultSettings } from '../mocks/faults';
 import { Field } from './components/field';
-import { useObservable } from './hooks';
+import { useObservable } from './use-observable';
 
 type Demo = NonNullable<Outpost['demo']>;
 

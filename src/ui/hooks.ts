@@ -1,5 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Observable } from 'rxjs';
+import { useCallback, useRef, useState } from 'react';
 import {
   type CommandFeedback,
   feedbackOf,
@@ -10,15 +9,7 @@ import {
 } from './command-feedback';
 import { useOutpost, useOutpostIds } from './outpost-context';
 
-/** The latest value of an observable, for values the composition root owns (sync status, storage…). */
-export function useObservable<T>(source: Observable<T>, initial: T): T {
-  const [value, setValue] = useState<T>(initial);
-  useEffect(() => {
-    const subscription = source.subscribe((next) => setValue(() => next));
-    return () => subscription.unsubscribe();
-  }, [source]);
-  return value;
-}
+export { useObservable } from './use-observable';
 
 /**
  * A command id chosen when the person starts an action (the form opens), new again on `renew()`. It is

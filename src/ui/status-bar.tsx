@@ -2,8 +2,8 @@ import { useEffect, useState } from 'react';
 import type { SyncMode } from '../outbox/browser/sync-mode';
 import type { SyncStatus } from '../outbox/sync/status';
 import { formatAge, formatBytes, formatClock } from './format';
-import { useObservable } from './hooks';
 import { useOutpost } from './outpost-context';
+import { useObservable } from './use-observable';
 
 /**
  * The phase in words. Each says who will act and when: the app now, the app at a time, the browser when the

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { EMPTY, type Observable } from 'rxjs';
 import type { Toast } from '../subscribers/notifications';
-import { useObservable } from './hooks';
 import { useNotifications } from './outpost-context';
+import { useObservable } from './use-observable';
 
 const NO_TOASTS: Observable<readonly Toast[]> = EMPTY;
 

@@ -8,7 +8,7 @@ import {
   ManualClock,
   run,
 } from './support/harness';
-import { tallyAndNoteTypes } from './support/note';
+import { tallyAndNoteServerTypes, tallyAndNoteTypes } from './support/note';
 import { TALLY_LIMIT, type TallyRow } from './support/tally';
 
 /** The sync engine and the core's protocol server with stream types that are not orders. */
@@ -121,7 +121,7 @@ describe('two stream types in one outbox', () => {
     const clock = new ManualClock();
     const client = createCoreClient({ clock, streamTypes: tallyAndNoteTypes });
     clients.push(client);
-    const server = createCoreServer({ clock, streamTypes: tallyAndNoteTypes });
+    const server = createCoreServer({ clock, streamTypes: tallyAndNoteServerTypes });
     server.faults.unreachable = true;
     const noteIds = [client.ids(), client.ids()];
     for (const noteId of noteIds) await run(client, { type: 'WriteNote', noteId, text: 'hello' });

@@ -9,7 +9,7 @@ import { createUserAccess } from '../../src/outbox/server/auth/user-access';
 import { behindProxies } from '../../src/outbox/server/connection';
 import { createSyncHandler } from '../../src/outbox/server/http';
 import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
-import { streamTypes } from '../../src/plugins';
+import { serverStreamTypes as streamTypes } from '../../src/server-plugins';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 import { fakeAuthCrypto } from './support/fake-auth-crypto';
 import { type InProcessUsersServer, inProcessUsersServer, ORIGIN } from './support/in-process-auth';

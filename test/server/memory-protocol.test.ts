@@ -7,7 +7,7 @@ import { ErrorBodySchema, PushResponseSchema } from '../../src/outbox/protocol/m
 import { createSyncHandler } from '../../src/outbox/server/http';
 import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
 import { type ServerStorage, StorageConflictError } from '../../src/outbox/server/storage';
-import { streamTypes } from '../../src/plugins';
+import { serverStreamTypes as streamTypes } from '../../src/server-plugins';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
 
 runProtocolContract('in-process handler on memory storage', async () => {

@@ -7,6 +7,7 @@ import { deliveryStateOf, liveLeases, outboxEntriesView } from '../../src/outbox
 import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
 import { retryDeadLetter } from '../../src/outbox/sync/dead-letters';
 import { createSyncEngine } from '../../src/outbox/sync/engine';
+import { openTestDb } from '../support/app-db';
 import { orderSummary } from '../support/order-rows';
 import { BASE_URL, createTestBackend } from './sync/harness';
 
@@ -257,7 +258,7 @@ describe('opening a database written by an earlier app version', () => {
       names.push(name);
       const before = await writeWithShippedSchema(version, name);
 
-      const db = openAppDb({ name });
+      const db = openTestDb({ name });
       await db.open();
       expect(db.verno).toBeGreaterThanOrEqual(version);
       expect(await db.events.orderBy('position').toArray()).toEqual(before.events);
@@ -300,12 +301,24 @@ describe('opening a database written by an earlier app version', () => {
     });
   }
 
+  it('rebuilds the read models before the first read, as the page opens it (stream types loaded on demand)', async () => {
+    const name = `outpost-migration-deferred-${Math.random().toString(36).slice(2)}`;
+    names.push(name);
+    await writeWithShippedSchema(3, name);
+    // The page's own way in: layouts now, the stream types' code loaded by the rebuild the upgrade owes.
+    const db = openAppDb({ name });
+    // Folded from the events (the server's confirmation among them), not copied from the old summary.
+    expect(await orderSummary(db, ORDER_ID)).toMatchObject({ status: 'confirmed', syncState: 'retrying' });
+    expect(await db.meta.get('readModelsRebuildOwed')).toBeUndefined();
+    db.close();
+  });
+
   it('refuses nothing and loses nothing when the same database is opened twice in a row', async () => {
     const name = `outpost-migration-reopen-${Math.random().toString(36).slice(2)}`;
     names.push(name);
     const before = await writeWithShippedSchema(1, name);
     for (let i = 0; i < 2; i += 1) {
-      const db = openAppDb({ name });
+      const db = openTestDb({ name });
       expect(await db.events.count()).toBe(before.events.length);
       expect(await db.outbox.count()).toBe(upgradedOutbox(1, before.outbox).length);
       db.close();
@@ -324,7 +337,7 @@ describe('after the upgrade', () => {
       const name = `outpost-migration-deliver-v${version}-${Math.random().toString(36).slice(2)}`;
       names.push(name);
       await writeWithShippedSchema(version, name);
-      const db = openAppDb({ name });
+      const db = openTestDb({ name });
       const clock = new ManualClock();
       const ids = uuidv7Generator(clock);
       const backend = createTestBackend({ clock, ids });

@@ -6,6 +6,7 @@ import {
   PROTOCOL_VERSION,
   PushRequestEnvelopeSchema,
 } from '../protocol/messages';
+import type { AnyServerStreamType } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import { openAccess, type Principal, type SyncAccess, sharedTokenAccess } from './access';
 import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from './http-errors';
@@ -16,7 +17,7 @@ import type { ServerStorage } from './storage';
 
 export interface SyncServerOptions {
   /** The stream types this server serves, the same list the app is composed of. */
-  streamTypes: StreamTypes;
+  streamTypes: StreamTypes<AnyServerStreamType>;
   storage: ServerStorage;
   clock: Clock;
   ids: IdGenerator;

@@ -7,14 +7,14 @@ import {
   type WireClientEvent,
   type WireServerEvent,
 } from '../protocol/messages';
-import type { AnyStreamType, ClientEventOf, DomainEvent } from '../stream-type';
+import type { AnyServerStreamType, AnyStreamType, ClientEventOf, DomainEvent } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import { sameJson } from './same-json';
 import { type ServerStorage, type ServerStorageTx, StorageConflictError } from './storage';
 
 export interface PushDeps {
   /** The stream types this server serves: their rules check each event, their policies decide. */
-  readonly streamTypes: StreamTypes;
+  readonly streamTypes: StreamTypes<AnyServerStreamType>;
   readonly storage: ServerStorage;
   readonly clock: Clock;
   readonly ids: IdGenerator;
@@ -201,7 +201,7 @@ const asClientEvent = (event: WireClientEvent): ClientEventOf<DomainEvent> => ({
 function decideOnAccepted(
   tx: ServerStorageTx,
   deps: PushDeps,
-  type: AnyStreamType,
+  type: AnyServerStreamType,
   stateBefore: unknown,
   event: ClientEventOf<DomainEvent>,
 ): WireServerEvent[] {

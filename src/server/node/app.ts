@@ -17,8 +17,9 @@ import {
 import { createSyncHandler } from '../../outbox/server/http';
 import { errorResponse } from '../../outbox/server/http-errors';
 import type { ServerStorage } from '../../outbox/server/storage';
+import type { AnyServerStreamType } from '../../outbox/stream-type';
 import type { StreamTypes } from '../../outbox/stream-types';
-import { streamTypes as appStreamTypes } from '../../plugins';
+import { serverStreamTypes } from '../../server-plugins';
 import { type Logger, silentLogger } from './log';
 
 export const SYNC_BASE_PATH = '/api/sync';
@@ -26,7 +27,7 @@ export const AUTH_BASE_PATH = '/api/auth';
 
 export interface AppOptions {
   /** The stream types it serves; the app's list by default. */
-  readonly streamTypes?: StreamTypes;
+  readonly streamTypes?: StreamTypes<AnyServerStreamType>;
   readonly storage: ServerStorage;
   readonly clock: Clock;
   readonly ids: IdGenerator;
@@ -78,7 +79,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const isForeignOrigin = createOriginCheck(connection, corsList);
   const users = options.users ?? null;
   const sync = createSyncHandler({
-    streamTypes: options.streamTypes ?? appStreamTypes,
+    streamTypes: options.streamTypes ?? serverStreamTypes,
     storage: options.storage,
     clock,
     ids: options.ids,

@@ -13,7 +13,7 @@ import {
   MemorySnapshotSchema,
 } from '../../outbox/server/memory-storage';
 import type { ServerStorage, ServerStorageTx } from '../../outbox/server/storage';
-import { streamTypes } from '../../plugins';
+import { serverStreamTypes } from '../../server-plugins';
 import type { CreateWorkerBackend, WorkerBackend } from './backend';
 
 /**
@@ -108,7 +108,7 @@ export const createWorkerBackend: CreateWorkerBackend = async ({ endpoint, clock
 
   // The same handlers node tests and `npm run dev` use: the real protocol server behind the fault switches.
   const handle = createSyncHandler({
-    streamTypes,
+    streamTypes: serverStreamTypes,
     storage,
     clock,
     ids,

@@ -76,10 +76,3 @@ function EventDelivery({
   // Delivered rows are deleted from the outbox: an event without a row has nothing left to send.
   return <DeliveryBadge status={deliveryStateOf(row, { version: event.version, discardedFromVersion })} />;
 }
-
-/** What the core's own records say, in every stream type's timeline. */
-export function describeLocalEvent(event: StoredEvent): string | null {
-  if (event.kind !== 'local') return null;
-  const { eventType, version, reason } = event.data;
-  return `Discarded ${eventType} (version ${version}) on this device: ${reason}`;
-}

@@ -2,7 +2,7 @@ import { findProduct } from '../../catalog/products';
 import type { StoredEvent } from '../../outbox/views';
 import type { StockCountSummary } from '../../stockcount/read-models';
 import { countEventOf } from '../../stockcount/stored-events';
-import { describeLocalEvent } from '../components/timeline';
+import { describeLocalEvent } from '../components/local-event-text';
 
 /** A sku as a person reads it: the catalog's name when the app knows the product. */
 export const productLabel = (sku: string): string => {

@@ -13,7 +13,8 @@ import { StreamNotFound, StreamScreen } from '../components/stream-screen';
 import { formatMoney } from '../format';
 import { useCommandSubmit, useObservable } from '../hooks';
 import { useOutpost } from '../outpost-context';
-import { describeOrderEvent, orderStatusText } from './order-text';
+import { orderStatusText } from './order-status';
+import { describeOrderEvent } from './order-text';
 
 const BACK = { href: '#/orders', label: 'Orders' } as const;
 

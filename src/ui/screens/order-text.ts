@@ -1,7 +1,6 @@
 import type { ClientOrderEvent, ServerOrderEvent } from '../../orders/domain/events';
-import type { OrderSummary } from '../../orders/read-models';
 import type { StoredEvent } from '../../outbox/views';
-import { describeLocalEvent } from '../components/timeline';
+import { describeLocalEvent } from '../components/local-event-text';
 
 /**
  * One line a person can read about an order event ("Added 2 × Espresso beans"). The read models store the
@@ -29,28 +28,6 @@ export function describeOrderEvent(event: StoredEvent): string {
     default: {
       const unknownEvent: never = order;
       return String((unknownEvent as { type?: unknown }).type);
-    }
-  }
-}
-
-/** The status in words, with what the person needs to know next to it (order number, rejection reason). */
-export function orderStatusText(
-  order: Pick<OrderSummary, 'status' | 'orderNumber' | 'rejection' | 'cancellationReason'>,
-): string {
-  switch (order.status) {
-    case 'draft':
-      return 'Draft';
-    case 'placed':
-      return 'Placed';
-    case 'confirmed':
-      return order.orderNumber ? `Confirmed ${order.orderNumber}` : 'Confirmed';
-    case 'rejected':
-      return order.rejection ? `Rejected: ${order.rejection.reason}` : 'Rejected';
-    case 'cancelled':
-      return 'Cancelled';
-    default: {
-      const unknownStatus: never = order.status;
-      return unknownStatus;
     }
   }
 }

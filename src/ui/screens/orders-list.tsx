@@ -8,7 +8,7 @@ import { StreamRow } from '../components/stream-row';
 import { formatMoney } from '../format';
 import { useOutpost } from '../outpost-context';
 import { useLiveRead } from '../use-live-read';
-import { orderStatusText } from './order-text';
+import { orderStatusText } from './order-status';
 import { ScreenHeading } from './screen-heading';
 
 const STATUSES: readonly OrderStatus[] = ['draft', 'placed', 'confirmed', 'rejected', 'cancelled'];

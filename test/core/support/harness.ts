@@ -5,9 +5,10 @@ import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import { createSyncHandler } from '../../../src/outbox/server/http';
 import { createMemoryStorage } from '../../../src/outbox/server/memory-storage';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
+import type { AnyServerStreamType } from '../../../src/outbox/stream-type';
 import type { StreamTypes } from '../../../src/outbox/stream-types';
 import { createSyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
-import { tallyTypes } from './tally';
+import { tallyServerTypes, tallyTypes } from './tally';
 
 /**
  * The core composed the way an app composes it, from nothing but the core and a stream type list: a
@@ -49,13 +50,13 @@ export interface CoreServer {
 
 export function createCoreServer(options: {
   readonly clock: ManualClock;
-  readonly streamTypes?: StreamTypes;
+  readonly streamTypes?: StreamTypes<AnyServerStreamType>;
   readonly seed?: number;
 }): CoreServer {
   const storage = createMemoryStorage();
   const ids = uuidv7Generator(options.clock);
   const handle = createSyncHandler({
-    streamTypes: options.streamTypes ?? tallyTypes,
+    streamTypes: options.streamTypes ?? tallyServerTypes,
     storage,
     clock: options.clock,
     ids,

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { createStreamTypes, defineStreamType, ok, UuidSchema } from '../../../src/outbox';
-import { tally } from './tally';
+import { createStreamTypes, defineStreamType, ok, UuidSchema, withServerPolicy } from '../../../src/outbox';
+import { tally, tallyOnServer } from './tally';
 
 /**
  * A second test-only stream type: a note written once. Used where the suite needs two types side by side
@@ -38,7 +38,11 @@ export const note = defineStreamType({
     rows: (change) =>
       change.after.text === null ? {} : { notes: { id: change.id, text: change.after.text } },
   },
-  server: { breach: () => null, decide: () => [] },
 });
 
 export const tallyAndNoteTypes = createStreamTypes([tally, note]);
+/** A server that serves both, accepting every note as it is. */
+export const tallyAndNoteServerTypes = createStreamTypes([
+  tallyOnServer,
+  withServerPolicy(note, { breach: () => null, decide: () => [] }),
+]);

@@ -1,5 +1,15 @@
 import * as v from 'valibot';
-import { createStreamTypes, DomainError, defineStreamType, err, ok, UuidSchema } from '../../../src/outbox';
+import {
+  type ClientEventOf,
+  createStreamTypes,
+  DomainError,
+  defineStreamType,
+  err,
+  ok,
+  type ServerDecisionContext,
+  UuidSchema,
+  withServerPolicy,
+} from '../../../src/outbox';
 
 /**
  * A stream type that exists only for the core's own suite: a tally someone opens, adds amounts to and
@@ -119,20 +129,27 @@ export const tally = defineStreamType({
       return { tallies: row };
     },
   },
-  server: {
-    breach(state, event) {
-      if (event.type === 'TallyOpened') return state.status === 'none' ? null : 'tally already open';
-      if (state.status !== 'open') return 'tally not open';
-      if (event.type === 'TallyClosed' && event.data.total !== state.total) return 'total does not add up';
-      return null;
-    },
-    decide(before, event, context) {
-      if (event.type !== 'TallyClosed' || before.status !== 'open') return [];
-      return before.total <= TALLY_LIMIT
-        ? [{ type: 'TallyApproved' as const, data: { approval: `T-${context.nextServerSeq}` } }]
-        : [{ type: 'TallyRefused' as const, data: { reason: `over ${TALLY_LIMIT}` } }];
-    },
+});
+
+/** The tally as the core's server serves it: only a closed tally up to the limit is approved. */
+export const tallyOnServer = withServerPolicy(tally, {
+  breach(state: TallyState, event: ClientEventOf<TallyEvent>) {
+    if (event.type === 'TallyOpened') return state.status === 'none' ? null : 'tally already open';
+    if (state.status !== 'open') return 'tally not open';
+    if (event.type === 'TallyClosed' && event.data.total !== state.total) return 'total does not add up';
+    return null;
+  },
+  decide(
+    before: TallyState,
+    event: ClientEventOf<TallyEvent>,
+    context: ServerDecisionContext,
+  ): TallyDecision[] {
+    if (event.type !== 'TallyClosed' || before.status !== 'open') return [];
+    return before.total <= TALLY_LIMIT
+      ? [{ type: 'TallyApproved' as const, data: { approval: `T-${context.nextServerSeq}` } }]
+      : [{ type: 'TallyRefused' as const, data: { reason: `over ${TALLY_LIMIT}` } }];
   },
 });
 
 export const tallyTypes = createStreamTypes([tally]);
+export const tallyServerTypes = createStreamTypes([tallyOnServer]);

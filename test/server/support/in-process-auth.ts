@@ -7,7 +7,7 @@ import { createUserAdmin, type UserAdmin } from '../../../src/outbox/server/auth
 import { type Connection, createOriginCheck, directConnection } from '../../../src/outbox/server/connection';
 import { createSyncHandler } from '../../../src/outbox/server/http';
 import { createMemoryStorage, type MemoryStorage } from '../../../src/outbox/server/memory-storage';
-import { streamTypes } from '../../../src/plugins';
+import { serverStreamTypes as streamTypes } from '../../../src/server-plugins';
 import { fakeAuthCrypto } from './fake-auth-crypto';
 
 export const ORIGIN = 'http://outpost.test';

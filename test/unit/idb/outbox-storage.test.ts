@@ -1,24 +1,24 @@
 import { expect, it } from 'vitest';
-import { openAppDb } from '../../../src/app/schema';
 import { SCHEMA_VERSION } from '../../../src/app/schema-version';
 import { DB_NAME } from '../../../src/outbox/client/db';
 import { type OutboxDatabase, SYNC_DB_NAME } from '../../../src/outbox/storage/outbox-database';
 import { outboxStorage } from '../../../src/outbox/storage/outbox-storage';
 import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
 import { streamTypes } from '../../../src/plugins';
+import { openTestDb } from '../../support/app-db';
 import { describeOutboxStorageContract } from './outbox-storage-contract';
 
 /** The storage port's two implementations, held to one contract on fake-indexeddb. */
 
 /** A database as a page's Dexie creates it: the worker's implementation only ever opens one. */
 async function pageDatabase() {
-  const page = openAppDb({ name: `storage-contract-${crypto.randomUUID()}` });
+  const page = openTestDb({ name: `storage-contract-${crypto.randomUUID()}` });
   await page.open();
   return page;
 }
 
 it("is the pages' Dexie database as it stands (type check), with the name and schema the worker opens", () => {
-  const page = openAppDb({ name: `storage-verno-${crypto.randomUUID()}` });
+  const page = openTestDb({ name: `storage-verno-${crypto.randomUUID()}` });
   const database: OutboxDatabase = page;
   expect(database.streamTypes).toBe(page.streamTypes);
   expect(page.verno).toBe(SCHEMA_VERSION);

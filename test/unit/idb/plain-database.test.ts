@@ -1,6 +1,5 @@
 import Dexie, { liveQuery } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openAppDb } from '../../../src/app/schema';
 import { SCHEMA_VERSION as SYNC_SCHEMA_VERSION } from '../../../src/app/schema-version';
 import type { OutboxRow } from '../../../src/outbox/client/db';
 import type { OutboxRecords } from '../../../src/outbox/storage/outbox-database';
@@ -11,6 +10,7 @@ import {
 } from '../../../src/outbox/storage/plain-database';
 import { STORAGE_MUTATED_CHANNEL } from '../../../src/outbox/storage/storage-mutated';
 import { streamTypes } from '../../../src/plugins';
+import { openTestDb } from '../../support/app-db';
 
 /** What only the worker's implementation does: open without upgrading, step aside, tell Dexie of writes. */
 
@@ -84,7 +84,7 @@ const row = (eventId: string, position: number): OutboxRow => ({
 
 /** The schema a later app version could declare: today's tables plus one. */
 function openNextVersion(name: string) {
-  const next = openAppDb({ name });
+  const next = openTestDb({ name });
   next.version(SYNC_SCHEMA_VERSION + 1).stores({ later: '&id' });
   return next;
 }
@@ -100,7 +100,7 @@ describe('opening the database the pages own', () => {
     expect((await indexedDB.databases()).map((info) => info.name)).not.toContain(name);
 
     // Once a page has created it, the same object opens it.
-    const page = openAppDb({ name });
+    const page = openTestDb({ name });
     await page.meta.put({ key: 'clientId', value: 'c-1' });
     expect(await readMeta(db, 'clientId')).toBe('c-1');
     page.close();
@@ -108,7 +108,7 @@ describe('opening the database the pages own', () => {
 
   it('refuses a schema older or newer than the one it was built for, and blocks no upgrade', async () => {
     const name = uniqueName();
-    const page = openAppDb({ name });
+    const page = openTestDb({ name });
     await page.open();
     expect(await unavailable(readMeta(plain(name, SYNC_SCHEMA_VERSION + 1), 'x'))).toBe('schema_outdated');
     page.close();
@@ -120,7 +120,7 @@ describe('opening the database the pages own', () => {
 
   it('closes its connection when a page upgrades the database, then reopens and re-checks on next use', async () => {
     const name = uniqueName();
-    const page = openAppDb({ name });
+    const page = openTestDb({ name });
     await page.open();
     const db = plain(name);
     await write(db, ['meta'], (records) => records.putMeta('k', 1));
@@ -138,7 +138,7 @@ describe('opening the database the pages own', () => {
 describe("telling pages' Dexie about the worker's writes", () => {
   it('posts each committed write as Dexie does: one message per transaction, the same parts and range shape', async () => {
     const name = uniqueName();
-    const page = openAppDb({ name });
+    const page = openTestDb({ name });
     await page.open();
     const received = listen();
 
@@ -187,7 +187,7 @@ describe("telling pages' Dexie about the worker's writes", () => {
 
   it("re-runs a page's live query after a transaction the worker committed", async () => {
     const name = uniqueName();
-    const page = openAppDb({ name });
+    const page = openTestDb({ name });
     await page.outbox.put(row('first', 1));
     const seen: number[] = [];
     const subscription = liveQuery(() =>

@@ -1,7 +1,6 @@
 import Dexie from 'dexie';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openAppDb } from '../../../src/app/schema';
 import { OrderDomainError } from '../../../src/orders/domain/errors';
 import { liveOrder } from '../../../src/orders/order-view';
 import type { OrderLines } from '../../../src/orders/read-models';
@@ -13,6 +12,7 @@ import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
 import { WireClientEventSchema } from '../../../src/outbox/protocol/messages';
 import { ValidationError } from '../../../src/outbox/validation';
 import { readModelTable } from '../../../src/outbox/views';
+import { openTestDb } from '../../support/app-db';
 import { orderSummary } from '../../support/order-rows';
 import {
   add,
@@ -157,7 +157,7 @@ describe('a command', () => {
   it('a subscriber hears an event outside any transaction, and finds it stored', async () => {
     store = makeStore();
     const { name, handler, ids, bus } = store;
-    const other = openAppDb({ name });
+    const other = openTestDb({ name });
     const heard: { inTransaction: boolean; lookup: Promise<unknown> }[] = [];
     const subscription = bus.events$.subscribe((event) =>
       heard.push({
@@ -226,7 +226,7 @@ describe('two writers on one stream', () => {
     const orderId = ids();
     await must(handler.execute({ command: create(orderId) }));
     // A second connection to the same database, as another tab would have.
-    const other = openAppDb({ name });
+    const other = openTestDb({ name });
     const otherHandler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     try {
       const results = await Promise.all(
@@ -286,7 +286,7 @@ function slipBeforeFirstWrite(s: Store, competitor: () => Promise<void>) {
 function makeCompetitor(store: Store, orderId: string) {
   const { name, clock, ids, clientId } = store;
   return async () => {
-    const other = openAppDb({ name });
+    const other = openTestDb({ name });
     const handler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
     other.close();
@@ -454,7 +454,7 @@ describe('a pipeline that already wrote the order', () => {
     store = makeStore();
     const { name, db, handler, ids, clock, clientId } = store;
     const orderId = ids();
-    const other = openAppDb({ name });
+    const other = openTestDb({ name });
     const otherTab = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     try {
       await must(handler.execute({ command: create(orderId) }));
@@ -655,7 +655,7 @@ describe('commands issued together (one transaction for the group)', () => {
     expect(pair[1]).toMatchObject({ ok: true, value: { duplicate: true, version: 3 } });
     expect(await db.events.count()).toBe(3);
     // Another tab's pipeline knows them too: the idempotency table is in the database, not in memory.
-    const other = openAppDb({ name });
+    const other = openTestDb({ name });
     const handler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     expect(
       await must(handler.execute({ command: add(orderId, 'B-1', 1), commandId: repeated })),

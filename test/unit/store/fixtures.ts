@@ -1,4 +1,3 @@
-import { openAppDb } from '../../../src/app/schema';
 import type { OrderCommand } from '../../../src/orders/domain/commands';
 import { type CommandPipelineDeps, createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
 import type {
@@ -16,11 +15,12 @@ import {
 } from '../../../src/outbox/client/projections';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import { syncTables } from '../../../src/outbox/sync/outbox-store';
+import { openTestDb } from '../../support/app-db';
 
 /** A fresh database per test (fake-indexeddb), a hand-moved clock and a handler writing into it. */
 export function makeStore(options: Partial<Pick<CommandPipelineDeps, 'faults' | 'maxGroupSize'>> = {}) {
   const name = `outpost-test-${crypto.randomUUID()}`;
-  const db = openAppDb({ name });
+  const db = openTestDb({ name });
   const clock = new ManualClock();
   const ids = uuidv7Generator(clock);
   const bus = new EventBus();

@@ -1,13 +1,13 @@
 import Dexie, { liveQuery } from 'dexie';
 import { firstValueFrom, from, type Observable, filter as rxFilter } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openAppDb } from '../../../src/app/schema';
 import { readOrderSummaries } from '../../../src/orders/order-summaries';
 import { liveOrder } from '../../../src/orders/order-view';
 import { streamIdOf } from '../../../src/orders/stream-ids';
 import { getOrCreateClientId } from '../../../src/outbox/client/client-id';
 import { toStorageError } from '../../../src/outbox/client/errors';
 import { readOutboxSections } from '../../../src/outbox/client/queries';
+import { openTestDb } from '../../support/app-db';
 import { add, create, deliverOutbox, makeStore, must, type Store } from './fixtures';
 
 let store: Store;
@@ -138,7 +138,7 @@ describe('clientId', () => {
     store = makeStore();
     const first = await getOrCreateClientId(store.db, store.ids);
     expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
-    const again = openAppDb({ name: store.name });
+    const again = openTestDb({ name: store.name });
     try {
       expect(await getOrCreateClientId(again, store.ids)).toBe(first);
     } finally {

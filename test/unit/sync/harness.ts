@@ -1,6 +1,5 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { openAppDb } from '../../../src/app/schema';
 import { SCHEMA_VERSION } from '../../../src/app/schema-version';
 import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/mocks/faults';
 import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
@@ -23,6 +22,7 @@ import type { ServerStorage } from '../../../src/outbox/server/storage';
 import type { OutboxDatabase } from '../../../src/outbox/storage/outbox-database';
 import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
 import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
+import { openTestDb } from '../../support/app-db';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.
 export { seededRandom };
@@ -70,7 +70,7 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
     return bytes;
   });
   dbCounter += 1;
-  const db = openAppDb({ name: `sync-test-${dbCounter}-${ids()}` });
+  const db = openTestDb({ name: `sync-test-${dbCounter}-${ids()}` });
   let engineDb: OutboxDatabase = db;
   // The page's Dexie creates the database; the worker's implementation only ever opens it.
   const created = enginesOnPlainIdb ? db.open() : null;

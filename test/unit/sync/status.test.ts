@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openAppDb } from '../../../src/app/schema';
 import { NO_FAULTS } from '../../../src/mocks/faults';
 import {
   deriveSyncStatus,
@@ -11,6 +10,7 @@ import {
   type SyncStatus,
 } from '../../../src/outbox/sync/status';
 import { initialSyncMeta, type SyncMeta } from '../../../src/outbox/sync/sync-meta';
+import { openTestDb } from '../../support/app-db';
 import { setupSyncTestServer } from './harness';
 
 const { setup } = setupSyncTestServer({ seed: 21 });
@@ -209,7 +209,7 @@ describe('liveSyncStatus on the database', () => {
 
   it('is derived the same in another context on the same database while a flush is in flight', async () => {
     const { client, clock, backend } = setup();
-    const otherContext = openAppDb({ name: client.db.name });
+    const otherContext = openTestDb({ name: client.db.name });
     const status$ = liveSyncStatus(liveSyncFacts(otherContext), clock, new BehaviorSubject(true));
     await client.draftOrder(['SKU-1']);
     backend.faults.set({ latencyMs: 300 });

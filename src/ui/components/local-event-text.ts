@@ -1,0 +1,8 @@
+import type { StoredEvent } from '../../outbox/views';
+
+/** What the core's own records say, in every stream type's timeline. */
+export function describeLocalEvent(event: StoredEvent): string | null {
+  if (event.kind !== 'local') return null;
+  const { eventType, version, reason } = event.data;
+  return `Discarded ${eventType} (version ${version}) on this device: ${reason}`;
+}

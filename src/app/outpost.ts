@@ -10,6 +10,8 @@ import type { CommandError } from '../outbox/client/errors';
 import { EventBus } from '../outbox/client/event-bus';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../outbox/ids';
 import type { Result } from '../outbox/result';
+import type { SignInFailure } from '../outbox/sync/auth-client';
+import type { SignedIn } from '../outbox/sync/sign-in';
 import {
   browserOnline$,
   liveSyncFacts,
@@ -42,6 +44,13 @@ export interface Outpost {
   discardDeadLetter(eventId: string, reason: string): Promise<void>;
   /** JSON: { exportedAt, clientId, events, outbox }: everything needed to recover unsent work by hand. */
   exportBackup(): Promise<Blob>;
+  /**
+   * Signs in on the sync server; the device then sends as that user (entries another user wrote wait for
+   * them) and delivery resumes at once, in this page and in the worker. Never needed to take orders.
+   */
+  signIn(username: string, password: string): Promise<Result<SignedIn, SignInFailure>>;
+  /** Ends the session; nothing on the device is deleted. Refused (nothing changes) when the server cannot say so. */
+  signOut(): Promise<Result<void, SignInFailure>>;
   /** Demo builds only: the in-worker mock server's fault switches. */
   readonly demo: {
     readonly faults$: Observable<FaultSettings>;
@@ -134,7 +143,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
         clientId,
         bus,
         endpoint,
-        transport: options.transport ?? ((input, init) => fetch(input, init)),
+        transport,
         mode: syncMode,
         worker,
         isOnline: () => network.isOnline(),
@@ -153,6 +162,21 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   void sync().catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
 
   const demo = DEMO_BUILD ? createDemoControls(worker) : null;
+  const transport =
+    options.transport ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const session = loadOnce(() =>
+    import('./session').then(({ createSession }) =>
+      createSession({
+        db,
+        transport,
+        endpoint,
+        clientId,
+        ids,
+        now: () => clock.now(),
+        locks: options.pageSync?.locks === undefined ? (navigator.locks ?? null) : options.pageSync.locks,
+      }),
+    ),
+  );
 
   return {
     db,
@@ -200,6 +224,15 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
       );
       const backup = { exportedAt: new Date(clock.now()).toISOString(), clientId, events, outbox };
       return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
+    },
+    async signIn(username, password) {
+      const signedIn = await (await session()).signIn(username, password);
+      // The sign-in pause ended in the same transaction: whoever runs the schedule sees it; this asks now.
+      if (signedIn.ok) requestSync();
+      return signedIn;
+    },
+    async signOut() {
+      return (await session()).signOut();
     },
     demo,
   };

@@ -3,6 +3,8 @@ import type { SyncMode } from '../outbox/browser/sync-mode';
 import type { SyncStatus } from '../outbox/sync/status';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useOutpost } from './outpost-context';
+import { SignInDialog } from './sign-in-dialog';
+import { streamCountText } from './stream-screens';
 import { useObservable } from './use-observable';
 
 /**
@@ -25,6 +27,8 @@ function phaseText(status: SyncStatus, mode: SyncMode): string {
         : `Retrying at ${formatClock(status.nextAttemptAt ?? 0)}`;
     case 'held':
       return 'Held back behind entries that need attention';
+    case 'parked':
+      return `Up to date; ${waitingForText(status)}`;
     case 'due':
       return 'About to send';
     case 'idle':
@@ -34,6 +38,63 @@ function phaseText(status: SyncStatus, mode: SyncMode): string {
       return unknownPhase;
     }
   }
+}
+
+/** "4 entries wait for alice to sign in": another user's entries, kept until they sign in here again. */
+function waitingForText(status: SyncStatus): string {
+  const who = status.parkedFor.length > 0 ? status.parkedFor.join(' or ') : 'their author';
+  return `${status.parked} ${status.parked === 1 ? 'entry waits' : 'entries wait'} for ${who} to sign in`;
+}
+
+/** The sign-in prompt: what is waiting for it, by what a person calls each stream. */
+function signInLabel(status: SyncStatus): string {
+  const waiting = streamCountText(status.unsentStreams ?? {});
+  return waiting ? `Sign in to send ${waiting}` : 'Sign in';
+}
+
+/**
+ * Who the device sends as, and the way in or out: a sign-in prompt while sync waits for one, the user's
+ * name and "Sign out" otherwise. Nothing at all on a server without sign-in (nobody ever signed in).
+ */
+function AccountItem({ status }: { readonly status: SyncStatus }) {
+  const outpost = useOutpost();
+  const [signingIn, setSigningIn] = useState(false);
+  const [signOutError, setSignOutError] = useState<string | null>(null);
+  const [signingOut, setSigningOut] = useState(false);
+  const signOut = async () => {
+    if (signingOut) return;
+    setSigningOut(true);
+    setSignOutError(null);
+    try {
+      const ended = await outpost.signOut();
+      if (!ended.ok) setSignOutError(`Not signed out: ${ended.error.message}`);
+    } finally {
+      setSigningOut(false);
+    }
+  };
+  if (!status.authRequired && status.user === null) return null;
+  return (
+    <span className="status-item status-item--account">
+      {status.authRequired ? (
+        <button type="button" className="button button--primary" onClick={() => setSigningIn(true)}>
+          {signInLabel(status)}
+        </button>
+      ) : (
+        <>
+          <span className="status-item__label">Signed in as</span> {status.user}{' '}
+          <button type="button" className="button button--quiet" onClick={() => void signOut()}>
+            {signingOut ? 'Signing out…' : 'Sign out'}
+          </button>
+        </>
+      )}
+      {signOutError ? (
+        <span className="error-text" role="alert">
+          {signOutError}
+        </span>
+      ) : null}
+      {signingIn ? <SignInDialog user={status.user} onClose={() => setSigningIn(false)} /> : null}
+    </span>
+  );
 }
 
 /** A clock tick for the age of the oldest entry, which moves while nothing in the database changes. */
@@ -74,6 +135,7 @@ export function StatusBar() {
       <span className="status-item">
         <span className="status-item__label">Unsent</span> {waiting}
         {waiting > 0 && oldestAge != null ? ` (oldest ${formatAge(oldestAge)})` : ''}
+        {status && status.parked > 0 && phase !== 'parked' ? ` · ${waitingForText(status)}` : null}
         {status && status.dead > 0 ? (
           <>
             {' · '}
@@ -83,6 +145,7 @@ export function StatusBar() {
           </>
         ) : null}
       </span>
+      {status ? <AccountItem status={status} /> : null}
       <span className="status-item status-item--wide">
         <span className="status-item__label">Server</span> <code>{outpost.endpoint}</code>
       </span>

@@ -33,3 +33,15 @@ export function nounOfStream(streamId: string): string {
   const type = split(streamId)?.type ?? 'stream';
   return SCREENS[type]?.noun ?? type;
 }
+
+/** "3 orders and 1 stock count": streams counted by stream type, in a sentence. */
+export function streamCountText(counts: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(counts)
+    .filter(([, count]) => count > 0)
+    .map(([type, count]) => {
+      const noun = SCREENS[type]?.noun ?? type;
+      return `${count} ${count === 1 ? noun : `${noun}s`}`;
+    });
+  if (parts.length <= 1) return parts[0] ?? '';
+  return `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+}

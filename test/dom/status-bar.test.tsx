@@ -23,6 +23,10 @@ const IDLE: SyncStatus = {
   nextAttemptAt: null,
   unreachable: false,
   authRequired: false,
+  user: null,
+  parked: 0,
+  parkedFor: [],
+  unsentStreams: null,
 };
 
 let outpost: TestOutpost;

@@ -1,5 +1,6 @@
 import { all, type OutboxDatabase, readModelTableNames } from '../storage/outbox-database';
 import type { StreamTypes } from '../stream-types';
+import { readAccountWithin } from '../sync/account';
 import type { CommittedStream } from './committed-views';
 import type { CommandRow, DeliveryRow, OutboxRow, StoredClientEvent, StoredEvent, StreamRow } from './db';
 import {
@@ -68,23 +69,35 @@ export const appendScope = (types: StreamTypes): string[] => [
   'streams',
   'commands',
   'deliveries',
+  // Who is signed in: each row records who wrote it (sync/account.ts).
+  'meta',
   ...readModelTableNames(types),
 ];
 
-/** The outbox row a freshly written client event gets: pending, never tried, due at once. */
-export function pendingOutboxRow(event: StoredClientEvent, now: number): OutboxRow {
+/**
+ * The outbox row a freshly written client event gets: never tried, due at once, written by whoever is
+ * signed in. Pending, unless its stream already waits for someone else's sign-in: then it waits behind
+ * (`parked`), since nothing of a stream goes out of order (sync/account.ts).
+ */
+export function freshOutboxRow(
+  event: StoredClientEvent,
+  now: number,
+  writtenBy: string | null,
+  streamParked: boolean,
+): OutboxRow {
   return {
     eventId: event.eventId,
     position: event.position ?? 0,
     streamId: event.streamId,
     version: event.version,
     type: event.type,
-    status: 'pending',
+    status: streamParked ? 'parked' : 'pending',
     attempts: 0,
     nextAttemptAt: 0,
     lastError: null,
     deadCode: null,
     createdAt: now,
+    writtenBy,
   };
 }
 
@@ -93,11 +106,12 @@ export function appendCommands<P>(database: OutboxDatabase, request: AppendReque
   const types = database.streamTypes;
   return database.transact('rw', appendScope(types), async (records) => {
     const { streamIds } = request;
-    const [streamRows, handledRows, deliveryRows, outbox] = await all([
+    const [streamRows, handledRows, deliveryRows, outbox, account] = await all([
       records.streams(streamIds),
       records.commands(request.commandIds),
       records.deliveries(streamIds),
       outboxRowsByStream(records, streamIds),
+      readAccountWithin(records),
     ]);
     const missing = streamIds.filter((_, index) => streamRows[index] === undefined);
     // `all` keeps Dexie's transaction zone however many there are; the native one loses it past about a hundred.
@@ -115,7 +129,11 @@ export function appendCommands<P>(database: OutboxDatabase, request: AppendReque
     // Events first (their positions order the outbox), then everything else at once.
     const positions = decision.events.length > 0 ? await records.appendEvents(decision.events) : [];
     const events = decision.events.map((event, index) => ({ ...event, position: positions[index] }));
-    const rows = events.map((event) => pendingOutboxRow(event, decision.createdAt));
+    const parked = (streamId: string) =>
+      outbox.get(streamId)?.some((row) => row.status === 'parked') === true;
+    const rows = events.map((event) =>
+      freshOutboxRow(event, decision.createdAt, account.user, parked(event.streamId)),
+    );
     const { projections, deliveries, committed } = projectGroup(
       types,
       events,

@@ -73,9 +73,10 @@ export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEve
 /**
  * What a row stores. "In flight" is not stored: a pending row named by a live lease record is in flight
  * (`outboxEntriesView`). "Delivered" is not stored either: a delivered row is deleted, so a client event
- * with no outbox row is delivered.
+ * with no outbox row is delivered. A `parked` row was written under another user than the one this device
+ * now sends as (`account.ts`): it waits, kept and shown, until that user signs in again.
  */
-export type OutboxStatus = 'pending' | 'dead';
+export type OutboxStatus = 'pending' | 'dead' | 'parked';
 
 export interface OutboxRow {
   readonly eventId: string;
@@ -92,6 +93,11 @@ export interface OutboxRow {
   /** Why the row is dead (`rejected:<code>`, `bad_request`, `max_attempts`…), null otherwise. */
   readonly deadCode: string | null;
   readonly createdAt: number;
+  /**
+   * Who was signed in when the event was written (`account.ts`), so it is never sent under someone else;
+   * null when nobody was (the next user to sign in sends it). Absent on rows written before sign-in existed.
+   */
+  readonly writtenBy?: string | null;
 }
 
 /**
@@ -142,10 +148,11 @@ export interface CommandRow {
 
 /**
  * A stream's delivery as stored: only on this device (`local`), tried and waiting to be tried again
- * (`retrying`, until `retryAt`), all delivered, or held back by a dead entry (`attention`). Facts that only
+ * (`retrying`, until `retryAt`), all delivered, held back by a dead entry (`attention`), or waiting for another user to sign in
+ * (`parked`). Facts that only
  * time changes are not stored: "sending" is derived from a live lease (`deliveryView`).
  */
-export type StoredSyncState = 'local' | 'retrying' | 'delivered' | 'attention';
+export type StoredSyncState = 'local' | 'retrying' | 'delivered' | 'attention' | 'parked';
 
 /** What views show: the stored state, or `sending` while a live lease holds one of the stream's entries. */
 export type SyncState = StoredSyncState | 'sending';
@@ -177,6 +184,8 @@ export interface DeliveryRow {
   readonly blocked: BlockedFacts | null;
   /** Set once a dead entry was discarded on this device: from which version, and the person's reason. */
   readonly discarded: { readonly fromVersion: number; readonly reason: string | null } | null;
+  /** While `parked`: the user whose sign-in it waits for (who wrote its first parked entry). */
+  readonly waitingFor?: string;
 }
 
 export interface MetaRow {

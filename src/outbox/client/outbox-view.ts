@@ -1,11 +1,11 @@
 import type { DeliveryRow, LeaseRow, OutboxRow, SyncState } from './db';
 
 /**
- * The delivery state every view shows for an outbox row. Rows store only `pending` or `dead`; a pending row
+ * The delivery state every view shows for an outbox row. Rows store `pending`, `dead` or `parked`; a pending row
  * named by a lease record is in flight. A delivered row is deleted, so a client event with no row is
  * delivered (`deliveryStateOf`).
  */
-export type OutboxEntryStatus = 'pending' | 'inflight' | 'dead';
+export type OutboxEntryStatus = 'pending' | 'inflight' | 'dead' | 'parked';
 
 /**
  * What the UI shows for a client event: its outbox entry's state; with no entry, delivered, or discarded when

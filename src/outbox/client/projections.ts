@@ -120,7 +120,8 @@ export function projectStream(
 /**
  * Delivery of one stream as stored, from its outbox rows (delivered rows are gone) and its snapshot (a
  * discard): any dead row holds it (`attention`, with the first dead entry's facts), else a retried row makes
- * it `retrying` until the earliest next attempt, else pending rows keep it `local`, else it is delivered.
+ * it `retrying` until the earliest next attempt, else pending rows keep it `local`, else rows waiting for
+ * another user's sign-in make it `parked` (for who wrote the first of them), else it is delivered.
  * Leases are not counted: a claim or an expired lease then changes nothing stored (`deliveryView`).
  */
 export function deliveryOf(
@@ -129,11 +130,14 @@ export function deliveryOf(
   stream: Pick<DeliveryRow, 'version' | 'discarded'>,
 ): DeliveryRow {
   let dead: OutboxRow | undefined;
+  let parked: OutboxRow | undefined;
   let retryAt: number | null = null;
   let pending = false;
   for (const row of rows) {
     if (row.status === 'dead') {
       if (!dead || row.version < dead.version) dead = row;
+    } else if (row.status === 'parked') {
+      if (!parked || row.version < parked.version) parked = row;
     } else if (row.attempts > 0) {
       retryAt = Math.min(retryAt ?? row.nextAttemptAt, row.nextAttemptAt);
     } else {
@@ -152,6 +156,18 @@ export function deliveryOf(
       waiting: rows.some((row) => row.version > first.version),
     };
     return { streamId, version, state: 'attention', retryAt: null, blocked, discarded };
+  }
+  if (parked && retryAt === null && !pending) {
+    const waitingFor = parked.writtenBy ?? null;
+    return {
+      streamId,
+      version,
+      state: 'parked',
+      retryAt: null,
+      blocked: null,
+      discarded,
+      ...(waitingFor === null ? {} : { waitingFor }),
+    };
   }
   return {
     streamId,

@@ -80,11 +80,13 @@ export type OutboxSections = Record<OutboxEntryStatus, OutboxSection> & {
  * section reads only as many rows past the first as there are leased ones.
  */
 export async function readOutboxSections(db: OutpostDb, limit: number, now: number): Promise<OutboxSections> {
-  const [leaseRows, deadCount, dead, pendingCount] = await Promise.all([
+  const [leaseRows, deadCount, dead, pendingCount, parkedCount, parked] = await Promise.all([
     db.leases.toArray(),
     byStatus(db, 'dead').count(),
     byStatus(db, 'dead').limit(limit).toArray(),
     byStatus(db, 'pending').count(),
+    byStatus(db, 'parked').count(),
+    byStatus(db, 'parked').limit(limit).toArray(),
   ]);
   const leases = liveLeases(leaseRows, now);
   const leased = leasedEventIds(leases);
@@ -101,6 +103,7 @@ export async function readOutboxSections(db: OutpostDb, limit: number, now: numb
   return {
     changesAt: nextLeaseChange(leaseRows, now),
     dead: { count: deadCount, rows: dead },
+    parked: { count: parkedCount, rows: parked },
     inflight: { count: inflight.length, rows: inflight.slice(0, limit) },
     pending: {
       count: pendingCount - inflight.length,

@@ -37,7 +37,7 @@ export function dexieRecords(tables: DexieTables): OutboxRecords {
         .between(['pending', from ?? minKey], ['pending', maxKey], inclusive)
         .limit(limit)
         .toArray(),
-    deadRows: () => withStatus('dead').toArray(),
+    rowsWithStatus: (status) => withStatus(status).toArray(),
     countRows: (status) => withStatus(status).count(),
     outboxRows: (eventIds) => outbox().bulkGet([...eventIds]),
     outboxRowsBetween: (from, to) => outbox().where('position').between(from, to, true, true).toArray(),

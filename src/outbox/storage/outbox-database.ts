@@ -37,12 +37,15 @@ export interface OutboxDatabase {
   ): Promise<T>;
 }
 
+/** A `limit` meaning "every row": IndexedDB's largest count (an unsigned long). */
+export const ALL_ROWS = 2 ** 32 - 1;
+
 /** The reads and writes of one transaction. Rows come back in the order named; missing keys as undefined. */
 export interface OutboxRecords {
   /** Pending rows in position order, from `from` (the lowest when undefined), at most `limit`. */
   pendingRows(from: number | undefined, inclusive: boolean, limit: number): Promise<OutboxRow[]>;
-  /** Every dead row, in position order. */
-  deadRows(): Promise<OutboxRow[]>;
+  /** Every row with this status (dead or parked: few, a person's to deal with), in position order. */
+  rowsWithStatus(status: Exclude<OutboxStatus, 'pending'>): Promise<OutboxRow[]>;
   countRows(status: OutboxStatus): Promise<number>;
   outboxRows(eventIds: readonly string[]): Promise<(OutboxRow | undefined)[]>;
   /** The rows at positions `from` to `to` (both included), in position order. */

@@ -3,6 +3,7 @@ import { getOrCreateClientId } from '../client/client-id';
 import { rebuildReadModels } from '../client/rebuild';
 import type { IdGenerator } from '../ids';
 import type { Result } from '../result';
+import { type Account, readAccount, replaceClientIdWithin } from '../sync/account';
 import {
   type DeadLetter,
   type DiscardOrder,
@@ -23,6 +24,13 @@ import {
   type PullPageStored,
   storePullPage,
 } from '../sync/outbox-store';
+import {
+  SIGN_IN_TABLES,
+  type SignedIn,
+  type SignInRequest,
+  signInWithin,
+  signOutWithin,
+} from '../sync/sign-in';
 import { readSyncFacts, type SyncFacts } from '../sync/sync-facts';
 import {
   patchSyncMeta,
@@ -50,8 +58,12 @@ export interface SyncStorage {
   readSyncMeta(): Promise<SyncMeta>;
   /** Read-modify-write of those facts: a function patch sees the facts as they are inside the transaction. */
   patchSyncMeta(patch: SyncMetaPatch): Promise<SyncMeta>;
-  /** Where the next pull starts; null before the first. */
-  readPullCursor(): Promise<string | null>;
+  /** Where the next pull starts (for the clientId whose cursor `key` names, the device's by default); null before the first. */
+  readPullCursor(key?: string): Promise<string | null>;
+  /** Who the device sends as, each user's clientId, and whose sign-in parked rows wait for. */
+  readAccount(): Promise<Account>;
+  /** The server gave `user`'s clientId to someone else (`403 client_id_taken`): a fresh one, made with `newId`. */
+  replaceClientId(user: string, newId: IdGenerator): Promise<void>;
   /**
    * Claims the next batch: deletes expired lease records (which alone returns their rows), takes pending
    * rows under the lane rule within the batch's limits, and leases them with one record keyed by
@@ -88,6 +100,13 @@ export interface OutboxStorage extends SyncStorage {
   retryDeadLetter(eventId: string): Promise<Result<string[], DeadLetterError>>;
   /** A dead entry and every later undelivered one of its stream discarded, with one record each. */
   discardDeadLetter(order: DiscardOrder): Promise<Result<DiscardOutcome, DeadLetterError>>;
+  /**
+   * `user` signed in: the device sends as them from now on, under their clientId; rows written by someone
+   * else wait (parked), theirs go, and the sign-in pause ends (sync/account.ts). One transaction.
+   */
+  signIn(request: SignInRequest): Promise<SignedIn>;
+  /** Nobody is signed in any more; no row changes. */
+  signOut(): Promise<void>;
   /** The read models, snapshots and delivery facts thrown away and replayed from the event store. */
   rebuildReadModels(pageSize?: number): Promise<void>;
 }
@@ -98,7 +117,10 @@ export function syncStorage(database: OutboxDatabase): SyncStorage {
     clientId: (newId) => getOrCreateClientId(database, newId),
     readSyncMeta: () => readSyncMeta(database),
     patchSyncMeta: (patch) => patchSyncMeta(database, patch),
-    readPullCursor: () => readPullCursor(database),
+    readPullCursor: (key) => readPullCursor(database, key),
+    readAccount: () => readAccount(database),
+    replaceClientId: (user, newId) =>
+      database.transact('rw', ['meta'], (records) => replaceClientIdWithin(records, user, newId)),
     claimBatch: (request) => claimBatch(database, request),
     applyAnswer: (answer, next) => applyAndClaim(database, answer, next),
     storePullPage: (page) => storePullPage(database, page),
@@ -114,5 +136,7 @@ export function outboxStorage(database: OutboxDatabase): OutboxStorage {
     retryDeadLetter: (eventId) => retryDeadLetter(database, eventId),
     discardDeadLetter: (order) => discardDeadLetterEntry(database, order),
     rebuildReadModels: (pageSize) => rebuildReadModels(database, pageSize),
+    signIn: (request) => database.transact('rw', SIGN_IN_TABLES, (records) => signInWithin(records, request)),
+    signOut: () => database.transact('rw', ['meta'], signOutWithin),
   };
 }

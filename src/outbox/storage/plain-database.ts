@@ -113,7 +113,7 @@ function plainRecords(tx: IDBTransaction, KeyRange: typeof IDBKeyRange, touched:
           limit,
         ),
       ),
-    deadRows: () => request(byStatus().getAll(withFirst('dead'))),
+    rowsWithStatus: (status) => request(byStatus().getAll(withFirst(status))),
     countRows: (status) => request(byStatus().count(withFirst(status))),
     outboxRows: (eventIds) => getEach('outbox', eventIds),
     outboxRowsBetween: (from, to) => {

@@ -41,7 +41,12 @@ export function verdictOf(result: PushResult): Verdict {
 
 /** Failures of the request, not of its entries: the same entries are tried again later. */
 export function isTransient(error: SyncRequestError): boolean {
-  return error.code !== 'bad_request' && error.code !== 'too_large' && error.code !== 'auth_required';
+  return (
+    error.code !== 'bad_request' &&
+    error.code !== 'too_large' &&
+    error.code !== 'auth_required' &&
+    error.code !== 'client_id_taken'
+  );
 }
 
 /**
@@ -62,6 +67,7 @@ export function verdictOfFailure(error: SyncRequestError, batchLength: number): 
             lastError: `Too large to send on its own (${error.message})`,
           };
     case 'auth_required':
+    case 'client_id_taken':
       return { kind: 'release' };
     default:
       return { kind: 'retry', lastError: error.message, retryAfterMs: error.retryAfterMs };

@@ -31,7 +31,7 @@ export interface DeadLetter {
 
 /** Every dead entry, oldest first. */
 export async function listDeadLetters(database: OutboxDatabase): Promise<DeadLetter[]> {
-  const rows = await database.transact('r', ['outbox'], (records) => records.deadRows());
+  const rows = await database.transact('r', ['outbox'], (records) => records.rowsWithStatus('dead'));
   return rows.map((row) => ({
     eventId: row.eventId,
     streamId: row.streamId,

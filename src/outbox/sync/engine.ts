@@ -5,12 +5,13 @@ import { PROTOCOL_VERSION, type PushRequest } from '../protocol/messages';
 import type { OutboxDatabase } from '../storage/outbox-database';
 import { type SyncStorage, syncStorage } from '../storage/outbox-storage';
 import type { StreamTypes } from '../stream-types';
+import { type Sender, senderOf } from './account';
 import { isTransient, type Verdict, verdictOf, verdictOfFailure } from './answers';
 import type { SyncRequestError } from './errors';
 import { getHealth, getPull, type HttpClientDeps, postPush } from './http-client';
 import { type AnswerApplied, type Claim, type ClaimOptions, jsonBytes } from './outbox-store';
 import { backoffDelay, type RetryPolicy, resolvePolicy } from './retry-policy';
-import type { SyncMeta } from './sync-meta';
+import { pullCursorKey, type SyncMeta } from './sync-meta';
 
 /**
  * The outbox relay. One `flush()` drains the outbox through an injected `fetch`, database and clock, so the
@@ -36,6 +37,10 @@ export interface SyncEngineDeps {
   readonly transport: typeof fetch;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  /**
+   * The device's clientId (`getOrCreateClientId`): pushes and pulls go under it while nobody is signed in
+   * and for the first user who signs in here; each other user has their own (`account.ts`).
+   */
   readonly clientId: string;
   /** `/api/sync` on the same origin, or an absolute URL. */
   readonly baseUrl: string;
@@ -118,7 +123,7 @@ interface Engine {
   readonly http: HttpClientDeps;
   readonly clock: Clock;
   readonly ids: IdGenerator;
-  readonly clientId: string;
+  readonly deviceClientId: string;
   readonly policy: RetryPolicy;
   readonly random: () => number;
   readonly ownerId: string;
@@ -127,6 +132,8 @@ interface Engine {
   token: string | null;
   /** Where the next claim's scan of pending rows may start; kept across flushes of this engine. */
   scanFrom: number | null;
+  /** The device's sign-in count when `scanFrom` was found: a sign-in since may have unparked rows below it. */
+  scanSignIns: number;
 }
 
 function engineOf(deps: SyncEngineDeps): Engine {
@@ -143,7 +150,7 @@ function engineOf(deps: SyncEngineDeps): Engine {
     },
     clock: deps.clock,
     ids: deps.ids,
-    clientId: deps.clientId,
+    deviceClientId: deps.clientId,
     policy,
     random: deps.random ?? Math.random,
     ownerId: deps.ownerId ?? deps.ids(),
@@ -153,12 +160,15 @@ function engineOf(deps: SyncEngineDeps): Engine {
     },
     token: deps.token ?? null,
     scanFrom: null,
+    scanSignIns: 0,
   };
   return engine;
 }
 
 /** One flush in progress: what it may do, what it has done, and how it ends. */
 interface Flush {
+  /** Who this flush sends as, read once at its start: a sign-in never happens during a flush. */
+  readonly sender: Sender;
   readonly ignoreBackoff: boolean;
   /** Entries sent by this flush: their lanes wait for the next flush, so one flush never spins on a retry. */
   readonly sentThisFlush: Set<string>;
@@ -182,7 +192,12 @@ async function runFlush(
 ): Promise<FlushReport> {
   const gate = await passGate(engine, options.force ?? false);
   if (!gate.open) return reportOf(NOTHING_DONE, gate.outcome, gate.nextAttemptAt);
-  const flush = startFlush(engine, gate.ignoreBackoff);
+  const sender = await senderNow(engine);
+  if (sender.signIns !== engine.scanSignIns) {
+    engine.scanFrom = null;
+    engine.scanSignIns = sender.signIns;
+  }
+  const flush = startFlush(engine, sender, gate.ignoreBackoff);
   // Only the first claim can meet a dead flusher's lease: while this flush holds the lock nobody else leases.
   let claim: Claim | null = await engine.storage.claimBatch(
     claimRequest(engine, flush, options.exclusive === true),
@@ -227,14 +242,15 @@ async function passGate(engine: Engine, force: boolean): Promise<Gate> {
 const envelopeBytes = (clientId: string, batchId: string): number =>
   jsonBytes({ protocol: PROTOCOL_VERSION, clientId, batchId, events: [] });
 
-function startFlush(engine: Engine, ignoreBackoff: boolean): Flush {
+function startFlush(engine: Engine, sender: Sender, ignoreBackoff: boolean): Flush {
   const { policy } = engine;
   return {
+    sender,
     ignoreBackoff,
     sentThisFlush: new Set(),
     limit: Math.max(1, policy.batchSize),
     // Every batchId is a UUID, so any one of them sizes the envelope.
-    byteBudget: policy.maxBatchBytes - envelopeBytes(engine.clientId, engine.ids()),
+    byteBudget: policy.maxBatchBytes - envelopeBytes(sender.clientId, engine.ids()),
     sent: 0,
     delivered: 0,
     dead: 0,
@@ -275,13 +291,17 @@ async function sendBatch(engine: Engine, flush: Flush, claim: Claim): Promise<Ba
   // The request carries the lease's batchId: one name for the batch in the outbox and on the wire.
   const body: PushRequest = {
     protocol: PROTOCOL_VERSION,
-    clientId: engine.clientId,
+    clientId: flush.sender.clientId,
     batchId,
     events: entries.map((entry) => entry.event),
   };
   const answer = await postPush(engine.http, body);
   const now = engine.clock.now();
   const failure = answer.ok ? null : answer.error;
+  if (failure?.code === 'client_id_taken' && flush.sender.user !== null) {
+    // The server gave this user's clientId to someone else: the next flush pushes under a fresh one.
+    await engine.storage.replaceClientId(flush.sender.user, engine.ids);
+  }
   const verdicts: Verdict[] = answer.ok
     ? answer.value.results.map(verdictOf)
     : entries.map(() => verdictOfFailure(answer.error, entries.length));
@@ -295,7 +315,7 @@ async function sendBatch(engine: Engine, flush: Flush, claim: Claim): Promise<Ba
       entries,
       verdicts,
       serverEvents: answer.ok ? answer.value.serverEvents : [],
-      meta: failure ? factsAfterFailure(failure, now) : factsAfterAnswer(verdicts, now),
+      meta: failure ? factsAfterFailure(failure, now, flush.sender) : factsAfterAnswer(verdicts, now),
       gate: failure !== null && isTransient(failure),
     },
     nextClaimAfter(engine, flush, claim, failure),
@@ -316,11 +336,19 @@ const factsAfterAnswer = (verdicts: readonly Verdict[], now: number): Partial<Sy
 });
 
 /** A failed request: why, and whether the server could be reached at all or refused the sign-in. */
-const factsAfterFailure = (failure: SyncRequestError, now: number): Partial<SyncMeta> => ({
+const factsAfterFailure = (failure: SyncRequestError, now: number, sender: Sender): Partial<SyncMeta> => ({
   lastError: failure.message,
   unreachableSince: unreachableAfter(failure, now),
-  ...(failure.code === 'auth_required' ? { authRequired: true } : {}),
+  ...(pausesForSignIn(failure, sender) ? { authRequired: true } : {}),
 });
+
+/**
+ * A refusal only a sign-in can end: no credentials (401, or 403 for another reason), or a clientId the
+ * server gave another user while nobody is signed in here. A signed-in user whose clientId was taken gets a
+ * fresh one and goes on at once (`sendBatch`).
+ */
+const pausesForSignIn = (failure: SyncRequestError, sender: Sender): boolean =>
+  failure.code === 'auth_required' || (failure.code === 'client_id_taken' && sender.user === null);
 
 /** From the answer to a batch: the next claim, or null when the flush stops (auth, a transient failure). */
 function nextClaimAfter(
@@ -335,7 +363,12 @@ function nextClaimAfter(
     return claimRequest(engine, flush);
   }
   for (const entry of claim.entries) flush.sentThisFlush.add(entry.row.eventId);
-  if (failure && (failure.code === 'auth_required' || isTransient(failure))) return null;
+  if (
+    failure &&
+    (failure.code === 'auth_required' || failure.code === 'client_id_taken' || isTransient(failure))
+  ) {
+    return null;
+  }
   return claimRequest(engine, flush);
 }
 
@@ -344,8 +377,14 @@ function tallyBatch(engine: Engine, flush: Flush, { applied, failure }: BatchSen
   flush.delivered += applied.delivered;
   flush.dead += applied.dead;
   flush.retrying += applied.retrying;
-  if (failure?.code === 'auth_required') {
+  if (failure && pausesForSignIn(failure, flush.sender)) {
     flush.outcome = 'auth-required';
+    return true;
+  }
+  if (failure?.code === 'client_id_taken') {
+    // Released untried; the next flush, due now, pushes them under the user's fresh clientId.
+    flush.outcome = 'transient-failure';
+    flush.nextAttemptAt = engine.clock.now();
     return true;
   }
   if (failure && isTransient(failure)) {
@@ -395,16 +434,19 @@ const reportOf = (flush: Tally, outcome: FlushOutcome, nextAttemptAt: number | n
 
 /** Pulls pages until `hasMore` is false, each page stored with its cursor; resolves how many events were new. */
 async function pullAll(engine: Engine): Promise<number> {
+  const sender = await senderNow(engine);
+  const cursorKey = pullCursorKey(sender.clientId, engine.deviceClientId);
   let pulled = 0;
   for (;;) {
-    const since = await engine.storage.readPullCursor();
-    const answer = await getPull(engine.http, engine.clientId, since);
+    const since = await engine.storage.readPullCursor(cursorKey);
+    const answer = await getPull(engine.http, sender.clientId, since);
     if (!answer.ok) {
       await recordPullFailure(engine, answer.error);
       throw answer.error;
     }
     const page = answer.value;
     const { stored, cursorMoved } = await engine.storage.storePullPage({
+      cursorKey,
       since,
       cursor: page.cursor,
       events: page.serverEvents,
@@ -472,6 +514,10 @@ async function probeWhileUnreachable(
   );
   return back ? 'back' : { outcome: 'offline', nextAttemptAt: Math.min(gate, after + policy.probeEveryMs) };
 }
+
+/** Who the device sends as now (`account.ts`): read at the start of each flush and each pull. */
+const senderNow = async (engine: Engine): Promise<Sender> =>
+  senderOf(await engine.storage.readAccount(), engine.deviceClientId);
 
 const earliest = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : Math.min(a, b);

@@ -6,6 +6,8 @@ export type SyncFailureCode =
   | 'overloaded'
   | 'invalid_response'
   | 'auth_required'
+  /** `403 client_id_taken`: the clientId pushed under belongs to another user on the server. */
+  | 'client_id_taken'
   | 'bad_request'
   | 'too_large';
 

@@ -83,20 +83,33 @@ const fail = (
   error: new SyncRequestError(...args),
 });
 
-function serverMessage(answer: RawAnswer): string {
+/** The `{ error: { code, message } }` body of an error answer, when it has one. */
+function errorBody(answer: RawAnswer): { readonly code: string; readonly message: string } | null {
   try {
     const parsed = v.safeParse(ErrorBodySchema, JSON.parse(answer.text));
-    if (parsed.success) return `${parsed.output.error.code}: ${parsed.output.error.message}`;
+    if (parsed.success) return parsed.output.error;
   } catch {
-    // Not JSON: fall through to the status alone.
+    // Not JSON: no body to read.
   }
-  return `HTTP ${answer.status}`;
+  return null;
+}
+
+function serverMessage(answer: RawAnswer): string {
+  const body = errorBody(answer);
+  return body ? `${body.code}: ${body.message}` : `HTTP ${answer.status}`;
 }
 
 /** Every non-200 answer of the protocol, mapped to what the client must do about it. */
 function classifyError(answer: RawAnswer, nowMs: number): SyncRequestError {
   const { status } = answer;
   const message = serverMessage(answer);
+  if (status === 403 && errorBody(answer)?.code === 'client_id_taken') {
+    return new SyncRequestError(
+      'client_id_taken',
+      `This device's clientId is another user's (${message})`,
+      status,
+    );
+  }
   if (status === 401 || status === 403) {
     return new SyncRequestError('auth_required', `Sign-in needed (${message})`, status);
   }

@@ -176,7 +176,7 @@ async function claimWithin(
     records.pendingRows(from, includeFrom, pageSize);
   const [leases, dead, firstPage, meta] = await Promise.all([
     records.leases(),
-    records.deadRows(),
+    records.rowsWithStatus('dead'),
     readPage(options.scanFrom, true),
     readSyncMetaWithin(records),
   ]);
@@ -621,6 +621,8 @@ export interface PullPage {
   readonly since: string | null;
   readonly cursor: string;
   readonly events: readonly WireServerEvent[];
+  /** Where this clientId's cursor is kept (`pullCursorKey`); the device clientId's by default. */
+  readonly cursorKey?: string;
 }
 
 export interface PullPageStored {
@@ -638,9 +640,10 @@ export function storePullPage(database: OutboxDatabase, page: PullPage): Promise
   const types = database.streamTypes;
   return database.transact('rw', syncTables(types), async (records) => {
     const stored = await storeServerEventsWithin(records, types, page.events);
-    const current = await records.meta(PULL_CURSOR_KEY);
+    const key = page.cursorKey ?? PULL_CURSOR_KEY;
+    const current = await records.meta(key);
     const cursorMoved = (typeof current === 'string' ? current : null) === page.since;
-    if (cursorMoved) await records.putMeta(PULL_CURSOR_KEY, page.cursor);
+    if (cursorMoved) await records.putMeta(key, page.cursor);
     return { stored, cursorMoved };
   });
 }

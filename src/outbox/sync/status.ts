@@ -17,10 +17,11 @@ export { readSyncFacts, type SyncFacts } from './sync-facts';
  * - `syncing`: a live flusher holds an unexpired lease on some of them.
  * - `retrying`: they wait for a known moment (`nextAttemptAt`): backoff, Retry-After, a lease to pass.
  * - `held`: the only ones left wait behind entries that need the person (dead letters).
+ * - `parked`: nothing waits but entries another user wrote: they go when that user signs in again.
  * - `due`: they may go now and a flush is about to take them (a command just committed, a wait just ran out).
  * Never `idle` while anything waits: that is the one lie the status bar must not tell.
  */
-export type SyncPhase = 'auth' | 'idle' | 'offline' | 'syncing' | 'retrying' | 'held' | 'due';
+export type SyncPhase = 'auth' | 'idle' | 'offline' | 'syncing' | 'retrying' | 'held' | 'parked' | 'due';
 
 /** What a person needs to know about delivery, derived the same way in every context that opens the database. */
 export interface SyncStatus {
@@ -44,6 +45,13 @@ export interface SyncStatus {
   /** The last request could not reach the server at all (not an answer refusing it): it probes for it. */
   readonly unreachable: boolean;
   readonly authRequired: boolean;
+  /** Who the device sends as (null: nobody signed in). */
+  readonly user: string | null;
+  /** Entries another user wrote, waiting for them to sign in again, and who they are. */
+  readonly parked: number;
+  readonly parkedFor: readonly string[];
+  /** While `auth`: streams of each type with something to send ("Sign in to send 3 orders"). */
+  readonly unsentStreams: Readonly<Record<string, number>> | null;
 }
 
 /** The facts the schedule decides on (`nextWakeAt`), shared with the page's timer so both agree. */
@@ -79,12 +87,16 @@ export function deriveSyncStatus(facts: SyncFacts, online: boolean, now: number)
     nextAttemptAt: waitingFor,
     unreachable: meta.unreachableSince !== null,
     authRequired: meta.authRequired,
+    user: facts.account.user,
+    parked: facts.parked,
+    parkedFor: facts.account.parkedFor,
+    unsentStreams: facts.unsentStreams,
   };
 }
 
 function phaseOf(facts: SyncFacts, online: boolean, syncing: boolean, waitingFor: number | null): SyncPhase {
   if (facts.meta.authRequired) return 'auth';
-  if (facts.undelivered === 0) return 'idle';
+  if (facts.undelivered === 0) return facts.parked > 0 ? 'parked' : 'idle';
   if (!online) return 'offline';
   if (syncing) return 'syncing';
   if (waitingFor !== null) return 'retrying';

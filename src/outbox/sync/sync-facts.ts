@@ -1,5 +1,7 @@
 import type { LeaseRow, OutboxRow } from '../client/db';
-import type { OutboxDatabase } from '../storage/outbox-database';
+import { ALL_ROWS, type OutboxDatabase } from '../storage/outbox-database';
+import { splitStreamId } from '../stream-ids';
+import { type Account, readAccountWithin } from './account';
 import { readSyncMetaWithin, type SyncMeta } from './sync-meta';
 
 /** A lease as the status needs it: until when, and how many undelivered entries it holds. */
@@ -20,6 +22,14 @@ export interface SyncFacts {
   /** Leases that still name an undelivered row, live or passed. */
   readonly leases: readonly LeaseFact[];
   readonly meta: SyncMeta;
+  /** Entries written by another user than the one signed in: they wait for that user (`account.ts`). */
+  readonly parked: number;
+  readonly account: Account;
+  /**
+   * While sync waits for a sign-in: how many streams of each type have entries to send ("Sign in to send
+   * 3 orders"); null otherwise, so the count costs a read of the pending rows only while it is shown.
+   */
+  readonly unsentStreams: Readonly<Record<string, number>> | null;
 }
 
 /**
@@ -28,16 +38,39 @@ export interface SyncFacts {
  */
 export function readSyncFacts(database: OutboxDatabase): Promise<SyncFacts> {
   return database.transact('r', ['outbox', 'leases', 'meta'], async (records) => {
-    const [undelivered, dead, [first], leases, meta] = await Promise.all([
+    const [undelivered, dead, parked, [first], leases, meta, account] = await Promise.all([
       records.countRows('pending'),
       records.countRows('dead'),
+      records.countRows('parked'),
       records.pendingRows(undefined, true, 1),
       records.leases(),
       readSyncMetaWithin(records),
+      readAccountWithin(records),
     ]);
-    const rows = leases.length > 0 ? await records.outboxRows(leases.flatMap((lease) => lease.eventIds)) : [];
-    return factsOf(undelivered, dead, first?.createdAt ?? null, leases, rows, meta);
+    const [rows, unsent] = await Promise.all([
+      leases.length > 0 ? records.outboxRows(leases.flatMap((lease) => lease.eventIds)) : [],
+      meta.authRequired ? records.pendingRows(undefined, true, ALL_ROWS) : null,
+    ]);
+    return {
+      ...factsOf(undelivered, dead, first?.createdAt ?? null, leases, rows, meta),
+      parked,
+      account,
+      unsentStreams: unsent === null ? null : streamsByType(unsent),
+    };
   });
+}
+
+/** How many distinct streams of each stream type the rows belong to. */
+function streamsByType(rows: readonly OutboxRow[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const seen = new Set<string>();
+  for (const { streamId } of rows) {
+    if (seen.has(streamId)) continue;
+    seen.add(streamId);
+    const type = splitStreamId(streamId)?.name;
+    if (type !== undefined) counts[type] = (counts[type] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** The facts from what was read: only leases that still name an undelivered row count. */
@@ -48,7 +81,7 @@ function factsOf(
   leases: readonly LeaseRow[],
   rows: readonly (OutboxRow | undefined)[],
   meta: SyncMeta,
-): SyncFacts {
+): Omit<SyncFacts, 'parked' | 'account' | 'unsentStreams'> {
   const pending = new Set(rows.flatMap((row) => (row?.status === 'pending' ? [row.eventId] : [])));
   const held: LeaseFact[] = [];
   for (const lease of leases) {

@@ -83,7 +83,17 @@ export function patchSyncMeta(database: OutboxDatabase, patch: SyncMetaPatch): P
   return database.transact('rw', META, (records) => patchSyncMetaWithin(records, patch));
 }
 
-export async function readPullCursor(database: OutboxDatabase): Promise<string | null> {
-  const value = await database.transact('r', META, (records) => records.meta(PULL_CURSOR_KEY));
+/**
+ * Where a clientId's pull cursor is kept: the server answers pulls per clientId, and each user on a device
+ * pulls under their own (sync/account.ts). The device's own clientId keeps the key it always had.
+ */
+export const pullCursorKey = (clientId: string, deviceClientId: string): string =>
+  clientId === deviceClientId ? PULL_CURSOR_KEY : `${PULL_CURSOR_KEY}:${clientId}`;
+
+export async function readPullCursor(
+  database: OutboxDatabase,
+  key: string = PULL_CURSOR_KEY,
+): Promise<string | null> {
+  const value = await database.transact('r', META, (records) => records.meta(key));
   return typeof value === 'string' ? value : null;
 }

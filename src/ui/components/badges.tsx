@@ -7,18 +7,25 @@ const SYNC_LABELS: Record<SyncState, string> = {
   sending: 'Sending',
   delivered: 'Delivered',
   attention: 'Needs attention',
+  parked: 'Saved on device — waits for its author to sign in',
 };
 
 /**
  * Where a stream's changes are: "Sending" only while a live flusher holds them (`deliveryView`); a retried
  * stream says when its next attempt is due, so a wait is never mistaken for progress.
  */
-export function SyncBadge({ delivery }: { readonly delivery: Pick<DeliveryView, 'state' | 'retryAt'> }) {
-  const { state, retryAt } = delivery;
+export function SyncBadge({
+  delivery,
+}: {
+  readonly delivery: Pick<DeliveryView, 'state' | 'retryAt' | 'waitingFor'>;
+}) {
+  const { state, retryAt, waitingFor } = delivery;
   const label =
     state === 'retrying' && retryAt !== null
       ? `${SYNC_LABELS.retrying} — retrying at ${formatClock(retryAt)}`
-      : SYNC_LABELS[state];
+      : state === 'parked' && waitingFor
+        ? `Saved on device — waits for ${waitingFor} to sign in`
+        : SYNC_LABELS[state];
   return <span className={`badge badge--sync-${state}`}>{label}</span>;
 }
 
@@ -40,6 +47,7 @@ const DELIVERY_LABELS: Record<DeliveryState, string> = {
   delivered: 'Delivered',
   discarded: 'Discarded',
   dead: 'Dead',
+  parked: 'Waiting for sign-in',
 };
 
 export function DeliveryBadge({ status }: { readonly status: DeliveryState }) {

@@ -20,6 +20,11 @@ const SECTIONS: readonly { status: OutboxEntryStatus; title: string; empty: stri
   { status: 'dead', title: 'Needs attention', empty: 'No dead entries.' },
   { status: 'inflight', title: 'In flight', empty: 'Nothing is being sent right now.' },
   { status: 'pending', title: 'Pending', empty: 'Nothing waits to be sent.' },
+  {
+    status: 'parked',
+    title: "Waiting for another person's sign-in",
+    empty: 'Nothing written by another user waits here.',
+  },
 ];
 
 type Pending = { readonly action: 'retry' | 'discard'; readonly row: OutboxEntry } | null;
@@ -50,6 +55,8 @@ export function OutboxInspectorScreen() {
   }
   const nextAttempt = (row: OutboxEntry): string => {
     if (row.status === 'dead') return 'when you retry';
+    if (row.status === 'parked')
+      return row.writtenBy ? `when ${row.writtenBy} signs in` : 'at the next sign-in';
     const blocker = deadFrom.get(row.streamId);
     if (row.status === 'pending' && blocker !== undefined && blocker < row.version) {
       return `after v${blocker} is resolved`;

@@ -206,7 +206,7 @@ export interface Delivery {
   readonly eventId: string;
   readonly streamId: string;
   readonly version: number;
-  readonly state: 'pending' | 'inflight' | 'dead' | 'delivered';
+  readonly state: 'pending' | 'inflight' | 'dead' | 'parked' | 'delivered';
 }
 
 /**

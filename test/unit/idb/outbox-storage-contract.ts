@@ -15,6 +15,7 @@ import type { ClaimOptions } from '../../../src/outbox/sync/outbox-store';
 import { jsonBytes, toWireEvent } from '../../../src/outbox/sync/outbox-store';
 import { defaultRetryPolicy, type RetryPolicy } from '../../../src/outbox/sync/retry-policy';
 import { initialSyncMeta } from '../../../src/outbox/sync/sync-meta';
+import { initialAccount } from '../../../src/outbox/sync/account';
 
 /**
  * The contract of the storage port (`OutboxStorage`): what each operation reads, decides and writes, and that
@@ -225,6 +226,8 @@ export function describeOutboxStorageContract(name: string, factory: StorageFact
             lastError: null,
             deadCode: null,
             createdAt: NOW,
+            // Nobody signed in: the next person who signs in sends them (sync/account.ts).
+            writtenBy: null,
           })),
         );
         expect(await page.commands.toArray()).toEqual([command]);
@@ -723,6 +726,9 @@ export function describeOutboxStorageContract(name: string, factory: StorageFact
           oldestPendingAt: 500,
           leases: [{ until: NOW + 1, holding: 1 }],
           meta: { ...initialSyncMeta, lastError: 'busy' },
+          parked: 0,
+          account: initialAccount,
+          unsentStreams: null,
         });
       });
     });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NO_FAULTS } from '../../../src/mocks/faults';
+import { initialAccount } from '../../../src/outbox/sync/account';
 import {
   deriveSyncStatus,
   liveSyncFacts,
@@ -26,6 +27,9 @@ const facts = (
   dead: 0,
   oldestPendingAt: null,
   leases: [],
+  parked: 0,
+  account: initialAccount,
+  unsentStreams: null,
   ...overrides,
   meta: { ...initialSyncMeta, ...overrides.meta },
 });
@@ -164,6 +168,10 @@ describe('liveSyncStatus on the database', () => {
       nextAttemptAt: null,
       unreachable: false,
       authRequired: false,
+      user: null,
+      parked: 0,
+      parkedFor: [],
+      unsentStreams: null,
     });
 
     const written = clock.now();

@@ -54,7 +54,8 @@ function signInLabel(status: SyncStatus): string {
 
 /**
  * Who the device sends as, and the way in or out: a sign-in prompt while sync waits for one, the user's
- * name and "Sign out" otherwise. Nothing at all on a server without sign-in (nobody ever signed in).
+ * name and "Sign out" when signed in, "Sign in" after a sign-out. Nothing at all on a server without
+ * sign-in (nobody ever signed in here, and no 401 came).
  */
 function AccountItem({ status }: { readonly status: SyncStatus }) {
   const outpost = useOutpost();
@@ -72,12 +73,12 @@ function AccountItem({ status }: { readonly status: SyncStatus }) {
       setSigningOut(false);
     }
   };
-  if (!status.authRequired && status.user === null) return null;
+  if (!status.authRequired && status.user === null && !status.signInKnown) return null;
   return (
     <span className="status-item status-item--account">
-      {status.authRequired ? (
+      {status.authRequired || status.user === null ? (
         <button type="button" className="button button--primary" onClick={() => setSigningIn(true)}>
-          {signInLabel(status)}
+          {status.authRequired ? signInLabel(status) : 'Sign in'}
         </button>
       ) : (
         <>

@@ -24,6 +24,7 @@ const IDLE: SyncStatus = {
   unreachable: false,
   authRequired: false,
   user: null,
+  signInKnown: false,
   parked: 0,
   parkedFor: [],
   unsentStreams: null,

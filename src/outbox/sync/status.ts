@@ -47,6 +47,8 @@ export interface SyncStatus {
   readonly authRequired: boolean;
   /** Who the device sends as (null: nobody signed in). */
   readonly user: string | null;
+  /** Someone has signed in on this device before: its server has sign-in, so a way in stays on screen. */
+  readonly signInKnown: boolean;
   /** Entries another user wrote, waiting for them to sign in again, and who they are. */
   readonly parked: number;
   readonly parkedFor: readonly string[];
@@ -88,6 +90,7 @@ export function deriveSyncStatus(facts: SyncFacts, online: boolean, now: number)
     unreachable: meta.unreachableSince !== null,
     authRequired: meta.authRequired,
     user: facts.account.user,
+    signInKnown: Object.keys(facts.account.clientIds).length > 0,
     parked: facts.parked,
     parkedFor: facts.account.parkedFor,
     unsentStreams: facts.unsentStreams,

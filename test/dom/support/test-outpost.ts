@@ -42,7 +42,19 @@ const TEST_ORIGIN = 'http://127.0.0.1:4173';
 /** What the status bar shows of the storage estimate in every DOM test. */
 const TEST_STORAGE = { usage: 2_500_000, quota: 1_000_000_000, persisted: true } as const;
 
-export async function createTestOutpost({ online = false } = {}): Promise<TestOutpost> {
+export interface TestOutpostOptions {
+  readonly online?: boolean;
+  /**
+   * Answers the app's requests instead of the mock sync server (which then stays unreached): a server with
+   * sign-in, say. Given the request as the page's `fetch` would send it.
+   */
+  readonly backend?: (request: Request) => Promise<Response>;
+}
+
+export async function createTestOutpost({
+  online = false,
+  backend,
+}: TestOutpostOptions = {}): Promise<TestOutpost> {
   const db = openAppDb({ name: `dom-${crypto.randomUUID()}` });
   const clock = new ManualClock();
   const ids = uuidv7Generator(clock);
@@ -57,7 +69,7 @@ export async function createTestOutpost({ online = false } = {}): Promise<TestOu
     origin: TEST_ORIGIN,
     syncMode: 'fallback',
     worker: noWorker(),
-    transport: (input, init) => server.fetch(new Request(input, init)),
+    transport: (input, init) => (backend ?? server.fetch)(new Request(input, init)),
     network: networkPort,
     storage: fakeStorage(),
     pageSync: testPageSyncPorts(network, flushes.locks),

@@ -11,11 +11,11 @@ import type {
 import { readModelTable } from '../../../src/outbox/client/db';
 import type { WireServerEvent } from '../../../src/outbox/protocol/messages';
 import type { OutboxStorage } from '../../../src/outbox/storage/outbox-storage';
+import { initialAccount } from '../../../src/outbox/sync/account';
 import type { ClaimOptions } from '../../../src/outbox/sync/outbox-store';
 import { jsonBytes, toWireEvent } from '../../../src/outbox/sync/outbox-store';
 import { defaultRetryPolicy, type RetryPolicy } from '../../../src/outbox/sync/retry-policy';
 import { initialSyncMeta } from '../../../src/outbox/sync/sync-meta';
-import { initialAccount } from '../../../src/outbox/sync/account';
 
 /**
  * The contract of the storage port (`OutboxStorage`): what each operation reads, decides and writes, and that

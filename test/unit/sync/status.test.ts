@@ -169,6 +169,7 @@ describe('liveSyncStatus on the database', () => {
       unreachable: false,
       authRequired: false,
       user: null,
+      signInKnown: false,
       parked: 0,
       parkedFor: [],
       unsentStreams: null,

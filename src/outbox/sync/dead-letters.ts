@@ -8,8 +8,10 @@ import { err, ok, type Result } from '../result';
 import type { OutboxDatabase, OutboxRecords } from '../storage/outbox-database';
 import { splitStreamId } from '../stream-types';
 import { type ValidationError, validate } from '../validation';
+import { readAccountWithin } from './account';
 import { DeadLetterError } from './errors';
 import { syncTables } from './outbox-store';
+import { resplitStreamWithin } from './sign-in';
 
 /**
  * Dead letters are entries the engine will never resend by itself (rejected by the server, a 400, too large,
@@ -88,7 +90,9 @@ export async function retryDeadLetter(
             lastError: null,
           }),
         );
-      await records.putOutboxRows(revived);
+      const [, account] = await Promise.all([records.putOutboxRows(revived), readAccountWithin(records)]);
+      // Retried under whoever is signed in now: rows someone else wrote wait for them (sync/account.ts).
+      if (account.user !== null) await resplitStreamWithin(records, row.streamId, account.user);
       await refreshDeliveryWithin(records, [row.streamId]);
       return revived.map((candidate) => candidate.eventId);
     }),

@@ -35,6 +35,25 @@ export function splitStream(rows: readonly OutboxRow[], user: string): StreamSpl
   return { sending, parked, waitingFor: cut === -1 ? null : (sorted[cut]?.writtenBy ?? null) };
 }
 
+/**
+ * One stream split again for `user` after its rows changed (a dead entry retried): rows another user wrote
+ * wait for them, so a retry never sends them under whoever is signed in now. Writes the rows that changed.
+ */
+export async function resplitStreamWithin(
+  records: OutboxRecords,
+  streamId: string,
+  user: string,
+): Promise<void> {
+  const rows = (await records.streamRows(streamId)).filter((row) => row.status !== 'dead');
+  const split = splitStream(rows, user);
+  const before = new Map(rows.map((row) => [row.eventId, row] as const));
+  const changed = [...split.sending, ...split.parked].filter((row) => {
+    const was = before.get(row.eventId);
+    return was?.status !== row.status || (was.writtenBy ?? null) !== (row.writtenBy ?? null);
+  });
+  if (changed.length > 0) await records.putOutboxRows(changed);
+}
+
 /** What a sign-in changed on the device. */
 export interface SignedIn {
   readonly sender: Sender;

@@ -7,6 +7,7 @@ import { createMemoryStorage } from '../../../src/outbox/server/memory-storage';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import { outboxStorage } from '../../../src/outbox/storage/outbox-storage';
 import { readAccount } from '../../../src/outbox/sync/account';
+import { retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
 import { splitStream } from '../../../src/outbox/sync/sign-in';
 import { readSyncFacts } from '../../../src/outbox/sync/sync-facts';
 import { serverStreamTypes } from '../../../src/server-plugins';
@@ -19,6 +20,8 @@ import { BASE_URL, type ClientSide, createClientSide } from './harness';
 
 /** Who the browser's cookie names right now; null when it holds none. */
 let session: string | null = null;
+/** While true, the sync server cannot be reached. */
+let syncDown = false;
 /** `Bearer <user>` names the user: the server's own sign-in is tested against the real process. */
 const access: SyncAccess = {
   identify: async (request) => {
@@ -46,6 +49,7 @@ function setup(seed: number) {
   });
   const pushes: Pushed[] = [];
   const transport: typeof fetch = async (input, init) => {
+    if (syncDown) throw new TypeError('Failed to fetch');
     const headers = new Headers(init?.headers);
     if (session !== null) headers.set('Authorization', `Bearer ${session}`);
     const request = new Request(String(input), { ...init, headers });
@@ -78,6 +82,7 @@ const owners = (server: ServerStorage, orderIds: readonly string[]) =>
 let client: ClientSide | null = null;
 afterEach(async () => {
   session = null;
+  syncDown = false;
   await client?.close();
   client = null;
 });
@@ -161,6 +166,26 @@ describe('one device, several users', () => {
     expect(await world.client.deliveries(alices)).toEqual(['delivered', 'delivered', 'parked']);
     expect((await readAccount(world.client.db)).parkedFor).toEqual(['bob']);
     expect(await owners(world.server, [alices])).toEqual(['alice']);
+  });
+
+  it("a dead entry of one user's, retried while another is signed in, waits for its author", async () => {
+    const world = setup(5);
+    client = world.client;
+    await world.signIn('alice');
+    syncDown = true;
+    const alices = await world.client.draftOrder(['SKU-1']);
+    const [first] = await world.client.outbox();
+    if (!first) throw new Error('no row');
+    // Dead, as a 400 leaves it: the person may retry it later.
+    await world.client.db.outbox.update(first.eventId, { status: 'dead', deadCode: 'bad_request' });
+    syncDown = false;
+    await world.signOut();
+    await world.signIn('bob');
+
+    expect(await retryDeadLetter(world.client.db, first.eventId)).toMatchObject({ ok: true });
+    expect((await world.client.outbox()).map((row) => row.status)).toEqual(['parked', 'parked']);
+    expect(await world.engine.flush()).toMatchObject({ sent: 0 });
+    expect(await owners(world.server, [alices])).toEqual([null]);
   });
 
   it("pulls each user's decisions under their own clientId and cursor", async () => {

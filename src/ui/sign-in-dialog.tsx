@@ -44,9 +44,12 @@ function problemsOf(failure: SignInFailure, now: number): Problems {
 export function SignInDialog({
   onClose,
   user,
+  title,
 }: {
   readonly onClose: () => void;
   readonly user: string | null;
+  /** "Sign in to send" while something waits for it, else "Sign in". */
+  readonly title: string;
 }) {
   const outpost = useOutpost();
   const [username, setUsername] = useState(user ?? '');
@@ -74,7 +77,7 @@ export function SignInDialog({
   };
 
   return (
-    <Dialog title="Sign in to send" onClose={onClose}>
+    <Dialog title={title} onClose={onClose}>
       <form className="form" onSubmit={submit} noValidate aria-busy={busy}>
         <p className="muted">
           Everything you entered is kept on this device and goes once you are signed in.

@@ -93,7 +93,13 @@ function AccountItem({ status }: { readonly status: SyncStatus }) {
           {signOutError}
         </span>
       ) : null}
-      {signingIn ? <SignInDialog user={status.user} onClose={() => setSigningIn(false)} /> : null}
+      {signingIn ? (
+        <SignInDialog
+          user={status.user}
+          title={status.authRequired && signInLabel(status) !== 'Sign in' ? 'Sign in to send' : 'Sign in'}
+          onClose={() => setSigningIn(false)}
+        />
+      ) : null}
     </span>
   );
 }
@@ -119,7 +125,8 @@ export function StatusBar() {
   const storage = useObservable(outpost.storage$, null);
   const now = useNow(1000);
   const phase = status?.phase ?? 'idle';
-  const waiting = status ? status.pending + status.inflight : 0;
+  // Parked entries are unsent too: they wait for their author's sign-in, and the line below says so.
+  const waiting = status ? status.pending + status.inflight + status.parked : 0;
   const oldestAge =
     status?.oldestPendingAt != null ? now - status.oldestPendingAt : status?.oldestPendingAgeMs;
 

@@ -65,7 +65,7 @@ async function openOrders(origin: string): Promise<{ context: BrowserContext; pa
   return { context, page };
 }
 
-const signInDialog = (page: Page) => page.getByRole('dialog', { name: 'Sign in to send' });
+const signInDialog = (page: Page) => page.getByRole('dialog', { name: /^Sign in( to send)?$/ });
 
 /** The status bar's sign-in prompt: "Sign in to send 2 orders", or "Sign in" when nothing waits. */
 const signInPrompt = (page: Page, name: string | RegExp = /^Sign in/) =>
@@ -196,7 +196,7 @@ describe('signing in on the production build (AUTH=users)', () => {
     const server = await servers.startServer({ users: { alice: PASSWORDS.alice } });
     const { context, page } = await openOrders(server.origin);
     // Nothing waits yet: the start-up pull met the 401, and the prompt is a plain "Sign in".
-    await signInPrompt(page, 'Sign in').waitFor(LONG);
+    await signInPrompt(page, /^Sign in$/).waitFor(LONG);
     await signIn(page, 'alice');
     const clientId = (await page.evaluate(readDevice)).clientId ?? '';
 
@@ -232,7 +232,7 @@ describe('signing in on the production build (AUTH=users)', () => {
   it("shows bob, on a profile of his own, none of alice's orders or decisions", async () => {
     const server = await servers.startServer({ users: PASSWORDS });
     const a = await openOrders(server.origin);
-    await signInPrompt(a.page, 'Sign in').waitFor(LONG);
+    await signInPrompt(a.page, /^Sign in$/).waitFor(LONG);
     await signIn(a.page, 'alice');
     await takeOrder(a.page, plan('Harbour Café'));
     await nav(a.page, 'Orders').click();
@@ -244,17 +244,30 @@ describe('signing in on the production build (AUTH=users)', () => {
     const aliceStreams = new Set(aliceDevice.clientEvents.map((event) => event.streamId));
     expect(aliceDevice.serverEventIds).toHaveLength(1);
 
-    // Bob's profile: every pull his page makes after signing in, as the page received it.
+    // Bob's profile: every pull it makes (the page's or the worker's), as the browser received it.
     const b = await openOrders(server.origin);
     const pulls: { status: number; streamIds: string[] }[] = [];
-    b.page.on('response', async (response) => {
+    b.context.on('response', async (response) => {
       if (!response.url().includes('/api/sync/pull')) return;
       const status = response.status();
       const answer = v.safeParse(PullResponseSchema, await response.json().catch(() => null));
       const streamIds = answer.success ? answer.output.serverEvents.map((event) => event.streamId) : [];
       pulls.push({ status, streamIds });
     });
-    await signInPrompt(b.page, 'Sign in').waitFor(LONG);
+    await signInPrompt(b.page, /^Sign in$/).waitFor(LONG);
+    // A name someone has been guessing at (5 failures this minute): the 6th attempt is refused with a time.
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expect(await server.attemptSignIn('mallory', `guess-${attempt}`)).toBe(401);
+    }
+    const dialog = await openSignIn(b.page);
+    await submitSignIn(b.page, 'mallory', 'guess-5');
+    const limited = await dialog.getByRole('alert').textContent();
+    expect(limited).toMatch(
+      /^Too many failed sign-ins\. Try again at \d{1,2}:\d{2}:\d{2}( [AP]M)? \(in ([1-9]|[1-5]\d|60) s\)\.$/,
+    );
+    await b.page.screenshot({ path: join(ARTIFACTS, 'sign-in-dialog-rate-limited.png') });
+    await dialog.getByRole('button', { name: 'Not now' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     await signIn(b.page, 'bob');
     await expect.poll(() => pulls.filter((pull) => pull.status === 200).length, LONG).toBeGreaterThan(0);
     expect(pulls.flatMap((pull) => pull.streamIds)).toEqual([]);
@@ -280,7 +293,7 @@ describe('signing in on the production build (AUTH=users)', () => {
     const proxy = await startFaultProxy({ upstream: server.origin, seed: 4 });
     proxies.push(proxy);
     const { page } = await openOrders(proxy.origin);
-    await signInPrompt(page, 'Sign in').waitFor(LONG);
+    await signInPrompt(page, /^Sign in$/).waitFor(LONG);
     await signIn(page, 'alice');
 
     // The sync routes refused (sign-in still reachable): alice's orders stay on the device.
@@ -340,6 +353,8 @@ describe('signing in on the production build (AUTH=users)', () => {
     await nav(page, 'Orders').click();
     await signOut(page);
     await signInPrompt(page).waitFor(LONG);
+    const prompt = await signInPrompt(page).textContent();
+    expect((await observer.stats()).eventsStored).toBe(EVENTS_PER_ORDER);
     await signIn(page, 'alice');
     for (const order of hers) {
       await expect
@@ -363,6 +378,6 @@ describe('signing in on the production build (AUTH=users)', () => {
     expect(bobStored).toHaveLength(EVENTS_PER_ORDER);
     expectOwnedBy(aliceStored, 'alice', aliceClientId);
     expectOwnedBy(bobStored, 'bob', bobClientId);
-    console.log(`[sign-in, shared device] proxy: ${proxy.summary()}`);
+    console.log(`[sign-in, shared device] prompt after bob left: "${prompt}"; proxy: ${proxy.summary()}`);
   });
 });

@@ -55,6 +55,8 @@ export interface UsersServer {
   readonly process: ServerProcess;
   /** Signs in over HTTP (no Origin header, so judged by the credentials alone). */
   signIn(username: string, password: string): Promise<ApiSession>;
+  /** One sign-in attempt over HTTP, its session dropped: the answer's status (204, 401, 429…). */
+  attemptSignIn(username: string, password: string): Promise<number>;
   /** SIGTERM, then the exit code (0 when it shut down cleanly). */
   stop(): Promise<number | null>;
   /** What the SQLite file holds, with owners; call after `stop()` so nothing is mid-write. */
@@ -107,15 +109,22 @@ export function startUsersServers(): UsersServers {
         ...(behindProxy ? { env: { TRUST_PROXY: '1' } } : {}),
       });
       const { baseUrl, origin } = process;
+      const login = (username: string, password: string) =>
+        fetch(`${origin}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username, password }),
+        });
       return {
         origin,
         process,
+        async attemptSignIn(username, password) {
+          const response = await login(username, password);
+          await response.arrayBuffer();
+          return response.status;
+        },
         async signIn(username, password) {
-          const response = await fetch(`${origin}/api/auth/login`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ username, password }),
-          });
+          const response = await login(username, password);
           const session = SESSION_COOKIE.exec(response.headers.get('set-cookie') ?? '')?.[1];
           if (response.status !== 204 || !session) {
             throw new Error(`login as ${username} answered ${response.status}: ${await response.text()}`);

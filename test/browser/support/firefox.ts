@@ -60,8 +60,13 @@ export async function takeOrderInFirefox(page: Page, plan: UiOrderPlan): Promise
   await page.locator(byRole('button', 'Add to order')).click();
   await page.locator(byRole('spinbutton', `Quantity of ${plan.productName}`)).wait();
   await page.locator(byRole('button', 'Place order')).click();
-  // The order's status badge; "Place order" is gone once the order is placed.
-  await page.locator('.stream-screen__badges ::-p-text(Placed)').wait();
+  // The order's status badge: placed, or already decided (the page flushes at once in Firefox's fallback
+  // mode, so the server's confirmation can arrive before a poll sees "Placed").
+  await page
+    .locator(
+      '.stream-screen__badges ::-p-text(Placed), .stream-screen__badges ::-p-text(Confirmed), .stream-screen__badges ::-p-text(Rejected)',
+    )
+    .wait();
 }
 
 /** The "Sync status" region's items, joined with " | ". */

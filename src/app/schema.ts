@@ -54,6 +54,15 @@ export const SCHEMA_HISTORY: OpenOutboxDbOptions['history'] = [
  */
 const RETIRED_IN_V4 = ['orderSummaries', 'orderDetails'];
 
+/**
+ * Version 5, history-independent commands: the order's analytics and the list's totals become counter rows
+ * of the order's read models (`orderCounts`, `orderDays`, `orderRevenue`, `orderPlacements`,
+ * `orderDecisions`, and `orders` gains `[status+customerKey]`), rebuilt from the events like every read
+ * model after an upgrade. Only new tables and an index, so version 4 needs no entry in the history; the
+ * analytics subscriber's one `meta` row (a map entry per order ever created) goes.
+ */
+const RETIRED_META_IN_V5 = ['analytics'];
+
 export interface OpenAppDbOptions {
   readonly name?: string;
   /**
@@ -74,6 +83,7 @@ export function openAppDb(options: OpenAppDbOptions = {}): OutpostDb {
     version: SCHEMA_VERSION,
     history: SCHEMA_HISTORY,
     retired: RETIRED_IN_V4,
+    retiredMeta: RETIRED_META_IN_V5,
     ...(options.durability ? { durability: options.durability } : {}),
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
     ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),

@@ -3,13 +3,25 @@ import { ORDER } from './stream-ids';
 
 /**
  * The order's tables, apart from its code: what the page's database opens with before the order's schemas
- * and decider have loaded. `orders` is one row per order (what the list shows and filters on), `orderLines`
- * one per order (what its screen shows).
+ * and decider have loaded.
+ *
+ * - `orders`: one row per order, what the list shows and filters on (`[status+customerKey]`: a status and a
+ *   customer search, counted and paged by the index alone).
+ * - `orderLines`: one row per order, what its screen shows.
+ * - `orderCounts`, `orderDays`, `orderRevenue`: counter rows keyed by what they count (a status, a UTC day, a
+ *   currency), so the list's total and the insights read a few rows however many orders exist.
+ * - `orderPlacements`, `orderDecisions`: when an order was placed, and when the server first decided it while
+ *   it waited; the insights join the latest decisions to their placements for the acknowledgement time.
  */
 export const orderLayout = {
   name: ORDER,
   tables: {
-    orders: '&id, status, customerKey, updatedAt',
+    orders: '&id, status, customerKey, updatedAt, [status+customerKey]',
     orderLines: '&id',
+    orderCounts: '&id',
+    orderDays: '&id',
+    orderRevenue: '&id',
+    orderPlacements: '&id',
+    orderDecisions: '&id, decidedAt',
   },
 } as const satisfies StreamLayout;

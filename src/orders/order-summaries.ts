@@ -1,5 +1,6 @@
 import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/lists';
 import type { OrderStatus } from './domain/order';
+import { listCountKey, type OrderCount } from './order-counters';
 import type { OrderSummary } from './read-models';
 import { streamIdOf } from './stream-ids';
 
@@ -32,17 +33,25 @@ export interface OrderSummaryPage {
 
 const ordersTable = (db: OutpostDb) => readModelTable<OrderSummary>(db, 'orders');
 
+/** IndexedDB's highest string character: `key` to `key + LAST` spans every string that starts with `key`. */
+const LAST = '\uffff';
+
+const searchKeyOf = (query: OrderSummaryQuery): string => query.search?.trim().toLowerCase() ?? '';
+
 /**
- * Newest first by id (a UUIDv7, so creation order) through the primary key or the `status` index; a customer
- * search walks the `customerKey` index instead, alphabetically. Neither reads more than the matching rows.
+ * The matching summaries as one range of one index, so both the window and (for a search) the count are a
+ * single native request that never runs script per row: newest first by id (a UUIDv7, so creation order)
+ * through the primary key or the `status` index; a customer search, alphabetically, through `customerKey` or
+ * `[status+customerKey]`.
  */
 function matchingSummaries(db: OutpostDb, query: OrderSummaryQuery) {
-  const key = query.search?.trim().toLowerCase() ?? '';
+  const key = searchKeyOf(query);
   const { status } = query;
   const table = ordersTable(db);
   if (key) {
-    const matches = table.where('customerKey').startsWith(key);
-    return status ? matches.and((summary) => summary.status === status) : matches;
+    return status
+      ? table.where('[status+customerKey]').between([status, key], [status, key + LAST], true, true)
+      : table.where('customerKey').startsWith(key);
   }
   // Index entries of equal status are ordered by primary key, so this is newest first too.
   if (status) return table.where('status').equals(status).reverse();
@@ -50,8 +59,20 @@ function matchingSummaries(db: OutpostDb, query: OrderSummaryQuery) {
 }
 
 /**
+ * How many orders match. Without a search, the counter the projections keep for the filter (one row,
+ * however many orders); a search counts its index range, which holds only the orders whose name starts so.
+ */
+async function countMatching(db: OutpostDb, query: OrderSummaryQuery): Promise<number> {
+  if (searchKeyOf(query)) return matchingSummaries(db, query).count();
+  const counter = await readModelTable<OrderCount>(db, 'orderCounts').get(listCountKey(query.status));
+  return counter?.count ?? 0;
+}
+
+/**
  * A window of the orders list and how many match in all, as shown at `now`: each summary with its delivery,
- * and when a lease passes so the window must be derived again.
+ * and when a lease passes so the window must be derived again. The window skips `offset` entries of the
+ * index natively (a cursor's advance) and reads `limit` rows: at the top of the list, where new orders
+ * appear, it reads the rows shown and nothing else.
  */
 export async function readOrderSummaries(
   db: OutpostDb,
@@ -61,7 +82,7 @@ export async function readOrderSummaries(
   let window = matchingSummaries(db, query);
   if (query.offset) window = window.offset(query.offset);
   if (query.limit !== undefined) window = window.limit(query.limit);
-  const [total, rows] = await Promise.all([matchingSummaries(db, query).count(), window.toArray()]);
+  const [total, rows] = await Promise.all([countMatching(db, query), window.toArray()]);
   const streamIds = rows.map((summary) => streamIdOf(summary.id));
   const { deliveries, changesAt } = await readDeliveryViews(db, streamIds, now);
   return {

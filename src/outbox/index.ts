@@ -12,6 +12,8 @@ export {
   type AnyServerStreamType,
   type AnyStreamType,
   type ClientEventOf,
+  type CounterIncrement,
+  type CounterRow,
   type DomainCommand,
   DomainError,
   type DomainEvent,

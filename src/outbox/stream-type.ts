@@ -89,12 +89,32 @@ export interface ReadModelRow {
 export type ReadModelRows = { readonly [table: string]: ReadModelRow | null | undefined };
 
 /**
+ * What one step adds to a counter row: a row shared by every stream, keyed by what it counts (a day, a
+ * currency, a status), whose numeric fields are the sums of what every step added. A sum does not depend on
+ * the order in which steps of different streams arrive, so a command group, a server's answer and each page
+ * of a rebuild all leave the same rows, and a step costs a read and a write of the rows it names, however
+ * long the history.
+ */
+export interface CounterIncrement {
+  readonly table: string;
+  /** The row's key: what it counts (`2026-11-26`, `EUR`, `status:placed`). */
+  readonly id: string;
+  /** Added to the row's fields; a field the row does not have yet starts at 0. */
+  readonly add: Readonly<Record<string, number>>;
+}
+
+/** A counter row as stored: its key and its sums. */
+export type CounterRow = ReadModelRow & { readonly [field: string]: number | string };
+
+/**
  * A stream type's read models: tables of its own, one row per stream in each, written from the stream's
- * state after every change. Pure, and derived from the stream alone, so the core can fold them inside the
- * transaction that writes the events (or applies the server's answer) and a rebuild reproduces them.
+ * state after every change, and optionally counter rows summed across streams. Pure, and derived from each
+ * step alone, so the core can fold them inside the transaction that writes the events (or applies the
+ * server's answer) and a rebuild reproduces them.
  *
  * `tables` are index specs in Dexie's notation with `id` first (`'&id, status, updatedAt'`); table names
- * must be unique across every stream type of the app.
+ * must be unique across every stream type of the app. A counter table is one of them, written only through
+ * `counters`.
  */
 export interface ReadModels<State, E extends DomainEvent, S extends DomainEvent> {
   readonly tables: Readonly<Record<string, string>>;
@@ -103,6 +123,11 @@ export interface ReadModels<State, E extends DomainEvent, S extends DomainEvent>
    * once per step in order; when a transaction holds several, the last row of each table is written.
    */
   rows(change: StreamChange<State, E, S>): ReadModelRows;
+  /**
+   * What the step adds to counter rows (none: nothing). Called once per step, like `rows`; the core reads
+   * each named row in the same transaction, adds, and writes it back.
+   */
+  counters?(change: StreamChange<State, E, S>): readonly CounterIncrement[];
 }
 
 /** What the server knows when it decides: its clock and the number its next server event will get. */

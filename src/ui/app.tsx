@@ -53,23 +53,10 @@ const NAV: readonly { route: Route['name']; href: string; label: string }[] = [
 export function App({ outpost, ids = defaultIds }: AppProps) {
   const [notifications, setNotifications] = useState<NotificationService | null>(null);
   useEffect(() => {
+    // Analytics are the order's read models, kept in each command's own transaction: nothing runs per commit.
     const service = startNotificationService({ bus: outpost.bus, db: outpost.db, system: browserNotifier() });
-    // The analytics fold catches up from the event store when it starts, so loading it after the first
-    // render misses nothing, and keeps it out of the first screen's JavaScript.
-    let stopAnalytics: (() => void) | null = null;
-    let stopped = false;
-    import('../subscribers/analytics')
-      .then(({ startAnalyticsService }) => {
-        if (stopped) return;
-        stopAnalytics = startAnalyticsService({ bus: outpost.bus, db: outpost.db }).stop;
-      })
-      .catch((error: unknown) => console.warn('[outpost] analytics unavailable', error));
     setNotifications(service);
-    return () => {
-      stopped = true;
-      service.stop();
-      stopAnalytics?.();
-    };
+    return () => service.stop();
   }, [outpost]);
 
   const context = useMemo(() => ({ outpost, ids, notifications }), [outpost, ids, notifications]);

@@ -1,9 +1,9 @@
 import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readMedianAcknowledgementMs, readOrderInsights } from '../../src/orders/order-insights';
 import { streamIdOf } from '../../src/orders/stream-ids';
 import type { WireServerEvent } from '../../src/outbox/protocol/messages';
 import { storeServerEvents, syncTables } from '../../src/outbox/sync/outbox-store';
-import { startAnalyticsService } from '../../src/subscribers/analytics';
 import { startNotificationService, type Toast } from '../../src/subscribers/notifications';
 import { App } from '../../src/ui/app';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';
@@ -114,26 +114,23 @@ describe('notification service', () => {
   });
 });
 
-describe('analytics service', () => {
-  it('keeps its own read model: orders per day, revenue, confirmation rate and acknowledgement time', async () => {
-    const service = startAnalyticsService({ bus: outpost.bus, db: outpost.db });
+describe('analytics', () => {
+  it('are read models kept with each command and decision: orders per day, revenue, confirmation rate and acknowledgement time', async () => {
     const first = await placedOrder('Pier Pantry', ESPRESSO);
     const second = await placedOrder('Lighthouse Inn', HAZELNUT);
-    const third = await placedOrder('Harbour Café', { ...ESPRESSO, quantity: 1 });
+    await placedOrder('Harbour Café', { ...ESPRESSO, quantity: 1 });
     await decide(first, 'confirm', 2000);
     await decide(second, 'reject', 1000);
 
-    const model = await service.settled();
+    // No subscriber ran: the counters were written in the transactions that stored the events.
     const today = new Date(outpost.clock.now()).toISOString().slice(0, 10);
-    expect(model.days[today]).toEqual({ placed: 3, confirmed: 1, rejected: 1 });
-    expect(model.revenue).toEqual({ EUR: 4980 });
-    expect(model.confirmed / (model.confirmed + model.rejected)).toBe(0.5);
-    expect(model.ackSamples).toEqual([2000, 3000]);
-    expect(Object.keys(model.open)).toEqual([streamIdOf(third)]);
-
-    // Folding again from the stored cursor counts nothing twice.
-    expect(await service.settled()).toEqual(model);
-    service.stop();
+    const insights = await readOrderInsights(outpost.db, [today]);
+    expect(insights.days).toEqual([{ id: today, placed: 3, confirmed: 1, rejected: 1 }]);
+    expect(insights.revenue).toEqual([{ id: 'EUR', confirmed: 4980 }]);
+    expect(insights.confirmationRate).toBe(0.5);
+    expect(insights.waiting).toBe(1);
+    // Samples of 2000 and 3000 ms: the lower middle one.
+    expect(await readMedianAcknowledgementMs(outpost.db)).toBe(2000);
   });
 
   it('renders the insights chart as an image with a text alternative and the same numbers in a table', async () => {

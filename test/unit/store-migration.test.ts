@@ -24,6 +24,8 @@ import { BASE_URL, createTestBackend } from './sync/harness';
  * Version 3 stored a retried order as `retrying` with the time of its next attempt (`retryAt`). Version 4 (the
  * aggregate-agnostic core) drops the order summaries and details for stream types' own read models and the
  * core's delivery rows, rebuilt from the events and the outbox: what the orders list shows is checked below.
+ * Version 5 adds the order's counter rows; a version 4 database (no order summaries left to write here) is
+ * checked in test/unit/orders/store-migration-v5.test.ts.
  */
 const SHIPPED_SCHEMAS: Record<number, Record<string, string>> = {
   1: {

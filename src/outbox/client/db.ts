@@ -133,6 +133,11 @@ export interface StreamRow {
   /** When the stream's first and latest events happened (event times, so a rebuild agrees). */
   readonly createdAt?: string;
   readonly updatedAt?: string;
+  /**
+   * The position of the last event folded into this snapshot: an event handed to the projection again is
+   * skipped, so a counter never counts one twice. Absent on snapshots written before it existed.
+   */
+  readonly foldedPosition?: number;
 }
 
 /** A handled command, so the same commandId a second time answers the first result and writes nothing. */
@@ -252,6 +257,8 @@ export interface OpenOutboxDbOptions {
   readonly history?: readonly SchemaVersion[];
   /** Tables of earlier layouts that this version deletes (a stream type's read model renamed or removed). */
   readonly retired?: readonly string[];
+  /** Keys of `meta` that earlier builds kept and this version deletes (a fold that moved into read models). */
+  readonly retiredMeta?: readonly string[];
   /**
    * IndexedDB durability for this connection. Commands use 'strict' by default: a command resolves only
    * once its events are on disk (docs/decisions.md).
@@ -324,7 +331,9 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
     .stores({ ...retired, ...CORE_TABLES, ...tablesOf(layouts) } as Record<string, string | null>)
     // An async scope: Dexie keeps the upgrade's transaction across native awaits only in one it sees is async.
     .upgrade(async (tx) => {
-      await tx.table('meta').put({ key: REBUILD_OWED, value: options.version });
+      const meta = tx.table('meta');
+      await meta.bulkDelete([...(options.retiredMeta ?? [])]);
+      await meta.put({ key: REBUILD_OWED, value: options.version });
     });
   db.on(
     'ready',

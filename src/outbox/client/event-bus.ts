@@ -2,7 +2,7 @@ import { type Observable, Subject } from 'rxjs';
 import type { StoredEvent } from './db';
 
 /**
- * In-page fan-out of stored events to subscribers (notifications, analytics). Writers publish only after
+ * In-page fan-out of stored events to subscribers (notifications). Writers publish only after
  * their transaction committed, so a subscriber never sees an event that was rolled back. It is not durable:
  * anything that must not miss an event reads the event store instead.
  */

@@ -1,5 +1,11 @@
 import { all, type OutboxDatabase, type OutboxRecords } from '../storage/outbox-database';
-import type { AnyStreamType, ReadModelRow, ReadModelRows } from '../stream-type';
+import type {
+  AnyStreamType,
+  CounterIncrement,
+  CounterRow,
+  ReadModelRow,
+  ReadModelRows,
+} from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import type {
   BlockedFacts,
@@ -25,6 +31,8 @@ export interface StreamProjection {
   readonly stream: StreamRow;
   /** By table: the row to put, null to delete it, absent to leave it as it is. */
   readonly rows: ReadModelRows;
+  /** What the run's steps add to counter rows, step by step. */
+  readonly increments: readonly CounterIncrement[];
 }
 
 /** Folds the events a stream keeps on this device: client ones below a discard, and every server one. */
@@ -57,9 +65,10 @@ function eventsUpTo(events: readonly StoredEvent[], position: number | undefined
 
 /**
  * What `events` (newly stored, in position order) do to one stream: its next snapshot and the change its
- * read models fold. Synchronous on purpose: called once per stream inside the caller's transaction, and Dexie
- * keeps its transaction zone across only a bounded number of native awaits (docs/performance.md). `stored`
- * holds the stream's stored events, prefetched when a local record (a discard) makes it fold them again.
+ * read models fold; undefined when there is none (every event was folded before, `foldedPosition`).
+ * Synchronous on purpose: called once per stream inside the caller's transaction, and Dexie keeps its
+ * transaction zone across only a bounded number of native awaits (docs/performance.md). `stored` holds the
+ * stream's stored events, prefetched when a local record (a discard) makes it fold them again.
  */
 export function projectStream(
   type: AnyStreamType,
@@ -69,13 +78,18 @@ export function projectStream(
   events: readonly StoredEvent[],
   stored: readonly StoredEvent[] = [],
 ): StreamProjection | undefined {
-  if (events.length === 0) return undefined;
+  const foldedBefore = current?.foldedPosition ?? 0;
+  const fresh = events.filter((event) => event.position === undefined || event.position > foldedBefore);
+  if (fresh.length === 0) return undefined;
   let stream: StreamRow = current ?? { streamId, version: 0, state: type.initialState };
   let state = stream.state;
   let createdAt = stream.createdAt;
   let updatedAt = stream.updatedAt;
   const rows: Record<string, ReadModelRow | null> = {};
-  for (const event of events) {
+  const increments: CounterIncrement[] = [];
+  let foldedPosition = current?.foldedPosition;
+  for (const event of fresh) {
+    foldedPosition = event.position ?? foldedPosition;
     const before = state;
     updatedAt = event.occurredAt;
     createdAt ??= event.occurredAt;
@@ -96,7 +110,7 @@ export function projectStream(
         state = foldKept(type, eventsUpTo(stored, event.position), event.data.version);
       }
     }
-    const step = type.readModels.rows({
+    const change = {
       streamId,
       id,
       before,
@@ -105,16 +119,20 @@ export function projectStream(
       version: stream.version,
       createdAt: createdAt ?? '',
       updatedAt: updatedAt ?? '',
-    });
+    };
+    const step = type.readModels.rows(change);
     for (const [table, row] of Object.entries(step)) if (row !== undefined) rows[table] = row;
+    const counted = type.readModels.counters?.(change);
+    if (counted) increments.push(...counted);
   }
   stream = {
     ...stream,
     state,
     ...(createdAt === undefined ? {} : { createdAt }),
     ...(updatedAt === undefined ? {} : { updatedAt }),
+    ...(foldedPosition === undefined ? {} : { foldedPosition }),
   };
-  return { id, stream, rows };
+  return { id, stream, rows, increments };
 }
 
 /**
@@ -217,7 +235,56 @@ export async function outboxRowsByStream(
   return byStream;
 }
 
-/** The writes of a batch of projections: snapshots, read-model rows by table, and delivery rows. */
+/** The increments of a batch of projections, summed: by table, by row, by field. */
+function sumIncrements(
+  projections: readonly StreamProjection[],
+): Map<string, Map<string, Map<string, number>>> {
+  const sums = new Map<string, Map<string, Map<string, number>>>();
+  for (const { increments } of projections) {
+    for (const { table, id, add } of increments) {
+      const byId = sums.get(table) ?? new Map<string, Map<string, number>>();
+      sums.set(table, byId);
+      const fields = byId.get(id) ?? new Map<string, number>();
+      byId.set(id, fields);
+      for (const [field, amount] of Object.entries(add)) fields.set(field, (fields.get(field) ?? 0) + amount);
+    }
+  }
+  return sums;
+}
+
+/** A counter row with the sums added; a row or field not stored yet starts at 0. */
+function addTo(stored: ReadModelRow | undefined, id: string, sums: ReadonlyMap<string, number>): CounterRow {
+  const row: Record<string, number | string> = { ...(stored as CounterRow | undefined), id };
+  for (const [field, amount] of sums) {
+    const current = row[field];
+    row[field] = (typeof current === 'number' ? current : 0) + amount;
+  }
+  return row as CounterRow;
+}
+
+/**
+ * Adds a batch's increments to the counter rows they name: one read of those rows and one write, whatever
+ * the history holds. Every row named is written, even when its sums come to 0, so a rebuild (which may sum a
+ * +1 and a -1 in one page) leaves the same rows as the transactions that added them one by one.
+ */
+async function writeCounters(
+  records: OutboxRecords,
+  projections: readonly StreamProjection[],
+): Promise<void> {
+  const sums = [...sumIncrements(projections)];
+  if (sums.length === 0) return;
+  const stored = await all(sums.map(([table, byId]) => records.readModelRows(table, [...byId.keys()])));
+  await all(
+    sums.map(([table, byId], index) =>
+      records.putReadModelRows(
+        table,
+        [...byId].map(([id, fields], row) => addTo(stored[index]?.[row], id, fields)),
+      ),
+    ),
+  );
+}
+
+/** The writes of a batch of projections: snapshots, read-model rows by table, counters and delivery rows. */
 export async function writeProjections(
   records: OutboxRecords,
   projections: readonly StreamProjection[],
@@ -239,6 +306,7 @@ export async function writeProjections(
     deliveries.length > 0 ? records.putDeliveries(deliveries) : undefined,
     ...[...puts].map(([table, rows]) => records.putReadModelRows(table, rows)),
     ...[...deletes].map(([table, ids]) => records.deleteReadModelRows(table, ids)),
+    writeCounters(records, projections),
   ]);
 }
 

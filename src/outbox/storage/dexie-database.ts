@@ -110,6 +110,7 @@ export function dexieRecords(tables: DexieTables): OutboxRecords {
         .then((row) => row?.value),
     putMeta: (key, value) => meta().put({ key, value }).then(done),
 
+    readModelRows: (table, ids) => tables.table(table).bulkGet([...ids]),
     putReadModelRows: (table, rows) =>
       tables
         .table(table)

@@ -93,7 +93,8 @@ export interface OutboxRecords {
   meta(key: string): Promise<unknown>;
   putMeta(key: string, value: unknown): Promise<void>;
 
-  /** A stream type's read-model rows (the core never names its tables). */
+  /** A stream type's read-model rows by id, in the order named (the core never names its tables). */
+  readModelRows(table: string, ids: readonly string[]): Promise<(ReadModelRow | undefined)[]>;
   putReadModelRows(table: string, rows: readonly ReadModelRow[]): Promise<void>;
   deleteReadModelRows(table: string, ids: readonly string[]): Promise<void>;
   /** Empties tables a rebuild derives again: `streams`, `deliveries`, read-model tables. */

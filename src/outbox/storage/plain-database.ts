@@ -170,6 +170,7 @@ function plainRecords(tx: IDBTransaction, KeyRange: typeof IDBKeyRange, touched:
     meta: (key) => request(store('meta').get(key)).then((row: { value?: unknown } | undefined) => row?.value),
     putMeta: (key, value) => request(writing('meta').put({ key, value })).then(done),
 
+    readModelRows: (table, ids) => getEach(table, ids),
     putReadModelRows: (table, rows) => putEach(table, rows),
     deleteReadModelRows: (table, ids) => deleteEach(table, ids),
     clearTables: (names) => requests(names.map((name) => writing(name).clear())).then(done),

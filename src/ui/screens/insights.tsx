@@ -1,5 +1,6 @@
 import { useLiveQuery } from 'dexie-react-hooks';
-import { ANALYTICS_KEY, type AnalyticsModel, readAnalytics, summarize } from '../../subscribers/analytics';
+import type { OrderDay } from '../../orders/order-counters';
+import { readMedianAcknowledgementMs, readOrderInsights } from '../../orders/order-insights';
 import { formatMoney } from '../format';
 import { useOutpost } from '../outpost-context';
 import { ScreenHeading } from './screen-heading';
@@ -14,16 +15,21 @@ interface DayBar {
   readonly rejected: number;
 }
 
-/** The last DAYS_SHOWN days up to today (by the injected clock), with zeros for quiet days. */
-function lastDays(model: AnalyticsModel, now: number): DayBar[] {
-  const bars: DayBar[] = [];
+/** The last DAYS_SHOWN UTC days up to today (by the injected clock), oldest first. */
+function lastDays(now: number): string[] {
+  const days: string[] = [];
   for (let back = DAYS_SHOWN - 1; back >= 0; back -= 1) {
-    const day = new Date(now - back * DAY_MS).toISOString().slice(0, 10);
-    const stats = model.days[day] ?? { placed: 0, confirmed: 0, rejected: 0 };
-    bars.push({ day, ...stats });
+    days.push(new Date(now - back * DAY_MS).toISOString().slice(0, 10));
   }
-  return bars;
+  return days;
 }
+
+const barOf = ({ id, placed, confirmed, rejected }: OrderDay): DayBar => ({
+  day: id,
+  placed,
+  confirmed,
+  rejected,
+});
 
 const percent = (rate: number | null): string => (rate === null ? '—' : `${Math.round(rate * 100)} %`);
 
@@ -35,16 +41,21 @@ function duration(ms: number | null): string {
 }
 
 /**
- * Analytics from the analytics subscriber's own read model (the `analytics` meta row), so this screen
- * reads one row however many orders exist.
+ * Analytics from the order's counter rows, kept in each command's own transaction: this screen reads a few
+ * rows (and the latest decisions, for the acknowledgement time) however many orders exist. Two live queries,
+ * so a command that decides nothing does not read the decisions again.
  */
 export function InsightsScreen() {
   const { db, clock } = useOutpost();
-  const row = useLiveQuery(() => db.meta.get(ANALYTICS_KEY), [db]);
-  const model = readAnalytics(row?.value);
-  const summary = summarize(model);
-  const bars = lastDays(model, clock.now());
-  const revenue = Object.entries(model.revenue).sort(([a], [b]) => a.localeCompare(b));
+  const days = lastDays(clock.now());
+  const insights = useLiveQuery(() => readOrderInsights(db, days), [db, days.join()]);
+  const medianAckMs = useLiveQuery(() => readMedianAcknowledgementMs(db), [db]) ?? null;
+  const bars = (insights?.days ?? days.map((id) => ({ id, placed: 0, confirmed: 0, rejected: 0 }))).map(
+    barOf,
+  );
+  const revenue = insights?.revenue ?? [];
+  const confirmed = insights?.confirmed ?? 0;
+  const rejected = insights?.rejected ?? 0;
 
   return (
     <section aria-labelledby="insights-heading">
@@ -52,28 +63,28 @@ export function InsightsScreen() {
       <dl className="metrics">
         <div className="metric">
           <dt>Confirmation rate</dt>
-          <dd>{percent(summary.confirmationRate)}</dd>
+          <dd>{percent(insights?.confirmationRate ?? null)}</dd>
         </div>
         <div className="metric">
           <dt>Confirmed / rejected</dt>
           <dd>
-            {model.confirmed} / {model.rejected}
+            {confirmed} / {rejected}
           </dd>
         </div>
         <div className="metric">
           <dt>Median time to acknowledgement</dt>
-          <dd>{duration(summary.medianAckMs)}</dd>
+          <dd>{duration(medianAckMs)}</dd>
         </div>
         <div className="metric">
           <dt>Waiting for a decision</dt>
-          <dd>{summary.waiting}</dd>
+          <dd>{insights?.waiting ?? 0}</dd>
         </div>
         <div className="metric">
           <dt>Revenue (confirmed)</dt>
           <dd>
             {revenue.length === 0
               ? '—'
-              : revenue.map(([currency, minor]) => (
+              : revenue.map(({ id: currency, confirmed: minor }) => (
                   <span key={currency} className="metric__line">
                     {formatMoney(minor, currency)}
                   </span>

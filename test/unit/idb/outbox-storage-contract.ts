@@ -703,6 +703,11 @@ export function describeOutboxStorageContract(name: string, factory: StorageFact
         expect(stale.cursorMoved).toBe(false);
         expect(stale.stored).toHaveLength(1);
         expect(await storage.readPullCursor()).toBe('c2');
+        // Counter rows add each stored decision once: read, summed and written in the page's transaction.
+        expect(await readModelTable(page, 'orderCounts').get('decided:confirmed')).toEqual({
+          id: 'decided:confirmed',
+          count: 2,
+        });
       });
     });
 

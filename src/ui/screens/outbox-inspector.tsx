@@ -153,9 +153,14 @@ export function OutboxInspectorScreen() {
                       </td>
                       <td className="num">{row.attempts}</td>
                       <td>{nextAttempt(row)}</td>
-                      <td className={row.deadCode || row.lastError ? 'error-text' : 'muted'}>
-                        {[row.deadCode, row.lastError].filter(Boolean).join(': ') || '—'}
-                      </td>
+                      {row.status === 'parked' ? (
+                        // What the server last said is history: the entry waits for a person, not a server.
+                        <td className="muted">—</td>
+                      ) : (
+                        <td className={row.deadCode || row.lastError ? 'error-text' : 'muted'}>
+                          {[row.deadCode, row.lastError].filter(Boolean).join(': ') || '—'}
+                        </td>
+                      )}
                       {section.status === 'dead' ? (
                         <td className="row-actions">
                           <button

@@ -235,8 +235,17 @@ describe('the order-entry journey in Chromium', () => {
             updatedAt: at,
           };
         });
-        // No delivery rows: a stream without one reads as delivered.
-        await outpost.db.table('orders').bulkPut(rows);
+        // No delivery rows: a stream without one reads as delivered. The list's totals are the counter rows
+        // the projections keep (src/orders/order-counters.ts); rows written by hand need theirs by hand.
+        const rejected = rows.filter((row) => row.status === 'rejected').length;
+        await outpost.db.transaction('rw', ['orders', 'orderCounts'], async () => {
+          await outpost.db.table('orders').bulkPut(rows);
+          await outpost.db.table('orderCounts').bulkPut([
+            { id: 'all', count: rows.length },
+            { id: 'status:confirmed', count: rows.length - rejected },
+            { id: 'status:rejected', count: rejected },
+          ]);
+        });
       });
       const list = page.getByRole('list', { name: 'Orders' });
       const listed = Date.now();

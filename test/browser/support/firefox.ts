@@ -61,12 +61,23 @@ export async function takeOrderInFirefox(page: Page, plan: UiOrderPlan): Promise
   await page.locator(byRole('spinbutton', `Quantity of ${plan.productName}`)).wait();
   await page.locator(byRole('button', 'Place order')).click();
   // The order's status badge: placed, or already decided (the page flushes at once in Firefox's fallback
-  // mode, so the server's confirmation can arrive before a poll sees "Placed").
-  await page
-    .locator(
-      '.stream-screen__badges ::-p-text(Placed), .stream-screen__badges ::-p-text(Confirmed), .stream-screen__badges ::-p-text(Rejected)',
-    )
-    .wait();
+  // mode, so the server's confirmation can replace "Placed" before a poll sees it).
+  try {
+    await page.waitForFunction(
+      () =>
+        /^(Placed|Confirmed|Rejected)/.test(
+          document.querySelector('.stream-screen__badges')?.textContent ?? '',
+        ),
+      { timeout: 20_000 },
+    );
+  } catch (error) {
+    // Say what the screen showed instead: a lost click and a slow decision look alike otherwise.
+    const shown = await page.evaluate(() => ({
+      badges: document.querySelector('.stream-screen__badges')?.textContent,
+      alerts: Array.from(document.querySelectorAll('[role="alert"]'), (alert) => alert.textContent),
+    }));
+    throw new Error(`The order was not placed: ${JSON.stringify(shown)}`, { cause: error });
+  }
 }
 
 /** The "Sync status" region's items, joined with " | ". */

@@ -1,45 +1,14 @@
 import type { CounterIncrement, StreamChange } from '../outbox';
 import type { ClientOrderEvent, ServerOrderEvent } from './domain/events';
-import { type OrderState, type OrderStatus, orderTotal } from './domain/order';
+import { type OrderState, orderTotal } from './domain/order';
+import { listCountKey, type OrderCountKey } from './order-count-rows';
 
 /**
  * The order's counter rows: what the orders list and the insights count, kept step by step in the
  * transaction that stores each event, so reading them costs a few rows and keeping them a few more per step,
- * however many orders the device holds. Apart from `read-models.ts` so the list (in the first screen's
- * bundle) can name its counters without the rest.
+ * however many orders the device holds. The rows' shapes are in `order-count-rows.ts`, so the list (in the
+ * first screen's bundle) can read them without this module and the domain fold it needs.
  */
-
-/** What a row of `orderCounts` counts: orders on the list in all or by status, or decisions. */
-export type OrderCountKey =
-  | 'all'
-  | `status:${OrderStatus}`
-  /** Placed orders the server has not decided yet. */
-  | 'waiting'
-  | 'decided:confirmed'
-  | 'decided:rejected';
-
-/** A row of `orderCounts`. */
-export interface OrderCount {
-  readonly id: OrderCountKey;
-  readonly count: number;
-}
-
-/** A row of `orderDays`, keyed by UTC day (`2026-11-26`): orders placed, and the server's decisions, that day. */
-export interface OrderDay {
-  readonly id: string;
-  readonly placed: number;
-  readonly confirmed: number;
-  readonly rejected: number;
-}
-
-/** A row of `orderRevenue`, keyed by currency: the totals of confirmed orders, in minor units. */
-export interface OrderRevenue {
-  readonly id: string;
-  readonly confirmed: number;
-}
-
-/** The counter of the orders list's filter: every order, or those of one status. */
-export const listCountKey = (status?: OrderStatus): OrderCountKey => (status ? `status:${status}` : 'all');
 
 export const dayOf = (iso: string): string => iso.slice(0, 10);
 

@@ -1,5 +1,5 @@
 import { type OutpostDb, readModelTable } from '../outbox/lists';
-import type { OrderCount, OrderCountKey, OrderDay, OrderRevenue } from './order-counters';
+import type { OrderCount, OrderCountKey, OrderDay, OrderRevenue } from './order-count-rows';
 import type { OrderDecision, OrderPlacement } from './read-models';
 
 /**

@@ -1,6 +1,6 @@
 import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/lists';
 import type { OrderStatus } from './domain/order';
-import { listCountKey, type OrderCount } from './order-counters';
+import { listCountKey, type OrderCount } from './order-count-rows';
 import type { OrderSummary } from './read-models';
 import { streamIdOf } from './stream-ids';
 

@@ -1,10 +1,8 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import type { SyncMode } from '../outbox/browser/sync-mode';
 import type { SyncStatus } from '../outbox/sync/status';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useOutpost } from './outpost-context';
-import { SignInDialog } from './sign-in-dialog';
-import { streamCountText } from './stream-screens';
 import { useObservable } from './use-observable';
 
 /**
@@ -46,63 +44,8 @@ function waitingForText(status: SyncStatus): string {
   return `${status.parked} ${status.parked === 1 ? 'entry waits' : 'entries wait'} for ${who} to sign in`;
 }
 
-/** The sign-in prompt: what is waiting for it, by what a person calls each stream. */
-function signInLabel(status: SyncStatus): string {
-  const waiting = streamCountText(status.unsentStreams ?? {});
-  return waiting ? `Sign in to send ${waiting}` : 'Sign in';
-}
-
-/**
- * Who the device sends as, and the way in or out: a sign-in prompt while sync waits for one, the user's
- * name and "Sign out" when signed in, "Sign in" after a sign-out. Nothing at all on a server without
- * sign-in (nobody ever signed in here, and no 401 came).
- */
-function AccountItem({ status }: { readonly status: SyncStatus }) {
-  const outpost = useOutpost();
-  const [signingIn, setSigningIn] = useState(false);
-  const [signOutError, setSignOutError] = useState<string | null>(null);
-  const [signingOut, setSigningOut] = useState(false);
-  const signOut = async () => {
-    if (signingOut) return;
-    setSigningOut(true);
-    setSignOutError(null);
-    try {
-      const ended = await outpost.signOut();
-      if (!ended.ok) setSignOutError(`Not signed out: ${ended.error.message}`);
-    } finally {
-      setSigningOut(false);
-    }
-  };
-  if (!status.authRequired && status.user === null && !status.signInKnown) return null;
-  return (
-    <span className="status-item status-item--account">
-      {status.authRequired || status.user === null ? (
-        <button type="button" className="button button--primary" onClick={() => setSigningIn(true)}>
-          {status.authRequired ? signInLabel(status) : 'Sign in'}
-        </button>
-      ) : (
-        <>
-          <span className="status-item__label">Signed in as</span> {status.user}{' '}
-          <button type="button" className="button button--quiet" onClick={() => void signOut()}>
-            {signingOut ? 'Signing out…' : 'Sign out'}
-          </button>
-        </>
-      )}
-      {signOutError ? (
-        <span className="error-text" role="alert">
-          {signOutError}
-        </span>
-      ) : null}
-      {signingIn ? (
-        <SignInDialog
-          user={status.user}
-          title={status.authRequired && signInLabel(status) !== 'Sign in' ? 'Sign in to send' : 'Sign in'}
-          onClose={() => setSigningIn(false)}
-        />
-      ) : null}
-    </span>
-  );
-}
+// Who the device sends as, and the way in or out: loaded only on a server with sign-in.
+const AccountItem = lazy(() => import('./account-item').then((m) => ({ default: m.AccountItem })));
 
 /** A clock tick for the age of the oldest entry, which moves while nothing in the database changes. */
 function useNow(everyMs: number): number {
@@ -153,7 +96,11 @@ export function StatusBar() {
           </>
         ) : null}
       </span>
-      {status ? <AccountItem status={status} /> : null}
+      {status && (status.authRequired || status.user !== null || status.signInKnown) ? (
+        <Suspense fallback={null}>
+          <AccountItem status={status} />
+        </Suspense>
+      ) : null}
       <span className="status-item status-item--wide">
         <span className="status-item__label">Server</span> <code>{outpost.endpoint}</code>
       </span>

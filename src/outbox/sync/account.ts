@@ -1,7 +1,6 @@
 import * as v from 'valibot';
 import { UuidSchema } from '../fields';
 import type { IdGenerator } from '../ids';
-import { UsernameSchema } from '../protocol/auth';
 import type { OutboxDatabase, OutboxRecords } from '../storage/outbox-database';
 
 /**
@@ -21,7 +20,9 @@ export const ACCOUNT_KEY = 'account';
 
 export const AccountSchema = v.object({
   /** Who the device sends as: the user who last signed in; null before anyone did, and after sign-out. */
-  user: v.nullable(UsernameSchema),
+  // As the server named them (`GET /me`, checked there): the status reads this on the first screen, so it
+  // does not load the sign-in schemas.
+  user: v.nullable(v.pipe(v.string(), v.minLength(1))),
   /**
    * Each user's clientId on this device: the server gives a clientId to the user who first pushes with it,
    * so each user pushes and pulls under a clientId of their own. The first user takes the device's own.

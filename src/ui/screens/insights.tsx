@@ -1,5 +1,5 @@
 import { useLiveQuery } from 'dexie-react-hooks';
-import type { OrderDay } from '../../orders/order-counters';
+import type { OrderDay } from '../../orders/order-count-rows';
 import { readMedianAcknowledgementMs, readOrderInsights } from '../../orders/order-insights';
 import { formatMoney } from '../format';
 import { useOutpost } from '../outpost-context';

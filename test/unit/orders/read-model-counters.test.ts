@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrderCommand } from '../../../src/orders/domain/commands';
 import type { OrderStatus } from '../../../src/orders/domain/order';
-import type { OrderDay } from '../../../src/orders/order-counters';
+import type { OrderDay } from '../../../src/orders/order-count-rows';
 import { readMedianAcknowledgementMs, readOrderInsights } from '../../../src/orders/order-insights';
 import { readOrderSummaries } from '../../../src/orders/order-summaries';
 import type { OrderSummary } from '../../../src/orders/read-models';

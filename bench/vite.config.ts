@@ -23,6 +23,8 @@ export default defineConfig({
     rollupOptions: {
       input: {
         index: resolve(here, 'page/index.html'),
+        // The real app (createOutpost + App) for the app-path figure, on a page of its own.
+        app: resolve(here, 'page/app.html'),
         'workbox-sw': resolve(here, 'page/workbox-sw.ts'),
         'workbox-heal-sw': resolve(here, 'page/workbox-heal-sw.ts'),
       },

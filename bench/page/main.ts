@@ -1,3 +1,4 @@
+import { appSeed, bareRound, bareSetup } from './app-path';
 import { appendRound, appendSetup, latencyRound } from './append';
 import { burstRound } from './bulk';
 import { drainRun, drainSetup, workboxRound } from './drain';
@@ -18,6 +19,9 @@ const bench = {
   workboxHealFill,
   rebuildSetup,
   rebuildRound,
+  appSeed,
+  bareSetup,
+  bareRound,
   dropDb,
   userAgent: async () => navigator.userAgent,
 };

@@ -8,7 +8,10 @@ afterEach(() => {
 
 function countingStorage() {
   let usage = 0;
-  const estimate = vi.fn(async () => ({ usage: (usage += 1000), quota: 1_000_000 }));
+  const estimate = vi.fn(async () => {
+    usage += 1000;
+    return { usage, quota: 1_000_000 };
+  });
   const storage = {
     estimate,
     persist: async () => true,

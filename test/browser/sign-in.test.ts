@@ -16,7 +16,8 @@ import { type OwnedClientEvent, startUsersServers, type UsersServers } from './s
  * sends with the session cookie while no page is open; another profile signed in as someone else sees none
  * of it; and on a shared device one person's unsent orders wait for them, never sent under the next person.
  * The app is driven by role and label only; the server is asked what it stored, and its file read at the end.
- * Once a fault heals, the app is left alone: no "Sync now", no reload.
+ * Once a fault heals, the app is left alone: nothing asks it to send, nothing reloads it. The only touch
+ * after a heal is the one the test is about, a sign-in.
  */
 
 const LONG = { timeout: 30_000 };

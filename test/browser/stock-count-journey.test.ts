@@ -74,7 +74,8 @@ describe('stock counts taken offline beside an order', () => {
     }
     await screenshot(page, 'stock-counts-offline-1280');
 
-    // Back online, and from here on nobody touches the app: no Sync now, no reload, no navigation.
+    // Back online, and from here on nobody touches the app until everything is decided: nothing asks it to
+    // send, nothing reloads it, nobody navigates.
     await context.setOffline(false);
     await expect
       .poll(() => countRow(page, ACCURATE.location).textContent(), LONG)

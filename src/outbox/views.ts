@@ -31,6 +31,11 @@ export {
 } from './client/outbox-view';
 export { overTime } from './client/over-time';
 export { type DeliveryViews, readDeliveries, readDeliveryViews } from './client/queries';
-export { liveStream, type StreamView } from './client/stream-view';
+export {
+  liveStream,
+  liveStreamScreen,
+  type StreamActivity,
+  type StreamView,
+} from './client/stream-view';
 export type { Clock } from './ids';
 export { streamIdFor } from './stream-ids';

@@ -127,3 +127,39 @@ export function liveStream(db: OutpostDb, streamId: string, clock: Clock): Obser
     );
   });
 }
+
+/** What every stream screen shows besides its own rows: where its changes are, and its events. */
+export interface StreamActivity {
+  readonly delivery: DeliveryView;
+  /** The undelivered outbox entries (join by eventId; no entry: delivered, `deliveryStateOf`). */
+  readonly outbox: readonly OutboxEntry[];
+  /** Every stored event, in the order they were stored: the timeline. */
+  readonly events: readonly StoredEvent[];
+  /** Set once the person discarded a dead entry: events from this version on will never be delivered. */
+  readonly discardedFromVersion: number | undefined;
+}
+
+/**
+ * `liveStream` as a stream type's screen reads it: `pick` turns the stream's read-model rows into the stream
+ * type's own view (null while its rows are not there), and the activity every screen shows is added to it.
+ */
+export function liveStreamScreen<T extends object>(
+  db: OutpostDb,
+  streamId: string,
+  clock: Clock,
+  pick: (rows: StreamView['rows']) => T | null,
+): Observable<(T & StreamActivity) | null> {
+  return liveStream(db, streamId, clock).pipe(
+    map((view) => {
+      const own = view ? pick(view.rows) : null;
+      if (!view || !own) return null;
+      return {
+        ...own,
+        delivery: view.delivery,
+        outbox: view.outbox,
+        events: view.events,
+        discardedFromVersion: view.stream?.discardedFromVersion,
+      };
+    }),
+  );
+}

@@ -19,7 +19,7 @@ import { buildProductionOnce } from './build-demo';
  * its API by the real reference server in a child process, storing to SQLite in a temp folder.
  */
 
-const StatsSchema = v.object({
+export const StatsSchema = v.object({
   eventsStored: v.number(),
   streams: v.number(),
   serverEvents: v.number(),
@@ -70,10 +70,25 @@ export interface ReferenceHarness extends ReferenceServers {
   close(): Promise<void>;
 }
 
-async function getJson<T>(url: string, schema: v.GenericSchema<unknown, T>): Promise<T> {
-  const response = await fetch(url);
+/** A GET of the sync API checked against its schema; `headers` carry credentials where the server needs them. */
+export async function getJson<T>(
+  url: string,
+  schema: v.GenericSchema<unknown, T>,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const response = await fetch(url, { headers });
   if (!response.ok) throw new Error(`GET ${url} answered ${response.status}: ${await response.text()}`);
   return v.parse(schema, await response.json());
+}
+
+/** Rows of the server's SQLite file in `dataDir`, read-only; call once the server has stopped. */
+export function readServerFile<T>(dataDir: string, sql: string): T[] {
+  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare<[], T>(sql).all();
+  } finally {
+    db.close();
+  }
 }
 
 /** Builds the production app (once, into dist/) and launches the system Chromium. */
@@ -114,19 +129,12 @@ export function startReferenceServers(): ReferenceServers {
           const { code } = await process.stop();
           return code;
         },
-        storedClientEvents() {
-          const db = new Database(join(data.path, DATABASE_FILE), { readonly: true, fileMustExist: true });
-          try {
-            return db
-              .prepare<[], StoredClientEvent>(
-                `SELECT event_id AS eventId, stream_id AS streamId, version, type, client_id AS clientId
-                 FROM client_events ORDER BY position`,
-              )
-              .all();
-          } finally {
-            db.close();
-          }
-        },
+        storedClientEvents: () =>
+          readServerFile<StoredClientEvent>(
+            data.path,
+            `SELECT event_id AS eventId, stream_id AS streamId, version, type, client_id AS clientId
+             FROM client_events ORDER BY position`,
+          ),
       };
     },
     async close() {

@@ -1,9 +1,5 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import * as v from 'valibot';
 import { type PullResponse, PullResponseSchema } from '../../../src/outbox/protocol/messages';
 import type { ServerStats } from '../../../src/outbox/server/storage';
-import { DATABASE_FILE } from '../../../src/server/node/config';
 import {
   runUserCommand,
   type ServerProcess,
@@ -12,6 +8,7 @@ import {
   tempDir,
 } from '../../server/support/server-process';
 import { buildProductionOnce } from './build-demo';
+import { getJson, readServerFile, StatsSchema, type StoredClientEvent } from './reference-server';
 
 /**
  * The reference server with users (`AUTH=users`) serving the production build: users are made with the
@@ -20,21 +17,8 @@ import { buildProductionOnce } from './build-demo';
  * own (which leaves the browser's session alone).
  */
 
-const StatsSchema = v.object({
-  eventsStored: v.number(),
-  streams: v.number(),
-  serverEvents: v.number(),
-  serverEventsByType: v.record(v.string(), v.number()),
-  duplicatesAnswered: v.number(),
-});
-
 /** One stored client event with whom the server gave its stream and its clientId to. */
-export interface OwnedClientEvent {
-  readonly eventId: string;
-  readonly streamId: string;
-  readonly version: number;
-  readonly type: string;
-  readonly clientId: string;
+export interface OwnedClientEvent extends StoredClientEvent {
   /** `stream_owners.username`: the user who created the stream (null: stored without users). */
   readonly streamOwner: string | null;
   /** `client_owners.username`: the user who first pushed under the clientId. */
@@ -79,12 +63,6 @@ export interface UsersServers {
 }
 
 const SESSION_COOKIE = /^outpost_session=([^;]*)/;
-
-async function getJson<T>(url: string, cookie: string, schema: v.GenericSchema<unknown, T>): Promise<T> {
-  const response = await fetch(url, { headers: { cookie } });
-  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}: ${await response.text()}`);
-  return v.parse(schema, await response.json());
-}
 
 async function addUser(dataDir: string, username: string, password: string): Promise<void> {
   const added = await runUserCommand(dataDir, ['add', username], { stdin: `${password}\n` });
@@ -132,32 +110,27 @@ export function startUsersServers(): UsersServers {
           const cookie = `outpost_session=${session}`;
           return {
             username,
-            stats: () => getJson(`${baseUrl}/stats`, cookie, StatsSchema),
+            stats: () => getJson(`${baseUrl}/stats`, StatsSchema, { cookie }),
             pull: (clientId) =>
-              getJson(`${baseUrl}/pull?clientId=${encodeURIComponent(clientId)}`, cookie, PullResponseSchema),
+              getJson(`${baseUrl}/pull?clientId=${encodeURIComponent(clientId)}`, PullResponseSchema, {
+                cookie,
+              }),
           };
         },
         async stop() {
           const { code } = await process.stop();
           return code;
         },
-        storedClientEvents() {
-          const db = new Database(join(data.path, DATABASE_FILE), { readonly: true, fileMustExist: true });
-          try {
-            return db
-              .prepare<[], OwnedClientEvent>(
-                `SELECT e.event_id AS eventId, e.stream_id AS streamId, e.version, e.type,
-                        e.client_id AS clientId, s.username AS streamOwner, c.username AS clientOwner
-                 FROM client_events e
-                 LEFT JOIN stream_owners s ON s.stream_id = e.stream_id
-                 LEFT JOIN client_owners c ON c.client_id = e.client_id
-                 ORDER BY e.position`,
-              )
-              .all();
-          } finally {
-            db.close();
-          }
-        },
+        storedClientEvents: () =>
+          readServerFile<OwnedClientEvent>(
+            data.path,
+            `SELECT e.event_id AS eventId, e.stream_id AS streamId, e.version, e.type,
+                    e.client_id AS clientId, s.username AS streamOwner, c.username AS clientOwner
+             FROM client_events e
+             LEFT JOIN stream_owners s ON s.stream_id = e.stream_id
+             LEFT JOIN client_owners c ON c.client_id = e.client_id
+             ORDER BY e.position`,
+          ),
       };
     },
     async close() {

@@ -35,23 +35,36 @@ export function splitStream(rows: readonly OutboxRow[], user: string): StreamSpl
   return { sending, parked, waitingFor: cut === -1 ? null : (sorted[cut]?.writtenBy ?? null) };
 }
 
+/** The rows of one stream whose status or author a split for `user` changes: what to write. */
+function changedBySplit(rows: readonly OutboxRow[], split: StreamSplit): OutboxRow[] {
+  const before = new Map(rows.map((row) => [row.eventId, row] as const));
+  return [...split.sending, ...split.parked].filter((row) => {
+    const was = before.get(row.eventId);
+    return was?.status !== row.status || (was.writtenBy ?? null) !== (row.writtenBy ?? null);
+  });
+}
+
 /**
  * One stream split again for `user` after its rows changed (a dead entry retried): rows another user wrote
- * wait for them, so a retry never sends them under whoever is signed in now. Writes the rows that changed.
+ * wait for them, so a retry never sends them under whoever is signed in now. Writes the rows that changed,
+ * and names whom they now wait for in the account, as a sign-in does. The caller refreshes the delivery row.
  */
 export async function resplitStreamWithin(
   records: OutboxRecords,
   streamId: string,
   user: string,
 ): Promise<void> {
-  const rows = (await records.streamRows(streamId)).filter((row) => row.status !== 'dead');
-  const split = splitStream(rows, user);
-  const before = new Map(rows.map((row) => [row.eventId, row] as const));
-  const changed = [...split.sending, ...split.parked].filter((row) => {
-    const was = before.get(row.eventId);
-    return was?.status !== row.status || (was.writtenBy ?? null) !== (row.writtenBy ?? null);
-  });
-  if (changed.length > 0) await records.putOutboxRows(changed);
+  const [rows, account] = await Promise.all([records.streamRows(streamId), readAccountWithin(records)]);
+  const undelivered = rows.filter((row) => row.status !== 'dead');
+  const split = splitStream(undelivered, user);
+  const changed = changedBySplit(undelivered, split);
+  const waitingFor = split.waitingFor;
+  await Promise.all([
+    changed.length > 0 ? records.putOutboxRows(changed) : undefined,
+    waitingFor !== null && !account.parkedFor.includes(waitingFor)
+      ? records.putMeta(ACCOUNT_KEY, { ...account, parkedFor: [...account.parkedFor, waitingFor].sort() })
+      : undefined,
+  ]);
 }
 
 /** What a sign-in changed on the device. */
@@ -103,17 +116,15 @@ export async function signInWithin(records: OutboxRecords, request: SignInReques
   for (const [streamId, rows] of byStream) {
     const split = splitStream(rows, user);
     if (split.waitingFor !== null) waiting.add(split.waitingFor);
-    const before = new Map(rows.map((row) => [row.eventId, row] as const));
-    let streamChanged = false;
-    for (const row of [...split.sending, ...split.parked]) {
-      const was = before.get(row.eventId);
-      if (was?.status === row.status && (was.writtenBy ?? null) === (row.writtenBy ?? null)) continue;
-      if (was?.status === 'pending' && row.status === 'parked') parkedNow += 1;
-      if (was?.status === 'parked' && row.status === 'pending') unparked += 1;
-      changed.push(row);
-      streamChanged = true;
+    const streamChanges = changedBySplit(rows, split);
+    const statusBefore = new Map(rows.map((row) => [row.eventId, row.status] as const));
+    for (const row of streamChanges) {
+      const was = statusBefore.get(row.eventId);
+      if (was === 'pending' && row.status === 'parked') parkedNow += 1;
+      if (was === 'parked' && row.status === 'pending') unparked += 1;
     }
-    if (streamChanged) touched.push(streamId);
+    changed.push(...streamChanges);
+    if (streamChanges.length > 0) touched.push(streamId);
   }
   const clientIds = { ...account.clientIds };
   if (clientIds[user] === undefined) {

@@ -174,16 +174,22 @@ describe('one device, several users', () => {
     await world.signIn('alice');
     syncDown = true;
     const alices = await world.client.draftOrder(['SKU-1']);
-    const [first] = await world.client.outbox();
+    const rows = await world.client.outbox();
+    const [first] = rows;
     if (!first) throw new Error('no row');
-    // Dead, as a 400 leaves it: the person may retry it later.
-    await world.client.db.outbox.update(first.eventId, { status: 'dead', deadCode: 'bad_request' });
+    // Dead, as a 400 leaves a whole batch: the person may retry it later.
+    for (const row of rows) {
+      await world.client.db.outbox.update(row.eventId, { status: 'dead', deadCode: 'bad_request' });
+    }
     syncDown = false;
     await world.signOut();
-    await world.signIn('bob');
+    // Dead rows are the person's to deal with: a sign-in leaves them dead, so nothing waits for alice yet.
+    expect((await world.signIn('bob')).parkedFor).toEqual([]);
 
     expect(await retryDeadLetter(world.client.db, first.eventId)).toMatchObject({ ok: true });
     expect((await world.client.outbox()).map((row) => row.status)).toEqual(['parked', 'parked']);
+    // The status names whom they wait for, as after a sign-in.
+    expect((await readAccount(world.client.db)).parkedFor).toEqual(['alice']);
     expect(await world.engine.flush()).toMatchObject({ sent: 0 });
     expect(await owners(world.server, [alices])).toEqual([null]);
   });

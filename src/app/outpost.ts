@@ -21,6 +21,7 @@ import {
 } from '../outbox/sync/status';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from './build-flags';
 import type { PageSyncPorts } from './page-sync';
+import type { RetentionControls } from './retention';
 import { openAppDb } from './schema';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
@@ -44,6 +45,8 @@ export interface Outpost {
   discardDeadLetter(eventId: string, reason: string): Promise<void>;
   /** JSON: { exportedAt, clientId, events, outbox }: everything needed to recover unsent work by hand. */
   exportBackup(): Promise<Blob>;
+  /** How long settled records stay on this device (off by default), and archiving what is due. */
+  retention(): Promise<RetentionControls>;
   /**
    * Signs in on the sync server; the device then sends as that user (entries another user wrote wait for
    * them) and delivery resumes at once, in this page and in the worker. Never needed to take orders.
@@ -225,6 +228,9 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
       const backup = { exportedAt: new Date(clock.now()).toISOString(), clientId, events, outbox };
       return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
     },
+    retention: loadOnce(() =>
+      import('./retention').then(({ createRetentionControls }) => createRetentionControls(db, clock)),
+    ),
     async signIn(username, password) {
       const signedIn = await (await session()).signIn(username, password);
       // The sign-in pause ended in the same transaction: whoever runs the schedule sees it; this asks now.

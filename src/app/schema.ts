@@ -63,6 +63,11 @@ const RETIRED_IN_V4 = ['orderSummaries', 'orderDetails'];
  */
 const RETIRED_META_IN_V5 = ['analytics'];
 
+/*
+ * Version 6, retention: the core's `archive` table holds a tombstone per archived stream
+ * (src/outbox/client/retention.ts). A new table only, so version 5 needs no entry in the history.
+ */
+
 export interface OpenAppDbOptions {
   readonly name?: string;
   /**

@@ -4,6 +4,7 @@ import { decide } from './domain/decide';
 import { ClientEventSchema, ServerEventSchema } from './domain/events';
 import { evolve, initialOrderState } from './domain/order';
 import { orderReadModels } from './read-models';
+import { orderRetention } from './retention';
 import { ORDER } from './stream-ids';
 
 /**
@@ -21,4 +22,5 @@ export const orders = defineStreamType({
   decide,
   evolve,
   readModels: orderReadModels,
+  retention: orderRetention,
 });

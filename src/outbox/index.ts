@@ -22,6 +22,7 @@ export {
   type ReadModelRow,
   type ReadModelRows,
   type ReadModels,
+  type Retention,
   type ServerDecisionContext,
   type ServerEventOf,
   type ServerPolicy,

@@ -176,6 +176,21 @@ export interface StreamType<
   /** Pure and total: any event on any state yields a state, so late server events never throw. */
   readonly evolve: (state: State, event: E | S) => State;
   readonly readModels: ReadModels<State, E, S>;
+  /** How its streams may leave the device once settled (`client/retention.ts`); absent: they never do. */
+  readonly retention?: Retention<State>;
+}
+
+/**
+ * When a stream of the type may be archived, and which of its counter contributions outlive it. Archiving
+ * removes a stream's events, snapshot and read-model rows from the device once the server has every one of
+ * them and nothing more can happen to it; the counter rows it added either stay (a total of history: orders
+ * confirmed per day, revenue) or are taken back with it (a count of what the device lists).
+ */
+export interface Retention<State> {
+  /** Pure: nothing more will happen to a stream in this state (an order decided, a count accepted). */
+  settled(state: State): boolean;
+  /** Pure: whether this contribution to a counter row stays once the stream that made it is archived. */
+  keepsCounter(increment: CounterIncrement): boolean;
 }
 
 /**

@@ -4,6 +4,7 @@ import { decide } from './domain/decide';
 import { ClientEventSchema, ServerEventSchema } from './domain/events';
 import { evolve, initialStockCountState } from './domain/stock-count';
 import { stockCountReadModels } from './read-models';
+import { stockCountRetention } from './retention';
 import { STOCKCOUNT } from './stream-ids';
 
 /**
@@ -21,4 +22,5 @@ export const stockCounts = defineStreamType({
   decide,
   evolve,
   readModels: stockCountReadModels,
+  retention: stockCountRetention,
 });

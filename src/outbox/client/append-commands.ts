@@ -28,6 +28,8 @@ export interface StoredForGroup {
   readonly handled: ReadonlyMap<string, CommandRow>;
   /** The stored events of each stream without a snapshot (a database from before snapshots), to fold. */
   readonly unsnapshotted: ReadonlyMap<string, readonly StoredEvent[]>;
+  /** Streams without a snapshot that were archived (`retention.ts`): they take no more commands. */
+  readonly archived: ReadonlySet<string>;
 }
 
 export interface GroupDecision<P> {
@@ -71,6 +73,8 @@ export const appendScope = (types: StreamTypes): string[] => [
   'deliveries',
   // Who is signed in: each row records who wrote it (sync/account.ts).
   'meta',
+  // A stream without a snapshot may be an archived one (retention.ts).
+  'archive',
   ...readModelTableNames(types),
 ];
 
@@ -115,7 +119,10 @@ export function appendCommands<P>(database: OutboxDatabase, request: AppendReque
     ]);
     const missing = streamIds.filter((_, index) => streamRows[index] === undefined);
     // `all` keeps Dexie's transaction zone however many there are; the native one loses it past about a hundred.
-    const missingEvents = await all(missing.map((streamId) => records.streamEvents(streamId)));
+    const [tombstones, ...missingEvents] = await all([
+      missing.length > 0 ? records.archivedStreams(missing) : [],
+      ...missing.map((streamId) => records.streamEvents(streamId)),
+    ]);
     const handled = new Map<string, CommandRow>();
     for (const row of handledRows) if (row) handled.set(row.commandId, row);
     const decision = request.decide({
@@ -124,6 +131,7 @@ export function appendCommands<P>(database: OutboxDatabase, request: AppendReque
       unsnapshotted: new Map(
         missing.map((streamId, index) => [streamId, missingEvents[index] ?? []] as const),
       ),
+      archived: new Set(missing.filter((_, index) => tombstones[index] !== undefined)),
     });
 
     // Events first (their positions order the outbox), then everything else at once.

@@ -9,7 +9,13 @@ import { type FieldIssue, ValidationError, validate } from '../validation';
 import { appendCommands, type StoredForGroup } from './append-commands';
 import { announceCommitted, type CommittedStream } from './committed-views';
 import type { CommandRow, OutpostDb, StoredClientEvent, StoredEvent } from './db';
-import { type CommandError, CommandIdReusedError, StreamDiscardedError, toStorageError } from './errors';
+import {
+  type CommandError,
+  CommandIdReusedError,
+  StreamArchivedError,
+  StreamDiscardedError,
+  toStorageError,
+} from './errors';
 import type { EventBus } from './event-bus';
 
 /**
@@ -160,6 +166,7 @@ interface StreamCursor {
   state: unknown;
   version: number;
   readonly discardedFromVersion: number | undefined;
+  readonly archived: boolean;
   readonly type: AnyStreamType;
 }
 
@@ -186,6 +193,7 @@ function readCursors(group: readonly ParsedRequest[], stored: StoredForGroup): M
         state: row.state,
         version: row.version,
         discardedFromVersion: row.discardedFromVersion,
+        archived: false,
         type,
       });
       continue;
@@ -200,7 +208,8 @@ function readCursors(group: readonly ParsedRequest[], stored: StoredForGroup): M
       state = type.evolve(state, event);
       if (event.kind === 'client') version = Math.max(version, event.version);
     }
-    cursors.set(streamId, { state, version, discardedFromVersion: undefined, type });
+    const archived = stored.archived.has(streamId);
+    cursors.set(streamId, { state, version, discardedFromVersion: undefined, archived, type });
   }
   return cursors;
 }
@@ -237,6 +246,7 @@ function decideGroup(
     firstOf.set(commandId, index);
     const cursor = cursors.get(streamId);
     if (!cursor) throw new Error(`No snapshot read for ${streamId}`);
+    if (cursor.archived) return { kind: 'refused', error: new StreamArchivedError(streamId) };
     if (cursor.discardedFromVersion !== undefined) {
       return { kind: 'refused', error: new StreamDiscardedError(streamId, cursor.discardedFromVersion) };
     }

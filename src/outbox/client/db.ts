@@ -193,6 +193,22 @@ export interface DeliveryRow {
   readonly waitingFor?: string;
 }
 
+/**
+ * What stays of an archived stream (`retention.ts`): that it existed and how far it went, so a server event
+ * for it pulled again (a fresh clientId pulls from the start) or a command naming it never brings it back
+ * half-made. One small row per archived stream, read only by key.
+ */
+export interface ArchivedStreamRow {
+  readonly streamId: string;
+  /** Its highest client version when archived. */
+  readonly version: number;
+  /** The position of its last event in the event store when archived. */
+  readonly lastPosition: number;
+  /** When its last event happened, and when it was archived (epoch ms, this device's clock). */
+  readonly updatedAt: string;
+  readonly archivedAt: number;
+}
+
 export interface MetaRow {
   readonly key: string;
   readonly value: unknown;
@@ -207,6 +223,7 @@ export interface CoreTables {
   commands: EntityTable<CommandRow, 'commandId'>;
   deliveries: EntityTable<DeliveryRow, 'streamId'>;
   meta: EntityTable<MetaRow, 'key'>;
+  archive: EntityTable<ArchivedStreamRow, 'streamId'>;
 }
 
 export type OutpostDb = Dexie &
@@ -225,6 +242,7 @@ export const CORE_TABLES = {
   commands: '&commandId',
   deliveries: '&streamId',
   meta: '&key',
+  archive: '&streamId',
 } as const;
 
 export const DB_NAME = SYNC_DB_NAME;
@@ -343,7 +361,7 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
         streamTypesOf(db),
         import('./rebuild'),
       ]);
-      await vip.transaction('rw', [...rebuildScope(all), 'meta'], async (tx) => {
+      await vip.transaction('rw', rebuildScope(all), async (tx) => {
         await rebuildWithin(upgradeTables(tx), all);
         await tx.table('meta').delete(REBUILD_OWED);
       });

@@ -33,6 +33,18 @@ export class StreamDiscardedError extends Error {
 }
 
 /**
+ * The stream was archived on this device (`retention.ts`): settled, delivered and removed with its history,
+ * so it takes no more commands here.
+ */
+export class StreamArchivedError extends Error {
+  readonly code = 'stream_archived' as const;
+  constructor(readonly streamId: string) {
+    super('This was archived on this device: it is settled and takes no more changes');
+    this.name = 'StreamArchivedError';
+  }
+}
+
+/**
  * A commandId that was already used for another command: a client defect (an id reused across actions),
  * never a repeat of the first. Refused, nothing written; repeating the first command still answers it.
  */
@@ -50,7 +62,8 @@ export type CommandError =
   | DomainError
   | CommandIdReusedError
   | StorageError
-  | StreamDiscardedError;
+  | StreamDiscardedError
+  | StreamArchivedError;
 
 const QUOTA_MESSAGE =
   'This device is out of storage space: nothing was saved. Free some space (or deliver what waits to be sent) and try again.';

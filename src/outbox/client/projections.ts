@@ -235,19 +235,17 @@ export async function outboxRowsByStream(
   return byStream;
 }
 
-/** The increments of a batch of projections, summed: by table, by row, by field. */
-function sumIncrements(
-  projections: readonly StreamProjection[],
+/** Increments summed: by table, by row, by field. */
+export function sumIncrements(
+  increments: Iterable<CounterIncrement>,
 ): Map<string, Map<string, Map<string, number>>> {
   const sums = new Map<string, Map<string, Map<string, number>>>();
-  for (const { increments } of projections) {
-    for (const { table, id, add } of increments) {
-      const byId = sums.get(table) ?? new Map<string, Map<string, number>>();
-      sums.set(table, byId);
-      const fields = byId.get(id) ?? new Map<string, number>();
-      byId.set(id, fields);
-      for (const [field, amount] of Object.entries(add)) fields.set(field, (fields.get(field) ?? 0) + amount);
-    }
+  for (const { table, id, add } of increments) {
+    const byId = sums.get(table) ?? new Map<string, Map<string, number>>();
+    sums.set(table, byId);
+    const fields = byId.get(id) ?? new Map<string, number>();
+    byId.set(id, fields);
+    for (const [field, amount] of Object.entries(add)) fields.set(field, (fields.get(field) ?? 0) + amount);
   }
   return sums;
 }
@@ -263,15 +261,15 @@ function addTo(stored: ReadModelRow | undefined, id: string, sums: ReadonlyMap<s
 }
 
 /**
- * Adds a batch's increments to the counter rows they name: one read of those rows and one write, whatever
- * the history holds. Every row named is written, even when its sums come to 0, so a rebuild (which may sum a
- * +1 and a -1 in one page) leaves the same rows as the transactions that added them one by one.
+ * Adds increments to the counter rows they name: one read of those rows and one write, whatever the history
+ * holds. Every row named is written, even when its sums come to 0, so a rebuild (which may sum a +1 and a -1
+ * in one page) leaves the same rows as the transactions that added them one by one.
  */
-async function writeCounters(
+export async function addToCounters(
   records: OutboxRecords,
-  projections: readonly StreamProjection[],
+  increments: Iterable<CounterIncrement>,
 ): Promise<void> {
-  const sums = [...sumIncrements(projections)];
+  const sums = [...sumIncrements(increments)];
   if (sums.length === 0) return;
   const stored = await all(sums.map(([table, byId]) => records.readModelRows(table, [...byId.keys()])));
   await all(
@@ -306,7 +304,10 @@ export async function writeProjections(
     deliveries.length > 0 ? records.putDeliveries(deliveries) : undefined,
     ...[...puts].map(([table, rows]) => records.putReadModelRows(table, rows)),
     ...[...deletes].map(([table, ids]) => records.deleteReadModelRows(table, ids)),
-    writeCounters(records, projections),
+    addToCounters(
+      records,
+      projections.flatMap((projection) => projection.increments),
+    ),
   ]);
 }
 

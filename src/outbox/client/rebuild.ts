@@ -3,6 +3,7 @@ import { dexieRecords } from '../storage/dexie-database';
 import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '../storage/outbox-database';
 import type { StreamTypes } from '../stream-types';
 import { projectEvents } from './projections';
+import { KEPT_COUNTERS_KEY, type KeptCounters, keptCounterRows } from './retention';
 
 const PAGE_SIZE = 500;
 
@@ -13,11 +14,15 @@ const rebuiltTables = (types: StreamTypes): string[] => [
   ...readModelTableNames(types),
 ];
 
-/** What a rebuild reads besides: the events it replays and the rows delivery facts come from. */
+/**
+ * What a rebuild reads besides: the events it replays, the rows delivery facts come from, and the counter
+ * sums archived streams left (`meta`).
+ */
 export const rebuildScope = (types: StreamTypes): string[] => [
   'events',
   'outbox',
   'leases',
+  'meta',
   ...rebuiltTables(types),
 ];
 
@@ -32,6 +37,12 @@ export async function rebuildWithin(
   pageSize = PAGE_SIZE,
 ): Promise<void> {
   await records.clearTables(rebuiltTables(types));
+  // Archived streams' events are gone; what they added to counters of history is kept apart, and the
+  // replay adds to it (retention.ts). A table no stream type declares any more is left out.
+  const kept = keptCounterRows((await records.meta(KEPT_COUNTERS_KEY)) as KeptCounters | undefined);
+  for (const [table, rows] of kept) {
+    if (table in types.tables) await records.putReadModelRows(table, rows);
+  }
   let after = 0;
   for (;;) {
     const page = await records.eventsAfter(after, pageSize);

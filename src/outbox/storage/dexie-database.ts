@@ -1,5 +1,6 @@
 import type { Dexie, Table, Transaction } from 'dexie';
 import type {
+  ArchivedStreamRow,
   CommandRow,
   DeliveryRow,
   LeaseRow,
@@ -27,6 +28,7 @@ export function dexieRecords(tables: DexieTables): OutboxRecords {
   const deliveries = (): Table<DeliveryRow, string> => tables.table('deliveries');
   const commands = (): Table<CommandRow, string> => tables.table('commands');
   const meta = (): Table<MetaRow, string> => tables.table('meta');
+  const archive = (): Table<ArchivedStreamRow, string> => tables.table('archive');
   const withStatus = (status: OutboxRow['status']) =>
     outbox().where('[status+position]').between([status, minKey], [status, maxKey]);
   const done = (): void => undefined;
@@ -109,6 +111,17 @@ export function dexieRecords(tables: DexieTables): OutboxRecords {
         .get(key)
         .then((row) => row?.value),
     putMeta: (key, value) => meta().put({ key, value }).then(done),
+
+    archivedStreams: (streamIds) => archive().bulkGet([...streamIds]),
+    archiveStreams: (tombstones, positions) => {
+      const streamIds = tombstones.map((row) => row.streamId);
+      return all([
+        archive().bulkPut([...tombstones]),
+        events().bulkDelete([...positions]),
+        streams().bulkDelete(streamIds),
+        deliveries().bulkDelete(streamIds),
+      ]).then(done);
+    },
 
     readModelRows: (table, ids) => tables.table(table).bulkGet([...ids]),
     putReadModelRows: (table, rows) =>

@@ -1,4 +1,5 @@
 import type {
+  ArchivedStreamRow,
   CommandRow,
   DeliveryRow,
   LeaseRow,
@@ -93,6 +94,14 @@ export interface OutboxRecords {
   meta(key: string): Promise<unknown>;
   putMeta(key: string, value: unknown): Promise<void>;
 
+  /** Tombstones of archived streams (`client/retention.ts`), in the order named. */
+  archivedStreams(streamIds: readonly string[]): Promise<(ArchivedStreamRow | undefined)[]>;
+  /**
+   * Archives streams: their tombstones go in, their events (by position), snapshots and delivery rows go out.
+   * Only `client/retention.ts` calls it, for streams whose every event the server holds.
+   */
+  archiveStreams(tombstones: readonly ArchivedStreamRow[], eventPositions: readonly number[]): Promise<void>;
+
   /** A stream type's read-model rows by id, in the order named (the core never names its tables). */
   readModelRows(table: string, ids: readonly string[]): Promise<(ReadModelRow | undefined)[]>;
   putReadModelRows(table: string, rows: readonly ReadModelRow[]): Promise<void>;
@@ -113,6 +122,7 @@ export const CORE_TABLE_NAMES = [
   'commands',
   'deliveries',
   'meta',
+  'archive',
 ] as const;
 export type CoreTableName = (typeof CORE_TABLE_NAMES)[number];
 

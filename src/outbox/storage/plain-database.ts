@@ -170,6 +170,17 @@ function plainRecords(tx: IDBTransaction, KeyRange: typeof IDBKeyRange, touched:
     meta: (key) => request(store('meta').get(key)).then((row: { value?: unknown } | undefined) => row?.value),
     putMeta: (key, value) => request(writing('meta').put({ key, value })).then(done),
 
+    archivedStreams: (streamIds) => getEach('archive', streamIds),
+    archiveStreams: (tombstones, positions) => {
+      const streamIds = tombstones.map((row) => row.streamId);
+      return Promise.all([
+        putEach('archive', tombstones),
+        deleteEach('events', positions),
+        deleteEach('streams', streamIds),
+        deleteEach('deliveries', streamIds),
+      ]).then(done);
+    },
+
     readModelRows: (table, ids) => getEach(table, ids),
     putReadModelRows: (table, rows) => putEach(table, rows),
     deleteReadModelRows: (table, ids) => deleteEach(table, ids),

@@ -43,7 +43,8 @@ import {
  * Every table a claim or an apply may write: outbox rows, leases, server events and what they project to
  * (snapshots, delivery facts, every stream type's read models), sync meta. A claim alone needs no read model.
  */
-const CLAIM_TABLES = ['events', 'outbox', 'leases', 'streams', 'deliveries', 'meta'];
+// `archive`: a server event for an archived stream is not stored again (storeServerEventsWithin).
+const CLAIM_TABLES = ['events', 'outbox', 'leases', 'streams', 'deliveries', 'meta', 'archive'];
 export const syncTables = (types: StreamTypes): string[] => [...CLAIM_TABLES, ...readModelTableNames(types)];
 
 export interface ClaimedEntry {
@@ -572,6 +573,10 @@ async function applyDeliveries(
 /**
  * Appends server events not stored yet (by eventId) and projects them into the read models. Call inside a
  * transaction over syncTables. Returns the events stored now, with their positions.
+ *
+ * An event of an archived stream is not stored: the server holds it, and the stream left this device with
+ * every event it had (a pull from the start, under a fresh clientId, brings its decisions again). Stored
+ * alone it would make a stream of a decision without its order.
  */
 export async function storeServerEventsWithin(
   records: OutboxRecords,
@@ -579,10 +584,16 @@ export async function storeServerEventsWithin(
   events: readonly WireServerEvent[],
 ): Promise<StoredServerEvent[]> {
   if (events.length === 0) return [];
-  const known = new Set(await records.storedEventIds(events.map((event) => event.eventId)));
+  const streamIds = [...new Set(events.map((event) => event.streamId))];
+  const [storedIds, tombstones] = await all([
+    records.storedEventIds(events.map((event) => event.eventId)),
+    records.archivedStreams(streamIds),
+  ]);
+  const known = new Set(storedIds);
+  const archived = new Set(streamIds.filter((_, index) => tombstones[index] !== undefined));
   const fresh: StoredServerEvent[] = [];
   for (const event of events) {
-    if (known.has(event.eventId)) continue;
+    if (known.has(event.eventId) || archived.has(event.streamId)) continue;
     known.add(event.eventId);
     fresh.push({
       kind: 'server',

@@ -7,10 +7,12 @@ import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
+import { downloadFile } from '../download';
 import { formatClock, shortId } from '../format';
 import { useOutpost } from '../outpost-context';
 import { hrefOfStream, nounOfStream } from '../stream-screens';
 import { useLiveRead } from '../use-live-read';
+import { RetentionCard } from './retention-card';
 import { ScreenHeading } from './screen-heading';
 
 /** How many rows each section shows; the counts are always exact. */
@@ -84,16 +86,7 @@ export function OutboxInspectorScreen() {
   const exportAll = async () => {
     setError(null);
     try {
-      const blob = await outpost.exportBackup();
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = `outpost-backup-${new Date(outpost.clock.now()).toISOString().replace(/[:.]/g, '-')}.json`;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      // The download has started reading the blob by now; keep the URL a while for slow disks.
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      downloadFile(await outpost.exportBackup(), 'outpost-backup', outpost.clock.now());
       setMessage('Backup exported.');
     } catch (e) {
       setError(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -220,6 +213,7 @@ export function OutboxInspectorScreen() {
           }}
         />
       ) : null}
+      <RetentionCard />
     </section>
   );
 }

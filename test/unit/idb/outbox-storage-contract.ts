@@ -709,6 +709,28 @@ export function describeOutboxStorageContract(name: string, factory: StorageFact
           count: 2,
         });
       });
+
+      it('does not store a decision of an archived stream: the stream left the device with it', async () => {
+        const { storage, page } = await fresh();
+        await appendEach(storage, [clientEvent(B, 1)]);
+        await page.archive.put({
+          streamId: A,
+          version: 1,
+          lastPosition: 7,
+          updatedAt: AT,
+          archivedAt: NOW,
+        });
+        const pulled = await storage.storePullPage({
+          since: null,
+          cursor: 'c1',
+          events: [confirmation(A, 1), confirmation(B, 2)],
+        });
+        expect(pulled.stored.map((event) => event.streamId)).toEqual([B]);
+        expect(pulled.cursorMoved).toBe(true);
+        expect(await page.events.where('streamId').equals(A).count()).toBe(0);
+        expect(await page.streams.get(A)).toBeUndefined();
+        expect(await orderRow(page, A)).toBeUndefined();
+      });
     });
 
     describe('readSyncFacts', () => {

@@ -65,7 +65,8 @@ const RETIRED_META_IN_V5 = ['analytics'];
 
 /*
  * Version 6, retention: the core's `archive` table holds a tombstone per archived stream
- * (src/outbox/client/retention.ts). A new table only, so version 5 needs no entry in the history.
+ * (src/outbox/client/retention.ts), and the stock counts list's totals become counter rows
+ * (`stockCountCounts`), rebuilt from the events. New tables only, so version 5 needs no entry in the history.
  */
 
 export interface OpenAppDbOptions {

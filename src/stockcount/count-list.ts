@@ -1,4 +1,5 @@
 import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../outbox/lists';
+import { type StockCountCount, stockCountListKey } from './count-rows';
 import type { StockCountStatus } from './domain/stock-count';
 import type { StockCountSummary } from './read-models';
 import { streamIdOf } from './stream-ids';
@@ -35,7 +36,12 @@ export async function readStockCounts(
   const table = readModelTable<StockCountSummary>(db, 'stockCounts');
   const matching = () =>
     query.status ? table.where('status').equals(query.status).reverse() : table.toCollection().reverse();
-  const [total, rows] = await Promise.all([matching().count(), matching().limit(query.limit).toArray()]);
+  // The total is the counter row the projections keep: one row, however many counts the device holds.
+  const [counter, rows] = await Promise.all([
+    readModelTable<StockCountCount>(db, 'stockCountCounts').get(stockCountListKey(query.status)),
+    matching().limit(query.limit).toArray(),
+  ]);
+  const total = counter?.count ?? 0;
   const { deliveries, changesAt } = await readDeliveryViews(
     db,
     rows.map((row) => streamIdOf(row.id)),

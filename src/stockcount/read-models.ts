@@ -1,4 +1,5 @@
-import type { ReadModels, StreamChange } from '../outbox';
+import type { CounterIncrement, ReadModels, StreamChange } from '../outbox';
+import { type StockCountCountKey, stockCountListKey } from './count-rows';
 import type { ClientStockCountEvent, CountLine, ServerStockCountEvent } from './domain/events';
 import {
   type CountRejection,
@@ -72,4 +73,23 @@ export const stockCountReadModels: ReadModels<StockCountState, ClientStockCountE
       const sheet: StockCountLines = { id, lines: shown.lines };
       return { stockCounts: summary, stockCountLines: sheet };
     },
+    counters: listCounters,
   };
+
+/**
+ * The list's totals follow the status its row shows: a step that leaves no count in the state (a discard
+ * down to before CountStarted) keeps the row, and so its place in the totals, as it was (`rows`).
+ */
+function listCounters({ before, after }: StockCountChange): CounterIncrement[] {
+  const listedBefore = before.status === 'none' ? null : before.status;
+  const listedAfter = after.status === 'none' ? listedBefore : after.status;
+  if (listedBefore === listedAfter) return [];
+  const count = (id: StockCountCountKey, by: number): CounterIncrement => ({
+    table: 'stockCountCounts',
+    id,
+    add: { count: by },
+  });
+  const increments = [listedBefore === null ? count('all', 1) : count(stockCountListKey(listedBefore), -1)];
+  if (listedAfter !== null) increments.push(count(stockCountListKey(listedAfter), 1));
+  return increments;
+}

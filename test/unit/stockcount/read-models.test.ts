@@ -99,6 +99,7 @@ describe('stock count read models', () => {
     expect(STOCKCOUNT_TABLES).toEqual({
       stockCounts: '&id, status, location, updatedAt',
       stockCountLines: '&id',
+      stockCountCounts: '&id',
     });
     expect(Object.keys(STOCKCOUNT_TABLES)).not.toContain('orders');
     expect(Object.keys(STOCKCOUNT_TABLES)).not.toContain('orderLines');

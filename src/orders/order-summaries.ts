@@ -73,21 +73,28 @@ async function countMatching(db: OutpostDb, query: OrderSummaryQuery): Promise<n
  * and when a lease passes so the window must be derived again. The window skips `offset` entries of the
  * index natively (a cursor's advance) and reads `limit` rows: at the top of the list, where new orders
  * appear, it reads the rows shown and nothing else.
+ *
+ * One read transaction for all of it: the list reads again after every write, and each transaction of its
+ * own is a round trip that the next command's write, which spans the same tables, waits behind. Without a
+ * filter the window is a run of consecutive order ids, so its deliveries are one key range, not a `get` each.
  */
 export async function readOrderSummaries(
   db: OutpostDb,
   query: OrderSummaryQuery,
   now: number,
 ): Promise<OrderSummaryPage> {
-  let window = matchingSummaries(db, query);
-  if (query.offset) window = window.offset(query.offset);
-  if (query.limit !== undefined) window = window.limit(query.limit);
-  const [total, rows] = await Promise.all([countMatching(db, query), window.toArray()]);
-  const streamIds = rows.map((summary) => streamIdOf(summary.id));
-  const { deliveries, changesAt } = await readDeliveryViews(db, streamIds, now);
-  return {
-    rows: rows.map((summary, index) => ({ ...summary, delivery: deliveries[index] as DeliveryView })),
-    total,
-    changesAt,
-  };
+  return db.transaction('r', ['orders', 'orderCounts', 'deliveries', 'leases'], async () => {
+    let window = matchingSummaries(db, query);
+    if (query.offset) window = window.offset(query.offset);
+    if (query.limit !== undefined) window = window.limit(query.limit);
+    const [total, rows] = await Promise.all([countMatching(db, query), window.toArray()]);
+    const streamIds = rows.map((summary) => streamIdOf(summary.id));
+    const consecutive = !query.status && !searchKeyOf(query);
+    const { deliveries, changesAt } = await readDeliveryViews(db, streamIds, now, { range: consecutive });
+    return {
+      rows: rows.map((summary, index) => ({ ...summary, delivery: deliveries[index] as DeliveryView })),
+      total,
+      changesAt,
+    };
+  });
 }

@@ -19,6 +19,8 @@ import type { SyncMode } from './sync-mode';
  *   passing: `nextWakeAt`)
  *   "Sync now"                      the worker, or the page if none     the page
  *
+ * In fallback mode a command while offline wakes nothing: that flush would send nothing, and `online` will.
+ *
  * Exactly one page of the app leads (a Web Lock it holds for its life; the next page takes over when it
  * closes), so an open app never waits for the browser's own retry of a failed sync, which Chromium makes
  * minutes later. Every flush, in any page or the worker, runs under the flush lock, so they never overlap.
@@ -117,7 +119,14 @@ export function createSyncDriver(deps: SyncDriverDeps): SyncDriver {
       // The worker's sync event and a fallback start are both forced: they also pull decisions made while away.
       wake(true, 'start');
     },
-    requestSync: () => wake(false, 'command'),
+    requestSync: () => {
+      // A page's flush sends nothing while the device is offline (the engine's gate), yet costs a read of the
+      // sync facts, the flush lock and a report to the other contexts: after every command of an offline
+      // burst, for nothing. The network's return wakes a forced flush, which sends them. The browser keeps a
+      // Background Sync registration across the outage, so that mode registers as always.
+      if (deps.mode === 'fallback' && !deps.signals.isOnline()) return;
+      wake(false, 'command');
+    },
     async syncNow() {
       if (deps.mode === 'background-sync' && deps.askWorker) {
         try {

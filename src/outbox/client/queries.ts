@@ -19,19 +19,49 @@ import {
  * One stream's live view is `stream-view.ts`: apart, so a first screen that only lists does not load it.
  */
 
+/**
+ * How a list's streams are read. `range`: the streams are (nearly) every stream of their type between the
+ * lowest and the highest id asked for, as a window of a list ordered by id is: one request for that key range
+ * instead of one `get` per stream (a list's window is 50 streams, and the list reads again after every write).
+ * Only a matter of cost: a stream in the range that was not asked for is read and left out, so the answer is
+ * the same either way.
+ */
+export interface DeliveryReadOptions {
+  readonly range?: boolean;
+}
+
 /** Delivery facts of many streams at once, with the leases over them, for a list's window. */
 export async function readDeliveries(
   db: OutpostDb,
   streamIds: readonly string[],
+  options: DeliveryReadOptions = {},
 ): Promise<{
   readonly deliveries: readonly (DeliveryRow | undefined)[];
   readonly leases: readonly LeaseRow[];
 }> {
   const [deliveries, leases] = await Promise.all([
-    db.deliveries.bulkGet([...streamIds]),
+    options.range && streamIds.length > 1
+      ? deliveriesInRange(db, streamIds)
+      : db.deliveries.bulkGet([...streamIds]),
     db.leases.toArray(),
   ]);
   return { deliveries, leases };
+}
+
+/** The delivery rows of `streamIds`, in their order, read as the one key range that spans them. */
+async function deliveriesInRange(
+  db: OutpostDb,
+  streamIds: readonly string[],
+): Promise<(DeliveryRow | undefined)[]> {
+  let lowest = streamIds[0] as string;
+  let highest = lowest;
+  for (const streamId of streamIds) {
+    if (streamId < lowest) lowest = streamId;
+    if (streamId > highest) highest = streamId;
+  }
+  const rows = await db.deliveries.where(':id').between(lowest, highest, true, true).toArray();
+  const byStream = new Map(rows.map((row) => [row.streamId, row]));
+  return streamIds.map((streamId) => byStream.get(streamId));
 }
 
 /** Many streams' deliveries as views show them at `now`, and when a lease over one of them passes. */
@@ -50,8 +80,9 @@ export async function readDeliveryViews(
   db: OutpostDb,
   streamIds: readonly string[],
   now: number,
+  options: DeliveryReadOptions = {},
 ): Promise<DeliveryViews> {
-  const { deliveries, leases } = await readDeliveries(db, streamIds);
+  const { deliveries, leases } = await readDeliveries(db, streamIds, options);
   const leased = leasedStreamIds(liveLeases(leases, now));
   return {
     deliveries: streamIds.map((streamId, index) => deliveryView(streamId, deliveries[index], leased)),

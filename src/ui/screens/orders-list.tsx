@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useDeferredValue, useEffect, useId, useRef, useState } from 'react';
+import { memo, useDeferredValue, useEffect, useId, useRef, useState } from 'react';
 import type { OrderStatus } from '../../orders/domain/order';
 import type { ListedOrder } from '../../orders/order-summaries';
 import { readOrderSummaries } from '../../orders/order-summaries';
@@ -7,6 +7,7 @@ import { StatusBadge } from '../components/badges';
 import { StreamRow } from '../components/stream-row';
 import { formatMoney } from '../format';
 import { useOutpost } from '../outpost-context';
+import { sameData } from '../same-data';
 import { useLiveRead } from '../use-live-read';
 import { orderStatusText } from './order-status';
 import { ScreenHeading } from './screen-heading';
@@ -145,16 +146,23 @@ export function OrdersListScreen() {
   );
 }
 
-function OrderRow({ order }: { readonly order: ListedOrder }) {
-  return (
-    <StreamRow
-      href={`#/orders/${order.id}`}
-      title={order.customerName}
-      figure={formatMoney(order.total, order.currency)}
-      status={<StatusBadge status={order.status} text={orderStatusText(order)} />}
-      delivery={order.delivery}
-      id={order.id}
-      createdAt={order.createdAt}
-    />
-  );
-}
+/**
+ * One order of the list, drawn again only when its data changed: the list re-reads its window after every
+ * write, and a command changes one order of the rows on screen.
+ */
+const OrderRow = memo(
+  function OrderRow({ order }: { readonly order: ListedOrder }) {
+    return (
+      <StreamRow
+        href={`#/orders/${order.id}`}
+        title={order.customerName}
+        figure={formatMoney(order.total, order.currency)}
+        status={<StatusBadge status={order.status} text={orderStatusText(order)} />}
+        delivery={order.delivery}
+        id={order.id}
+        createdAt={order.createdAt}
+      />
+    );
+  },
+  (before, after) => sameData(before.order, after.order),
+);

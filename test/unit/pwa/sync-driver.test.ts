@@ -288,6 +288,44 @@ describe('immediate wake-ups', () => {
     page.driver.stop();
   });
 
+  it('in fallback mode, a command while offline flushes nothing; the network coming back sends it', async () => {
+    const facts$ = new BehaviorSubject(facts());
+    const fake = fakeSignals();
+    const page = openPage('fallback', { facts$, leadership: fakeLeadership(), signals: fake.signals });
+    await vi.advanceTimersByTimeAsync(0);
+    page.flush.mockClear();
+    fake.goOffline();
+    page.driver.requestSync();
+    facts$.next(facts({ undelivered: 1 }));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(page.flush).not.toHaveBeenCalled();
+
+    fake.wake('online');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.flush.mock.calls.map(([request]) => request)).toEqual([{ force: true, reasons: ['online'] }]);
+    page.flush.mockClear();
+    // Online again, a command flushes at once as before.
+    page.driver.requestSync();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.flush.mock.calls.map(([request]) => request)).toEqual([
+      { force: false, reasons: ['command'] },
+    ]);
+    page.driver.stop();
+  });
+
+  it('in background-sync mode, a command while offline still registers the tag: the browser sends it later', async () => {
+    const facts$ = new BehaviorSubject(facts());
+    const fake = fakeSignals();
+    const page = openPage('background-sync', { facts$, leadership: fakeLeadership(), signals: fake.signals });
+    await vi.advanceTimersByTimeAsync(0);
+    page.register.mockClear();
+    fake.goOffline();
+    page.driver.requestSync();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.register).toHaveBeenCalledTimes(1);
+    page.driver.stop();
+  });
+
   it('"sync now" asks the worker in background-sync mode, and the page flushes when no worker answers', async () => {
     const facts$ = new BehaviorSubject(facts());
     const fromWorker = report('drained');

@@ -6,9 +6,9 @@ import { liveOrder } from '../../../src/orders/order-view';
 import { streamIdOf } from '../../../src/orders/stream-ids';
 import { getOrCreateClientId } from '../../../src/outbox/client/client-id';
 import { toStorageError } from '../../../src/outbox/client/errors';
-import { readOutboxSections } from '../../../src/outbox/client/queries';
+import { readDeliveryViews, readOutboxSections } from '../../../src/outbox/client/queries';
 import { openTestDb } from '../../support/app-db';
-import { add, create, deliverOutbox, makeStore, must, type Store } from './fixtures';
+import { add, create, deliverOutbox, leaseOutbox, makeStore, must, type Store } from './fixtures';
 
 let store: Store;
 afterEach(() => store?.db.close());
@@ -70,6 +70,63 @@ describe('order summaries', () => {
     const seen = until(summaries$, (page) => page.total === 1);
     await must(store.handler.execute({ command: create(orderId) }));
     expect((await seen).rows[0]?.id).toBe(orderId);
+  });
+});
+
+describe('order summaries: deliveries of the window', () => {
+  const states = (page: { readonly rows: readonly { readonly delivery: { readonly state: string } }[] }) =>
+    page.rows.map((row) => row.delivery.state).join(' ');
+  const eventIdsOf = (s: Store, orderId: string) =>
+    s.db.outbox.where('streamId').equals(streamIdOf(orderId)).primaryKeys();
+
+  async function threeOrders(s: Store): Promise<[string, string, string]> {
+    const orderIds: string[] = [];
+    for (const name of ['Ada Lovelace', 'Grace Hopper', 'Alan Turing']) {
+      const orderId = s.ids();
+      orderIds.push(orderId);
+      await must(s.handler.execute({ command: create(orderId, name) }));
+      s.clock.advance(1000);
+    }
+    return orderIds as [string, string, string];
+  }
+
+  it('follow what the sync engine records for the first, the last and a middle order, while the list is live', async () => {
+    store = makeStore();
+    const [oldest, middle, newest] = await threeOrders(store);
+    const summaries$ = from(liveQuery(() => readOrderSummaries(store.db, { limit: 10 }, store.clock.now())));
+    // Newest first; the first and the last row are the ends of the key range the deliveries are read as.
+    expect(states(await firstValueFrom(summaries$))).toBe('local local local');
+
+    await deliverOutbox(store.db, await eventIdsOf(store, oldest));
+    expect(states(await until(summaries$, (page) => states(page) !== 'local local local'))).toBe(
+      'local local delivered',
+    );
+    await deliverOutbox(store.db, await eventIdsOf(store, newest));
+    expect(states(await until(summaries$, (page) => states(page) !== 'local local delivered'))).toBe(
+      'delivered local delivered',
+    );
+    await leaseOutbox(store.db, await eventIdsOf(store, middle), { batchId: 'batch-1' });
+    expect(states(await until(summaries$, (page) => states(page) !== 'delivered local delivered'))).toBe(
+      'delivered sending delivered',
+    );
+  });
+
+  it('read as one key range give each stream asked for its own delivery, and none to a stream not asked for', async () => {
+    store = makeStore();
+    const [oldest, middle, newest] = await threeOrders(store);
+    await deliverOutbox(store.db, await eventIdsOf(store, middle));
+    await leaseOutbox(store.db, await eventIdsOf(store, newest), { batchId: 'batch-1' });
+    // Out of order, skipping the middle one, and one stream with no delivery row at all.
+    const asked = [newest, oldest, store.ids()].map(streamIdOf);
+    const now = store.clock.now();
+    const one = await readDeliveryViews(store.db, asked, now, { range: true });
+    const each = await readDeliveryViews(store.db, asked, now);
+    expect(one).toEqual(each);
+    expect(one.deliveries.map((delivery) => [delivery.streamId, delivery.state])).toEqual([
+      [streamIdOf(newest), 'sending'],
+      [streamIdOf(oldest), 'local'],
+      [asked[2], 'delivered'],
+    ]);
   });
 });
 

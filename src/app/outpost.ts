@@ -233,8 +233,13 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     ),
     async signIn(username, password) {
       const signedIn = await (await session()).signIn(username, password);
-      // The sign-in pause ended in the same transaction: whoever runs the schedule sees it; this asks now.
-      if (signedIn.ok) requestSync();
+      // The sign-in pause ended in the same transaction: whoever runs the schedule sees it; this sends now,
+      // past any backoff the entries ran up while they waited.
+      if (signedIn.ok) {
+        void sync()
+          .then((driver) => driver.resume('sign-in'))
+          .catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
+      }
       return signedIn;
     },
     async signOut() {

@@ -30,6 +30,11 @@ export interface SyncDriver {
   start(): void;
   /** A command committed: make sure its entries get sent. */
   requestSync(): void;
+  /**
+   * The person did what delivery waited for (signed in): send now, not after a backoff the wait ran up while
+   * nothing could go, as the network's return does.
+   */
+  resume(reason: 'sign-in'): void;
   /** Flush now, and wait for it. */
   syncNow(): Promise<FlushReport>;
   stop(): void;
@@ -127,6 +132,7 @@ export function createSyncDriver(deps: SyncDriverDeps): SyncDriver {
       if (deps.mode === 'fallback' && !deps.signals.isOnline()) return;
       wake(false, 'command');
     },
+    resume: (reason) => wake(true, reason),
     async syncNow() {
       if (deps.mode === 'background-sync' && deps.askWorker) {
         try {

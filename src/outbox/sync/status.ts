@@ -1,10 +1,10 @@
-import { liveQuery } from 'dexie';
-import { combineLatest, distinctUntilChanged, from, map, Observable, of } from 'rxjs';
+import { combineLatest, distinctUntilChanged, map, Observable, of } from 'rxjs';
 import type { OutpostDb } from '../client/db';
+import { liveRead } from '../client/live-read';
 import { overTime } from '../client/over-time';
 import type { Clock } from '../ids';
 import { nextWakeAt, PROBE_EVERY_MS, type WakeFacts } from './schedule';
-import { readSyncFacts, type SyncFacts } from './sync-facts';
+import { readSyncFacts, SYNC_FACTS_TABLES, type SyncFacts } from './sync-facts';
 
 // Where the status's callers have always found the facts it is derived from.
 export { readSyncFacts, type SyncFacts } from './sync-facts';
@@ -138,11 +138,20 @@ export function browserOnline$(): Observable<boolean> {
 }
 
 /**
- * The stored facts as an observable over Dexie `liveQuery`: it re-emits whenever the outbox, the leases or
- * the persisted engine facts change, whoever changed them (this page, another tab, the service worker).
+ * The stored facts as an observable (`liveRead`): read again after every committed write, whoever made it
+ * (this page, another tab, the service worker), at most once a frame, so a burst of commands costs the
+ * status one read per frame instead of one per command. A failed read ends it (the caller reads again).
  */
 export function liveSyncFacts(db: OutpostDb): Observable<SyncFacts> {
-  return from(liveQuery(() => readSyncFacts(db)));
+  return new Observable<SyncFacts>((subscriber) =>
+    liveRead(
+      db,
+      () => readSyncFacts(db),
+      { next: (facts) => subscriber.next(facts), error: (error) => subscriber.error(error) },
+      // What readSyncFacts reads; the same facts twice re-arm nothing (the schedule's timer follows them).
+      { tables: SYNC_FACTS_TABLES },
+    ),
+  );
 }
 
 /**

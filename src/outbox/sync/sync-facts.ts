@@ -32,12 +32,15 @@ export interface SyncFacts {
   readonly unsentStreams: Readonly<Record<string, number>> | null;
 }
 
+/** The tables the facts come from: a write to any other leaves them as they were. */
+export const SYNC_FACTS_TABLES = ['outbox', 'leases', 'meta'] as const;
+
 /**
  * Counts and facts from the database only, in one read transaction (so they agree with each other). A lease
  * names a batch: a few hundred rows at most.
  */
 export function readSyncFacts(database: OutboxDatabase): Promise<SyncFacts> {
-  return database.transact('r', ['outbox', 'leases', 'meta'], async (records) => {
+  return database.transact('r', SYNC_FACTS_TABLES, async (records) => {
     const [undelivered, dead, parked, [first], leases, meta, account] = await Promise.all([
       records.countRows('pending'),
       records.countRows('dead'),

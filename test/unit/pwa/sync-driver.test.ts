@@ -313,6 +313,32 @@ describe('immediate wake-ups', () => {
     page.driver.stop();
   });
 
+  it('a sign-in sends at once in fallback mode, past the backoff its entries ran up while they waited', async () => {
+    const facts$ = new BehaviorSubject(facts({ undelivered: 1, retryAt: T0 + 60_000 }));
+    const fake = fakeSignals();
+    const page = openPage('fallback', { facts$, leadership: fakeLeadership(), signals: fake.signals });
+    await vi.advanceTimersByTimeAsync(0);
+    page.flush.mockClear();
+    page.driver.resume('sign-in');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.flush.mock.calls.map(([request]) => request)).toEqual([
+      { force: true, reasons: ['sign-in'] },
+    ]);
+    page.driver.stop();
+  });
+
+  it('a sign-in registers the one-off sync tag in background-sync mode: the worker sends, forced', async () => {
+    const facts$ = new BehaviorSubject(facts());
+    const fake = fakeSignals();
+    const page = openPage('background-sync', { facts$, leadership: fakeLeadership(), signals: fake.signals });
+    await vi.advanceTimersByTimeAsync(0);
+    page.register.mockClear();
+    page.driver.resume('sign-in');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.register).toHaveBeenCalledTimes(1);
+    page.driver.stop();
+  });
+
   it('in background-sync mode, a command while offline still registers the tag: the browser sends it later', async () => {
     const facts$ = new BehaviorSubject(facts());
     const fake = fakeSignals();

@@ -1,0 +1,94 @@
+import Dexie from 'dexie';
+
+/**
+ * A read kept up to date with the database, for views a burst of writes would otherwise keep busy: it reads
+ * again after every committed write to the database, in this context or another (Dexie's `storagemutated`,
+ * which the worker's plain IndexedDB writes also fire), but starts at most one read per `intervalMs` and
+ * never abandons one in flight. Dexie's `liveQuery` re-runs a read at once on every commit and restarts one
+ * that a commit overtakes, so a person adding lines one after another paid the list's and the status's reads
+ * after each of them, each read holding up the next command's write (docs/performance.md, app path). Here
+ * a burst costs one read per frame, and the read after the burst's last write always runs: what is shown
+ * is at most one frame behind what is stored.
+ */
+
+/** One frame at 60 Hz: a person sees no change sooner. */
+export const LIVE_READ_INTERVAL_MS = 16;
+
+export interface LiveReadObserver<T> {
+  next(value: T): void;
+  /** A read failed; the last value stands, and the next write reads again. */
+  error(error: unknown): void;
+}
+
+export interface LiveReadOptions<T> {
+  /** Only writes to these tables make it read again; every table of the database when absent. */
+  readonly tables?: readonly string[];
+  /** An answer the same as the last one is not passed on (by default: the same JSON). */
+  readonly same?: (a: T, b: T) => boolean;
+  readonly intervalMs?: number;
+}
+
+const sameJson = <T>(a: T, b: T): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** Starts reading; the returned function stops it (a read in flight is then dropped when it answers). */
+export function liveRead<T>(
+  db: Dexie,
+  read: () => Promise<T>,
+  observer: LiveReadObserver<T>,
+  options: LiveReadOptions<T> = {},
+): () => void {
+  const intervalMs = options.intervalMs ?? LIVE_READ_INTERVAL_MS;
+  const same = options.same ?? sameJson;
+  const prefixes = (options.tables ?? ['']).map((table) => `idb://${db.name}/${table}${table ? '/' : ''}`);
+  let last: { readonly value: T } | null = null;
+  let stopped = false;
+  let reading = false;
+  let dirty = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let lastStart = Number.NEGATIVE_INFINITY;
+
+  const start = () => {
+    timer = null;
+    if (stopped) return;
+    reading = true;
+    dirty = false;
+    lastStart = performance.now();
+    read().then(
+      (value) => {
+        reading = false;
+        if (stopped) return;
+        if (last === null || !same(last.value, value)) {
+          last = { value };
+          observer.next(value);
+        }
+        if (dirty) schedule();
+      },
+      (error: unknown) => {
+        reading = false;
+        if (stopped) return;
+        // The database closed under an upgrade, say: keep listening, the next write reads again.
+        observer.error(error);
+        if (dirty) schedule();
+      },
+    );
+  };
+
+  const schedule = () => {
+    if (stopped || reading || timer !== null) return;
+    timer = setTimeout(start, Math.max(0, lastStart + intervalMs - performance.now()));
+  };
+
+  const onMutated = (parts: Readonly<Record<string, unknown>>) => {
+    if (!Object.keys(parts).some((key) => prefixes.some((prefix) => key.startsWith(prefix)))) return;
+    dirty = true;
+    schedule();
+  };
+  const unsubscribe = () => Dexie.on('storagemutated').unsubscribe(onMutated);
+  Dexie.on('storagemutated', onMutated);
+  start();
+  return () => {
+    stopped = true;
+    if (timer !== null) clearTimeout(timer);
+    unsubscribe();
+  };
+}

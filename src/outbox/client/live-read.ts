@@ -2,17 +2,19 @@ import Dexie from 'dexie';
 
 /**
  * A read kept up to date with the database, for views a burst of writes would otherwise keep busy: it reads
- * again after every committed write to the database, in this context or another (Dexie's `storagemutated`,
- * which the worker's plain IndexedDB writes also fire), but starts at most one read per `intervalMs` and
- * never abandons one in flight. Dexie's `liveQuery` re-runs a read at once on every commit and restarts one
- * that a commit overtakes, so a person adding lines one after another paid the list's and the status's reads
- * after each of them, each read holding up the next command's write (docs/performance.md, app path). Here
- * a burst costs one read per frame, and the read after the burst's last write always runs: what is shown
- * is at most one frame behind what is stored.
+ * again after committed writes to the database, in this context or another (Dexie's `storagemutated`, which
+ * the worker's plain IndexedDB writes also fire), once the writes pause for a frame (`settleMs`) and at the
+ * latest `maxWaitMs` after the first write it has not read, and never abandons a read in flight. Dexie's
+ * `liveQuery` re-runs a read at once on every commit and restarts one that a commit overtakes, so a person
+ * adding lines one after another paid the list's and the status's reads after each of them, each read
+ * holding up the next command's write (docs/performance.md, app path). Here one command is on screen a frame
+ * after it committed; a burst faster than a person types is shown every 100 ms, and its last write always.
  */
 
 /** One frame at 60 Hz: a person sees no change sooner. */
-export const LIVE_READ_INTERVAL_MS = 16;
+export const LIVE_READ_SETTLE_MS = 16;
+/** Well under the 100 ms a person takes for instant: how far a view may trail a burst. */
+export const LIVE_READ_MAX_WAIT_MS = 100;
 
 export interface LiveReadObserver<T> {
   next(value: T): void;
@@ -25,7 +27,10 @@ export interface LiveReadOptions<T> {
   readonly tables?: readonly string[];
   /** An answer the same as the last one is not passed on (by default: the same JSON). */
   readonly same?: (a: T, b: T) => boolean;
-  readonly intervalMs?: number;
+  /** How long writes must pause before it reads (default one frame). */
+  readonly settleMs?: number;
+  /** How long after the first unread write it reads, however many follow (default 100 ms). */
+  readonly maxWaitMs?: number;
 }
 
 const sameJson = <T>(a: T, b: T): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -37,7 +42,8 @@ export function liveRead<T>(
   observer: LiveReadObserver<T>,
   options: LiveReadOptions<T> = {},
 ): () => void {
-  const intervalMs = options.intervalMs ?? LIVE_READ_INTERVAL_MS;
+  const settleMs = options.settleMs ?? LIVE_READ_SETTLE_MS;
+  const maxWaitMs = Math.max(settleMs, options.maxWaitMs ?? LIVE_READ_MAX_WAIT_MS);
   const same = options.same ?? sameJson;
   const prefixes = (options.tables ?? ['']).map((table) => `idb://${db.name}/${table}${table ? '/' : ''}`);
   let last: { readonly value: T } | null = null;
@@ -45,14 +51,15 @@ export function liveRead<T>(
   let reading = false;
   let dirty = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
-  let lastStart = Number.NEGATIVE_INFINITY;
+  /** When the first write this view has not read yet was announced; null when it has read them all. */
+  let firstUnreadAt: number | null = null;
 
   const start = () => {
     timer = null;
     if (stopped) return;
     reading = true;
     dirty = false;
-    lastStart = performance.now();
+    firstUnreadAt = null;
     read().then(
       (value) => {
         reading = false;
@@ -74,13 +81,17 @@ export function liveRead<T>(
   };
 
   const schedule = () => {
-    if (stopped || reading || timer !== null) return;
-    timer = setTimeout(start, Math.max(0, lastStart + intervalMs - performance.now()));
+    if (stopped || reading) return;
+    if (timer !== null) clearTimeout(timer);
+    const now = performance.now();
+    const due = Math.min(now + settleMs, (firstUnreadAt ?? now) + maxWaitMs);
+    timer = setTimeout(start, Math.max(0, due - now));
   };
 
   const onMutated = (parts: Readonly<Record<string, unknown>>) => {
     if (!Object.keys(parts).some((key) => prefixes.some((prefix) => key.startsWith(prefix)))) return;
     dirty = true;
+    firstUnreadAt ??= performance.now();
     schedule();
   };
   const unsubscribe = () => Dexie.on('storagemutated').unsubscribe(onMutated);

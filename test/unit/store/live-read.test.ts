@@ -59,16 +59,34 @@ const until = async (check: () => boolean, ms = 2_000) => {
 };
 
 describe('liveRead', () => {
-  it('reads a burst of writes at most once an interval, and always after the last one', async () => {
+  it('reads a burst of writes once they pause or every 100 ms, and always after the last one', async () => {
     const db = open(`live-${crypto.randomUUID()}`);
     opened.push(db);
-    const live = watch(db, { intervalMs: 50 });
+    const live = watch(db, {});
     await until(() => live.seen.length === 1);
     for (let n = 1; n <= 40; n += 1) await db.table('counters').put({ id: 'a', n });
     await until(() => live.seen.at(-1) === 40);
     // 40 commits, each announced: far fewer reads, and the last answer is the last write.
     expect(live.reads()).toBeLessThan(20);
     expect(live.seen[0]).toBe(0);
+    live.stop();
+  });
+
+  it('shows a burst that never pauses while it lasts, not only once it ends', async () => {
+    const db = open(`live-${crypto.randomUUID()}`);
+    opened.push(db);
+    await db.open();
+    const live = watch(db, {});
+    await until(() => live.seen.length === 1);
+    const shownDuring: number[] = [];
+    const started = Date.now();
+    for (let n = 1; Date.now() - started < 500; n += 1) {
+      await db.table('counters').put({ id: 'a', n });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      shownDuring.push(live.seen.length);
+    }
+    // Writes every few ms for half a second, never pausing a frame: still read at least every 100 ms.
+    expect(shownDuring.at(-1)).toBeGreaterThanOrEqual(4);
     live.stop();
   });
 
@@ -90,7 +108,7 @@ describe('liveRead', () => {
         return value;
       },
       { next: (value) => seen.push(value), error: () => undefined },
-      { intervalMs: 0 },
+      { settleMs: 0 },
     );
     await until(() => release !== null);
     await db.table('counters').put({ id: 'a', n: 5 });
@@ -113,7 +131,7 @@ describe('liveRead', () => {
     // Creating the database announces every table as written: done before the watch starts.
     await Promise.all([db.open(), other.open()]);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const live = watch(db, { tables: ['counters'], intervalMs: 0 });
+    const live = watch(db, { tables: ['counters'], settleMs: 0 });
     await until(() => live.reads() === 1);
     await other.table('other').put({ id: 'x', n: 1 });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -129,7 +147,7 @@ describe('liveRead', () => {
     opened.push(db);
     await db.open();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const live = watch(db, { intervalMs: 0 });
+    const live = watch(db, { settleMs: 0 });
     await until(() => live.seen.length === 1);
     await db.table('other').put({ id: 'x', n: 1 });
     await until(() => live.reads() === 2);

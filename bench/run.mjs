@@ -578,7 +578,13 @@ const CASES = {
  * own static server), so its database, locks and channels are the app's own, as on a device; the bare paths
  * run in the bench page's origin, rounds interleaved with the app's.
  */
-const variantsOf = (sizes) => [...sizes.map((orders) => `app-${orders}`), 'pipeline', 'dexie'];
+const variantsOf = (sizes) => [
+  ...sizes.map((orders) => `app-${orders}`),
+  'pipeline',
+  'dexie',
+  `seeded-${sizes[0]}`,
+  `seeded-${sizes.at(-1)}`,
+];
 
 async function appPathCase({ call, context, page: benchPage }) {
   const { orders: sizes, commands, capMs, quietMs, coldStarts } = SIZES.appPath;
@@ -588,6 +594,7 @@ async function appPathCase({ call, context, page: benchPage }) {
     throw new Error('appPath.orders must start at 0 and name a larger size');
   const sites = new Map();
   const apps = new Map();
+  const seededPages = new Map();
   const seeds = {};
   const openApp = async (orders) => {
     const page = await context.newPage();
@@ -684,6 +691,17 @@ async function appPathCase({ call, context, page: benchPage }) {
     }
     await call('bareSetup', { key: 'app-path-pipeline', variant: 'pipeline' });
     await call('bareSetup', { key: 'app-path-dexie', variant: 'dexie' });
+    // The bare pipeline on the seeded databases of the smallest and largest sizes, from a bench page of each
+    // size's origin: the same commands as the app's, on the same stores, with no page around them.
+    for (const orders of [empty, largest]) {
+      const page = await context.newPage();
+      await page.goto(`${sites.get(orders).origin}/`);
+      await page.waitForFunction(() => window.outpostBench !== undefined);
+      await page.evaluate(() =>
+        window.outpostBench.bareSetup({ key: 'seeded', variant: 'pipeline', seeded: true }),
+      );
+      seededPages.set(orders, page);
+    }
     const latencies = Object.fromEntries(variantsOf(sizes).map((variant) => [variant, []]));
     const drain = Object.fromEntries(sizes.map((orders) => [`app-${orders}`, []]));
     const visibility = new Set();
@@ -696,6 +714,13 @@ async function appPathCase({ call, context, page: benchPage }) {
         visibility.add(await appCall(page, 'visibility'));
         result = await appCall(page, 'round', { commands, capMs, windowMs: quietMs });
         if (r >= 0) drain[variant].push((result.ms - result.commandsMs) / result.ms);
+      } else if (variant.startsWith('seeded-')) {
+        const page = seededPages.get(Number(variant.slice(7)));
+        await page.bringToFront();
+        result = await page.evaluate(
+          (n) => window.outpostBench.bareRound({ key: 'seeded', commands: n }),
+          commands,
+        );
       } else {
         await benchPage.bringToFront();
         result = await call('bareRound', { key: `app-path-${variant}`, commands });
@@ -731,6 +756,17 @@ async function appPathCase({ call, context, page: benchPage }) {
         extra,
       });
     }
+    figure({
+      id: `app-path.pipeline-${largest}.vs-empty`,
+      title: `The command pipeline alone on the app's database with ${sizeName(largest)} orders stored, against none`,
+      unit: 'commands/s',
+      product: values[`seeded-${largest}`],
+      baseline: values[`seeded-${empty}`],
+      baselineName: 'the same on the database with no order stored',
+      notes:
+        'informational: what a larger store costs IndexedDB for the same requests, with no app around them',
+      extra,
+    });
     figure({
       id: 'app-path.empty.vs-raw-dexie',
       title: 'App path with no order stored, against the bare write',
@@ -793,7 +829,7 @@ async function appPathCase({ call, context, page: benchPage }) {
       extra: { heapMb: Object.fromEntries(sizes.map((o) => [o, round(summarize(cold[o].heap).median)])) },
     });
   } finally {
-    for (const page of apps.values()) await page.close().catch(() => {});
+    for (const page of [...apps.values(), ...seededPages.values()]) await page.close().catch(() => {});
     for (const site of sites.values()) await site.close().catch(() => {});
     await call('dropDb', 'app-path-pipeline').catch(() => {});
     await call('dropDb', 'app-path-dexie').catch(() => {});

@@ -167,8 +167,27 @@ interface BareState {
 
 const bare = new Map<string, BareState>();
 
-export async function bareSetup({ key, variant }: { key: string; variant: BareVariant }): Promise<void> {
-  const db = await freshDb(key, 'strict');
+/**
+ * `seeded`: the pipeline on this origin's own seeded database (`outpost`, what the app of this size opened)
+ * instead of an empty one, so the figure can say how much of a larger history's cost is IndexedDB's own
+ * (the same requests on a larger store) and how much the app's.
+ */
+export async function bareSetup({
+  key,
+  variant,
+  seeded = false,
+}: {
+  key: string;
+  variant: BareVariant;
+  seeded?: boolean;
+}): Promise<void> {
+  let db: OutpostDb;
+  if (seeded) {
+    db = openAppDb({ streamTypes, durability: 'strict' });
+    await db.open();
+  } else {
+    db = await freshDb(key, 'strict');
+  }
   bare.set(key, {
     variant,
     db,

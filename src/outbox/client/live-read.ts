@@ -1,4 +1,5 @@
 import Dexie from 'dexie';
+import { sameData } from './same-data';
 
 /**
  * A read kept up to date with the database, for views a burst of writes would otherwise keep busy: it reads
@@ -22,29 +23,24 @@ export interface LiveReadObserver<T> {
   error(error: unknown): void;
 }
 
-export interface LiveReadOptions<T> {
+export interface LiveReadOptions {
   /** Only writes to these tables make it read again; every table of the database when absent. */
   readonly tables?: readonly string[];
-  /** An answer the same as the last one is not passed on (by default: the same JSON). */
-  readonly same?: (a: T, b: T) => boolean;
   /** How long writes must pause before it reads (default one frame). */
   readonly settleMs?: number;
   /** How long after the first unread write it reads, however many follow (default 100 ms). */
   readonly maxWaitMs?: number;
 }
 
-const sameJson = <T>(a: T, b: T): boolean => JSON.stringify(a) === JSON.stringify(b);
-
 /** Starts reading; the returned function stops it (a read in flight is then dropped when it answers). */
 export function liveRead<T>(
   db: Dexie,
   read: () => Promise<T>,
   observer: LiveReadObserver<T>,
-  options: LiveReadOptions<T> = {},
+  options: LiveReadOptions = {},
 ): () => void {
   const settleMs = options.settleMs ?? LIVE_READ_SETTLE_MS;
   const maxWaitMs = Math.max(settleMs, options.maxWaitMs ?? LIVE_READ_MAX_WAIT_MS);
-  const same = options.same ?? sameJson;
   const prefixes = (options.tables ?? ['']).map((table) => `idb://${db.name}/${table}${table ? '/' : ''}`);
   let last: { readonly value: T } | null = null;
   let stopped = false;
@@ -64,7 +60,8 @@ export function liveRead<T>(
       (value) => {
         reading = false;
         if (stopped) return;
-        if (last === null || !same(last.value, value)) {
+        // The same data as the last answer (a write that changed nothing this read shows) is not passed on.
+        if (last === null || !sameData(last.value, value)) {
           last = { value };
           observer.next(value);
         }

@@ -3,11 +3,11 @@ import { memo, useDeferredValue, useEffect, useId, useRef, useState } from 'reac
 import type { OrderStatus } from '../../orders/domain/order';
 import type { ListedOrder } from '../../orders/order-summaries';
 import { readOrderSummaries } from '../../orders/order-summaries';
+import { sameData } from '../../outbox/client/same-data';
 import { StatusBadge } from '../components/badges';
 import { StreamRow } from '../components/stream-row';
 import { formatMoney } from '../format';
 import { useOutpost } from '../outpost-context';
-import { sameData } from '../same-data';
 import { useLiveRead } from '../use-live-read';
 import { orderStatusText } from './order-status';
 import { ScreenHeading } from './screen-heading';

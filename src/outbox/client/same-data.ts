@@ -1,8 +1,8 @@
 /**
  * Whether two values read from the database hold the same data: equal primitives, or arrays and plain
- * objects whose entries are the same data. A list reads its window again after every write and gets new
- * objects for rows nothing changed; a row that compares so is not drawn again. Every field counts, so a row
- * is drawn again whatever changed in it, whoever changed it.
+ * objects whose entries are the same data. A live read gets new objects for rows nothing changed: an answer
+ * that compares so is not passed on (`live-read.ts`), and a list row that compares so is not drawn again.
+ * Every field counts, whoever changed it.
  */
 export function sameData(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import {
   all,
   type OutboxDatabase,
@@ -33,10 +34,15 @@ export const RETENTION_KEY = 'retention';
 /** `meta` key of the counter sums archived streams keep: a rebuild starts from them. */
 export const KEPT_COUNTERS_KEY = 'archivedCounters';
 
-/** How long settled streams stay on the device; `days: null` keeps everything (the default). */
-export interface RetentionSetting {
-  readonly days: number | null;
-}
+/**
+ * How long settled streams stay on the device: a whole number of days, or `null` to keep everything (the
+ * default). One schema for what is stored and what is read back, so a value stored by another build that
+ * breaks it reads as "keep everything", never as a shorter time.
+ */
+export const RetentionSettingSchema = v.strictObject({
+  days: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3650))),
+});
+export type RetentionSetting = v.InferOutput<typeof RetentionSettingSchema>;
 
 export const KEEP_EVERYTHING: RetentionSetting = { days: null };
 
@@ -56,23 +62,17 @@ export class RetentionSettingError extends Error {
   }
 }
 
-function checkedSetting(setting: RetentionSetting): RetentionSetting {
-  const { days } = setting;
-  if (days === null) return KEEP_EVERYTHING;
-  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new RetentionSettingError(days);
-  return { days };
-}
-
 export async function readRetention(database: OutboxDatabase): Promise<RetentionSetting> {
   const stored = await database.transact('r', ['meta'], (records) => records.meta(RETENTION_KEY));
-  const days = (stored as { days?: unknown } | undefined)?.days;
-  return typeof days === 'number' && Number.isInteger(days) && days > 0 ? { days } : KEEP_EVERYTHING;
+  const read = v.safeParse(RetentionSettingSchema, stored);
+  return read.success ? read.output : KEEP_EVERYTHING;
 }
 
 /** Stores the setting; a bad value throws `RetentionSettingError` and stores nothing. */
 export async function writeRetention(database: OutboxDatabase, setting: RetentionSetting): Promise<void> {
-  const checked = checkedSetting(setting);
-  await database.transact('rw', ['meta'], (records) => records.putMeta(RETENTION_KEY, checked));
+  const checked = v.safeParse(RetentionSettingSchema, setting);
+  if (!checked.success) throw new RetentionSettingError(setting.days);
+  await database.transact('rw', ['meta'], (records) => records.putMeta(RETENTION_KEY, checked.output));
 }
 
 /** The moment before which a settled stream's last event must lie, for the setting at `now`; null: never. */
@@ -205,7 +205,7 @@ export function exportStreams(
       exportedAt: new Date(now).toISOString(),
       streams: candidates.map((candidate, index) => ({
         streamId: candidate.streamId,
-        events: [...(events[index] ?? [])].sort((a, b) => (a.position ?? 0) - (b.position ?? 0)),
+        events: events[index] ?? [],
       })),
     };
   });
@@ -287,13 +287,16 @@ async function archiveWithin(
       kept.push({ streamId: candidate.streamId, reason: 'it changed since it was found' });
       continue;
     }
-    const stored = [...(events[index] ?? [])].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+    const stored = events[index] ?? [];
     // The stream folded again from nothing: which read-model rows it wrote and what it added to counters,
     // exactly as the transactions that stored its events did (a rebuild relies on the same).
     const replay = projectStream(parsed.type, parsed.id, candidate.streamId, undefined, stored);
     if (replay) {
-      for (const table of Object.keys(replay.rows))
-        rowDeletes.set(table, [...(rowDeletes.get(table) ?? []), parsed.id]);
+      for (const table of Object.keys(replay.rows)) {
+        const ids = rowDeletes.get(table) ?? [];
+        ids.push(parsed.id);
+        rowDeletes.set(table, ids);
+      }
       for (const increment of replay.increments) {
         if (parsed.type.retention?.keepsCounter(increment)) keptIncrements.push(increment);
         else takenBack.push(negated(increment));
@@ -326,22 +329,21 @@ const negated = (increment: CounterIncrement): CounterIncrement => ({
   add: Object.fromEntries(Object.entries(increment.add).map(([field, amount]) => [field, -amount])),
 });
 
+/** The kept sums as increments, so they add up with new ones the way counter rows do (`sumIncrements`). */
+const incrementsOfKept = (kept: KeptCounters | undefined): CounterIncrement[] =>
+  Object.entries(kept ?? {}).flatMap(([table, rows]) =>
+    Object.entries(rows).map(([id, add]) => ({ table, id, add })),
+  );
+
 /** The kept sums with more increments added. */
 function withKept(stored: KeptCounters | undefined, increments: readonly CounterIncrement[]): KeptCounters {
-  const next: Record<string, Record<string, Record<string, number>>> = {};
-  for (const [table, rows] of Object.entries(stored ?? {})) {
-    next[table] = Object.fromEntries(Object.entries(rows).map(([id, fields]) => [id, { ...fields }]));
-  }
-  for (const [table, byId] of sumIncrements(increments)) {
-    const rows = next[table] ?? {};
-    next[table] = rows;
-    for (const [id, fields] of byId) {
-      const row = rows[id] ?? {};
-      rows[id] = row;
-      for (const [field, amount] of fields) row[field] = (row[field] ?? 0) + amount;
-    }
-  }
-  return next;
+  const sums = sumIncrements([...incrementsOfKept(stored), ...increments]);
+  return Object.fromEntries(
+    [...sums].map(([table, byId]) => [
+      table,
+      Object.fromEntries([...byId].map(([id, fields]) => [id, Object.fromEntries(fields)])),
+    ]),
+  );
 }
 
 /** The kept sums as counter rows, which a rebuild writes before it replays the events still stored. */

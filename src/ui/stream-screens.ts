@@ -34,6 +34,16 @@ export function nounOfStream(streamId: string): string {
   return SCREENS[type]?.noun ?? type;
 }
 
+/** How many of `streamIds` are of each stream type, for `streamCountText`. */
+export function countByType(streamIds: Iterable<string>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const streamId of streamIds) {
+    const type = split(streamId)?.type ?? 'stream';
+    counts[type] = (counts[type] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /** "3 orders and 1 stock count": streams counted by stream type, in a sentence. */
 export function streamCountText(counts: Readonly<Record<string, number>>): string {
   const parts = Object.entries(counts)

@@ -5,7 +5,7 @@ import { FormAlert } from '../components/field';
 import { downloadFile } from '../download';
 import { formatDateTime } from '../format';
 import { useOutpost } from '../outpost-context';
-import { streamCountText } from '../stream-screens';
+import { countByType, streamCountText } from '../stream-screens';
 
 /** The choices offered; any whole number of days from 1 to 3650 is valid underneath. */
 const CHOICES: readonly { readonly days: number | null; readonly label: string }[] = [
@@ -18,28 +18,19 @@ const CHOICES: readonly { readonly days: number | null; readonly label: string }
 
 type Busy = 'saving' | 'finding' | 'exporting' | 'archiving' | null;
 
-const countsOf = (streamIds: readonly string[]): Record<string, number> => {
-  const counts: Record<string, number> = {};
-  for (const streamId of streamIds) {
-    const type = streamId.slice(0, streamId.indexOf('-'));
-    counts[type] = (counts[type] ?? 0) + 1;
-  }
-  return counts;
-};
-
 /** "Archived 12 orders. 1 order stayed: it changed since it was found." */
 function outcomeText(outcome: ArchiveOutcome, exported: string | null): string {
   const parts = [
     outcome.archived.length === 0
       ? 'Nothing was archived.'
-      : `Archived ${streamCountText(countsOf(outcome.archived))}.`,
+      : `Archived ${streamCountText(countByType(outcome.archived))}.`,
   ];
   if (exported) parts.unshift(`Saved ${exported}.`);
   const reasons = new Map<string, string[]>();
   for (const { streamId, reason } of outcome.kept)
     reasons.set(reason, [...(reasons.get(reason) ?? []), streamId]);
   for (const [reason, streamIds] of reasons) {
-    parts.push(`${streamCountText(countsOf(streamIds))} stayed: ${reason}.`);
+    parts.push(`${streamCountText(countByType(streamIds))} stayed: ${reason}.`);
   }
   return parts.join(' ');
 }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamIdOf } from '../../src/orders/stream-ids';
 import { App } from '../../src/ui/app';
 import { orderSummary } from '../support/order-rows';
+import { catchDownloads } from './support/downloads';
 import {
   createTestOutpost,
   killEntry,
@@ -140,22 +141,14 @@ describe('outbox inspector', () => {
 
   it('exports the event store and outbox as a downloaded JSON file', async () => {
     const user = userEvent.setup();
-    let exported: Blob | undefined;
-    vi.spyOn(URL, 'createObjectURL').mockImplementation((blob) => {
-      exported = blob as Blob;
-      return 'blob:outpost-test';
-    });
-    vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {});
-    const clicked: HTMLAnchorElement[] = [];
-    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
-      clicked.push(this);
-    });
+    const clicked = catchDownloads();
     await renderInspector();
     await user.click(screen.getByRole('button', { name: 'Export outbox and events' }));
 
     await waitFor(() => expect(clicked).toHaveLength(1));
-    expect(clicked[0]?.download).toMatch(/^outpost-backup-.*\.json$/);
+    expect(clicked[0]?.name).toMatch(/^outpost-backup-.*\.json$/);
     expect(clicked[0]?.href).toBe('blob:outpost-test');
+    const exported = clicked[0]?.blob;
     const backup = JSON.parse(await (exported as Blob).text()) as {
       events: { eventId: string }[];
       outbox: { eventId: string; status: string }[];

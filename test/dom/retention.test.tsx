@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamIdOf } from '../../src/orders/stream-ids';
 import type { ArchiveExport } from '../../src/outbox/client/retention';
 import { App } from '../../src/ui/app';
+import { catchDownloads } from './support/downloads';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';
 
 const ESPRESSO = { sku: 'COF-ESP-1KG', name: 'Espresso beans, 1 kg', unitPrice: 2490, quantity: 2 };
@@ -33,20 +34,6 @@ async function confirmedOrder(customer: string): Promise<string> {
     expect((await outpost.db.table('orders').get(orderId))?.status).toBe('confirmed'),
   );
   return orderId;
-}
-
-function catchDownloads() {
-  const files: { name: string; blob: Blob }[] = [];
-  let blob: Blob | undefined;
-  vi.spyOn(URL, 'createObjectURL').mockImplementation((given) => {
-    blob = given as Blob;
-    return 'blob:outpost-test';
-  });
-  vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {});
-  vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
-    if (blob) files.push({ name: this.download, blob });
-  });
-  return files;
 }
 
 describe('keeping settled records on the device', () => {

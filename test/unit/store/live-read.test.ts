@@ -20,6 +20,15 @@ function open(name: string) {
 }
 
 const opened: Dexie[] = [];
+
+/** A new database, created and left a moment: creating it announces every table as written. */
+async function created(): Promise<Dexie> {
+  const db = open(`live-${crypto.randomUUID()}`);
+  opened.push(db);
+  await db.open();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return db;
+}
 afterEach(() => {
   for (const db of opened.splice(0)) db.close();
 });
@@ -60,8 +69,7 @@ const until = async (check: () => boolean, ms = 2_000) => {
 
 describe('liveRead', () => {
   it('reads a burst of writes once they pause or every 100 ms, and always after the last one', async () => {
-    const db = open(`live-${crypto.randomUUID()}`);
-    opened.push(db);
+    const db = await created();
     const live = watch(db, {});
     await until(() => live.seen.length === 1);
     for (let n = 1; n <= 40; n += 1) await db.table('counters').put({ id: 'a', n });
@@ -73,9 +81,7 @@ describe('liveRead', () => {
   });
 
   it('shows a burst that never pauses while it lasts, not only once it ends', async () => {
-    const db = open(`live-${crypto.randomUUID()}`);
-    opened.push(db);
-    await db.open();
+    const db = await created();
     const live = watch(db, {});
     await until(() => live.seen.length === 1);
     const shownDuring: number[] = [];
@@ -91,10 +97,7 @@ describe('liveRead', () => {
   });
 
   it('reads again after a write that landed while it was reading', async () => {
-    const db = open(`live-${crypto.randomUUID()}`);
-    opened.push(db);
-    await db.open();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const db = await created();
     let release: (() => void) | null = null;
     const seen: number[] = [];
     const stop = liveRead(
@@ -124,13 +127,10 @@ describe('liveRead', () => {
   });
 
   it('reads again after a write through another connection, only for the tables it follows', async () => {
-    const name = `live-${crypto.randomUUID()}`;
-    const db = open(name);
-    const other = open(name);
-    opened.push(db, other);
-    // Creating the database announces every table as written: done before the watch starts.
-    await Promise.all([db.open(), other.open()]);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const db = await created();
+    const other = open(db.name);
+    opened.push(other);
+    await other.open();
     const live = watch(db, { tables: ['counters'], settleMs: 0 });
     await until(() => live.reads() === 1);
     await other.table('other').put({ id: 'x', n: 1 });
@@ -143,10 +143,7 @@ describe('liveRead', () => {
   });
 
   it('passes on no answer twice, and keeps going after a failed read', async () => {
-    const db = open(`live-${crypto.randomUUID()}`);
-    opened.push(db);
-    await db.open();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const db = await created();
     const live = watch(db, { settleMs: 0 });
     await until(() => live.seen.length === 1);
     await db.table('other').put({ id: 'x', n: 1 });

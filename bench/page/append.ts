@@ -1,8 +1,11 @@
 import type { OrderCommand } from '../../src/orders/domain/commands';
-import { liveOrder } from '../../src/orders/order-view';
-import { type CommandPipeline, createCommandPipeline } from '../../src/outbox/client/command-pipeline';
-import type { OutpostDb } from '../../src/outbox/client/db';
+import { liveOrder } from '../../src/orders/page/order-view';
+import {
+  type CommandPipeline,
+  createCommandPipeline,
+} from '../../src/outbox/device/commands/command-pipeline';
 import { systemClock } from '../../src/outbox/ids';
+import type { OutpostDb } from '../../src/outbox/page/database';
 import { type Durability, openIndexedDb, writeWithDexie, writeWithIndexedDb } from './baselines';
 import { addProduct, RowFactory } from './fixtures';
 import { dbName, freshDb, productDeps, rememberIdb, seedProduct, seedRows } from './setups';

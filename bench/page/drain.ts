@@ -1,7 +1,7 @@
-import type { StoredClientEvent } from '../../src/outbox/client/db';
+import { createSyncEngine } from '../../src/outbox/device/sync/engine';
 import { systemClock } from '../../src/outbox/ids';
 import { PROTOCOL_VERSION } from '../../src/outbox/protocol/messages';
-import { createSyncEngine } from '../../src/outbox/sync/engine';
+import type { StoredClientEvent } from '../../src/outbox/storage/rows';
 import { clientId, ids, RowFactory, seedCommands } from './fixtures';
 import { freshDb, openedDb, seedRows } from './setups';
 

@@ -3,10 +3,10 @@ import {
   type CommandPipelineDeps,
   type CommandResult,
   createCommandPipeline,
-} from '../../src/outbox/client/command-pipeline';
-import type { OutpostDb } from '../../src/outbox/client/db';
-import { EventBus } from '../../src/outbox/client/event-bus';
+} from '../../src/outbox/device/commands/command-pipeline';
+import { EventBus } from '../../src/outbox/device/event-bus';
 import { systemClock } from '../../src/outbox/ids';
+import type { OutpostDb } from '../../src/outbox/page/database';
 import { streamTypes } from '../../src/plugins';
 import { type Durability, deleteDatabase, writeWithDexie } from './baselines';
 import { type CommandRows, clientId, ids, type RowFactory, seedCommands } from './fixtures';

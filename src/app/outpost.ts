@@ -1,27 +1,27 @@
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
-import type { FaultSettings } from '../mocks/faults';
-import { registerWorker, type WorkerHandle } from '../outbox/browser/register-worker';
-import { watchStorage } from '../outbox/browser/storage-estimate';
-import { detectSyncMode, type SyncMode } from '../outbox/browser/sync-mode';
-import { getOrCreateClientId } from '../outbox/client/client-id';
-import type { CommandOutcome, CommandRequest } from '../outbox/client/command-pipeline';
-import { type OutpostDb, streamTypesOf } from '../outbox/client/db';
-import type { CommandError } from '../outbox/client/errors';
-import { EventBus } from '../outbox/client/event-bus';
+import type { CommandOutcome, CommandRequest } from '../outbox/device/commands/command-pipeline';
+import type { CommandError } from '../outbox/device/commands/errors';
+import { EventBus } from '../outbox/device/event-bus';
+import { getOrCreateClientId } from '../outbox/device/sync/client-id';
+import type { SignedIn } from '../outbox/device/sync/sign-in';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../outbox/ids';
-import type { Result } from '../outbox/result';
-import type { SignInFailure } from '../outbox/sync/auth-client';
-import type { SignedIn } from '../outbox/sync/sign-in';
+import type { FaultSettings } from '../outbox/mock/faults';
+import type { SignInFailure } from '../outbox/page/auth-client';
+import { type OutpostDb, streamTypesOf } from '../outbox/page/database';
+import type { PageSyncPorts } from '../outbox/page/page-sync';
+import { registerWorker, type WorkerHandle } from '../outbox/page/register-worker';
+import type { RetentionControls } from '../outbox/page/retention-controls';
 import {
   browserOnline$,
   liveSyncFacts,
   liveSyncStatus,
   type SyncFacts,
   type SyncStatus,
-} from '../outbox/sync/status';
+} from '../outbox/page/status';
+import { watchStorage } from '../outbox/page/storage-estimate';
+import { detectSyncMode, type SyncMode } from '../outbox/page/sync-mode';
+import type { Result } from '../outbox/result';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from './build-flags';
-import type { PageSyncPorts } from './page-sync';
-import type { RetentionControls } from './retention';
 import { openAppDb } from './schema';
 
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
@@ -115,7 +115,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   // rarely waits for them.
   const handler = loadOnce(async () => {
     const [{ createCommandPipeline }] = await Promise.all([
-      import('../outbox/client/command-pipeline'),
+      import('../outbox/device/commands/command-pipeline'),
       streamTypesOf(db),
     ]);
     return createCommandPipeline({ db, clock, ids, clientId, bus });
@@ -137,24 +137,25 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   followFacts();
   const facts$ = facts.pipe(filter((value): value is SyncFacts => value !== null));
   const sync = loadOnce(() =>
-    Promise.all([import('./page-sync'), streamTypesOf(db)]).then(([{ startPageSync }, streamTypes]) =>
-      startPageSync({
-        db,
-        streamTypes,
-        clock,
-        ids,
-        clientId,
-        bus,
-        endpoint,
-        transport,
-        mode: syncMode,
-        worker,
-        isOnline: () => network.isOnline(),
-        ports: options.pageSync ?? {},
-        facts$,
-        // Delivered rows free space and pulled events take some: the storage estimate follows each flush.
-        onFlushed: () => void storage.refresh(),
-      }),
+    Promise.all([import('../outbox/page/page-sync'), streamTypesOf(db)]).then(
+      ([{ startPageSync }, streamTypes]) =>
+        startPageSync({
+          db,
+          streamTypes,
+          clock,
+          ids,
+          clientId,
+          bus,
+          endpoint,
+          transport,
+          mode: syncMode,
+          worker,
+          isOnline: () => network.isOnline(),
+          ports: options.pageSync ?? {},
+          facts$,
+          // Delivered rows free space and pulled events take some: the storage estimate follows each flush.
+          onFlushed: () => void storage.refresh(),
+        }),
     ),
   );
   // Started now, next to the first render: entries an earlier visit left go out without a new command.
@@ -168,7 +169,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const transport =
     options.transport ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const session = loadOnce(() =>
-    import('./session').then(({ createSession }) =>
+    import('../outbox/page/session').then(({ createSession }) =>
       createSession({
         db,
         transport,
@@ -206,7 +207,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     // A refusal (not dead any more, in flight, an empty reason) is thrown so the dialog shows it.
     async retryDeadLetter(eventId) {
       const [{ retryDeadLetter }] = await Promise.all([
-        import('../outbox/sync/dead-letters'),
+        import('../outbox/device/sync/dead-letters'),
         streamTypesOf(db),
       ]);
       const retried = await retryDeadLetter(db, eventId);
@@ -215,7 +216,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     },
     async discardDeadLetter(eventId, reason) {
       const [{ discardDeadLetter }] = await Promise.all([
-        import('../outbox/sync/dead-letters'),
+        import('../outbox/device/sync/dead-letters'),
         streamTypesOf(db),
       ]);
       const discarded = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
@@ -229,7 +230,9 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
       return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
     },
     retention: loadOnce(() =>
-      import('./retention').then(({ createRetentionControls }) => createRetentionControls(db, clock)),
+      import('../outbox/page/retention-controls').then(({ createRetentionControls }) =>
+        createRetentionControls(db, clock),
+      ),
     ),
     async signIn(username, password) {
       const signedIn = await (await session()).signIn(username, password);

@@ -1,5 +1,5 @@
 import Dexie, { type Transaction } from 'dexie';
-import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/client/db';
+import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/page/database';
 import type { DeferredStreamTypes } from '../outbox/stream-layout';
 import type { StreamTypes } from '../outbox/stream-types';
 import { deferredPlugins } from '../plugin-layouts';

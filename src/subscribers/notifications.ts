@@ -1,7 +1,7 @@
 import { BehaviorSubject, filter, mergeMap, type Observable } from 'rxjs';
 import type { OrderSummary } from '../orders/read-models';
 import { orderEventOf } from '../orders/stored-events';
-import { type OutpostDb, readModelTable, type StoredEvent } from '../outbox/lists';
+import { type OutpostDb, readModelTable, type StoredEvent } from '../outbox/page';
 import { countEventOf } from '../stockcount/stored-events';
 
 /**

@@ -4,8 +4,8 @@ import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-
 import { createWorkerBackend } from '#sw-backend';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../app/build-flags';
 import { SCHEMA_VERSION } from '../app/schema-version';
-import { SYNC_CHANNEL_NAME } from '../outbox/browser/sync-channel';
-import { BACKGROUND_SYNC_TAG, PERIODIC_SYNC_TAG } from '../outbox/browser/worker-messages';
+import { SYNC_CHANNEL_NAME } from '../outbox/device/sync/sync-channel';
+import { BACKGROUND_SYNC_TAG, PERIODIC_SYNC_TAG } from '../outbox/device/worker-messages';
 import { systemClock, uuidv7Generator } from '../outbox/ids';
 import { handleWorkerMessage } from '../outbox/worker/messages';
 import { createWorkerSync } from '../outbox/worker/worker-sync';

@@ -1,5 +1,5 @@
 import { lazy, Suspense, useState } from 'react';
-import type { SyncStatus } from '../outbox/sync/status';
+import type { SyncStatus } from '../outbox/page/status';
 import { useOutpost } from './outpost-context';
 import { streamCountText } from './stream-screens';
 

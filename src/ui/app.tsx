@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Outpost } from '../app/outpost';
+import { OrdersListScreen } from '../orders/page/orders-list';
 import type { IdGenerator } from '../outbox/ids';
 import {
   browserNotifier,
@@ -8,7 +9,6 @@ import {
 } from '../subscribers/notifications';
 import { defaultIds, OutpostProvider } from './outpost-context';
 import { parseRoute, type Route, useHash } from './routing';
-import { OrdersListScreen } from './screens/orders-list';
 import { StatusBar, UpdatePrompt } from './status-bar';
 import { NotificationPermissionButton, Toasts } from './toasts';
 import './styles.css';
@@ -17,19 +17,23 @@ import './styles.css';
 // a first visit downloads less before it can show orders. The worker precaches every chunk, so offline
 // navigation still finds them.
 const OrderDetailScreen = lazy(() =>
-  import('./screens/order-detail').then((m) => ({ default: m.OrderDetailScreen })),
+  import('../orders/page/order-detail').then((m) => ({ default: m.OrderDetailScreen })),
 );
-const NewOrderScreen = lazy(() => import('./screens/new-order').then((m) => ({ default: m.NewOrderScreen })));
+const NewOrderScreen = lazy(() =>
+  import('../orders/page/new-order').then((m) => ({ default: m.NewOrderScreen })),
+);
 const OutboxInspectorScreen = lazy(() =>
   import('./screens/outbox-inspector').then((m) => ({ default: m.OutboxInspectorScreen })),
 );
 const StockCountsScreen = lazy(() =>
-  import('./screens/stock-counts').then((m) => ({ default: m.StockCountsScreen })),
+  import('../stockcount/page/stock-counts').then((m) => ({ default: m.StockCountsScreen })),
 );
 const StockCountSheetScreen = lazy(() =>
-  import('./screens/stock-count-sheet').then((m) => ({ default: m.StockCountSheetScreen })),
+  import('../stockcount/page/stock-count-sheet').then((m) => ({ default: m.StockCountSheetScreen })),
 );
-const InsightsScreen = lazy(() => import('./screens/insights').then((m) => ({ default: m.InsightsScreen })));
+const InsightsScreen = lazy(() =>
+  import('../orders/page/insights').then((m) => ({ default: m.InsightsScreen })),
+);
 const DemoControls = lazy(() => import('./demo-controls').then((m) => ({ default: m.DemoControls })));
 
 export interface AppProps {

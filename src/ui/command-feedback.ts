@@ -1,4 +1,4 @@
-import type { CommandError } from '../outbox/client/errors';
+import type { CommandError } from '../outbox/device/commands/errors';
 import { DomainError } from '../outbox/stream-type';
 import { ValidationError } from '../outbox/validation';
 

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import type { SyncMode } from '../outbox/browser/sync-mode';
-import type { SyncStatus } from '../outbox/sync/status';
+import type { SyncStatus } from '../outbox/page/status';
+import type { SyncMode } from '../outbox/page/sync-mode';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useOutpost } from './outpost-context';
 import { useObservable } from './use-observable';

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DomainError, ValidationError } from '../../src/outbox';
-import { createCommandPipeline } from '../../src/outbox/client/command-pipeline';
-import { CommandIdReusedError, StorageError } from '../../src/outbox/client/errors';
-import { EventBus } from '../../src/outbox/client/event-bus';
-import { rebuildReadModels } from '../../src/outbox/client/rebuild';
+import { createCommandPipeline } from '../../src/outbox/device/commands/command-pipeline';
+import { CommandIdReusedError, StorageError } from '../../src/outbox/device/commands/errors';
+import { EventBus } from '../../src/outbox/device/event-bus';
+import { rebuildReadModels } from '../../src/outbox/device/read-models/rebuild';
 import { type CoreClient, createCoreClient, ManualClock, run } from './support/harness';
 import type { TallyRow } from './support/tally';
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Outpost } from '../../src/app/outpost';
 import { catalog, isDiscontinued } from '../../src/catalog/products';
 import { streamIdOf } from '../../src/orders/stream-ids';
-import type { CommandRequest, CommandResult } from '../../src/outbox/client/command-pipeline';
+import type { CommandRequest, CommandResult } from '../../src/outbox/device/commands/command-pipeline';
 import { App } from '../../src/ui/app';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';
 

@@ -1,9 +1,9 @@
 import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readMedianAcknowledgementMs, readOrderInsights } from '../../src/orders/order-insights';
+import { readMedianAcknowledgementMs, readOrderInsights } from '../../src/orders/page/order-insights';
 import { streamIdOf } from '../../src/orders/stream-ids';
+import { storeServerEvents, syncTables } from '../../src/outbox/device/sync/outbox-store';
 import type { WireServerEvent } from '../../src/outbox/protocol/messages';
-import { storeServerEvents, syncTables } from '../../src/outbox/sync/outbox-store';
 import { startNotificationService, type Toast } from '../../src/subscribers/notifications';
 import { App } from '../../src/ui/app';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { type WorkerReply, WorkerRequestSchema } from '../browser/worker-messages';
+import { type WorkerReply, WorkerRequestSchema } from '../device/worker-messages';
 import type { WorkerBackend } from './backend';
 import type { WorkerSync } from './worker-sync';
 

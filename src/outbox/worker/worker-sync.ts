@@ -1,13 +1,13 @@
-import { type CoordinatedFlush, createCoordinatedFlush } from '../browser/coordinated-flush';
-import type { FlushRequest } from '../browser/flush-lock';
-import { getOrCreateClientId } from '../client/client-id';
-import { EventBus } from '../client/event-bus';
+import { EventBus } from '../device/event-bus';
+import { getOrCreateClientId } from '../device/sync/client-id';
+import { type CoordinatedFlush, createCoordinatedFlush } from '../device/sync/coordinated-flush';
+import { createSyncEngine, type FlushReport } from '../device/sync/engine';
+import type { FlushRequest } from '../device/sync/flush-lock';
+import { flushUntilSettled } from '../device/sync/schedule';
 import { systemClock, uuidv7Generator } from '../ids';
 import { SYNC_DB_NAME } from '../storage/outbox-database';
 import { DatabaseUnavailableError, openPlainDatabase } from '../storage/plain-database';
 import type { StreamTypes } from '../stream-types';
-import { createSyncEngine, type FlushReport } from '../sync/engine';
-import { flushUntilSettled } from '../sync/schedule';
 import type { WorkerBackend } from './backend';
 
 /**

@@ -3,9 +3,9 @@ import './local-storage-shim';
 import Dexie, { type EntityTable } from 'dexie';
 import { getResponse } from 'msw';
 import * as v from 'valibot';
-import { createFaultControl, type FaultSettings } from '../../mocks/faults';
-import { createMockHandlers } from '../../mocks/handlers';
-import type { DemoArrival, DemoServerState } from '../../outbox/browser/worker-messages';
+import type { DemoArrival, DemoServerState } from '../../outbox/device/worker-messages';
+import { createFaultControl, type FaultSettings } from '../../outbox/mock/faults';
+import { createMockHandlers } from '../../outbox/mock/handlers';
 import { createSyncHandler } from '../../outbox/server/http';
 import {
   createMemoryStorage,

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import * as v from 'valibot';
-import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/client/outbox-view';
-import { readOutboxSections } from '../../outbox/client/queries';
+import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/device/read-models/outbox-view';
 import { ReasonSchema } from '../../outbox/fields';
+import { readOutboxSections } from '../../outbox/page/queries';
 import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useState } from 'react';
-import type { ArchiveDue, ArchiveOutcome } from '../../app/retention';
+import type { ArchiveDue, ArchiveOutcome } from '../../outbox/page/retention-controls';
 
 import { FormAlert } from '../components/field';
 import { downloadFile } from '../download';

@@ -1,8 +1,8 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Outpost } from '../../../src/app/outpost';
 import type { OrderSummary } from '../../../src/orders/read-models';
-import type { DemoServerState } from '../../../src/outbox/browser/worker-messages';
-import type { DeliveryRow, OutboxRow, StoredSyncState } from '../../../src/outbox/client/db';
+import type { DemoServerState } from '../../../src/outbox/device/worker-messages';
+import type { DeliveryRow, OutboxRow, StoredSyncState } from '../../../src/outbox/storage/rows';
 import { buildDemoOnce } from './build-demo';
 import { type StaticServer, serveStatic } from './static-server';
 

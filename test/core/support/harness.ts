@@ -1,13 +1,13 @@
-import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import { type OutpostDb, openOutboxDb } from '../../../src/outbox/client/db';
-import { EventBus } from '../../../src/outbox/client/event-bus';
+import { createCommandPipeline } from '../../../src/outbox/device/commands/command-pipeline';
+import { EventBus } from '../../../src/outbox/device/event-bus';
+import { createSyncEngine, type SyncEngineDeps } from '../../../src/outbox/device/sync/engine';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { type OutpostDb, openOutboxDb } from '../../../src/outbox/page/database';
 import { createSyncHandler } from '../../../src/outbox/server/http';
 import { createMemoryStorage } from '../../../src/outbox/server/memory-storage';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import type { AnyServerStreamType } from '../../../src/outbox/stream-type';
 import type { StreamTypes } from '../../../src/outbox/stream-types';
-import { createSyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
 import { tallyServerTypes, tallyTypes } from './tally';
 
 /**

@@ -1,9 +1,14 @@
 import { setupServer } from 'msw/node';
 import * as v from 'valibot';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFaultControl, type FaultSettings, NO_FAULTS, seededRandom } from '../../../src/mocks/faults';
-import { createMockBackend } from '../../../src/mocks/mock-backend';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import {
+  createFaultControl,
+  type FaultSettings,
+  NO_FAULTS,
+  seededRandom,
+} from '../../../src/outbox/mock/faults';
+import { createMockBackend } from '../../../src/outbox/mock/mock-backend';
 import { ErrorBodySchema, PushResponseSchema } from '../../../src/outbox/protocol/messages';
 import { OrderStreamBuilder } from '../../server/protocol-contract';
 

@@ -1,6 +1,6 @@
 import { setupServer } from 'msw/node';
-import { createMockBackend } from '../../../src/mocks/mock-backend';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { createMockBackend } from '../../../src/outbox/mock/mock-backend';
 import { runProtocolContract } from '../../server/protocol-contract';
 
 // The mock answers through msw exactly as the reference server does over the network: same suite, real fetch.

@@ -2,16 +2,20 @@ import Dexie from 'dexie';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OrderDomainError } from '../../../src/orders/domain/errors';
-import { liveOrder } from '../../../src/orders/order-view';
+import { liveOrder } from '../../../src/orders/page/order-view';
 import type { OrderLines } from '../../../src/orders/read-models';
 import { orderIdOf, streamIdOf } from '../../../src/orders/stream-ids';
-import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import { CommandIdReusedError, StorageError, StreamDiscardedError } from '../../../src/outbox/client/errors';
-import { EventBus } from '../../../src/outbox/client/event-bus';
-import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { createCommandPipeline } from '../../../src/outbox/device/commands/command-pipeline';
+import {
+  CommandIdReusedError,
+  StorageError,
+  StreamDiscardedError,
+} from '../../../src/outbox/device/commands/errors';
+import { EventBus } from '../../../src/outbox/device/event-bus';
+import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
+import { readModelTable } from '../../../src/outbox/page';
 import { WireClientEventSchema } from '../../../src/outbox/protocol/messages';
 import { ValidationError } from '../../../src/outbox/validation';
-import { readModelTable } from '../../../src/outbox/views';
 import { openTestDb } from '../../support/app-db';
 import { orderSummary } from '../../support/order-rows';
 import {

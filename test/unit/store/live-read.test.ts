@@ -1,6 +1,6 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveRead } from '../../../src/outbox/client/live-read';
+import { liveRead } from '../../../src/outbox/page/live-read';
 
 /**
  * `liveRead` (src/outbox/client/live-read.ts): a burst of writes costs one read per interval, never loses the

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrderCommand } from '../../../src/orders/domain/commands';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import type { OutpostDb } from '../../../src/outbox/client/db';
-import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
+import type { OutpostDb } from '../../../src/outbox/page/database';
 import { orderSummary } from '../../support/order-rows';
 import {
   applyServerEvents,

@@ -1,27 +1,35 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { SCHEMA_VERSION } from '../../../src/app/schema-version';
-import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/mocks/faults';
-import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
 import type { OrderEvent } from '../../../src/orders/domain/events';
 import { foldOrder } from '../../../src/orders/domain/order';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { type CommandOutcome, createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import type { OutboxRow, OutpostDb } from '../../../src/outbox/client/db';
-import type { CommandError } from '../../../src/outbox/client/errors';
-import { EventBus } from '../../../src/outbox/client/event-bus';
+import {
+  type CommandOutcome,
+  createCommandPipeline,
+} from '../../../src/outbox/device/commands/command-pipeline';
+import type { CommandError } from '../../../src/outbox/device/commands/errors';
+import { EventBus } from '../../../src/outbox/device/event-bus';
 import {
   type DeliveryState,
   deliveryStateOf,
   type OutboxEntry,
   outboxEntriesView,
-} from '../../../src/outbox/client/outbox-view';
+} from '../../../src/outbox/device/read-models/outbox-view';
+import {
+  createSyncEngine,
+  type SyncEngine,
+  type SyncEngineDeps,
+} from '../../../src/outbox/device/sync/engine';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/outbox/mock/faults';
+import { createMockBackend, type MockBackend } from '../../../src/outbox/mock/mock-backend';
+import type { OutpostDb } from '../../../src/outbox/page/database';
 import type { Result } from '../../../src/outbox/result';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import type { OutboxDatabase } from '../../../src/outbox/storage/outbox-database';
 import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
-import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
+import type { OutboxRow } from '../../../src/outbox/storage/rows';
 import { openTestDb } from '../../support/app-db';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.

@@ -1,4 +1,5 @@
 import { createSyncEngine } from '../../src/outbox/device/sync/engine';
+import { syncStorage } from '../../src/outbox/device/sync/sync-storage';
 import { systemClock } from '../../src/outbox/ids';
 import { PROTOCOL_VERSION } from '../../src/outbox/protocol/messages';
 import type { StoredClientEvent } from '../../src/outbox/storage/rows';
@@ -79,7 +80,7 @@ export async function drainRun({
   networkMs = 0;
   if (variant === 'outpost') {
     const engine = createSyncEngine({
-      db,
+      storage: syncStorage(db),
       streamTypes: db.streamTypes,
       transport: timedFetch,
       clock: systemClock,

@@ -1,7 +1,6 @@
 import Dexie, { type Transaction } from 'dexie';
-import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/page/database';
-import type { DeferredStreamTypes } from '../outbox/stream-layout';
-import type { StreamTypes } from '../outbox/stream-types';
+import type { DeferredStreamTypes, StreamTypes } from '../outbox';
+import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/page';
 import { deferredPlugins } from '../plugin-layouts';
 import { SCHEMA_VERSION } from './schema-version';
 

@@ -1,6 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import type { SyncStatus } from '../outbox/page/status';
-import type { SyncMode } from '../outbox/page/sync-mode';
+import type { SyncMode, SyncStatus } from '../outbox/page';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useOutpost } from './outpost-context';
 import { useObservable } from './use-observable';

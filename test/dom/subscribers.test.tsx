@@ -6,6 +6,7 @@ import { storeServerEvents, syncTables } from '../../src/outbox/device/sync/outb
 import type { WireServerEvent } from '../../src/outbox/protocol/messages';
 import { startNotificationService, type Toast } from '../../src/subscribers/notifications';
 import { App } from '../../src/ui/app';
+import { streamScreens } from '../../src/ui/stream-screens';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';
 
 const ESPRESSO = { sku: 'COF-ESP-1KG', name: 'Espresso beans, 1 kg', unitPrice: 2490, quantity: 2 };
@@ -67,6 +68,7 @@ describe('notification service', () => {
     const service = startNotificationService({
       bus: outpost.bus,
       db: outpost.db,
+      toastOf: streamScreens.toastOf,
       system: (title) => system.push(title),
     });
     let toasts: readonly Toast[] = [];

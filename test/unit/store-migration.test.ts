@@ -10,6 +10,7 @@ import {
 } from '../../src/outbox/device/read-models/outbox-view';
 import { retryDeadLetter } from '../../src/outbox/device/sync/dead-letters';
 import { createSyncEngine } from '../../src/outbox/device/sync/engine';
+import { syncStorage } from '../../src/outbox/device/sync/sync-storage';
 import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
 import { openTestDb } from '../support/app-db';
 import { orderSummary } from '../support/order-rows';
@@ -349,7 +350,7 @@ describe('after the upgrade', () => {
       const backend = createTestBackend({ clock, ids });
       server.use(...backend.handlers);
       const engine = createSyncEngine({
-        db,
+        storage: syncStorage(db),
         streamTypes: db.streamTypes,
         transport: (...args) => fetch(...args),
         clock,

@@ -2,9 +2,9 @@ import { type FormEvent, useState } from 'react';
 import { Field, FormAlert } from '../../ui/components/field';
 import { useCommandSubmit } from '../../ui/hooks';
 import { useOutpostIds } from '../../ui/outpost-context';
-import { navigate } from '../../ui/routing';
 import { ScreenHeading } from '../../ui/screens/screen-heading';
 import { CURRENCY_CODES } from '../domain/currency';
+import { navigate } from './routes';
 
 const FIELDS = ['customerName', 'currency'] as const;
 

@@ -1,4 +1,10 @@
-import { type DeliveryView, type OutpostDb, readDeliveryViews, readModelTable } from '../../outbox/page';
+import {
+  type DeliveryView,
+  type OutpostDb,
+  readDeliveryViews,
+  readModelTable,
+  readWithDeliveries,
+} from '../../outbox/page';
 import type { OrderStatus } from '../domain/order';
 import { listCountKey, type OrderCount } from '../order-count-rows';
 import type { OrderSummary } from '../read-models';
@@ -83,7 +89,7 @@ export async function readOrderSummaries(
   query: OrderSummaryQuery,
   now: number,
 ): Promise<OrderSummaryPage> {
-  return db.transaction('r', ['orders', 'orderCounts', 'deliveries', 'leases'], async () => {
+  return readWithDeliveries(db, ['orders', 'orderCounts'], async () => {
     let window = matchingSummaries(db, query);
     if (query.offset) window = window.offset(query.offset);
     if (query.limit !== undefined) window = window.limit(query.limit);

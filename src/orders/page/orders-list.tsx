@@ -1,6 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useDeferredValue, useEffect, useId, useRef, useState } from 'react';
-import { sameData } from '../../outbox/page/same-data';
+import { sameData } from '../../outbox/page';
 import { StatusBadge } from '../../ui/components/badges';
 import { StreamRow } from '../../ui/components/stream-row';
 import { formatMoney } from '../../ui/format';

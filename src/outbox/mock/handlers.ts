@@ -1,6 +1,5 @@
 import { delay, HttpResponse, http, type RequestHandler } from 'msw';
-import type { SyncHandler } from '../server/http';
-import { errorResponse } from '../server/http-errors';
+import { errorResponse, type SyncHandler } from '../server';
 import type { FaultControl, FaultSettings } from './faults';
 
 export interface MockHandlersOptions {

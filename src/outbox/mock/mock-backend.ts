@@ -1,17 +1,14 @@
 import type { RequestHandler } from 'msw';
-import { serverStreamTypes } from '../../server-plugins';
 import type { Clock, IdGenerator } from '../ids';
-import { createSyncHandler, type SyncHandler } from '../server/http';
-import { createMemoryStorage } from '../server/memory-storage';
-import type { ServerStorage } from '../server/storage';
+import { createMemoryStorage, createSyncHandler, type ServerStorage, type SyncHandler } from '../server';
 import type { AnyServerStreamType } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import { createFaultControl, type FaultControl } from './faults';
 import { createMockHandlers, respondWithFaults } from './handlers';
 
 export interface MockBackendOptions {
-  /** The stream types it serves; the app's list by default. */
-  readonly streamTypes?: StreamTypes<AnyServerStreamType>;
+  /** The stream types it serves, each with its server policy (`withServerPolicy`). */
+  readonly streamTypes: StreamTypes<AnyServerStreamType>;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   /** Shared with a UI that edits the faults; a fresh control without faults by default. */
@@ -23,6 +20,12 @@ export interface MockBackendOptions {
   /** Where msw intercepts; default `basePath` on any origin. An absolute URL limits it to one origin. */
   readonly baseUrl?: string;
   readonly token?: string | null;
+  /**
+   * Whether the device's network is up, for a mock that runs inside the page or the worker (no request of
+   * its `fetch` crosses a network the browser could cut): while it says false, `fetch` fails as the network
+   * does. Always up by default.
+   */
+  readonly online?: () => boolean;
 }
 
 export interface MockBackend {
@@ -48,7 +51,7 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
   const faults = options.faults ?? createFaultControl();
   const basePath = options.basePath ?? '/api/sync';
   const handle = createSyncHandler({
-    streamTypes: options.streamTypes ?? serverStreamTypes,
+    streamTypes: options.streamTypes,
     storage,
     clock: options.clock,
     ids: options.ids,
@@ -62,6 +65,7 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
     faults,
     handle,
     async fetch(request) {
+      if (options.online && !options.online()) throw new TypeError('Failed to fetch (the device is offline)');
       const response = await respondWithFaults(request, faults, handle);
       if (response.type === 'error') throw new TypeError('Failed to fetch (injected network fault)');
       return response;

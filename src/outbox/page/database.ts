@@ -1,5 +1,5 @@
 import Dexie, { type EntityTable, type Table, type Transaction } from 'dexie';
-import { dexieTransact } from '../storage/dexie-database';
+import { dexieRecords, dexieTransact } from '../storage/dexie-database';
 import type { OutboxDatabase } from '../storage/outbox-database';
 import { SYNC_DB_NAME } from '../storage/outbox-database';
 import type {
@@ -13,11 +13,11 @@ import type {
   StreamRow,
 } from '../storage/rows';
 import {
+  checkSameLayouts,
   type DeferredStreamTypes,
   isDeferred,
   layoutOf,
   type StreamLayout,
-  sameLayouts,
   tablesOf,
 } from '../stream-layout';
 import type { StreamTypes } from '../stream-types';
@@ -151,9 +151,7 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
     if (types) return Promise.resolve(types);
     loading ??= (given as DeferredStreamTypes).load().then(
       (arrived) => {
-        if (!sameLayouts(layouts, arrived)) {
-          throw new TypeError('The stream types loaded are not the ones whose layouts opened the database');
-        }
+        checkSameLayouts(layouts, arrived);
         types = arrived;
         return arrived;
       },
@@ -177,12 +175,13 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
     'ready',
     async (vip) => {
       if (!(await vip.table('meta').get(REBUILD_OWED))) return;
-      const [all, { rebuildScope, rebuildWithin, upgradeTables }] = await Promise.all([
+      const [all, { rebuildScope, rebuildWithin }] = await Promise.all([
         streamTypesOf(db),
         import('../device/read-models/rebuild'),
       ]);
       await vip.transaction('rw', rebuildScope(all), async (tx) => {
-        await rebuildWithin(upgradeTables(tx), all);
+        // The records bound to Dexie's upgrade-time transaction: the one that holds every other query back.
+        await rebuildWithin(dexieRecords(tx), all);
         await tx.table('meta').delete(REBUILD_OWED);
       });
     },

@@ -3,7 +3,20 @@
  * sync status, deal with dead letters, retention and sign-in, register the service worker. Page only: it
  * brings Dexie, which the service worker and the server never load. Re-exports only.
  */
-
+export type {
+  CommandOutcome,
+  CommandRequest,
+  CommandResult,
+} from '../device/commands/command-pipeline';
+export {
+  type CommandError,
+  CommandIdReusedError,
+  StorageError,
+  type StorageErrorCode,
+  StreamArchivedError,
+  StreamDiscardedError,
+} from '../device/commands/errors';
+export { EventBus } from '../device/event-bus';
 export {
   type DeliveryState,
   type DeliveryView,
@@ -15,10 +28,22 @@ export {
   type OutboxEntry,
   type OutboxEntryStatus,
 } from '../device/read-models/outbox-view';
+export {
+  type ArchiveCandidate,
+  type ArchiveOutcome,
+  type RetentionSetting,
+  RetentionSettingError,
+} from '../device/read-models/retention';
+export type { DeadLetter } from '../device/sync/dead-letters';
+export { DeadLetterError, type DeadLetterErrorCode } from '../device/sync/errors';
+export type { FlushOutcome, FlushReport } from '../device/sync/flush-report';
+export type { SignedIn } from '../device/sync/sign-in';
+export type { SyncFacts } from '../device/sync/sync-facts';
 export type {
   BlockedFacts,
   DeliveryRow,
   OutboxRow,
+  OutboxStatus,
   StoredClientEvent,
   StoredEvent,
   StoredLocalEvent,
@@ -27,8 +52,35 @@ export type {
   StreamRow,
   SyncState,
 } from '../storage/rows';
+export type { SignInFailure } from './auth-client';
 export type { CommittedStream } from './committed-views';
-export { type OutpostDb, readModelTable } from './database';
+export {
+  DB_NAME,
+  type OpenOutboxDbOptions,
+  type OutpostDb,
+  openOutboxDb,
+  readModelTable,
+  type SchemaVersion,
+  streamTypesOf,
+} from './database';
+export { type LiveReadObserver, type LiveReadOptions, liveRead } from './live-read';
+export { type NetworkPort, type OpenOutboxOptions, type Outbox, openOutbox } from './outbox';
 export { overTime } from './over-time';
-export { type DeliveryViews, readDeliveries, readDeliveryViews } from './queries';
+export type { PageSyncPorts, SyncChannel } from './page-sync';
+export {
+  type DeliveryViews,
+  type OutboxSection,
+  type OutboxSections,
+  readDeliveries,
+  readDeliveryViews,
+  readOutboxSections,
+  readWithDeliveries,
+} from './queries';
+export { registerWorker, type WorkerHandle, WorkerRequestError } from './register-worker';
+export { ARCHIVE_LIMIT, type ArchiveDue, type RetentionControls } from './retention-controls';
+export { sameData } from './same-data';
+export type { SyncPhase, SyncStatus } from './status';
+export type { StorageInfo } from './storage-estimate';
 export { liveStream, liveStreamScreen, type StreamActivity, type StreamView } from './stream-view';
+export type { PageSignals, WakeReason } from './sync-driver';
+export type { SyncMode } from './sync-mode';

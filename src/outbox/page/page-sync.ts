@@ -3,6 +3,7 @@ import type { EventBus } from '../device/event-bus';
 import { type CoordinatedFlush, createCoordinatedFlush } from '../device/sync/coordinated-flush';
 import { createSyncEngine } from '../device/sync/engine';
 import { parseFlushReport, parseSyncChannelMessage, SYNC_CHANNEL_NAME } from '../device/sync/sync-channel';
+import { syncStorage } from '../device/sync/sync-storage';
 import { BACKGROUND_SYNC_TAG } from '../device/worker-messages';
 import type { Clock, IdGenerator } from '../ids';
 import type { StreamTypes } from '../stream-types';
@@ -34,7 +35,8 @@ export interface PageSyncDeps {
   readonly endpoint: string;
   readonly transport: typeof fetch;
   readonly mode: SyncMode;
-  readonly worker: WorkerHandle;
+  /** The registered service worker; null where the page has none (it then sends everything itself). */
+  readonly worker: WorkerHandle | null;
   /** Whether the device is online: the engine sends nothing, and the schedule arms no timer, while it is not. */
   readonly isOnline: () => boolean;
   /** What to take from somewhere other than the browser; each port left out is the browser's own. */
@@ -85,7 +87,7 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
   const ports = withBrowserPorts(deps.ports);
   const locks = ports.locks ?? undefined;
   const engine = createSyncEngine({
-    db,
+    storage: syncStorage(db),
     streamTypes: deps.streamTypes,
     transport: deps.transport,
     clock,
@@ -112,6 +114,7 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
     mode: deps.mode,
     flush,
     async registerBackgroundSync() {
+      if (!worker) throw new Error('This page registered no service worker');
       const registration = await worker.registration;
       const sync = (registration as ServiceWorkerRegistration & { sync?: SyncManagerLike }).sync;
       if (!sync) throw new Error('Background Sync is not available on this registration');
@@ -119,7 +122,7 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
     },
     askWorker: async () => {
       // Not controlled yet (first visit) or no worker at all: the page flushes itself instead.
-      if (!ports.controlled()) throw new Error('No service worker controls this page');
+      if (!worker || !ports.controlled()) throw new Error('No service worker controls this page');
       const report = parseFlushReport(await worker.request({ type: 'sync-now' }));
       if (!report) throw new Error('The service worker answered sync-now without a flush report');
       return report;
@@ -133,7 +136,7 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
   });
   // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
   driver.start();
-  if (deps.mode === 'background-sync') {
+  if (deps.mode === 'background-sync' && worker) {
     void import('./periodic-sync').then(({ registerPeriodicSync }) =>
       registerPeriodicSync(worker.registration),
     );

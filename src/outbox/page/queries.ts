@@ -65,6 +65,23 @@ async function deliveriesInRange(
   return streamIds.map((streamId) => byStream.get(streamId));
 }
 
+/** The core's tables `readDeliveries` and `readDeliveryViews` read. */
+const DELIVERY_TABLES = ['deliveries', 'leases'] as const;
+
+/**
+ * Runs `read` in one read transaction over a stream type's own `tables` and the core's tables a list's
+ * deliveries come from, so a list's window and its deliveries are one consistent read and one round trip
+ * (each transaction of its own is a round trip the next command's write waits behind), without the stream
+ * type naming a table of the core.
+ */
+export function readWithDeliveries<T>(
+  db: OutpostDb,
+  tables: readonly string[],
+  read: () => Promise<T>,
+): Promise<T> {
+  return db.transaction('r', [...tables, ...DELIVERY_TABLES], read);
+}
+
 /** Many streams' deliveries as views show them at `now`, and when a lease over one of them passes. */
 export interface DeliveryViews {
   /** One per stream id asked for, in the same order. */

@@ -31,7 +31,21 @@ export function workerScriptUrl(dev: boolean): { url: string; type: WorkerType }
   return dev ? { url: '/dev-sw.js?dev-sw', type: 'module' } : { url: '/sw.js', type: 'classic' };
 }
 
-export function registerWorker(options: { dev?: boolean; reload?: () => void } = {}): WorkerHandle {
+export interface RegisterWorkerOptions {
+  /** The worker script's URL; `/sw.js` (a classic script) by default, Vite's module in dev. */
+  readonly url?: string;
+  readonly type?: WorkerType;
+  /** Served by `vite` in dev (vite-plugin-pwa's URL for the TypeScript worker). */
+  readonly dev?: boolean;
+  /** What accepting an update does once the new worker controls the page; a reload by default. */
+  readonly reload?: () => void;
+}
+
+/**
+ * Registers the service worker for the whole origin (scope `/`) and reports its updates; where service
+ * workers are unavailable, a handle whose registration never resolves and whose requests fail.
+ */
+export function registerWorker(options: RegisterWorkerOptions = {}): WorkerHandle {
   const update$ = new BehaviorSubject<boolean>(false);
   const reload = options.reload ?? (() => location.reload());
   if (!('serviceWorker' in navigator)) {
@@ -45,7 +59,9 @@ export function registerWorker(options: { dev?: boolean; reload?: () => void } =
     };
   }
   const container = navigator.serviceWorker;
-  const { url, type } = workerScriptUrl(options.dev ?? false);
+  const script = workerScriptUrl(options.dev ?? false);
+  const url = options.url ?? script.url;
+  const type = options.type ?? script.type;
   let registration: ServiceWorkerRegistration | null = null;
 
   const watch = (reg: ServiceWorkerRegistration) => {

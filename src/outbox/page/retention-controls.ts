@@ -1,17 +1,11 @@
 import {
   type ArchiveCandidate,
   type ArchiveOutcome,
-  archiveStreams,
-  exportStreams,
-  findArchivable,
   type RetentionSetting,
-  readRetention,
+  type RetentionStorage,
   settledBefore,
-  writeRetention,
 } from '../device/read-models/retention';
 import type { Clock } from '../ids';
-import type { OutpostDb } from './database';
-import { streamTypesOf } from './database';
 
 export type { ArchiveOutcome, RetentionSetting } from '../device/read-models/retention';
 
@@ -49,16 +43,24 @@ export interface RetentionControls {
   archive(due: ArchiveDue): Promise<ArchiveOutcome>;
 }
 
-export function createRetentionControls(db: OutpostDb, clock: Clock): RetentionControls {
+/**
+ * Retention as a page offers it, over the storage port's retention part. `ready` resolves once the stream
+ * types have loaded: finding and archiving streams asks each type whether a stream is settled.
+ */
+export function createRetentionControls(
+  storage: RetentionStorage,
+  clock: Clock,
+  ready: () => Promise<unknown>,
+): RetentionControls {
   return {
-    setting: () => readRetention(db),
-    setDays: (days) => writeRetention(db, { days }),
+    setting: () => storage.readRetention(),
+    setDays: (days) => storage.writeRetention({ days }),
     async due() {
-      const setting = await readRetention(db);
+      const setting = await storage.readRetention();
       const before = settledBefore(setting, clock.now());
       if (before === null) return { setting, before, candidates: [], byType: {}, events: 0, more: false };
-      await streamTypesOf(db);
-      const found = await findArchivable(db, { before, limit: ARCHIVE_LIMIT + 1 });
+      await ready();
+      const found = await storage.findArchivable({ before, limit: ARCHIVE_LIMIT + 1 });
       const candidates = found.slice(0, ARCHIVE_LIMIT);
       const byType: Record<string, number> = {};
       for (const candidate of candidates) byType[candidate.type] = (byType[candidate.type] ?? 0) + 1;
@@ -66,13 +68,13 @@ export function createRetentionControls(db: OutpostDb, clock: Clock): RetentionC
       return { setting, before, candidates, byType, events, more: found.length > ARCHIVE_LIMIT };
     },
     async exportDue(due) {
-      const exported = await exportStreams(db, due.candidates, clock.now());
+      const exported = await storage.exportStreams(due.candidates, clock.now());
       return new Blob([JSON.stringify(exported, null, 2)], { type: 'application/json' });
     },
     async archive(due) {
       if (due.before === null || due.candidates.length === 0) return { archived: [], kept: [] };
-      await streamTypesOf(db);
-      return archiveStreams(db, due.candidates, due.before, clock.now());
+      await ready();
+      return storage.archiveStreams(due.candidates, due.before, clock.now());
     },
   };
 }

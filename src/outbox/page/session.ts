@@ -1,9 +1,7 @@
-import { outboxStorage } from '../device/outbox-storage';
 import { FLUSH_LOCK_NAME } from '../device/sync/flush-lock';
-import type { SignedIn } from '../device/sync/sign-in';
+import type { AccountStorage, SignedIn } from '../device/sync/sign-in';
 import type { IdGenerator } from '../ids';
 import { err, ok, type Result } from '../result';
-import type { OutboxDatabase } from '../storage/outbox-database';
 import {
   type AuthClientDeps,
   authBaseOf,
@@ -18,7 +16,8 @@ import {
  * flush running in between. Loaded when the sign-in form opens, never on the first screen.
  */
 export interface SessionDeps {
-  readonly db: OutboxDatabase;
+  /** The storage port's account part: who the device sends as (`accountStorage(database)`). */
+  readonly storage: AccountStorage;
   readonly transport: typeof fetch;
   /** The sync endpoint: the auth routes are next to it. */
   readonly endpoint: string;
@@ -43,7 +42,7 @@ export function createSession(deps: SessionDeps): Session {
     baseUrl: authBaseOf(deps.endpoint),
     now: deps.now,
   };
-  const storage = outboxStorage(deps.db);
+  const { storage } = deps;
   // Every flusher (tabs, the worker) holds this lock for its whole flush. Holding it while the cookie changes
   // and the device's rows change hands means no request in flight goes with one user's rows under the
   // other's session; without Web Locks the leases keep rows apart, and the server's clientId and stream

@@ -1,13 +1,18 @@
 import { combineLatest, distinctUntilChanged, map, Observable, of } from 'rxjs';
-import { nextWakeAt, PROBE_EVERY_MS, type WakeFacts } from '../device/sync/schedule';
-import { readSyncFacts, SYNC_FACTS_TABLES, type SyncFacts } from '../device/sync/sync-facts';
+import { nextWakeAt, type WakeFacts } from '../device/sync/schedule';
+import {
+  type StatusStorage,
+  SYNC_FACTS_TABLES,
+  type SyncFacts,
+  statusStorage,
+} from '../device/sync/sync-facts';
+
+export type { SyncFacts } from '../device/sync/sync-facts';
+
 import type { Clock } from '../ids';
 import type { OutpostDb } from './database';
 import { liveRead } from './live-read';
 import { overTime } from './over-time';
-
-// Where the status's callers have always found the facts it is derived from.
-export { readSyncFacts, type SyncFacts } from '../device/sync/sync-facts';
 
 /**
  * Where delivery stands, in one word, for every context that opens the database (whoever is flushing):
@@ -62,7 +67,8 @@ export function wakeFactsOf(facts: SyncFacts): WakeFacts {
     undelivered: facts.undelivered,
     gateUntil: facts.meta.nextAttemptAt,
     retryAt: facts.meta.retryAt,
-    probeAt: facts.meta.unreachableSince === null ? null : facts.meta.unreachableSince + PROBE_EVERY_MS,
+    // Stored by whoever failed to reach the server, by its own policy (`failures.ts`).
+    probeAt: facts.meta.unreachableSince === null ? null : facts.meta.probeAt,
     leaseUntils: facts.leases.map((lease) => lease.until),
     authRequired: facts.meta.authRequired,
     pullOwed: facts.meta.pullOwed,
@@ -138,15 +144,19 @@ export function browserOnline$(): Observable<boolean> {
 }
 
 /**
- * The stored facts as an observable (`liveRead`): read again after every committed write, whoever made it
+ * The stored facts as an observable (`liveRead`), read through the storage port's status part: read again
+ * after every committed write, whoever made it
  * (this page, another tab, the service worker), at most once a frame, so a burst of commands costs the
  * status one read per frame instead of one per command. A failed read ends it (the caller reads again).
  */
-export function liveSyncFacts(db: OutpostDb): Observable<SyncFacts> {
+export function liveSyncFacts(
+  db: OutpostDb,
+  storage: StatusStorage = statusStorage(db),
+): Observable<SyncFacts> {
   return new Observable<SyncFacts>((subscriber) =>
     liveRead(
       db,
-      () => readSyncFacts(db),
+      () => storage.readSyncFacts(),
       { next: (facts) => subscriber.next(facts), error: (error) => subscriber.error(error) },
       // What readSyncFacts reads; the same facts twice re-arm nothing (the schedule's timer follows them).
       { tables: SYNC_FACTS_TABLES },

@@ -4,6 +4,7 @@ import { type CoordinatedFlush, createCoordinatedFlush } from '../device/sync/co
 import { createSyncEngine, type FlushReport } from '../device/sync/engine';
 import type { FlushRequest } from '../device/sync/flush-lock';
 import { flushUntilSettled } from '../device/sync/schedule';
+import { syncStorage } from '../device/sync/sync-storage';
 import { systemClock, uuidv7Generator } from '../ids';
 import { SYNC_DB_NAME } from '../storage/outbox-database';
 import { DatabaseUnavailableError, openPlainDatabase } from '../storage/plain-database';
@@ -81,7 +82,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     const backend = await options.backend;
     const bus = new EventBus();
     const engine = createSyncEngine({
-      db,
+      storage: syncStorage(db),
       streamTypes: options.streamTypes,
       transport: backend ? backend.transport : (input, init) => fetch(input, init),
       clock,

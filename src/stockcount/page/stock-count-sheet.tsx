@@ -9,12 +9,12 @@ import { StreamNotFound, StreamScreen } from '../../ui/components/stream-screen'
 import { formatDateTime } from '../../ui/format';
 import { useCommandSubmit, useObservable } from '../../ui/hooks';
 import { useOutpost, useOutpostIds } from '../../ui/outpost-context';
-import { navigate } from '../../ui/routing';
 import type { CountLine } from '../domain/events';
 import { MAX_COUNTED_QUANTITY } from '../domain/fields';
 import type { StockCountSummary } from '../read-models';
 import { countStatusText, describeCountEvent, productLabel } from './count-text';
 import { liveStockCount, type StockCountView } from './count-view';
+import { navigate } from './routes';
 
 const BACK = { href: '#/counts', label: 'Stock counts' } as const;
 

@@ -5,11 +5,11 @@ import { Field, FormAlert } from '../../ui/components/field';
 import { StreamRow } from '../../ui/components/stream-row';
 import { useCommandSubmit } from '../../ui/hooks';
 import { useOutpost, useOutpostIds } from '../../ui/outpost-context';
-import { navigate } from '../../ui/routing';
 import { ScreenHeading } from '../../ui/screens/screen-heading';
 import { useLiveRead } from '../../ui/use-live-read';
 import { readStockCounts } from './count-list';
 import { countStatusText } from './count-text';
+import { navigate } from './routes';
 
 /** Counts are started one shelf at a time; the list shows the newest, which is what a stockroom works on. */
 const SHOWN = 100;

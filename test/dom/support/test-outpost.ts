@@ -1,6 +1,6 @@
 import { BehaviorSubject, filter, firstValueFrom, skip } from 'rxjs';
 import { vi } from 'vitest';
-import { createOutpost, type NetworkPort, type Outpost } from '../../../src/app/outpost';
+import { createOutpost, type Outpost } from '../../../src/app/outpost';
 import { openAppDb } from '../../../src/app/schema';
 import { streamIdOf } from '../../../src/orders/stream-ids';
 import { refreshDelivery } from '../../../src/outbox/device/read-models/projections';
@@ -10,8 +10,10 @@ import { defaultRetryPolicy } from '../../../src/outbox/device/sync/retry-policy
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import { createMockBackend, type MockBackend } from '../../../src/outbox/mock/mock-backend';
 import type { OutpostDb } from '../../../src/outbox/page/database';
+import type { NetworkPort } from '../../../src/outbox/page/outbox';
 import type { PageSyncPorts } from '../../../src/outbox/page/page-sync';
 import { type WorkerHandle, WorkerRequestError } from '../../../src/outbox/page/register-worker';
+import { serverStreamTypes } from '../../../src/server-plugins';
 import { orderSummaries } from '../../support/order-rows';
 import { createFakeLocks } from '../../unit/pwa/fake-locks';
 
@@ -58,7 +60,7 @@ export async function createTestOutpost({
   const db = openAppDb({ name: `dom-${crypto.randomUUID()}` });
   const clock = new ManualClock();
   const ids = uuidv7Generator(clock);
-  const server = createMockBackend({ clock, ids });
+  const server = createMockBackend({ streamTypes: serverStreamTypes, clock, ids });
   const network = new BehaviorSubject(online);
   const flushes = watchedFlushLocks();
   const networkPort: NetworkPort = { isOnline: () => network.value, online$: network.asObservable() };

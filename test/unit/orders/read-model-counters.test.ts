@@ -5,9 +5,9 @@ import { readMedianAcknowledgementMs, readOrderInsights } from '../../../src/ord
 import { readOrderSummaries } from '../../../src/orders/page/order-summaries';
 import type { OrderSummary } from '../../../src/orders/read-models';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { createCommandPipeline } from '../../../src/outbox/device/commands/command-pipeline';
 import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
 import type { OutpostDb } from '../../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import { applyServerEvents, makeStore, must, type Store, serverEvent } from '../store/fixtures';
 import {
   discard,
@@ -130,7 +130,7 @@ describe('a command', () => {
       );
 
       const touched = countRowsTouched(db);
-      const counted = createCommandPipeline({ ...store, db: touched.db });
+      const counted = createPageCommandPipeline({ ...store, db: touched.db });
       const orderId = ids();
       await must(
         counted.execute({

@@ -1,8 +1,5 @@
 import type { OrderCommand } from '../../../src/orders/domain/commands';
-import {
-  type CommandPipelineDeps,
-  createCommandPipeline,
-} from '../../../src/outbox/device/commands/command-pipeline';
+import type { CommandPipelineDeps } from '../../../src/outbox/device/commands/command-pipeline';
 import { EventBus } from '../../../src/outbox/device/event-bus';
 import {
   projectEvents,
@@ -12,6 +9,7 @@ import {
 import { syncTables } from '../../../src/outbox/device/sync/outbox-store';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import type { OutpostDb } from '../../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import type {
   OutboxRow,
   StoredEvent,
@@ -30,7 +28,7 @@ export function makeStore(options: Partial<Pick<CommandPipelineDeps, 'faults' | 
   const clientId = ids();
   const published: StoredEvent[] = [];
   bus.events$.subscribe((event) => published.push(event));
-  const handler = createCommandPipeline({ db, clock, ids, clientId, bus, ...options });
+  const handler = createPageCommandPipeline({ db, clock, ids, clientId, bus, ...options });
   return { name, db, clock, ids, bus, clientId, published, handler };
 }
 

@@ -1,4 +1,3 @@
-import type { CommittedStream } from '../../page/committed-views';
 import { all, type OutboxDatabase, readModelTableNames } from '../../storage/outbox-database';
 import type {
   CommandRow,
@@ -19,6 +18,7 @@ import {
   writeProjections,
 } from '../read-models/projections';
 import { readAccountWithin } from '../sync/account';
+import type { CommittedStream } from './committed-stream';
 
 /**
  * The write side's one transaction: a group of commands decided against what is stored and appended with

@@ -1,8 +1,6 @@
 import * as v from 'valibot';
 import { UuidSchema } from '../../fields';
 import type { Clock, IdGenerator } from '../../ids';
-import { announceCommitted, type CommittedStream } from '../../page/committed-views';
-import type { OutpostDb } from '../../page/database';
 import type { EventMetadata } from '../../protocol/messages';
 import { err, ok, type Result } from '../../result';
 import type { CommandRow, StoredClientEvent, StoredEvent } from '../../storage/rows';
@@ -10,7 +8,9 @@ import type { AnyStreamType, DomainCommand } from '../../stream-type';
 import { type StreamTypes, streamIdFor } from '../../stream-types';
 import { type FieldIssue, ValidationError, validate } from '../../validation';
 import type { EventBus } from '../event-bus';
-import { appendCommands, type StoredForGroup } from './append-commands';
+import type { CommandStorage } from '../outbox-storage';
+import type { StoredForGroup } from './append-commands';
+import type { CommittedStream } from './committed-stream';
 import {
   type CommandError,
   CommandIdReusedError,
@@ -43,11 +43,17 @@ import {
  * tables one after another.
  */
 export interface CommandPipelineDeps {
-  readonly db: OutpostDb;
+  /** The storage port's command part (`commandStorage(database)`); a test may hand it a fake. */
+  readonly storage: CommandStorage;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly clientId: string;
   readonly bus: EventBus;
+  /**
+   * Told, once a group's transaction committed, what it left of each stream it wrote: a page's open views of
+   * those streams show the rows at once (`page/committed-views.ts`).
+   */
+  readonly onCommitted?: (stream: CommittedStream) => void;
   /** The largest group one transaction takes; later arrivals form the next group. 1,000 by default. */
   readonly maxGroupSize?: number;
   readonly faults?: CommandPipelineFaults;
@@ -299,7 +305,7 @@ function decideGroup(
 async function writeGroup(deps: CommandPipelineDeps, group: readonly ParsedRequest[]): Promise<GroupWritten> {
   const { clock } = deps;
   const fingerprints = new Map(group.map((request) => [request.commandId, request.fingerprint] as const));
-  const appended = await appendCommands(deps.db, {
+  const appended = await deps.storage.appendCommands({
     streamIds: [...new Set(group.map((request) => request.streamId))],
     commandIds: [...new Set(group.map((request) => request.commandId))],
     decide(stored) {
@@ -342,7 +348,7 @@ async function writeGroup(deps: CommandPipelineDeps, group: readonly ParsedReque
       };
     },
   });
-  const results = answers(deps.db.streamTypes, appended.plan, appended.events, appended.earlier);
+  const results = answers(deps.storage.streamTypes, appended.plan, appended.events, appended.earlier);
   return { results, committed: appended.committed };
 }
 
@@ -421,7 +427,7 @@ async function commitGroup(
     for (const result of results)
       if (result.ok && !result.value.duplicate) events.push(...result.value.events);
     // The transaction promise resolved, so the commit is durable (strict durability): only now may anyone hear.
-    for (const stream of committed) announceCommitted(deps.db, stream);
+    for (const stream of committed) deps.onCommitted?.(stream);
     if (events.length > 0) deps.bus.publish(events);
     return results;
   } catch (error) {
@@ -459,7 +465,7 @@ export function createCommandPipeline(deps: CommandPipelineDeps): CommandPipelin
 
   return {
     execute(request) {
-      const parsed = parseRequest(deps.db.streamTypes, request, deps.ids);
+      const parsed = parseRequest(deps.storage.streamTypes, request, deps.ids);
       if (!parsed.ok) return Promise.resolve(parsed);
       return new Promise((resolve) => {
         queue.push({ request: parsed.value, resolve });

@@ -1,5 +1,3 @@
-import type { Transaction } from 'dexie';
-import { dexieRecords } from '../../storage/dexie-database';
 import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '../../storage/outbox-database';
 import type { StreamTypes } from '../../stream-types';
 import { projectEvents } from './projections';
@@ -59,9 +57,4 @@ export function rebuildReadModels(database: OutboxDatabase, pageSize = PAGE_SIZE
   return database.transact('rw', rebuildScope(database.streamTypes), (records) =>
     rebuildWithin(records, database.streamTypes, pageSize),
   );
-}
-
-/** The outbox's records through a Dexie upgrade transaction, for a layout change. */
-export function upgradeTables(tx: Transaction): OutboxRecords {
-  return dexieRecords(tx);
 }

@@ -357,3 +357,32 @@ export function keptCounterRows(kept: KeptCounters | undefined): Map<string, Cou
   }
   return byTable;
 }
+
+/** Settled streams leaving the device (device/read-models/retention.ts). */
+export interface RetentionStorage {
+  /** The person's setting; "keep everything" when none (or an unreadable one) is stored. */
+  readRetention(): Promise<RetentionSetting>;
+  /** Stores the setting; a bad value throws `RetentionSettingError` and stores nothing. */
+  writeRetention(setting: RetentionSetting): Promise<void>;
+  /** Settled, delivered streams whose last event is older than `options.before`, oldest first. */
+  findArchivable(options: FindArchivableOptions): Promise<ArchiveCandidate[]>;
+  /** The candidates' events as stored now, for the person to keep before they are archived. */
+  exportStreams(candidates: readonly ArchiveCandidate[], now: number): Promise<ArchiveExport>;
+  /** Archives the candidates still exactly as found and still archivable; says why any other stayed. */
+  archiveStreams(
+    candidates: readonly ArchiveCandidate[],
+    before: string,
+    now: number,
+  ): Promise<ArchiveOutcome>;
+}
+
+/** The retention part of the storage port over a database (`outbox-storage.ts`). */
+export function retentionStorage(database: OutboxDatabase): RetentionStorage {
+  return {
+    readRetention: () => readRetention(database),
+    writeRetention: (setting) => writeRetention(database, setting),
+    findArchivable: (options) => findArchivable(database, options),
+    exportStreams: (candidates, now) => exportStreams(database, candidates, now),
+    archiveStreams: (candidates, before, now) => archiveStreams(database, candidates, before, now),
+  };
+}

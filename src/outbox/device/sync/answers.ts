@@ -1,11 +1,11 @@
 import type { PushResult } from '../../protocol/messages';
 import type { OutboxRow } from '../../storage/rows';
-import type { SyncRequestError } from './errors';
 import { backoffDelay, type RetryPolicy } from './retry-policy';
 
 /**
  * What an answer does to the rows it is about, pure: delivered, dead, back to pending with a backoff, or
- * released as if never sent. The apply transaction (`outbox-store.ts`) reads the rows and writes what this
+ * released as if never sent. A request that failed as a whole gets one verdict for all its entries
+ * (`failures.ts`). The apply transaction (`outbox-store.ts`) reads the rows and writes what this
  * decides.
  */
 
@@ -36,41 +36,6 @@ export function verdictOf(result: PushResult): Verdict {
       const unknownStatus: never = result.status;
       return unknownStatus;
     }
-  }
-}
-
-/** Failures of the request, not of its entries: the same entries are tried again later. */
-export function isTransient(error: SyncRequestError): boolean {
-  return (
-    error.code !== 'bad_request' &&
-    error.code !== 'too_large' &&
-    error.code !== 'auth_required' &&
-    error.code !== 'client_id_taken'
-  );
-}
-
-/**
- * What a failed request says about each of its `batchLength` entries: a 400 kills the batch (a client
- * defect must not spin), a 413 releases it to be resent halved (a single entry that is still too large
- * dies), a 401/403 releases it untried, anything else is a retry with the server's Retry-After, if any.
- */
-export function verdictOfFailure(error: SyncRequestError, batchLength: number): Verdict {
-  switch (error.code) {
-    case 'bad_request':
-      return { kind: 'dead', deadCode: 'bad_request', lastError: error.message };
-    case 'too_large':
-      return batchLength > 1
-        ? { kind: 'release' }
-        : {
-            kind: 'dead',
-            deadCode: 'too_large',
-            lastError: `Too large to send on its own (${error.message})`,
-          };
-    case 'auth_required':
-    case 'client_id_taken':
-      return { kind: 'release' };
-    default:
-      return { kind: 'retry', lastError: error.message, retryAfterMs: error.retryAfterMs };
   }
 }
 

@@ -147,16 +147,18 @@ export async function discardDeadLetter(
   database: OutboxDatabase,
   request: DiscardRequest,
 ): Promise<Result<DiscardOutcome, ValidationError | DeadLetterError>> {
-  const reason = validate(ReasonSchema, request.reason);
-  if (!reason.ok) return err(reason.error);
-  const outcome = await discardDeadLetterEntry(database, {
-    eventId: request.eventId,
-    reason: reason.value,
-    now: request.clock.now(),
-    newId: request.ids,
-  });
+  const order = checkDiscard(request);
+  if (!order.ok) return order;
+  const outcome = await discardDeadLetterEntry(database, order.value);
   if (outcome.ok) request.bus?.publish(outcome.value.records);
   return outcome;
+}
+
+/** A discard the person asked for, its reason checked: the order the storage port's `discardDeadLetter` takes. */
+export function checkDiscard(request: Omit<DiscardRequest, 'bus'>): Result<DiscardOrder, ValidationError> {
+  const reason = validate(ReasonSchema, request.reason);
+  if (!reason.ok) return err(reason.error);
+  return ok({ eventId: request.eventId, reason: reason.value, now: request.clock.now(), newId: request.ids });
 }
 
 /** `discardDeadLetter` once the reason passed its check: the one transaction, nothing published. */
@@ -201,4 +203,23 @@ export function discardDeadLetterEntry(
       return { streamId: row.streamId, records: stored };
     }),
   );
+}
+
+/** What the person's actions on dead entries do. */
+export interface DeadLetterStorage {
+  /** Every dead entry, oldest first. */
+  listDeadLetters(): Promise<DeadLetter[]>;
+  /** A dead entry and the dead ones after it in its stream back to pending; resolves their eventIds. */
+  retryDeadLetter(eventId: string): Promise<Result<string[], DeadLetterError>>;
+  /** A dead entry and every later undelivered one of its stream discarded, with one record each. */
+  discardDeadLetter(order: DiscardOrder): Promise<Result<DiscardOutcome, DeadLetterError>>;
+}
+
+/** The dead-letter part of the storage port over a database (`outbox-storage.ts`). */
+export function deadLetterStorage(database: OutboxDatabase): DeadLetterStorage {
+  return {
+    listDeadLetters: () => listDeadLetters(database),
+    retryDeadLetter: (eventId) => retryDeadLetter(database, eventId),
+    discardDeadLetter: (order) => discardDeadLetterEntry(database, order),
+  };
 }

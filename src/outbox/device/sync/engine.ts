@@ -1,22 +1,25 @@
 import type { Clock, IdGenerator } from '../../ids';
 import { PROTOCOL_VERSION, type PushRequest } from '../../protocol/messages';
-import type { OutboxDatabase } from '../../storage/outbox-database';
 import type { StoredEvent } from '../../storage/rows';
 import type { StreamTypes } from '../../stream-types';
 import type { EventBus } from '../event-bus';
-import { type SyncStorage, syncStorage } from '../outbox-storage';
+import type { SyncStorage } from '../outbox-storage';
 import { type Sender, senderOf } from './account';
-import { isTransient, type Verdict, verdictOf, verdictOfFailure } from './answers';
+import { type Verdict, verdictOf } from './answers';
 import type { SyncRequestError } from './errors';
+import { type FailureReaction, reactToFailure } from './failures';
+import type { FlushOutcome, FlushReport } from './flush-report';
 import { getHealth, getPull, type HttpClientDeps, postPush } from './http-client';
 import { type AnswerApplied, type Claim, type ClaimOptions, jsonBytes } from './outbox-store';
 import { backoffDelay, type RetryPolicy, resolvePolicy } from './retry-policy';
 import { pullCursorKey, type SyncMeta } from './sync-meta';
 
+export type { FlushOutcome, FlushReport } from './flush-report';
+
 /**
  * The outbox relay. One `flush()` drains the outbox through an injected `fetch`, database and clock, so the
  * same code runs in a page (on Dexie) and in the service worker (on plain IndexedDB). Each step below is one
- * call to the storage port (`SyncStorage`), one transaction:
+ * call to the storage port it is given (`SyncStorage`), one transaction:
  *
  *            1. pass the gate           2. claim (rw tx)             3. send the batch
  *   flush ─► auth pause? offline? ─► expired leases deleted; lane ─► POST /push ─► apply + next claim ─┐
@@ -30,8 +33,11 @@ import { pullCursorKey, type SyncMeta } from './sync-meta';
  * and every answer is idempotent on the server (eventId).
  */
 export interface SyncEngineDeps {
-  /** The outbox's database: a page's Dexie one (`OutpostDb`), or the worker's plain IndexedDB one. */
-  readonly db: OutboxDatabase;
+  /**
+   * The storage port's sync part (`syncStorage(database)`): over a page's Dexie database or the worker's plain
+   * IndexedDB one; a test may hand it a fake.
+   */
+  readonly storage: SyncStorage;
   /** The app's stream types: server events are checked and projected by their own. */
   readonly streamTypes: StreamTypes;
   readonly transport: typeof fetch;
@@ -54,22 +60,6 @@ export interface SyncEngineDeps {
   readonly token?: string | null;
   /** When it says false, flush sends nothing and reports `offline` (navigator.onLine in a page). */
   readonly online?: () => boolean;
-}
-
-export type FlushOutcome = 'idle' | 'drained' | 'transient-failure' | 'auth-required' | 'offline';
-
-export interface FlushReport {
-  /** Events put in push requests (an entry resent after a split counts each time). */
-  readonly sent: number;
-  readonly delivered: number;
-  readonly dead: number;
-  /** Entries sent back to pending with a backoff (a `retry` answer or a transient failure). */
-  readonly retrying: number;
-  /** Server events stored for the first time by the pull that followed. */
-  readonly pulled: number;
-  readonly outcome: FlushOutcome;
-  /** When a flush next has something to send; null when nothing waits on time. */
-  readonly nextAttemptAt: number | null;
 }
 
 export interface FlushOptions {
@@ -139,7 +129,7 @@ interface Engine {
 function engineOf(deps: SyncEngineDeps): Engine {
   const policy = resolvePolicy(deps.policy);
   const engine: Engine = {
-    storage: syncStorage(deps.db),
+    storage: deps.storage,
     http: {
       streamTypes: deps.streamTypes,
       transport: deps.transport,
@@ -278,8 +268,8 @@ function claimRequest(engine: Engine, flush: Flush, reclaimLeases = false): Clai
 }
 
 interface BatchSent extends AnswerApplied {
-  /** Why the request failed as a whole; null when the server answered each entry. */
-  readonly failure: SyncRequestError | null;
+  /** What the request's failure as a whole means; null when the server answered each entry. */
+  readonly failure: FailureReaction | null;
 }
 
 /**
@@ -297,14 +287,21 @@ async function sendBatch(engine: Engine, flush: Flush, claim: Claim): Promise<Ba
   };
   const answer = await postPush(engine.http, body);
   const now = engine.clock.now();
-  const failure = answer.ok ? null : answer.error;
-  if (failure?.code === 'client_id_taken' && flush.sender.user !== null) {
-    // The server gave this user's clientId to someone else: the next flush pushes under a fresh one.
+  const failure = answer.ok
+    ? null
+    : reactToFailure(answer.error, {
+        sender: flush.sender,
+        batchLength: entries.length,
+        now,
+        policy: engine.policy,
+      });
+  if (failure?.replacesClientId && flush.sender.user !== null) {
+    // The next flush pushes under the fresh one.
     await engine.storage.replaceClientId(flush.sender.user, engine.ids);
   }
   const verdicts: Verdict[] = answer.ok
     ? answer.value.results.map(verdictOf)
-    : entries.map(() => verdictOfFailure(answer.error, entries.length));
+    : entries.map(() => (failure as FailureReaction).verdict);
   const applied = await engine.storage.applyAnswer(
     {
       ownerId: engine.ownerId,
@@ -315,8 +312,8 @@ async function sendBatch(engine: Engine, flush: Flush, claim: Claim): Promise<Ba
       entries,
       verdicts,
       serverEvents: answer.ok ? answer.value.serverEvents : [],
-      meta: failure ? factsAfterFailure(failure, now, flush.sender) : factsAfterAnswer(verdicts, now),
-      gate: failure !== null && isTransient(failure),
+      meta: failure ? failure.facts : factsAfterAnswer(verdicts, now),
+      gate: failure?.gates === true,
     },
     nextClaimAfter(engine, flush, claim, failure),
   );
@@ -331,45 +328,25 @@ const factsAfterAnswer = (verdicts: readonly Verdict[], now: number): Partial<Sy
   authRequired: false,
   nextAttemptAt: null,
   unreachableSince: null,
+  probeAt: null,
   // Its decisions about what it accepted may wait on the server: any context's next flush pulls them.
   ...(verdicts.some((verdict) => verdict.kind === 'delivered') ? { pullOwed: true } : {}),
 });
-
-/** A failed request: why, and whether the server could be reached at all or refused the sign-in. */
-const factsAfterFailure = (failure: SyncRequestError, now: number, sender: Sender): Partial<SyncMeta> => ({
-  lastError: failure.message,
-  unreachableSince: unreachableAfter(failure, now),
-  ...(pausesForSignIn(failure, sender) ? { authRequired: true } : {}),
-});
-
-/**
- * A refusal only a sign-in can end: no credentials (401, or 403 for another reason), or a clientId the
- * server gave another user while nobody is signed in here. A signed-in user whose clientId was taken gets a
- * fresh one and goes on at once (`sendBatch`).
- */
-const pausesForSignIn = (failure: SyncRequestError, sender: Sender): boolean =>
-  failure.code === 'auth_required' || (failure.code === 'client_id_taken' && sender.user === null);
 
 /** From the answer to a batch: the next claim, or null when the flush stops (auth, a transient failure). */
 function nextClaimAfter(
   engine: Engine,
   flush: Flush,
   claim: Claim,
-  failure: SyncRequestError | null,
+  failure: FailureReaction | null,
 ): ClaimOptions | null {
-  if (failure?.code === 'too_large' && claim.entries.length > 1) {
-    // Halve and resend: the rows are released untouched, the next claim takes fewer.
+  if (failure?.halvesBatch) {
+    // The rows are released untouched, the next claim takes fewer.
     flush.limit = Math.max(1, Math.floor(claim.entries.length / 2));
     return claimRequest(engine, flush);
   }
   for (const entry of claim.entries) flush.sentThisFlush.add(entry.row.eventId);
-  if (
-    failure &&
-    (failure.code === 'auth_required' || failure.code === 'client_id_taken' || isTransient(failure))
-  ) {
-    return null;
-  }
-  return claimRequest(engine, flush);
+  return failure?.outcome ? null : claimRequest(engine, flush);
 }
 
 /** Adds a batch to the flush's counts; true when the flush stops here (auth, a transient failure). */
@@ -377,25 +354,17 @@ function tallyBatch(engine: Engine, flush: Flush, { applied, failure }: BatchSen
   flush.delivered += applied.delivered;
   flush.dead += applied.dead;
   flush.retrying += applied.retrying;
-  if (failure && pausesForSignIn(failure, flush.sender)) {
-    flush.outcome = 'auth-required';
-    return true;
-  }
-  if (failure?.code === 'client_id_taken') {
+  if (!failure?.outcome) return false;
+  flush.outcome = failure.outcome;
+  if (failure.replacesClientId) {
     // Released untried; the next flush, due now, pushes them under the user's fresh clientId.
-    flush.outcome = 'transient-failure';
     flush.nextAttemptAt = engine.clock.now();
-    return true;
+  } else if (failure.gates) {
+    // Never connected: the next probe may find the server back before the backoff ends.
+    const probeAt = failure.facts.probeAt ?? null;
+    flush.nextAttemptAt = earliest(applied.nextAttemptAt, probeAt);
   }
-  if (failure && isTransient(failure)) {
-    flush.outcome = failure.code === 'offline' ? 'offline' : 'transient-failure';
-    flush.nextAttemptAt =
-      failure.code === 'offline'
-        ? earliest(applied.nextAttemptAt, engine.clock.now() + engine.policy.probeEveryMs)
-        : applied.nextAttemptAt;
-    return true;
-  }
-  return false;
+  return true;
 }
 
 /**
@@ -441,7 +410,7 @@ async function pullAll(engine: Engine): Promise<number> {
     const since = await engine.storage.readPullCursor(cursorKey);
     const answer = await getPull(engine.http, sender.clientId, since);
     if (!answer.ok) {
-      await recordPullFailure(engine, answer.error);
+      await recordPullFailure(engine, answer.error, sender);
       throw answer.error;
     }
     const page = answer.value;
@@ -463,6 +432,7 @@ async function pullAll(engine: Engine): Promise<number> {
     pullOwed: false,
     pullFailures: 0,
     unreachableSince: null,
+    probeAt: null,
   });
   return pulled;
 }
@@ -471,23 +441,16 @@ async function pullAll(engine: Engine): Promise<number> {
  * A failed pull waits like a failed push: a transient failure gates the next attempt with backoff (and any
  * Retry-After), so an owed pull is retried on time by whichever context runs the schedule, never spun.
  */
-async function recordPullFailure(engine: Engine, error: SyncRequestError): Promise<void> {
+async function recordPullFailure(engine: Engine, error: SyncRequestError, sender: Sender): Promise<void> {
   const { policy, random } = engine;
   const now = engine.clock.now();
+  const failure = reactToFailure(error, { sender, batchLength: 0, now, policy });
   await engine.storage.patchSyncMeta((current) => {
     const pullFailures = current.pullFailures + 1;
-    const unreachableSince = unreachableAfter(error, now);
-    if (error.code === 'auth_required') {
-      return { lastError: error.message, authRequired: true, unreachableSince };
-    }
-    if (!isTransient(error)) return { lastError: error.message, pullFailures, unreachableSince };
+    if (failure.pausesForSignIn) return failure.facts;
+    if (!failure.gates) return { ...failure.facts, pullFailures };
     const at = now + Math.max(backoffDelay(pullFailures, policy, random), error.retryAfterMs ?? 0);
-    return {
-      lastError: error.message,
-      pullFailures,
-      unreachableSince,
-      nextAttemptAt: Math.max(current.nextAttemptAt ?? at, at),
-    };
+    return { ...failure.facts, pullFailures, nextAttemptAt: Math.max(current.nextAttemptAt ?? at, at) };
   });
 }
 
@@ -505,12 +468,14 @@ async function probeWhileUnreachable(
   const since = meta.unreachableSince;
   const now = clock.now();
   if (since === null || gate === null) return { outcome: 'transient-failure', nextAttemptAt: gate };
-  const probeAt = since + policy.probeEveryMs;
+  const probeAt = meta.probeAt ?? since + policy.probeEveryMs;
   if (now < probeAt) return { outcome: 'offline', nextAttemptAt: Math.min(gate, probeAt) };
   const back = await getHealth(engine.http);
   const after = clock.now();
   await engine.storage.patchSyncMeta(
-    back ? { nextAttemptAt: null, unreachableSince: null } : { unreachableSince: after },
+    back
+      ? { nextAttemptAt: null, unreachableSince: null, probeAt: null }
+      : { unreachableSince: after, probeAt: after + policy.probeEveryMs },
   );
   return back ? 'back' : { outcome: 'offline', nextAttemptAt: Math.min(gate, after + policy.probeEveryMs) };
 }
@@ -521,7 +486,3 @@ const senderNow = async (engine: Engine): Promise<Sender> =>
 
 const earliest = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : Math.min(a, b);
-
-/** Reachable unless the request never connected (the device itself online, or nothing was sent). */
-const unreachableAfter = (error: SyncRequestError, now: number): number | null =>
-  error.code === 'offline' ? now : null;

@@ -1,5 +1,4 @@
 import { MAX_BATCH_BYTES } from '../../protocol/limits';
-import { PROBE_EVERY_MS } from './schedule';
 
 /**
  * How the engine waits and gives up, as plain data so a deployment (or a test) can change it without
@@ -47,7 +46,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   // request is abandoned at 15 s), and a dead one blocks its rows no longer than this.
   leaseMs: 20_000,
   // A GET of a few bytes: cheap for the server even from every open device during an outage.
-  probeEveryMs: PROBE_EVERY_MS,
+  probeEveryMs: 2_000,
 };
 
 export const resolvePolicy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({

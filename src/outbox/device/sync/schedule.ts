@@ -1,4 +1,4 @@
-import type { FlushReport } from './engine';
+import type { FlushReport } from './flush-report';
 
 /**
  * When the outbox next needs a flush, decided the same way in every context (pages and the service worker)
@@ -20,12 +20,6 @@ import type { FlushReport } from './engine';
  * minutes (../shared/STACK.md), so whoever holds a timer (the page that leads, a worker inside a `sync`
  * event) retries on this schedule instead.
  */
-/**
- * While the server cannot be reached at all, how often a `/health` probe asks whether it is back: the bound on
- * how long the outbox waits after the server returns (`RetryPolicy.probeEveryMs` defaults to it).
- */
-export const PROBE_EVERY_MS = 2_000;
-
 export interface WakeFacts {
   /** Entries not yet delivered: pending, in flight or not (dead ones wait for the person, not the clock). */
   readonly undelivered: number;

@@ -1,4 +1,5 @@
 import type { IdGenerator } from '../../ids';
+import type { OutboxDatabase } from '../../storage/outbox-database';
 import { ALL_ROWS, type OutboxRecords } from '../../storage/outbox-database';
 import type { OutboxRow } from '../../storage/rows';
 import { refreshDeliveryWithin } from '../read-models/projections';
@@ -154,4 +155,23 @@ export async function signInWithin(records: OutboxRecords, request: SignInReques
 export async function signOutWithin(records: OutboxRecords): Promise<void> {
   const account = await readAccountWithin(records);
   if (account.user !== null) await records.putMeta(ACCOUNT_KEY, { ...account, user: null });
+}
+
+/** Who the device sends as. */
+export interface AccountStorage {
+  /**
+   * `user` signed in: the device sends as them from now on, under their clientId; rows written by someone
+   * else wait (parked), theirs go, and the sign-in pause ends (device/sync/account.ts). One transaction.
+   */
+  signIn(request: SignInRequest): Promise<SignedIn>;
+  /** Nobody is signed in any more; no row changes. */
+  signOut(): Promise<void>;
+}
+
+/** The account part of the storage port over a database (`outbox-storage.ts`). */
+export function accountStorage(database: OutboxDatabase): AccountStorage {
+  return {
+    signIn: (request) => database.transact('rw', SIGN_IN_TABLES, (records) => signInWithin(records, request)),
+    signOut: () => database.transact('rw', ['meta'], signOutWithin),
+  };
 }

@@ -100,3 +100,14 @@ function factsOf(
     meta,
   };
 }
+
+/** What the sync status reads. */
+export interface StatusStorage {
+  /** Counts, the oldest undelivered entry, the leases holding rows and the sync facts, read together. */
+  readSyncFacts(): Promise<SyncFacts>;
+}
+
+/** The status part of the storage port over a database (`outbox-storage.ts`). */
+export function statusStorage(database: OutboxDatabase): StatusStorage {
+  return { readSyncFacts: () => readSyncFacts(database) };
+}

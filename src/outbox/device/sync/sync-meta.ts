@@ -28,6 +28,11 @@ export const SyncMetaSchema = v.object({
    * looks for it to come back, so the outbox goes as soon as it does rather than at the end of a backoff.
    */
   unreachableSince: v.optional(nullableTime, null),
+  /**
+   * While the server is unreachable: when the next `/health` probe is due, by the policy of whoever failed to
+   * reach it, so every context's schedule wakes for it without knowing that policy.
+   */
+  probeAt: v.optional(nullableTime, null),
   /** Pulls that failed in a row since the last one that reached the end: the backoff of the owed pull. */
   pullFailures: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0)), 0),
   /** A 401/403 paused sync until sign-in; kept across reloads so no context hammers a refusing server. */
@@ -46,6 +51,7 @@ export const initialSyncMeta: SyncMeta = {
   nextAttemptAt: null,
   retryAt: null,
   unreachableSince: null,
+  probeAt: null,
   pullFailures: 0,
   authRequired: false,
   pullOwed: false,

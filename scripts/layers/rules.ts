@@ -25,6 +25,8 @@ const PROTOCOL = 'src/outbox/protocol/**';
 const STORAGE_PORT = ['src/outbox/storage/outbox-database.ts', 'src/outbox/storage/rows.ts'];
 const DEFINE_ENTRY = 'src/outbox/index.ts';
 const PAGE_ENTRY = 'src/outbox/page/index.ts';
+/** One stream, live: apart so a first screen that only lists never loads it. */
+const STREAM_ENTRY = 'src/outbox/page/stream/index.ts';
 const WORKER_ENTRY = 'src/outbox/worker/index.ts';
 const MOCK_ENTRY = 'src/outbox/mock/index.ts';
 const SERVER_ENTRY = 'src/outbox/server/index.ts';
@@ -222,6 +224,7 @@ export const LAYERS: readonly Layer[] = [
       '!{own}/server/**',
       DEFINE_ENTRY,
       PAGE_ENTRY,
+      STREAM_ENTRY,
       ...UI_KIT,
       'src/catalog/**',
       'react',

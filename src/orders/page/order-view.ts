@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Clock } from '../../outbox';
-import { liveStreamScreen, type OutpostDb, type StreamActivity } from '../../outbox/page';
+import type { OutpostDb } from '../../outbox/page';
+import { liveStreamScreen, type StreamActivity } from '../../outbox/page/stream';
 import type { OrderLine } from '../domain/order';
 import type { OrderLines, OrderSummary } from '../read-models';
 import { streamIdOf } from '../stream-ids';

@@ -28,12 +28,8 @@ export {
   type OutboxEntry,
   type OutboxEntryStatus,
 } from '../device/read-models/outbox-view';
-export {
-  type ArchiveCandidate,
-  type ArchiveOutcome,
-  type RetentionSetting,
-  RetentionSettingError,
-} from '../device/read-models/retention';
+export type { ArchiveCandidate, ArchiveOutcome } from '../device/read-models/retention';
+export { type RetentionSetting, RetentionSettingError } from '../device/read-models/retention-setting';
 export type { DeadLetter } from '../device/sync/dead-letters';
 export { DeadLetterError, type DeadLetterErrorCode } from '../device/sync/errors';
 export type { FlushOutcome, FlushReport } from '../device/sync/flush-report';
@@ -77,10 +73,9 @@ export {
   readWithDeliveries,
 } from './queries';
 export { registerWorker, type WorkerHandle, WorkerRequestError } from './register-worker';
-export { ARCHIVE_LIMIT, type ArchiveDue, type RetentionControls } from './retention-controls';
+export type { ArchiveDue, RetentionControls } from './retention-controls';
 export { sameData } from './same-data';
 export type { SyncPhase, SyncStatus } from './status';
 export type { StorageInfo } from './storage-estimate';
-export { liveStream, liveStreamScreen, type StreamActivity, type StreamView } from './stream-view';
 export type { PageSignals, WakeReason } from './sync-driver';
 export type { SyncMode } from './sync-mode';

@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Clock } from '../../outbox';
-import { liveStreamScreen, type OutpostDb, type StreamActivity } from '../../outbox/page';
+import type { OutpostDb } from '../../outbox/page';
+import { liveStreamScreen, type StreamActivity } from '../../outbox/page/stream';
 import type { CountLine } from '../domain/events';
 import type { StockCountLines, StockCountSummary } from '../read-models';
 import { streamIdOf } from '../stream-ids';

@@ -1,5 +1,19 @@
 import * as v from 'valibot';
 import {
+  KEEP_EVERYTHING,
+  type RetentionSetting,
+  RetentionSettingError,
+  RetentionSettingSchema,
+} from './retention-setting';
+
+export {
+  KEEP_EVERYTHING,
+  type RetentionSetting,
+  RetentionSettingError,
+  RetentionSettingSchema,
+} from './retention-setting';
+
+import {
   all,
   type OutboxDatabase,
   type OutboxRecords,
@@ -34,33 +48,12 @@ export const RETENTION_KEY = 'retention';
 /** `meta` key of the counter sums archived streams keep: a rebuild starts from them. */
 export const KEPT_COUNTERS_KEY = 'archivedCounters';
 
-/**
- * How long settled streams stay on the device: a whole number of days, or `null` to keep everything (the
- * default). One schema for what is stored and what is read back, so a value stored by another build that
- * breaks it reads as "keep everything", never as a shorter time.
- */
-export const RetentionSettingSchema = v.strictObject({
-  days: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3650))),
-});
-export type RetentionSetting = v.InferOutput<typeof RetentionSettingSchema>;
-
-export const KEEP_EVERYTHING: RetentionSetting = { days: null };
-
 /** Kept counter sums: by table, by row, by field. */
 export type KeptCounters = Readonly<
   Record<string, Readonly<Record<string, Readonly<Record<string, number>>>>>
 >;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** The setting's bad values, refused before anything is written. */
-export class RetentionSettingError extends Error {
-  readonly code = 'invalid_retention' as const;
-  constructor(readonly days: unknown) {
-    super(`Keep settled records for a whole number of days from 1 to 3650, or for ever; not ${String(days)}`);
-    this.name = 'RetentionSettingError';
-  }
-}
 
 export async function readRetention(database: OutboxDatabase): Promise<RetentionSetting> {
   const stored = await database.transact('r', ['meta'], (records) => records.meta(RETENTION_KEY));

@@ -13,6 +13,7 @@ const checked = new WeakSet<AnyStreamType>();
  */
 export interface StreamTypes<T extends AnyStreamType = AnyStreamType> {
   readonly all: readonly T[];
+  /** The stream type of that name; undefined when the app has none. */
   byName(name: string): T | undefined;
   /** The stream type and aggregate id a stream id names, or null when this app has no such type. */
   parse(streamId: string): { readonly type: T; readonly id: string } | null;

@@ -10,6 +10,7 @@ export class EventBus {
   private readonly subject = new Subject<StoredEvent>();
   readonly events$: Observable<StoredEvent> = this.subject.asObservable();
 
+  /** Hands each event to every subscriber, in order; call only after the transaction that stored them committed. */
   publish(events: readonly StoredEvent[]): void {
     // RxJS 7 reports a throwing subscriber asynchronously, so one bad subscriber cannot stop the writer.
     for (const event of events) this.subject.next(event);

@@ -17,6 +17,7 @@ export const WorkerRequestSchema = v.variant('type', [
   /** Demo builds: what the in-worker mock server stored, for tests and the demo's inspector. */
   v.object({ type: v.literal('demo:server-state') }),
 ]);
+/** A message a page posts to the service worker (`WorkerRequestSchema`). */
 export type WorkerRequest = v.InferOutput<typeof WorkerRequestSchema>;
 
 export const WorkerReplySchema = v.variant('ok', [
@@ -32,6 +33,7 @@ export interface DemoArrival {
   readonly version: number;
 }
 
+/** What a demo build's in-worker mock server stored, for tests and the demo's inspector. */
 export interface DemoServerState {
   /** Every append the storage accepted, in the order it happened. */
   readonly arrivals: readonly DemoArrival[];

@@ -2,6 +2,7 @@ import { delay, HttpResponse, http, type RequestHandler } from 'msw';
 import { errorResponse, type SyncHandler } from '../server';
 import type { FaultControl, FaultSettings } from './faults';
 
+/** What the mock's msw handlers answer with, and where. */
 export interface MockHandlersOptions {
   /** The real protocol server, usually `createSyncHandler(...)`. */
   readonly handle: SyncHandler;

@@ -6,6 +6,7 @@ import type { StreamTypes } from '../stream-types';
 import { createFaultControl, type FaultControl } from './faults';
 import { createMockHandlers, respondWithFaults } from './handlers';
 
+/** What a mock backend is made of; only the stream types, the clock and the ids are required. */
 export interface MockBackendOptions {
   /** The stream types it serves, each with its server policy (`withServerPolicy`). */
   readonly streamTypes: StreamTypes<AnyServerStreamType>;
@@ -28,6 +29,7 @@ export interface MockBackendOptions {
   readonly online?: () => boolean;
 }
 
+/** A mock sync server: its msw handlers, a `fetch` through its faults, its storage and its fault switches. */
 export interface MockBackend {
   /** For `setupServer(...handlers)` (msw/node) and `getResponse(handlers, request)` in a service worker. */
   readonly handlers: RequestHandler[];

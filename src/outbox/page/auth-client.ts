@@ -22,6 +22,7 @@ export interface AuthClientDeps {
 export const authBaseOf = (syncEndpoint: string): string =>
   syncEndpoint.replace(/\/+$/, '').replace(/\/sync$/, '/auth');
 
+/** Why a sign-in or sign-out did not happen, with what a form needs to show it. */
 export type SignInFailure =
   /** A field the form must fix before anything is sent. */
   | {

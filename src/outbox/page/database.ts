@@ -46,6 +46,7 @@ export interface CoreTables {
   archive: EntityTable<ArchivedStreamRow, 'streamId'>;
 }
 
+/** The page's Dexie database: the core's tables, the stream types' tables, and the storage port (`transact`). */
 export type OutpostDb = Dexie &
   CoreTables &
   OutboxDatabase & {
@@ -65,6 +66,7 @@ export const CORE_TABLES = {
   archive: '&streamId',
 } as const;
 
+/** The database's default name. */
 export const DB_NAME = SYNC_DB_NAME;
 
 /**
@@ -75,9 +77,11 @@ export const DB_NAME = SYNC_DB_NAME;
 export interface SchemaVersion {
   readonly version: number;
   readonly stores: Readonly<Record<string, string | null>>;
+  /** Rewrites what the earlier layout stored so the next one can read it; runs in the upgrade transaction. */
   readonly upgrade?: (tx: Transaction) => Promise<void>;
 }
 
+/** How to open a page's database: its name, its stream types, its layout version and every earlier one. */
 export interface OpenOutboxDbOptions {
   readonly name?: string;
   /**

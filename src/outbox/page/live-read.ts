@@ -17,12 +17,15 @@ export const LIVE_READ_SETTLE_MS = 16;
 /** Well under the 100 ms a person takes for instant: how far a view may trail a burst. */
 export const LIVE_READ_MAX_WAIT_MS = 100;
 
+/** Receives each new answer of a live read, and its failures. */
 export interface LiveReadObserver<T> {
+  /** A new answer, different from the last one passed on. */
   next(value: T): void;
   /** A read failed; the last value stands, and the next write reads again. */
   error(error: unknown): void;
 }
 
+/** Which writes make a live read read again, and how long it lets a burst of them settle. */
 export interface LiveReadOptions {
   /** Only writes to these tables make it read again; every table of the database when absent. */
   readonly tables?: readonly string[];

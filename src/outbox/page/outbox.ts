@@ -69,6 +69,7 @@ export interface Outbox {
 
 /** The network as the browser reports it: `navigator.onLine` and its `online` and `offline` events. */
 export interface NetworkPort {
+  /** Whether the device has a network now. */
   isOnline(): boolean;
   /** The current state on subscribe, then each change. */
   readonly online$: Observable<boolean>;

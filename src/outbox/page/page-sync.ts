@@ -49,7 +49,9 @@ export interface PageSyncDeps {
 
 /** The sync channel as page sync uses it: a `BroadcastChannel` in a browser. */
 export interface SyncChannel {
+  /** Tells every other context of the origin. */
   postMessage(message: unknown): void;
+  /** Hears what every other context of the origin tells. */
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
 }
 

@@ -111,6 +111,7 @@ export async function readDeliveryViews(
 const byStatus = (db: OutpostDb, status: OutboxRow['status']) =>
   db.outbox.where('[status+position]').between([status, Dexie.minKey], [status, Dexie.maxKey]);
 
+/** One delivery state of the inspector: how many entries, and the first of them. */
 export interface OutboxSection {
   /** Exact number of entries in this state. */
   readonly count: number;
@@ -118,6 +119,7 @@ export interface OutboxSection {
   readonly rows: readonly OutboxEntry[];
 }
 
+/** The outbox by delivery state, as the inspector shows it. */
 export type OutboxSections = Record<OutboxEntryStatus, OutboxSection> & {
   /** When a lease in this read passes and the sections must be read again (null: no live lease). */
   readonly changesAt: number | null;

@@ -11,11 +11,13 @@ export interface WorkerHandle {
   /** Resolves once a worker is active for this page (never, where service workers are unavailable). */
   readonly registration: Promise<ServiceWorkerRegistration>;
   readonly update$: Observable<boolean>;
+  /** Lets the waiting worker take over; the page reloads once it controls it. */
   applyUpdate(): void;
   /** Sends a message to the active worker and resolves with its answer. */
   request(message: WorkerRequest): Promise<unknown>;
 }
 
+/** The service worker could not answer a page's message (none controls the page, or it refused). */
 export class WorkerRequestError extends Error {
   constructor(
     readonly code: string,

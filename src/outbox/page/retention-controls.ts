@@ -32,10 +32,13 @@ export interface ArchiveDue {
   readonly more: boolean;
 }
 
+/** Retention as a page offers it: the setting, what it makes due, the export and the archive of exactly that. */
 export interface RetentionControls {
+  /** The stored setting; keep everything when none is stored. */
   setting(): Promise<RetentionSetting>;
   /** Stores the setting (null: keep everything); a bad one throws `RetentionSettingError`, nothing stored. */
   setDays(days: number | null): Promise<void>;
+  /** The settled streams the setting makes due now (at most `ARCHIVE_LIMIT`). */
   due(): Promise<ArchiveDue>;
   /** The due streams' events as a JSON file, for the person to keep before archiving. */
   exportDue(due: ArchiveDue): Promise<Blob>;

@@ -1,5 +1,6 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 
+/** Usage against quota, in bytes, and whether the browser agreed to keep the origin's data. */
 export interface StorageInfo {
   readonly usage: number;
   readonly quota: number;

@@ -40,13 +40,18 @@ export interface SyncDriver {
   stop(): void;
 }
 
+/** What woke the page: the network came back, or the page became visible. */
 export type WakeReason = 'online' | 'visible';
 
+/** What the sync driver takes from the page: its wake-ups, the network and timers (tests give fakes). */
 export interface PageSignals {
   /** Subscribes to "the network came back" and "the page became visible"; returns the unsubscribe. */
   onWake(listener: (reason: WakeReason) => void): () => void;
+  /** Whether the device has a network now. */
   isOnline(): boolean;
+  /** Calls `callback` after `delayMs`; returns a handle for `clearTimer`. */
   setTimer(callback: () => void, delayMs: number): unknown;
+  /** Cancels a timer `setTimer` armed. */
   clearTimer(handle: unknown): void;
 }
 

@@ -49,6 +49,7 @@ export interface StoredLocalEvent extends StoredEnvelope {
   readonly data: DiscardFacts;
 }
 
+/** Any stored event: written by this client, decided by the server, or a local record. */
 export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEvent;
 
 /**
@@ -59,6 +60,7 @@ export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEve
  */
 export type OutboxStatus = 'pending' | 'dead' | 'parked';
 
+/** One outbox entry: a client event waiting to be delivered (pending, dead or parked). */
 export interface OutboxRow {
   readonly eventId: string;
   /** The event's global position in the event store: the order in which rows are sent. */

@@ -17,6 +17,7 @@ import type { WorkerBackend } from './backend';
  * through plain IndexedDB (`src/outbox/storage/plain-database.ts`), not Dexie, which would be most of the worker's size.
  */
 export interface WorkerSync {
+  /** Flushes now under the cross-context lock; resolves the report. */
   flush(request?: FlushRequest): Promise<FlushReport>;
   /**
    * For a `sync` event: flushes on the engine's own schedule (backoff, Retry-After, lease expiry, the network
@@ -30,6 +31,7 @@ export interface WorkerSync {
   flushQuietly(reason: string): Promise<FlushReport | null>;
 }
 
+/** What the worker's sync is made of: the app's stream types, the layout version it may write, its endpoint. */
 export interface WorkerSyncOptions {
   /** The app's stream types: server events the worker applies are projected by their own read models. */
   readonly streamTypes: StreamTypes;
@@ -65,6 +67,7 @@ const nothingToFlush: FlushReport = {
 /** Two and a half of the three minutes Chromium gives one sync event. */
 export const SYNC_EVENT_BUDGET_MS = 150_000;
 
+/** The worker's sync, without wiring it to events (`registerWorkerSync` does both). */
 export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
   let flushPromise: Promise<CoordinatedFlush> | null = null;
 

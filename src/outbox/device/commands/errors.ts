@@ -1,6 +1,7 @@
 import type { DomainError } from '../../stream-type';
 import type { ValidationError } from '../../validation';
 
+/** Why the browser refused a write: out of space, or any other storage failure. */
 export type StorageErrorCode = 'quota_exceeded' | 'storage_failed';
 
 /** The browser refused or failed the write: the whole transaction rolled back, nothing was saved. */

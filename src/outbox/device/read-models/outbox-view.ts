@@ -13,6 +13,7 @@ export type OutboxEntryStatus = 'pending' | 'inflight' | 'dead' | 'parked';
  */
 export type DeliveryState = OutboxEntryStatus | 'delivered' | 'discarded';
 
+/** An outbox row as views show it: its stored status, or `inflight` while a live lease names it. */
 export type OutboxEntry = Omit<OutboxRow, 'status'> & { readonly status: OutboxEntryStatus };
 
 /**

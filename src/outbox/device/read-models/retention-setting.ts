@@ -8,6 +8,7 @@ import * as v from 'valibot';
 export const RetentionSettingSchema = v.strictObject({
   days: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3650))),
 });
+/** How many days settled streams stay on the device (`days`), or null to keep everything. */
 export type RetentionSetting = v.InferOutput<typeof RetentionSettingSchema>;
 
 export const KEEP_EVERYTHING: RetentionSetting = { days: null };

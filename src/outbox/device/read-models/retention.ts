@@ -204,6 +204,7 @@ export function exportStreams(
   });
 }
 
+/** What an archive did: the streams it archived, and those it left, each with the reason. */
 export interface ArchiveOutcome {
   readonly archived: readonly string[];
   /** Candidates left on the device, and why: each changed or stopped being archivable since it was found. */

@@ -24,6 +24,7 @@ export class SyncRequestError extends Error {
   }
 }
 
+/** Why a dead-letter action changed nothing: the entry is not dead (any more), or a later one is in flight. */
 export type DeadLetterErrorCode = 'dead_letter_not_found' | 'dead_letter_in_flight';
 
 /** A dead-letter action named an entry that is not (or no longer) dead: nothing was changed. */

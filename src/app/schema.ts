@@ -64,7 +64,7 @@ const RETIRED_META_IN_V5 = ['analytics'];
 
 /*
  * Version 6, retention: the core's `archive` table holds a tombstone per archived stream
- * (src/outbox/client/retention.ts), and the stock counts list's totals become counter rows
+ * (src/outbox/device/read-models/retention.ts), and the stock counts list's totals become counter rows
  * (`stockCountCounts`), rebuilt from the events. New tables only, so version 5 needs no entry in the history.
  */
 

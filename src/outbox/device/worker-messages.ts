@@ -46,5 +46,5 @@ export interface DemoServerState {
 /** The one-off Background Sync registration the page makes after each committed command. */
 export const BACKGROUND_SYNC_TAG = 'outpost-outbox';
 
-/** The Periodic Background Sync registration, where the browser grants it (`src/outbox/browser/periodic-sync.ts`). */
+/** The Periodic Background Sync registration, where the browser grants it (`src/outbox/page/periodic-sync.ts`). */
 export const PERIODIC_SYNC_TAG = 'outpost-outbox-periodic';

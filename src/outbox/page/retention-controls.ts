@@ -10,7 +10,7 @@ import type { Clock } from '../ids';
 export type { ArchiveOutcome, RetentionSetting } from '../device/read-models/retention';
 
 /**
- * Retention as the app offers it (src/outbox/client/retention.ts has the rules): the person's setting, what
+ * Retention as the app offers it (src/outbox/device/read-models/retention.ts has the rules): the person's setting, what
  * it makes due, the export of exactly that, and the archive of exactly that. Loaded when the Outbox screen
  * asks, never in the first screen.
  */

@@ -39,7 +39,7 @@ export function OutboxInspectorScreen() {
   const { db } = outpost;
   const read = useLiveRead(
     async (now) => {
-      // In flight is derived from the live lease records, not stored on the rows (src/outbox/client/outbox-view.ts).
+      // In flight is derived from the live lease records, not stored on the rows (src/outbox/device/read-models/outbox-view.ts).
       const byState = await readOutboxSections(db, SHOWN, now);
       return {
         changesAt: byState.changesAt,

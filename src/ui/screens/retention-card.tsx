@@ -37,7 +37,7 @@ function outcomeText(outcome: ArchiveOutcome, exported: string | null, streams: 
 }
 
 /**
- * Retention, as the person sets it (src/outbox/client/retention.ts): how long settled records stay on this
+ * Retention, as the person sets it (src/outbox/device/read-models/retention.ts): how long settled records stay on this
  * device, what that makes due, and archiving it, with the export offered first. Off until they choose.
  */
 export function RetentionCard() {

@@ -211,7 +211,7 @@ export interface Delivery {
 
 /**
  * Every client event's delivery state, in position order, read in the page: a pending row named by a lease
- * record is in flight, a delivered row is deleted (src/outbox/client/outbox-view.ts; the page cannot import it).
+ * record is in flight, a delivered row is deleted (src/outbox/device/read-models/outbox-view.ts; the page cannot import it).
  */
 export const deliveries = (page: Page): Promise<Delivery[]> =>
   page.evaluate(async () => {

@@ -157,7 +157,7 @@ async function run(store: Store, orderIds: readonly string[], s: Step): Promise<
       const rows = await db.outbox.orderBy('position').toArray();
       const row = rows[s.pick % Math.max(rows.length, 1)];
       if (!row) return;
-      // In flight is a lease record naming the row, delivered is the row deleted (src/outbox/client/outbox-view.ts).
+      // In flight is a lease record naming the row, delivered is the row deleted (src/outbox/device/read-models/outbox-view.ts).
       if (s.status === 'delivered') await deliverOutbox(db, [row.eventId]);
       else if (s.status === 'inflight')
         await leaseOutbox(db, [row.eventId], { batchId: `batch-${s.batch}-${ids()}` });

@@ -2,7 +2,7 @@
  * One flusher at a time across every tab and the service worker. This module runs in both contexts (it
  * only touches `navigator.locks`, present in pages and workers), so it must stay free of DOM-only APIs.
  *
- * The Web Lock is the first line of defence; the outbox leases (src/outbox/sync) are the second, for browsers
+ * The Web Lock is the first line of defence; the outbox leases (src/outbox/device/sync) are the second, for browsers
  * without Web Locks and for a context that dies while holding rows.
  */
 

@@ -72,7 +72,12 @@ export {
   readOutboxSections,
   readWithDeliveries,
 } from './queries';
-export { registerWorker, type WorkerHandle, WorkerRequestError } from './register-worker';
+export {
+  type RegisterWorkerOptions,
+  registerWorker,
+  type WorkerHandle,
+  WorkerRequestError,
+} from './register-worker';
 export type { ArchiveDue, RetentionControls } from './retention-controls';
 export { sameData } from './same-data';
 export type { SyncPhase, SyncStatus } from './status';

@@ -55,7 +55,7 @@ export default defineConfig(({ command, mode }) => {
         strategies: 'injectManifest',
         srcDir: 'src/sw',
         filename: 'sw.ts',
-        // The page registers the worker itself (src/outbox/browser/register-worker.ts) so it controls the update prompt.
+        // The page registers the worker itself (src/outbox/page/register-worker.ts) so it controls the update prompt.
         injectRegister: false,
         registerType: 'prompt',
         manifest: {

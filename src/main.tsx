@@ -2,7 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { DEMO_BUILD } from './app/build-flags';
 import { createOutpost, type Outpost } from './app/outpost';
-import { registerWorker } from './outbox/browser/register-worker';
+import { registerWorker } from './outbox/page';
 import { App } from './ui/app';
 
 declare global {

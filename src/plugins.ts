@@ -1,5 +1,5 @@
 import { orders } from './orders/stream-type';
-import { createStreamTypes } from './outbox/stream-types';
+import { createStreamTypes } from './outbox';
 import { stockCounts } from './stockcount/stream-type';
 
 /**

@@ -1,5 +1,5 @@
 import { ordersOnServer } from './orders/server/stream-type';
-import { createStreamTypes } from './outbox/stream-types';
+import { createStreamTypes } from './outbox';
 import { stockCountsOnServer } from './stockcount/server/stream-type';
 
 /**

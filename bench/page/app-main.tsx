@@ -2,10 +2,11 @@ import Dexie from 'dexie';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BehaviorSubject } from 'rxjs';
-import { createOutpost, type NetworkPort, type Outpost } from '../../src/app/outpost';
-import type { WorkerHandle } from '../../src/outbox/browser/register-worker';
-import { WorkerRequestError } from '../../src/outbox/browser/register-worker';
-import { DB_NAME } from '../../src/outbox/client/db';
+import { createOutpost, type Outpost } from '../../src/app/outpost';
+import { DB_NAME } from '../../src/outbox/page/database';
+import type { NetworkPort } from '../../src/outbox/page/outbox';
+import type { WorkerHandle } from '../../src/outbox/page/register-worker';
+import { WorkerRequestError } from '../../src/outbox/page/register-worker';
 import { App } from '../../src/ui/app';
 import { appPathCommands } from './app-commands';
 

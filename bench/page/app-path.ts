@@ -1,15 +1,11 @@
 import { openAppDb } from '../../src/app/schema';
 import { streamIdOf } from '../../src/orders/stream-ids';
-import { type CommandPipeline, createCommandPipeline } from '../../src/outbox/client/command-pipeline';
-import {
-  DB_NAME,
-  type OutpostDb,
-  type StoredClientEvent,
-  type StoredEvent,
-  type StoredServerEvent,
-} from '../../src/outbox/client/db';
-import { rebuildReadModels } from '../../src/outbox/client/rebuild';
+import type { CommandPipeline } from '../../src/outbox/device/commands/command-pipeline';
+import { rebuildReadModels } from '../../src/outbox/device/read-models/rebuild';
 import { ManualClock, newId, uuidv7Generator } from '../../src/outbox/ids';
+import { DB_NAME, type OutpostDb } from '../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../src/outbox/page/page-commands';
+import type { StoredClientEvent, StoredEvent, StoredServerEvent } from '../../src/outbox/storage/rows';
 import { streamTypes } from '../../src/plugins';
 import { appPathCommands } from './app-commands';
 import { deleteDatabase, writeWithDexie } from './baselines';
@@ -192,7 +188,7 @@ export async function bareSetup({
     variant,
     db,
     factory: new RowFactory(),
-    pipeline: createCommandPipeline(productDeps(db)),
+    pipeline: createPageCommandPipeline(productDeps(db)),
     orders: 0,
   });
 }

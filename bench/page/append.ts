@@ -1,8 +1,9 @@
 import type { OrderCommand } from '../../src/orders/domain/commands';
-import { liveOrder } from '../../src/orders/order-view';
-import { type CommandPipeline, createCommandPipeline } from '../../src/outbox/client/command-pipeline';
-import type { OutpostDb } from '../../src/outbox/client/db';
+import { liveOrder } from '../../src/orders/page/order-view';
+import type { CommandPipeline } from '../../src/outbox/device/commands/command-pipeline';
 import { systemClock } from '../../src/outbox/ids';
+import type { OutpostDb } from '../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../src/outbox/page/page-commands';
 import { type Durability, openIndexedDb, writeWithDexie, writeWithIndexedDb } from './baselines';
 import { addProduct, RowFactory } from './fixtures';
 import { dbName, freshDb, productDeps, rememberIdb, seedProduct, seedRows } from './setups';
@@ -52,7 +53,7 @@ export async function appendSetup(setup: AppendSetup): Promise<{ events: number;
     orderIds,
     nextLine: new Map(orderIds.map((orderId) => [orderId, setup.eventsPerOrder])),
     factory,
-    handler: createCommandPipeline(productDeps(db)),
+    handler: createPageCommandPipeline(productDeps(db)),
     idb: null,
     cursor: 0,
   };

@@ -1,4 +1,4 @@
-import type { OutpostDb } from '../../src/outbox/client/db';
+import type { OutpostDb } from '../../src/outbox/page/database';
 import type { CommandRows } from './fixtures';
 
 /**

@@ -1,7 +1,8 @@
-import type { StoredClientEvent } from '../../src/outbox/client/db';
+import { createSyncEngine } from '../../src/outbox/device/sync/engine';
+import { syncStorage } from '../../src/outbox/device/sync/sync-storage';
 import { systemClock } from '../../src/outbox/ids';
 import { PROTOCOL_VERSION } from '../../src/outbox/protocol/messages';
-import { createSyncEngine } from '../../src/outbox/sync/engine';
+import type { StoredClientEvent } from '../../src/outbox/storage/rows';
 import { clientId, ids, RowFactory, seedCommands } from './fixtures';
 import { freshDb, openedDb, seedRows } from './setups';
 
@@ -79,7 +80,7 @@ export async function drainRun({
   networkMs = 0;
   if (variant === 'outpost') {
     const engine = createSyncEngine({
-      db,
+      storage: syncStorage(db),
       streamTypes: db.streamTypes,
       transport: timedFetch,
       clock: systemClock,

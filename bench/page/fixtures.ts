@@ -3,14 +3,14 @@ import type { ClientOrderEvent } from '../../src/orders/domain/events';
 import { evolve, initialOrderState, type OrderState, orderTotal } from '../../src/orders/domain/order';
 import type { OrderLines, OrderSummary } from '../../src/orders/read-models';
 import { streamIdOf } from '../../src/orders/stream-ids';
+import { type IdGenerator, systemClock, uuidv7Generator } from '../../src/outbox/ids';
 import type {
   CommandRow,
   DeliveryRow,
   OutboxRow,
   StoredClientEvent,
   StreamRow,
-} from '../../src/outbox/client/db';
-import { type IdGenerator, systemClock, uuidv7Generator } from '../../src/outbox/ids';
+} from '../../src/outbox/storage/rows';
 
 /**
  * Workloads shared by the product and its baselines, so both write the same orders, the same payloads and

@@ -1,5 +1,5 @@
-import type { OutpostDb } from '../../src/outbox/client/db';
-import { rebuildReadModels } from '../../src/outbox/client/rebuild';
+import { rebuildReadModels } from '../../src/outbox/device/read-models/rebuild';
+import type { OutpostDb } from '../../src/outbox/page/database';
 import { freshDb, seedProduct } from './setups';
 
 /**

@@ -1,12 +1,9 @@
 import { openAppDb } from '../../src/app/schema';
-import {
-  type CommandPipelineDeps,
-  type CommandResult,
-  createCommandPipeline,
-} from '../../src/outbox/client/command-pipeline';
-import type { OutpostDb } from '../../src/outbox/client/db';
-import { EventBus } from '../../src/outbox/client/event-bus';
+import type { CommandResult } from '../../src/outbox/device/commands/command-pipeline';
+import { EventBus } from '../../src/outbox/device/event-bus';
 import { systemClock } from '../../src/outbox/ids';
+import type { OutpostDb } from '../../src/outbox/page/database';
+import { createPageCommandPipeline, type PageCommandDeps } from '../../src/outbox/page/page-commands';
 import { streamTypes } from '../../src/plugins';
 import { type Durability, deleteDatabase, writeWithDexie } from './baselines';
 import { type CommandRows, clientId, ids, type RowFactory, seedCommands } from './fixtures';
@@ -47,7 +44,7 @@ export function rememberIdb(key: string, idb: IDBDatabase): void {
 }
 
 /** What the command pipeline takes, with nothing injected for tests. */
-export function productDeps(db: OutpostDb): CommandPipelineDeps {
+export function productDeps(db: OutpostDb): PageCommandDeps {
   return { db, clock: systemClock, ids, clientId, bus: new EventBus() };
 }
 
@@ -56,11 +53,11 @@ export function productDeps(db: OutpostDb): CommandPipelineDeps {
  * group: how an import of many commands goes through Outpost.
  */
 export async function executeInChunks(
-  deps: CommandPipelineDeps,
+  deps: PageCommandDeps,
   commands: readonly unknown[],
   chunkSize: number,
 ): Promise<void> {
-  const pipeline = createCommandPipeline({ ...deps, maxGroupSize: chunkSize });
+  const pipeline = createPageCommandPipeline({ ...deps, maxGroupSize: chunkSize });
   for (let start = 0; start < commands.length; start += chunkSize) {
     const chunk = commands.slice(start, start + chunkSize);
     const results: CommandResult[] = await Promise.all(chunk.map((command) => pipeline.execute({ command })));

@@ -1,7 +1,6 @@
 import Dexie, { type Transaction } from 'dexie';
-import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/client/db';
-import type { DeferredStreamTypes } from '../outbox/stream-layout';
-import type { StreamTypes } from '../outbox/stream-types';
+import type { DeferredStreamTypes, StreamTypes } from '../outbox';
+import { DB_NAME, type OpenOutboxDbOptions, type OutpostDb, openOutboxDb } from '../outbox/page';
 import { deferredPlugins } from '../plugin-layouts';
 import { SCHEMA_VERSION } from './schema-version';
 
@@ -65,7 +64,7 @@ const RETIRED_META_IN_V5 = ['analytics'];
 
 /*
  * Version 6, retention: the core's `archive` table holds a tombstone per archived stream
- * (src/outbox/client/retention.ts), and the stock counts list's totals become counter rows
+ * (src/outbox/device/read-models/retention.ts), and the stock counts list's totals become counter rows
  * (`stockCountCounts`), rebuilt from the events. New tables only, so version 5 needs no entry in the history.
  */
 

@@ -1,4 +1,4 @@
-import type { StoredClientEvent, StoredEvent, StoredServerEvent } from '../outbox/views';
+import type { StoredClientEvent, StoredEvent, StoredServerEvent } from '../outbox';
 import type { ClientOrderEvent, ServerOrderEvent } from './domain/events';
 import { ORDER } from './stream-ids';
 

@@ -4,10 +4,13 @@ import * as v from 'valibot';
 
 export const MAX_TEXT = 200;
 
+/** A UUID, as every id in commands, events and wire messages is. */
 export const UuidSchema = v.pipe(v.string('Must be a text id'), v.uuid('Must be a UUID'));
 
+/** An ISO 8601 timestamp, as every event time is. */
 export const IsoTimestampSchema = v.pipe(v.string(), v.isoTimestamp('Must be an ISO 8601 timestamp'));
 
+/** Text of at most 200 characters (`MAX_TEXT`). */
 export const ShortTextSchema = v.pipe(v.string(), v.maxLength(MAX_TEXT, `At most ${MAX_TEXT} characters`));
 
 /** Why a person did something (cancelled, discarded): trimmed, 1 to 200 characters. */

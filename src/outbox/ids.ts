@@ -5,12 +5,14 @@ export interface Clock {
   now(): number;
 }
 
+/** The real clock: `Date.now()`. */
 export const systemClock: Clock = { now: () => Date.now() };
 
 export type RandomBytes = (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer>;
 
 export const cryptoRandom: RandomBytes = (bytes) => crypto.getRandomValues(bytes);
 
+/** Makes a fresh, unique id on each call (a UUIDv7 in production). */
 export type IdGenerator = () => string;
 
 /**
@@ -49,6 +51,7 @@ export function uuidv7Generator(clock: Clock = systemClock, random: RandomBytes 
   };
 }
 
+/** A UUIDv7 generator on the system clock. */
 export const newId: IdGenerator = uuidv7Generator();
 
 /** A clock tests can move by hand. */
@@ -57,9 +60,11 @@ export class ManualClock implements Clock {
   now(): number {
     return this.current;
   }
+  /** Moves the clock forward by `ms`. */
   advance(ms: number): void {
     this.current += ms;
   }
+  /** Sets the clock to `ms` since the Unix epoch. */
   set(ms: number): void {
     this.current = ms;
   }

@@ -1,12 +1,21 @@
 /**
- * The outbox core's public entry for stream types (plug-ins): everything a plug-in may use. A plug-in never
- * imports a file of the core directly; a lint rule (biome.json) holds both sides to it.
+ * The outbox core's entry for defining stream types (`@outpost/outbox`): what a stream type is made of and
+ * what it may use, the same in a page, the service worker and a server. A plug-in imports nothing else of
+ * the core; the layer rules (`npm run check`) hold both sides to it. Re-exports only.
  */
 
+export { defineStreamType, withServerPolicy } from './define-stream-type';
 export { IsoTimestampSchema, MAX_TEXT, ReasonSchema, ShortTextSchema, UuidSchema } from './fields';
-export type { Clock, IdGenerator } from './ids';
+export { type Clock, type IdGenerator, ManualClock, newId, systemClock, uuidv7Generator } from './ids';
 export type { WireClientEvent, WireServerEvent } from './protocol/messages';
 export { err, ok, type Result } from './result';
+export type {
+  DiscardFacts,
+  StoredClientEvent,
+  StoredEvent,
+  StoredLocalEvent,
+  StoredServerEvent,
+} from './storage/rows';
 export type { DeferredStreamTypes, StreamLayout } from './stream-layout';
 export {
   type AnyServerStreamType,
@@ -17,7 +26,6 @@ export {
   type DomainCommand,
   DomainError,
   type DomainEvent,
-  defineStreamType,
   type EventEnvelope,
   type ReadModelRow,
   type ReadModelRows,
@@ -29,7 +37,7 @@ export {
   type ServerStreamType,
   type StreamChange,
   type StreamType,
-  withServerPolicy,
 } from './stream-type';
+export { StreamTypeError, type StreamTypeErrorCode } from './stream-type-errors';
 export { createStreamTypes, type StreamTypes, splitStreamId, streamIdFor } from './stream-types';
 export { type FieldIssue, toFieldIssues, ValidationError, validate } from './validation';

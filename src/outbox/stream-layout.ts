@@ -1,4 +1,5 @@
 import type { AnyStreamType } from './stream-type';
+import { StreamTypeError } from './stream-type-errors';
 import type { StreamTypes } from './stream-types';
 
 /**
@@ -31,17 +32,49 @@ export const isDeferred = (types: StreamTypes | DeferredStreamTypes): types is D
 /** Every layout's tables, by name; a table two layouts declare is a composition error. */
 export function tablesOf(layouts: readonly StreamLayout[]): Record<string, string> {
   const tables: Record<string, string> = {};
+  const owners: Record<string, string> = {};
   for (const layout of layouts) {
     for (const [table, spec] of Object.entries(layout.tables)) {
-      if (table in tables) throw new TypeError(`Two stream types declare the read-model table ${table}`);
+      const owner = owners[table];
+      if (owner !== undefined) {
+        throw new StreamTypeError(
+          'duplicate_table',
+          layout.name,
+          `readModels.tables.${table}`,
+          `${owner} declares this table already`,
+        );
+      }
+      owners[table] = layout.name;
       tables[table] = spec;
     }
   }
   return tables;
 }
 
-/** Whether loaded stream types are the ones the layouts promised: same names, same tables, same specs. */
-export function sameLayouts(layouts: readonly StreamLayout[], types: StreamTypes): boolean {
-  const expected = JSON.stringify(layouts.map((layout) => [layout.name, layout.tables]));
-  return expected === JSON.stringify(types.all.map((type) => [type.name, type.readModels.tables]));
+/**
+ * Loaded stream types must be the ones the layouts promised: same names in the same order, same tables,
+ * same specs. Throws a `StreamTypeError` naming the first that differs.
+ */
+export function checkSameLayouts(layouts: readonly StreamLayout[], types: StreamTypes): void {
+  const count = Math.max(layouts.length, types.all.length);
+  for (let index = 0; index < count; index += 1) {
+    const layout = layouts[index];
+    const type = types.all[index];
+    if (layout?.name !== type?.name) {
+      throw new StreamTypeError(
+        'layout_mismatch',
+        type?.name ?? layout?.name ?? '',
+        'name',
+        `the database was opened for ${layout?.name ?? 'no stream type'} here, and ${type?.name ?? 'none'} loaded`,
+      );
+    }
+    if (JSON.stringify(layout?.tables) !== JSON.stringify(type?.readModels.tables)) {
+      throw new StreamTypeError(
+        'layout_mismatch',
+        type?.name ?? '',
+        'readModels.tables',
+        'differs from the layout the database was opened with',
+      );
+    }
+  }
 }

@@ -1,6 +1,10 @@
-import type * as v from 'valibot';
 import { splitStreamId } from './stream-ids';
 import type { AnyStreamType } from './stream-type';
+import { checkStreamType, variantOptions } from './stream-type-contract';
+import { StreamTypeError } from './stream-type-errors';
+
+/** Stream types already checked, so a list built twice (tests, tools) checks each once. */
+const checked = new WeakSet<AnyStreamType>();
 
 /**
  * The stream types one app is composed of, looked up by name, by stream id and by command type. Built once
@@ -9,6 +13,7 @@ import type { AnyStreamType } from './stream-type';
  */
 export interface StreamTypes<T extends AnyStreamType = AnyStreamType> {
   readonly all: readonly T[];
+  /** The stream type of that name; undefined when the app has none. */
   byName(name: string): T | undefined;
   /** The stream type and aggregate id a stream id names, or null when this app has no such type. */
   parse(streamId: string): { readonly type: T; readonly id: string } | null;
@@ -21,39 +26,45 @@ export interface StreamTypes<T extends AnyStreamType = AnyStreamType> {
 export { splitStreamId, streamIdFor } from './stream-ids';
 
 /**
- * The literal `type` of each option of a command schema built with `v.variant('type', …)`. Read from the
- * schema itself, so a stream type never repeats its command names in a second list that could drift.
+ * The stream types of one app, each checked against the contract (`defineStreamType` does it too; a type
+ * built by hand is checked here), and against each other: one name, one command type and one read-model
+ * table belong to one stream type only. A breach throws a `StreamTypeError`.
  */
-function commandTypesOf(schema: v.GenericSchema): string[] {
-  const variant = schema as unknown as {
-    readonly type?: string;
-    readonly key?: string;
-    readonly options?: readonly { readonly entries?: { readonly type?: { readonly literal?: unknown } } }[];
-  };
-  if (variant.type !== 'variant' || variant.key !== 'type' || !variant.options) {
-    throw new TypeError("A stream type's commands must be v.variant('type', [...])");
-  }
-  return variant.options.map((option) => {
-    const literal = option.entries?.type?.literal;
-    if (typeof literal !== 'string') throw new TypeError('Each command option needs a literal type');
-    return literal;
-  });
-}
-
 export function createStreamTypes<T extends AnyStreamType>(list: readonly T[]): StreamTypes<T> {
   const byName = new Map<string, T>();
   const byCommand = new Map<string, T>();
   const tables: Record<string, string> = {};
   for (const type of list) {
-    if (byName.has(type.name)) throw new TypeError(`Two stream types are named ${type.name}`);
+    if (!checked.has(type)) {
+      checkStreamType(type);
+      checked.add(type);
+    }
+    if (byName.has(type.name)) {
+      throw new StreamTypeError('duplicate_name', type.name, 'name', 'another stream type of the app has it');
+    }
     byName.set(type.name, type);
-    for (const command of commandTypesOf(type.commands)) {
+    for (const { type: command } of variantOptions(type.commands, type.name, 'commands')) {
       const other = byCommand.get(command);
-      if (other) throw new TypeError(`Command ${command} belongs to both ${other.name} and ${type.name}`);
+      if (other) {
+        throw new StreamTypeError(
+          'duplicate_command',
+          type.name,
+          'commands',
+          `${command} is ${other.name}'s already`,
+        );
+      }
       byCommand.set(command, type);
     }
     for (const [table, spec] of Object.entries(type.readModels.tables)) {
-      if (table in tables) throw new TypeError(`Two stream types declare the read-model table ${table}`);
+      const owner = list.find((candidate) => candidate !== type && table in candidate.readModels.tables);
+      if (table in tables && owner) {
+        throw new StreamTypeError(
+          'duplicate_table',
+          type.name,
+          `readModels.tables.${table}`,
+          `${owner.name} declares this table already`,
+        );
+      }
       tables[table] = spec;
     }
   }

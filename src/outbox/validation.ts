@@ -23,6 +23,7 @@ export class ValidationError extends Error {
   }
 }
 
+/** Valibot's issues as field issues: a dotted path and a plain message each. */
 export function toFieldIssues(issues: readonly v.BaseIssue<unknown>[]): FieldIssue[] {
   return issues.map((issue) => {
     const path = v.getDotPath(issue) ?? '';

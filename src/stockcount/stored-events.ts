@@ -1,4 +1,4 @@
-import type { StoredClientEvent, StoredEvent, StoredServerEvent } from '../outbox/views';
+import type { StoredClientEvent, StoredEvent, StoredServerEvent } from '../outbox';
 import type { ClientStockCountEvent, ServerStockCountEvent } from './domain/events';
 import { STOCKCOUNT } from './stream-ids';
 

@@ -1,13 +1,11 @@
 import { BehaviorSubject, filter, mergeMap, type Observable } from 'rxjs';
-import type { OrderSummary } from '../orders/read-models';
-import { orderEventOf } from '../orders/stored-events';
-import { type OutpostDb, readModelTable, type StoredEvent } from '../outbox/lists';
-import { countEventOf } from '../stockcount/stored-events';
+import type { OutpostDb, StoredEvent, StoredServerEvent } from '../outbox/page';
 
 /**
- * Tells the person when the server decided one of their orders or stock counts: an in-app toast always, and
- * a system notification when they granted permission (the app may be in a background tab when the answer
- * arrives through a sync they did not start).
+ * Tells the person when the server decided one of their streams (an order, a stock count): an in-app toast
+ * always, and a system notification when they granted permission (the app may be in a background tab when
+ * the answer arrives through a sync they did not start). Each stream type words its own decisions
+ * (`toastOf`, from the app's stream screens); the service names none.
  */
 
 export interface Toast {
@@ -26,6 +24,8 @@ export type SystemNotifier = (title: string, body: string, tag: string) => void;
 export interface NotificationServiceDeps {
   readonly bus: { readonly events$: Observable<StoredEvent> };
   readonly db: OutpostDb;
+  /** The toast for a server decision, worded by its stream type (the read models give it a name the person knows). */
+  readonly toastOf: (event: StoredServerEvent, db: OutpostDb) => Promise<Toast | null>;
   readonly system?: SystemNotifier | null;
   /** How many toasts stay on screen; the oldest goes first. */
   readonly maxToasts?: number;
@@ -35,53 +35,6 @@ export interface NotificationService {
   readonly toasts$: Observable<readonly Toast[]>;
   dismiss(id: string): void;
   stop(): void;
-}
-
-/**
- * The toast for a server decision, or null for any other event. Each stream type's decisions are worded
- * here, from the event and the stream's read model (a name the person recognises).
- */
-async function toastOf(event: StoredEvent, db: OutpostDb): Promise<Toast | null> {
-  if (event.kind !== 'server') return null;
-  const order = orderEventOf(event);
-  if (order?.kind === 'server') {
-    const orderId = event.streamId.replace(/^order-/, '');
-    const summary = await readModelTable<OrderSummary>(db, 'orders').get(orderId);
-    const customer = summary?.customerName ?? 'An order';
-    const link = { id: event.eventId, href: `#/orders/${orderId}`, linkLabel: 'Open order' };
-    return order.type === 'OrderConfirmed'
-      ? {
-          ...link,
-          tone: 'success',
-          title: `Order ${order.data.orderNumber} confirmed`,
-          body: `${customer}'s order was confirmed by the server.`,
-        }
-      : {
-          ...link,
-          tone: 'error',
-          title: 'Order rejected',
-          body: `${customer}'s order was rejected: ${order.data.reason}`,
-        };
-  }
-  const count = countEventOf(event);
-  if (count?.kind === 'server') {
-    const countId = event.streamId.replace(/^stockcount-/, '');
-    const link = { id: event.eventId, href: `#/counts/${countId}`, linkLabel: 'Open count' };
-    return count.type === 'CountAccepted'
-      ? {
-          ...link,
-          tone: 'success',
-          title: `Count ${count.data.countNumber} accepted`,
-          body: 'The stock count was accepted by the server.',
-        }
-      : {
-          ...link,
-          tone: 'error',
-          title: 'Stock count rejected',
-          body: count.data.reason,
-        };
-  }
-  return null;
 }
 
 /** The browser's Notification API, used when permission was granted and the page is hidden (never prompts). */
@@ -103,8 +56,8 @@ export function startNotificationService(deps: NotificationServiceDeps): Notific
   const maxToasts = deps.maxToasts ?? 4;
   const subscription = deps.bus.events$
     .pipe(
-      filter((event) => event.kind === 'server'),
-      mergeMap((event) => toastOf(event, deps.db)),
+      filter((event): event is StoredServerEvent => event.kind === 'server'),
+      mergeMap((event) => deps.toastOf(event, deps.db)),
       filter((toast): toast is Toast => toast !== null),
     )
     .subscribe((toast) => {

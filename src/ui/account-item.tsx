@@ -1,14 +1,14 @@
 import { lazy, Suspense, useState } from 'react';
-import type { SyncStatus } from '../outbox/sync/status';
-import { useOutpost } from './outpost-context';
-import { streamCountText } from './stream-screens';
+import type { SyncStatus } from '../outbox/page';
+import { useOutpost, useStreamScreens } from './outpost-context';
+import type { StreamScreens } from './stream-ui';
 
 // Opened only when sync waits for a sign-in: not part of the first screen's JavaScript.
 const SignInDialog = lazy(() => import('./sign-in-dialog').then((m) => ({ default: m.SignInDialog })));
 
 /** The sign-in prompt: what is waiting for it, by what a person calls each stream. */
-function signInLabel(status: SyncStatus): string {
-  const waiting = streamCountText(status.unsentStreams ?? {});
+function signInLabel(status: SyncStatus, streams: StreamScreens): string {
+  const waiting = streams.streamCountText(status.unsentStreams ?? {});
   return waiting ? `Sign in to send ${waiting}` : 'Sign in';
 }
 
@@ -18,6 +18,7 @@ function signInLabel(status: SyncStatus): string {
  * sign-in (nobody ever signed in here, and no 401 came).
  */
 export function AccountItem({ status }: { readonly status: SyncStatus }) {
+  const streams = useStreamScreens();
   const outpost = useOutpost();
   const [signingIn, setSigningIn] = useState(false);
   const [signOutError, setSignOutError] = useState<string | null>(null);
@@ -38,7 +39,7 @@ export function AccountItem({ status }: { readonly status: SyncStatus }) {
     <span className="status-item status-item--account">
       {status.authRequired || status.user === null ? (
         <button type="button" className="button button--primary" onClick={() => setSigningIn(true)}>
-          {status.authRequired ? signInLabel(status) : 'Sign in'}
+          {status.authRequired ? signInLabel(status, streams) : 'Sign in'}
         </button>
       ) : (
         <>
@@ -57,7 +58,11 @@ export function AccountItem({ status }: { readonly status: SyncStatus }) {
         <Suspense fallback={<span className="muted">Opening sign-in…</span>}>
           <SignInDialog
             user={status.user}
-            title={status.authRequired && signInLabel(status) !== 'Sign in' ? 'Sign in to send' : 'Sign in'}
+            title={
+              status.authRequired && signInLabel(status, streams) !== 'Sign in'
+                ? 'Sign in to send'
+                : 'Sign in'
+            }
             onClose={() => setSigningIn(false)}
           />
         </Suspense>

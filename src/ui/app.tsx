@@ -1,67 +1,62 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Outpost } from '../app/outpost';
-import type { IdGenerator } from '../outbox/ids';
+import type { IdGenerator } from '../outbox';
 import {
   browserNotifier,
   type NotificationService,
   startNotificationService,
 } from '../subscribers/notifications';
 import { defaultIds, OutpostProvider } from './outpost-context';
-import { parseRoute, type Route, useHash } from './routing';
-import { OrdersListScreen } from './screens/orders-list';
+import { OUTBOX_HREF, useHash } from './routing';
 import { StatusBar, UpdatePrompt } from './status-bar';
+import { streamScreens } from './stream-screens';
+import type { NavItem, RoutedScreen, StreamScreens } from './stream-ui';
 import { NotificationPermissionButton, Toasts } from './toasts';
 import './styles.css';
 
-// The first screen is the orders list and the status bar; everything else is fetched when first opened, so
-// a first visit downloads less before it can show orders. The worker precaches every chunk, so offline
-// navigation still finds them.
-const OrderDetailScreen = lazy(() =>
-  import('./screens/order-detail').then((m) => ({ default: m.OrderDetailScreen })),
-);
-const NewOrderScreen = lazy(() => import('./screens/new-order').then((m) => ({ default: m.NewOrderScreen })));
+// The first screen is the first stream type's first one (the orders list) and the status bar; everything
+// else is fetched when first opened, so a first visit downloads less before it can show it. The worker
+// precaches every chunk, so offline navigation still finds them.
 const OutboxInspectorScreen = lazy(() =>
   import('./screens/outbox-inspector').then((m) => ({ default: m.OutboxInspectorScreen })),
 );
-const StockCountsScreen = lazy(() =>
-  import('./screens/stock-counts').then((m) => ({ default: m.StockCountsScreen })),
-);
-const StockCountSheetScreen = lazy(() =>
-  import('./screens/stock-count-sheet').then((m) => ({ default: m.StockCountSheetScreen })),
-);
-const InsightsScreen = lazy(() => import('./screens/insights').then((m) => ({ default: m.InsightsScreen })));
 const DemoControls = lazy(() => import('./demo-controls').then((m) => ({ default: m.DemoControls })));
 
 export interface AppProps {
   readonly outpost: Outpost;
   /** Where command and order ids come from; UUIDv7 by default, fixed in tests. */
   readonly ids?: IdGenerator;
+  /** The stream types' screens; the app's own list by default. */
+  readonly streams?: StreamScreens;
 }
 
-const NAV: readonly { route: Route['name']; href: string; label: string }[] = [
-  { route: 'orders', href: '#/orders', label: 'Orders' },
-  { route: 'new', href: '#/new', label: 'New order' },
-  { route: 'counts', href: '#/counts', label: 'Stock counts' },
-  { route: 'outbox', href: '#/outbox', label: 'Outbox' },
-  { route: 'insights', href: '#/insights', label: 'Insights' },
-];
+/** The app's own screen, after every stream type's. */
+const OUTBOX_NAV: NavItem = { href: OUTBOX_HREF, label: 'Outbox' };
 
 /**
  * The whole app. It owns the event-bus subscribers (they live as long as the page, whichever screen is
  * open) and picks the screen from the hash.
  */
-export function App({ outpost, ids = defaultIds }: AppProps) {
+export function App({ outpost, ids = defaultIds, streams = streamScreens }: AppProps) {
   const [notifications, setNotifications] = useState<NotificationService | null>(null);
   useEffect(() => {
     // Analytics are the order's read models, kept in each command's own transaction: nothing runs per commit.
-    const service = startNotificationService({ bus: outpost.bus, db: outpost.db, system: browserNotifier() });
+    const service = startNotificationService({
+      bus: outpost.bus,
+      db: outpost.db,
+      toastOf: streams.toastOf,
+      system: browserNotifier(),
+    });
     setNotifications(service);
     return () => service.stop();
-  }, [outpost]);
+  }, [outpost, streams]);
 
-  const context = useMemo(() => ({ outpost, ids, notifications }), [outpost, ids, notifications]);
-  const route = parseRoute(useHash());
-  const current = route.name === 'order' ? 'orders' : route.name === 'count' ? 'counts' : route.name;
+  const context = useMemo(
+    () => ({ outpost, ids, notifications, streams }),
+    [outpost, ids, notifications, streams],
+  );
+  const routed = screenOf(useHash(), streams);
+  const nav = [...streams.nav, OUTBOX_NAV];
 
   return (
     <OutpostProvider value={context}>
@@ -75,16 +70,16 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
       </button>
       <header className="app-header">
         <div className="app-header__top">
-          <a className="brand" href="#/orders">
+          <a className="brand" href={streams.nav[0]?.href ?? OUTBOX_HREF}>
             Outpost
           </a>
           <NotificationPermissionButton />
         </div>
         <nav aria-label="Main">
           <ul className="nav">
-            {NAV.map((item) => (
-              <li key={item.route}>
-                <a href={item.href} aria-current={current === item.route ? 'page' : undefined}>
+            {nav.map((item) => (
+              <li key={item.href}>
+                <a href={item.href} aria-current={routed.nav === item.href ? 'page' : undefined}>
                   {item.label}
                 </a>
               </li>
@@ -107,7 +102,7 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
             </p>
           }
         >
-          <Screen route={route} />
+          {routed.element}
         </Suspense>
       </main>
       <Toasts />
@@ -115,26 +110,12 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
   );
 }
 
-function Screen({ route }: { readonly route: Route }) {
-  switch (route.name) {
-    case 'orders':
-      return <OrdersListScreen />;
-    case 'order':
-      // Keyed so moving between orders resets every form on the screen.
-      return <OrderDetailScreen key={route.orderId} orderId={route.orderId} />;
-    case 'new':
-      return <NewOrderScreen />;
-    case 'outbox':
-      return <OutboxInspectorScreen />;
-    case 'insights':
-      return <InsightsScreen />;
-    case 'counts':
-      return <StockCountsScreen />;
-    case 'count':
-      return <StockCountSheetScreen key={route.countId} countId={route.countId} />;
-    default: {
-      const unknownRoute: never = route;
-      return unknownRoute;
-    }
-  }
+/** The screen of a hash route: a stream type's, the outbox's, or the first stream type's first one. */
+function screenOf(hash: string, streams: StreamScreens): RoutedScreen {
+  const found = streams.screen(hash);
+  if (found) return found;
+  if (hash === OUTBOX_HREF) return { element: <OutboxInspectorScreen />, nav: OUTBOX_HREF };
+  const first = streams.nav[0];
+  const fallback = first ? streams.screen(first.href) : null;
+  return fallback ?? { element: <OutboxInspectorScreen />, nav: OUTBOX_HREF };
 }

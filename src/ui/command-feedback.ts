@@ -1,6 +1,5 @@
-import type { CommandError } from '../outbox/client/errors';
-import { DomainError } from '../outbox/stream-type';
-import { ValidationError } from '../outbox/validation';
+import { DomainError, ValidationError } from '../outbox';
+import type { CommandError } from '../outbox/page';
 
 /** A refused command as a form shows it: messages next to fields, and one for the form as a whole. */
 export interface CommandFeedback {

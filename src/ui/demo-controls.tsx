@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import * as v from 'valibot';
 import type { Outpost } from '../app/outpost';
-import type { FaultSettings } from '../mocks/faults';
+import type { FaultSettings } from '../outbox/mock';
 import { Field } from './components/field';
 import { useObservable } from './use-observable';
 

@@ -2,65 +2,23 @@ import { useSyncExternalStore } from 'react';
 
 /**
  * Hash routes: the app is one static file set served by the service worker offline, so a hash keeps every
- * screen reachable on reload without the server knowing any route.
+ * screen reachable on reload without the server knowing any route. Each stream type parses and writes its
+ * own routes (its `page/routes.ts`); the app's own screens are the outbox's.
  */
-export type Route =
-  | { readonly name: 'orders' }
-  | { readonly name: 'order'; readonly orderId: string }
-  | { readonly name: 'new' }
-  | { readonly name: 'outbox' }
-  | { readonly name: 'insights' }
-  | { readonly name: 'counts' }
-  | { readonly name: 'count'; readonly countId: string };
 
-const ORDER_ROUTE = /^#\/orders\/([0-9a-f-]{36})$/i;
-const COUNT_ROUTE = /^#\/counts\/([0-9a-f-]{36})$/i;
-
-export function parseRoute(hash: string): Route {
-  const order = ORDER_ROUTE.exec(hash);
-  if (order?.[1]) return { name: 'order', orderId: order[1].toLowerCase() };
-  const count = COUNT_ROUTE.exec(hash);
-  if (count?.[1]) return { name: 'count', countId: count[1].toLowerCase() };
-  switch (hash) {
-    case '#/counts':
-      return { name: 'counts' };
-    case '#/new':
-      return { name: 'new' };
-    case '#/outbox':
-      return { name: 'outbox' };
-    case '#/insights':
-      return { name: 'insights' };
-    default:
-      return { name: 'orders' };
-  }
+/** The hash of one stream's screen under `prefix` (`#/orders/`), or null when the hash is not one. */
+export function idInRoute(hash: string, prefix: string): string | null {
+  if (!hash.startsWith(prefix)) return null;
+  const id = hash.slice(prefix.length);
+  return /^[0-9a-f-]{36}$/i.test(id) ? id.toLowerCase() : null;
 }
 
-export function hrefOf(route: Route): string {
-  switch (route.name) {
-    case 'order':
-      return `#/orders/${route.orderId}`;
-    case 'orders':
-      return '#/orders';
-    case 'new':
-      return '#/new';
-    case 'outbox':
-      return '#/outbox';
-    case 'insights':
-      return '#/insights';
-    case 'counts':
-      return '#/counts';
-    case 'count':
-      return `#/counts/${route.countId}`;
-    default: {
-      const unknownRoute: never = route;
-      return unknownRoute;
-    }
-  }
+export function navigateTo(href: string): void {
+  window.location.hash = href;
 }
 
-export function navigate(route: Route): void {
-  window.location.hash = hrefOf(route);
-}
+/** The app's own screen: the outbox inspector. */
+export const OUTBOX_HREF = '#/outbox';
 
 const subscribe = (onChange: () => void): (() => void) => {
   window.addEventListener('hashchange', onChange);

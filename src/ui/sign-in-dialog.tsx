@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import type { SignInFailure } from '../outbox/sync/auth-client';
+import type { SignInFailure } from '../outbox/page';
 import { Dialog } from './components/dialog';
 import { Field, FormAlert } from './components/field';
 import { formatClock } from './format';

@@ -1,6 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import type { SyncMode } from '../outbox/browser/sync-mode';
-import type { SyncStatus } from '../outbox/sync/status';
+import type { SyncMode, SyncStatus } from '../outbox/page';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useOutpost } from './outpost-context';
 import { useObservable } from './use-observable';

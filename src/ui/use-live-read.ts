@@ -1,5 +1,5 @@
 import { type DependencyList, useEffect, useState } from 'react';
-import { liveRead } from '../outbox/client/live-read';
+import { liveRead } from '../outbox/page';
 import { useOutpost } from './outpost-context';
 
 /**

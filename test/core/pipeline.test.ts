@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DomainError, ValidationError } from '../../src/outbox';
-import { createCommandPipeline } from '../../src/outbox/client/command-pipeline';
-import { CommandIdReusedError, StorageError } from '../../src/outbox/client/errors';
-import { EventBus } from '../../src/outbox/client/event-bus';
-import { rebuildReadModels } from '../../src/outbox/client/rebuild';
+import { CommandIdReusedError, StorageError } from '../../src/outbox/device/commands/errors';
+import { EventBus } from '../../src/outbox/device/event-bus';
+import { rebuildReadModels } from '../../src/outbox/device/read-models/rebuild';
+import { createPageCommandPipeline } from '../../src/outbox/page/page-commands';
 import { type CoreClient, createCoreClient, ManualClock, run } from './support/harness';
 import type { TallyRow } from './support/tally';
 
@@ -51,7 +51,7 @@ describe('a command of any stream type', () => {
     const heard: string[] = [];
     const bus = new EventBus();
     bus.events$.subscribe((event) => heard.push(event.type));
-    const failing = createCommandPipeline({
+    const failing = createPageCommandPipeline({
       db: client.db,
       clock: client.clock,
       ids: client.ids,

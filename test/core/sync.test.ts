@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SyncEngine } from '../../src/outbox/sync/engine';
+import type { SyncEngine } from '../../src/outbox/device/sync/engine';
 import {
   type CoreClient,
   type CoreServer,

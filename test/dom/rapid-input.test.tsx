@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Outpost } from '../../src/app/outpost';
 import { catalog, isDiscontinued } from '../../src/catalog/products';
 import { streamIdOf } from '../../src/orders/stream-ids';
-import type { CommandRequest, CommandResult } from '../../src/outbox/client/command-pipeline';
+import type { CommandRequest, CommandResult } from '../../src/outbox/device/commands/command-pipeline';
 import { App } from '../../src/ui/app';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';
 
@@ -87,8 +87,9 @@ describe('"Add to order" pressed faster than the screen renders', () => {
     for (const [index, product] of products.entries()) add(product.sku, index + 1);
 
     const expected = products.map((product, index) => ({ sku: product.sku, quantity: index + 1 }));
-    await waitFor(async () => expect(await storedLines(orderId)).toEqual(expected));
-    await waitFor(() => expect(linesOnScreen()).toEqual(expected));
+    // Generous bounds: twenty commits and renders take longer on a loaded machine, never a different result.
+    await waitFor(async () => expect(await storedLines(orderId)).toEqual(expected), { timeout: 10_000 });
+    await waitFor(() => expect(linesOnScreen()).toEqual(expected), { timeout: 10_000 });
     await settled(form);
     // Twenty commands, each under its own id, each written once.
     const answers = await Promise.all(sent.map((entry) => entry.answer));

@@ -2,7 +2,7 @@ import { cleanup, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamIdOf } from '../../src/orders/stream-ids';
-import type { ArchiveExport } from '../../src/outbox/client/retention';
+import type { ArchiveExport } from '../../src/outbox/device/read-models/retention';
 import { App } from '../../src/ui/app';
 import { catchDownloads } from './support/downloads';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';

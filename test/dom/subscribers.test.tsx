@@ -1,11 +1,12 @@
 import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readMedianAcknowledgementMs, readOrderInsights } from '../../src/orders/order-insights';
+import { readMedianAcknowledgementMs, readOrderInsights } from '../../src/orders/page/order-insights';
 import { streamIdOf } from '../../src/orders/stream-ids';
+import { storeServerEvents, syncTables } from '../../src/outbox/device/sync/outbox-store';
 import type { WireServerEvent } from '../../src/outbox/protocol/messages';
-import { storeServerEvents, syncTables } from '../../src/outbox/sync/outbox-store';
 import { startNotificationService, type Toast } from '../../src/subscribers/notifications';
 import { App } from '../../src/ui/app';
+import { streamScreens } from '../../src/ui/stream-screens';
 import { createTestOutpost, seedOrder, type TestOutpost } from './support/test-outpost';
 
 const ESPRESSO = { sku: 'COF-ESP-1KG', name: 'Espresso beans, 1 kg', unitPrice: 2490, quantity: 2 };
@@ -67,6 +68,7 @@ describe('notification service', () => {
     const service = startNotificationService({
       bus: outpost.bus,
       db: outpost.db,
+      toastOf: streamScreens.toastOf,
       system: (title) => system.push(title),
     });
     let toasts: readonly Toast[] = [];

@@ -1,5 +1,5 @@
 import { type OpenAppDbOptions, openAppDb } from '../../src/app/schema';
-import type { OutpostDb } from '../../src/outbox/client/db';
+import type { OutpostDb } from '../../src/outbox/page/database';
 import { streamTypes } from '../../src/plugins';
 
 /**

@@ -1,7 +1,7 @@
 import type { OrderSummary } from '../../src/orders/read-models';
 import { streamIdOf } from '../../src/orders/stream-ids';
-import type { DeliveryRow, OutpostDb, StoredSyncState } from '../../src/outbox/views';
-import { readModelTable } from '../../src/outbox/views';
+import type { DeliveryRow, OutpostDb, StoredSyncState } from '../../src/outbox/page';
+import { readModelTable } from '../../src/outbox/page';
 import { heldBackText } from '../../src/ui/components/delivery-callout';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openAppDb } from '../../src/app/schema';
-import { streamTypesOf } from '../../src/outbox/client/db';
+import { streamTypesOf } from '../../src/outbox/page/database';
 import { deferredPlugins } from '../../src/plugin-layouts';
 import { streamTypes } from '../../src/plugins';
 import { serverStreamTypes } from '../../src/server-plugins';

@@ -2,11 +2,16 @@ import Dexie from 'dexie';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openAppDb } from '../../src/app/schema';
-import { EventBus } from '../../src/outbox/client/event-bus';
-import { deliveryStateOf, liveLeases, outboxEntriesView } from '../../src/outbox/client/outbox-view';
+import { EventBus } from '../../src/outbox/device/event-bus';
+import {
+  deliveryStateOf,
+  liveLeases,
+  outboxEntriesView,
+} from '../../src/outbox/device/read-models/outbox-view';
+import { retryDeadLetter } from '../../src/outbox/device/sync/dead-letters';
+import { createSyncEngine } from '../../src/outbox/device/sync/engine';
+import { syncStorage } from '../../src/outbox/device/sync/sync-storage';
 import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
-import { retryDeadLetter } from '../../src/outbox/sync/dead-letters';
-import { createSyncEngine } from '../../src/outbox/sync/engine';
 import { openTestDb } from '../support/app-db';
 import { orderSummary } from '../support/order-rows';
 import { BASE_URL, createTestBackend } from './sync/harness';
@@ -345,7 +350,7 @@ describe('after the upgrade', () => {
       const backend = createTestBackend({ clock, ids });
       server.use(...backend.handlers);
       const engine = createSyncEngine({
-        db,
+        storage: syncStorage(db),
         streamTypes: db.streamTypes,
         transport: (...args) => fetch(...args),
         clock,

@@ -38,6 +38,7 @@ export const WireClientEventSchema = v.strictObject({
   data: v.unknown(),
   metadata: EventMetadataSchema,
 });
+/** A client event as it travels in a push: the envelope, its stream type's `type` and `data`. */
 export type WireClientEvent = v.InferOutput<typeof WireClientEventSchema>;
 
 /** A decision written by the server; `type` and `data` are checked by `parseServerEvent`. */
@@ -49,6 +50,7 @@ export const WireServerEventSchema = v.object({
   data: v.unknown(),
   occurredAt: IsoTimestampSchema,
 });
+/** A server decision as it travels in a push answer or a pull page. */
 export type WireServerEvent = v.InferOutput<typeof WireServerEventSchema>;
 
 /** Why an event is refused: the push answer's `rejected` code and reason. */

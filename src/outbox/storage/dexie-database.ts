@@ -1,4 +1,5 @@
 import type { Dexie, Table, Transaction } from 'dexie';
+import { all, maxKey, minKey, type OutboxDatabase, type OutboxRecords } from './outbox-database';
 import type {
   ArchivedStreamRow,
   CommandRow,
@@ -8,8 +9,7 @@ import type {
   OutboxRow,
   StoredEvent,
   StreamRow,
-} from '../client/db';
-import { all, maxKey, minKey, type OutboxDatabase, type OutboxRecords } from './outbox-database';
+} from './rows';
 
 /** Where the tables come from: a Dexie transaction (or upgrade transaction), each table bound to it. */
 export type DexieTables = Pick<Transaction, 'table'>;

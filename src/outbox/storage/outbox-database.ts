@@ -1,3 +1,5 @@
+import type { ReadModelRow } from '../stream-type';
+import type { StreamTypes } from '../stream-types';
 import type {
   ArchivedStreamRow,
   CommandRow,
@@ -7,9 +9,7 @@ import type {
   OutboxStatus,
   StoredEvent,
   StreamRow,
-} from '../client/db';
-import type { ReadModelRow } from '../stream-type';
-import type { StreamTypes } from '../stream-types';
+} from './rows';
 
 /**
  * What a storage adapter provides: one transaction at a time over the outbox's records, each read and write

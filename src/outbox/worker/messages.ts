@@ -1,11 +1,13 @@
 import * as v from 'valibot';
-import { type WorkerReply, WorkerRequestSchema } from '../browser/worker-messages';
+import { type WorkerReply, WorkerRequestSchema } from '../device/worker-messages';
 import type { WorkerBackend } from './backend';
 import type { WorkerSync } from './worker-sync';
 
+/** What answering a page's message needs. */
 export interface MessageDeps {
   readonly sync: WorkerSync;
   readonly backend: Promise<WorkerBackend | null>;
+  /** Lets a waiting version of the worker activate. */
   readonly skipWaiting: () => Promise<void>;
 }
 

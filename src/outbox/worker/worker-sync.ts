@@ -1,13 +1,14 @@
-import { type CoordinatedFlush, createCoordinatedFlush } from '../browser/coordinated-flush';
-import type { FlushRequest } from '../browser/flush-lock';
-import { getOrCreateClientId } from '../client/client-id';
-import { EventBus } from '../client/event-bus';
+import { EventBus } from '../device/event-bus';
+import { getOrCreateClientId } from '../device/sync/client-id';
+import { type CoordinatedFlush, createCoordinatedFlush } from '../device/sync/coordinated-flush';
+import { createSyncEngine, type FlushReport } from '../device/sync/engine';
+import type { FlushRequest } from '../device/sync/flush-lock';
+import { flushUntilSettled } from '../device/sync/schedule';
+import { syncStorage } from '../device/sync/sync-storage';
 import { systemClock, uuidv7Generator } from '../ids';
 import { SYNC_DB_NAME } from '../storage/outbox-database';
 import { DatabaseUnavailableError, openPlainDatabase } from '../storage/plain-database';
 import type { StreamTypes } from '../stream-types';
-import { createSyncEngine, type FlushReport } from '../sync/engine';
-import { flushUntilSettled } from '../sync/schedule';
 import type { WorkerBackend } from './backend';
 
 /**
@@ -16,6 +17,7 @@ import type { WorkerBackend } from './backend';
  * through plain IndexedDB (`src/outbox/storage/plain-database.ts`), not Dexie, which would be most of the worker's size.
  */
 export interface WorkerSync {
+  /** Flushes now under the cross-context lock; resolves the report. */
   flush(request?: FlushRequest): Promise<FlushReport>;
   /**
    * For a `sync` event: flushes on the engine's own schedule (backoff, Retry-After, lease expiry, the network
@@ -29,6 +31,7 @@ export interface WorkerSync {
   flushQuietly(reason: string): Promise<FlushReport | null>;
 }
 
+/** What the worker's sync is made of: the app's stream types, the layout version it may write, its endpoint. */
 export interface WorkerSyncOptions {
   /** The app's stream types: server events the worker applies are projected by their own read models. */
   readonly streamTypes: StreamTypes;
@@ -64,6 +67,7 @@ const nothingToFlush: FlushReport = {
 /** Two and a half of the three minutes Chromium gives one sync event. */
 export const SYNC_EVENT_BUDGET_MS = 150_000;
 
+/** The worker's sync, without wiring it to events (`registerWorkerSync` does both). */
 export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
   let flushPromise: Promise<CoordinatedFlush> | null = null;
 
@@ -81,7 +85,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     const backend = await options.backend;
     const bus = new EventBus();
     const engine = createSyncEngine({
-      db,
+      storage: syncStorage(db),
       streamTypes: options.streamTypes,
       transport: backend ? backend.transport : (input, init) => fetch(input, init),
       clock,

@@ -1,6 +1,5 @@
-import type { Clock, IdGenerator } from '../../outbox/ids';
-
-import type { WorkerBackend } from '../../outbox/worker/backend';
+import type { Clock, IdGenerator } from '../../outbox';
+import type { WorkerBackend } from '../../outbox/worker';
 
 export type { WorkerBackend };
 

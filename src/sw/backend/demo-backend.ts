@@ -3,16 +3,16 @@ import './local-storage-shim';
 import Dexie, { type EntityTable } from 'dexie';
 import { getResponse } from 'msw';
 import * as v from 'valibot';
-import { createFaultControl, type FaultSettings } from '../../mocks/faults';
-import { createMockHandlers } from '../../mocks/handlers';
-import type { DemoArrival, DemoServerState } from '../../outbox/browser/worker-messages';
-import { createSyncHandler } from '../../outbox/server/http';
+import { createFaultControl, createMockHandlers, type FaultSettings } from '../../outbox/mock';
 import {
   createMemoryStorage,
+  createSyncHandler,
   type MemorySnapshot,
   MemorySnapshotSchema,
-} from '../../outbox/server/memory-storage';
-import type { ServerStorage, ServerStorageTx } from '../../outbox/server/storage';
+  type ServerStorage,
+  type ServerStorageTx,
+} from '../../outbox/server';
+import type { DemoArrival, DemoServerState } from '../../outbox/worker';
 import { serverStreamTypes } from '../../server-plugins';
 import type { CreateWorkerBackend, WorkerBackend } from './backend';
 

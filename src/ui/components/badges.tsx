@@ -1,4 +1,4 @@
-import type { DeliveryState, DeliveryView, SyncState } from '../../outbox/views';
+import type { DeliveryState, DeliveryView, SyncState } from '../../outbox/page';
 import { formatClock } from '../format';
 
 const SYNC_LABELS: Record<SyncState, string> = {

@@ -1,4 +1,4 @@
-import type { DeliveryView } from '../../outbox/views';
+import type { DeliveryView } from '../../outbox/page';
 
 /**
  * Why a stream's changes do not reach the server, worded from the delivery facts the core keeps (a dead

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../../outbox/views';
+import type { StoredEvent } from '../../outbox/page';
 
 /** What the core's own records say, in every stream type's timeline. */
 export function describeLocalEvent(event: StoredEvent): string | null {

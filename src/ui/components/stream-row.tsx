@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { DeliveryView } from '../../outbox/views';
+import type { DeliveryView } from '../../outbox/page';
 import { formatDateTime, shortId } from '../format';
 import { SyncBadge } from './badges';
 

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { DeliveryView, OutboxEntry, StoredEvent } from '../../outbox/views';
+import type { DeliveryView, OutboxEntry, StoredEvent } from '../../outbox/page';
 import { formatDateTime } from '../format';
 import { ScreenHeading } from '../screens/screen-heading';
 import { SyncBadge } from './badges';

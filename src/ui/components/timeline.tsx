@@ -1,5 +1,5 @@
-import type { OutboxEntry, StoredEvent } from '../../outbox/views';
-import { deliveryStateOf } from '../../outbox/views';
+import type { OutboxEntry, StoredEvent } from '../../outbox/page';
+import { deliveryStateOf } from '../../outbox/page';
 import { formatClock } from '../format';
 import { DeliveryBadge } from './badges';
 

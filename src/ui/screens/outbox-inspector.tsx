@@ -1,16 +1,15 @@
 import { useState } from 'react';
 import * as v from 'valibot';
-import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/client/outbox-view';
-import { readOutboxSections } from '../../outbox/client/queries';
-import { ReasonSchema } from '../../outbox/fields';
+import { ReasonSchema } from '../../outbox';
+import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/page';
+import { readOutboxSections } from '../../outbox/page';
 import { DeliveryBadge } from '../components/badges';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
 import { downloadFile } from '../download';
 import { formatClock, shortId } from '../format';
-import { useOutpost } from '../outpost-context';
-import { hrefOfStream, nounOfStream } from '../stream-screens';
+import { useOutpost, useStreamScreens } from '../outpost-context';
 import { useLiveRead } from '../use-live-read';
 import { RetentionCard } from './retention-card';
 import { ScreenHeading } from './screen-heading';
@@ -40,7 +39,7 @@ export function OutboxInspectorScreen() {
   const { db } = outpost;
   const read = useLiveRead(
     async (now) => {
-      // In flight is derived from the live lease records, not stored on the rows (src/outbox/client/outbox-view.ts).
+      // In flight is derived from the live lease records, not stored on the rows (src/outbox/device/read-models/outbox-view.ts).
       const byState = await readOutboxSections(db, SHOWN, now);
       return {
         changesAt: byState.changesAt,
@@ -265,6 +264,7 @@ function RetryDialog({ row, onClose, onDone }: EntryDialogProps) {
 }
 
 function DiscardDialog({ row, onClose, onDone }: EntryDialogProps) {
+  const { nounOfStream } = useStreamScreens();
   const outpost = useOutpost();
   const { run, busy, error } = useEntryAction(onDone);
   const [reasonError, setReasonError] = useState<string | undefined>();
@@ -299,6 +299,7 @@ function DiscardDialog({ row, onClose, onDone }: EntryDialogProps) {
 
 /** The entry's stream, named and linked to its screen when its stream type has one. */
 function StreamLink({ streamId }: { readonly streamId: string }) {
+  const { hrefOfStream, nounOfStream } = useStreamScreens();
   const href = hrefOfStream(streamId);
   const noun = nounOfStream(streamId);
   const label = `${noun[0]?.toUpperCase()}${noun.slice(1)} …${shortId(streamId)}`;

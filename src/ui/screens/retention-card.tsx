@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useId, useState } from 'react';
-import type { ArchiveDue, ArchiveOutcome } from '../../app/retention';
+import type { ArchiveDue, ArchiveOutcome } from '../../outbox/page';
 
 import { FormAlert } from '../components/field';
 import { downloadFile } from '../download';
 import { formatDateTime } from '../format';
-import { useOutpost } from '../outpost-context';
-import { countByType, streamCountText } from '../stream-screens';
+import { useOutpost, useStreamScreens } from '../outpost-context';
+import type { StreamScreens } from '../stream-ui';
 
 /** The choices offered; any whole number of days from 1 to 3650 is valid underneath. */
 const CHOICES: readonly { readonly days: number | null; readonly label: string }[] = [
@@ -19,7 +19,8 @@ const CHOICES: readonly { readonly days: number | null; readonly label: string }
 type Busy = 'saving' | 'finding' | 'exporting' | 'archiving' | null;
 
 /** "Archived 12 orders. 1 order stayed: it changed since it was found." */
-function outcomeText(outcome: ArchiveOutcome, exported: string | null): string {
+function outcomeText(outcome: ArchiveOutcome, exported: string | null, streams: StreamScreens): string {
+  const { countByType, streamCountText } = streams;
   const parts = [
     outcome.archived.length === 0
       ? 'Nothing was archived.'
@@ -36,10 +37,11 @@ function outcomeText(outcome: ArchiveOutcome, exported: string | null): string {
 }
 
 /**
- * Retention, as the person sets it (src/outbox/client/retention.ts): how long settled records stay on this
+ * Retention, as the person sets it (src/outbox/device/read-models/retention.ts): how long settled records stay on this
  * device, what that makes due, and archiving it, with the export offered first. Off until they choose.
  */
 export function RetentionCard() {
+  const streams = useStreamScreens();
   const outpost = useOutpost();
   const selectId = useId();
   const [days, setDays] = useState<number | null | undefined>(undefined);
@@ -95,7 +97,7 @@ export function RetentionCard() {
       }
       setBusy('archiving');
       const outcome = await controls.archive(due);
-      setMessage(outcomeText(outcome, exported));
+      setMessage(outcomeText(outcome, exported, streams));
     } catch (e) {
       setError(`Nothing was archived: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -138,7 +140,7 @@ export function RetentionCard() {
             ? 'Everything stays on this device.'
             : count === 0
               ? `Nothing settled before ${formatDateTime(due.before)} is left on this device.`
-              : `${streamCountText(due.byType)} settled before ${formatDateTime(due.before)} can be archived (${due.events} events).${due.more ? ' More wait for the next archive.' : ''}`}
+              : `${streams.streamCountText(due.byType)} settled before ${formatDateTime(due.before)} can be archived (${due.events} events).${due.more ? ' More wait for the next archive.' : ''}`}
       </p>
       {count > 0 ? (
         <div className="toolbar">

@@ -1,8 +1,8 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Outpost } from '../../../src/app/outpost';
 import type { OrderSummary } from '../../../src/orders/read-models';
-import type { DemoServerState } from '../../../src/outbox/browser/worker-messages';
-import type { DeliveryRow, OutboxRow, StoredSyncState } from '../../../src/outbox/client/db';
+import type { DemoServerState } from '../../../src/outbox/device/worker-messages';
+import type { DeliveryRow, OutboxRow, StoredSyncState } from '../../../src/outbox/storage/rows';
 import { buildDemoOnce } from './build-demo';
 import { type StaticServer, serveStatic } from './static-server';
 
@@ -211,7 +211,7 @@ export interface Delivery {
 
 /**
  * Every client event's delivery state, in position order, read in the page: a pending row named by a lease
- * record is in flight, a delivered row is deleted (src/outbox/client/outbox-view.ts; the page cannot import it).
+ * record is in flight, a delivered row is deleted (src/outbox/device/read-models/outbox-view.ts; the page cannot import it).
  */
 export const deliveries = (page: Page): Promise<Delivery[]> =>
   page.evaluate(async () => {

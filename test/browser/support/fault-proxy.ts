@@ -6,7 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { seededRandom } from '../../../src/mocks/faults';
+import { seededRandom } from '../../../src/outbox/mock/faults';
 
 /**
  * A fault-injecting HTTP proxy in front of a real reference server. Everything goes through it (app shell,

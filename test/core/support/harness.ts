@@ -1,13 +1,14 @@
-import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import { type OutpostDb, openOutboxDb } from '../../../src/outbox/client/db';
-import { EventBus } from '../../../src/outbox/client/event-bus';
+import { EventBus } from '../../../src/outbox/device/event-bus';
+import { createSyncEngine, type SyncEngineDeps } from '../../../src/outbox/device/sync/engine';
+import { syncStorage } from '../../../src/outbox/device/sync/sync-storage';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { type OutpostDb, openOutboxDb } from '../../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import { createSyncHandler } from '../../../src/outbox/server/http';
 import { createMemoryStorage } from '../../../src/outbox/server/memory-storage';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import type { AnyServerStreamType } from '../../../src/outbox/stream-type';
 import type { StreamTypes } from '../../../src/outbox/stream-types';
-import { createSyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
 import { tallyServerTypes, tallyTypes } from './tally';
 
 /**
@@ -96,7 +97,7 @@ export interface CoreClient {
   readonly ids: () => string;
   readonly clientId: string;
   readonly bus: EventBus;
-  readonly pipeline: ReturnType<typeof createCommandPipeline>;
+  readonly pipeline: ReturnType<typeof createPageCommandPipeline>;
   engine(server: CoreServer, overrides?: Partial<SyncEngineDeps>): ReturnType<typeof createSyncEngine>;
   close(): Promise<void>;
 }
@@ -111,7 +112,7 @@ export function createCoreClient(options: {
   const ids = uuidv7Generator(options.clock);
   const clientId = ids();
   const bus = new EventBus();
-  const pipeline = createCommandPipeline({ db, clock: options.clock, ids, clientId, bus });
+  const pipeline = createPageCommandPipeline({ db, clock: options.clock, ids, clientId, bus });
   return {
     db,
     clock: options.clock,
@@ -121,7 +122,7 @@ export function createCoreClient(options: {
     pipeline,
     engine: (server, overrides = {}) =>
       createSyncEngine({
-        db,
+        storage: syncStorage(db),
         streamTypes,
         transport: server.transport,
         clock: options.clock,

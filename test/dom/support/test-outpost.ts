@@ -1,17 +1,19 @@
 import { BehaviorSubject, filter, firstValueFrom, skip } from 'rxjs';
 import { vi } from 'vitest';
-import { createOutpost, type NetworkPort, type Outpost } from '../../../src/app/outpost';
-import type { PageSyncPorts } from '../../../src/app/page-sync';
+import { createOutpost, type Outpost } from '../../../src/app/outpost';
 import { openAppDb } from '../../../src/app/schema';
-import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { FLUSH_LOCK_NAME } from '../../../src/outbox/browser/flush-lock';
-import { type WorkerHandle, WorkerRequestError } from '../../../src/outbox/browser/register-worker';
-import type { OutpostDb } from '../../../src/outbox/client/db';
-import { refreshDelivery } from '../../../src/outbox/client/projections';
+import { refreshDelivery } from '../../../src/outbox/device/read-models/projections';
+import { FLUSH_LOCK_NAME } from '../../../src/outbox/device/sync/flush-lock';
+import { applyAnswer, claimBatch } from '../../../src/outbox/device/sync/outbox-store';
+import { defaultRetryPolicy } from '../../../src/outbox/device/sync/retry-policy';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
-import { applyAnswer, claimBatch } from '../../../src/outbox/sync/outbox-store';
-import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
+import { createMockBackend, type MockBackend } from '../../../src/outbox/mock/mock-backend';
+import type { OutpostDb } from '../../../src/outbox/page/database';
+import type { NetworkPort } from '../../../src/outbox/page/outbox';
+import type { PageSyncPorts } from '../../../src/outbox/page/page-sync';
+import { type WorkerHandle, WorkerRequestError } from '../../../src/outbox/page/register-worker';
+import { serverStreamTypes } from '../../../src/server-plugins';
 import { orderSummaries } from '../../support/order-rows';
 import { createFakeLocks } from '../../unit/pwa/fake-locks';
 
@@ -58,7 +60,7 @@ export async function createTestOutpost({
   const db = openAppDb({ name: `dom-${crypto.randomUUID()}` });
   const clock = new ManualClock();
   const ids = uuidv7Generator(clock);
-  const server = createMockBackend({ clock, ids });
+  const server = createMockBackend({ streamTypes: serverStreamTypes, clock, ids });
   const network = new BehaviorSubject(online);
   const flushes = watchedFlushLocks();
   const networkPort: NetworkPort = { isOnline: () => network.value, online$: network.asObservable() };

@@ -1,21 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrderSummary } from '../../../src/orders/read-models';
-import type { GroupDecision } from '../../../src/outbox/client/append-commands';
-import type {
-  CommandRow,
-  LeaseRow,
-  OutboxRow,
-  OutpostDb,
-  StoredClientEvent,
-} from '../../../src/outbox/client/db';
-import { readModelTable } from '../../../src/outbox/client/db';
+import type { GroupDecision } from '../../../src/outbox/device/commands/append-commands';
+import type { OutboxStorage } from '../../../src/outbox/device/outbox-storage';
+import { initialAccount } from '../../../src/outbox/device/sync/account';
+import type { ClaimOptions } from '../../../src/outbox/device/sync/outbox-store';
+import { jsonBytes, toWireEvent } from '../../../src/outbox/device/sync/outbox-store';
+import { defaultRetryPolicy, type RetryPolicy } from '../../../src/outbox/device/sync/retry-policy';
+import { initialSyncMeta } from '../../../src/outbox/device/sync/sync-meta';
+import type { OutpostDb } from '../../../src/outbox/page/database';
+import { readModelTable } from '../../../src/outbox/page/database';
 import type { WireServerEvent } from '../../../src/outbox/protocol/messages';
-import type { OutboxStorage } from '../../../src/outbox/storage/outbox-storage';
-import { initialAccount } from '../../../src/outbox/sync/account';
-import type { ClaimOptions } from '../../../src/outbox/sync/outbox-store';
-import { jsonBytes, toWireEvent } from '../../../src/outbox/sync/outbox-store';
-import { defaultRetryPolicy, type RetryPolicy } from '../../../src/outbox/sync/retry-policy';
-import { initialSyncMeta } from '../../../src/outbox/sync/sync-meta';
+import type { CommandRow, LeaseRow, OutboxRow, StoredClientEvent } from '../../../src/outbox/storage/rows';
 
 /**
  * The contract of the storage port (`OutboxStorage`): what each operation reads, decides and writes, and that

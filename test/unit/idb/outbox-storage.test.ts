@@ -1,8 +1,8 @@
 import { expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../../src/app/schema-version';
-import { DB_NAME } from '../../../src/outbox/client/db';
+import { outboxStorage } from '../../../src/outbox/device/outbox-storage';
+import { DB_NAME } from '../../../src/outbox/page/database';
 import { type OutboxDatabase, SYNC_DB_NAME } from '../../../src/outbox/storage/outbox-database';
-import { outboxStorage } from '../../../src/outbox/storage/outbox-storage';
 import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
 import { streamTypes } from '../../../src/plugins';
 import { openTestDb } from '../../support/app-db';

@@ -1,13 +1,13 @@
 import Dexie, { liveQuery } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION as SYNC_SCHEMA_VERSION } from '../../../src/app/schema-version';
-import type { OutboxRow } from '../../../src/outbox/client/db';
 import type { OutboxRecords } from '../../../src/outbox/storage/outbox-database';
 import {
   DatabaseUnavailableError,
   openPlainDatabase,
   type PlainOutboxDatabase,
 } from '../../../src/outbox/storage/plain-database';
+import type { OutboxRow } from '../../../src/outbox/storage/rows';
 import { STORAGE_MUTATED_CHANNEL } from '../../../src/outbox/storage/storage-mutated';
 import { streamTypes } from '../../../src/plugins';
 import { openTestDb } from '../../support/app-db';

@@ -1,16 +1,22 @@
 import { setupServer } from 'msw/node';
 import * as v from 'valibot';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFaultControl, type FaultSettings, NO_FAULTS, seededRandom } from '../../../src/mocks/faults';
-import { createMockBackend } from '../../../src/mocks/mock-backend';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import {
+  createFaultControl,
+  type FaultSettings,
+  NO_FAULTS,
+  seededRandom,
+} from '../../../src/outbox/mock/faults';
+import { createMockBackend } from '../../../src/outbox/mock/mock-backend';
 import { ErrorBodySchema, PushResponseSchema } from '../../../src/outbox/protocol/messages';
+import { serverStreamTypes } from '../../../src/server-plugins';
 import { OrderStreamBuilder } from '../../server/protocol-contract';
 
 const BASE = 'http://outpost.test/api/sync';
 const clock = new ManualClock();
 const ids = uuidv7Generator(clock);
-const backend = createMockBackend({ clock, ids });
+const backend = createMockBackend({ streamTypes: serverStreamTypes, clock, ids });
 const server = setupServer(...backend.handlers);
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -170,6 +176,7 @@ describe('the mock backend as a client sees each fault', () => {
   it('fails the same requests again under the same seed, so a flaky run can be replayed', async () => {
     const outcomes = async (seed: number) => {
       const local = createMockBackend({
+        streamTypes: serverStreamTypes,
         clock,
         ids,
         faults: createFaultControl({ failureRate: 0.5, failureKinds: ['500', '503'] }, seededRandom(seed)),
@@ -186,7 +193,12 @@ describe('the mock backend as a client sees each fault', () => {
   });
 
   it('backend.fetch rejects with a TypeError on a network fault, as fetch does, for use inside a worker', async () => {
-    const local = createMockBackend({ clock, ids, faults: createFaultControl({ offline: true }) });
+    const local = createMockBackend({
+      streamTypes: serverStreamTypes,
+      clock,
+      ids,
+      faults: createFaultControl({ offline: true }),
+    });
     await expect(local.fetch(new Request(`${BASE}/health`))).rejects.toThrow(TypeError);
     local.faults.set({ offline: false });
     expect((await local.fetch(new Request(`${BASE}/health`))).status).toBe(200);

@@ -4,7 +4,8 @@ import type { OrderStatus } from '../../../src/orders/domain/order';
 import type { OrderDay } from '../../../src/orders/order-count-rows';
 import type { OrderSummary } from '../../../src/orders/read-models';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import type { OutpostDb, StoredEvent } from '../../../src/outbox/client/db';
+import type { OutpostDb } from '../../../src/outbox/page/database';
+import type { StoredEvent } from '../../../src/outbox/storage/rows';
 import { applyServerEvents, discardFrom, makeStore, type Store, serverEvent } from '../store/fixtures';
 
 /**

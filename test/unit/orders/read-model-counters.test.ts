@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrderCommand } from '../../../src/orders/domain/commands';
-import { readMedianAcknowledgementMs, readOrderInsights } from '../../../src/orders/order-insights';
-import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import { readMedianAcknowledgementMs, readOrderInsights } from '../../../src/orders/page/order-insights';
+import { readOrderSummaries } from '../../../src/orders/page/order-summaries';
 import type { OrderSummary } from '../../../src/orders/read-models';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import type { OutpostDb } from '../../../src/outbox/client/db';
-import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
+import type { OutpostDb } from '../../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import { applyServerEvents, makeStore, must, type Store, serverEvent } from '../store/fixtures';
 import {
   discard,
@@ -130,7 +130,7 @@ describe('a command', () => {
       );
 
       const touched = countRowsTouched(db);
-      const counted = createCommandPipeline({ ...store, db: touched.db });
+      const counted = createPageCommandPipeline({ ...store, db: touched.db });
       const orderId = ids();
       await must(
         counted.execute({

@@ -1,12 +1,11 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readOrderInsights } from '../../../src/orders/order-insights';
-import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import { readOrderInsights } from '../../../src/orders/page/order-insights';
+import { readOrderSummaries } from '../../../src/orders/page/order-summaries';
 import type { OrderSummary } from '../../../src/orders/read-models';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import type { OutpostDb, StoredServerEvent } from '../../../src/outbox/client/db';
-import { StreamArchivedError } from '../../../src/outbox/client/errors';
-import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { StreamArchivedError } from '../../../src/outbox/device/commands/errors';
+import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
 import {
   archiveStreams,
   exportStreams,
@@ -15,8 +14,10 @@ import {
   readRetention,
   settledBefore,
   writeRetention,
-} from '../../../src/outbox/client/retention';
-import { storePullPage } from '../../../src/outbox/sync/outbox-store';
+} from '../../../src/outbox/device/read-models/retention';
+import { storePullPage } from '../../../src/outbox/device/sync/outbox-store';
+import type { OutpostDb } from '../../../src/outbox/page/database';
+import type { StoredServerEvent } from '../../../src/outbox/storage/rows';
 import {
   add,
   applyServerEvents,

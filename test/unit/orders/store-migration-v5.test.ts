@@ -1,8 +1,8 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAppDb } from '../../../src/app/schema';
-import { readMedianAcknowledgementMs, readOrderInsights } from '../../../src/orders/order-insights';
-import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import { readMedianAcknowledgementMs, readOrderInsights } from '../../../src/orders/page/order-insights';
+import { readOrderSummaries } from '../../../src/orders/page/order-summaries';
 
 /**
  * Version 5 adds the order's counter rows and the `[status+customerKey]` index, and drops the analytics

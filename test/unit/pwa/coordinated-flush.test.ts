@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createCoordinatedFlush } from '../../../src/outbox/browser/coordinated-flush';
-import { parseSyncChannelMessage } from '../../../src/outbox/browser/sync-channel';
-import type { StoredServerEvent } from '../../../src/outbox/client/db';
-import { EventBus } from '../../../src/outbox/client/event-bus';
-import type { FlushReport } from '../../../src/outbox/sync/engine';
+import { EventBus } from '../../../src/outbox/device/event-bus';
+import { createCoordinatedFlush } from '../../../src/outbox/device/sync/coordinated-flush';
+import type { FlushReport } from '../../../src/outbox/device/sync/engine';
+import { parseSyncChannelMessage } from '../../../src/outbox/device/sync/sync-channel';
+import type { StoredServerEvent } from '../../../src/outbox/storage/rows';
 
 const confirmed: StoredServerEvent = {
   kind: 'server',

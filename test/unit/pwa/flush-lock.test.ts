@@ -3,7 +3,7 @@ import {
   createLockedFlush,
   FLUSH_LOCK_NAME,
   type FlushRequest,
-} from '../../../src/outbox/browser/flush-lock';
+} from '../../../src/outbox/device/sync/flush-lock';
 import { createFakeLocks } from './fake-locks';
 
 function deferred<T>() {

@@ -1,6 +1,6 @@
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { watchStorage } from '../../../src/outbox/browser/storage-estimate';
+import { watchStorage } from '../../../src/outbox/page/storage-estimate';
 
 afterEach(() => {
   vi.useRealTimers();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSyncChannelMessage } from '../../../src/outbox/browser/sync-channel';
+import { parseSyncChannelMessage } from '../../../src/outbox/device/sync/sync-channel';
 
 const report = {
   sent: 2,

@@ -1,6 +1,8 @@
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CoordinatedFlush } from '../../../src/outbox/browser/coordinated-flush';
+import type { CoordinatedFlush } from '../../../src/outbox/device/sync/coordinated-flush';
+import type { FlushReport } from '../../../src/outbox/device/sync/engine';
+import type { WakeFacts } from '../../../src/outbox/device/sync/schedule';
 import {
   createSyncDriver,
   holdScheduleLead,
@@ -8,10 +10,8 @@ import {
   type PageSignals,
   type SyncDriverDeps,
   type WakeReason,
-} from '../../../src/outbox/browser/sync-driver';
-import type { SyncMode } from '../../../src/outbox/browser/sync-mode';
-import type { FlushReport } from '../../../src/outbox/sync/engine';
-import type { WakeFacts } from '../../../src/outbox/sync/schedule';
+} from '../../../src/outbox/page/sync-driver';
+import type { SyncMode } from '../../../src/outbox/page/sync-mode';
 
 /**
  * The page's side of the schedule as timelines under fake timers: which wake-up makes what happen, and when

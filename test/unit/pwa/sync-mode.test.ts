@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseSyncMode } from '../../../src/outbox/browser/sync-mode';
+import { chooseSyncMode } from '../../../src/outbox/page/sync-mode';
 
 const capable = { search: '', storedSetting: null, hasServiceWorker: true, hasBackgroundSync: true };
 

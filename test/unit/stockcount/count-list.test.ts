@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StoredServerEvent } from '../../../src/outbox/client/db';
-import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
-import { readStockCounts } from '../../../src/stockcount/count-list';
+import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
+import type { StoredServerEvent } from '../../../src/outbox/storage/rows';
 import type { StockCountCommand } from '../../../src/stockcount/domain/commands';
 import type { StockCountStatus } from '../../../src/stockcount/domain/stock-count';
+import { readStockCounts } from '../../../src/stockcount/page/count-list';
 import type { StockCountSummary } from '../../../src/stockcount/read-models';
 import { streamIdOf } from '../../../src/stockcount/stream-ids';
 import { applyServerEvents, discardFrom, makeStore, type Store } from '../store/fixtures';

@@ -2,16 +2,20 @@ import Dexie from 'dexie';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OrderDomainError } from '../../../src/orders/domain/errors';
-import { liveOrder } from '../../../src/orders/order-view';
+import { liveOrder } from '../../../src/orders/page/order-view';
 import type { OrderLines } from '../../../src/orders/read-models';
 import { orderIdOf, streamIdOf } from '../../../src/orders/stream-ids';
-import { createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import { CommandIdReusedError, StorageError, StreamDiscardedError } from '../../../src/outbox/client/errors';
-import { EventBus } from '../../../src/outbox/client/event-bus';
-import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import {
+  CommandIdReusedError,
+  StorageError,
+  StreamDiscardedError,
+} from '../../../src/outbox/device/commands/errors';
+import { EventBus } from '../../../src/outbox/device/event-bus';
+import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
+import { readModelTable } from '../../../src/outbox/page';
+import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import { WireClientEventSchema } from '../../../src/outbox/protocol/messages';
 import { ValidationError } from '../../../src/outbox/validation';
-import { readModelTable } from '../../../src/outbox/views';
 import { openTestDb } from '../../support/app-db';
 import { orderSummary } from '../../support/order-rows';
 import {
@@ -227,7 +231,7 @@ describe('two writers on one stream', () => {
     await must(handler.execute({ command: create(orderId) }));
     // A second connection to the same database, as another tab would have.
     const other = openTestDb({ name });
-    const otherHandler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
+    const otherHandler = createPageCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     try {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, index) =>
@@ -287,7 +291,7 @@ function makeCompetitor(store: Store, orderId: string) {
   const { name, clock, ids, clientId } = store;
   return async () => {
     const other = openTestDb({ name });
-    const handler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
+    const handler = createPageCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     await must(handler.execute({ command: add(orderId, 'TEA-1', 1) }));
     other.close();
   };
@@ -455,7 +459,7 @@ describe('a pipeline that already wrote the order', () => {
     const { name, db, handler, ids, clock, clientId } = store;
     const orderId = ids();
     const other = openTestDb({ name });
-    const otherTab = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
+    const otherTab = createPageCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     try {
       await must(handler.execute({ command: create(orderId) }));
       await must(otherTab.execute({ command: add(orderId, 'TEA-1', 1, 250) }));
@@ -656,7 +660,7 @@ describe('commands issued together (one transaction for the group)', () => {
     expect(await db.events.count()).toBe(3);
     // Another tab's pipeline knows them too: the idempotency table is in the database, not in memory.
     const other = openTestDb({ name });
-    const handler = createCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
+    const handler = createPageCommandPipeline({ db: other, clock, ids, clientId, bus: new EventBus() });
     expect(
       await must(handler.execute({ command: add(orderId, 'B-1', 1), commandId: repeated })),
     ).toMatchObject({

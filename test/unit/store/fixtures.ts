@@ -1,20 +1,21 @@
 import type { OrderCommand } from '../../../src/orders/domain/commands';
-import { type CommandPipelineDeps, createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import type {
-  OutboxRow,
-  OutpostDb,
-  StoredEvent,
-  StoredLocalEvent,
-  StoredServerEvent,
-} from '../../../src/outbox/client/db';
-import { EventBus } from '../../../src/outbox/client/event-bus';
+import type { CommandPipelineDeps } from '../../../src/outbox/device/commands/command-pipeline';
+import { EventBus } from '../../../src/outbox/device/event-bus';
 import {
   projectEvents,
   refreshDelivery,
   refreshDeliveryWithin,
-} from '../../../src/outbox/client/projections';
+} from '../../../src/outbox/device/read-models/projections';
+import { syncTables } from '../../../src/outbox/device/sync/outbox-store';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
-import { syncTables } from '../../../src/outbox/sync/outbox-store';
+import type { OutpostDb } from '../../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
+import type {
+  OutboxRow,
+  StoredEvent,
+  StoredLocalEvent,
+  StoredServerEvent,
+} from '../../../src/outbox/storage/rows';
 import { openTestDb } from '../../support/app-db';
 
 /** A fresh database per test (fake-indexeddb), a hand-moved clock and a handler writing into it. */
@@ -27,7 +28,7 @@ export function makeStore(options: Partial<Pick<CommandPipelineDeps, 'faults' | 
   const clientId = ids();
   const published: StoredEvent[] = [];
   bus.events$.subscribe((event) => published.push(event));
-  const handler = createCommandPipeline({ db, clock, ids, clientId, bus, ...options });
+  const handler = createPageCommandPipeline({ db, clock, ids, clientId, bus, ...options });
   return { name, db, clock, ids, bus, clientId, published, handler };
 }
 

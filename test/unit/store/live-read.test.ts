@@ -1,9 +1,9 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveRead } from '../../../src/outbox/client/live-read';
+import { liveRead } from '../../../src/outbox/page/live-read';
 
 /**
- * `liveRead` (src/outbox/client/live-read.ts): a burst of writes costs one read per interval, never loses the
+ * `liveRead` (src/outbox/page/live-read.ts): a burst of writes costs one read per interval, never loses the
  * last write, reads again after a write made through another connection, ignores tables it was not asked
  * about, passes on no answer twice, and keeps going after a failed read.
  */

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readOrderSummaries } from '../../../src/orders/order-summaries';
+import { readOrderSummaries } from '../../../src/orders/page/order-summaries';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import type { StoredEvent } from '../../../src/outbox/client/db';
-import { StreamDiscardedError } from '../../../src/outbox/client/errors';
-import { projectEvents } from '../../../src/outbox/client/projections';
-import { syncTables } from '../../../src/outbox/sync/outbox-store';
+import { StreamDiscardedError } from '../../../src/outbox/device/commands/errors';
+import { projectEvents } from '../../../src/outbox/device/read-models/projections';
+import { syncTables } from '../../../src/outbox/device/sync/outbox-store';
+import type { StoredEvent } from '../../../src/outbox/storage/rows';
 import { orderSummary } from '../../support/order-rows';
 import {
   add,

@@ -1,12 +1,12 @@
 import Dexie, { liveQuery } from 'dexie';
 import { firstValueFrom, from, type Observable, filter as rxFilter } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readOrderSummaries } from '../../../src/orders/order-summaries';
-import { liveOrder } from '../../../src/orders/order-view';
+import { readOrderSummaries } from '../../../src/orders/page/order-summaries';
+import { liveOrder } from '../../../src/orders/page/order-view';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { getOrCreateClientId } from '../../../src/outbox/client/client-id';
-import { toStorageError } from '../../../src/outbox/client/errors';
-import { readDeliveryViews, readOutboxSections } from '../../../src/outbox/client/queries';
+import { toStorageError } from '../../../src/outbox/device/commands/errors';
+import { getOrCreateClientId } from '../../../src/outbox/device/sync/client-id';
+import { readDeliveryViews, readOutboxSections } from '../../../src/outbox/page/queries';
 import { openTestDb } from '../../support/app-db';
 import { add, create, deliverOutbox, leaseOutbox, makeStore, must, type Store } from './fixtures';
 

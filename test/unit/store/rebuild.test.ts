@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrderCommand } from '../../../src/orders/domain/commands';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import type { OutpostDb } from '../../../src/outbox/client/db';
-import { rebuildReadModels } from '../../../src/outbox/client/rebuild';
+import { rebuildReadModels } from '../../../src/outbox/device/read-models/rebuild';
+import type { OutpostDb } from '../../../src/outbox/page/database';
 import { orderSummary } from '../../support/order-rows';
 import {
   applyServerEvents,
@@ -157,7 +157,7 @@ async function run(store: Store, orderIds: readonly string[], s: Step): Promise<
       const rows = await db.outbox.orderBy('position').toArray();
       const row = rows[s.pick % Math.max(rows.length, 1)];
       if (!row) return;
-      // In flight is a lease record naming the row, delivered is the row deleted (src/outbox/client/outbox-view.ts).
+      // In flight is a lease record naming the row, delivered is the row deleted (src/outbox/device/read-models/outbox-view.ts).
       if (s.status === 'delivered') await deliverOutbox(db, [row.eventId]);
       else if (s.status === 'inflight')
         await leaseOutbox(db, [row.eventId], { batchId: `batch-${s.batch}-${ids()}` });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameData } from '../../../src/outbox/client/same-data';
+import { sameData } from '../../../src/outbox/page/same-data';
 
 /** A row is drawn again unless every field it holds, however deep, is the same: these are the ways it differs. */
 describe('sameData', () => {

@@ -1,8 +1,12 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { NO_FAULTS } from '../../../src/mocks/faults';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { discardDeadLetter, listDeadLetters, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
+import {
+  discardDeadLetter,
+  listDeadLetters,
+  retryDeadLetter,
+} from '../../../src/outbox/device/sync/dead-letters';
+import { NO_FAULTS } from '../../../src/outbox/mock/faults';
 import { orderSummary } from '../../support/order-rows';
 import { BASE_URL, type ClientSide, expectServerStream, setupSyncTestServer } from './harness';
 

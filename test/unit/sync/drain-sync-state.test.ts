@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DeliveryRow } from '../../../src/outbox/client/db';
-import { refreshDelivery } from '../../../src/outbox/client/projections';
-import { retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
+import { refreshDelivery } from '../../../src/outbox/device/read-models/projections';
+import { retryDeadLetter } from '../../../src/outbox/device/sync/dead-letters';
+import type { DeliveryRow } from '../../../src/outbox/storage/rows';
 import { seededRandom, setupSyncTestServer } from './harness';
 
 /**

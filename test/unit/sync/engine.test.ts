@@ -1,7 +1,7 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
-import { PULL_CURSOR_KEY, readSyncMeta } from '../../../src/outbox/sync/sync-meta';
+import { defaultRetryPolicy } from '../../../src/outbox/device/sync/retry-policy';
+import { PULL_CURSOR_KEY, readSyncMeta } from '../../../src/outbox/device/sync/sync-meta';
 import { orderSummary } from '../../support/order-rows';
 import {
   BASE_URL,

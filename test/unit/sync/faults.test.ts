@@ -1,9 +1,9 @@
 import { HttpResponse, http } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type FaultSettings, NO_FAULTS } from '../../../src/mocks/faults';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { listDeadLetters } from '../../../src/outbox/sync/dead-letters';
-import { readSyncMeta } from '../../../src/outbox/sync/sync-meta';
+import { listDeadLetters } from '../../../src/outbox/device/sync/dead-letters';
+import { readSyncMeta } from '../../../src/outbox/device/sync/sync-meta';
+import { type FaultSettings, NO_FAULTS } from '../../../src/outbox/mock/faults';
 import { orderSummary } from '../../support/order-rows';
 import {
   BASE_URL,

@@ -1,27 +1,35 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { SCHEMA_VERSION } from '../../../src/app/schema-version';
-import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/mocks/faults';
-import { createMockBackend, type MockBackend } from '../../../src/mocks/mock-backend';
 import type { OrderEvent } from '../../../src/orders/domain/events';
 import { foldOrder } from '../../../src/orders/domain/order';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { type CommandOutcome, createCommandPipeline } from '../../../src/outbox/client/command-pipeline';
-import type { OutboxRow, OutpostDb } from '../../../src/outbox/client/db';
-import type { CommandError } from '../../../src/outbox/client/errors';
-import { EventBus } from '../../../src/outbox/client/event-bus';
+import type { CommandOutcome } from '../../../src/outbox/device/commands/command-pipeline';
+import type { CommandError } from '../../../src/outbox/device/commands/errors';
+import { EventBus } from '../../../src/outbox/device/event-bus';
 import {
   type DeliveryState,
   deliveryStateOf,
   type OutboxEntry,
   outboxEntriesView,
-} from '../../../src/outbox/client/outbox-view';
+} from '../../../src/outbox/device/read-models/outbox-view';
+import {
+  createSyncEngine,
+  type SyncEngine,
+  type SyncEngineDeps,
+} from '../../../src/outbox/device/sync/engine';
+import { syncStorage } from '../../../src/outbox/device/sync/sync-storage';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
+import { createFaultControl, type FaultSettings, seededRandom } from '../../../src/outbox/mock/faults';
+import { createMockBackend, type MockBackend } from '../../../src/outbox/mock/mock-backend';
+import type { OutpostDb } from '../../../src/outbox/page/database';
+import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import type { Result } from '../../../src/outbox/result';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import type { OutboxDatabase } from '../../../src/outbox/storage/outbox-database';
 import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
-import { createSyncEngine, type SyncEngine, type SyncEngineDeps } from '../../../src/outbox/sync/engine';
+import type { OutboxRow } from '../../../src/outbox/storage/rows';
+import { serverStreamTypes } from '../../../src/server-plugins';
 import { openTestDb } from '../../support/app-db';
 
 // The sync tests replay every random choice from a seed with the same generator the mock backend uses.
@@ -82,7 +90,7 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
     });
   const clientId = ids();
   const bus = new EventBus();
-  const handler = createCommandPipeline({ db, clock, ids, clientId, bus });
+  const handler = createPageCommandPipeline({ db, clock, ids, clientId, bus });
   const side: ClientSide = {
     db,
     clock,
@@ -97,7 +105,7 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
     },
     engine(overrides = {}) {
       const engine = createSyncEngine({
-        db: engineDb,
+        storage: syncStorage(engineDb),
         streamTypes: db.streamTypes,
         transport: (...args) => fetch(...args),
         clock,
@@ -260,6 +268,7 @@ export function createTestBackend(options: {
   seed?: number;
 }): MockBackend {
   return createMockBackend({
+    streamTypes: serverStreamTypes,
     clock: options.clock,
     ids: options.ids,
     baseUrl: BASE_URL,

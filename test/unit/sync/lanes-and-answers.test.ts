@@ -1,8 +1,8 @@
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import { listDeadLetters, retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
-import { readSyncMeta } from '../../../src/outbox/sync/sync-meta';
+import { listDeadLetters, retryDeadLetter } from '../../../src/outbox/device/sync/dead-letters';
+import { readSyncMeta } from '../../../src/outbox/device/sync/sync-meta';
 import { orderSummary } from '../../support/order-rows';
 import {
   BASE_URL,

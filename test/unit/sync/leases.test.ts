@@ -1,10 +1,11 @@
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { readOrderSummaries } from '../../../src/orders/order-summaries';
-import { liveOrder } from '../../../src/orders/order-view';
-import { type ClaimOptions, claimBatch } from '../../../src/outbox/sync/outbox-store';
-import { defaultRetryPolicy } from '../../../src/outbox/sync/retry-policy';
-import { deriveSyncStatus, readSyncFacts } from '../../../src/outbox/sync/status';
+import { readOrderSummaries } from '../../../src/orders/page/order-summaries';
+import { liveOrder } from '../../../src/orders/page/order-view';
+import { type ClaimOptions, claimBatch } from '../../../src/outbox/device/sync/outbox-store';
+import { defaultRetryPolicy } from '../../../src/outbox/device/sync/retry-policy';
+import { readSyncFacts } from '../../../src/outbox/device/sync/sync-facts';
+import { deriveSyncStatus } from '../../../src/outbox/page/status';
 import { orderSummary } from '../../support/order-rows';
 import { type ClientSide, expectServerStream, setupSyncTestServer } from './harness';
 

@@ -1,9 +1,9 @@
 import { expect, it } from 'vitest';
 import { catalog } from '../../../src/catalog/products';
-import { NO_FAULTS } from '../../../src/mocks/faults';
-import { refreshDelivery } from '../../../src/outbox/client/projections';
-import { retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
-import { syncTables } from '../../../src/outbox/sync/outbox-store';
+import { refreshDelivery } from '../../../src/outbox/device/read-models/projections';
+import { retryDeadLetter } from '../../../src/outbox/device/sync/dead-letters';
+import { syncTables } from '../../../src/outbox/device/sync/outbox-store';
+import { NO_FAULTS } from '../../../src/outbox/mock/faults';
 import type { StockCountSummary } from '../../../src/stockcount/read-models';
 import {
   laneBreaches,

@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamIdOf } from '../../../src/orders/stream-ids';
+import { outboxStorage } from '../../../src/outbox/device/outbox-storage';
+import { readAccount } from '../../../src/outbox/device/sync/account';
+import { retryDeadLetter } from '../../../src/outbox/device/sync/dead-letters';
+import { splitStream } from '../../../src/outbox/device/sync/sign-in';
+import { readSyncFacts } from '../../../src/outbox/device/sync/sync-facts';
 import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import { bearerToken, type SyncAccess } from '../../../src/outbox/server/access';
 import { createSyncHandler } from '../../../src/outbox/server/http';
 import { createMemoryStorage } from '../../../src/outbox/server/memory-storage';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
-import { outboxStorage } from '../../../src/outbox/storage/outbox-storage';
-import { readAccount } from '../../../src/outbox/sync/account';
-import { retryDeadLetter } from '../../../src/outbox/sync/dead-letters';
-import { splitStream } from '../../../src/outbox/sync/sign-in';
-import { readSyncFacts } from '../../../src/outbox/sync/sync-facts';
 import { serverStreamTypes } from '../../../src/server-plugins';
 import { BASE_URL, type ClientSide, createClientSide } from './harness';
 

@@ -4,7 +4,7 @@ import {
   defaultRetryPolicy,
   parseRetryAfter,
   resolvePolicy,
-} from '../../../src/outbox/sync/retry-policy';
+} from '../../../src/outbox/device/sync/retry-policy';
 
 const policy = resolvePolicy({ baseDelayMs: 1_000, maxDelayMs: 60_000 });
 

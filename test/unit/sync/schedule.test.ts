@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FlushReport } from '../../../src/outbox/sync/engine';
+import type { FlushReport } from '../../../src/outbox/device/sync/engine';
 import {
   flushUntilSettled,
   nextWakeAt,
   type SettleDeps,
   type WakeFacts,
-} from '../../../src/outbox/sync/schedule';
+} from '../../../src/outbox/device/sync/schedule';
 
 const T0 = 1_000_000;
 

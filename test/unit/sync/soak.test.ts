@@ -1,8 +1,8 @@
 import { expect, it } from 'vitest';
-import { NO_FAULTS } from '../../../src/mocks/faults';
 import type { OrderStatus } from '../../../src/orders/domain/order';
 import { streamIdOf } from '../../../src/orders/stream-ids';
-import type { FlushReport } from '../../../src/outbox/sync/engine';
+import type { FlushReport } from '../../../src/outbox/device/sync/engine';
+import { NO_FAULTS } from '../../../src/outbox/mock/faults';
 import { orderSummary } from '../../support/order-rows';
 import {
   laneBreaches,

@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NO_FAULTS } from '../../../src/mocks/faults';
-import { initialAccount } from '../../../src/outbox/sync/account';
+import { initialAccount } from '../../../src/outbox/device/sync/account';
+import { initialSyncMeta, type SyncMeta } from '../../../src/outbox/device/sync/sync-meta';
+import { NO_FAULTS } from '../../../src/outbox/mock/faults';
 import {
   deriveSyncStatus,
   liveSyncFacts,
   liveSyncStatus,
   type SyncFacts,
   type SyncStatus,
-} from '../../../src/outbox/sync/status';
-import { initialSyncMeta, type SyncMeta } from '../../../src/outbox/sync/sync-meta';
+} from '../../../src/outbox/page/status';
 import { openTestDb } from '../../support/app-db';
 import { setupSyncTestServer } from './harness';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../../../src/outbox/views';
-import { describeOrderEvent } from '../../../src/ui/screens/order-text';
+import { describeOrderEvent } from '../../../src/orders/page/order-text';
+import type { StoredEvent } from '../../../src/outbox/page';
 
 describe('describeOrderEvent', () => {
   const envelope = {

@@ -1,0 +1,60 @@
+import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '../../storage/outbox-database';
+import type { StreamTypes } from '../../stream-types';
+import { projectEvents } from './projections';
+import { KEPT_COUNTERS_KEY, type KeptCounters, keptCounterRows } from './retention';
+
+const PAGE_SIZE = 500;
+
+/** The tables a rebuild derives again: snapshots, delivery facts and every stream type's read models. */
+const rebuiltTables = (types: StreamTypes): string[] => [
+  'streams',
+  'deliveries',
+  ...readModelTableNames(types),
+];
+
+/**
+ * What a rebuild reads besides: the events it replays, the rows delivery facts come from, and the counter
+ * sums archived streams left (`meta`).
+ */
+export const rebuildScope = (types: StreamTypes): string[] => [
+  'events',
+  'outbox',
+  'leases',
+  'meta',
+  ...rebuiltTables(types),
+];
+
+/**
+ * Throws the read models away and replays the whole event store into them, in position order and in bounded
+ * pages so memory stays flat however long the history is. Call inside a transaction over `rebuildScope`:
+ * nobody ever sees half a rebuild, and a failure leaves the old tables in place.
+ */
+export async function rebuildWithin(
+  records: OutboxRecords,
+  types: StreamTypes,
+  pageSize = PAGE_SIZE,
+): Promise<void> {
+  await records.clearTables(rebuiltTables(types));
+  // Archived streams' events are gone; what they added to counters of history is kept apart, and the
+  // replay adds to it (retention.ts). A table no stream type declares any more is left out.
+  const kept = keptCounterRows((await records.meta(KEPT_COUNTERS_KEY)) as KeptCounters | undefined);
+  for (const [table, rows] of kept) {
+    if (table in types.tables) await records.putReadModelRows(table, rows);
+  }
+  let after = 0;
+  for (;;) {
+    const page = await records.eventsAfter(after, pageSize);
+    const last = page.at(-1);
+    if (last?.position === undefined) break;
+    // projectEvents also reads each touched stream's outbox rows, so delivery facts come back too.
+    await projectEvents(records, types, page);
+    after = last.position;
+  }
+}
+
+/** `rebuildWithin` in a transaction of its own. */
+export function rebuildReadModels(database: OutboxDatabase, pageSize = PAGE_SIZE): Promise<void> {
+  return database.transact('rw', rebuildScope(database.streamTypes), (records) =>
+    rebuildWithin(records, database.streamTypes, pageSize),
+  );
+}

@@ -1,0 +1,274 @@
+import { BehaviorSubject, filter, type Observable } from 'rxjs';
+import type { CommandOutcome, CommandRequest } from '../device/commands/command-pipeline';
+import type { CommandError } from '../device/commands/errors';
+import { EventBus } from '../device/event-bus';
+import { getOrCreateClientId } from '../device/sync/client-id';
+import type { DeadLetterStorage } from '../device/sync/dead-letters';
+import type { SignedIn } from '../device/sync/sign-in';
+import { statusStorage } from '../device/sync/sync-facts';
+import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../ids';
+import type { Result } from '../result';
+import type { SignInFailure } from './auth-client';
+import { type OpenOutboxDbOptions, type OutpostDb, openOutboxDb, streamTypesOf } from './database';
+import type { PageSyncPorts } from './page-sync';
+import type { WorkerHandle } from './register-worker';
+import type { RetentionControls } from './retention-controls';
+import { browserOnline$, liveSyncFacts, liveSyncStatus, type SyncFacts, type SyncStatus } from './status';
+import { type StorageInfo, watchStorage } from './storage-estimate';
+import { detectSyncMode, type SyncMode } from './sync-mode';
+
+/**
+ * The outbox of one page, open: what a page's UI needs from it, built once per page by `openOutbox`.
+ *
+ * The first screen only reads, so opening loads only what reading needs: the stream types' code (schemas,
+ * deciders), the write side (pipeline, projections) and the sync engine (HTTP client, wire schemas, claim and
+ * apply) load next to the first render and are ready by the time the first command or flush needs them.
+ */
+export interface Outbox {
+  /** The page's database: its live views read it (`liveStream`, `readDeliveryViews`, a stream type's lists). */
+  readonly db: OutpostDb;
+  /** Every event this page stored, once its transaction committed, and every server event a flush applied. */
+  readonly bus: EventBus;
+  /** This browser profile's clientId, kept in the database. */
+  readonly clientId: string;
+  readonly clock: Clock;
+  /**
+   * Validates, decides and writes a command durably, then asks for a sync. Resolves after the commit and
+   * never rejects: a failure is a typed `CommandError` and means nothing of the command was written.
+   */
+  execute(request: CommandRequest): Promise<Result<CommandOutcome, CommandError>>;
+  /** Sends what waits now, past any backoff ("Sync now"), and resolves when that flush ended. */
+  syncNow(): Promise<void>;
+  /** Where delivery stands, derived again whenever the stored facts, the network or the time change it. */
+  readonly status$: Observable<SyncStatus>;
+  /** Who answers the immediate wake-ups: the service worker's Background Sync, or the page itself. */
+  readonly syncMode: SyncMode;
+  /** The sync API's absolute base URL. */
+  readonly endpoint: string;
+  /** Usage against quota, and whether the browser agreed to keep the data under storage pressure. */
+  readonly storage$: Observable<StorageInfo | null>;
+  /** A dead entry and the dead ones after it in its stream go again; a refusal (not dead any more) throws. */
+  retryDeadLetter(eventId: string): Promise<void>;
+  /**
+   * Gives up on a dead entry and every later undelivered one of its stream, for `reason` (1 to 200
+   * characters); the stream then takes no more commands. A refusal (a bad reason, an entry in flight) throws.
+   */
+  discardDeadLetter(eventId: string, reason: string): Promise<void>;
+  /** JSON of every stored event and outbox row: everything needed to recover unsent work by hand. */
+  exportBackup(): Promise<Blob>;
+  /** How long settled records stay on this device (off by default), and archiving what is due. */
+  retention(): Promise<RetentionControls>;
+  /**
+   * Signs in on the sync server; the device then sends as that user (entries another user wrote wait for
+   * them) and delivery resumes at once, in this page and in the worker. Never needed to execute commands.
+   */
+  signIn(username: string, password: string): Promise<Result<SignedIn, SignInFailure>>;
+  /** Ends the session; nothing on the device is deleted. Refused (nothing changes) when the server cannot say so. */
+  signOut(): Promise<Result<void, SignInFailure>>;
+}
+
+/** The network as the browser reports it: `navigator.onLine` and its `online` and `offline` events. */
+export interface NetworkPort {
+  /** Whether the device has a network now. */
+  isOnline(): boolean;
+  /** The current state on subscribe, then each change. */
+  readonly online$: Observable<boolean>;
+}
+
+/**
+ * What a page's outbox is built from. Everything taken from the browser can be given instead (tests give
+ * fakes); left out, each is the browser's own.
+ */
+export interface OpenOutboxOptions {
+  /** The database, opened (`openOutboxDb`), or how to open it: its name, stream types and layout version. */
+  readonly database: OutpostDb | OpenOutboxDbOptions;
+  /** The sync API's absolute base URL (`https://example.com/api/sync`). */
+  readonly endpoint: string;
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  /** The registered service worker (`registerWorker`); without one the page itself sends (fallback mode). */
+  readonly worker?: WorkerHandle | null;
+  /** Forces a sync mode; by default detected (and `?sync=fallback` or the localStorage setting). */
+  readonly syncMode?: SyncMode;
+  /** The `fetch` the page's sync engine and sign-in use. */
+  readonly transport?: typeof fetch;
+  /** `navigator.onLine` and its events: the status shows it, and nothing is sent while it says offline. */
+  readonly network?: NetworkPort;
+  /** `navigator.storage`: the request to persist, and the usage against quota the status shows. */
+  readonly storage?: StorageManager;
+  /**
+   * What page sync takes from the browser (Web Locks, the channel to the other contexts, its wake-ups and
+   * timers, whether a worker controls the page). Page sync loads after the first render, and so do these
+   * defaults: naming one here does not bring the sync engine into the page's initial JavaScript.
+   */
+  readonly pageSync?: Partial<PageSyncPorts>;
+}
+
+const isOpen = (database: OpenOutboxOptions['database']): database is OutpostDb => 'transact' in database;
+
+/** Opens the page's outbox: its database, its clientId, its status; the rest loads next to the first render. */
+export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
+  const db = isOpen(options.database) ? options.database : openOutboxDb(options.database);
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? uuidv7Generator(clock);
+  const clientId = await getOrCreateClientId(db, ids);
+  const bus = new EventBus();
+  const { endpoint } = options;
+  const worker = options.worker ?? null;
+  const syncMode = options.syncMode ?? (worker ? detectSyncMode() : 'fallback');
+  const storage = watchStorage(options.storage ?? navigator.storage);
+  const network = options.network ?? { isOnline: () => navigator.onLine, online$: browserOnline$() };
+  const transport =
+    options.transport ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const ready = () => streamTypesOf(db);
+
+  const pipeline = loadOnce(async () => {
+    const [{ createPageCommandPipeline }] = await Promise.all([import('./page-commands'), ready()]);
+    return createPageCommandPipeline({ db, clock, ids, clientId, bus });
+  });
+  void pipeline().catch(() => undefined);
+  // One read of the stored sync facts, for the page's life, feeds the status and the schedule's timer, so
+  // both always agree and a change is read once.
+  const facts = new BehaviorSubject<SyncFacts | null>(null);
+  const followFacts = () =>
+    liveSyncFacts(db, statusStorage(db)).subscribe({
+      next: (value) => facts.next(value),
+      // A failed read ends a live query (the database closed under an upgrade, say): keep the last facts and
+      // start reading again, or the status and the schedule would stop following the outbox for good.
+      error: (error: unknown) => {
+        console.warn('[outpost] sync status read failed; reading again', error);
+        setTimeout(followFacts, 1_000);
+      },
+    });
+  followFacts();
+  const facts$ = facts.pipe(filter((value): value is SyncFacts => value !== null));
+  const sync = loadOnce(() =>
+    Promise.all([import('./page-sync'), ready()]).then(([{ startPageSync }, streamTypes]) =>
+      startPageSync({
+        db,
+        streamTypes,
+        clock,
+        ids,
+        clientId,
+        bus,
+        endpoint,
+        transport,
+        mode: syncMode,
+        worker,
+        isOnline: () => network.isOnline(),
+        ports: options.pageSync ?? {},
+        facts$,
+        // Delivered rows free space and pulled events take some: the storage estimate follows each flush.
+        onFlushed: () => void storage.refresh(),
+      }),
+    ),
+  );
+  // Started now, next to the first render: entries an earlier visit left go out without a new command.
+  const requestSync = () =>
+    void sync()
+      .then((driver) => driver.requestSync())
+      .catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
+  void sync().catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
+
+  const deadLetters = loadOnce(() =>
+    Promise.all([import('../device/sync/dead-letters'), ready()]).then(
+      ([module]): DeadLetterModule => ({ ...module, storage: module.deadLetterStorage(db) }),
+    ),
+  );
+  const session = loadOnce(() =>
+    Promise.all([import('./session'), import('../device/sync/sign-in')]).then(
+      ([{ createSession }, { accountStorage }]) =>
+        createSession({
+          storage: accountStorage(db),
+          transport,
+          endpoint,
+          clientId,
+          ids,
+          now: () => clock.now(),
+          locks: options.pageSync?.locks === undefined ? (navigator.locks ?? null) : options.pageSync.locks,
+        }),
+    ),
+  );
+
+  return {
+    db,
+    bus,
+    clientId,
+    clock,
+    syncMode,
+    endpoint,
+    status$: liveSyncStatus(facts$, clock, network.online$),
+    storage$: storage.storage$,
+    async execute(request) {
+      const result = await (await pipeline()).execute(request);
+      if (result.ok && !result.value.duplicate) {
+        requestSync();
+        void storage.refresh();
+      }
+      return result;
+    },
+    async syncNow() {
+      await (await sync()).syncNow();
+    },
+    // A refusal (not dead any more, in flight, an empty reason) is thrown so the dialog shows it.
+    async retryDeadLetter(eventId) {
+      const retried = await (await deadLetters()).storage.retryDeadLetter(eventId);
+      if (!retried.ok) throw retried.error;
+      requestSync();
+    },
+    async discardDeadLetter(eventId, reason) {
+      const { storage: port, checkDiscard } = await deadLetters();
+      const order = checkDiscard({ eventId, reason, clock, ids });
+      if (!order.ok) throw order.error;
+      const discarded = await port.discardDeadLetter(order.value);
+      if (!discarded.ok) throw discarded.error;
+      bus.publish(discarded.value.records);
+    },
+    async exportBackup() {
+      const [events, outbox] = await db.transaction('r', db.events, db.outbox, () =>
+        Promise.all([db.events.orderBy('position').toArray(), db.outbox.orderBy('position').toArray()]),
+      );
+      const backup = { exportedAt: new Date(clock.now()).toISOString(), clientId, events, outbox };
+      return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
+    },
+    retention: loadOnce(() =>
+      Promise.all([import('./retention-controls'), import('../device/read-models/retention')]).then(
+        ([{ createRetentionControls }, { retentionStorage }]) =>
+          createRetentionControls(retentionStorage(db), clock, ready),
+      ),
+    ),
+    async signIn(username, password) {
+      const signedIn = await (await session()).signIn(username, password);
+      // The sign-in pause ended in the same transaction: whoever runs the schedule sees it; this sends now,
+      // past any backoff the entries ran up while they waited.
+      if (signedIn.ok) {
+        void sync()
+          .then((driver) => driver.resume('sign-in'))
+          .catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
+      }
+      return signedIn;
+    },
+    async signOut() {
+      return (await session()).signOut();
+    },
+  };
+}
+
+type DeadLetterModule = typeof import('../device/sync/dead-letters') & {
+  readonly storage: DeadLetterStorage;
+};
+
+/**
+ * Runs `load` on first call and shares its promise; a rejected load (a chunk that failed to download) is
+ * forgotten so the next call tries again instead of failing for the rest of the page's life.
+ */
+function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => {
+    pending ??= load().catch((error: unknown) => {
+      pending = null;
+      throw error;
+    });
+    return pending;
+  };
+}

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
 import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
-import type { ServerStorage } from '../../src/outbox/server/storage';
+import { type ServerStorage, StorageUnavailableError } from '../../src/outbox/server/storage';
 import { createApp } from '../../src/server/node/app';
 import { ConfigError, parseConfig } from '../../src/server/node/config';
 import type { LogRecord } from '../../src/server/node/log';
@@ -64,6 +64,7 @@ describe('server app: failures', () => {
     const broken: ServerStorage = {
       transaction: () => Promise.reject(new Error('disk I/O error')),
       read: () => Promise.reject(new Error('disk I/O error')),
+      check: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };
     const logs: LogRecord[] = [];
@@ -73,6 +74,41 @@ describe('server app: failures', () => {
     expect(logs).toEqual([
       expect.objectContaining({ level: 'error', msg: 'request', status: 500, path: '/api/sync/stats' }),
     ]);
+  });
+});
+
+describe('server app: database out of reach', () => {
+  const unreachable: ServerStorage = {
+    transaction: () => Promise.reject(new StorageUnavailableError('connect ECONNREFUSED 127.0.0.1:5432')),
+    read: () => Promise.reject(new StorageUnavailableError('connect ECONNREFUSED 127.0.0.1:5432')),
+    check: () => Promise.reject(new StorageUnavailableError('connect ECONNREFUSED 127.0.0.1:5432')),
+    close: () => Promise.resolve(),
+  };
+
+  it('answers push, pull and stats with 503 and Retry-After, which the client backs off on', async () => {
+    const server = app({ storage: unreachable });
+    const clientId = '0193a000-0000-7000-8000-000000000001';
+    const requests = [
+      new Request('http://outpost.test/api/sync/push', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ protocol: 1, clientId, batchId: clientId, events: [{}] }),
+      }),
+      new Request(`http://outpost.test/api/sync/pull?clientId=${clientId}`),
+      new Request('http://outpost.test/api/sync/stats'),
+    ];
+    for (const request of requests) {
+      const response = await server.request(request);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('2');
+      expect(await response.json()).toEqual({ error: { code: 'unavailable', message: expect.any(String) } });
+    }
+  });
+
+  it('answers health with 503, so a load balancer stops sending requests to this instance', async () => {
+    const response = await app({ storage: unreachable }).request('http://outpost.test/api/sync/health');
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('2');
   });
 });
 

@@ -22,8 +22,10 @@ export interface TestPostgres {
 }
 
 let counter = 0;
-const uniqueName = (prefix: string) =>
-  `${prefix}_${process.pid}_${Date.now().toString(36)}_${(counter += 1)}`;
+const uniqueName = (prefix: string): string => {
+  counter += 1;
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`;
+};
 
 export async function startTestPostgres(): Promise<TestPostgres> {
   const external = process.env.TEST_DATABASE_URL?.trim();

@@ -113,11 +113,30 @@ describe('server app: database out of reach', () => {
 });
 
 describe('server settings', () => {
+  it('takes PostgreSQL from DATABASE_URL with its pool and timeouts, and refuses anything else', () => {
+    const config = parseConfig(
+      { DATABASE_URL: 'postgres://outpost:secret@db.internal:5432/outpost', DATABASE_POOL_SIZE: '20' },
+      '/srv/outpost',
+    );
+    expect(config.database).toEqual({
+      url: 'postgres://outpost:secret@db.internal:5432/outpost',
+      poolSize: 20,
+      statementTimeoutMs: 10_000,
+      transactionTimeoutMs: 15_000,
+      openTransactionWarnMs: 5_000,
+    });
+    expect(() => parseConfig({ DATABASE_URL: 'mysql://db/outpost' }, '/srv')).toThrow(ConfigError);
+    expect(() => parseConfig({ DATABASE_URL: 'postgres://db/x', DATABASE_POOL_SIZE: '0' }, '/srv')).toThrow(
+      ConfigError,
+    );
+  });
+
   it('defaults to 127.0.0.1:8080, ./data and ./dist, open sync (AUTH=none), no proxy, no CORS', () => {
     expect(parseConfig({}, '/srv/outpost')).toEqual({
       port: 8080,
       host: '127.0.0.1',
       dataDir: '/srv/outpost/data',
+      database: null,
       distDir: '/srv/outpost/dist',
       auth: 'none',
       sessionTtlMs: 30 * 24 * 3600 * 1000,

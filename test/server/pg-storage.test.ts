@@ -9,8 +9,10 @@ import {
   StorageUnavailableError,
 } from '../../src/outbox/server/storage';
 import type { LogRecord } from '../../src/server/node/log';
+import { createPgAuthStore } from '../../src/server/node/pg-auth-store';
 import { PG_SCHEMA_VERSION } from '../../src/server/node/pg-database';
 import { createPgStorage, type PgStorage } from '../../src/server/node/pg-storage';
+import { runAuthStoreContract } from './auth-store-contract';
 import { runStorageContract } from './storage-contract';
 import { startTestPostgres, type TestPostgres } from './support/postgres';
 
@@ -163,4 +165,9 @@ describe('PostgreSQL storage', () => {
     expect((await pull(storage, START_CURSOR)).events).toHaveLength(2);
     await storage.close();
   });
+});
+
+runAuthStoreContract('postgresql', async () => {
+  const store = await createPgAuthStore({ url: await postgres.createSchema() });
+  return { store, cleanup: () => store.close() };
 });

@@ -183,6 +183,35 @@ CREATE TABLE client_owners (
   username  text NOT NULL
 );
 `,
+  // 2: users, their sessions and device tokens, and failed-login counters, shared by every instance.
+  `
+CREATE TABLE users (
+  username      text   PRIMARY KEY,
+  password_hash text   NOT NULL,
+  created_at    bigint NOT NULL
+);
+-- Digests only (SHA-256 of the random id): a copy of the database signs nobody in.
+CREATE TABLE sessions (
+  id_digest  text   PRIMARY KEY,
+  username   text   NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX sessions_username ON sessions (username);
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+CREATE TABLE device_tokens (
+  token_digest text   PRIMARY KEY,
+  username     text   NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+  created_at   bigint NOT NULL
+);
+CREATE INDEX device_tokens_username ON device_tokens (username);
+CREATE TABLE rate_limits (
+  key      text    PRIMARY KEY,
+  count    integer NOT NULL,
+  reset_at bigint  NOT NULL
+);
+CREATE INDEX rate_limits_reset_at ON rate_limits (reset_at);
+`,
 ];
 
 export const PG_SCHEMA_VERSION = STEPS.length;

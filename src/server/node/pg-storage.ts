@@ -239,6 +239,13 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
     } catch (error) {
       throw translatePgError(error);
     }
+    let lost: Error | undefined;
+    // The pool stops listening for errors while a connection is lent out: a connection that dies between two
+    // statements (PostgreSQL restarting) would otherwise crash the process. The next statement then fails.
+    const onLost = (error: Error): void => {
+      lost = error;
+    };
+    client.on('error', onLost);
     const deadline = performance.now() + settings.transactionTimeoutMs;
     let open = true;
     const query: Query = (text, values) => {
@@ -250,7 +257,6 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
       }
       return client.query(text, values as unknown[]);
     };
-    let lost: Error | undefined;
     try {
       await client.query(begin);
       const result = await work(query);
@@ -263,6 +269,7 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
       else await client.query('ROLLBACK').catch((rollbackError: Error) => (lost = rollbackError));
       throw translatePgError(error);
     } finally {
+      client.off('error', onLost);
       // A connection that failed is destroyed, not handed to the next request.
       client.release(lost);
     }

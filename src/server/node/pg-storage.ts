@@ -133,18 +133,19 @@ function readerOn(query: Query, watch: OpenTransactionWatch): ServerStorageReade
         ]),
       );
       if (streamIds.length === 0) return streams;
-      const events = await query<{ stream_id: string; body: string }>(
-        'SELECT stream_id, body FROM client_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version',
+      // Events and owners in one round trip: an owner row has no version and no body.
+      const { rows } = await query<{ stream_id: string; body: string | null; owner: string | null }>(
+        `SELECT stream_id, version, body, NULL AS owner FROM client_events WHERE stream_id = ANY($1::text[])
+         UNION ALL
+         SELECT stream_id, 0, NULL, username FROM stream_owners WHERE stream_id = ANY($1::text[])
+         ORDER BY stream_id, version`,
         [streamIds],
       );
-      for (const row of events.rows) streams.get(row.stream_id)?.events.push(toClientEvent(row.body));
-      const owners = await query<{ stream_id: string; username: string }>(
-        'SELECT stream_id, username FROM stream_owners WHERE stream_id = ANY($1::text[])',
-        [streamIds],
-      );
-      for (const row of owners.rows) {
+      for (const row of rows) {
         const stream = streams.get(row.stream_id);
-        if (stream) stream.owner = row.username;
+        if (!stream) continue;
+        if (row.owner !== null) stream.owner = row.owner;
+        else if (row.body !== null) stream.events.push(toClientEvent(row.body));
       }
       return streams;
     },
@@ -255,7 +256,8 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
           new StorageUnavailableError(`The transaction outlived its ${settings.transactionTimeoutMs} ms`),
         );
       }
-      return client.query(text, values as unknown[]);
+      // Named, so each connection parses and plans a statement once: every text here is a constant.
+      return client.query({ name: statementName(text), text, values: values as unknown[] });
     };
     try {
       await client.query(begin);
@@ -304,23 +306,16 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
     if (clientEvents.length > 0) {
       let inserted: Set<string>;
       try {
+        // One JSON array, not one array parameter per column: a `json` element keeps its text exactly, so
+        // each body is stored as serialised here, and nothing is escaped twice on the way.
         const { rows } = await query<{ event_id: string }>(
           `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
-           SELECT e.event_id, e.stream_id, e.version, e.type, e.body, $6, $7
-           FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[])
-                WITH ORDINALITY AS e(event_id, stream_id, version, type, body, ord)
-           ORDER BY e.ord
+           SELECT e->>'eventId', e->>'streamId', (e->>'version')::integer, e->>'type', e::text, $2, $3
+           FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+           ORDER BY a.ord
            ON CONFLICT DO NOTHING
            RETURNING event_id`,
-          [
-            clientEvents.map((event) => event.eventId),
-            clientEvents.map((event) => event.streamId),
-            clientEvents.map((event) => event.version),
-            clientEvents.map((event) => event.type),
-            clientEvents.map((event) => JSON.stringify(event)),
-            clientId,
-            clock.now(),
-          ],
+          [JSON.stringify(clientEvents), clientId, clock.now()],
         );
         inserted = new Set(rows.map((row) => row.event_id));
       } catch (error) {
@@ -360,27 +355,24 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
           throw new Error('A server event does not match protocol v1');
         }
       }
+      // The body leaves serverSeq out: the column is the truth.
+      const bodies = serverEvents.map((event) => ({
+        serverSeq: event.serverSeq,
+        body: {
+          eventId: event.eventId,
+          streamId: event.streamId,
+          type: event.type,
+          data: event.data,
+          occurredAt: event.occurredAt,
+        },
+      }));
       await query(
         `INSERT INTO server_events (server_seq, event_id, stream_id, type, body)
-         SELECT e.server_seq, e.event_id, e.stream_id, e.type, e.body
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
-              WITH ORDINALITY AS e(server_seq, event_id, stream_id, type, body, ord)
-         ORDER BY e.ord`,
-        [
-          serverEvents.map((event) => event.serverSeq),
-          serverEvents.map((event) => event.eventId),
-          serverEvents.map((event) => event.streamId),
-          serverEvents.map((event) => event.type),
-          serverEvents.map((event) =>
-            JSON.stringify({
-              eventId: event.eventId,
-              streamId: event.streamId,
-              type: event.type,
-              data: event.data,
-              occurredAt: event.occurredAt,
-            }),
-          ),
-        ],
+         SELECT (e->>'serverSeq')::bigint, e->'body'->>'eventId', e->'body'->>'streamId', e->'body'->>'type',
+                (e->'body')::text
+         FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+         ORDER BY a.ord`,
+        [JSON.stringify(bodies)],
       );
     }
 
@@ -459,6 +451,16 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
       await pool.end();
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `outpost_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

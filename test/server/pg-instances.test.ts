@@ -101,6 +101,31 @@ describe('server instances on PostgreSQL', () => {
     expect(await counts(instance, token)).toEqual(before);
   }, 60_000);
 
+  it('answers the same batch arriving at both instances at the same moment once accepted and once duplicate, as a resend', async () => {
+    const { instances, token } = sharedPair();
+    const [a, b] = instances;
+    if (!a || !b) throw new Error('two instances expected');
+    const pairs = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const clientId = ids();
+        const events = ordersFor(ids, clientId, 3).flat();
+        const batchId = ids();
+        return Promise.all([
+          push(a.baseUrl, token, clientId, events, batchId),
+          push(b.baseUrl, token, clientId, events, batchId),
+        ]);
+      }),
+    );
+    for (const answers of pairs) {
+      const statuses = answers.map((answer) =>
+        [...new Set(answer.results.map((result) => result.status))].join(),
+      );
+      expect(statuses.sort()).toEqual(['accepted', 'duplicate']);
+      // The decisions went to the winner's answer only; the loser's arrive by pull.
+      expect(answers.map((answer) => answer.serverEvents.length).sort()).toEqual([0, 3]);
+    }
+  }, 60_000);
+
   it('stores every event of 20 clients pushing overlapping batches to two instances, the same batch to both at once, exactly once', async () => {
     const { instances, token, url } = sharedPair();
     const [a, b] = instances;

@@ -666,6 +666,9 @@ export function runProtocolContract(name: string, makeTarget: () => Promise<Prot
           `?clientId=${clientId}&since=abc`,
           `?clientId=${clientId}&since=-1`,
           `?clientId=${clientId}&since=1.5`,
+          `?clientId=${clientId}&since=t1.2.3`,
+          `?clientId=${clientId}&since=t18446744073709551616.1`,
+          `?clientId=${clientId}&since=t-1.5`,
         ]) {
           const response = await send(`/pull${query}`);
           await expectError(response, 400);

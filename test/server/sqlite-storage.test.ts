@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/outbox/ids';
 import type { WireClientEvent } from '../../src/outbox/protocol/messages';
-import { START_CURSOR } from '../../src/outbox/server/pull-cursor';
+import { parsePullCursor, START_CURSOR } from '../../src/outbox/server/pull-cursor';
 import { type ServerStorageTx, StorageConflictError } from '../../src/outbox/server/storage';
 import { SCHEMA_VERSION, SqliteStorageError } from '../../src/server/node/sqlite-database';
 import { createSqliteStorage } from '../../src/server/node/sqlite-storage';
@@ -128,6 +128,34 @@ describe('SQLite storage', () => {
     };
     await Promise.all([storage.transaction(work('one')), storage.transaction(work('two'))]);
     expect(steps).toEqual(['one begins', 'one ends', 'two begins', 'two ends']);
+    await storage.close();
+  });
+
+  it("reads another server's commit cursor from the start again, which a client's idempotent apply makes safe", async () => {
+    const storage = createSqliteStorage({ file: freshFile() });
+    const streamId = `order-${ids()}`;
+    await storage.transaction(async (tx) => {
+      const [serverSeq = 0] = await tx.allocateServerSeqs(1);
+      await tx.write({
+        clientId: client,
+        linkedStreams: [streamId],
+        serverEvents: [
+          {
+            eventId: ids(),
+            streamId,
+            serverSeq,
+            occurredAt: '2026-11-26T12:00:01.000Z',
+            type: 'OrderRejected',
+            data: { code: 'credit_limit', reason: 'Over the limit' },
+          },
+        ],
+      });
+    });
+    const since = parsePullCursor('t4821.9077');
+    if (since === null) throw new Error('a commit cursor parses');
+    const page = await storage.read((reader) => reader.pull({ clientId: client, since, limit: 10 }));
+    expect(page.events.map((event) => event.serverSeq)).toEqual([1]);
+    expect(page.cursor).toEqual({ kind: 'seq', serverSeq: 1 });
     await storage.close();
   });
 

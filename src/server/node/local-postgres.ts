@@ -57,8 +57,6 @@ export interface LocalPostgres {
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Starts it again on the same folder and port. */
   start(): Promise<void>;
-  /** Creates a fresh, empty database and answers its URL. */
-  createDatabase(name: string): Promise<string>;
 }
 
 const SUPERUSER = 'outpost';
@@ -90,7 +88,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const port = options.port ?? (await freePort());
   const settings = [
     `-p ${port}`,
-    `-k ${options.dataDir}`,
+    // TCP on loopback only: a Unix socket path could pass the 107-byte limit in a deep folder.
+    "-k ''",
     '-c listen_addresses=127.0.0.1',
     ...(options.noFsync ? ['-c fsync=off', '-c full_page_writes=off'] : []),
   ].join(' ');
@@ -116,10 +115,6 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     start,
     async stop(mode = 'fast') {
       await run('pg_ctl', ['-D', options.dataDir, '-m', mode, '-w', 'stop']);
-    },
-    async createDatabase(name) {
-      await exec(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, name]);
-      return url(name);
     },
   };
 }

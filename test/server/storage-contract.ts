@@ -164,6 +164,32 @@ export function runStorageContract(
       expect(seen.found).toEqual(new Map([[events[1]?.eventId, events[1]]]));
     });
 
+    it("reads what a push decides on in one go: stored events by id, streams with owners, the client's owner", async () => {
+      const stream = newStream();
+      const other = newStream();
+      const events = [clientEvent(stream, 1), clientEvent(stream, 2)];
+      await write({
+        clientId: clientA,
+        clientEvents: events,
+        claims: { owner: 'alice', client: true, streams: [stream] },
+      });
+      const context = await storage.read((reader) =>
+        reader.batchContext({
+          eventIds: [events[1]?.eventId ?? '', ids()],
+          streamIds: [stream, other],
+          clientId: clientA,
+        }),
+      );
+      expect(context).toEqual({
+        clientEvents: new Map([[events[1]?.eventId, events[1]]]),
+        streams: new Map([
+          [stream, { events, owner: 'alice' }],
+          [other, { events: [], owner: undefined }],
+        ]),
+        clientOwner: 'alice',
+      });
+    });
+
     it('lets a transaction read its own writes before it commits', async () => {
       const stream = newStream();
       const first = clientEvent(stream, 1);

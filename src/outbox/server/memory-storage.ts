@@ -8,6 +8,7 @@ import {
   WireServerEventSchema,
 } from '../protocol/messages';
 import {
+  readBatchContext,
   type ServerStats,
   type ServerStorage,
   type ServerStorageReader,
@@ -142,6 +143,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   }
 
   const reader: ServerStorageReader = {
+    batchContext: (request) => readBatchContext(reader, request),
     async clientEvents(eventIds) {
       const found = new Map<string, WireClientEvent>();
       for (const eventId of eventIds) {

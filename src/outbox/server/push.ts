@@ -94,12 +94,11 @@ async function pushOnce(
   const streamIds = unique(
     identities.flatMap((identity) => (identity.streamId === null ? [] : [identity.streamId])),
   );
-  if (owner !== null) {
-    const clientOwner = await tx.clientOwner(batch.clientId);
-    if (clientOwner !== undefined && clientOwner !== owner) return 'client_id_taken';
+  const context = await tx.batchContext({ eventIds, streamIds, clientId: batch.clientId });
+  if (owner !== null && context.clientOwner !== undefined && context.clientOwner !== owner) {
+    return 'client_id_taken';
   }
-  const stored = await tx.clientEvents(eventIds);
-  const streams = await tx.streams(streamIds);
+  const { clientEvents: stored, streams } = context;
 
   const plan = decideBatch(deps, batch, owner, identities, stored, streams);
   const needed = plan.pending.reduce((sum, pending) => sum + pending.count, 0);

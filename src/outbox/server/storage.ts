@@ -65,7 +65,29 @@ export interface PulledPage {
   readonly hasMore: boolean;
 }
 
+/** What a push decides on: `ServerStorageReader.batchContext`. */
+export interface BatchContextRequest {
+  readonly eventIds: readonly string[];
+  readonly streamIds: readonly string[];
+  readonly clientId: string;
+}
+
+export interface BatchContext {
+  /** The stored client events among the eventIds, by eventId. */
+  readonly clientEvents: ReadonlyMap<string, WireClientEvent>;
+  /** Each of the streamIds as stored. */
+  readonly streams: ReadonlyMap<string, StoredStream>;
+  readonly clientOwner: string | undefined;
+}
+
 export interface ServerStorageReader {
+  /**
+   * What `clientEvents`, `streams` and `clientOwner` answer, all read at one moment. A push decides on this:
+   * reads made one after another could each see a different set of committed transactions (PostgreSQL's
+   * READ COMMITTED), and a batch racing its own copy would then find its events' versions taken but not the
+   * events themselves, and refuse them as version conflicts instead of answering duplicate.
+   */
+  batchContext(request: BatchContextRequest): Promise<BatchContext>;
   /** The stored client events among `eventIds`, by eventId, exactly as they were accepted. */
   clientEvents(eventIds: readonly string[]): Promise<ReadonlyMap<string, WireClientEvent>>;
   /** Each of `streamIds` as stored; an unknown stream has no events and no owner. */
@@ -78,6 +100,21 @@ export interface ServerStorageReader {
    */
   pull(request: PullRequest): Promise<PulledPage>;
   stats(): Promise<ServerStats>;
+}
+
+/**
+ * `batchContext` from the three reads, for a storage where every read of a transaction already sees one moment
+ * (SQLite under its write lock, memory taking turns).
+ */
+export async function readBatchContext(
+  reader: Pick<ServerStorageReader, 'clientEvents' | 'streams' | 'clientOwner'>,
+  request: BatchContextRequest,
+): Promise<BatchContext> {
+  return {
+    clientEvents: await reader.clientEvents(request.eventIds),
+    streams: await reader.streams(request.streamIds),
+    clientOwner: await reader.clientOwner(request.clientId),
+  };
 }
 
 /** What one push writes, all in its transaction. Every part is optional. */

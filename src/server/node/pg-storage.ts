@@ -86,6 +86,18 @@ function toServerEvent(row: { server_seq: number; body: string }): WireServerEve
   return event.output;
 }
 
+interface BatchRow {
+  kind: 'event' | 'stream' | 'owner' | 'client';
+  key: string;
+  body: string | null;
+  owner: string | null;
+}
+
+const emptyStreams = (streamIds: readonly string[]) =>
+  new Map(
+    streamIds.map((id) => [id, { events: [] as WireClientEvent[], owner: undefined as string | undefined }]),
+  );
+
 interface PulledRow {
   server_seq: number;
   transaction_id: string;
@@ -117,6 +129,34 @@ type Query = <R extends pg.QueryResultRow>(
 
 function readerOn(query: Query, watch: OpenTransactionWatch): ServerStorageReader {
   return {
+    async batchContext({ eventIds, streamIds, clientId }) {
+      // One statement, so one snapshot: every part is read at the same moment, even under READ COMMITTED.
+      const { rows } = await query<BatchRow>(
+        `SELECT 'event' AS kind, event_id AS key, version, body, NULL AS owner
+           FROM client_events WHERE event_id = ANY($1::text[])
+         UNION ALL
+         SELECT 'stream', stream_id, version, body, NULL FROM client_events WHERE stream_id = ANY($2::text[])
+         UNION ALL
+         SELECT 'owner', stream_id, 0, NULL, username FROM stream_owners WHERE stream_id = ANY($2::text[])
+         UNION ALL
+         SELECT 'client', client_id, 0, NULL, username FROM client_owners WHERE client_id = $3
+         ORDER BY kind, key, version`,
+        [eventIds, streamIds, clientId],
+      );
+      const clientEvents = new Map<string, WireClientEvent>();
+      const streams = emptyStreams(streamIds);
+      let clientOwner: string | undefined;
+      for (const row of rows) {
+        if (row.kind === 'event' && row.body !== null) clientEvents.set(row.key, toClientEvent(row.body));
+        else if (row.kind === 'stream' && row.body !== null)
+          streams.get(row.key)?.events.push(toClientEvent(row.body));
+        else if (row.kind === 'owner' && row.owner !== null) {
+          const stream = streams.get(row.key);
+          if (stream) stream.owner = row.owner;
+        } else if (row.kind === 'client' && row.owner !== null) clientOwner = row.owner;
+      }
+      return { clientEvents, streams, clientOwner };
+    },
     async clientEvents(eventIds) {
       if (eventIds.length === 0) return new Map();
       const { rows } = await query<{ event_id: string; body: string }>(
@@ -126,12 +166,7 @@ function readerOn(query: Query, watch: OpenTransactionWatch): ServerStorageReade
       return new Map(rows.map((row) => [row.event_id, toClientEvent(row.body)]));
     },
     async streams(streamIds) {
-      const streams = new Map(
-        streamIds.map((id) => [
-          id,
-          { events: [] as WireClientEvent[], owner: undefined as string | undefined },
-        ]),
-      );
+      const streams = emptyStreams(streamIds);
       if (streamIds.length === 0) return streams;
       // Events and owners in one round trip: an owner row has no version and no body.
       const { rows } = await query<{ stream_id: string; body: string | null; owner: string | null }>(

@@ -9,6 +9,7 @@ import {
 } from '../../outbox/protocol/messages';
 import {
   type PulledPage,
+  readBatchContext,
   type ServerStats,
   type ServerStorage,
   type ServerStorageReader,
@@ -162,7 +163,8 @@ function prepareStatements(db: Database.Database) {
 type Statements = ReturnType<typeof prepareStatements>;
 
 function readerOn(sql: Statements): ServerStorageReader {
-  return {
+  const reader: ServerStorageReader = {
+    batchContext: (request) => readBatchContext(reader, request),
     async clientEvents(eventIds) {
       const found = new Map<string, WireClientEvent>();
       for (const eventId of eventIds) {
@@ -210,6 +212,7 @@ function readerOn(sql: Statements): ServerStorageReader {
       return { ...row, serverEventsByType };
     },
   };
+  return reader;
 }
 
 export function createSqliteStorage(options: SqliteStorageOptions): ServerStorage {
@@ -310,6 +313,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
         return fn(...args);
       };
     const tx: ServerStorageTx = {
+      batchContext: guard(reader.batchContext),
       clientEvents: guard(reader.clientEvents),
       streams: guard(reader.streams),
       clientOwner: guard(reader.clientOwner),

@@ -243,8 +243,9 @@ async function benchFloor(pool, cpuOf) {
         // The same statements the PostgreSQL storage sends for these rows.
         await client.query(
           `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
-           SELECT e->>'eventId', e->>'streamId', (e->>'version')::integer, e->>'type', e::text, $2, $3
+           SELECT r."eventId", r."streamId", r.version, r.type, a.e::text, $2, $3
            FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+           CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, version integer, type text)
            ORDER BY a.ord`,
           [JSON.stringify(events), clientId, Date.now()],
         );
@@ -265,10 +266,11 @@ async function benchFloor(pool, cpuOf) {
         }));
         await client.query(
           `INSERT INTO server_events (server_seq, event_id, stream_id, type, body)
-           SELECT (e->>'serverSeq')::bigint, e->'body'->>'eventId', e->'body'->>'streamId', e->'body'->>'type',
-                  (e->'body')::text
-           FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
-           ORDER BY a.ord`,
+           SELECT r."serverSeq", b."eventId", b."streamId", b.type, r.body::text
+         FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+         CROSS JOIN LATERAL json_to_record(a.e) AS r("serverSeq" bigint, body json)
+         CROSS JOIN LATERAL json_to_record(r.body) AS b("eventId" text, "streamId" text, type text)
+         ORDER BY a.ord`,
           [JSON.stringify(decisions)],
         );
         await client.query(

@@ -345,8 +345,9 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
         // each body is stored as serialised here, and nothing is escaped twice on the way.
         const { rows } = await query<{ event_id: string }>(
           `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
-           SELECT e->>'eventId', e->>'streamId', (e->>'version')::integer, e->>'type', e::text, $2, $3
+           SELECT r."eventId", r."streamId", r.version, r.type, a.e::text, $2, $3
            FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+           CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, version integer, type text)
            ORDER BY a.ord
            ON CONFLICT DO NOTHING
            RETURNING event_id`,
@@ -403,9 +404,10 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
       }));
       await query(
         `INSERT INTO server_events (server_seq, event_id, stream_id, type, body)
-         SELECT (e->>'serverSeq')::bigint, e->'body'->>'eventId', e->'body'->>'streamId', e->'body'->>'type',
-                (e->'body')::text
+         SELECT r."serverSeq", b."eventId", b."streamId", b.type, r.body::text
          FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+         CROSS JOIN LATERAL json_to_record(a.e) AS r("serverSeq" bigint, body json)
+         CROSS JOIN LATERAL json_to_record(r.body) AS b("eventId" text, "streamId" text, type text)
          ORDER BY a.ord`,
         [JSON.stringify(bodies)],
       );

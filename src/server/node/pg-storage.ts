@@ -339,21 +339,20 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
       (a, b) => compare(a.streamId, b.streamId) || a.version - b.version,
     );
     if (clientEvents.length > 0) {
-      let inserted: Set<string>;
+      let inserted: number;
       try {
         // One JSON array, not one array parameter per column: a `json` element keeps its text exactly, so
         // each body is stored as serialised here, and nothing is escaped twice on the way.
-        const { rows } = await query<{ event_id: string }>(
+        const result = await query(
           `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
            SELECT r."eventId", r."streamId", r.version, r.type, a.e::text, $2, $3
            FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
            CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, version integer, type text)
            ORDER BY a.ord
-           ON CONFLICT DO NOTHING
-           RETURNING event_id`,
+           ON CONFLICT DO NOTHING`,
           [JSON.stringify(clientEvents), clientId, clock.now()],
         );
-        inserted = new Set(rows.map((row) => row.event_id));
+        inserted = result.rowCount ?? 0;
       } catch (error) {
         const constraint = (error as { constraint?: unknown }).constraint;
         if (constraint === 'client_events_contiguous') {
@@ -364,21 +363,18 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
         }
         throw error;
       }
-      const refused = clientEvents.filter((event) => !inserted.has(event.eventId));
-      if (refused.length > 0) {
-        // Another transaction stored one of them first. The eventId is what the caller must hear about.
-        const ids = refused.map((event) => event.eventId);
+      if (inserted < clientEvents.length) {
+        // Another transaction stored some of them first. The eventId is what the caller must hear about.
         const taken = await query<{ event_id: string }>(
-          'SELECT event_id FROM client_events WHERE event_id = ANY($1::text[])',
-          [ids],
+          `SELECT event_id FROM client_events
+           WHERE event_id = ANY($1::text[]) AND transaction_id <> pg_current_xact_id() LIMIT 1`,
+          [clientEvents.map((event) => event.eventId)],
         );
-        if (taken.rows.length > 0) {
-          throw new StorageConflictError('eventId', `Event ${taken.rows[0]?.event_id} is already stored`);
-        }
-        const [first] = refused;
+        const [stored] = taken.rows;
+        if (stored) throw new StorageConflictError('eventId', `Event ${stored.event_id} is already stored`);
         throw new StorageConflictError(
           'streamVersion',
-          `Stream ${first?.streamId} already has version ${first?.version}`,
+          'Another transaction took a version this batch needs',
         );
       }
     }

@@ -123,7 +123,7 @@ try {
     targets: origins,
     port,
     host,
-    logger: (record) => note(record.level, record.msg, record),
+    logger: ({ level, msg, ...fields }) => note(level, msg, fields),
   });
   note('info', 'cluster listening', { url: proxy.url, instances: origins.join(' '), postgres: databaseUrl });
 } catch (error) {

@@ -170,7 +170,7 @@ export const LAYERS: readonly Layer[] = [
   {
     name: 'Reference server',
     files: ['src/server/**'],
-    job: 'The Node server on SQLite with sign-in (the storage contract and the server entry are being reworked: issue 19)',
+    job: 'The Node server on SQLite or PostgreSQL with sign-in; `npm run start:cluster`',
     mayImport: [
       'src/server/**',
       EVERYWHERE,
@@ -181,6 +181,7 @@ export const LAYERS: readonly Layer[] = [
       'hono',
       '@hono/node-server',
       'better-sqlite3',
+      'pg',
       'valibot',
     ],
   },

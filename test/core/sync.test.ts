@@ -67,7 +67,9 @@ describe('delivering a stream type the core knows nothing about', () => {
       for (const tallyId of [...small, ...large]) {
         const streamId = `tally-${tallyId}`;
         const local = await client.db.events.where('streamId').equals(streamId).sortBy('position');
-        const stored = await server.storage.read((reader) => reader.streamEvents(streamId));
+        const stored = await server.storage.read(
+          async (reader) => (await reader.streams([streamId])).get(streamId)?.events ?? [],
+        );
         const sent = local.filter((event) => event.kind === 'client');
         expect(stored.map((event) => event.eventId)).toEqual(sent.map((event) => event.eventId));
         expect(stored.map((event) => event.version)).toEqual(sent.map((_, index) => index + 1));
@@ -111,7 +113,11 @@ describe('two stream types in one outbox', () => {
       state: 'attention',
       blocked: { deadCode: 'rejected:unknown_stream_type' },
     });
-    expect(await server.storage.read((reader) => reader.streamEvents(`tally-${tallyId}`))).toHaveLength(3);
+    expect(
+      await server.storage.read(
+        async (reader) => (await reader.streams([`tally-${tallyId}`])).get(`tally-${tallyId}`)?.events ?? [],
+      ),
+    ).toHaveLength(3);
     expect(await client.db.table<TallyRow>('tallies').get(tallyId ?? '')).toMatchObject({
       status: 'approved',
     });
@@ -133,7 +139,11 @@ describe('two stream types in one outbox', () => {
     server.faults.unreachable = false;
     await settle(client, engine);
     for (const noteId of noteIds) {
-      expect(await server.storage.read((reader) => reader.streamEvents(`note-${noteId}`))).toHaveLength(1);
+      expect(
+        await server.storage.read(
+          async (reader) => (await reader.streams([`note-${noteId}`])).get(`note-${noteId}`)?.events ?? [],
+        ),
+      ).toHaveLength(1);
     }
     expect(await client.db.outbox.count()).toBe(0);
   });

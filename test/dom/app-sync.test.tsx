@@ -24,8 +24,10 @@ afterEach(async () => {
 
 /** The order's events as the server stored them, in version order. */
 const onServer = (orderId: string) =>
-  outpost.server.storage.read((reader) =>
-    reader.streamEvents(streamIdOf(orderId)).map((event) => `${event.type} v${event.version}`),
+  outpost.server.storage.read(async (reader) =>
+    ((await reader.streams([streamIdOf(orderId)])).get(streamIdOf(orderId))?.events ?? []).map(
+      (event) => `${event.type} v${event.version}`,
+    ),
   );
 
 const statusBar = () => screen.getByRole('region', { name: 'Sync status' });

@@ -73,9 +73,14 @@ async function start() {
 }
 
 const statusBar = () => screen.getByRole('region', { name: 'Sync status' });
-const owner = (orderId: string) => server.storage.read((reader) => reader.streamOwner(streamIdOf(orderId)));
+const owner = (orderId: string) =>
+  server.storage.read(
+    async (reader) => (await reader.streams([streamIdOf(orderId)])).get(streamIdOf(orderId))?.owner,
+  );
 const storedOnServer = (orderId: string) =>
-  server.storage.read((reader) => reader.streamEvents(streamIdOf(orderId)).length);
+  server.storage.read(
+    async (reader) => (await reader.streams([streamIdOf(orderId)])).get(streamIdOf(orderId))?.events.length,
+  );
 
 async function signInThroughDialog(user: ReturnType<typeof userEvent.setup>, name: string, password: string) {
   const dialog = await screen.findByRole('dialog', { name: /^Sign in( to send)?$/ });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, uuidv7Generator } from '../../src/outbox/ids';
 import { createMemoryStorage } from '../../src/outbox/server/memory-storage';
-import type { ServerStorage } from '../../src/outbox/server/storage';
+import { type ServerStorage, StorageUnavailableError } from '../../src/outbox/server/storage';
 import { createApp } from '../../src/server/node/app';
 import { ConfigError, parseConfig } from '../../src/server/node/config';
 import type { LogRecord } from '../../src/server/node/log';
@@ -64,6 +64,7 @@ describe('server app: failures', () => {
     const broken: ServerStorage = {
       transaction: () => Promise.reject(new Error('disk I/O error')),
       read: () => Promise.reject(new Error('disk I/O error')),
+      check: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };
     const logs: LogRecord[] = [];
@@ -76,12 +77,66 @@ describe('server app: failures', () => {
   });
 });
 
+describe('server app: database out of reach', () => {
+  const unreachable: ServerStorage = {
+    transaction: () => Promise.reject(new StorageUnavailableError('connect ECONNREFUSED 127.0.0.1:5432')),
+    read: () => Promise.reject(new StorageUnavailableError('connect ECONNREFUSED 127.0.0.1:5432')),
+    check: () => Promise.reject(new StorageUnavailableError('connect ECONNREFUSED 127.0.0.1:5432')),
+    close: () => Promise.resolve(),
+  };
+
+  it('answers push, pull and stats with 503 and Retry-After, which the client backs off on', async () => {
+    const server = app({ storage: unreachable });
+    const clientId = '0193a000-0000-7000-8000-000000000001';
+    const requests = [
+      new Request('http://outpost.test/api/sync/push', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ protocol: 1, clientId, batchId: clientId, events: [{}] }),
+      }),
+      new Request(`http://outpost.test/api/sync/pull?clientId=${clientId}`),
+      new Request('http://outpost.test/api/sync/stats'),
+    ];
+    for (const request of requests) {
+      const response = await server.request(request);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('2');
+      expect(await response.json()).toEqual({ error: { code: 'unavailable', message: expect.any(String) } });
+    }
+  });
+
+  it('answers health with 503, so a load balancer stops sending requests to this instance', async () => {
+    const response = await app({ storage: unreachable }).request('http://outpost.test/api/sync/health');
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('2');
+  });
+});
+
 describe('server settings', () => {
+  it('takes PostgreSQL from DATABASE_URL with its pool and timeouts, and refuses anything else', () => {
+    const config = parseConfig(
+      { DATABASE_URL: 'postgres://outpost:secret@db.internal:5432/outpost', DATABASE_POOL_SIZE: '20' },
+      '/srv/outpost',
+    );
+    expect(config.database).toEqual({
+      url: 'postgres://outpost:secret@db.internal:5432/outpost',
+      poolSize: 20,
+      statementTimeoutMs: 10_000,
+      transactionTimeoutMs: 15_000,
+      openTransactionWarnMs: 5_000,
+    });
+    expect(() => parseConfig({ DATABASE_URL: 'mysql://db/outpost' }, '/srv')).toThrow(ConfigError);
+    expect(() => parseConfig({ DATABASE_URL: 'postgres://db/x', DATABASE_POOL_SIZE: '0' }, '/srv')).toThrow(
+      ConfigError,
+    );
+  });
+
   it('defaults to 127.0.0.1:8080, ./data and ./dist, open sync (AUTH=none), no proxy, no CORS', () => {
     expect(parseConfig({}, '/srv/outpost')).toEqual({
       port: 8080,
       host: '127.0.0.1',
       dataDir: '/srv/outpost/data',
+      database: null,
       distDir: '/srv/outpost/dist',
       auth: 'none',
       sessionTtlMs: 30 * 24 * 3600 * 1000,

@@ -11,6 +11,7 @@ import {
   type WireClientEvent,
 } from '../../src/outbox/protocol/messages';
 import { OrderStreamBuilder, runProtocolContract } from './protocol-contract';
+import { fuzzPushBodies } from './support/fuzz';
 import {
   provisionDeviceToken,
   type ServerProcess,
@@ -111,47 +112,7 @@ describe('reference server: limits', () => {
   it('answers malformed and random bodies with a 4xx and an error body, never a 5xx, and stores nothing', async () => {
     const server = await mainServer();
     const before = await stats(server);
-    const json = fc.jsonValue({ maxDepth: 3 });
-    const envelopeLike = fc.record(
-      {
-        protocol: fc.oneof(fc.constant(1), json),
-        clientId: fc.oneof(fc.uuid(), json),
-        batchId: fc.oneof(fc.uuid(), json),
-        // Arbitrary objects are never valid events: whatever is answered, nothing may be stored.
-        events: fc.oneof(fc.array(json, { maxLength: 4 }), json),
-      },
-      { requiredKeys: [] },
-    );
-    const body = fc.oneof(
-      fc.string({ maxLength: 200 }),
-      fc.uint8Array({ maxLength: 200 }).map((raw) => Buffer.from(raw).toString('latin1')),
-      json.map((value) => JSON.stringify(value)),
-      envelopeLike.map((value) => JSON.stringify(value)),
-    );
-    const contentType = fc.oneof(
-      fc.constant('application/json'),
-      fc.constant('application/json; charset=utf-8'),
-      fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', ''),
-    );
-    await fc.assert(
-      fc.asyncProperty(body, contentType, async (payload, type) => {
-        const response = await fetch(`${server.baseUrl}/push`, {
-          method: 'POST',
-          headers: { ...bearer(), ...(type ? { 'content-type': type } : {}) },
-          body: payload,
-        });
-        expect(response.status).toBeLessThan(500);
-        if (response.status === 200) {
-          // A well-formed envelope around garbage events: each one refused on its own.
-          const answer = v.parse(PushResponseSchema, await response.json());
-          for (const result of answer.results) expect(['rejected', 'retry']).toContain(result.status);
-        } else {
-          expect(response.status).toBeGreaterThanOrEqual(400);
-          v.parse(ErrorBodySchema, await response.json());
-        }
-      }),
-      { seed: 20_261_126, numRuns: 200 },
-    );
+    await fuzzPushBodies(server.baseUrl, bearer());
     expect(await stats(server)).toEqual(before);
   }, 30_000);
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/outbox/ids';
 import type { WireClientEvent } from '../../src/outbox/protocol/messages';
 import { createMemoryStorage, type MemorySnapshot } from '../../src/outbox/server/memory-storage';
+import { START_CURSOR } from '../../src/outbox/server/pull-cursor';
 import { runStorageContract } from './storage-contract';
 
 runStorageContract('memory', async () => {
@@ -32,61 +33,75 @@ describe('memory storage snapshots', () => {
     };
   }
 
+  const rejection = (streamId: string, serverSeq: number) => ({
+    eventId: ids(),
+    streamId,
+    serverSeq,
+    occurredAt: '2026-11-26T12:00:01.000Z',
+    type: 'OrderRejected',
+    data: { code: 'credit_limit', reason: 'Over the limit' },
+  });
+
   it('restores everything from a snapshot that went through JSON, so the demo worker survives restarts', async () => {
     const event = created();
     const original = createMemoryStorage();
-    await original.transaction((tx) => {
-      tx.appendClientEvent(event, clientId);
-      tx.linkClientToStream(clientId, event.streamId);
-      tx.appendServerEvent({
-        eventId: ids(),
-        streamId: event.streamId,
-        occurredAt: '2026-11-26T12:00:01.000Z',
-        type: 'OrderRejected',
-        data: { code: 'credit_limit', reason: 'Over the limit' },
+    await original.transaction(async (tx) => {
+      const [seq = 0] = await tx.allocateServerSeqs(1);
+      await tx.write({
+        clientId,
+        clientEvents: [event],
+        linkedStreams: [event.streamId],
+        serverEvents: [rejection(event.streamId, seq)],
+        duplicatesAnswered: 2,
+        claims: { owner: 'alice', client: true, streams: [event.streamId] },
       });
-      tx.increment('duplicatesAnswered', 2);
-      tx.claimStream(event.streamId, 'alice');
-      tx.claimClient(clientId, 'alice');
     });
     const persisted = JSON.parse(JSON.stringify(original.snapshot())) as MemorySnapshot;
 
     const restored = createMemoryStorage({ initial: persisted });
     const [before, after] = await Promise.all(
       [original, restored].map((storage) =>
-        storage.read((reader) => ({
-          stats: reader.stats(),
-          events: reader.streamEvents(event.streamId),
-          pulled: reader.serverEventsForClient(clientId, 0, 10),
-          lastSeq: reader.lastServerSeq(),
-          owners: [reader.streamOwner(event.streamId), reader.clientOwner(clientId)],
+        storage.read(async (reader) => ({
+          stats: await reader.stats(),
+          stream: (await reader.streams([event.streamId])).get(event.streamId),
+          pulled: await reader.pull({ clientId, since: START_CURSOR, limit: 10 }),
+          clientOwner: await reader.clientOwner(clientId),
         })),
       ),
     );
     expect(after).toEqual(before);
     expect(after?.stats.duplicatesAnswered).toBe(2);
-    expect(after?.owners).toEqual(['alice', 'alice']);
-    const next = await restored.transaction((tx) =>
-      tx.appendServerEvent({
-        eventId: ids(),
-        streamId: event.streamId,
-        occurredAt: '2026-11-26T12:00:02.000Z',
-        type: 'OrderRejected',
-        data: { code: 'credit_limit', reason: 'Still over' },
+    expect([after?.stream?.owner, after?.clientOwner]).toEqual(['alice', 'alice']);
+    const next = await restored.transaction((tx) => tx.allocateServerSeqs(1));
+    expect(next).toEqual([2]);
+  });
+
+  it('numbers server events densely: a rolled-back allocation is handed out again', async () => {
+    const storage = createMemoryStorage();
+    const stream = created().streamId;
+    await expect(
+      storage.transaction(async (tx) => {
+        await tx.allocateServerSeqs(2);
+        throw new Error('abandon');
       }),
-    );
-    expect(next.serverSeq).toBe(2);
+    ).rejects.toThrow('abandon');
+    const seqs = await storage.transaction(async (tx) => {
+      const taken = await tx.allocateServerSeqs(2);
+      await tx.write({ clientId, serverEvents: taken.map((seq) => rejection(stream, seq)) });
+      return taken;
+    });
+    expect(seqs).toEqual([1, 2]);
   });
 
   it('tells the observer after each commit that changed something, never after a rollback', async () => {
     const seen: MemorySnapshot[] = [];
     const storage = createMemoryStorage({ onCommit: (snapshot) => seen.push(snapshot) });
     const event = created();
-    await storage.transaction((tx) => tx.appendClientEvent(event, clientId));
-    await storage.transaction((tx) => tx.streamVersion(event.streamId));
+    await storage.transaction((tx) => tx.write({ clientId, clientEvents: [event] }));
+    await storage.transaction((tx) => tx.streams([event.streamId]));
     await expect(
-      storage.transaction((tx) => {
-        tx.appendClientEvent(created(), clientId);
+      storage.transaction(async (tx) => {
+        await tx.write({ clientId, clientEvents: [created()] });
         throw new Error('abandon');
       }),
     ).rejects.toThrow('abandon');
@@ -100,8 +115,9 @@ describe('memory storage snapshots', () => {
     const restored = createMemoryStorage({
       initial: { ...older, clientEvents: [{ clientId, event }] } as MemorySnapshot,
     });
-    await expect(restored.read((reader) => reader.streamOwner(event.streamId))).resolves.toBeUndefined();
-    await expect(restored.read((reader) => reader.streamVersion(event.streamId))).resolves.toBe(1);
+    await expect(
+      restored.read(async (reader) => (await reader.streams([event.streamId])).get(event.streamId)),
+    ).resolves.toEqual({ events: [event], owner: undefined });
   });
 
   it('refuses a corrupt snapshot instead of starting from half a state', () => {
@@ -112,9 +128,11 @@ describe('memory storage snapshots', () => {
   it('keeps stored events safe from a caller mutating what it passed in', async () => {
     const storage = createMemoryStorage();
     const event = created();
-    await storage.transaction((tx) => tx.appendClientEvent(event, clientId));
+    await storage.transaction((tx) => tx.write({ clientId, clientEvents: [event] }));
     (event.data as { customerName: string }).customerName = 'Changed afterwards';
-    const stored = await storage.read((reader) => reader.findClientEvent(event.eventId));
+    const stored = await storage.read(async (reader) =>
+      (await reader.clientEvents([event.eventId])).get(event.eventId),
+    );
     expect((stored?.data as { customerName?: string } | undefined)?.customerName).toBe('Grace Hopper');
   });
 

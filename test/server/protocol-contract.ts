@@ -12,6 +12,8 @@ import {
 } from '../../src/outbox/protocol/messages';
 import type { ServerStats } from '../../src/outbox/server/storage';
 
+const DECIMAL_CURSOR = /^\d+$/;
+
 export interface ProtocolTarget {
   /** Sends one request to the server under test; only this reaches it. */
   fetch: (request: Request) => Promise<Response>;
@@ -19,6 +21,11 @@ export interface ProtocolTarget {
   baseUrl: string;
   /** The bearer token the server requires, if it was started with one. */
   token?: string;
+  /**
+   * The form of the pull cursors it hands out (clients treat them as opaque): the decimal serverSeq by
+   * default, `t<transaction>.<position>` on PostgreSQL.
+   */
+  cursorForm?: RegExp;
   cleanup(): Promise<void>;
 }
 
@@ -95,6 +102,7 @@ export function runProtocolContract(name: string, makeTarget: () => Promise<Prot
       await target?.cleanup();
     });
 
+    const cursorForm = (): RegExp => target.cursorForm ?? DECIMAL_CURSOR;
     const authHeaders = (): Record<string, string> =>
       target.token ? { authorization: `Bearer ${target.token}` } : {};
 
@@ -597,7 +605,9 @@ export function runProtocolContract(name: string, makeTarget: () => Promise<Prot
         const pushed = await push(clientId, [...events, order.placed(3000, 2)]);
         const page = await pull(clientId);
         expect(page.serverEvents).toEqual(pushed.serverEvents);
-        expect(page.cursor).toBe(String(pushed.serverEvents[0]?.serverSeq));
+        expect(page.cursor).toMatch(cursorForm());
+        if (cursorForm() === DECIMAL_CURSOR)
+          expect(page.cursor).toBe(String(pushed.serverEvents[0]?.serverSeq));
         expect(page.hasMore).toBe(false);
 
         const again = await pull(clientId, page.cursor);
@@ -636,7 +646,9 @@ export function runProtocolContract(name: string, makeTarget: () => Promise<Prot
         const first = await pull(clientId);
         expect(first.serverEvents).toHaveLength(500);
         expect(first.hasMore).toBe(true);
-        expect(first.cursor).toBe(String(first.serverEvents.at(-1)?.serverSeq));
+        expect(first.cursor).toMatch(cursorForm());
+        if (cursorForm() === DECIMAL_CURSOR)
+          expect(first.cursor).toBe(String(first.serverEvents.at(-1)?.serverSeq));
         const second = await pull(clientId, first.cursor);
         expect(second.serverEvents).toHaveLength(1);
         expect(second.hasMore).toBe(false);
@@ -654,6 +666,9 @@ export function runProtocolContract(name: string, makeTarget: () => Promise<Prot
           `?clientId=${clientId}&since=abc`,
           `?clientId=${clientId}&since=-1`,
           `?clientId=${clientId}&since=1.5`,
+          `?clientId=${clientId}&since=t1.2.3`,
+          `?clientId=${clientId}&since=t18446744073709551616.1`,
+          `?clientId=${clientId}&since=t-1.5`,
         ]) {
           const response = await send(`/pull${query}`);
           await expectError(response, 400);

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/outbox/ids';
 import type { WireClientEvent } from '../../src/outbox/protocol/messages';
+import { parsePullCursor, START_CURSOR } from '../../src/outbox/server/pull-cursor';
 import { type ServerStorageTx, StorageConflictError } from '../../src/outbox/server/storage';
 import { SCHEMA_VERSION, SqliteStorageError } from '../../src/server/node/sqlite-database';
 import { createSqliteStorage } from '../../src/server/node/sqlite-storage';
@@ -46,27 +47,37 @@ describe('SQLite storage', () => {
     const file = freshFile();
     const event = created();
     const first = createSqliteStorage({ file });
-    await first.transaction((tx) => {
-      tx.appendClientEvent(event, client);
-      tx.linkClientToStream(client, event.streamId);
-      tx.appendServerEvent({
-        eventId: ids(),
-        streamId: event.streamId,
-        occurredAt: '2026-11-26T12:00:01.000Z',
-        type: 'OrderConfirmed',
-        data: { orderNumber: 'SO-000001', confirmedAt: '2026-11-26T12:00:01.000Z' },
+    await first.transaction(async (tx) => {
+      const [serverSeq = 0] = await tx.allocateServerSeqs(1);
+      await tx.write({
+        clientId: client,
+        clientEvents: [event],
+        linkedStreams: [event.streamId],
+        serverEvents: [
+          {
+            eventId: ids(),
+            streamId: event.streamId,
+            serverSeq,
+            occurredAt: '2026-11-26T12:00:01.000Z',
+            type: 'OrderConfirmed',
+            data: { orderNumber: 'SO-000001', confirmedAt: '2026-11-26T12:00:01.000Z' },
+          },
+        ],
       });
     });
     await first.close();
 
     const reopened = createSqliteStorage({ file });
-    const seen = await reopened.read((reader) => ({
-      found: reader.findClientEvent(event.eventId),
-      pulled: reader.serverEventsForClient(client, 0, 10).map((e) => e.serverSeq),
-      lastSeq: reader.lastServerSeq(),
+    const seen = await reopened.read(async (reader) => ({
+      found: (await reader.clientEvents([event.eventId])).get(event.eventId),
+      pulled: (await reader.pull({ clientId: client, since: START_CURSOR, limit: 10 })).events.map(
+        (e) => e.serverSeq,
+      ),
     }));
+    const next = await reopened.transaction((tx) => tx.allocateServerSeqs(1));
     await reopened.close();
-    expect(seen).toEqual({ found: event, pulled: [1], lastSeq: 1 });
+    expect(seen).toEqual({ found: event, pulled: [1] });
+    expect(next).toEqual([2]);
   });
 
   it('refuses a duplicate through the database itself, even from another connection to the file', async () => {
@@ -74,8 +85,8 @@ describe('SQLite storage', () => {
     const event = created();
     const one = createSqliteStorage({ file });
     const two = createSqliteStorage({ file });
-    await one.transaction((tx) => tx.appendClientEvent(event, client));
-    const failure = two.transaction((tx) => tx.appendClientEvent(event, client));
+    await one.transaction((tx) => tx.write({ clientId: client, clientEvents: [event] }));
+    const failure = two.transaction((tx) => tx.write({ clientId: client, clientEvents: [event] }));
     await expect(failure).rejects.toBeInstanceOf(StorageConflictError);
     await expect(failure).rejects.toMatchObject({ constraint: 'eventId' });
     await one.close();
@@ -89,39 +100,62 @@ describe('SQLite storage', () => {
     expect(count).toEqual({ n: 1 });
   });
 
-  it('refuses a version that skips ahead in a stream', async () => {
-    const storage = createSqliteStorage({ file: freshFile() });
-    const first = created();
-    await storage.transaction((tx) => tx.appendClientEvent(first, client));
-    const skipping = { ...created(first.streamId), version: 3 };
-    const failure = storage.transaction((tx) => tx.appendClientEvent(skipping, client));
-    await expect(failure).rejects.toMatchObject({ constraint: 'streamVersion' });
-    await expect(storage.read((reader) => reader.streamVersion(first.streamId))).resolves.toBe(1);
-    await storage.close();
-  });
-
   it('refuses writes from work that kept its transaction handle past the end of the transaction', async () => {
     const storage = createSqliteStorage({ file: freshFile() });
     let leaked: ServerStorageTx | undefined;
-    await storage.transaction((tx) => {
+    await storage.transaction(async (tx) => {
       leaked = tx;
     });
     const late = created();
-    expect(() => leaked?.appendClientEvent(late, client)).toThrow(
-      expect.objectContaining({ code: 'tx_finished' }),
-    );
-    await expect(storage.read((reader) => reader.findClientEvent(late.eventId))).resolves.toBeUndefined();
+    await expect(leaked?.write({ clientId: client, clientEvents: [late] })).rejects.toMatchObject({
+      code: 'tx_finished',
+    });
+    await expect(
+      storage.read(async (reader) => (await reader.clientEvents([late.eventId])).size),
+    ).resolves.toBe(0);
     await storage.close();
   });
 
-  it('rolls back work that returns a promise instead of finishing synchronously', async () => {
+  it('runs the awaited steps of concurrent transactions one transaction after another', async () => {
     const storage = createSqliteStorage({ file: freshFile() });
-    const event = created();
-    const failure = storage.transaction(async (tx) => {
-      tx.appendClientEvent(event, client);
+    const steps: string[] = [];
+    const work = (name: string) => async (tx: ServerStorageTx) => {
+      steps.push(`${name} begins`);
+      await tx.streams([`order-${ids()}`]);
+      await new Promise((wait) => setTimeout(wait, 5));
+      await tx.write({ clientId: client, clientEvents: [created()] });
+      steps.push(`${name} ends`);
+    };
+    await Promise.all([storage.transaction(work('one')), storage.transaction(work('two'))]);
+    expect(steps).toEqual(['one begins', 'one ends', 'two begins', 'two ends']);
+    await storage.close();
+  });
+
+  it("reads another server's commit cursor from the start again, which a client's idempotent apply makes safe", async () => {
+    const storage = createSqliteStorage({ file: freshFile() });
+    const streamId = `order-${ids()}`;
+    await storage.transaction(async (tx) => {
+      const [serverSeq = 0] = await tx.allocateServerSeqs(1);
+      await tx.write({
+        clientId: client,
+        linkedStreams: [streamId],
+        serverEvents: [
+          {
+            eventId: ids(),
+            streamId,
+            serverSeq,
+            occurredAt: '2026-11-26T12:00:01.000Z',
+            type: 'OrderRejected',
+            data: { code: 'credit_limit', reason: 'Over the limit' },
+          },
+        ],
+      });
     });
-    await expect(failure).rejects.toThrow();
-    await expect(storage.read((reader) => reader.findClientEvent(event.eventId))).resolves.toBeUndefined();
+    const since = parsePullCursor('t4821.9077');
+    if (since === null) throw new Error('a commit cursor parses');
+    const page = await storage.read((reader) => reader.pull({ clientId: client, since, limit: 10 }));
+    expect(page.events.map((event) => event.serverSeq)).toEqual([1]);
+    expect(page.cursor).toEqual({ kind: 'seq', serverSeq: 1 });
     await storage.close();
   });
 
@@ -129,7 +163,7 @@ describe('SQLite storage', () => {
     const storage = createSqliteStorage({ file: freshFile() });
     await storage.close();
     await expect(storage.read((reader) => reader.stats())).rejects.toMatchObject({ code: 'storage_closed' });
-    await expect(storage.transaction(() => 1)).rejects.toBeInstanceOf(SqliteStorageError);
+    await expect(storage.transaction(async () => 1)).rejects.toBeInstanceOf(SqliteStorageError);
   });
 
   it('brings a schema 1 file (before users) to the current schema, keeping what it held', async () => {
@@ -155,13 +189,14 @@ describe('SQLite storage', () => {
     raw.close();
 
     const storage = createSqliteStorage({ file });
-    await storage.transaction((tx) => tx.claimStream(event.streamId, 'alice'));
-    const seen = await storage.read((reader) => ({
-      found: reader.findClientEvent(event.eventId),
-      owner: reader.streamOwner(event.streamId),
-    }));
+    await storage.transaction((tx) =>
+      tx.write({ clientId: client, claims: { owner: 'alice', client: false, streams: [event.streamId] } }),
+    );
+    const seen = await storage.read(async (reader) =>
+      (await reader.streams([event.streamId])).get(event.streamId),
+    );
     await storage.close();
-    expect(seen).toEqual({ found: event, owner: 'alice' });
+    expect(seen).toEqual({ events: [event], owner: 'alice' });
     const reopened = new Database(file, { readonly: true });
     expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     reopened.close();
@@ -180,11 +215,11 @@ describe('SQLite storage', () => {
     const file = freshFile();
     const storage = createSqliteStorage({ file });
     const event = created();
-    await storage.transaction((tx) => tx.appendClientEvent(event, client));
+    await storage.transaction((tx) => tx.write({ clientId: client, clientEvents: [event] }));
     const raw = new Database(file);
     raw.prepare('UPDATE client_events SET body = ? WHERE event_id = ?').run('{"eventId":1}', event.eventId);
     raw.close();
-    await expect(storage.read((reader) => reader.findClientEvent(event.eventId))).rejects.toMatchObject({
+    await expect(storage.read((reader) => reader.clientEvents([event.eventId]))).rejects.toMatchObject({
       code: 'storage_corrupt',
     });
     await storage.close();

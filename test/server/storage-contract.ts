@@ -1,10 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/outbox/ids';
 import type { WireClientEvent, WireServerEvent } from '../../src/outbox/protocol/messages';
+import { formatPullCursor, parsePullCursor, START_CURSOR } from '../../src/outbox/server/pull-cursor';
 import {
+  type PullRequest,
+  type ServerStats,
   type ServerStorage,
+  type ServerStorageReader,
   type ServerStorageTx,
   StorageConflictError,
+  type StorageWrite,
 } from '../../src/outbox/server/storage';
 
 /**
@@ -63,10 +68,11 @@ export function runStorageContract(
       };
     }
 
-    function confirmation(streamId: string, serverSeq: number): Omit<WireServerEvent, 'serverSeq'> {
+    function confirmation(streamId: string, serverSeq: number): WireServerEvent {
       return {
         eventId: ids(),
         streamId,
+        serverSeq,
         occurredAt: '2026-11-26T12:00:01.000Z',
         type: 'OrderConfirmed',
         data: {
@@ -76,10 +82,11 @@ export function runStorageContract(
       };
     }
 
-    function rejection(streamId: string): Omit<WireServerEvent, 'serverSeq'> {
+    function rejection(streamId: string, serverSeq: number): WireServerEvent {
       return {
         eventId: ids(),
         streamId,
+        serverSeq,
         occurredAt: '2026-11-26T12:00:01.000Z',
         type: 'OrderRejected',
         data: { code: 'credit_limit', reason: 'Over the limit' },
@@ -87,82 +94,135 @@ export function runStorageContract(
     }
 
     const newStream = (): string => `order-${ids()}`;
+    /** What a storage counts, without the moment's figures some add (how long a transaction is open). */
+    const counts = ({ oldestOpenTransactionMs: _moment, ...stored }: ServerStats) => stored;
+
+    /** One committed write. */
+    const write = (changes: StorageWrite) => storage.transaction((tx) => tx.write(changes));
+    /** Server events numbered by the storage, in one transaction with `links`. */
+    async function decide(
+      tx: ServerStorageTx,
+      make: readonly ((serverSeq: number) => WireServerEvent)[],
+      clientId = clientA,
+    ): Promise<WireServerEvent[]> {
+      const seqs = await tx.allocateServerSeqs(make.length);
+      const events = make.map((build, index) => build(seqs[index] ?? 0));
+      await tx.write({ clientId, serverEvents: events });
+      return events;
+    }
+    const streamOf = async (reader: ServerStorageReader, streamId: string) =>
+      (await reader.streams([streamId])).get(streamId);
+    const versionOf = async (reader: ServerStorageReader, streamId: string) =>
+      (await streamOf(reader, streamId))?.events.at(-1)?.version ?? 0;
+    /** Every page from `since` on, following each page's cursor, as a client does. */
+    async function pullAll(request: Omit<PullRequest, 'since'> & { since?: PullRequest['since'] }) {
+      const events: WireServerEvent[] = [];
+      let since = request.since ?? START_CURSOR;
+      for (let page = 0; page < 100; page += 1) {
+        const answer = await storage.read((reader) => reader.pull({ ...request, since }));
+        events.push(...answer.events);
+        // The cursor survives the trip through a client as text.
+        since = parsePullCursor(formatPullCursor(answer.cursor)) ?? START_CURSOR;
+        if (!answer.hasMore) return events;
+      }
+      throw new Error('pulling never ends');
+    }
 
     it('starts empty', async () => {
       const stream = newStream();
-      const seen = await storage.read((reader) => ({
-        version: reader.streamVersion(stream),
-        events: reader.streamEvents(stream),
-        found: reader.findClientEvent(ids()),
-        lastSeq: reader.lastServerSeq(),
-        pulled: reader.serverEventsForClient(clientA, 0, 10),
-        stats: reader.stats(),
+      const seen = await storage.read(async (reader) => ({
+        stream: await streamOf(reader, stream),
+        found: await reader.clientEvents([ids()]),
+        clientOwner: await reader.clientOwner(clientA),
+        pulled: await reader.pull({ clientId: clientA, since: START_CURSOR, limit: 10 }),
+        stats: await reader.stats(),
       }));
       expect(seen).toEqual({
-        version: 0,
-        events: [],
-        found: undefined,
-        lastSeq: 0,
-        pulled: [],
-        stats: {
+        stream: { events: [], owner: undefined },
+        found: new Map(),
+        clientOwner: undefined,
+        pulled: { events: [], cursor: START_CURSOR, hasMore: false },
+        stats: expect.objectContaining({
           eventsStored: 0,
           streams: 0,
           serverEvents: 0,
           serverEventsByType: {},
           duplicatesAnswered: 0,
-        },
+        }),
       });
     });
 
     it('returns stored client events exactly as they were stored, in version order', async () => {
       const stream = newStream();
       const events = [clientEvent(stream, 1), clientEvent(stream, 2), clientEvent(stream, 3)];
-      await storage.transaction((tx) => {
-        for (const event of events) tx.appendClientEvent(event, clientA);
-      });
-      const seen = await storage.read((reader) => ({
-        version: reader.streamVersion(stream),
-        events: reader.streamEvents(stream),
-        second: reader.findClientEvent(events[1]?.eventId ?? ''),
+      await write({ clientId: clientA, clientEvents: events });
+      const seen = await storage.read(async (reader) => ({
+        stream: await streamOf(reader, stream),
+        found: await reader.clientEvents([events[1]?.eventId ?? '', ids()]),
       }));
-      expect(seen.version).toBe(3);
-      expect(seen.events).toEqual(events);
-      expect(seen.second).toEqual(events[1]);
+      expect(seen.stream?.events).toEqual(events);
+      expect(seen.found).toEqual(new Map([[events[1]?.eventId, events[1]]]));
+    });
+
+    it("reads what a push decides on in one go: stored events by id, streams with owners, the client's owner", async () => {
+      const stream = newStream();
+      const other = newStream();
+      const events = [clientEvent(stream, 1), clientEvent(stream, 2)];
+      await write({
+        clientId: clientA,
+        clientEvents: events,
+        claims: { owner: 'alice', client: true, streams: [stream] },
+      });
+      const context = await storage.read((reader) =>
+        reader.batchContext({
+          eventIds: [events[1]?.eventId ?? '', ids()],
+          streamIds: [stream, other],
+          clientId: clientA,
+        }),
+      );
+      expect(context).toEqual({
+        clientEvents: new Map([[events[1]?.eventId, events[1]]]),
+        streams: new Map([
+          [stream, { events, owner: 'alice' }],
+          [other, { events: [], owner: undefined }],
+        ]),
+        clientOwner: 'alice',
+      });
     });
 
     it('lets a transaction read its own writes before it commits', async () => {
       const stream = newStream();
       const first = clientEvent(stream, 1);
-      const seen = await storage.transaction((tx) => {
-        tx.appendClientEvent(first, clientA);
-        const seq = tx.appendServerEvent(confirmation(stream, 1)).serverSeq;
+      const seen = await storage.transaction(async (tx) => {
+        await tx.write({ clientId: clientA, clientEvents: [first], linkedStreams: [stream] });
+        const [decided] = await decide(tx, [(seq) => confirmation(stream, seq)]);
         return {
-          found: tx.findClientEvent(first.eventId),
-          version: tx.streamVersion(stream),
-          lastSeq: tx.lastServerSeq(),
-          seq,
+          found: (await tx.clientEvents([first.eventId])).get(first.eventId),
+          version: await versionOf(tx, stream),
+          decided,
         };
       });
-      expect(seen).toEqual({ found: first, version: 1, lastSeq: seen.seq, seq: 1 });
+      expect(seen).toEqual({ found: first, version: 1, decided: seen.decided });
+      await expect(pullAll({ clientId: clientA, limit: 10 })).resolves.toEqual([seen.decided]);
     });
 
     it('returns what the transaction work returns', async () => {
-      await expect(storage.transaction(() => 42)).resolves.toBe(42);
-      await expect(storage.read(() => 'read')).resolves.toBe('read');
+      await expect(storage.transaction(async () => 42)).resolves.toBe(42);
+      await expect(storage.read(async () => 'read')).resolves.toBe('read');
     });
 
     it('refuses a second event with a stored eventId, and keeps the first', async () => {
       const stream = newStream();
       const event = clientEvent(stream, 1);
-      await storage.transaction((tx) => tx.appendClientEvent(event, clientA));
+      await write({ clientId: clientA, clientEvents: [event] });
       const copy = { ...clientEvent(newStream(), 1), eventId: event.eventId };
-      const failure = storage.transaction((tx) => tx.appendClientEvent(copy, clientA));
+      const failure = write({ clientId: clientA, clientEvents: [copy] });
       await expect(failure).rejects.toBeInstanceOf(StorageConflictError);
       await expect(failure).rejects.toMatchObject({ constraint: 'eventId' });
-      const seen = await storage.read((reader) => ({
-        found: reader.findClientEvent(event.eventId),
-        eventsStored: reader.stats().eventsStored,
-        otherVersion: reader.streamVersion(copy.streamId),
+      const seen = await storage.read(async (reader) => ({
+        found: (await reader.clientEvents([event.eventId])).get(event.eventId),
+        eventsStored: (await reader.stats()).eventsStored,
+        otherVersion: await versionOf(reader, copy.streamId),
       }));
       expect(seen).toEqual({ found: event, eventsStored: 1, otherVersion: 0 });
     });
@@ -170,179 +230,236 @@ export function runStorageContract(
     it('refuses a second event at a stored (stream, version), whatever its eventId', async () => {
       const stream = newStream();
       const event = clientEvent(stream, 1);
-      await storage.transaction((tx) => tx.appendClientEvent(event, clientA));
+      await write({ clientId: clientA, clientEvents: [event] });
       const rival = clientEvent(stream, 1);
-      const failure = storage.transaction((tx) => tx.appendClientEvent(rival, clientA));
+      const failure = write({ clientId: clientA, clientEvents: [rival] });
       await expect(failure).rejects.toBeInstanceOf(StorageConflictError);
       await expect(failure).rejects.toMatchObject({ constraint: 'streamVersion' });
-      const seen = await storage.read((reader) => ({
-        events: reader.streamEvents(stream),
-        rival: reader.findClientEvent(rival.eventId),
+      const seen = await storage.read(async (reader) => ({
+        events: (await streamOf(reader, stream))?.events,
+        rival: (await reader.clientEvents([rival.eventId])).size,
       }));
-      expect(seen).toEqual({ events: [event], rival: undefined });
+      expect(seen).toEqual({ events: [event], rival: 0 });
+    });
+
+    it('refuses a version that skips ahead in a stream, so a stream never has a hole', async () => {
+      const stream = newStream();
+      await write({ clientId: clientA, clientEvents: [clientEvent(stream, 1)] });
+      const failure = write({ clientId: clientA, clientEvents: [clientEvent(stream, 3)] });
+      await expect(failure).rejects.toMatchObject({ constraint: 'streamVersion' });
+      const fresh = write({ clientId: clientA, clientEvents: [clientEvent(newStream(), 2)] });
+      await expect(fresh).rejects.toMatchObject({ constraint: 'streamVersion' });
+      await expect(storage.read((reader) => versionOf(reader, stream))).resolves.toBe(1);
     });
 
     it('stores only one of two concurrent transactions writing the same event', async () => {
       const stream = newStream();
       const event = clientEvent(stream, 1);
       const outcomes = await Promise.allSettled([
-        storage.transaction((tx) => tx.appendClientEvent(event, clientA)),
-        storage.transaction((tx) => tx.appendClientEvent(event, clientB)),
+        write({ clientId: clientA, clientEvents: [event] }),
+        write({ clientId: clientB, clientEvents: [event] }),
       ]);
       expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
       const refused = outcomes.find((outcome) => outcome.status === 'rejected');
       expect(refused?.status === 'rejected' && refused.reason).toBeInstanceOf(StorageConflictError);
-      await expect(storage.read((reader) => reader.stats().eventsStored)).resolves.toBe(1);
+      await expect(storage.read(async (reader) => (await reader.stats()).eventsStored)).resolves.toBe(1);
+    });
+
+    it('stores only one of two concurrent transactions taking the same version of a stream', async () => {
+      const stream = newStream();
+      const outcomes = await Promise.allSettled([
+        write({ clientId: clientA, clientEvents: [clientEvent(stream, 1)] }),
+        write({ clientId: clientB, clientEvents: [clientEvent(stream, 1)] }),
+      ]);
+      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+      await expect(storage.read((reader) => versionOf(reader, stream))).resolves.toBe(1);
     });
 
     it('leaves nothing behind when the work throws, and the error reaches the caller', async () => {
       const kept = newStream();
-      await storage.transaction((tx) => {
-        tx.appendClientEvent(clientEvent(kept, 1), clientA);
-        tx.linkClientToStream(clientA, kept);
-        tx.appendServerEvent(confirmation(kept, 1));
+      await storage.transaction(async (tx) => {
+        await tx.write({ clientId: clientA, clientEvents: [clientEvent(kept, 1)], linkedStreams: [kept] });
+        await decide(tx, [(seq) => confirmation(kept, seq)]);
       });
       const before = await storage.read((reader) => reader.stats());
 
       const doomed = newStream();
       const boom = new Error('work failed half-way');
-      const failure = storage.transaction((tx) => {
-        tx.appendClientEvent(clientEvent(doomed, 1), clientB);
-        tx.appendClientEvent(clientEvent(kept, 2), clientB);
-        tx.appendServerEvent(confirmation(doomed, 2));
-        tx.linkClientToStream(clientB, doomed);
-        tx.linkClientToStream(clientB, kept);
-        tx.increment('duplicatesAnswered', 5);
+      const failure = storage.transaction(async (tx) => {
+        await tx.write({
+          clientId: clientB,
+          clientEvents: [clientEvent(doomed, 1), clientEvent(kept, 2)],
+          linkedStreams: [doomed, kept],
+          claims: { owner: 'bob', client: true, streams: [doomed] },
+          duplicatesAnswered: 5,
+        });
+        await decide(tx, [(seq) => confirmation(doomed, seq)], clientB);
         throw boom;
       });
       await expect(failure).rejects.toBe(boom);
 
-      const after = await storage.read((reader) => ({
-        stats: reader.stats(),
-        doomedVersion: reader.streamVersion(doomed),
-        keptVersion: reader.streamVersion(kept),
-        lastSeq: reader.lastServerSeq(),
-        pulledByB: reader.serverEventsForClient(clientB, 0, 10),
+      const after = await storage.read(async (reader) => ({
+        stats: counts(await reader.stats()),
+        doomed: await streamOf(reader, doomed),
+        keptVersion: await versionOf(reader, kept),
+        clientOwner: await reader.clientOwner(clientB),
+        pulledByB: (await reader.pull({ clientId: clientB, since: START_CURSOR, limit: 10 })).events,
       }));
-      expect(after).toEqual({ stats: before, doomedVersion: 0, keptVersion: 1, lastSeq: 1, pulledByB: [] });
-
-      // The rolled-back serverSeq is not burnt: order numbers stay dense.
-      const next = await storage.transaction((tx) => tx.appendServerEvent(confirmation(kept, 2)));
-      expect(next.serverSeq).toBe(2);
+      expect(after).toEqual({
+        stats: counts(before),
+        doomed: { events: [], owner: undefined },
+        keptVersion: 1,
+        clientOwner: undefined,
+        pulledByB: [],
+      });
     });
 
     it('rolls back a transaction refused by a uniqueness constraint half-way', async () => {
       const stream = newStream();
       const first = clientEvent(stream, 1);
-      await storage.transaction((tx) => tx.appendClientEvent(first, clientA));
+      await write({ clientId: clientA, clientEvents: [first] });
       const fresh = newStream();
-      const failure = storage.transaction((tx) => {
-        tx.appendClientEvent(clientEvent(fresh, 1), clientA);
-        tx.appendServerEvent(confirmation(fresh, 1));
-        tx.appendClientEvent(first, clientA);
+      const failure = storage.transaction(async (tx) => {
+        await tx.write({ clientId: clientA, clientEvents: [clientEvent(fresh, 1)], linkedStreams: [fresh] });
+        await decide(tx, [(seq) => confirmation(fresh, seq)]);
+        await tx.write({ clientId: clientA, clientEvents: [first] });
       });
       await expect(failure).rejects.toBeInstanceOf(StorageConflictError);
-      const seen = await storage.read((reader) => ({
-        freshVersion: reader.streamVersion(fresh),
-        lastSeq: reader.lastServerSeq(),
-        eventsStored: reader.stats().eventsStored,
+      const seen = await storage.read(async (reader) => ({
+        freshVersion: await versionOf(reader, fresh),
+        stats: await reader.stats(),
       }));
-      expect(seen).toEqual({ freshVersion: 0, lastSeq: 0, eventsStored: 1 });
+      expect(seen.freshVersion).toBe(0);
+      expect(seen.stats).toMatchObject({ eventsStored: 1, serverEvents: 0 });
     });
 
-    it('assigns serverSeq 1, 2, 3, … across transactions, the next always lastServerSeq + 1', async () => {
+    it('hands out serverSeqs ascending within a transaction and never twice, even to concurrent ones', async () => {
       const stream = newStream();
-      const seqs: number[] = [];
-      for (let round = 0; round < 3; round += 1) {
-        const pair = await storage.transaction((tx) => {
-          const expected = tx.lastServerSeq() + 1;
-          const first = tx.appendServerEvent(confirmation(stream, expected));
-          const second = tx.appendServerEvent(rejection(stream));
-          return { expected, first: first.serverSeq, second: second.serverSeq };
-        });
-        expect(pair.first).toBe(pair.expected);
-        seqs.push(pair.first, pair.second);
+      const perTransaction = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          storage.transaction(async (tx) => {
+            const seqs = await tx.allocateServerSeqs(3);
+            await tx.write({
+              clientId: clientA,
+              serverEvents: seqs.map((seq) => rejection(stream, seq)),
+            });
+            return seqs;
+          }),
+        ),
+      );
+      for (const seqs of perTransaction) {
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        for (const seq of seqs) expect(Number.isSafeInteger(seq) && seq >= 1).toBe(true);
       }
-      expect(seqs).toEqual([1, 2, 3, 4, 5, 6]);
-      await expect(storage.read((reader) => reader.lastServerSeq())).resolves.toBe(6);
+      const all = perTransaction.flat();
+      expect(new Set(all).size).toBe(all.length);
+      await expect(storage.read(async (reader) => (await reader.stats()).serverEvents)).resolves.toBe(24);
     });
 
-    it('returns an appended server event with its serverSeq and the fields it was given', async () => {
+    it('never hands out again a serverSeq that a committed transaction stored', async () => {
       const stream = newStream();
-      const given = confirmation(stream, 1);
-      const stored = await storage.transaction((tx) => tx.appendServerEvent(given));
-      expect(stored).toEqual({ ...given, serverSeq: 1 });
+      const [stored] = await storage.transaction((tx) => decide(tx, [(seq) => confirmation(stream, seq)]));
+      await expect(
+        storage.transaction(async (tx) => {
+          await tx.allocateServerSeqs(2);
+          throw new Error('abandon');
+        }),
+      ).rejects.toThrow('abandon');
+      const next = await storage.transaction((tx) => tx.allocateServerSeqs(1));
+      expect(next[0]).toBeGreaterThan(stored?.serverSeq ?? Number.POSITIVE_INFINITY);
     });
 
-    it('gives a client the server events of the streams it is linked to only, after a seq, ascending', async () => {
+    it('returns a stored server event exactly as it was given', async () => {
+      const stream = newStream();
+      const [given] = await storage.transaction(async (tx) => {
+        await tx.write({ clientId: clientA, linkedStreams: [stream] });
+        return decide(tx, [(seq) => confirmation(stream, seq)]);
+      });
+      await expect(pullAll({ clientId: clientA, limit: 10 })).resolves.toEqual([given]);
+    });
+
+    it('gives a client the server events of the streams it is linked to only, after its cursor, in pages', async () => {
       const mine = newStream();
       const alsoMine = newStream();
       const theirs = newStream();
-      const stored = await storage.transaction((tx) => {
-        tx.linkClientToStream(clientA, mine);
-        tx.linkClientToStream(clientA, alsoMine);
-        tx.linkClientToStream(clientA, mine);
-        tx.linkClientToStream(clientB, theirs);
-        return [
-          tx.appendServerEvent(confirmation(mine, 1)),
-          tx.appendServerEvent(confirmation(theirs, 2)),
-          tx.appendServerEvent(rejection(alsoMine)),
-          tx.appendServerEvent(confirmation(theirs, 4)),
-          tx.appendServerEvent(rejection(mine)),
-        ];
-      });
-      const [first, , third, , fifth] = stored;
-      const seen = await storage.read((reader) => ({
-        all: reader.serverEventsForClient(clientA, 0, 100),
-        afterFirst: reader.serverEventsForClient(clientA, 1, 100),
-        limited: reader.serverEventsForClient(clientA, 0, 2),
-        afterLast: reader.serverEventsForClient(clientA, 5, 100),
-        stranger: reader.serverEventsForClient(ids(), 0, 100),
-        theirs: reader.serverEventsForClient(clientB, 0, 100).map((event) => event.serverSeq),
-      }));
-      expect(seen.all).toEqual([first, third, fifth]);
-      expect(seen.afterFirst).toEqual([third, fifth]);
-      expect(seen.limited).toEqual([first, third]);
-      expect(seen.afterLast).toEqual([]);
-      expect(seen.stranger).toEqual([]);
-      expect(seen.theirs).toEqual([2, 4]);
+      await write({ clientId: clientA, linkedStreams: [mine, alsoMine, mine] });
+      await write({ clientId: clientB, linkedStreams: [theirs] });
+      const stored = await storage.transaction((tx) =>
+        decide(tx, [
+          (seq) => confirmation(mine, seq),
+          (seq) => confirmation(theirs, seq),
+          (seq) => rejection(alsoMine, seq),
+          (seq) => confirmation(theirs, seq),
+          (seq) => rejection(mine, seq),
+        ]),
+      );
+      const [first, second, third, fourth, fifth] = stored;
+      const page = (since = START_CURSOR, limit = 100) =>
+        storage.read((reader) => reader.pull({ clientId: clientA, since, limit }));
+
+      const all = await page();
+      expect(all).toMatchObject({ events: [first, third, fifth], hasMore: false });
+      const firstTwo = await page(START_CURSOR, 2);
+      expect(firstTwo).toMatchObject({ events: [first, third], hasMore: true });
+      const rest = await page(firstTwo.cursor);
+      expect(rest).toMatchObject({ events: [fifth], hasMore: false });
+      const afterLast = await page(all.cursor);
+      expect(afterLast).toEqual({ events: [], cursor: all.cursor, hasMore: false });
+      await expect(pullAll({ clientId: ids(), limit: 100 })).resolves.toEqual([]);
+      await expect(pullAll({ clientId: clientB, limit: 1 })).resolves.toEqual([second, fourth]);
+    });
+
+    it('reads a decimal serverSeq cursor, as clients of a single-writer server hold it, as "after that serverSeq"', async () => {
+      const stream = newStream();
+      await write({ clientId: clientA, linkedStreams: [stream] });
+      const [first, second] = await storage.transaction((tx) =>
+        decide(tx, [(seq) => confirmation(stream, seq), (seq) => rejection(stream, seq)]),
+      );
+      const since = parsePullCursor(String(first?.serverSeq));
+      if (since === null) throw new Error('a decimal serverSeq is a cursor');
+      await expect(pullAll({ clientId: clientA, limit: 10, since })).resolves.toEqual([second]);
     });
 
     it('includes server events written before the client was linked to the stream', async () => {
       const stream = newStream();
-      const early = await storage.transaction((tx) => tx.appendServerEvent(confirmation(stream, 1)));
-      await storage.transaction((tx) => tx.linkClientToStream(clientB, stream));
-      await expect(storage.read((reader) => reader.serverEventsForClient(clientB, 0, 10))).resolves.toEqual([
-        early,
-      ]);
+      const early = await storage.transaction((tx) =>
+        decide(tx, [(seq) => confirmation(stream, seq)], clientB),
+      );
+      await write({ clientId: clientB, linkedStreams: [stream] });
+      await expect(pullAll({ clientId: clientB, limit: 10 })).resolves.toEqual(early);
     });
 
     it('keeps separate versions per stream', async () => {
       const one = newStream();
       const two = newStream();
-      await storage.transaction((tx) => {
-        tx.appendClientEvent(clientEvent(one, 1), clientA);
-        tx.appendClientEvent(clientEvent(two, 1), clientA);
-        tx.appendClientEvent(clientEvent(one, 2), clientA);
+      await write({
+        clientId: clientA,
+        clientEvents: [clientEvent(one, 1), clientEvent(two, 1), clientEvent(one, 2)],
       });
-      const versions = await storage.read((reader) => [reader.streamVersion(one), reader.streamVersion(two)]);
+      const versions = await storage.read(async (reader) => [
+        await versionOf(reader, one),
+        await versionOf(reader, two),
+      ]);
       expect(versions).toEqual([2, 1]);
     });
 
     it('counts events, streams, server events by type and duplicates answered', async () => {
       const one = newStream();
       const two = newStream();
-      await storage.transaction((tx) => {
-        tx.appendClientEvent(clientEvent(one, 1), clientA);
-        tx.appendClientEvent(clientEvent(one, 2), clientA);
-        tx.appendClientEvent(clientEvent(two, 1), clientA);
-        tx.appendServerEvent(confirmation(one, 1));
-        tx.appendServerEvent(rejection(two));
-        tx.appendServerEvent(confirmation(two, 3));
-        tx.increment('duplicatesAnswered');
+      await storage.transaction(async (tx) => {
+        await tx.write({
+          clientId: clientA,
+          clientEvents: [clientEvent(one, 1), clientEvent(one, 2), clientEvent(two, 1)],
+          duplicatesAnswered: 1,
+        });
+        await decide(tx, [
+          (seq) => confirmation(one, seq),
+          (seq) => rejection(two, seq),
+          (seq) => confirmation(two, seq),
+        ]);
       });
-      await storage.transaction((tx) => tx.increment('duplicatesAnswered', 3));
-      await expect(storage.read((reader) => reader.stats())).resolves.toEqual({
+      await write({ clientId: clientB, duplicatesAnswered: 3 });
+      await expect(storage.read((reader) => reader.stats())).resolves.toMatchObject({
         eventsStored: 3,
         streams: 2,
         serverEvents: 3,
@@ -352,82 +469,79 @@ export function runStorageContract(
     });
 
     describe('owners (AUTH=users)', () => {
+      const owners = (stream: string, clientId = clientA) =>
+        storage.read(async (reader) => [
+          (await streamOf(reader, stream))?.owner,
+          await reader.clientOwner(clientId),
+        ]);
+
       it('knows no owner for a stream or client until one is claimed, then keeps it', async () => {
         const stream = newStream();
-        const before = await storage.read((reader) => [
-          reader.streamOwner(stream),
-          reader.clientOwner(clientA),
-        ]);
-        expect(before).toEqual([undefined, undefined]);
-        await storage.transaction((tx) => {
-          tx.claimStream(stream, 'alice');
-          tx.claimClient(clientA, 'alice');
-          // Claiming again for the same user is a no-op, not a conflict.
-          tx.claimStream(stream, 'alice');
-          tx.claimClient(clientA, 'alice');
-        });
-        const after = await storage.read((reader) => [
-          reader.streamOwner(stream),
-          reader.clientOwner(clientA),
-        ]);
-        expect(after).toEqual(['alice', 'alice']);
+        await expect(owners(stream)).resolves.toEqual([undefined, undefined]);
+        const claims = { owner: 'alice', client: true, streams: [stream] };
+        await write({ clientId: clientA, claims });
+        // Claiming again for the same user is a no-op, not a conflict.
+        await write({ clientId: clientA, claims });
+        await expect(owners(stream)).resolves.toEqual(['alice', 'alice']);
       });
 
       it("refuses another user's claim on a stream or a client with an owner conflict", async () => {
         const stream = newStream();
-        await storage.transaction((tx) => {
-          tx.claimStream(stream, 'alice');
-          tx.claimClient(clientA, 'alice');
-        });
-        for (const claim of [
-          (tx: ServerStorageTx) => tx.claimStream(stream, 'bob'),
-          (tx: ServerStorageTx) => tx.claimClient(clientA, 'bob'),
+        await write({ clientId: clientA, claims: { owner: 'alice', client: true, streams: [stream] } });
+        for (const claims of [
+          { owner: 'bob', client: false, streams: [stream] },
+          { owner: 'bob', client: true, streams: [] },
         ]) {
-          const failure = storage.transaction(claim);
+          const failure = write({ clientId: clientA, claims });
           await expect(failure).rejects.toBeInstanceOf(StorageConflictError);
           await expect(failure).rejects.toMatchObject({ constraint: 'owner' });
         }
-        const owners = await storage.read((reader) => [
-          reader.streamOwner(stream),
-          reader.clientOwner(clientA),
-        ]);
-        expect(owners).toEqual(['alice', 'alice']);
+        await expect(owners(stream)).resolves.toEqual(['alice', 'alice']);
+      });
+
+      it('gives a stream to only one of two users claiming it at once', async () => {
+        const stream = newStream();
+        const outcomes = await Promise.allSettled(
+          ['alice', 'bob'].map((owner) =>
+            write({ clientId: ids(), claims: { owner, client: false, streams: [stream] } }),
+          ),
+        );
+        expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+        const [owner] = await owners(stream);
+        expect(['alice', 'bob']).toContain(owner);
       });
 
       it('rolls claims back with the transaction they were made in', async () => {
         const stream = newStream();
-        const failure = storage.transaction((tx) => {
-          tx.claimStream(stream, 'alice');
-          tx.claimClient(clientB, 'alice');
+        const failure = storage.transaction(async (tx) => {
+          await tx.write({ clientId: clientB, claims: { owner: 'alice', client: true, streams: [stream] } });
           throw new Error('abandon');
         });
         await expect(failure).rejects.toThrow('abandon');
-        const owners = await storage.read((reader) => [
-          reader.streamOwner(stream),
-          reader.clientOwner(clientB),
-        ]);
-        expect(owners).toEqual([undefined, undefined]);
-        await storage.transaction((tx) => tx.claimStream(stream, 'bob'));
-        await expect(storage.read((reader) => reader.streamOwner(stream))).resolves.toBe('bob');
+        await expect(owners(stream, clientB)).resolves.toEqual([undefined, undefined]);
+        await write({ clientId: clientB, claims: { owner: 'bob', client: false, streams: [stream] } });
+        await expect(owners(stream, clientB)).resolves.toEqual(['bob', undefined]);
       });
 
       it("pulls, for an owner, only the server events of that owner's streams among the client's", async () => {
         const alices = newStream();
         const bobs = newStream();
         const unowned = newStream();
-        const stored = await storage.transaction((tx) => {
-          tx.claimStream(alices, 'alice');
-          tx.claimStream(bobs, 'bob');
-          for (const stream of [alices, bobs, unowned]) tx.linkClientToStream(clientA, stream);
-          return [alices, bobs, unowned].map((stream) => tx.appendServerEvent(rejection(stream)));
-        });
-        const seen = await storage.read((reader) => ({
-          alice: reader.serverEventsForClient(clientA, 0, 10, 'alice'),
-          bob: reader.serverEventsForClient(clientA, 0, 10, 'bob'),
-          nobody: reader.serverEventsForClient(clientA, 0, 10, 'carol'),
-          unscoped: reader.serverEventsForClient(clientA, 0, 10).length,
-        }));
-        expect(seen).toEqual({ alice: [stored[0]], bob: [stored[1]], nobody: [], unscoped: 3 });
+        await write({ clientId: clientA, claims: { owner: 'alice', client: false, streams: [alices] } });
+        await write({ clientId: clientA, claims: { owner: 'bob', client: false, streams: [bobs] } });
+        await write({ clientId: clientA, linkedStreams: [alices, bobs, unowned] });
+        const stored = await storage.transaction((tx) =>
+          decide(
+            tx,
+            [alices, bobs, unowned].map((stream) => (seq: number) => rejection(stream, seq)),
+          ),
+        );
+        expect({
+          alice: await pullAll({ clientId: clientA, limit: 10, owner: 'alice' }),
+          bob: await pullAll({ clientId: clientA, limit: 10, owner: 'bob' }),
+          nobody: await pullAll({ clientId: clientA, limit: 10, owner: 'carol' }),
+          unscoped: (await pullAll({ clientId: clientA, limit: 10 })).length,
+        }).toEqual({ alice: [stored[0]], bob: [stored[1]], nobody: [], unscoped: 3 });
       });
     });
   });

@@ -388,11 +388,15 @@ describe('after the upgrade', () => {
       await engine.flush({ force: true });
 
       expect(await db.outbox.count()).toBe(0);
-      const stored = await backend.storage.read((reader) => reader.streamEvents(STREAM));
+      const stored = await backend.storage.read(
+        async (reader) => (await reader.streams([STREAM])).get(STREAM)?.events ?? [],
+      );
       expect(stored.map((event) => [event.eventId, event.version])).toEqual(
         [first, ...undelivered].map((event) => [event?.eventId, event?.version]),
       );
-      const other = await backend.storage.read((reader) => reader.streamEvents(OTHER_STREAM));
+      const other = await backend.storage.read(
+        async (reader) => (await reader.streams([OTHER_STREAM])).get(OTHER_STREAM)?.events ?? [],
+      );
       expect(other.map((event) => event.eventId)).toEqual([clientEvents[3]?.eventId]);
       db.close();
     });

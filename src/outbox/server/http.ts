@@ -11,9 +11,10 @@ import type { StreamTypes } from '../stream-types';
 import { openAccess, type Principal, type SyncAccess, sharedTokenAccess } from './access';
 import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from './http-errors';
 import { handlePull } from './pull';
+import { parsePullCursor } from './pull-cursor';
 import { handlePush } from './push';
 import { firstMessage, isJsonContentType, isRecord, readJsonBody } from './request-body';
-import type { ServerStorage } from './storage';
+import { type ServerStorage, StorageConflictError, StorageUnavailableError } from './storage';
 
 export interface SyncServerOptions {
   /** The stream types this server serves, the same list the app is composed of. */
@@ -43,14 +44,20 @@ const METHODS: Record<Route, string> = { push: 'POST', pull: 'GET', health: 'GET
 
 const CursorSchema = v.pipe(
   v.string(),
-  v.regex(/^\d{1,15}$/, 'since is a cursor from an earlier pull: a decimal serverSeq'),
-  v.transform(Number),
-  v.safeInteger(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const cursor = parsePullCursor(dataset.value);
+    if (cursor !== null) return cursor;
+    addIssue({ message: 'since is the cursor of an earlier pull, exactly as it was answered' });
+    return NEVER;
+  }),
 );
 const PullQuerySchema = v.object({
   clientId: v.pipe(v.string('clientId is required'), v.uuid('clientId must be a UUID')),
   since: v.optional(CursorSchema, '0'),
 });
+
+/** How long a client waits before trying again when the database is out of reach (a restart takes seconds). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 /**
  * Protocol v1's server over web-standard Request/Response, so the same code answers inside the Node
@@ -87,6 +94,8 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
       }
       switch (route) {
         case 'health':
+          // Not 200 while the database is out of reach, so a load balancer sends requests elsewhere.
+          await deps.storage.check();
           return jsonResponse(200, { status: 'ok' });
         case 'stats':
           return jsonResponse(200, await deps.storage.read((reader) => reader.stats()));
@@ -101,6 +110,9 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
       }
     } catch (error) {
       // Only the storages can fail here; the client resends and step 1 of a push makes that safe.
+      if (error instanceof StorageUnavailableError) return unavailable(error.message);
+      // A batch that lost every race it retried (many copies of it at once): busy, not broken.
+      if (error instanceof StorageConflictError) return unavailable('The batch kept racing other writers');
       return serverFailed(error);
     }
   };
@@ -153,6 +165,17 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
     }
     return jsonResponse(200, answer);
   }
+}
+
+function unavailable(cause: string): Response {
+  return errorResponse(
+    503,
+    'unavailable',
+    `The server cannot store or read right now (${cause}); try again`,
+    {
+      'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS),
+    },
+  );
 }
 
 function tooLarge(message: string): Response {

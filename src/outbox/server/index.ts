@@ -42,11 +42,22 @@ export {
   type MemoryStorageOptions,
   StorageClosedError,
 } from './memory-storage';
+export { formatPullCursor, type PullCursor, parsePullCursor, START_CURSOR } from './pull-cursor';
 export {
-  type CounterName,
+  type BatchContext,
+  type BatchContextRequest,
+  type ConflictConstraint,
+  EMPTY_STREAM,
+  type PulledPage,
+  type PullRequest,
+  readBatchContext,
   type ServerStats,
   type ServerStorage,
   type ServerStorageReader,
   type ServerStorageTx,
   StorageConflictError,
+  StorageUnavailableError,
+  type StorageWrite,
+  type StoredStream,
 } from './storage';
+export { takingTurns } from './turns';

@@ -8,12 +8,16 @@ import {
   WireServerEventSchema,
 } from '../protocol/messages';
 import {
-  type CounterName,
+  readBatchContext,
   type ServerStats,
   type ServerStorage,
+  type ServerStorageReader,
   type ServerStorageTx,
   StorageConflictError,
 } from './storage';
+import { takingTurns } from './turns';
+
+type CounterName = 'duplicatesAnswered';
 
 /**
  * Everything the in-memory storage holds, as plain JSON: the demo service worker persists it in its own
@@ -54,9 +58,10 @@ interface StoredClientEvent {
 }
 
 /**
- * The protocol's storage in plain memory: for tests and the MSW mock. Every mutation inside a transaction
- * records how to undo itself, so a transaction that throws leaves the store exactly as it found it.
- * Callbacks are synchronous (the `ServerStorage` contract), so transactions never interleave.
+ * The protocol's storage in plain memory: for tests and the MSW mock. Transactions and reads take turns (one
+ * at a time, in arrival order), so a transaction's awaited steps never interleave with another's. Every
+ * mutation records how to undo itself, so a transaction that throws leaves the store as it found it.
+ * serverSeqs are dense: a rolled-back allocation is handed out again.
  */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
   const clientEvents = new Map<string, StoredClientEvent>();
@@ -68,9 +73,15 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const streamOwners = new Map<string, string>();
   const clientOwners = new Map<string, string>();
   let closed = false;
+  let undoLog: Array<() => void> | null = null;
+  // The highest serverSeq the open transaction took; its events must use exactly those.
+  let allocatedUpTo = 0;
+
+  function record(undo: () => void): void {
+    undoLog?.push(undo);
+  }
 
   const claim = (owners: Map<string, string>, key: string, owner: string, what: string): void => {
-    guardWrite();
     const current = owners.get(key);
     if (current === owner) return;
     if (current !== undefined)
@@ -79,28 +90,101 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     record(() => owners.delete(key));
   };
 
-  const tx: ServerStorageTx = {
-    findClientEvent: (eventId) => clientEvents.get(eventId)?.event,
-    streamEvents: (streamId) => streams.get(streamId) ?? [],
-    streamVersion: (streamId) => streams.get(streamId)?.length ?? 0,
-    lastServerSeq: () => serverEvents.length,
-    serverEventsForClient(clientId, afterSeq, limit, owner) {
-      const pushed = clientStreams.get(clientId);
-      const found: WireServerEvent[] = [];
-      if (!pushed || limit <= 0) return found;
-      for (let index = Math.max(0, Math.floor(afterSeq)); index < serverEvents.length; index += 1) {
-        const event = serverEvents[index];
-        const visible = owner === undefined || streamOwners.get(event?.streamId ?? '') === owner;
-        if (event && pushed.has(event.streamId) && visible) {
-          found.push(event);
-          if (found.length >= limit) break;
-        }
+  function appendClientEvent(event: WireClientEvent, clientId: string): void {
+    if (clientEvents.has(event.eventId)) {
+      throw new StorageConflictError('eventId', `Event ${event.eventId} is already stored`);
+    }
+    const stream = streams.get(event.streamId) ?? [];
+    if (event.version !== stream.length + 1) {
+      // Only version n + 1 may follow n: anything else is a taken or a skipped position.
+      throw new StorageConflictError(
+        'streamVersion',
+        `${event.streamId} is at version ${stream.length}; cannot store version ${event.version}`,
+      );
+    }
+    const stored = deepFreeze(structuredClone(event));
+    clientEvents.set(event.eventId, { event: stored, clientId });
+    if (stream.length === 0) streams.set(event.streamId, stream);
+    stream.push(stored);
+    record(() => {
+      stream.pop();
+      if (stream.length === 0) streams.delete(event.streamId);
+      clientEvents.delete(event.eventId);
+    });
+  }
+
+  function appendServerEvent(event: WireServerEvent): void {
+    if (event.serverSeq !== serverEvents.length + 1) {
+      throw new Error(
+        `serverSeq ${event.serverSeq} was not allocated in order: next is ${serverEvents.length + 1}`,
+      );
+    }
+    const stored = deepFreeze(structuredClone(event));
+    serverEvents.push(stored);
+    record(() => serverEvents.pop());
+  }
+
+  function linkClientToStream(clientId: string, streamId: string): void {
+    const owned = clientStreams.get(clientId) ?? new Set<string>();
+    if (owned.has(streamId)) return;
+    owned.add(streamId);
+    clientStreams.set(clientId, owned);
+    record(() => {
+      owned.delete(streamId);
+      if (owned.size === 0) clientStreams.delete(clientId);
+    });
+  }
+
+  function increment(counter: CounterName, by: number): void {
+    counters[counter] += by;
+    record(() => {
+      counters[counter] -= by;
+    });
+  }
+
+  const reader: ServerStorageReader = {
+    batchContext: (request) => readBatchContext(reader, request),
+    async clientEvents(eventIds) {
+      const found = new Map<string, WireClientEvent>();
+      for (const eventId of eventIds) {
+        const stored = clientEvents.get(eventId);
+        if (stored) found.set(eventId, stored.event);
       }
       return found;
     },
-    streamOwner: (streamId) => streamOwners.get(streamId),
-    clientOwner: (clientId) => clientOwners.get(clientId),
-    stats(): ServerStats {
+    async streams(streamIds) {
+      return new Map(
+        streamIds.map((streamId) => [
+          streamId,
+          { events: [...(streams.get(streamId) ?? [])], owner: streamOwners.get(streamId) },
+        ]),
+      );
+    },
+    clientOwner: async (clientId) => clientOwners.get(clientId),
+    async pull({ clientId, since, limit, owner }) {
+      const pushed = clientStreams.get(clientId);
+      // One writer at a time: serverSeq order is commit order. A commit cursor is another server's; reading
+      // from the start again is safe, because clients apply server events idempotently by eventId.
+      const afterSeq = since.kind === 'seq' ? since.serverSeq : 0;
+      const found: WireServerEvent[] = [];
+      let hasMore = false;
+      if (pushed && limit > 0) {
+        for (let index = Math.max(0, afterSeq); index < serverEvents.length; index += 1) {
+          const event = serverEvents[index];
+          const visible = owner === undefined || streamOwners.get(event?.streamId ?? '') === owner;
+          if (event && pushed.has(event.streamId) && visible) {
+            if (found.length === limit) {
+              hasMore = true;
+              break;
+            }
+            found.push(event);
+          }
+        }
+      }
+      const last = found.at(-1);
+      return { events: found, cursor: last ? { kind: 'seq', serverSeq: last.serverSeq } : since, hasMore };
+    },
+    async stats(): Promise<ServerStats> {
       const serverEventsByType: Record<string, number> = {};
       for (const event of serverEvents)
         serverEventsByType[event.type] = (serverEventsByType[event.type] ?? 0) + 1;
@@ -112,68 +196,28 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         duplicatesAnswered: counters.duplicatesAnswered,
       };
     },
-    appendClientEvent(event, clientId) {
-      guardWrite();
-      if (clientEvents.has(event.eventId)) {
-        throw new StorageConflictError('eventId', `Event ${event.eventId} is already stored`);
-      }
-      const stream = streams.get(event.streamId) ?? [];
-      if (event.version !== stream.length + 1) {
-        // Only version n + 1 may follow n: anything else is a taken or a skipped position.
-        throw new StorageConflictError(
-          'streamVersion',
-          `${event.streamId} is at version ${stream.length}; cannot store version ${event.version}`,
-        );
-      }
-      const stored = deepFreeze(structuredClone(event));
-      clientEvents.set(event.eventId, { event: stored, clientId });
-      if (stream.length === 0) streams.set(event.streamId, stream);
-      stream.push(stored);
-      record(() => {
-        stream.pop();
-        if (stream.length === 0) streams.delete(event.streamId);
-        clientEvents.delete(event.eventId);
-      });
-    },
-    appendServerEvent(event) {
-      guardWrite();
-      // `Omit` over the union loses the type/data pairing; the caller built a valid pair.
-      const withSeq = { ...structuredClone(event), serverSeq: serverEvents.length + 1 } as WireServerEvent;
-      const stored = deepFreeze(withSeq);
-      serverEvents.push(stored);
-      record(() => serverEvents.pop());
-      return stored;
-    },
-    linkClientToStream(clientId, streamId) {
-      guardWrite();
-      const owned = clientStreams.get(clientId) ?? new Set<string>();
-      if (owned.has(streamId)) return;
-      owned.add(streamId);
-      clientStreams.set(clientId, owned);
-      record(() => {
-        owned.delete(streamId);
-        if (owned.size === 0) clientStreams.delete(clientId);
-      });
-    },
-    increment(counter, by = 1) {
-      guardWrite();
-      counters[counter] += by;
-      record(() => {
-        counters[counter] -= by;
-      });
-    },
-    claimStream: (streamId, owner) => claim(streamOwners, streamId, owner, 'Stream'),
-    claimClient: (clientId, owner) => claim(clientOwners, clientId, owner, 'Client'),
   };
 
-  let undoLog: Array<() => void> | null = null;
-  let loading = false;
-  function guardWrite(): void {
-    if (!undoLog && !loading) throw new Error('Storage writes happen only inside transaction()');
-  }
-  function record(undo: () => void): void {
-    undoLog?.push(undo);
-  }
+  const tx: ServerStorageTx = {
+    ...reader,
+    async allocateServerSeqs(count) {
+      const first = Math.max(allocatedUpTo, serverEvents.length) + 1;
+      allocatedUpTo = first + count - 1;
+      return Array.from({ length: count }, (_, index) => first + index);
+    },
+    async write(changes) {
+      if (!undoLog) throw new Error('Storage writes happen only inside transaction()');
+      if (changes.claims) {
+        const { owner } = changes.claims;
+        if (changes.claims.client) claim(clientOwners, changes.clientId, owner, 'Client');
+        for (const streamId of changes.claims.streams) claim(streamOwners, streamId, owner, 'Stream');
+      }
+      for (const event of changes.clientEvents ?? []) appendClientEvent(event, changes.clientId);
+      for (const event of changes.serverEvents ?? []) appendServerEvent(event);
+      for (const streamId of changes.linkedStreams ?? []) linkClientToStream(changes.clientId, streamId);
+      if (changes.duplicatesAnswered) increment('duplicatesAnswered', changes.duplicatesAnswered);
+    },
+  };
 
   function snapshot(): MemorySnapshot {
     const clientEventRows = [...clientEvents.values()].map(({ event, clientId }) => ({ clientId, event }));
@@ -197,42 +241,50 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
 
   if (options.initial !== undefined) {
     const initial = v.parse(MemorySnapshotSchema, options.initial);
-    loading = true;
     // Insertion order of a snapshot's client events is storage order, so versions arrive ascending.
-    for (const { event, clientId } of initial.clientEvents) tx.appendClientEvent(event, clientId);
+    for (const { event, clientId } of initial.clientEvents) appendClientEvent(event, clientId);
     for (const [index, event] of initial.serverEvents.entries()) {
       if (event.serverSeq !== index + 1)
         throw new Error('Snapshot server events must have serverSeq 1, 2, 3, …');
-      tx.appendServerEvent(event);
+      appendServerEvent(event);
     }
-    for (const { clientId, streamId } of initial.clientStreams) tx.linkClientToStream(clientId, streamId);
+    for (const { clientId, streamId } of initial.clientStreams) linkClientToStream(clientId, streamId);
     counters.duplicatesAnswered = initial.counters.duplicatesAnswered;
-    for (const { streamId, owner } of initial.streamOwners) tx.claimStream(streamId, owner);
-    for (const { clientId, owner } of initial.clientOwners) tx.claimClient(clientId, owner);
-    loading = false;
+    for (const { streamId, owner } of initial.streamOwners) claim(streamOwners, streamId, owner, 'Stream');
+    for (const { clientId, owner } of initial.clientOwners) claim(clientOwners, clientId, owner, 'Client');
   }
 
+  const inTurn = takingTurns();
+
   return {
-    async transaction<T>(work: (tx: ServerStorageTx) => T): Promise<T> {
-      assertOpen();
-      const log: Array<() => void> = [];
-      undoLog = log;
-      let result: T;
-      try {
-        result = work(tx);
-      } catch (error) {
-        for (let index = log.length - 1; index >= 0; index -= 1) log[index]?.();
-        throw error;
-      } finally {
-        undoLog = null;
-      }
-      // Outside the try: the work has committed, so a failing observer must not undo it.
-      if (log.length > 0) options.onCommit?.(snapshot());
-      return result;
+    transaction<T>(work: (tx: ServerStorageTx) => Promise<T>): Promise<T> {
+      return inTurn(async () => {
+        assertOpen();
+        const log: Array<() => void> = [];
+        undoLog = log;
+        allocatedUpTo = 0;
+        let result: T;
+        try {
+          result = await work(tx);
+        } catch (error) {
+          for (let index = log.length - 1; index >= 0; index -= 1) log[index]?.();
+          throw error;
+        } finally {
+          undoLog = null;
+        }
+        // Outside the try: the work has committed, so a failing observer must not undo it.
+        if (log.length > 0) options.onCommit?.(snapshot());
+        return result;
+      });
     },
-    async read(work) {
+    read<T>(work: (reader: ServerStorageReader) => Promise<T>): Promise<T> {
+      return inTurn(async () => {
+        assertOpen();
+        return work(reader);
+      });
+    },
+    async check() {
       assertOpen();
-      return work(tx);
     },
     async close() {
       closed = true;

@@ -1,28 +1,27 @@
 import { MAX_PULL_EVENTS, PROTOCOL_VERSION, type PullResponse } from '../protocol/messages';
+import { formatPullCursor, type PullCursor } from './pull-cursor';
 import type { ServerStorage } from './storage';
 
 /**
- * Server events of the streams this client pushed, after `afterSeq`; with an `owner`, only of the streams
- * that user owns, whichever clientId they name. The cursor is the decimal serverSeq of the last event
- * returned, so a client that stores it resumes exactly where it stopped.
+ * Server events of the streams this client pushed, after `since`; with an `owner`, only of the streams that
+ * user owns, whichever clientId they name. The cursor is the storage's place of the last event returned
+ * (`pull-cursor.ts`), so a client that stores it resumes exactly where it stopped, and never past an event
+ * that had not committed yet.
  */
 export async function handlePull(
   storage: ServerStorage,
   clientId: string,
-  afterSeq: number,
+  since: PullCursor,
   owner: string | null,
   limit = MAX_PULL_EVENTS,
 ): Promise<PullResponse> {
-  // One extra row answers `hasMore` without a second query.
-  const found = await storage.read((reader) =>
-    reader.serverEventsForClient(clientId, afterSeq, limit + 1, owner ?? undefined),
+  const page = await storage.read((reader) =>
+    reader.pull({ clientId, since, limit, ...(owner === null ? {} : { owner }) }),
   );
-  const serverEvents = found.slice(0, limit);
-  const last = serverEvents.at(-1);
   return {
     protocol: PROTOCOL_VERSION,
-    serverEvents,
-    cursor: String(last ? last.serverSeq : afterSeq),
-    hasMore: found.length > limit,
+    serverEvents: [...page.events],
+    cursor: formatPullCursor(page.cursor),
+    hasMore: page.hasMore,
   };
 }

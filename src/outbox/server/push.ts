@@ -10,7 +10,13 @@ import {
 import type { AnyServerStreamType, AnyStreamType, ClientEventOf, DomainEvent } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import { sameJson } from './same-json';
-import { type ServerStorage, type ServerStorageTx, StorageConflictError } from './storage';
+import {
+  EMPTY_STREAM,
+  type ServerStorage,
+  type ServerStorageTx,
+  StorageConflictError,
+  type StoredStream,
+} from './storage';
 
 export interface PushDeps {
   /** The stream types this server serves: their rules check each event, their policies decide. */
@@ -52,42 +58,122 @@ export async function handlePush(
 ): Promise<PushResponse | ClientIdTaken> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await deps.storage.transaction((tx) => decideBatch(tx, deps, batch, owner));
+      return await deps.storage.transaction((tx) => pushOnce(tx, deps, batch, owner));
     } catch (error) {
       if (!(error instanceof StorageConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
     }
   }
 }
 
-function decideBatch(
+/** A policy decision waiting for its serverSeq: asked again, with the real number, once numbers are taken. */
+interface PendingDecision {
+  readonly type: AnyServerStreamType;
+  readonly stateBefore: unknown;
+  readonly event: ClientEventOf<DomainEvent>;
+  readonly now: number;
+  readonly count: number;
+}
+
+// What a policy is told while the batch is first decided. Policies are pure (they decide on their input
+// alone), so this only tells how many decisions an event makes; none of them is kept.
+const PROVISIONAL_SEQ = 1;
+
+/**
+ * One attempt: read everything the batch touches in bulk, decide every event in memory, take the serverSeqs
+ * the decisions need, and write it all in bulk. Whatever another transaction stored meanwhile, the storage's
+ * constraints refuse the write and the caller decides again.
+ */
+async function pushOnce(
   tx: ServerStorageTx,
   deps: PushDeps,
   batch: PushBatch,
   owner: string | null,
-): PushResponse | ClientIdTaken {
-  if (owner !== null) {
-    const clientOwner = tx.clientOwner(batch.clientId);
-    if (clientOwner !== undefined && clientOwner !== owner) return 'client_id_taken';
-    tx.claimClient(batch.clientId, owner);
+): Promise<PushResponse | ClientIdTaken> {
+  const identities = batch.events.map(peekIdentity);
+  const eventIds = unique(identities.map((identity) => identity.eventId).filter((id) => id !== ''));
+  const streamIds = unique(
+    identities.flatMap((identity) => (identity.streamId === null ? [] : [identity.streamId])),
+  );
+  const context = await tx.batchContext({ eventIds, streamIds, clientId: batch.clientId });
+  if (owner !== null && context.clientOwner !== undefined && context.clientOwner !== owner) {
+    return 'client_id_taken';
   }
-  const ownership = streamOwnership(tx, owner);
+  const { clientEvents: stored, streams } = context;
+
+  const plan = decideBatch(deps, batch, owner, identities, stored, streams);
+  const needed = plan.pending.reduce((sum, pending) => sum + pending.count, 0);
+  const seqs = needed > 0 ? await tx.allocateServerSeqs(needed) : [];
+  const serverEvents = numberDecisions(deps, plan.pending, seqs);
+
+  await tx.write({
+    clientId: batch.clientId,
+    clientEvents: plan.accepted,
+    serverEvents,
+    linkedStreams: [...plan.linked],
+    ...(owner === null ? {} : { claims: { owner, client: true, streams: [...plan.claimed] } }),
+    duplicatesAnswered: plan.duplicates,
+  });
+  return { protocol: PROTOCOL_VERSION, results: plan.results, serverEvents };
+}
+
+interface BatchPlan {
+  readonly results: PushResult[];
+  readonly accepted: WireClientEvent[];
+  readonly pending: PendingDecision[];
+  readonly linked: Set<string>;
+  readonly claimed: Set<string>;
+  readonly duplicates: number;
+}
+
+/** Decides each event in array order against what is stored plus what this batch accepted before it. */
+function decideBatch(
+  deps: PushDeps,
+  batch: PushBatch,
+  owner: string | null,
+  identities: readonly Identity[],
+  stored: ReadonlyMap<string, WireClientEvent>,
+  streams: ReadonlyMap<string, StoredStream>,
+): BatchPlan {
+  const known = new Map(stored);
   const results: PushResult[] = [];
-  const serverEvents: WireServerEvent[] = [];
+  const accepted: WireClientEvent[] = [];
+  const pending: PendingDecision[] = [];
+  const linked = new Set<string>();
+  const claimed = new Set<string>();
   const states = new Map<string, unknown>();
+  const versions = new Map<string, number>();
+  const owners = new Map<string, string | undefined>();
   const heldBack = new Set<string>();
   let duplicates = 0;
 
+  const streamOf = (streamId: string): StoredStream => streams.get(streamId) ?? EMPTY_STREAM;
+  const versionOf = (streamId: string): number =>
+    versions.get(streamId) ?? streamOf(streamId).events.at(-1)?.version ?? 0;
+  const ownerOf = (streamId: string): string | undefined =>
+    owners.has(streamId) ? owners.get(streamId) : streamOf(streamId).owner;
+  // Without an owner (no sign-in) nothing is foreign and nothing is claimed. A stream stored before users
+  // existed has no owner: the first user to push to it takes it.
+  const isForeign = (streamId: string): boolean => {
+    if (owner === null) return false;
+    const current = ownerOf(streamId);
+    return current !== undefined && current !== owner;
+  };
+  const claim = (streamId: string): void => {
+    if (owner === null || ownerOf(streamId) === owner) return;
+    claimed.add(streamId);
+    owners.set(streamId, owner);
+  };
   // The rules read a stream the way its clients do: its type's own evolve over its stored client events.
   const stateOf = (type: AnyStreamType, streamId: string): unknown => {
     if (states.has(streamId)) return states.get(streamId);
     let state: unknown = type.initialState;
-    for (const event of tx.streamEvents(streamId)) state = type.evolve(state, event);
+    for (const event of streamOf(streamId).events) state = type.evolve(state, event);
     states.set(streamId, state);
     return state;
   };
 
-  for (const raw of batch.events) {
-    const { eventId, streamId, version } = peekIdentity(raw);
+  for (const [index, raw] of batch.events.entries()) {
+    const { eventId, streamId, version } = identities[index] ?? peekIdentity(raw);
     const refuse = (status: 'rejected' | 'retry', code: string, reason?: string): void => {
       results.push(reason === undefined ? { eventId, status, code } : { eventId, status, code, reason });
       if (streamId !== null) heldBack.add(streamId);
@@ -99,17 +185,17 @@ function decideBatch(
       continue;
     }
 
-    if (streamId !== null && ownership.isForeign(streamId)) {
+    if (streamId !== null && isForeign(streamId)) {
       refuse('rejected', 'forbidden', `${streamId} belongs to another user`);
       continue;
     }
 
-    const stored = eventId === '' ? undefined : tx.findClientEvent(eventId);
-    if (stored) {
-      if (isSameEvent(deps.streamTypes, raw, stored)) {
+    const existing = eventId === '' ? undefined : known.get(eventId);
+    if (existing) {
+      if (isSameEvent(deps.streamTypes, raw, existing)) {
         duplicates += 1;
-        tx.linkClientToStream(batch.clientId, stored.streamId);
-        ownership.claim(stored.streamId);
+        linked.add(existing.streamId);
+        claim(existing.streamId);
         results.push({ eventId, status: 'duplicate' });
       } else {
         refuse('rejected', 'conflict', `Another event is already stored under ${eventId}`);
@@ -118,7 +204,7 @@ function decideBatch(
     }
 
     if (streamId !== null && version !== null) {
-      const expected = tx.streamVersion(streamId) + 1;
+      const expected = versionOf(streamId) + 1;
       if (version > expected) {
         refuse('retry', 'gap', `${streamId} expects version ${expected}, got ${version}`);
         continue;
@@ -145,41 +231,19 @@ function decideBatch(
       continue;
     }
 
-    tx.appendClientEvent(event, batch.clientId);
-    tx.linkClientToStream(batch.clientId, event.streamId);
-    ownership.claim(event.streamId);
+    accepted.push(event);
+    known.set(event.eventId, event);
+    versions.set(event.streamId, event.version);
+    linked.add(event.streamId);
+    claim(event.streamId);
     states.set(event.streamId, type.evolve(state, checked));
     results.push({ eventId, status: 'accepted' });
-    serverEvents.push(...decideOnAccepted(tx, deps, type, state, checked));
+    const now = deps.clock.now();
+    const count = type.server.decide(state, checked, { now, nextServerSeq: PROVISIONAL_SEQ }).length;
+    if (count > 0) pending.push({ type, stateBefore: state, event: checked, now, count });
   }
 
-  if (duplicates > 0) tx.increment('duplicatesAnswered', duplicates);
-  return { protocol: PROTOCOL_VERSION, results, serverEvents };
-}
-
-/**
- * Who owns the batch's streams, read once per stream. Without an owner (no sign-in) nothing is foreign
- * and nothing is claimed. A stream stored before users existed has no owner: the first user to push to it
- * takes it.
- */
-function streamOwnership(tx: ServerStorageTx, owner: string | null) {
-  const known = new Map<string, string | undefined>();
-  const ownerOf = (streamId: string): string | undefined => {
-    if (!known.has(streamId)) known.set(streamId, tx.streamOwner(streamId));
-    return known.get(streamId);
-  };
-  return {
-    isForeign(streamId: string): boolean {
-      if (owner === null) return false;
-      const current = ownerOf(streamId);
-      return current !== undefined && current !== owner;
-    },
-    claim(streamId: string): void {
-      if (owner === null || ownerOf(streamId) === owner) return;
-      tx.claimStream(streamId, owner);
-      known.set(streamId, owner);
-    },
-  };
+  return { results, accepted, pending, linked, claimed, duplicates };
 }
 
 /** A wire event as the stream type's rules and policy see it: its envelope and its `{ type, data }`. */
@@ -194,35 +258,41 @@ const asClientEvent = (event: WireClientEvent): ClientEventOf<DomainEvent> => ({
 });
 
 /**
- * The decisions the stream type's policy makes on an accepted event, appended in the same transaction. The
- * policy is told the serverSeq its first decision gets (an order number is derived from it), and the storage
- * must assign exactly that one, or the documented contract would break.
+ * The decisions with their serverSeqs: each policy is asked again, told the number its first decision gets
+ * (an order number is derived from it); later decisions of the same event take the following numbers.
  */
-function decideOnAccepted(
-  tx: ServerStorageTx,
+function numberDecisions(
   deps: PushDeps,
-  type: AnyServerStreamType,
-  stateBefore: unknown,
-  event: ClientEventOf<DomainEvent>,
+  pending: readonly PendingDecision[],
+  seqs: readonly number[],
 ): WireServerEvent[] {
-  const now = deps.clock.now();
-  const occurredAt = new Date(now).toISOString();
-  const decisions = type.server.decide(stateBefore, event, { now, nextServerSeq: tx.lastServerSeq() + 1 });
-  return decisions.map((decision: DomainEvent) => {
-    const expected = tx.lastServerSeq() + 1;
-    const appended = tx.appendServerEvent({
-      eventId: deps.ids(),
-      streamId: event.streamId,
-      occurredAt,
-      type: decision.type,
-      data: decision.data,
-    });
-    if (appended.serverSeq !== expected) {
-      throw new Error(`Storage assigned serverSeq ${appended.serverSeq}, expected ${expected}`);
+  const numbered: WireServerEvent[] = [];
+  for (const { type, stateBefore, event, now, count } of pending) {
+    const first = seqs[numbered.length];
+    if (first === undefined) throw new Error('The storage allocated fewer serverSeqs than asked');
+    const decisions = type.server.decide(stateBefore, event, { now, nextServerSeq: first });
+    if (decisions.length !== count) {
+      throw new Error(`The ${type.name} policy decided differently on the same input: decide must be pure`);
     }
-    return appended;
-  });
+    const occurredAt = new Date(now).toISOString();
+    for (const decision of decisions) {
+      const serverSeq = seqs[numbered.length];
+      if (serverSeq === undefined) throw new Error('The storage allocated fewer serverSeqs than asked');
+      // `type`/`data` come from the stream type's own decision, checked by its schema when pulled.
+      numbered.push({
+        eventId: deps.ids(),
+        streamId: event.streamId,
+        serverSeq,
+        occurredAt,
+        type: decision.type,
+        data: decision.data,
+      });
+    }
+  }
+  return numbered;
 }
+
+const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
 
 /** A resend is a duplicate when it carries the same event, however its keys are ordered or padded. */
 function isSameEvent(types: StreamTypes, raw: unknown, stored: WireClientEvent): boolean {
@@ -231,8 +301,14 @@ function isSameEvent(types: StreamTypes, raw: unknown, stored: WireClientEvent):
   return parsed.ok && sameJson(parsed.value, stored);
 }
 
+interface Identity {
+  readonly eventId: string;
+  readonly streamId: string | null;
+  readonly version: number | null;
+}
+
 /** The identity fields steps 1 and 2 need, read before the event is validated as a whole. */
-function peekIdentity(raw: unknown): { eventId: string; streamId: string | null; version: number | null } {
+function peekIdentity(raw: unknown): Identity {
   if (typeof raw !== 'object' || raw === null) return { eventId: '', streamId: null, version: null };
   const record = raw as Record<string, unknown>;
   const eventId = typeof record.eventId === 'string' ? record.eventId : '';

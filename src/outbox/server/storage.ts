@@ -1,19 +1,27 @@
 import type { WireClientEvent, WireServerEvent } from '../protocol/messages';
+import type { PullCursor } from './pull-cursor';
 
 /**
  * What the protocol's server side needs from durable storage. Implementations: in-memory (the MSW mock and
- * tests) and SQLite (the reference server). One contract suite (test/server/storage-contract.ts) runs
- * against each.
+ * tests), SQLite (the reference server, one process) and PostgreSQL (several server instances on one
+ * database). One contract suite (test/server/storage-contract.ts) runs against each.
  *
- * Work runs in synchronous callbacks so that a whole batch is one atomic unit on every backend: better-sqlite3
- * runs the callback inside one SQLite transaction, the in-memory store applies it or rolls it back. A
- * callback must not await anything.
+ * A push is one unit of work: read in bulk what the batch touches, decide in memory, write in bulk, all
+ * inside one `transaction`, so a batch is stored whole or not at all and costs a handful of round trips on
+ * a networked database, whatever its size (docs/decisions.md, 11). Uniqueness is the storage's own: a write
+ * that would store an event twice, leave a hole in a stream or give a stream a second owner is refused with
+ * `StorageConflictError`, whatever the caller read before; the caller then decides the batch again.
  */
 export interface ServerStorage {
-  /** Runs `work` atomically: every write in it commits together, or none does if it throws. */
-  transaction<T>(work: (tx: ServerStorageTx) => T): Promise<T>;
-  /** Runs read-only `work` against a consistent view. */
-  read<T>(work: (reader: ServerStorageReader) => T): Promise<T>;
+  /**
+   * Runs `work` atomically: every write in it commits together, or none does if it throws. Transactions
+   * may run concurrently (on PostgreSQL they do); each sees its own writes.
+   */
+  transaction<T>(work: (tx: ServerStorageTx) => Promise<T>): Promise<T>;
+  /** Runs read-only `work` against one consistent view. */
+  read<T>(work: (reader: ServerStorageReader) => Promise<T>): Promise<T>;
+  /** Resolves when the storage can serve requests now; rejects (`StorageUnavailableError`) when it cannot. */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,67 +32,151 @@ export interface ServerStats {
   /** How many server events of each type the server has decided (`OrderConfirmed`, `CountAccepted`, …). */
   readonly serverEventsByType: Readonly<Record<string, number>>;
   readonly duplicatesAnswered: number;
+  /**
+   * PostgreSQL only: how long the oldest transaction still open on the database server has been open, in
+   * milliseconds (0 when none). Pulls never pass an event written after it began until it ends, so this is
+   * how far behind pulls may be held (docs/server.md, "Pulls and open transactions").
+   */
+  readonly oldestOpenTransactionMs?: number;
 }
 
-export type CounterName = 'duplicatesAnswered';
+/** A stream as stored: its client events, ascending version, and its owner (undefined: none yet). */
+export interface StoredStream {
+  readonly events: readonly WireClientEvent[];
+  readonly owner: string | undefined;
+}
+
+export const EMPTY_STREAM: StoredStream = { events: [], owner: undefined };
+
+export interface PullRequest {
+  readonly clientId: string;
+  readonly since: PullCursor;
+  /** At most this many events; `hasMore` says whether more were readable. */
+  readonly limit: number;
+  /** With an owner, only streams that user owns: a clientId someone else names shows them nothing. */
+  readonly owner?: string;
+}
+
+export interface PulledPage {
+  /** Server events of the streams the client is linked to, after `since`, in the order pulls read them. */
+  readonly events: readonly WireServerEvent[];
+  /** Where the next pull resumes: after the last event returned, or `since` itself on an empty page. */
+  readonly cursor: PullCursor;
+  readonly hasMore: boolean;
+}
+
+/** What a push decides on: `ServerStorageReader.batchContext`. */
+export interface BatchContextRequest {
+  readonly eventIds: readonly string[];
+  readonly streamIds: readonly string[];
+  readonly clientId: string;
+}
+
+export interface BatchContext {
+  /** The stored client events among the eventIds, by eventId. */
+  readonly clientEvents: ReadonlyMap<string, WireClientEvent>;
+  /** Each of the streamIds as stored. */
+  readonly streams: ReadonlyMap<string, StoredStream>;
+  readonly clientOwner: string | undefined;
+}
 
 export interface ServerStorageReader {
-  /** The client event stored under this id, exactly as it was accepted. */
-  findClientEvent(eventId: string): WireClientEvent | undefined;
-  /** Every client event of the stream, ascending version. */
-  streamEvents(streamId: string): readonly WireClientEvent[];
-  /** The stream's last stored client version; 0 for an unknown stream. */
-  streamVersion(streamId: string): number;
   /**
-   * The highest serverSeq assigned so far, 0 before the first server event. Inside a transaction the next
-   * `appendServerEvent` gets exactly this + 1: the server needs the number before writing, because an
-   * order number is derived from it (`SO-000042` for serverSeq 42).
+   * What `clientEvents`, `streams` and `clientOwner` answer, all read at one moment. A push decides on this:
+   * reads made one after another could each see a different set of committed transactions (PostgreSQL's
+   * READ COMMITTED), and a batch racing its own copy would then find its events' versions taken but not the
+   * events themselves, and refuse them as version conflicts instead of answering duplicate.
    */
-  lastServerSeq(): number;
-  /**
-   * Server events of the streams this client pushed, serverSeq > afterSeq, ascending, at most `limit`. With
-   * `owner`, only streams that user owns (`claimStream`): a clientId someone else names shows them nothing.
-   */
-  serverEventsForClient(
-    clientId: string,
-    afterSeq: number,
-    limit: number,
-    owner?: string,
-  ): readonly WireServerEvent[];
-  /** The user who owns the stream; undefined for an unknown stream or one stored without sign-in. */
-  streamOwner(streamId: string): string | undefined;
+  batchContext(request: BatchContextRequest): Promise<BatchContext>;
+  /** The stored client events among `eventIds`, by eventId, exactly as they were accepted. */
+  clientEvents(eventIds: readonly string[]): Promise<ReadonlyMap<string, WireClientEvent>>;
+  /** Each of `streamIds` as stored; an unknown stream has no events and no owner. */
+  streams(streamIds: readonly string[]): Promise<ReadonlyMap<string, StoredStream>>;
   /** The user who owns the clientId; undefined while no signed-in user has pushed with it. */
-  clientOwner(clientId: string): string | undefined;
-  stats(): ServerStats;
+  clientOwner(clientId: string): Promise<string | undefined>;
+  /**
+   * Server events of the streams this client pushed to, after `since`. A pull never moves past an event
+   * that a later reader could still see appear before it: every event it skips over is already readable.
+   */
+  pull(request: PullRequest): Promise<PulledPage>;
+  stats(): Promise<ServerStats>;
+}
+
+/**
+ * `batchContext` from the three reads, for a storage where every read of a transaction already sees one moment
+ * (SQLite under its write lock, memory taking turns).
+ */
+export async function readBatchContext(
+  reader: Pick<ServerStorageReader, 'clientEvents' | 'streams' | 'clientOwner'>,
+  request: BatchContextRequest,
+): Promise<BatchContext> {
+  return {
+    clientEvents: await reader.clientEvents(request.eventIds),
+    streams: await reader.streams(request.streamIds),
+    clientOwner: await reader.clientOwner(request.clientId),
+  };
+}
+
+/** What one push writes, all in its transaction. Every part is optional. */
+export interface StorageWrite {
+  /** Who pushed: linked to `linkedStreams`, and stored with each client event. */
+  readonly clientId: string;
+  /** Accepted client events, each stream's in ascending version: the next of its stream, or refused. */
+  readonly clientEvents?: readonly WireClientEvent[];
+  /** Server decisions, each numbered by `allocateServerSeqs` in this transaction. */
+  readonly serverEvents?: readonly WireServerEvent[];
+  /** Streams whose server events the client's pulls include from now on. */
+  readonly linkedStreams?: readonly string[];
+  /**
+   * Ownership (AUTH=users): the clientId and these streams become `owner`'s where they have no owner, and
+   * stay theirs where they have; one owned by somebody else refuses the whole write (`owner`).
+   */
+  readonly claims?: {
+    readonly owner: string;
+    readonly client: boolean;
+    readonly streams: readonly string[];
+  };
+  readonly duplicatesAnswered?: number;
 }
 
 export interface ServerStorageTx extends ServerStorageReader {
   /**
-   * Stores an accepted client event. Throws `StorageConflictError` if the eventId or the (streamId, version)
-   * pair is already stored: the storage enforces uniqueness itself, whatever the caller checked before.
+   * `count` serverSeq numbers for the server events this transaction will write, ascending, never handed
+   * out to any other transaction: the server needs a number before it decides, because an order number is
+   * derived from it (`SO-000042` for serverSeq 42). Numbers a rolled-back transaction took may never be used
+   * (PostgreSQL takes them from a sequence), so serverSeqs are unique but may have gaps.
    */
-  appendClientEvent(event: WireClientEvent, clientId: string): void;
-  /** Stores a server decision and assigns it the next serverSeq. */
-  appendServerEvent(event: Omit<WireServerEvent, 'serverSeq'>): WireServerEvent;
-  /** Records that this client pushed to this stream, so its pulls include the stream's server events. */
-  linkClientToStream(clientId: string, streamId: string): void;
-  increment(counter: CounterName, by?: number): void;
-  /**
-   * Makes `owner` the stream's owner if it has none; nothing if it is already theirs. Throws
-   * `StorageConflictError` ('owner') if another user owns it: checked by the storage, in the transaction
-   * that appends the events, so two server instances cannot both hand one stream out.
-   */
-  claimStream(streamId: string, owner: string): void;
-  /** The same for a clientId. */
-  claimClient(clientId: string, owner: string): void;
+  allocateServerSeqs(count: number): Promise<readonly number[]>;
+  /** Writes `changes`; throws `StorageConflictError` (and the transaction must then be abandoned) on a clash. */
+  write(changes: StorageWrite): Promise<void>;
 }
+
+export type ConflictConstraint =
+  | 'eventId'
+  | 'streamVersion'
+  | 'owner'
+  /** Two transactions waited on each other and the database gave up one (a deadlock): try again. */
+  | 'contention';
 
 export class StorageConflictError extends Error {
   constructor(
-    readonly constraint: 'eventId' | 'streamVersion' | 'owner',
+    readonly constraint: ConflictConstraint,
     message: string,
   ) {
     super(message);
     this.name = 'StorageConflictError';
+  }
+}
+
+/**
+ * The storage cannot be reached now (the database is restarting, down, or out of connections). A push cut
+ * off this way may or may not have committed; the server answers 503 with `Retry-After`, and the client's
+ * resend is safe because a push is idempotent (what committed is answered `duplicate`).
+ */
+export class StorageUnavailableError extends Error {
+  readonly code = 'storage_unavailable' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageUnavailableError';
   }
 }

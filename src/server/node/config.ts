@@ -4,8 +4,19 @@ import { MAX_BATCH_BYTES } from '../../outbox/protocol/messages';
 
 /** Where the server keeps its data: what `npm start` and `npm run user` must agree on. */
 export interface StorageConfig {
-  /** Folder of the SQLite file (`outpost.sqlite`), absolute. */
+  /** Folder of the SQLite file (`outpost.sqlite`), absolute; unused with a `database`. */
   readonly dataDir: string;
+  /** DATABASE_URL and its settings: PostgreSQL, shared by any number of instances; null for SQLite. */
+  readonly database: DatabaseConfig | null;
+}
+
+export interface DatabaseConfig {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly transactionTimeoutMs: number;
+  /** A transaction open longer than this is logged and counted as holding pulls back. */
+  readonly openTransactionWarnMs: number;
 }
 
 /** How the reference server runs, read once from the environment at start. */
@@ -80,6 +91,16 @@ const DurationSetting = v.pipe(
 
 const StorageEnvSchema = v.object({
   DATA_DIR: v.optional(v.string()),
+  DATABASE_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^postgres(ql)?:\/\/\S+$/, 'DATABASE_URL is postgres://user:password@host:port/database'),
+    ),
+  ),
+  DATABASE_POOL_SIZE: integerSetting('DATABASE_POOL_SIZE', 1, 500),
+  DATABASE_STATEMENT_TIMEOUT_MS: integerSetting('DATABASE_STATEMENT_TIMEOUT_MS', 100, 600_000),
+  DATABASE_TRANSACTION_TIMEOUT_MS: integerSetting('DATABASE_TRANSACTION_TIMEOUT_MS', 1_000, 600_000),
+  OPEN_TRANSACTION_WARN_MS: integerSetting('OPEN_TRANSACTION_WARN_MS', 100, 3_600_000),
 });
 
 const EnvSchema = v.object({
@@ -135,7 +156,17 @@ const absoluteFrom = (cwd: string) => (path: string) => (isAbsolute(path) ? path
  */
 export function parseStorageConfig(env: Env, cwd: string): StorageConfig {
   const settings = readEnv(StorageEnvSchema, env);
-  return { dataDir: absoluteFrom(cwd)(settings.DATA_DIR ?? 'data') };
+  const database =
+    settings.DATABASE_URL === undefined
+      ? null
+      : {
+          url: settings.DATABASE_URL,
+          poolSize: settings.DATABASE_POOL_SIZE ?? 10,
+          statementTimeoutMs: settings.DATABASE_STATEMENT_TIMEOUT_MS ?? 10_000,
+          transactionTimeoutMs: settings.DATABASE_TRANSACTION_TIMEOUT_MS ?? 15_000,
+          openTransactionWarnMs: settings.OPEN_TRANSACTION_WARN_MS ?? 5_000,
+        };
+  return { dataDir: absoluteFrom(cwd)(settings.DATA_DIR ?? 'data'), database };
 }
 
 /**

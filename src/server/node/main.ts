@@ -26,7 +26,9 @@ async function main(): Promise<void> {
     msg: 'listening',
     url: server.url,
     port: server.port,
-    dataDir: config.dataDir,
+    // The URL may hold a password: only where the data lives is logged.
+    storage: config.database ? `postgresql ${new URL(config.database.url).host}` : 'sqlite',
+    dataDir: config.database ? null : config.dataDir,
     distDir: config.distDir,
     auth: config.auth,
     trustProxy: config.trustProxyHops,

@@ -12,6 +12,8 @@ import { createApp } from './app';
 import { DATABASE_FILE, type ServerConfig } from './config';
 import { type Logger, silentLogger } from './log';
 import { createNodeAuthCrypto } from './node-auth-crypto';
+import { createPgAuthStore } from './pg-auth-store';
+import { createPgStorage } from './pg-storage';
 import { createSqliteAuthStore } from './sqlite-auth-store';
 import { createSqliteStorage } from './sqlite-storage';
 
@@ -38,12 +40,56 @@ export interface ServerDeps {
   readonly authCrypto?: AuthCrypto;
 }
 
+/** SQLite in DATA_DIR, or PostgreSQL with DATABASE_URL; the auth store beside the storage (AUTH=users). */
+async function openStores(
+  config: ServerConfig,
+  deps: ServerDeps,
+  logger: Logger,
+  clock: Clock,
+): Promise<{ storage: ServerStorage; authStore: AuthStore | null }> {
+  const users = config.auth === 'users';
+  const { database } = config;
+  if (database === null) {
+    const file = join(config.dataDir, DATABASE_FILE);
+    return {
+      storage: deps.storage ?? createSqliteStorage({ file, clock }),
+      authStore: users ? (deps.authStore ?? createSqliteAuthStore({ file })) : null,
+    };
+  }
+  const settings = {
+    url: database.url,
+    poolSize: database.poolSize,
+    statementTimeoutMs: database.statementTimeoutMs,
+    transactionTimeoutMs: database.transactionTimeoutMs,
+  };
+  const storage =
+    deps.storage ??
+    (await createPgStorage({
+      ...settings,
+      clock,
+      logger,
+      openTransactionBoundMs: database.openTransactionWarnMs,
+    }));
+  try {
+    const authStore = users
+      ? (deps.authStore ??
+        (await createPgAuthStore({
+          ...settings,
+          onConnectionLost: (error) =>
+            logger({ level: 'warn', msg: 'a pooled PostgreSQL connection was lost', error: error.message }),
+        })))
+      : null;
+    return { storage, authStore };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const logger = deps.logger ?? silentLogger;
   const clock = deps.clock ?? systemClock;
-  const file = join(config.dataDir, DATABASE_FILE);
-  const storage = deps.storage ?? createSqliteStorage({ file, clock });
-  const authStore = config.auth === 'users' ? (deps.authStore ?? createSqliteAuthStore({ file })) : null;
+  const { storage, authStore } = await openStores(config, deps, logger, clock);
   const closeStores = async (): Promise<void> => {
     await Promise.all([storage.close(), authStore?.close()]);
   };

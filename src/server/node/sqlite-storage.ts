@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import * as v from 'valibot';
 import { type Clock, systemClock } from '../../outbox/ids';
 import {
@@ -7,13 +8,16 @@ import {
   WireServerEventSchema,
 } from '../../outbox/protocol/messages';
 import {
-  type CounterName,
+  type PulledPage,
+  readBatchContext,
   type ServerStats,
   type ServerStorage,
   type ServerStorageReader,
   type ServerStorageTx,
   StorageConflictError,
+  type StorageWrite,
 } from '../../outbox/server/storage';
+import { takingTurns } from '../../outbox/server/turns';
 import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
 
 /**
@@ -86,60 +90,144 @@ function toServerEvent(row: ServerEventRow): WireServerEvent {
   return event.output;
 }
 
+interface ServerEventQuery {
+  clientId: string;
+  afterSeq: number;
+  limit: number;
+  owner: string | null;
+}
+
+/** The storage's statements, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    insertClientEvent: db.prepare<[string, string, number, string, string, string, number]>(
+      `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    selectClientEvent: db
+      .prepare<[string], string>('SELECT body FROM client_events WHERE event_id = ?')
+      .pluck(),
+    selectStreamEvents: db
+      .prepare<[string], string>('SELECT body FROM client_events WHERE stream_id = ? ORDER BY version')
+      .pluck(),
+    // AUTOINCREMENT hands out max(sqlite_sequence, MAX(rowid)) + 1; both roll back with the transaction.
+    selectLastServerSeq: db
+      .prepare<[], number>(
+        `SELECT MAX(
+           COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'server_events'), 0),
+           COALESCE((SELECT MAX(server_seq) FROM server_events), 0))`,
+      )
+      .pluck(),
+    insertServerEvent: db.prepare<[number, string, string, string, string]>(
+      'INSERT INTO server_events (server_seq, event_id, stream_id, type, body) VALUES (?, ?, ?, ?, ?)',
+    ),
+    selectServerEventsForClient: db.prepare<[ServerEventQuery], ServerEventRow>(
+      `SELECT s.server_seq, s.body FROM server_events s
+       WHERE s.server_seq > @afterSeq
+         AND EXISTS (SELECT 1 FROM client_streams c WHERE c.client_id = @clientId AND c.stream_id = s.stream_id)
+         AND (@owner IS NULL
+              OR EXISTS (SELECT 1 FROM stream_owners o WHERE o.stream_id = s.stream_id AND o.username = @owner))
+       ORDER BY s.server_seq LIMIT @limit`,
+    ),
+    selectStreamOwner: db
+      .prepare<[string], string>('SELECT username FROM stream_owners WHERE stream_id = ?')
+      .pluck(),
+    insertStreamOwner: db.prepare<[string, string]>(
+      'INSERT INTO stream_owners (stream_id, username) VALUES (?, ?)',
+    ),
+    selectClientOwner: db
+      .prepare<[string], string>('SELECT username FROM client_owners WHERE client_id = ?')
+      .pluck(),
+    insertClientOwner: db.prepare<[string, string]>(
+      'INSERT INTO client_owners (client_id, username) VALUES (?, ?)',
+    ),
+    insertClientStream: db.prepare<[string, string]>(
+      'INSERT OR IGNORE INTO client_streams (client_id, stream_id) VALUES (?, ?)',
+    ),
+    incrementCounter: db.prepare<[string, number]>(
+      `INSERT INTO counters (name, value) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
+    ),
+    selectStats: db.prepare<[], StatsRow>(
+      `SELECT
+         (SELECT COUNT(*) FROM client_events) AS eventsStored,
+         (SELECT COUNT(DISTINCT stream_id) FROM client_events) AS streams,
+         (SELECT COUNT(*) FROM server_events) AS serverEvents,
+         (SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = 'duplicatesAnswered') AS duplicatesAnswered`,
+    ),
+    selectServerEventTypes: db.prepare<[], { type: string; count: number }>(
+      'SELECT type, COUNT(*) AS count FROM server_events GROUP BY type ORDER BY type',
+    ),
+  };
+}
+type Statements = ReturnType<typeof prepareStatements>;
+
+function readerOn(sql: Statements): ServerStorageReader {
+  const reader: ServerStorageReader = {
+    batchContext: (request) => readBatchContext(reader, request),
+    async clientEvents(eventIds) {
+      const found = new Map<string, WireClientEvent>();
+      for (const eventId of eventIds) {
+        const body = sql.selectClientEvent.get(eventId);
+        if (body !== undefined) found.set(eventId, toClientEvent(body));
+      }
+      return found;
+    },
+    async streams(streamIds) {
+      return new Map(
+        streamIds.map((streamId) => [
+          streamId,
+          {
+            events: sql.selectStreamEvents.all(streamId).map(toClientEvent),
+            owner: sql.selectStreamOwner.get(streamId),
+          },
+        ]),
+      );
+    },
+    clientOwner: async (clientId) => sql.selectClientOwner.get(clientId),
+    async pull({ clientId, since, limit, owner }): Promise<PulledPage> {
+      // One writer: serverSeq order is commit order. A commit cursor is another server's (PostgreSQL);
+      // reading from the start again is safe, because clients apply server events idempotently by eventId.
+      const afterSeq = since.kind === 'seq' ? since.serverSeq : 0;
+      const rows = sql.selectServerEventsForClient.all({
+        clientId,
+        afterSeq,
+        limit: limit + 1,
+        owner: owner ?? null,
+      });
+      const events = rows.slice(0, limit).map(toServerEvent);
+      const last = events.at(-1);
+      return {
+        events,
+        cursor: last ? { kind: 'seq', serverSeq: last.serverSeq } : since,
+        hasMore: rows.length > limit,
+      };
+    },
+    async stats(): Promise<ServerStats> {
+      const row = sql.selectStats.get();
+      if (!row) throw new SqliteStorageError('storage_corrupt', 'Stats query returned nothing');
+      const serverEventsByType = Object.fromEntries(
+        sql.selectServerEventTypes.all().map(({ type, count }) => [type, count] as const),
+      );
+      return { ...row, serverEventsByType };
+    },
+  };
+  return reader;
+}
+
 export function createSqliteStorage(options: SqliteStorageOptions): ServerStorage {
   const clock = options.clock ?? systemClock;
   const db = openSqliteDatabase(options.file);
+  // Reads get a connection of their own (WAL lets it read while a push writes), so a pull never waits for
+  // the queue of pushes. An in-memory database exists only on its one connection.
+  const readDb = options.file === ':memory:' ? db : openSqliteDatabase(options.file);
+  const sql = prepareStatements(db);
+  const readSql = readDb === db ? sql : prepareStatements(readDb);
+  const reader = readerOn(sql);
 
-  const insertClientEvent = db.prepare<[string, string, number, string, string, string, number]>(
-    `INSERT INTO client_events (event_id, stream_id, version, type, body, client_id, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const selectClientEvent = db
-    .prepare<[string], string>('SELECT body FROM client_events WHERE event_id = ?')
-    .pluck();
-  const selectStreamEvents = db
-    .prepare<[string], string>('SELECT body FROM client_events WHERE stream_id = ? ORDER BY version')
-    .pluck();
-  const selectStreamVersion = db
-    .prepare<[string], number>('SELECT COALESCE(MAX(version), 0) FROM client_events WHERE stream_id = ?')
-    .pluck();
-  // AUTOINCREMENT hands out max(sqlite_sequence, MAX(rowid)) + 1; both roll back with the transaction.
-  const selectLastServerSeq = db
-    .prepare<[], number>(
-      `SELECT MAX(
-         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'server_events'), 0),
-         COALESCE((SELECT MAX(server_seq) FROM server_events), 0))`,
-    )
-    .pluck();
-  const insertServerEvent = db.prepare<[number, string, string, string, string]>(
-    'INSERT INTO server_events (server_seq, event_id, stream_id, type, body) VALUES (?, ?, ?, ?, ?)',
-  );
-  const selectServerEventsForClient = db.prepare<
-    [{ clientId: string; afterSeq: number; limit: number; owner: string | null }],
-    ServerEventRow
-  >(
-    `SELECT s.server_seq, s.body FROM server_events s
-     WHERE s.server_seq > @afterSeq
-       AND EXISTS (SELECT 1 FROM client_streams c WHERE c.client_id = @clientId AND c.stream_id = s.stream_id)
-       AND (@owner IS NULL
-            OR EXISTS (SELECT 1 FROM stream_owners o WHERE o.stream_id = s.stream_id AND o.username = @owner))
-     ORDER BY s.server_seq LIMIT @limit`,
-  );
-  const selectStreamOwner = db
-    .prepare<[string], string>('SELECT username FROM stream_owners WHERE stream_id = ?')
-    .pluck();
-  const insertStreamOwner = db.prepare<[string, string]>(
-    'INSERT INTO stream_owners (stream_id, username) VALUES (?, ?)',
-  );
-  const selectClientOwner = db
-    .prepare<[string], string>('SELECT username FROM client_owners WHERE client_id = ?')
-    .pluck();
-  const insertClientOwner = db.prepare<[string, string]>(
-    'INSERT INTO client_owners (client_id, username) VALUES (?, ?)',
-  );
   /** Claims `key` for `owner` unless it has one; the primary key refuses a second owner whatever we read. */
   const claim =
-    (select: typeof selectStreamOwner, insert: typeof insertStreamOwner, what: string) =>
+    (select: Statements['selectStreamOwner'], insert: Statements['insertStreamOwner'], what: string) =>
     (key: string, owner: string): void => {
       const current = select.get(key);
       if (current === owner) return;
@@ -151,164 +239,106 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
         throw isConstraintViolation(error) ? taken() : error;
       }
     };
-  const insertClientStream = db.prepare<[string, string]>(
-    'INSERT OR IGNORE INTO client_streams (client_id, stream_id) VALUES (?, ?)',
-  );
-  const incrementCounter = db.prepare<[string, number]>(
-    `INSERT INTO counters (name, value) VALUES (?, ?)
-     ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
-  );
-  const selectStats = db.prepare<[], StatsRow>(
-    `SELECT
-       (SELECT COUNT(*) FROM client_events) AS eventsStored,
-       (SELECT COUNT(DISTINCT stream_id) FROM client_events) AS streams,
-       (SELECT COUNT(*) FROM server_events) AS serverEvents,
-       (SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = 'duplicatesAnswered') AS duplicatesAnswered`,
-  );
-  const selectServerEventTypes = db.prepare<[], { type: string; count: number }>(
-    'SELECT type, COUNT(*) AS count FROM server_events GROUP BY type ORDER BY type',
-  );
+  const claimStream = claim(sql.selectStreamOwner, sql.insertStreamOwner, 'Stream');
+  const claimClient = claim(sql.selectClientOwner, sql.insertClientOwner, 'Client');
 
-  const reader: ServerStorageReader = {
-    findClientEvent(eventId) {
-      const body = selectClientEvent.get(eventId);
-      return body === undefined ? undefined : toClientEvent(body);
-    },
-    streamEvents(streamId) {
-      return selectStreamEvents.all(streamId).map(toClientEvent);
-    },
-    streamVersion(streamId) {
-      return selectStreamVersion.get(streamId) ?? 0;
-    },
-    lastServerSeq() {
-      return selectLastServerSeq.get() ?? 0;
-    },
-    serverEventsForClient(clientId, afterSeq, limit, owner) {
-      return selectServerEventsForClient
-        .all({ clientId, afterSeq, limit, owner: owner ?? null })
-        .map(toServerEvent);
-    },
-    streamOwner: (streamId) => selectStreamOwner.get(streamId),
-    clientOwner: (clientId) => selectClientOwner.get(clientId),
-    stats(): ServerStats {
-      const row = selectStats.get();
-      if (!row) throw new SqliteStorageError('storage_corrupt', 'Stats query returned nothing');
-      const serverEventsByType = Object.fromEntries(
-        selectServerEventTypes.all().map(({ type, count }) => [type, count] as const),
+  const appendClientEvent = (event: WireClientEvent, clientId: string): void => {
+    try {
+      sql.insertClientEvent.run(
+        event.eventId,
+        event.streamId,
+        event.version,
+        event.type,
+        JSON.stringify(event),
+        clientId,
+        clock.now(),
       );
-      return { ...row, serverEventsByType };
-    },
+    } catch (error) {
+      if (!isConstraintViolation(error)) throw error;
+      // SQLite names only the first index it trips over; the eventId is what the caller must hear about.
+      if (sql.selectClientEvent.get(event.eventId) !== undefined) {
+        throw new StorageConflictError('eventId', `Event ${event.eventId} is already stored`);
+      }
+      throw new StorageConflictError(
+        'streamVersion',
+        `Stream ${event.streamId} cannot take version ${event.version}: taken or not the next`,
+      );
+    }
   };
 
-  const writer = {
-    appendClientEvent(event: WireClientEvent, clientId: string): void {
-      try {
-        insertClientEvent.run(
-          event.eventId,
-          event.streamId,
-          event.version,
-          event.type,
-          JSON.stringify(event),
-          clientId,
-          clock.now(),
-        );
-      } catch (error) {
-        // A failed INSERT aborts only its statement: the caller decides whether the whole batch rolls back.
-        if (!isConstraintViolation(error)) throw error;
-        // SQLite names only the first index it trips over; the eventId is what the caller must hear about.
-        if (selectClientEvent.get(event.eventId) !== undefined) {
-          throw new StorageConflictError('eventId', `Event ${event.eventId} is already stored`);
-        }
-        throw new StorageConflictError(
-          'streamVersion',
-          `Stream ${event.streamId} cannot take version ${event.version}: taken or not the next`,
-        );
-      }
-    },
-    appendServerEvent(event: Omit<WireServerEvent, 'serverSeq'>): WireServerEvent {
-      const stored = {
-        eventId: event.eventId,
-        streamId: event.streamId,
-        type: event.type,
-        data: event.data,
-        occurredAt: event.occurredAt,
-      };
-      // Checked before writing, with the number it is about to get: a malformed decision is a caller bug and
-      // must throw (rolling the batch back) instead of becoming a row no pull can read.
-      const serverSeq = reader.lastServerSeq() + 1;
-      const parsed = v.safeParse(WireServerEventSchema, { ...stored, serverSeq });
-      if (!parsed.success) {
-        throw new SqliteStorageError(
-          'invalid_server_event',
-          `Server event ${event.eventId} does not match protocol v1`,
-        );
-      }
-      insertServerEvent.run(serverSeq, event.eventId, event.streamId, event.type, JSON.stringify(stored));
-      return parsed.output;
-    },
-    linkClientToStream(clientId: string, streamId: string): void {
-      insertClientStream.run(clientId, streamId);
-    },
-    increment(counter: CounterName, by = 1): void {
-      incrementCounter.run(counter, by);
-    },
-    claimStream: claim(selectStreamOwner, insertStreamOwner, 'Stream'),
-    claimClient: claim(selectClientOwner, insertClientOwner, 'Client'),
+  const appendServerEvent = (event: WireServerEvent): void => {
+    // Checked before writing: a malformed decision is a caller bug and must throw (rolling the batch back)
+    // instead of becoming a row no pull can read.
+    if (!v.is(WireServerEventSchema, event)) {
+      throw new SqliteStorageError('invalid_server_event', 'A server event does not match protocol v1');
+    }
+    const stored = {
+      eventId: event.eventId,
+      streamId: event.streamId,
+      type: event.type,
+      data: event.data,
+      occurredAt: event.occurredAt,
+    };
+    sql.insertServerEvent.run(
+      event.serverSeq,
+      event.eventId,
+      event.streamId,
+      event.type,
+      JSON.stringify(stored),
+    );
   };
 
-  // better-sqlite3 commits when the callback returns and rolls back when it throws (and refuses a callback
-  // that returns a promise). Its transaction wrapper is not generic, so the result travels in a box.
-  const inTransaction = db.transaction((fn: () => void): void => fn());
-  const run = <T>(mode: 'immediate' | 'deferred', work: () => T): T => {
-    let box: { readonly value: T } | undefined;
-    inTransaction[mode](() => {
-      const value = work();
-      // Work that awaited would write after COMMIT, in autocommit: throwing here rolls back what it did so far.
-      if (value instanceof Promise) {
-        value.catch(() => undefined);
-        throw new SqliteStorageError(
-          'async_work',
-          'Transaction work must be synchronous; it returned a promise',
-        );
-      }
-      box = { value };
-    });
-    if (!box) throw new SqliteStorageError('storage_corrupt', 'Transaction ended without a result');
-    return box.value;
+  const write = (changes: StorageWrite): void => {
+    if (changes.claims) {
+      const { owner } = changes.claims;
+      if (changes.claims.client) claimClient(changes.clientId, owner);
+      for (const streamId of changes.claims.streams) claimStream(streamId, owner);
+    }
+    for (const event of changes.clientEvents ?? []) appendClientEvent(event, changes.clientId);
+    for (const event of changes.serverEvents ?? []) appendServerEvent(event);
+    for (const streamId of changes.linkedStreams ?? [])
+      sql.insertClientStream.run(changes.clientId, streamId);
+    if (changes.duplicatesAnswered)
+      sql.incrementCounter.run('duplicatesAnswered', changes.duplicatesAnswered);
   };
 
-  const writeTx = <T>(work: (tx: ServerStorageTx) => T): T => {
+  /** A handle that refuses to be used once its transaction ended (it would write in autocommit). */
+  const handleFor = (): { tx: ServerStorageTx; finish(): void } => {
     let open = true;
+    let allocatedUpTo = 0;
     const guard =
-      <A extends unknown[], R>(fn: (...args: A) => R) =>
-      (...args: A): R => {
-        // A callback that awaited would write outside the transaction, in autocommit: refuse instead.
-        if (!open)
-          throw new SqliteStorageError('tx_finished', 'Transaction already finished; do not await in work');
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        if (!open) throw new SqliteStorageError('tx_finished', 'Transaction already finished');
         return fn(...args);
       };
     const tx: ServerStorageTx = {
-      findClientEvent: guard(reader.findClientEvent),
-      streamEvents: guard(reader.streamEvents),
-      streamVersion: guard(reader.streamVersion),
-      lastServerSeq: guard(reader.lastServerSeq),
-      serverEventsForClient: guard(reader.serverEventsForClient),
-      streamOwner: guard(reader.streamOwner),
+      batchContext: guard(reader.batchContext),
+      clientEvents: guard(reader.clientEvents),
+      streams: guard(reader.streams),
       clientOwner: guard(reader.clientOwner),
+      pull: guard(reader.pull),
       stats: guard(reader.stats),
-      appendClientEvent: guard(writer.appendClientEvent),
-      appendServerEvent: guard(writer.appendServerEvent),
-      linkClientToStream: guard(writer.linkClientToStream),
-      increment: guard(writer.increment),
-      claimStream: guard(writer.claimStream),
-      claimClient: guard(writer.claimClient),
+      // The write lock is held from BEGIN IMMEDIATE: nobody else can take a number until this commits.
+      allocateServerSeqs: guard(async (count: number) => {
+        const first = Math.max(allocatedUpTo, sql.selectLastServerSeq.get() ?? 0) + 1;
+        allocatedUpTo = first + count - 1;
+        return Array.from({ length: count }, (_, index) => first + index);
+      }),
+      write: guard(async (changes: StorageWrite) => write(changes)),
     };
-    try {
-      return work(tx);
-    } finally {
-      open = false;
-    }
+    return {
+      tx,
+      finish: () => {
+        open = false;
+      },
+    };
   };
+
+  // better-sqlite3 is synchronous and the work awaits: transactions on one connection take turns, so two
+  // requests never interleave inside one SQLite transaction. SQLite has one writer anyway.
+  const writeTurn = takingTurns();
+  const readTurn = readDb === db ? writeTurn : takingTurns();
 
   let closed = false;
   const ensureOpen = (): void => {
@@ -316,19 +346,47 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
   };
 
   return {
-    async transaction(work) {
-      ensureOpen();
-      // IMMEDIATE takes the write lock before the batch's first read, so no other writer (another process
-      // on the same file) can slip in between this batch's checks and its writes.
-      return run('immediate', () => writeTx(work));
+    transaction(work) {
+      return writeTurn(async () => {
+        ensureOpen();
+        // IMMEDIATE takes the write lock before the batch's first read, so no other writer (another process
+        // on the same file) can slip in between this batch's checks and its writes.
+        db.exec('BEGIN IMMEDIATE');
+        const { tx, finish } = handleFor();
+        try {
+          const result = await work(tx);
+          finish();
+          db.exec('COMMIT');
+          return result;
+        } catch (error) {
+          finish();
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw error;
+        }
+      });
     },
-    async read(work) {
+    read(work) {
+      return readTurn(async () => {
+        ensureOpen();
+        // One snapshot for every statement of the work, even while pushes commit on the other connection.
+        readDb.exec('BEGIN');
+        try {
+          return await work(readerOn(readSql));
+        } finally {
+          if (readDb.inTransaction) readDb.exec('COMMIT');
+        }
+      });
+    },
+    async check() {
       ensureOpen();
-      return run('deferred', () => work(reader));
     },
     async close() {
       if (closed) return;
       closed = true;
+      // Work already queued finishes first: close must not cut a transaction in half.
+      await writeTurn(async () => undefined);
+      await readTurn(async () => undefined);
+      if (readDb !== db) readDb.close();
       db.close();
     },
   };

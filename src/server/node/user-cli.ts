@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { systemClock } from '../../outbox/ids';
 import { createUserAdmin, type UserAdmin } from '../../outbox/server/auth/user-admin';
-import { ConfigError, DATABASE_FILE, parseStorageConfig } from './config';
+import { ConfigError, DATABASE_FILE, parseStorageConfig, type StorageConfig } from './config';
 import { createNodeAuthCrypto } from './node-auth-crypto';
+import { createPgAuthStore } from './pg-auth-store';
 import { createSqliteAuthStore } from './sqlite-auth-store';
 
 /**
@@ -22,7 +23,7 @@ const USAGE = `Usage: npm run user -- <command>
                       use npm run --silent user -- token <username> to get the token alone
 
 Usernames: 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.
-Settings: DATA_DIR as for npm start (default ./data).
+Settings: DATA_DIR or DATABASE_URL, as for npm start (default ./data).
 `;
 
 /** Exit codes: 0 done, 1 refused (unknown or duplicate user, bad name or password), 2 usage error. */
@@ -52,15 +53,17 @@ export async function runUserCli(argv: readonly string[], io: CliIo): Promise<Ex
     return 2;
   }
 
-  let dataDir: string;
+  let storage: StorageConfig;
   try {
-    dataDir = parseStorageConfig(io.env, io.cwd).dataDir;
+    storage = parseStorageConfig(io.env, io.cwd);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.err(`${error.message}\n`);
     return 2;
   }
-  const store = createSqliteAuthStore({ file: join(dataDir, DATABASE_FILE) });
+  const store = storage.database
+    ? await createPgAuthStore({ url: storage.database.url, poolSize: 1 })
+    : createSqliteAuthStore({ file: join(storage.dataDir, DATABASE_FILE) });
   const admin = createUserAdmin({ store, crypto: createNodeAuthCrypto(), clock: systemClock });
   try {
     return await run(admin, command ?? '', username ?? '', io);

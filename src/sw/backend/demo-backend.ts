@@ -51,25 +51,20 @@ function withArrivalLog(
 ): ServerStorage {
   return {
     read: (work) => storage.read(work),
+    check: () => storage.check(),
     close: () => storage.close(),
     transaction: async (work) => {
       const appended: DemoArrival[] = [];
       const result = await storage.transaction((tx) =>
-        work(
-          new Proxy(tx, {
-            get(target, property, receiver) {
-              if (property === 'appendClientEvent') {
-                return (...args: Parameters<ServerStorageTx['appendClientEvent']>) => {
-                  target.appendClientEvent(...args);
-                  const [event] = args;
-                  appended.push({ eventId: event.eventId, streamId: event.streamId, version: event.version });
-                };
-              }
-              const value: unknown = Reflect.get(target, property, receiver);
-              return typeof value === 'function' ? value.bind(target) : value;
-            },
-          }),
-        ),
+        work({
+          ...tx,
+          write: async (changes) => {
+            await tx.write(changes);
+            for (const event of changes.clientEvents ?? []) {
+              appended.push({ eventId: event.eventId, streamId: event.streamId, version: event.version });
+            }
+          },
+        }),
       );
       arrivals.push(...appended);
       afterCommit();

@@ -228,10 +228,14 @@ export function runUserCommand(
  * What an operator does before starting with AUTH=users for a machine client: adds a user and prints a
  * device token for it, through the real CLI. Resolves with the token.
  */
-export async function provisionDeviceToken(dataDir: string, username = 'machine'): Promise<string> {
-  const added = await runUserCommand(dataDir, ['add', username], { stdin: 'machine-password\n' });
+export async function provisionDeviceToken(
+  dataDir: string,
+  username = 'machine',
+  env: Record<string, string> = {},
+): Promise<string> {
+  const added = await runUserCommand(dataDir, ['add', username], { stdin: 'machine-password\n', env });
   if (added.code !== 0) throw new Error(`user add failed: ${added.stderr}`);
-  const issued = await runUserCommand(dataDir, ['token', username]);
+  const issued = await runUserCommand(dataDir, ['token', username], { env });
   if (issued.code !== 0) throw new Error(`user token failed: ${issued.stderr}`);
   return issued.stdout.trim();
 }

@@ -1,8 +1,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import * as v from 'valibot';
 import type { IdGenerator } from '../../../src/outbox/ids';
 import {
+  type PullResponse,
+  PullResponseSchema,
   type PushResponse,
   PushResponseSchema,
   type WireClientEvent,
@@ -62,6 +65,63 @@ export interface StoredShape {
   /** Streams holding client events but no owner (AUTH=users claims each in the append's transaction). */
   readonly unownedStreams: number;
   readonly storedIds: ReadonlySet<string>;
+}
+
+/** Reads a PostgreSQL database the servers share directly: the ground truth of what is stored. */
+export async function readStoredPg(url: string): Promise<StoredShape & { orderNumbers: readonly string[] }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const count = async (sql: string): Promise<number> =>
+      Number((await client.query<{ n: string }>(sql)).rows[0]?.n ?? -1);
+    const ids = await client.query<{ event_id: string }>('SELECT event_id FROM client_events');
+    const numbers = await client.query<{ number: string }>(
+      "SELECT body::json->'data'->>'orderNumber' AS number FROM server_events WHERE type = 'OrderConfirmed'",
+    );
+    return {
+      clientEvents: await count('SELECT COUNT(*) AS n FROM client_events'),
+      distinctEventIds: await count('SELECT COUNT(DISTINCT event_id) AS n FROM client_events'),
+      streamsWithHoles: await count(
+        `SELECT COUNT(*) AS n FROM (
+           SELECT stream_id FROM client_events GROUP BY stream_id
+           HAVING MIN(version) <> 1 OR MAX(version) <> COUNT(*) OR COUNT(DISTINCT version) <> COUNT(*)) h`,
+      ),
+      streamsDecidedTwice: await count(
+        'SELECT COUNT(*) AS n FROM (SELECT stream_id FROM server_events GROUP BY stream_id HAVING COUNT(*) > 1) d',
+      ),
+      serverEvents: await count('SELECT COUNT(*) AS n FROM server_events'),
+      unownedStreams: await count(
+        `SELECT COUNT(DISTINCT stream_id) AS n FROM client_events
+         WHERE stream_id NOT IN (SELECT stream_id FROM stream_owners)`,
+      ),
+      storedIds: new Set(ids.rows.map((row) => row.event_id)),
+      orderNumbers: numbers.rows.map((row) => row.number),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every server event a client can pull, page after page from the start. */
+export async function pullAll(
+  baseUrl: string,
+  token: string | undefined,
+  clientId: string,
+): Promise<PullResponse['serverEvents']> {
+  const events: PullResponse['serverEvents'][number][] = [];
+  let cursor = '0';
+  for (let page = 0; page < 1000; page += 1) {
+    const response = await fetch(`${baseUrl}/pull?clientId=${clientId}&since=${cursor}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    if (response.status !== 200)
+      throw new Error(`pull answered ${response.status}: ${await response.text()}`);
+    const answer = v.parse(PullResponseSchema, await response.json());
+    events.push(...answer.serverEvents);
+    cursor = answer.cursor;
+    if (!answer.hasMore) return events;
+  }
+  throw new Error('pulling never ends');
 }
 
 /** Reads the server's SQLite file directly (after the server stopped): the ground truth of what is stored. */

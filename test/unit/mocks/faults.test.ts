@@ -42,7 +42,10 @@ function push(body: string, signal?: AbortSignal): Promise<Response> {
   });
 }
 
-const storedVersion = (streamId: string) => backend.storage.read((reader) => reader.streamVersion(streamId));
+const storedVersion = (streamId: string) =>
+  backend.storage.read(
+    async (reader) => (await reader.streams([streamId])).get(streamId)?.events.at(-1)?.version ?? 0,
+  );
 
 async function expectErrorBody(response: Response, status: number): Promise<void> {
   expect(response.status).toBe(status);

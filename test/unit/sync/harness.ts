@@ -25,6 +25,7 @@ import { createMockBackend, type MockBackend } from '../../../src/outbox/mock/mo
 import type { OutpostDb } from '../../../src/outbox/page/database';
 import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import type { Result } from '../../../src/outbox/result';
+import { START_CURSOR } from '../../../src/outbox/server/pull-cursor';
 import type { ServerStorage } from '../../../src/outbox/server/storage';
 import type { OutboxDatabase } from '../../../src/outbox/storage/outbox-database';
 import { openPlainDatabase } from '../../../src/outbox/storage/plain-database';
@@ -180,11 +181,10 @@ export function createClientSide(options: { clock: ManualClock; seed?: number })
 /** The order as the server's stored events make it: client events by version, then its decisions. */
 export async function serverOrderState(storage: ServerStorage, clientId: string, orderId: string) {
   const streamId = streamIdOf(orderId);
-  return storage.read((reader) => {
-    const client = reader.streamEvents(streamId);
-    const decisions = reader
-      .serverEventsForClient(clientId, 0, 1_000_000)
-      .filter((event) => event.streamId === streamId);
+  return storage.read(async (reader) => {
+    const client = (await reader.streams([streamId])).get(streamId)?.events ?? [];
+    const pulled = await reader.pull({ clientId, since: START_CURSOR, limit: 1_000_000 });
+    const decisions = pulled.events.filter((event) => event.streamId === streamId);
     return foldOrder([...client, ...decisions] as unknown as OrderEvent[]);
   });
 }
@@ -195,7 +195,9 @@ export async function expectServerStream(
   orderId: string,
   eventIds: readonly string[],
 ) {
-  const stored = await storage.read((reader) => reader.streamEvents(streamIdOf(orderId)));
+  const stored = await storage.read(
+    async (reader) => (await reader.streams([streamIdOf(orderId)])).get(streamIdOf(orderId))?.events ?? [],
+  );
   expect(stored.map((event) => event.eventId)).toEqual(eventIds);
   expect(stored.map((event) => event.version)).toEqual(eventIds.map((_, index) => index + 1));
 }

@@ -179,9 +179,11 @@ it(`delivers orders and counts once each, in order per stream, neither waiting o
         .filter((event) => event.streamId === stream.streamId)
         .sort((a, b) => a.version - b.version);
       const local = events.map((event) => event.eventId);
-      const stored = (await backend.storage.read((reader) => reader.streamEvents(stream.streamId))).map(
-        (event) => event.eventId,
-      );
+      const stored = (
+        await backend.storage.read(
+          async (reader) => (await reader.streams([stream.streamId])).get(stream.streamId)?.events ?? [],
+        )
+      ).map((event) => event.eventId);
       if (stream === heldStream) {
         // What the server has of it is a prefix (a push whose answer was lost may have stored more than the
         // device knows), and the device still holds everything from the dead entry on: nothing was skipped.

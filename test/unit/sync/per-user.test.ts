@@ -77,7 +77,10 @@ function setup(seed: number) {
 }
 
 const owners = (server: ServerStorage, orderIds: readonly string[]) =>
-  server.read((reader) => orderIds.map((orderId) => reader.streamOwner(streamIdOf(orderId)) ?? null));
+  server.read(async (reader) => {
+    const streams = await reader.streams(orderIds.map(streamIdOf));
+    return orderIds.map((orderId) => streams.get(streamIdOf(orderId))?.owner ?? null);
+  });
 
 let client: ClientSide | null = null;
 afterEach(async () => {
@@ -223,7 +226,12 @@ describe('one device, several users', () => {
     client = world.client;
     // Carol used this device's clientId first, on another device the server knows her by.
     session = 'carol';
-    await world.server.transaction((tx) => tx.claimClient(world.client.clientId, 'carol'));
+    await world.server.transaction((tx) =>
+      tx.write({
+        clientId: world.client.clientId,
+        claims: { owner: 'carol', client: true, streams: [] },
+      }),
+    );
     await world.signIn('alice');
     const order = await world.client.draftOrder(['SKU-1']);
     const refused = await world.engine.flush();

@@ -208,7 +208,9 @@ it(`delivers every event exactly once and in order, and both sides agree (seed $
         .filter((event) => event.streamId === streamId)
         .sort((a, b) => a.version - b.version)
         .map((event) => event.eventId);
-      const stored = await backend.storage.read((reader) => reader.streamEvents(streamId));
+      const stored = await backend.storage.read(
+        async (reader) => (await reader.streams([streamId])).get(streamId)?.events ?? [],
+      );
       expect(
         stored.map((event) => event.eventId),
         `stream ${streamId}`,

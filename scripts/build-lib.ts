@@ -41,6 +41,7 @@ export const ENTRIES = {
   worker: { source: 'src/outbox/worker/index.ts', subpath: './worker' },
   mock: { source: 'src/outbox/mock/index.ts', subpath: './mock' },
   server: { source: 'src/outbox/server/index.ts', subpath: './server' },
+  'server-testing': { source: 'src/outbox/server/testing/index.ts', subpath: './server/testing' },
 } as const;
 
 /** Installed next to the package, never bundled into it; which entries need each. */

@@ -175,7 +175,7 @@ export const LAYERS: readonly Layer[] = [
       'src/server/**',
       EVERYWHERE,
       PROTOCOL,
-      'src/outbox/server/**',
+      SERVER_ENTRY,
       'src/server-plugins.ts',
       'node:*',
       'hono',

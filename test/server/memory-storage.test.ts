@@ -1,14 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/outbox/ids';
 import type { WireClientEvent } from '../../src/outbox/protocol/messages';
 import { createMemoryStorage, type MemorySnapshot } from '../../src/outbox/server/memory-storage';
 import { START_CURSOR } from '../../src/outbox/server/pull-cursor';
-import { runStorageContract } from './storage-contract';
+import { runStorageContract } from '../../src/outbox/server/testing';
 
-runStorageContract('memory', async () => {
-  const storage = createMemoryStorage();
-  return { storage, cleanup: () => storage.close() };
-});
+const vitestApi = { afterEach, beforeEach, describe, expect, it };
+
+runStorageContract(
+  'memory',
+  async () => {
+    const storage = createMemoryStorage();
+    return { storage, cleanup: () => storage.close() };
+  },
+  vitestApi,
+);
 
 describe('memory storage snapshots', () => {
   const ids = uuidv7Generator();

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/outbox/ids';
 import type { WireServerEvent } from '../../src/outbox/protocol/messages';
 import { formatPullCursor, type PullCursor, START_CURSOR } from '../../src/outbox/server/pull-cursor';
@@ -8,12 +8,12 @@ import {
   type ServerStorageTx,
   StorageUnavailableError,
 } from '../../src/outbox/server/storage';
+import { runStorageContract } from '../../src/outbox/server/testing';
 import type { LogRecord } from '../../src/server/node/log';
 import { createPgAuthStore } from '../../src/server/node/pg-auth-store';
 import { PG_SCHEMA_VERSION } from '../../src/server/node/pg-database';
 import { createPgStorage, type PgStorage } from '../../src/server/node/pg-storage';
 import { runAuthStoreContract } from './auth-store-contract';
-import { runStorageContract } from './storage-contract';
 import { startTestPostgres, type TestPostgres } from './support/postgres';
 
 let postgres: TestPostgres;
@@ -24,10 +24,16 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-runStorageContract('postgresql', async () => {
-  const storage = await createPgStorage({ url: await postgres.createSchema(), poolSize: 12 });
-  return { storage, cleanup: () => storage.close() };
-});
+const vitestApi = { afterEach, beforeEach, describe, expect, it };
+
+runStorageContract(
+  'postgresql',
+  async () => {
+    const storage = await createPgStorage({ url: await postgres.createSchema(), poolSize: 12 });
+    return { storage, cleanup: () => storage.close() };
+  },
+  vitestApi,
+);
 
 describe('PostgreSQL storage', () => {
   const ids = uuidv7Generator();

@@ -2,24 +2,30 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7Generator } from '../../src/outbox/ids';
 import type { WireClientEvent } from '../../src/outbox/protocol/messages';
 import { parsePullCursor, START_CURSOR } from '../../src/outbox/server/pull-cursor';
 import { type ServerStorageTx, StorageConflictError } from '../../src/outbox/server/storage';
+import { runStorageContract } from '../../src/outbox/server/testing';
 import { SCHEMA_VERSION, SqliteStorageError } from '../../src/server/node/sqlite-database';
 import { createSqliteStorage } from '../../src/server/node/sqlite-storage';
-import { runStorageContract } from './storage-contract';
 
 const root = mkdtempSync(join(tmpdir(), 'outpost-sqlite-'));
 const freshFile = (): string => join(mkdtempSync(join(root, 'db-')), 'outpost.sqlite');
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-runStorageContract('sqlite', async () => {
-  const storage = createSqliteStorage({ file: freshFile() });
-  return { storage, cleanup: () => storage.close() };
-});
+const vitestApi = { afterEach, beforeEach, describe, expect, it };
+
+runStorageContract(
+  'sqlite',
+  async () => {
+    const storage = createSqliteStorage({ file: freshFile() });
+    return { storage, cleanup: () => storage.close() };
+  },
+  vitestApi,
+);
 
 describe('SQLite storage', () => {
   const ids = uuidv7Generator();

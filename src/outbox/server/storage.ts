@@ -4,7 +4,7 @@ import type { PullCursor } from './pull-cursor';
 /**
  * What the protocol's server side needs from durable storage. Implementations: in-memory (the MSW mock and
  * tests), SQLite (the reference server, one process) and PostgreSQL (several server instances on one
- * database). One contract suite (test/server/storage-contract.ts) runs against each.
+ * database). One contract suite (`runStorageContract`, `server/testing/`) runs against each.
  *
  * A push is one unit of work: read in bulk what the batch touches, decide in memory, write in bulk, all
  * inside one `transaction`, so a batch is stored whole or not at all and costs a handful of round trips on

@@ -6,17 +6,17 @@ import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { Clock, IdGenerator } from '../../outbox/ids';
 import { MAX_BATCH_BYTES } from '../../outbox/protocol/messages';
-import { createAuthHandler } from '../../outbox/server/auth/auth-handler';
-import type { UserAccess } from '../../outbox/server/auth/user-access';
 import {
   type Connection,
+  createAuthHandler,
   createOriginCheck,
+  createSyncHandler,
   directConnection,
+  errorResponse,
   type Peer,
-} from '../../outbox/server/connection';
-import { createSyncHandler } from '../../outbox/server/http';
-import { errorResponse } from '../../outbox/server/http-errors';
-import type { ServerStorage } from '../../outbox/server/storage';
+  type ServerStorage,
+  type UserAccess,
+} from '../../outbox/server';
 import type { AnyServerStreamType } from '../../outbox/stream-type';
 import type { StreamTypes } from '../../outbox/stream-types';
 import { serverStreamTypes } from '../../server-plugins';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import type { AuthCrypto } from '../../outbox/server/auth/auth-crypto';
+import type { AuthCrypto } from '../../outbox/server';
 
 /**
  * scrypt's cost: N = 2^logN rounds over r-sized blocks, p times. N=2^15, r=8, p=3 is one of OWASP's

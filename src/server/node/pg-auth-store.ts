@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AuthStore, StoredSession, StoredUser } from '../../outbox/server/auth/auth-store';
+import type { AuthStore, StoredSession, StoredUser } from '../../outbox/server';
 import {
   createPgPool,
   DEFAULT_PG_SETTINGS,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { StorageConflictError, StorageUnavailableError } from '../../outbox/server/storage';
+import { StorageConflictError, StorageUnavailableError } from '../../outbox/server';
 
 /**
  * The PostgreSQL database several server instances share: its connection pool with the settings that bound

@@ -7,8 +7,8 @@ import {
   type WireServerEvent,
   WireServerEventSchema,
 } from '../../outbox/protocol/messages';
-import type { PullCursor } from '../../outbox/server/pull-cursor';
 import {
+  type PullCursor,
   type PulledPage,
   type PullRequest,
   type ServerStats,
@@ -18,7 +18,7 @@ import {
   StorageConflictError,
   StorageUnavailableError,
   type StorageWrite,
-} from '../../outbox/server/storage';
+} from '../../outbox/server';
 import { type Logger, silentLogger } from './log';
 import {
   createPgPool,

@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { type Clock, type IdGenerator, newId, systemClock } from '../../outbox/ids';
-import type { AuthCrypto } from '../../outbox/server/auth/auth-crypto';
-import type { AuthStore } from '../../outbox/server/auth/auth-store';
-import { createUserAccess } from '../../outbox/server/auth/user-access';
-import { behindProxies, directConnection } from '../../outbox/server/connection';
-import type { ServerStorage } from '../../outbox/server/storage';
+import {
+  type AuthCrypto,
+  type AuthStore,
+  behindProxies,
+  createUserAccess,
+  directConnection,
+  type ServerStorage,
+} from '../../outbox/server';
 import { createApp } from './app';
 import { DATABASE_FILE, type ServerConfig } from './config';
 import { type Logger, silentLogger } from './log';

@@ -1,4 +1,4 @@
-import type { AuthStore, StoredSession, StoredUser, UserSummary } from '../../outbox/server/auth/auth-store';
+import type { AuthStore, StoredSession, StoredUser, UserSummary } from '../../outbox/server';
 import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
 
 export interface SqliteAuthStoreOptions {

@@ -16,8 +16,8 @@ import {
   type ServerStorageTx,
   StorageConflictError,
   type StorageWrite,
-} from '../../outbox/server/storage';
-import { takingTurns } from '../../outbox/server/turns';
+  takingTurns,
+} from '../../outbox/server';
 import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
 
 /**

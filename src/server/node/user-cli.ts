@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { systemClock } from '../../outbox/ids';
-import { createUserAdmin, type UserAdmin } from '../../outbox/server/auth/user-admin';
+import { createUserAdmin, type UserAdmin } from '../../outbox/server';
 import { ConfigError, DATABASE_FILE, parseStorageConfig, type StorageConfig } from './config';
 import { createNodeAuthCrypto } from './node-auth-crypto';
 import { createPgAuthStore } from './pg-auth-store';

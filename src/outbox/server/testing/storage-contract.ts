@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/outbox/ids';
-import type { WireClientEvent, WireServerEvent } from '../../src/outbox/protocol/messages';
-import { formatPullCursor, parsePullCursor, START_CURSOR } from '../../src/outbox/server/pull-cursor';
+import { uuidv7Generator } from '../../ids';
+import type { WireClientEvent, WireServerEvent } from '../../protocol/messages';
+import { formatPullCursor, parsePullCursor, START_CURSOR } from '../pull-cursor';
 import {
   type PullRequest,
   type ServerStats,
@@ -10,16 +9,61 @@ import {
   type ServerStorageTx,
   StorageConflictError,
   type StorageWrite,
-} from '../../src/outbox/server/storage';
+} from '../storage';
+
+/** The assertions the suite makes, as Vitest's and Jest's `expect` provide them. */
+export interface ContractAssertion {
+  toBe(expected: unknown): void;
+  toEqual(expected: unknown): void;
+  toMatchObject(expected: object): void;
+  toBeInstanceOf(expected: abstract new (...args: never[]) => unknown): void;
+  toContain(item: unknown): void;
+  toBeGreaterThan(expected: number): void;
+  toHaveLength(length: number): void;
+  readonly resolves: {
+    toBe(expected: unknown): Promise<unknown>;
+    toEqual(expected: unknown): Promise<unknown>;
+    toMatchObject(expected: object): Promise<unknown>;
+  };
+  readonly rejects: {
+    toBe(expected: unknown): Promise<unknown>;
+    toMatchObject(expected: object): Promise<unknown>;
+    toBeInstanceOf(expected: abstract new (...args: never[]) => unknown): Promise<unknown>;
+    toThrow(expected?: string | RegExp): Promise<unknown>;
+  };
+}
 
 /**
- * What every `ServerStorage` must do, whatever it is built on: run it with
- * `runStorageContract('sqlite', async () => ({ storage, cleanup }))`. Each test gets a fresh, empty storage.
+ * The test runner's functions the suite runs on: pass Vitest's (`import { afterEach, beforeEach, describe,
+ * expect, it } from 'vitest'`) or Jest's globals. The core imports no test runner.
  */
-export function runStorageContract(
-  name: string,
-  makeStorage: () => Promise<{ storage: ServerStorage; cleanup(): Promise<void> }>,
-): void {
+export interface ContractTestApi {
+  describe(name: string, body: () => void): void;
+  it(name: string, body: () => Promise<void>): void;
+  beforeEach(body: () => Promise<void>): void;
+  afterEach(body: () => Promise<void>): void;
+  readonly expect: ((actual: unknown) => ContractAssertion) & {
+    objectContaining(sample: Record<string, unknown>): unknown;
+  };
+}
+
+/** A fresh, empty storage for one test, and how to dispose of it. */
+export type MakeStorage = () => Promise<{ storage: ServerStorage; cleanup(): Promise<void> }>;
+
+/**
+ * What every `ServerStorage` must do, whatever it is built on: uniqueness of eventIds and stream versions
+ * refused by the storage itself, streams without holes, atomic transactions that read their own writes,
+ * serverSeqs never handed out twice, pulls by cursor in pages, owners. Memory, SQLite and PostgreSQL pass
+ * it; so must yours:
+ *
+ * ```ts
+ * runStorageContract('my storage', async () => ({ storage, cleanup }), { afterEach, beforeEach, describe, expect, it });
+ * ```
+ *
+ * Each test gets a fresh, empty storage from `makeStorage`.
+ */
+export function runStorageContract(name: string, makeStorage: MakeStorage, test: ContractTestApi): void {
+  const { afterEach, beforeEach, describe, expect, it } = test;
   describe(`ServerStorage contract: ${name}`, () => {
     const ids = uuidv7Generator();
     let storage: ServerStorage;
@@ -46,14 +90,14 @@ export function runStorageContract(
         clientId: clientA,
       };
       if (version === 1) {
-        const orderId = streamId.slice('order-'.length);
+        const ledgerId = streamId.slice('ledger-'.length);
         return {
           eventId,
           streamId,
           version,
           schemaVersion: 1,
-          type: 'OrderCreated',
-          data: { orderId, customerName: 'Ada Lovelace', currency: 'EUR' },
+          type: 'LedgerOpened',
+          data: { ledgerId, holder: 'Ada Lovelace', currency: 'EUR' },
           metadata,
         };
       }
@@ -62,8 +106,8 @@ export function runStorageContract(
         streamId,
         version,
         schemaVersion: 1,
-        type: 'ProductAdded',
-        data: { sku: `SKU-${version}`, name: 'Widget', quantity: 2, unitPrice: 1250 },
+        type: 'EntryWritten',
+        data: { account: `ACC-${version}`, amount: 1250 },
         metadata,
       };
     }
@@ -74,11 +118,8 @@ export function runStorageContract(
         streamId,
         serverSeq,
         occurredAt: '2026-11-26T12:00:01.000Z',
-        type: 'OrderConfirmed',
-        data: {
-          orderNumber: `SO-${String(serverSeq).padStart(6, '0')}`,
-          confirmedAt: '2026-11-26T12:00:01.000Z',
-        },
+        type: 'LedgerApproved',
+        data: { ledgerNumber: `LG-${String(serverSeq).padStart(6, '0')}` },
       };
     }
 
@@ -88,12 +129,13 @@ export function runStorageContract(
         streamId,
         serverSeq,
         occurredAt: '2026-11-26T12:00:01.000Z',
-        type: 'OrderRejected',
-        data: { code: 'credit_limit', reason: 'Over the limit' },
+        type: 'LedgerDeclined',
+        data: { code: 'over_limit' },
       };
     }
 
-    const newStream = (): string => `order-${ids()}`;
+    // A stream type of the suite's own: a storage stores any stream type's events as they came.
+    const newStream = (): string => `ledger-${ids()}`;
     /** What a storage counts, without the moment's figures some add (how long a transaction is open). */
     const counts = ({ oldestOpenTransactionMs: _moment, ...stored }: ServerStats) => stored;
 
@@ -463,7 +505,7 @@ export function runStorageContract(
         eventsStored: 3,
         streams: 2,
         serverEvents: 3,
-        serverEventsByType: { OrderConfirmed: 2, OrderRejected: 1 },
+        serverEventsByType: { LedgerApproved: 2, LedgerDeclined: 1 },
         duplicatesAnswered: 4,
       });
     });

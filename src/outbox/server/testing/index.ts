@@ -1,0 +1,10 @@
+/**
+ * `@outpost/outbox/server/testing`: the contract every `ServerStorage` passes, to run against your own
+ * storage with your test runner's functions. Re-exports only.
+ */
+export {
+  type ContractAssertion,
+  type ContractTestApi,
+  type MakeStorage,
+  runStorageContract,
+} from './storage-contract';

@@ -32,6 +32,19 @@ export {
 } from './auth/user-access';
 export { type AdminResult, createUserAdmin, type UserAdmin } from './auth/user-admin';
 export { behindProxies, type Connection, createOriginCheck, directConnection, type Peer } from './connection';
+export { createFeedSignal, type FeedListener, type FeedSignal, type FeedSignalOptions } from './feed-signal';
+export type {
+  DeviceRegistration,
+  FeedChanges,
+  FeedEntry,
+  FeedRead,
+  FeedRequest,
+  FeedScope,
+  FeedStorage,
+  HistoryRead,
+  HistoryRequest,
+  PreviousDevice,
+} from './feed-storage';
 export { createSyncHandler, type SyncHandler, type SyncServerOptions } from './http';
 export { type ErrorCode, errorResponse, jsonResponse } from './http-errors';
 export {

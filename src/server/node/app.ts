@@ -13,6 +13,8 @@ import {
   createSyncHandler,
   directConnection,
   errorResponse,
+  type FeedSignal,
+  type FeedStorage,
   type Peer,
   type ServerStorage,
   type UserAccess,
@@ -48,6 +50,12 @@ export interface AppOptions {
   readonly corsOrigin?: string | readonly string[] | null;
   readonly maxBodyBytes?: number;
   readonly logger?: Logger;
+  /** The feed extension (docs/protocol.md, "The feed"); without it the server speaks protocol v1 only. */
+  readonly feed?: FeedStorage | null;
+  /** Its live channel's signal, closed by the server at shutdown. */
+  readonly feedSignal?: FeedSignal;
+  /** STREAM_SHARING=shop: every signed-in user sees and changes every stream. */
+  readonly shareStreams?: boolean;
 }
 
 export interface AppEnv {
@@ -87,6 +95,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     maxBodyBytes: options.maxBodyBytes ?? MAX_BATCH_BYTES,
     ...(users ? { access: users.access } : {}),
     isForeignOrigin,
+    feed: options.feed ?? null,
+    ...(options.feedSignal ? { feedSignal: options.feedSignal } : {}),
+    shareStreams: options.shareStreams === true,
+    secureCookie: (request) =>
+      users?.alwaysSecureCookie === true || connection.publicOrigin(request).startsWith('https:'),
   });
   const auth =
     users &&

@@ -2,6 +2,8 @@
  * `@outpost/outbox/server/testing`: the contract every `ServerStorage` passes, to run against your own
  * storage with your test runner's functions. Re-exports only.
  */
+
+export { type MakeFeedStorage, runFeedContract } from './feed-contract';
 export {
   type ContractAssertion,
   type ContractTestApi,

@@ -41,10 +41,13 @@ export type {
   OutboxRow,
   OutboxStatus,
   StoredClientEvent,
+  StoredDiscardRecord,
   StoredEvent,
   StoredLocalEvent,
+  StoredRefusalRecord,
   StoredServerEvent,
   StoredSyncState,
+  StoredUnreadEvent,
   StreamRow,
   SyncState,
 } from '../storage/rows';

@@ -133,6 +133,8 @@ function plainRecords(tx: IDBTransaction, KeyRange: typeof IDBKeyRange, touched:
 
     appendEvents: (events) =>
       requests(events.map((event) => writing('events').add(event))).then((keys) => keys.map(Number)),
+    putEvents: (events) => putEach('events', events),
+    deleteEvents: (positions) => deleteEach('events', positions),
     eventsAt: (positions) => getEach('events', positions),
     eventsBetween: (from, to) => {
       const range = inclusive(from, to);
@@ -166,6 +168,7 @@ function plainRecords(tx: IDBTransaction, KeyRange: typeof IDBKeyRange, touched:
     putDeliveries: (rows) => putEach('deliveries', rows),
     commands: (commandIds) => getEach('commands', commandIds),
     addCommands: (rows) => addEach('commands', rows),
+    putCommands: (rows) => putEach('commands', rows),
 
     meta: (key) => request(store('meta').get(key)).then((row: { value?: unknown } | undefined) => row?.value),
     putMeta: (key, value) => request(writing('meta').put({ key, value })).then(done),

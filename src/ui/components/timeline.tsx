@@ -73,6 +73,7 @@ function EventDelivery({
 }) {
   if (event.kind === 'server') return <span className="badge badge--delivery-server">From server</span>;
   if (event.kind === 'local') return <span className="badge">On this device</span>;
+  if (event.kind === 'unread') return <span className="badge">Needs an update</span>;
   // Delivered rows are deleted from the outbox: an event without a row has nothing left to send.
   return <DeliveryBadge status={deliveryStateOf(row, { version: event.version, discardedFromVersion })} />;
 }

@@ -43,7 +43,7 @@ function foldKept(
 ): unknown {
   let state: unknown = type.initialState;
   for (const event of events) {
-    if (event.kind === 'local') continue;
+    if (event.kind === 'local' || event.kind === 'unread') continue;
     if (
       event.kind === 'client' &&
       discardedFromVersion !== undefined &&
@@ -88,8 +88,19 @@ export function projectStream(
   const rows: Record<string, ReadModelRow | null> = {};
   const increments: CounterIncrement[] = [];
   let foldedPosition = current?.foldedPosition;
+  let unread = current?.unread ?? 0;
   for (const event of fresh) {
     foldedPosition = event.position ?? foldedPosition;
+    // Neither read here nor a change of the stream's facts: what this build cannot read is counted (the
+    // stream then takes no command), and a refusal record is the timeline's alone.
+    if (event.kind === 'unread') {
+      unread += 1;
+      // Its version stays taken: the stream's next is after it.
+      if (event.version !== undefined)
+        stream = { ...stream, version: Math.max(stream.version, event.version) };
+      continue;
+    }
+    if (event.kind === 'local' && event.type === 'CommandRefused') continue;
     const before = state;
     updatedAt = event.occurredAt;
     createdAt ??= event.occurredAt;
@@ -131,6 +142,7 @@ export function projectStream(
     ...(createdAt === undefined ? {} : { createdAt }),
     ...(updatedAt === undefined ? {} : { updatedAt }),
     ...(foldedPosition === undefined ? {} : { foldedPosition }),
+    ...(unread > 0 ? { unread } : {}),
   };
   return { id, stream, rows, increments };
 }
@@ -336,7 +348,9 @@ export async function projectEvents(
   // IndexedDB requests, so the projection loop below awaits nothing.
   const stored = new Map<string, StoredEvent[]>();
   for (const streamId of streamIds) {
-    if (byStream.get(streamId)?.some((event) => event.kind === 'local')) {
+    if (
+      byStream.get(streamId)?.some((event) => event.kind === 'local' && event.type === 'DeliveryDiscarded')
+    ) {
       stored.set(streamId, await records.streamEvents(streamId));
     }
   }

@@ -15,6 +15,7 @@ export {
   type StorageErrorCode,
   StreamArchivedError,
   StreamDiscardedError,
+  StreamNeedsUpdateError,
 } from '../device/commands/errors';
 export { EventBus } from '../device/event-bus';
 export {

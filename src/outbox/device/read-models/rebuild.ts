@@ -1,5 +1,7 @@
 import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '../../storage/outbox-database';
+import type { StoredEvent } from '../../storage/rows';
 import type { StreamTypes } from '../../stream-types';
+import { readAgain } from '../sync/feed-events';
 import { projectEvents } from './projections';
 import { KEPT_COUNTERS_KEY, type KeptCounters, keptCounterRows } from './retention';
 
@@ -43,9 +45,15 @@ export async function rebuildWithin(
   }
   let after = 0;
   for (;;) {
-    const page = await records.eventsAfter(after, pageSize);
-    const last = page.at(-1);
+    const stored = await records.eventsAfter(after, pageSize);
+    const last = stored.at(-1);
     if (last?.position === undefined) break;
+    // What another device wrote with a newer version of the app is read again: this build may know it now.
+    const page: StoredEvent[] = stored.map((event) =>
+      event.kind === 'unread' ? (readAgain(types, event) ?? event) : event,
+    );
+    const read = page.filter((event, index) => event !== stored[index]);
+    if (read.length > 0) await records.putEvents(read);
     // projectEvents also reads each touched stream's outbox rows, so delivery facts come back too.
     await projectEvents(records, types, page);
     after = last.position;

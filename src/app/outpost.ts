@@ -39,6 +39,8 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const { db, origin, worker: given, endpoint, ...rest } = options;
   const worker = given ?? registerWorker({ dev: import.meta.env.DEV });
   const outbox = await openOutbox({
+    // Every device's orders and counts, and races settled by deciding again (docs/sync.md, "The feed").
+    feed: true,
     ...rest,
     database: db ?? openAppDb(),
     endpoint: endpoint ?? resolveSyncEndpoint(origin ?? location.origin, configuredSyncUrl()),

@@ -24,7 +24,14 @@ const backendReady = createWorkerBackend({
   ids: uuidv7Generator(systemClock),
   isOnline: () => self.navigator.onLine,
 });
-registerWorkerSync(self, { streamTypes, schemaVersion: SCHEMA_VERSION, endpoint, backend: backendReady });
+registerWorkerSync(self, {
+  streamTypes,
+  schemaVersion: SCHEMA_VERSION,
+  endpoint,
+  backend: backendReady,
+  // Every device's orders and counts, and races settled by deciding again (docs/sync.md, "The feed").
+  feed: true,
+});
 
 /** A same-origin page load that is not the API (opening `/api/sync/health` in a tab must reach the server). */
 function isAppNavigation(request: Request): boolean {

@@ -28,6 +28,8 @@ const IDLE: SyncStatus = {
   parked: 0,
   parkedFor: [],
   unsentStreams: null,
+  history: null,
+  vanished: null,
 };
 
 let outpost: TestOutpost;

@@ -48,6 +48,8 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       events={loaded.events}
       outbox={loaded.outbox}
       discardedFromVersion={loaded.discardedFromVersion}
+      authors={loaded.authors}
+      ownClientIds={loaded.ownClientIds}
       headingId="order-heading"
       back={BACK}
       title={summary.customerName}

@@ -41,6 +41,8 @@ export type {
   DeliveryRow,
   OutboxRow,
   OutboxStatus,
+  RefusalCause,
+  RefusalFacts,
   StoredClientEvent,
   StoredDiscardRecord,
   StoredEvent,

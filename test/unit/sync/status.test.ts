@@ -30,6 +30,8 @@ const facts = (
   parked: 0,
   account: initialAccount,
   unsentStreams: null,
+  catchUp: null,
+  vanished: null,
   ...overrides,
   meta: { ...initialSyncMeta, ...overrides.meta },
 });
@@ -173,6 +175,8 @@ describe('liveSyncStatus on the database', () => {
       parked: 0,
       parkedFor: [],
       unsentStreams: null,
+      history: null,
+      vanished: null,
     });
 
     const written = clock.now();

@@ -1,7 +1,9 @@
 import * as v from 'valibot';
 import { UuidSchema } from '../../fields';
 import { DeviceNameSchema } from '../../protocol/feed';
+import { ok, type Result } from '../../result';
 import type { OutboxDatabase, OutboxRecords } from '../../storage/outbox-database';
+import { type ValidationError, validate } from '../../validation';
 
 /**
  * This device as others see it (docs/sync.md, "Devices"): the name a person gave it (or none yet: a name made
@@ -62,14 +64,21 @@ export function recordDevice(database: OutboxDatabase, registered: DeviceRegiste
   });
 }
 
-/** The person named this device; the server hears it at the next sync. A bad name throws and stores nothing. */
-export function renameDevice(database: OutboxDatabase, name: string): Promise<string> {
-  const checked = v.parse(DeviceNameSchema, name);
-  return database.transact('rw', ['meta'], async (records) => {
+/**
+ * The person named this device; the server hears it at the next sync. A name that is not one (empty, too
+ * long) is a `ValidationError` and nothing is stored.
+ */
+export async function renameDevice(
+  database: OutboxDatabase,
+  name: string,
+): Promise<Result<string, ValidationError>> {
+  const checked = validate(DeviceNameSchema, name);
+  if (!checked.ok) return checked;
+  await database.transact('rw', ['meta'], async (records) => {
     const current = await readDeviceWithin(records);
-    await records.putMeta(DEVICE_KEY, { ...current, name: checked });
-    return checked;
+    await records.putMeta(DEVICE_KEY, { ...current, name: checked.value });
   });
+  return ok(checked.value);
 }
 
 export function readVanished(value: unknown): Vanished | null {

@@ -41,6 +41,11 @@ export interface PlainDatabaseOptions {
   readonly IDBKeyRange?: typeof IDBKeyRange;
   /** Tells other contexts' Dexie of each committed write; defaults to Dexie's BroadcastChannel. */
   readonly notify?: ChangeNotifier;
+  /**
+   * The connection was dropped: a page upgrades the database, or the browser deleted it (the site's data
+   * was cleared). What was read from it before (the clientId) may no longer be true.
+   */
+  readonly onConnectionLost?: () => void;
 }
 
 export interface PlainOutboxDatabase extends OutboxDatabase {
@@ -243,6 +248,7 @@ export function openPlainDatabase(options: PlainDatabaseOptions): PlainOutboxDat
         const forget = () => {
           db.close();
           connection = null;
+          options.onConnectionLost?.();
         };
         // A page is upgrading (or deleting) the database: step aside, reopen (and re-check) on next use.
         db.onversionchange = forget;

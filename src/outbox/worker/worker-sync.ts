@@ -81,6 +81,11 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     streamTypes: options.streamTypes,
     schemaVersion: options.schemaVersion,
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
+    // Upgraded, or deleted with the site's data: the next flush starts an engine on what it holds now (a
+    // database made again has a clientId of its own, which this worker must not send as the old one).
+    onConnectionLost: () => {
+      flushPromise = null;
+    },
   });
 
   const start = async (): Promise<CoordinatedFlush> => {

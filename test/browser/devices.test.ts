@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPostgres, type TestPostgres } from '../server/support/postgres';
 import { stopAllServers } from '../server/support/server-process';
+import { launchChromium } from './support/browser';
 import { buildProductionOnce } from './support/build-demo';
 import {
   clientEventsOf,
@@ -12,6 +13,7 @@ import {
   expectReadModelsEqualRebuild,
   nameDevice,
   openDevice,
+  openIn,
   signIn,
   startUsersServer,
   type UsersServerProcess,
@@ -38,6 +40,7 @@ let distDir: string;
 let postgres: TestPostgres;
 const folders: { remove(): void }[] = [];
 const devices: Device[] = [];
+const browsers: Browser[] = [];
 const profiles: string[] = [];
 
 beforeAll(async () => {
@@ -47,6 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const device of devices) await device.close().catch(() => undefined);
+  for (const browser of browsers) await browser.close().catch(() => undefined);
   await stopAllServers();
   await postgres?.stop();
   for (const folder of folders) folder.remove();
@@ -200,9 +204,17 @@ describe.each(journeys)('several devices of one person, on $storage', ({ databas
 });
 
 describe('another user, and a device whose database vanished', () => {
-  it('shows bob none of alice’s orders, says plainly when a device’s database vanished, and shares a shop’s when it shares its streams', async () => {
-    const server = await startUsersServer({ distDir, users: PASSWORDS, folders });
-    const a = await device(server.origin);
+  it('says plainly when a device’s database vanished, shows bob none of alice’s orders, and shares a shop’s when it shares its streams', async () => {
+    const [server, shop] = await Promise.all([
+      startUsersServer({ distDir, users: PASSWORDS, folders }),
+      startUsersServer({ distDir, users: PASSWORDS, folders, env: { STREAM_SHARING: 'shop' } }),
+    ]);
+    // One browser, a profile (context) per device: none of these needs to outlive its browser.
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const profile = async (origin: string) => openIn(await browser.newContext(), origin);
+
+    const a = await profile(server.origin);
     await signIn(a.page, 'alice', PASSWORDS.alice);
     await nameDevice(a.page, 'Till');
     await takeOrder(a.page, plan('Pier Kiosk'));
@@ -222,7 +234,7 @@ describe('another user, and a device whose database vanished', () => {
     await notice.getByRole('button', { name: 'Dismiss' }).click();
     await notice.waitFor({ state: 'hidden' });
 
-    const bob = await device(server.origin);
+    const bob = await profile(server.origin);
     await signIn(bob.page, 'bob', PASSWORDS.bob);
     await within(SETTLE_MS, 'bob’s device has read the feed', async () =>
       /Up to date/.test((await statusBar(bob.page).textContent()) ?? ''),
@@ -230,15 +242,9 @@ describe('another user, and a device whose database vanished', () => {
     expect(await orderRow(bob.page, 'Pier Kiosk').count()).toBe(0);
     expect(await bob.page.getByRole('list', { name: 'Orders' }).getByRole('listitem').count()).toBe(0);
 
-    // The same people on a server that shares the shop's streams.
-    const shop = await startUsersServer({
-      distDir,
-      users: PASSWORDS,
-      folders,
-      env: { STREAM_SHARING: 'shop' },
-    });
-    const alicesTill = await device(shop.origin);
-    const bobsPhone = await device(shop.origin);
+    // The same people on a server whose shop shares its streams: bob's device shows alice's order, live.
+    const alicesTill = await profile(shop.origin);
+    const bobsPhone = await profile(shop.origin);
     await signIn(alicesTill.page, 'alice', PASSWORDS.alice);
     await signIn(bobsPhone.page, 'bob', PASSWORDS.bob);
     await takeOrder(alicesTill.page, plan('Lighthouse Bar'));

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rebuildReadModels } from '../../src/outbox/device/read-models/rebuild';
 import type { SyncEngine } from '../../src/outbox/device/sync/engine';
 import { syncStorage } from '../../src/outbox/device/sync/sync-storage';
-import type { OutboxDatabase, OutboxRecords } from '../../src/outbox/storage/outbox-database';
-import type { StoredEvent, StoredRefusalRecord } from '../../src/outbox/storage/rows';
+import type { StoredRefusalRecord } from '../../src/outbox/storage/rows';
+import { crashOnceOnFeedPage } from './support/crash-once';
 import {
   type CoreClient,
   type CoreServer,
@@ -229,7 +229,7 @@ describe('deciding again when another device changed the same stream first', () 
     await settle(b, feedEngine(b, server));
 
     // The push is answered version_conflict; the rebase's transaction then dies half-way (a crash).
-    const crashing = crashOnce(a.db);
+    const crashing = crashOnceOnFeedPage(a.db);
     const engine = a.engine(server, {
       feed: true,
       userAgent: 'Test',
@@ -255,28 +255,3 @@ describe('deciding again when another device changed the same stream first', () 
     await expectRebuildAgrees(a);
   });
 });
-
-/** The database, with a transaction that breaks once: the first feed page stored aborts after its writes began. */
-function crashOnce(db: OutboxDatabase): { database: OutboxDatabase; crashed: () => boolean } {
-  let crashed = false;
-  const database: OutboxDatabase = {
-    get streamTypes() {
-      return db.streamTypes;
-    },
-    transact(mode, scope, work) {
-      if (crashed || !scope.includes('commands') || mode !== 'rw') return db.transact(mode, scope, work);
-      return db.transact(mode, scope, (records) => {
-        const breaking: OutboxRecords = {
-          ...records,
-          async appendEvents(events: readonly StoredEvent[]) {
-            await records.appendEvents(events);
-            crashed = true;
-            throw new Error('the tab was killed');
-          },
-        };
-        return work(breaking);
-      });
-    },
-  };
-  return { database, crashed: () => crashed };
-}

@@ -34,6 +34,11 @@ export async function openDevice(profileDir: string, origin: string): Promise<De
     headless: true,
     args: CHROMIUM_ARGS,
   });
+  return openIn(context, origin);
+}
+
+/** The app open in `context` (a profile of a browser already running), as a device of its own. */
+export async function openIn(context: BrowserContext, origin: string): Promise<Device> {
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20_000);
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
@@ -94,10 +99,13 @@ export async function startUsersServer(options: {
   const data = tempDir('devices');
   options.folders.push(data);
   const env = { ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}), ...options.env };
-  for (const [username, password] of Object.entries(options.users)) {
-    const added = await runUserCommand(data.path, ['add', username], { stdin: `${password}\n`, env });
-    if (added.code !== 0) throw new Error(`user add ${username} failed: ${added.stderr}`);
-  }
+  // The database takes the CLI runs in turn; run at once they cost one start-up of the CLI, not one each.
+  await Promise.all(
+    Object.entries(options.users).map(async ([username, password]) => {
+      const added = await runUserCommand(data.path, ['add', username], { stdin: `${password}\n`, env });
+      if (added.code !== 0) throw new Error(`user add ${username} failed: ${added.stderr}`);
+    }),
+  );
   const process = await startServerProcess({
     dataDir: data.path,
     distDir: options.distDir,

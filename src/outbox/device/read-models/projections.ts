@@ -323,6 +323,14 @@ export async function writeProjections(
   ]);
 }
 
+export interface ProjectOptions {
+  /**
+   * Streams the caller knows this device held nothing of before (no snapshot, so no delivery or outbox row
+   * either): a new device's history is almost all of them, and reading their rows would find nothing.
+   */
+  readonly newStreams?: ReadonlySet<string>;
+}
+
 /**
  * Folds stored events (client, server and local records) into the streams' snapshots, their read models and
  * their delivery facts. Streams of a type this app does not have are skipped (their events stay stored).
@@ -334,15 +342,25 @@ export async function projectEvents(
   records: OutboxRecords,
   types: StreamTypes,
   events: readonly StoredEvent[],
+  options: ProjectOptions = {},
 ): Promise<StreamProjection[]> {
   if (events.length === 0) return [];
   const byStream = groupByStream(events);
   const streamIds = [...byStream.keys()].filter((streamId) => types.parse(streamId) !== null);
-  const [streams, deliveries, outbox] = await all([
-    records.streams(streamIds),
-    records.deliveries(streamIds),
-    outboxRowsByStream(records, streamIds),
+  const fresh = options.newStreams;
+  // A stream new to this device has no snapshot, delivery row or outbox row: nothing of it to read.
+  const known = fresh ? streamIds.filter((streamId) => !fresh.has(streamId)) : streamIds;
+  const [knownStreams, knownDeliveries, outbox] = await all([
+    records.streams(known),
+    records.deliveries(known),
+    outboxRowsByStream(records, known),
   ]);
+  const streamOf = new Map(known.map((streamId, index) => [streamId, knownStreams[index]] as const));
+  const deliveryOfStream = new Map(
+    known.map((streamId, index) => [streamId, knownDeliveries[index]] as const),
+  );
+  const streams = streamIds.map((streamId) => streamOf.get(streamId));
+  const deliveries = streamIds.map((streamId) => deliveryOfStream.get(streamId));
 
   // A local record (a discard) folds the stream again from its stored events: fetch those first, with
   // IndexedDB requests, so the projection loop below awaits nothing.

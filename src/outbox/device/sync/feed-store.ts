@@ -127,7 +127,7 @@ export async function storeFeedPageWithin(
   const streamIds = unique(page.events.map((event) => event.streamId));
   const [storedIds, ownRows, tombstones, snapshots, leases, authors, retention] = await all([
     records.storedEventIds(eventIds),
-    records.outboxRows(eventIds),
+    ownOutboxRows(records, eventIds),
     records.archivedStreams(streamIds),
     records.streams(streamIds),
     records.leases(),
@@ -197,10 +197,12 @@ export async function storeFeedPageWithin(
     position: writtenPositions[index] ?? 0,
   }));
 
+  const newStreams = new Set(streamIds.filter((streamId) => snapshotOf.get(streamId) === undefined));
   await projectEvents(
     records,
     types,
     storedFresh.filter((event) => !rebased.has(event.streamId)),
+    { newStreams },
   );
   for (const plan of plans) {
     await reproject(records, plan, [
@@ -231,6 +233,22 @@ export async function storeFeedPageWithin(
     refused,
     delivered: delivered.length,
   };
+}
+
+/**
+ * This device's outbox rows among the page's events (its own events coming back). Usually the outbox holds
+ * nothing (a new device) or little: its size is counted first, and only a non-empty outbox is looked up.
+ */
+async function ownOutboxRows(
+  records: OutboxRecords,
+  eventIds: readonly string[],
+): Promise<(OutboxRow | undefined)[]> {
+  const [pending, dead, parked] = await all([
+    records.countRows('pending'),
+    records.countRows('dead'),
+    records.countRows('parked'),
+  ]);
+  return pending + dead + parked === 0 ? [] : records.outboxRows(eventIds);
 }
 
 /** What a rebase of one stream replaces, writes and takes back. */

@@ -73,7 +73,7 @@ const SIZES = quick
       latencySamples: 10,
       heal: { events: 100, outageMs: 5_000, rounds: 1, workboxCapMs: null, capMs: 60_000 },
       appPath: { orders: [0, 1_000], commands: 20, capMs: 5_000, quietMs: 300, coldStarts: 2 },
-      catchUp: { orders: 300, firstRows: 2 },
+      catchUp: { orders: 100, firstRows: 1 },
     }
   : {
       rounds: 5,

@@ -100,6 +100,13 @@ export function StatusBar() {
           <span className="status-item__label">History</span> {historyText(status.history)}
         </span>
       ) : null}
+      {status && status.unread > 0 ? (
+        <span className="status-item">
+          <span className="status-item__label">Needs an update</span> {status.unread}{' '}
+          {status.unread === 1 ? 'change' : 'changes'} from a newer version of Outpost kept here, shown once
+          this device updates
+        </span>
+      ) : null}
       {status && (status.authRequired || status.user !== null || status.signInKnown) ? (
         <Suspense fallback={null}>
           <AccountItem status={status} />

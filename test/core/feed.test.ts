@@ -257,6 +257,7 @@ describe('what this build cannot read', () => {
       ['Added', 'newer_event_version'],
     ]);
     expect(await older.db.table<TallyRow>('tallies').get(tallyId ?? '')).toMatchObject({ total: 10 });
+    expect((await older.db.meta.get('unreadEvents'))?.value).toBe(2);
     const refused = await older.pipeline.execute({ command: { type: 'CloseTally', tallyId } });
     expect(!refused.ok && refused.error.code).toBe('stream_needs_update');
 
@@ -268,6 +269,7 @@ describe('what this build cannot read', () => {
     expect(await updated.table('notes').get(noteId)).toEqual({ id: noteId, text: 'Count the float twice' });
     const kinds = (await updated.events.orderBy('position').toArray()).map((event) => event.kind);
     expect(kinds.filter((kind) => kind === 'unread')).toHaveLength(1);
+    expect((await updated.meta.get('unreadEvents'))?.value).toBe(1);
     updated.close();
     await updated.delete();
   });

@@ -30,6 +30,7 @@ const IDLE: SyncStatus = {
   unsentStreams: null,
   history: null,
   vanished: null,
+  unread: 0,
 };
 
 let outpost: TestOutpost;

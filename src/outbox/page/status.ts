@@ -63,6 +63,8 @@ export interface SyncStatus {
   readonly history: { readonly loaded: number; readonly total: number | null } | null;
   /** The server said this browser's database vanished since its last visit: what it was then. */
   readonly vanished: SyncFacts['vanished'];
+  /** Changes another device made with a newer version of the app, kept here until this one updates. */
+  readonly unread: number;
 }
 
 /** The facts the schedule decides on (`nextWakeAt`), shared with the page's timer so both agree. */
@@ -109,6 +111,7 @@ export function deriveSyncStatus(facts: SyncFacts, online: boolean, now: number)
         ? { loaded: facts.catchUp.loaded, total: facts.catchUp.total }
         : null,
     vanished: facts.vanished,
+    unread: facts.unread,
   };
 }
 

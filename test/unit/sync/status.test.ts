@@ -32,6 +32,7 @@ const facts = (
   unsentStreams: null,
   catchUp: null,
   vanished: null,
+  unread: 0,
   ...overrides,
   meta: { ...initialSyncMeta, ...overrides.meta },
 });
@@ -177,6 +178,7 @@ describe('liveSyncStatus on the database', () => {
       unsentStreams: null,
       history: null,
       vanished: null,
+      unread: 0,
     });
 
     const written = clock.now();

@@ -2,6 +2,7 @@ import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '..
 import type { StoredEvent } from '../../storage/rows';
 import type { StreamTypes } from '../../stream-types';
 import { readAgain } from '../sync/feed-events';
+import { UNREAD_KEY } from '../sync/feed-state';
 import { projectEvents } from './projections';
 import { KEPT_COUNTERS_KEY, type KeptCounters, keptCounterRows } from './retention';
 
@@ -44,6 +45,7 @@ export async function rebuildWithin(
     if (table in types.tables) await records.putReadModelRows(table, rows);
   }
   let after = 0;
+  let unread = 0;
   for (;;) {
     const stored = await records.eventsAfter(after, pageSize);
     const last = stored.at(-1);
@@ -54,10 +56,12 @@ export async function rebuildWithin(
     );
     const read = page.filter((event, index) => event !== stored[index]);
     if (read.length > 0) await records.putEvents(read);
+    unread += page.filter((event) => event.kind === 'unread').length;
     // projectEvents also reads each touched stream's outbox rows, so delivery facts come back too.
     await projectEvents(records, types, page);
     after = last.position;
   }
+  await records.putMeta(UNREAD_KEY, unread);
 }
 
 /** `rebuildWithin` in a transaction of its own. */

@@ -76,3 +76,12 @@ export function parseCatchUp(value: unknown): CatchUp | null {
   const parsed = v.safeParse(CatchUpSchema, value);
   return parsed.success ? parsed.output : null;
 }
+
+/**
+ * How many events this device keeps unread (a newer app wrote them: `StoredUnreadEvent`), for the status: the
+ * feed adds what it stores, the rebuild after an update counts what it still cannot read.
+ */
+export const UNREAD_KEY = 'unreadEvents';
+
+export const unreadCountOf = (value: unknown): number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;

@@ -42,6 +42,8 @@ import {
   readAuthorsWithin,
   readFeedStateWithin,
   sameFeedState,
+  UNREAD_KEY,
+  unreadCountOf,
 } from './feed-state';
 import { syncTables } from './outbox-store';
 import { type PendingCommand, rebase } from './rebase';
@@ -217,7 +219,11 @@ export async function storeFeedPageWithin(
   if (retired.tombstones.length > 0) await retire(records, retired);
 
   const nextAuthors = { ...authors, ...page.authors };
+  const unread = storedFresh.filter((event) => event.kind === 'unread').length;
   await all([
+    unread > 0
+      ? records.meta(UNREAD_KEY).then((count) => records.putMeta(UNREAD_KEY, unreadCountOf(count) + unread))
+      : undefined,
     records.putMeta(page.key, page.next),
     JSON.stringify(nextAuthors) === JSON.stringify(authors)
       ? undefined

@@ -3,7 +3,7 @@ import type { LeaseRow, OutboxRow } from '../../storage/rows';
 import { splitStreamId } from '../../stream-ids';
 import { type Account, readAccountWithin } from './account';
 import { readVanished, VANISHED_KEY, type Vanished } from './device-record';
-import { CATCH_UP_KEY, type CatchUp, parseCatchUp } from './feed-state';
+import { CATCH_UP_KEY, type CatchUp, parseCatchUp, UNREAD_KEY, unreadCountOf } from './feed-state';
 import { readSyncMetaWithin, type SyncMeta } from './sync-meta';
 
 /** A lease as the status needs it: until when, and how many undelivered entries it holds. */
@@ -36,6 +36,8 @@ export interface SyncFacts {
   readonly catchUp: CatchUp | null;
   /** The server said this browser's database vanished since its last visit, and the person has not read it yet. */
   readonly vanished: Vanished | null;
+  /** Events kept unread: a newer version of the app wrote them on another device. */
+  readonly unread: number;
 }
 
 /** The tables the facts come from: a write to any other leaves them as they were. */
@@ -47,17 +49,19 @@ export const SYNC_FACTS_TABLES = ['outbox', 'leases', 'meta'] as const;
  */
 export function readSyncFacts(database: OutboxDatabase): Promise<SyncFacts> {
   return database.transact('r', SYNC_FACTS_TABLES, async (records) => {
-    const [undelivered, dead, parked, [first], leases, meta, account, catchUp, vanished] = await Promise.all([
-      records.countRows('pending'),
-      records.countRows('dead'),
-      records.countRows('parked'),
-      records.pendingRows(undefined, true, 1),
-      records.leases(),
-      readSyncMetaWithin(records),
-      readAccountWithin(records),
-      records.meta(CATCH_UP_KEY),
-      records.meta(VANISHED_KEY),
-    ]);
+    const [undelivered, dead, parked, [first], leases, meta, account, catchUp, vanished, unread] =
+      await Promise.all([
+        records.countRows('pending'),
+        records.countRows('dead'),
+        records.countRows('parked'),
+        records.pendingRows(undefined, true, 1),
+        records.leases(),
+        readSyncMetaWithin(records),
+        readAccountWithin(records),
+        records.meta(CATCH_UP_KEY),
+        records.meta(VANISHED_KEY),
+        records.meta(UNREAD_KEY),
+      ]);
     const [rows, unsent] = await Promise.all([
       leases.length > 0 ? records.outboxRows(leases.flatMap((lease) => lease.eventIds)) : [],
       meta.authRequired ? records.pendingRows(undefined, true, ALL_ROWS) : null,
@@ -69,6 +73,7 @@ export function readSyncFacts(database: OutboxDatabase): Promise<SyncFacts> {
       unsentStreams: unsent === null ? null : streamsByType(unsent),
       catchUp: parseCatchUp(catchUp),
       vanished: readVanished(vanished),
+      unread: unreadCountOf(unread),
     };
   });
 }
@@ -94,7 +99,7 @@ function factsOf(
   leases: readonly LeaseRow[],
   rows: readonly (OutboxRow | undefined)[],
   meta: SyncMeta,
-): Omit<SyncFacts, 'parked' | 'account' | 'unsentStreams' | 'catchUp' | 'vanished'> {
+): Omit<SyncFacts, 'parked' | 'account' | 'unsentStreams' | 'catchUp' | 'vanished' | 'unread'> {
   const pending = new Set(rows.flatMap((row) => (row?.status === 'pending' ? [row.eventId] : [])));
   const held: LeaseFact[] = [];
   for (const lease of leases) {

@@ -80,6 +80,14 @@ async function openOrder(page: Page, customer: string): Promise<void> {
 
 const badges = (page: Page) => page.locator('.stream-screen__badges').first();
 
+/** On an open order: adds a line through the form, and waits until it shows. */
+async function addLine(page: Page, sku: string, productName: string, quantity: number): Promise<void> {
+  await page.getByLabel('Product', { exact: true }).selectOption(sku);
+  await page.getByLabel('Quantity', { exact: true }).fill(String(quantity));
+  await page.getByRole('button', { name: 'Add to order' }).click();
+  await page.getByLabel(`Quantity of ${productName}`).waitFor();
+}
+
 /** Polls until `ready`, and says how long it took; fails with `what` after `boundMs`. */
 async function within(boundMs: number, what: string, ready: () => Promise<boolean>): Promise<number> {
   const started = Date.now();
@@ -149,21 +157,26 @@ describe.each(journeys)('several devices of one person, on $storage', ({ databas
     });
     console.info(`[devices] B showed A's three orders ${liveMs} ms after the server held them`);
 
-    // A goes offline; B cancels one of the orders; A, still offline, adds a line to it.
+    // A goes offline. B cancels one order and adds a line to another; A, still offline, adds a line to each.
     await a.context.setOffline(true);
+    await openOrder(b.page, 'Dock Deli');
+    await addLine(b.page, 'MLK-OAT-1L', 'Oat drink, 1 l', 1);
     await openOrder(b.page, 'Quay Bakery');
     await b.page.getByRole('button', { name: 'Cancel order' }).click();
     await b.page.getByLabel('Reason for cancelling').fill('Customer called the counter');
     await b.page.getByRole('dialog').getByRole('button', { name: 'Cancel order' }).click();
     await badges(b.page).getByText('Cancelled').waitFor();
-    await within(SETTLE_MS, 'B delivers the cancellation', async () =>
-      (await server.feedAs('alice', PASSWORDS.alice)).some((event) => event.type === 'OrderCancelled'),
-    );
+    await within(SETTLE_MS, 'B delivers the cancellation and the line', async () => {
+      const stored = await server.feedAs('alice', PASSWORDS.alice);
+      return (
+        stored.some((event) => event.type === 'OrderCancelled') &&
+        stored.filter((event) => event.type === 'ProductAdded').length === 4
+      );
+    });
+    await openOrder(a.page, 'Dock Deli');
+    await addLine(a.page, 'SYR-VAN-750', 'Vanilla syrup, 750 ml', 3);
     await openOrder(a.page, 'Quay Bakery');
-    await a.page.getByLabel('Product', { exact: true }).selectOption('TEA-GRN-100');
-    await a.page.getByLabel('Quantity', { exact: true }).fill('2');
-    await a.page.getByRole('button', { name: 'Add to order' }).click();
-    await a.page.getByLabel('Quantity of Green tea, 100 bags').waitFor();
+    await addLine(a.page, 'TEA-GRN-100', 'Green tea, 100 bags', 2);
 
     // A comes back and is left alone.
     await a.context.setOffline(false);
@@ -182,6 +195,12 @@ describe.each(journeys)('several devices of one person, on $storage', ({ databas
     );
     const timeline = (await a.page.getByRole('list', { name: 'Timeline' }).textContent()) ?? '';
     expect(timeline).toContain('On Counter tablet (alice)');
+    // A's line on the order B changed too still holds: decided again and delivered, on both devices.
+    for (const page of [a.page, b.page]) {
+      await openOrder(page, 'Dock Deli');
+      await page.getByLabel('Quantity of Vanilla syrup, 750 ml').waitFor({ timeout: SETTLE_MS });
+      await page.getByLabel('Quantity of Oat drink, 1 l').waitFor();
+    }
 
     await expectStoredOnce(server, [a.page, b.page]);
     await expectReadModelsEqualRebuild(a.page);

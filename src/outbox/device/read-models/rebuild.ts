@@ -2,7 +2,7 @@ import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '..
 import type { StoredEvent } from '../../storage/rows';
 import type { StreamTypes } from '../../stream-types';
 import { readAgain } from '../sync/feed-events';
-import { UNREAD_KEY } from '../sync/feed-state';
+import { UNREAD_KEY, unreadCountOf } from '../sync/feed-state';
 import { projectEvents } from './projections';
 import { KEPT_COUNTERS_KEY, type KeptCounters, keptCounterRows } from './retention';
 
@@ -61,7 +61,8 @@ export async function rebuildWithin(
     await projectEvents(records, types, page);
     after = last.position;
   }
-  await records.putMeta(UNREAD_KEY, unread);
+  // Written only when it changed: a rebuild of a device that never met an unread event writes nothing new.
+  if (unreadCountOf(await records.meta(UNREAD_KEY)) !== unread) await records.putMeta(UNREAD_KEY, unread);
 }
 
 /** `rebuildWithin` in a transaction of its own. */

@@ -38,9 +38,10 @@ export interface CatchUpDeps {
 export type CatchUpResult =
   /** The server has no feed: the caller pulls as protocol v1 does. */
   | { readonly kind: 'absent' }
-  | { readonly kind: 'caught-up'; readonly pulled: number }
+  /** `rebased`: new outbox rows written by deciding commands again, to send. */
+  | { readonly kind: 'caught-up'; readonly pulled: number; readonly rebased: number }
   /** A page waits for another flusher's lease over rows it would decide again. */
-  | { readonly kind: 'held'; readonly pulled: number; readonly until: number }
+  | { readonly kind: 'held'; readonly pulled: number; readonly rebased: number; readonly until: number }
   | { readonly kind: 'failed'; readonly error: SyncRequestError };
 
 export async function catchUp(
@@ -53,6 +54,7 @@ export async function catchUp(
   const key = feedStateKey(sender.clientId, deps.deviceClientId);
   let state = await deps.storage.readFeedState(key);
   let pulled = 0;
+  let rebased = 0;
   const store = async (
     next: FeedState,
     page: Parameters<SyncStorage['storeFeedPage']>[0]['events'],
@@ -71,6 +73,7 @@ export async function catchUp(
     if (stored.kind === 'applied') {
       deps.publish(stored.stored);
       pulled += stored.stored.length;
+      rebased += stored.rebased;
       state = next;
     }
     return stored;
@@ -104,9 +107,9 @@ export async function catchUp(
         catchUp: { loaded, total, done },
       },
     );
-    if (stored.kind === 'held') return { kind: 'held', pulled, until: stored.until };
+    if (stored.kind === 'held') return { kind: 'held', pulled, rebased, until: stored.until };
     // Another context is ahead: it reads on.
-    if (stored.kind === 'moved') return { kind: 'caught-up', pulled };
+    if (stored.kind === 'moved') return { kind: 'caught-up', pulled, rebased };
   }
 
   // Then the feed from there, until it has nothing more.
@@ -123,10 +126,10 @@ export async function catchUp(
         authors: page.authors,
       },
     );
-    if (stored.kind === 'held') return { kind: 'held', pulled, until: stored.until };
+    if (stored.kind === 'held') return { kind: 'held', pulled, rebased, until: stored.until };
     if (stored.kind === 'moved' || !page.hasMore) break;
   }
-  return { kind: 'caught-up', pulled };
+  return { kind: 'caught-up', pulled, rebased };
 }
 
 /**

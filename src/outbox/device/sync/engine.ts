@@ -110,16 +110,22 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     });
     return pulling;
   };
+  const flush = (options: FlushOptions = {}): Promise<FlushReport> => {
+    running ??= runFlush(engine, options, () => pull({ exclusive: options.exclusive === true })).finally(
+      () => {
+        running = null;
+      },
+    );
+    return running;
+  };
   return {
-    flush(options = {}) {
-      running ??= runFlush(engine, options, () => pull({ exclusive: options.exclusive === true })).finally(
-        () => {
-          running = null;
-        },
-      );
-      return running;
+    flush,
+    // A pull on its own (a poke of the live channel) that decided commands again sends their new events now.
+    async pull(options = {}) {
+      const pulled = await pull(options);
+      if (engine.sendOwed && running === null) await flush({ exclusive: options.exclusive === true });
+      return pulled;
     },
-    pull,
     async resumeAfterSignIn(newToken) {
       if (newToken !== undefined) engine.token = newToken;
       await engine.storage.patchSyncMeta({ authRequired: false, nextAttemptAt: null, lastError: null });
@@ -146,6 +152,8 @@ interface Engine {
   scanSignIns: number;
   /** Whether the server has the feed: `off` (not asked to read it), unknown until asked, or known. */
   feed: 'off' | 'unknown' | 'present' | 'absent';
+  /** A read of the feed decided commands again and wrote new events to send: the next chance sends them. */
+  sendOwed: boolean;
   readonly userAgent: string;
 }
 
@@ -175,6 +183,7 @@ function engineOf(deps: SyncEngineDeps): Engine {
     scanFrom: null,
     scanSignIns: 0,
     feed: deps.feed === true ? 'unknown' : 'off',
+    sendOwed: false,
     userAgent: deps.userAgent ?? '',
   };
   return engine;
@@ -216,9 +225,25 @@ async function runFlush(
   }
   const flush = startFlush(engine, sender, gate.ignoreBackoff);
   // Only the first claim can meet a dead flusher's lease: while this flush holds the lock nobody else leases.
-  let claim: Claim | null = await engine.storage.claimBatch(
-    claimRequest(engine, flush, options.exclusive === true),
-  );
+  await drain(engine, flush, claimRequest(engine, flush, options.exclusive === true));
+  await pullAfterDelivery(engine, flush, gate.meta, pull);
+  // The pull decided commands again (another device changed their streams first): their new events go now,
+  // in this flush, rather than at whatever wakes the outbox next. Bounded: a third device racing again waits.
+  for (let round = 0; round < SENDS_AFTER_REBASE && engine.sendOwed && flush.outcome === null; round += 1) {
+    engine.sendOwed = false;
+    const delivered = flush.delivered;
+    await drain(engine, flush, claimRequest(engine, flush));
+    if (flush.delivered > delivered) await pullAfterDelivery(engine, flush, gate.meta, pull);
+  }
+  return reportOf(flush, flush.outcome ?? (flush.sent === 0 ? 'idle' : 'drained'), flush.nextAttemptAt);
+}
+
+/** How many times one flush sends what deciding again wrote, before leaving the rest to the next flush. */
+const SENDS_AFTER_REBASE = 3;
+
+/** Steps 2 and 3 until nothing is eligible, a transient failure or a pause: claim, send, record, claim again. */
+async function drain(engine: Engine, flush: Flush, first: ClaimOptions): Promise<void> {
+  let claim: Claim | null = await engine.storage.claimBatch(first);
   while (claim) {
     engine.scanFrom = claim.scanFrom;
     if (claim.entries.length === 0) {
@@ -230,8 +255,6 @@ async function runFlush(
     if (tallyBatch(engine, flush, batch)) break;
     claim = batch.claim;
   }
-  await pullAfterDelivery(engine, flush, gate.meta, pull);
-  return reportOf(flush, flush.outcome ?? (flush.sent === 0 ? 'idle' : 'drained'), flush.nextAttemptAt);
 }
 
 type Gate =
@@ -465,9 +488,11 @@ async function pullAll(engine: Engine, exclusive: boolean): Promise<number> {
         // Rows another flusher holds must be decided again once its answer is known: the pull stays owed,
         // and its lease's expiry is already a wake-up of the schedule.
         engine.feed = 'present';
+        if (caught.rebased > 0) engine.sendOwed = true;
         return caught.pulled;
       case 'caught-up':
         engine.feed = 'present';
+        if (caught.rebased > 0) engine.sendOwed = true;
         await engine.storage.patchSyncMeta(pulledToTheEnd(engine));
         return caught.pulled;
       case 'absent':

@@ -90,6 +90,8 @@ export type FeedPageStored =
       readonly refused: readonly StoredRefusalRecord[];
       /** Own outbox rows the feed proved delivered. */
       readonly delivered: number;
+      /** New outbox rows written by deciding commands again: events to send. */
+      readonly rebased: number;
     }
   /** Another context moved the feed since this page was asked for: it is ahead; nothing was stored. */
   | { readonly kind: 'moved' }
@@ -238,6 +240,7 @@ export async function storeFeedPageWithin(
     stored: [...storedFresh, ...storedWritten],
     refused,
     delivered: delivered.length,
+    rebased: plans.reduce((sum, plan) => sum + plan.events.length, 0),
   };
 }
 

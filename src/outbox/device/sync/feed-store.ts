@@ -331,7 +331,7 @@ async function planRebases(
         // A newer device's change this build cannot read: nothing can be decided on the stream as it is now.
         command: newerDevice ? null : storedCommand(parsed.type, row),
         events,
-        partlyDelivered: row !== undefined && row.eventIds.some((eventId) => !unsentIds.has(eventId)),
+        partlyDelivered: row?.eventIds.some((eventId) => !unsentIds.has(eventId)) === true,
       };
     });
     const keptState = kept.reduce<unknown>(

@@ -9,7 +9,7 @@ import {
   outboxEntriesView,
 } from '../device/read-models/outbox-view';
 import { ACCOUNT_KEY } from '../device/sync/account';
-import { AUTHORS_KEY, type Authors } from '../device/sync/feed-state';
+import { AUTHORS_KEY, type Authors, readAuthors } from '../device/sync/feed-facts';
 import type { Clock } from '../ids';
 import type { DeliveryRow, LeaseRow, OutboxRow, StoredEvent, StreamRow } from '../storage/rows';
 import { splitStreamId } from '../stream-ids';
@@ -105,7 +105,7 @@ export function liveStream(db: OutpostDb, streamId: string, clock: Clock): Obser
           outbox,
           events,
           leases,
-          authors: parseAuthors(authors),
+          authors: readAuthors(authors),
           ownClientIds: ownClientIds(clientId, account),
         };
       }),
@@ -191,11 +191,6 @@ export function liveStreamScreen<T extends object>(
       };
     }),
   );
-}
-
-/** The authors as stored; anything unreadable reads as nobody known. */
-function parseAuthors(value: unknown): Authors {
-  return typeof value === 'object' && value !== null ? (value as Authors) : {};
 }
 
 /** The device's clientId and each signed-in user's on it. */

@@ -4,6 +4,9 @@ import { DeviceNameSchema } from '../../protocol/feed';
 import { ok, type Result } from '../../result';
 import type { OutboxDatabase, OutboxRecords } from '../../storage/outbox-database';
 import { type ValidationError, validate } from '../../validation';
+import { VANISHED_KEY, type Vanished } from './feed-facts';
+
+export { readVanished, VANISHED_KEY, type Vanished } from './feed-facts';
 
 /**
  * This device as others see it (docs/sync.md, "Devices"): the name a person gave it (or none yet: a name made
@@ -12,7 +15,6 @@ import { type ValidationError, validate } from '../../validation';
  * its database vanished since its last visit.
  */
 export const DEVICE_KEY = 'device';
-export const VANISHED_KEY = 'vanished';
 
 export const DeviceRecordSchema = v.object({
   name: v.nullable(DeviceNameSchema),
@@ -21,17 +23,6 @@ export const DeviceRecordSchema = v.object({
 export type DeviceRecord = v.InferOutput<typeof DeviceRecordSchema>;
 
 const noRecord: DeviceRecord = { name: null, registered: null };
-
-/** What the server knew of this browser before its database vanished. */
-export const VanishedSchema = v.object({
-  /** The clientId the browser used then, and its device's name and user as the server knew them. */
-  clientId: UuidSchema,
-  device: v.nullable(v.string()),
-  user: v.nullable(v.string()),
-  /** When this device heard it (epoch ms, this device's clock). */
-  noticedAt: v.number(),
-});
-export type Vanished = v.InferOutput<typeof VanishedSchema>;
 
 export async function readDeviceWithin(records: OutboxRecords): Promise<DeviceRecord> {
   const parsed = v.safeParse(DeviceRecordSchema, await records.meta(DEVICE_KEY));
@@ -79,11 +70,6 @@ export async function renameDevice(
     await records.putMeta(DEVICE_KEY, { ...current, name: checked.value });
   });
   return ok(checked.value);
-}
-
-export function readVanished(value: unknown): Vanished | null {
-  const parsed = v.safeParse(VanishedSchema, value);
-  return parsed.success ? parsed.output : null;
 }
 
 /** The person read the notice. */

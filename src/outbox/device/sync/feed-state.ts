@@ -1,6 +1,17 @@
 import * as v from 'valibot';
-import { UuidSchema } from '../../fields';
 import type { OutboxDatabase, OutboxRecords } from '../../storage/outbox-database';
+import { AUTHORS_KEY, type Authors, readAuthors } from './feed-facts';
+
+export {
+  AUTHORS_KEY,
+  type Authors,
+  CATCH_UP_KEY,
+  type CatchUp,
+  parseCatchUp,
+  readAuthors,
+  UNREAD_KEY,
+  unreadCountOf,
+} from './feed-facts';
 
 /**
  * Where this device stands in the feed (docs/sync.md, "The feed"), kept in `meta` and moved only in the
@@ -42,46 +53,7 @@ export function readFeedState(database: OutboxDatabase, key: string): Promise<Fe
 
 export const sameFeedState = (a: FeedState, b: FeedState): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/**
- * Who wrote with each clientId the feed named (its user, its device's name), kept for the timeline: "added
- * on Counter tablet (alice) at 14:02". Updated with every page, so a renamed device reads as its new name.
- */
-export const AUTHORS_KEY = 'authors';
-
-export const AuthorsSchema = v.record(
-  UuidSchema,
-  v.object({ user: v.nullable(v.string()), device: v.nullable(v.string()) }),
-);
-export type Authors = v.InferOutput<typeof AuthorsSchema>;
-
+/** Who wrote with each clientId the feed named, as stored (`meta.authors`). */
 export async function readAuthorsWithin(records: OutboxRecords): Promise<Authors> {
-  const parsed = v.safeParse(AuthorsSchema, await records.meta(AUTHORS_KEY));
-  return parsed.success ? parsed.output : {};
+  return readAuthors(await records.meta(AUTHORS_KEY));
 }
-
-/**
- * How far a new device's history has come, for the status: streams read of how many. Device-wide (the
- * person signed in now is the one whose history loads), written with each history page.
- */
-export const CATCH_UP_KEY = 'catchUp';
-
-export const CatchUpSchema = v.object({
-  loaded: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
-  total: v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
-  done: v.boolean(),
-});
-export type CatchUp = v.InferOutput<typeof CatchUpSchema>;
-
-export function parseCatchUp(value: unknown): CatchUp | null {
-  const parsed = v.safeParse(CatchUpSchema, value);
-  return parsed.success ? parsed.output : null;
-}
-
-/**
- * How many events this device keeps unread (a newer app wrote them: `StoredUnreadEvent`), for the status: the
- * feed adds what it stores, the rebuild after an update counts what it still cannot read.
- */
-export const UNREAD_KEY = 'unreadEvents';
-
-export const unreadCountOf = (value: unknown): number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;

@@ -2,8 +2,16 @@ import { ALL_ROWS, type OutboxDatabase } from '../../storage/outbox-database';
 import type { LeaseRow, OutboxRow } from '../../storage/rows';
 import { splitStreamId } from '../../stream-ids';
 import { type Account, readAccountWithin } from './account';
-import { readVanished, VANISHED_KEY, type Vanished } from './device-record';
-import { CATCH_UP_KEY, type CatchUp, parseCatchUp, UNREAD_KEY, unreadCountOf } from './feed-state';
+import {
+  CATCH_UP_KEY,
+  type CatchUp,
+  parseCatchUp,
+  readVanished,
+  UNREAD_KEY,
+  unreadCountOf,
+  VANISHED_KEY,
+  type Vanished,
+} from './feed-facts';
 import { readSyncMetaWithin, type SyncMeta } from './sync-meta';
 
 /** A lease as the status needs it: until when, and how many undelivered entries it holds. */

@@ -69,6 +69,11 @@ const RETIRED_META_IN_V5 = ['analytics'];
  * (`stockCountCounts`), rebuilt from the events. New tables only, so version 5 needs no entry in the history.
  */
 
+/*
+ * Version 7, copies of orders: `orders` gains a `copiedFrom` index, so an order's screen finds the orders
+ * copied from it. An index only, rebuilt from the events like every read model after an upgrade.
+ */
+
 export interface OpenAppDbOptions {
   readonly name?: string;
   /**

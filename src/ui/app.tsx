@@ -10,7 +10,7 @@ import { defaultIds, OutpostProvider } from './outpost-context';
 import { parseRoute, type Route, useHash } from './routing';
 import { OrdersListScreen } from './screens/orders-list';
 import { StatusBar, UpdatePrompt } from './status-bar';
-import { NotificationPermissionButton, Toasts } from './toasts';
+import { Toasts } from './toasts';
 import './styles.css';
 
 // The first screen is the orders list and the status bar; everything else is fetched when first opened, so
@@ -38,10 +38,11 @@ export interface AppProps {
   readonly ids?: IdGenerator;
 }
 
-const NAV: readonly { route: Route['name']; href: string; label: string }[] = [
+/** `short`: what a phone's one row of navigation shows; the link's name stays `label`, which contains it. */
+const NAV: readonly { route: Route['name']; href: string; label: string; short?: string }[] = [
   { route: 'orders', href: '#/orders', label: 'Orders' },
   { route: 'new', href: '#/new', label: 'New order' },
-  { route: 'counts', href: '#/counts', label: 'Stock counts' },
+  { route: 'counts', href: '#/counts', label: 'Stock counts', short: 'Counts' },
   { route: 'outbox', href: '#/outbox', label: 'Outbox' },
   { route: 'insights', href: '#/insights', label: 'Insights' },
 ];
@@ -74,18 +75,24 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
         Skip to content
       </button>
       <header className="app-header">
-        <div className="app-header__top">
-          <a className="brand" href="#/orders">
-            Outpost
-          </a>
-          <NotificationPermissionButton />
-        </div>
+        <a className="brand" href="#/orders">
+          Outpost
+        </a>
         <nav aria-label="Main">
           <ul className="nav">
             {NAV.map((item) => (
               <li key={item.route}>
                 <a href={item.href} aria-current={current === item.route ? 'page' : undefined}>
-                  {item.label}
+                  {item.short ? (
+                    <>
+                      <span className="nav__full">{item.label}</span>
+                      <span className="nav__short" aria-hidden="true">
+                        {item.short}
+                      </span>
+                    </>
+                  ) : (
+                    item.label
+                  )}
                 </a>
               </li>
             ))}
@@ -93,12 +100,8 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
         </nav>
       </header>
       <StatusBar />
+      <Toasts />
       <UpdatePrompt />
-      {outpost.demo ? (
-        <Suspense fallback={null}>
-          <DemoControls demo={outpost.demo} />
-        </Suspense>
-      ) : null}
       <main id="main" className="main" tabIndex={-1}>
         <Suspense
           fallback={
@@ -110,7 +113,12 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
           <Screen route={route} />
         </Suspense>
       </main>
-      <Toasts />
+      {/* After the work, not above it: the demo's fault switches are for whoever tries the app out. */}
+      {outpost.demo ? (
+        <Suspense fallback={null}>
+          <DemoControls demo={outpost.demo} />
+        </Suspense>
+      ) : null}
     </OutpostProvider>
   );
 }

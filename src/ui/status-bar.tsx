@@ -1,8 +1,9 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useId, useState } from 'react';
 import type { SyncMode } from '../outbox/browser/sync-mode';
 import type { SyncStatus } from '../outbox/sync/status';
 import { formatAge, formatBytes, formatClock } from './format';
 import { useOutpost } from './outpost-context';
+import { NotificationPermissionButton } from './toasts';
 import { useObservable } from './use-observable';
 
 /**
@@ -59,14 +60,18 @@ function useNow(everyMs: number): number {
 }
 
 /**
- * Connection, delivery and storage at a glance, on every screen. Not a live region: it changes too often
- * to be read out; the toasts announce the outcomes that matter.
+ * Connection, delivery and storage at a glance, on every screen: one line (online, unsent, the sync phase,
+ * what needs attention, the account) that opens on demand onto the rest (the server, what drives sync,
+ * storage, the last error). On a wide screen the rest fits on the same bar and is always shown. Not a live
+ * region: it changes too often to be read out; the toasts announce the outcomes that matter.
  */
 export function StatusBar() {
   const outpost = useOutpost();
   const status = useObservable<SyncStatus | null>(outpost.status$, null);
   const storage = useObservable(outpost.storage$, null);
   const now = useNow(1000);
+  const [expanded, setExpanded] = useState(false);
+  const detailsId = useId();
   const phase = status?.phase ?? 'idle';
   // Parked entries are unsent too: they wait for their author's sign-in, and the line below says so.
   const waiting = status ? status.pending + status.inflight + status.parked : 0;
@@ -74,49 +79,67 @@ export function StatusBar() {
     status?.oldestPendingAt != null ? now - status.oldestPendingAt : status?.oldestPendingAgeMs;
 
   return (
-    <section className="status-bar" aria-label="Sync status">
-      <span
-        className={`status-pill ${status?.online === false ? 'status-pill--offline' : 'status-pill--online'}`}
-      >
-        {status ? (status.online ? 'Online' : 'Offline') : '…'}
-      </span>
-      <span className={`status-item status-item--${phase}`}>
-        <span className="status-item__label">Sync</span> {status ? phaseText(status, outpost.syncMode) : '…'}
-      </span>
-      <span className="status-item">
-        <span className="status-item__label">Unsent</span> {waiting}
-        {waiting > 0 && oldestAge != null ? ` (oldest ${formatAge(oldestAge)})` : ''}
-        {status && status.parked > 0 && phase !== 'parked' ? ` · ${waitingForText(status)}` : null}
-        {status && status.dead > 0 ? (
-          <>
-            {' · '}
-            <a className="status-item__alert" href="#/outbox">
-              {status.dead} {status.dead === 1 ? 'needs' : 'need'} attention
-            </a>
-          </>
+    <section className={expanded ? 'status-bar status-bar--expanded' : 'status-bar'} aria-label="Sync status">
+      <div className="status-bar__line">
+        <span
+          className={`status-pill ${status?.online === false ? 'status-pill--offline' : 'status-pill--online'}`}
+        >
+          {status ? (status.online ? 'Online' : 'Offline') : '…'}
+        </span>
+        <span className="status-item status-item--unsent">
+          <span className="status-item__label">Unsent</span> {waiting}
+          {waiting > 0 && oldestAge != null ? ` (oldest ${formatAge(oldestAge)})` : ''}
+          {status && status.dead > 0 ? (
+            <>
+              {' · '}
+              <a className="status-item__alert" href="#/outbox">
+                {status.dead} {status.dead === 1 ? 'needs' : 'need'} attention
+              </a>
+            </>
+          ) : null}
+        </span>
+        <span className={`status-item status-item--phase status-item--${phase}`}>
+          <span className="status-item__label">Sync</span>{' '}
+          {status ? phaseText(status, outpost.syncMode) : '…'}
+        </span>
+        {status && (status.authRequired || status.user !== null || status.signInKnown) ? (
+          <Suspense fallback={null}>
+            <AccountItem status={status} />
+          </Suspense>
         ) : null}
-      </span>
-      {status && (status.authRequired || status.user !== null || status.signInKnown) ? (
-        <Suspense fallback={null}>
-          <AccountItem status={status} />
-        </Suspense>
-      ) : null}
-      <span className="status-item status-item--wide">
-        <span className="status-item__label">Server</span> <code>{outpost.endpoint}</code>
-      </span>
-      <span className="status-item">
-        <span className="status-item__label">Driven by</span>{' '}
-        {outpost.syncMode === 'background-sync' ? 'Background Sync' : 'Fallback timer'}
-      </span>
-      <span className="status-item">
-        <span className="status-item__label">Storage</span>{' '}
-        {storage
-          ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}${storage.persisted ? ', persistent' : ''}`
-          : 'unknown'}
-      </span>
-      {status?.lastError && phase === 'retrying' ? (
-        <span className="status-item status-item--error">Last error: {status.lastError}</span>
-      ) : null}
+        <button
+          type="button"
+          className="button button--quiet status-bar__toggle"
+          aria-expanded={expanded}
+          aria-controls={detailsId}
+          onClick={() => setExpanded((open) => !open)}
+        >
+          {expanded ? 'Less' : 'Details'}
+          <span className="visually-hidden"> of the sync status</span>
+        </button>
+      </div>
+      <div className="status-bar__details" id={detailsId} hidden={!expanded}>
+        {status && status.parked > 0 && phase !== 'parked' ? (
+          <span className="status-item">{waitingForText(status)}</span>
+        ) : null}
+        <span className="status-item status-item--wide">
+          <span className="status-item__label">Server</span> <code>{outpost.endpoint}</code>
+        </span>
+        <span className="status-item">
+          <span className="status-item__label">Driven by</span>{' '}
+          {outpost.syncMode === 'background-sync' ? 'Background Sync' : 'Fallback timer'}
+        </span>
+        <span className="status-item">
+          <span className="status-item__label">Storage</span>{' '}
+          {storage
+            ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}${storage.persisted ? ', persistent' : ''}`
+            : 'unknown'}
+        </span>
+        {status?.lastError && phase === 'retrying' ? (
+          <span className="status-item status-item--error">Last error: {status.lastError}</span>
+        ) : null}
+        <NotificationPermissionButton />
+      </div>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { type FormEvent, type RefObject, useState } from 'react';
+import { type FormEvent, type RefObject, useRef, useState } from 'react';
 import * as v from 'valibot';
 import { type CatalogProduct, isDiscontinued } from '../../catalog/products';
 import { resolveProduct } from '../../catalog/search';
@@ -31,9 +31,8 @@ function unresolvedText(text: string): string {
 
 /**
  * Adds products to a draft from the keyboard or a scanner: Enter in the search adds the highlighted (or
- * exactly typed) product at the quantity beside it, clears the search at once for the next code and keeps
- * the focus there; "Add to order" (or Enter in the quantity) adds what the search names and returns the
- * focus to it. Every add is queued behind the ones before it (`useCommandSubmit`), so none is dropped
+ * exactly typed) product at the quantity beside it; "Add to order" (or Enter in the quantity) adds what the
+ * search names. Either way the form empties at once for the next line and the focus is in the search. Every add is queued behind the ones before it (`useCommandSubmit`), so none is dropped
  * while another is being written. A refused input (no such product, a quantity out of range) writes
  * nothing and says why next to its field.
  */
@@ -47,7 +46,6 @@ export function AddProductForm({
   readonly searchRef: RefObject<HTMLInputElement | null>;
 }) {
   const { submit, busy, feedback, setFeedback } = useCommandSubmit(['sku', 'quantity']);
-  // One value for the line being entered, so a submitted line can be told from the next one by identity.
   const [draft, setDraft] = useState(NO_LINE);
   const [lastAdded, setLastAdded] = useState<CatalogProduct | null>(null);
 
@@ -83,23 +81,35 @@ export function AddProductForm({
     void submit(commandFor(product, quantity), { distinct: true });
   };
 
-  /** The button, or Enter in the quantity: a double click is one add, and the form clears once it is in. */
+  /** The line the button last sent, while it is being written: a second click on an emptied form repeats it. */
+  const inFlight = useRef<ReturnType<typeof commandFor> | null>(null);
+
+  /**
+   * The button, or Enter in the quantity. The form empties at once, ready for the next line; a click that
+   * finds it empty while the last line is still being written is the second click of a double click, and is
+   * answered as a repeat of that line (one line, written once).
+   */
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    searchRef.current?.focus();
+    const repeated = inFlight.current;
+    if (draft.query.trim() === '' && repeated) {
+      void submit(repeated);
+      return;
+    }
     const resolution = resolveProduct(draft.query);
     if (resolution.kind !== 'found') {
       setFeedback({ fields: { sku: unresolvedText(draft.query) }, message: null });
-      searchRef.current?.focus();
       return;
     }
     const quantity = checkedQuantity(draft.quantity);
     if (quantity === null) return;
-    const submitted = draft;
+    const command = commandFor(resolution.product, quantity);
+    inFlight.current = command;
+    setDraft(NO_LINE);
     setLastAdded(resolution.product);
-    searchRef.current?.focus();
-    void submit(commandFor(resolution.product, quantity), {
-      // Cleared only while it still shows this line: the person may be entering the next one already.
-      onDone: () => setDraft((current) => (current === submitted ? NO_LINE : current)),
+    void submit(command).finally(() => {
+      if (inFlight.current === command) inFlight.current = null;
     });
   };
 

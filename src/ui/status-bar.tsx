@@ -88,7 +88,9 @@ export function StatusBar() {
         </span>
         <span className="status-item status-item--unsent">
           <span className="status-item__label">Unsent</span> {waiting}
-          {waiting > 0 && oldestAge != null ? ` (oldest ${formatAge(oldestAge)})` : ''}
+          {waiting > 0 && oldestAge != null ? (
+            <span className="status-item__more"> (oldest {formatAge(oldestAge)})</span>
+          ) : null}
           {status && status.dead > 0 ? (
             <>
               {' · '}

@@ -51,6 +51,11 @@ export function ProductSearch({
   const activeId = shown && highlighted ? optionId(highlighted) : undefined;
 
   useEffect(() => {
+    // Emptied (an add went through): the list closes; browsing the whole catalog takes an ArrowDown.
+    if (!value) setOpen(false);
+  }, [value]);
+
+  useEffect(() => {
     if (!activeId) return;
     // Keeps the highlighted option in view as the arrows move through a list taller than its box.
     listRef.current?.querySelector(`[id="${CSS.escape(activeId)}"]`)?.scrollIntoView?.({ block: 'nearest' });
@@ -74,7 +79,7 @@ export function ProductSearch({
     switch (event.key) {
       case 'ArrowDown':
         event.preventDefault();
-        if (!open && highlighted) setOpen(true);
+        if (!shown && highlighted) setOpen(true);
         else move(1);
         return;
       case 'ArrowUp':

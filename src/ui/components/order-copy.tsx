@@ -51,14 +51,11 @@ function copyPlan(summary: OrderSummary, lines: readonly OrderLine[]) {
 }
 
 function copyText(customer: string, all: number, kept: number, left: readonly OrderLine[]): string {
-  const what =
-    all === 0
-      ? ''
-      : kept === all
-        ? all === 1
-          ? ' with its line'
-          : ` with all ${all} lines`
-        : ` with ${kept} of ${all} lines`;
+  const what = (() => {
+    if (kept === 0) return all === 0 ? '' : ' with no lines';
+    if (kept === all) return all === 1 ? ' with its line' : ` with all ${all} lines`;
+    return ` with ${kept} of ${all} lines`;
+  })();
   const without =
     left.length > 0 ? `, without ${left.map((line) => line.sku).join(', ')}, which the server refused` : '';
   return `A new draft for ${customer}${what}${without}.`;

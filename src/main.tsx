@@ -2,8 +2,10 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { DEMO_BUILD } from './app/build-flags';
 import { createOutpost, type Outpost } from './app/outpost';
+import { openAppDb } from './app/schema';
 import { registerWorker } from './outbox/browser/register-worker';
 import { App } from './ui/app';
+import { RebuildProgress } from './ui/components/rebuild-progress';
 
 declare global {
   interface Window {
@@ -19,7 +21,12 @@ const root = createRoot(container);
 // Registered before the database opens so the first visit starts precaching as early as possible.
 const worker = registerWorker({ dev: import.meta.env.DEV });
 
-createOutpost({ worker })
+// Opened here so the page can show a rebuild of the read models that an upgrade owes while it runs: every
+// query, and so the app itself, waits for it.
+const db = openAppDb();
+root.render(<RebuildProgress db={db} />);
+
+createOutpost({ worker, db })
   .then((outpost) => {
     if (DEMO_BUILD) window.__outpost = outpost;
     root.render(

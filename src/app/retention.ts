@@ -12,6 +12,7 @@ import {
   writeRetention,
 } from '../outbox/client/retention';
 import type { Clock } from '../outbox/ids';
+import type { ProgressListener } from '../outbox/progress';
 
 export type { ArchiveOutcome, RetentionSetting } from '../outbox/client/retention';
 
@@ -44,9 +45,9 @@ export interface RetentionControls {
   setDays(days: number | null): Promise<void>;
   due(): Promise<ArchiveDue>;
   /** The due streams' events as a JSON file, for the person to keep before archiving. */
-  exportDue(due: ArchiveDue): Promise<Blob>;
+  exportDue(due: ArchiveDue, onProgress?: ProgressListener): Promise<Blob>;
   /** Archives the due streams still exactly as found; the others stay, with the reason. */
-  archive(due: ArchiveDue): Promise<ArchiveOutcome>;
+  archive(due: ArchiveDue, onProgress?: ProgressListener): Promise<ArchiveOutcome>;
 }
 
 export function createRetentionControls(db: OutpostDb, clock: Clock): RetentionControls {
@@ -65,14 +66,14 @@ export function createRetentionControls(db: OutpostDb, clock: Clock): RetentionC
       const events = candidates.reduce((sum, candidate) => sum + candidate.events, 0);
       return { setting, before, candidates, byType, events, more: found.length > ARCHIVE_LIMIT };
     },
-    async exportDue(due) {
-      const exported = await exportStreams(db, due.candidates, clock.now());
+    async exportDue(due, onProgress) {
+      const exported = await exportStreams(db, due.candidates, clock.now(), onProgress);
       return new Blob([JSON.stringify(exported, null, 2)], { type: 'application/json' });
     },
-    async archive(due) {
+    async archive(due, onProgress) {
       if (due.before === null || due.candidates.length === 0) return { archived: [], kept: [] };
       await streamTypesOf(db);
-      return archiveStreams(db, due.candidates, due.before, clock.now());
+      return archiveStreams(db, due.candidates, due.before, clock.now(), onProgress);
     },
   };
 }

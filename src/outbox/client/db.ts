@@ -1,4 +1,6 @@
 import Dexie, { type EntityTable, type Table, type Transaction } from 'dexie';
+import { BehaviorSubject, type Observable } from 'rxjs';
+import type { WorkProgress } from '../progress';
 import type { EventMetadata } from '../protocol/messages';
 import { dexieTransact } from '../storage/dexie-database';
 import type { OutboxDatabase } from '../storage/outbox-database';
@@ -291,6 +293,23 @@ export interface OpenOutboxDbOptions {
 const REBUILD_OWED = 'readModelsRebuildOwed';
 
 const loaders = new WeakMap<Dexie, () => Promise<StreamTypes>>();
+const rebuilds = new WeakMap<Dexie, BehaviorSubject<WorkProgress | null>>();
+
+function rebuildProgressOf(db: Dexie): BehaviorSubject<WorkProgress | null> {
+  let progress = rebuilds.get(db);
+  if (!progress) {
+    progress = new BehaviorSubject<WorkProgress | null>(null);
+    rebuilds.set(db, progress);
+  }
+  return progress;
+}
+
+/**
+ * The rebuild of the read models that a layout upgrade owes, while it runs (events replayed of all the
+ * events stored), and null otherwise: every query waits for it, so a page shows this instead of nothing.
+ */
+export const rebuildProgress = (db: Dexie): Observable<WorkProgress | null> =>
+  rebuildProgressOf(db).asObservable();
 
 /**
  * The database's stream types, loading them if they were deferred; a load that failed (a chunk that did not
@@ -361,10 +380,17 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
         streamTypesOf(db),
         import('./rebuild'),
       ]);
-      await vip.transaction('rw', rebuildScope(all), async (tx) => {
-        await rebuildWithin(upgradeTables(tx), all);
-        await tx.table('meta').delete(REBUILD_OWED);
-      });
+      const progress = rebuildProgressOf(db);
+      try {
+        await vip.transaction('rw', rebuildScope(all), async (tx) => {
+          const total = await tx.table('events').count();
+          progress.next({ done: 0, total });
+          await rebuildWithin(upgradeTables(tx), all, undefined, (done) => progress.next({ done, total }));
+          await tx.table('meta').delete(REBUILD_OWED);
+        });
+      } finally {
+        progress.next(null);
+      }
     },
     true,
   );

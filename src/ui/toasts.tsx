@@ -49,7 +49,11 @@ export function Toasts() {
       aria-live="polite"
       onFocus={() => setFocused(true)}
       onBlur={(event) => {
-        if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setFocused(false);
+        if (event.currentTarget.contains(event.relatedTarget as Node | null)) return;
+        // Each gets its full time again from when the person left it.
+        const now = Date.now();
+        for (const id of arrivals.current.keys()) arrivals.current.set(id, now);
+        setFocused(false);
       }}
     >
       {newest ? <ToastLine toast={newest} onDismiss={() => notifications?.dismiss(newest.id)} /> : null}
@@ -64,18 +68,30 @@ export function Toasts() {
           <span className="visually-hidden"> {earlier.length === 1 ? 'decision' : 'decisions'}</span>
         </button>
       ) : null}
-      {earlier.length > 0 && expanded
-        ? earlier.map((toast) => (
-            <ToastLine key={toast.id} toast={toast} onDismiss={() => notifications?.dismiss(toast.id)} />
-          ))
-        : null}
+      {earlier.map((toast) => (
+        <ToastLine
+          key={toast.id}
+          toast={toast}
+          hidden={!expanded}
+          onDismiss={() => notifications?.dismiss(toast.id)}
+        />
+      ))}
     </div>
   );
 }
 
-function ToastLine({ toast, onDismiss }: { readonly toast: Toast; readonly onDismiss: () => void }) {
+function ToastLine({
+  toast,
+  onDismiss,
+  hidden = false,
+}: {
+  readonly toast: Toast;
+  readonly onDismiss: () => void;
+  /** Collapsed behind "N more": kept in the page (and its text in the region), shown on demand. */
+  readonly hidden?: boolean;
+}) {
   return (
-    <div className={`toast toast--${toast.tone}`}>
+    <div className={`toast toast--${toast.tone}`} hidden={hidden}>
       <p className="toast__text">
         <span className="toast__title">{toast.title}</span> {toast.body}{' '}
         <a href={toast.href}>{toast.linkLabel}</a>

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outpost } from '../../src/app/outpost';
@@ -9,6 +10,8 @@ import { type Harness, newAppContext, openApp, startHarness } from './support/br
  * new-order form, three lines through the product search, placing, and the outbox inspector. The page counts
  * every pointer event it receives, and there must be none.
  */
+
+const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 
 let harness: Harness;
 let context: BrowserContext;
@@ -97,7 +100,13 @@ describe('a keyboard-only journey in Chromium', () => {
     await expect
       .poll(() => storedLines(page))
       .toEqual(['3 × COF-ESP-1KG', '1 × JUG-STL-600', '1 × SUG-CUB-1KG']);
+    // The entry screen as README shows it: the lines so far, and the search open on its next product.
+    await page.keyboard.type('tea');
+    await page.getByRole('option', { name: /Green tea/ }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'order-entry-1280.png') });
     expect(await seriousViolations(page)).toEqual([]);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
 
     await tabTo(page, 'Place order');
     await page.keyboard.press('Enter');

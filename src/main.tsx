@@ -4,8 +4,8 @@ import { DEMO_BUILD } from './app/build-flags';
 import { createOutpost, type Outpost } from './app/outpost';
 import { openAppDb } from './app/schema';
 import { registerWorker } from './outbox/browser/register-worker';
+import type { WorkProgress } from './outbox/progress';
 import { App } from './ui/app';
-import { RebuildProgress } from './ui/components/rebuild-progress';
 
 declare global {
   interface Window {
@@ -22,9 +22,18 @@ const root = createRoot(container);
 const worker = registerWorker({ dev: import.meta.env.DEV });
 
 // Opened here so the page can show a rebuild of the read models that an upgrade owes while it runs: every
-// query, and so the app itself, waits for it.
-const db = openAppDb();
-root.render(<RebuildProgress db={db} />);
+// query, and so the app itself, waits for it. Almost never happens, so its screen loads only then.
+let rebuilding: WorkProgress | null = null;
+const db = openAppDb({
+  onRebuild: (progress) => {
+    rebuilding = progress;
+    if (!progress) return;
+    void import('./ui/components/rebuild-progress').then(({ RebuildProgress }) => {
+      // Still under way: the rebuild ends (null) before the app can open, so this never covers the app.
+      if (rebuilding) root.render(<RebuildProgress progress={rebuilding} />);
+    });
+  },
+});
 
 createOutpost({ worker, db })
   .then((outpost) => {

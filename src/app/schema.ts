@@ -83,6 +83,8 @@ export interface OpenAppDbOptions {
    */
   readonly streamTypes?: StreamTypes | DeferredStreamTypes;
   readonly durability?: OpenOutboxDbOptions['durability'];
+  /** Where a rebuild the upgrade owes stands, while it runs (`OpenOutboxDbOptions.onRebuild`). */
+  readonly onRebuild?: OpenOutboxDbOptions['onRebuild'];
   readonly indexedDB?: IDBFactory;
   readonly IDBKeyRange?: typeof IDBKeyRange;
 }
@@ -96,6 +98,7 @@ export function openAppDb(options: OpenAppDbOptions = {}): OutpostDb {
     retired: RETIRED_IN_V4,
     retiredMeta: RETIRED_META_IN_V5,
     ...(options.durability ? { durability: options.durability } : {}),
+    ...(options.onRebuild ? { onRebuild: options.onRebuild } : {}),
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
     ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),
   });

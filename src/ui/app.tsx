@@ -83,16 +83,12 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
             {NAV.map((item) => (
               <li key={item.route}>
                 <a href={item.href} aria-current={current === item.route ? 'page' : undefined}>
+                  <span className="nav__full">{item.label}</span>
                   {item.short ? (
-                    <>
-                      <span className="nav__full">{item.label}</span>
-                      <span className="nav__short" aria-hidden="true">
-                        {item.short}
-                      </span>
-                    </>
-                  ) : (
-                    item.label
-                  )}
+                    <span className="nav__short" aria-hidden="true">
+                      {item.short}
+                    </span>
+                  ) : null}
                 </a>
               </li>
             ))}

@@ -1,9 +1,8 @@
-import { lazy, Suspense, useEffect, useId, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import type { SyncMode } from '../outbox/browser/sync-mode';
 import type { SyncStatus } from '../outbox/sync/status';
-import { formatAge, formatBytes, formatClock } from './format';
+import { formatAge, formatClock } from './format';
 import { useOutpost } from './outpost-context';
-import { NotificationPermissionButton } from './toasts';
 import { useObservable } from './use-observable';
 
 /**
@@ -40,13 +39,19 @@ function phaseText(status: SyncStatus, mode: SyncMode): string {
 }
 
 /** "4 entries wait for alice to sign in": another user's entries, kept until they sign in here again. */
-function waitingForText(status: SyncStatus): string {
+export function waitingForText(status: SyncStatus): string {
   const who = status.parkedFor.length > 0 ? status.parkedFor.join(' or ') : 'their author';
   return `${status.parked} ${status.parked === 1 ? 'entry waits' : 'entries wait'} for ${who} to sign in`;
 }
 
 // Who the device sends as, and the way in or out: loaded only on a server with sign-in.
 const AccountItem = lazy(() => import('./account-item').then((m) => ({ default: m.AccountItem })));
+
+// The rest of the status (server, what drives sync, storage, the last error): not needed to show the work,
+// so it comes in a chunk of its own, right after the first screen.
+const StatusDetails = lazy(() =>
+  import('./components/status-details').then((m) => ({ default: m.StatusDetails })),
+);
 
 /** A clock tick for the age of the oldest entry, which moves while nothing in the database changes. */
 function useNow(everyMs: number): number {
@@ -68,10 +73,8 @@ function useNow(everyMs: number): number {
 export function StatusBar() {
   const outpost = useOutpost();
   const status = useObservable<SyncStatus | null>(outpost.status$, null);
-  const storage = useObservable(outpost.storage$, null);
   const now = useNow(1000);
   const [expanded, setExpanded] = useState(false);
-  const detailsId = useId();
   const phase = status?.phase ?? 'idle';
   // Parked entries are unsent too: they wait for their author's sign-in, and the line below says so.
   const waiting = status ? status.pending + status.inflight + status.parked : 0;
@@ -79,7 +82,7 @@ export function StatusBar() {
     status?.oldestPendingAt != null ? now - status.oldestPendingAt : status?.oldestPendingAgeMs;
 
   return (
-    <section className={expanded ? 'status-bar status-bar--expanded' : 'status-bar'} aria-label="Sync status">
+    <section className="status-bar" aria-label="Sync status">
       <div className="status-bar__line">
         <span
           className={`status-pill ${status?.online === false ? 'status-pill--offline' : 'status-pill--online'}`}
@@ -113,34 +116,16 @@ export function StatusBar() {
           type="button"
           className="button button--quiet status-bar__toggle"
           aria-expanded={expanded}
-          aria-controls={detailsId}
+          aria-controls="status-details"
           onClick={() => setExpanded((open) => !open)}
         >
-          {expanded ? 'Less' : 'Details'}
-          <span className="visually-hidden"> of the sync status</span>
+          Details<span className="visually-hidden"> of the sync status</span>
         </button>
       </div>
-      <div className="status-bar__details" id={detailsId} hidden={!expanded}>
-        {status && status.parked > 0 && phase !== 'parked' ? (
-          <span className="status-item">{waitingForText(status)}</span>
-        ) : null}
-        <span className="status-item status-item--wide">
-          <span className="status-item__label">Server</span> <code>{outpost.endpoint}</code>
-        </span>
-        <span className="status-item">
-          <span className="status-item__label">Driven by</span>{' '}
-          {outpost.syncMode === 'background-sync' ? 'Background Sync' : 'Fallback timer'}
-        </span>
-        <span className="status-item">
-          <span className="status-item__label">Storage</span>{' '}
-          {storage
-            ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}${storage.persisted ? ', persistent' : ''}`
-            : 'unknown'}
-        </span>
-        {status?.lastError && phase === 'retrying' ? (
-          <span className="status-item status-item--error">Last error: {status.lastError}</span>
-        ) : null}
-        <NotificationPermissionButton />
+      <div className="status-bar__details" id="status-details" hidden={!expanded}>
+        <Suspense fallback={null}>
+          <StatusDetails status={status} waitingFor={status ? waitingForText(status) : ''} />
+        </Suspense>
       </div>
     </section>
   );

@@ -2,7 +2,7 @@ import { cleanup, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openAppDb } from '../../src/app/schema';
-import { type OutpostDb, rebuildProgress } from '../../src/outbox/client/db';
+import type { OutpostDb } from '../../src/outbox/client/db';
 import type { WorkProgress } from '../../src/outbox/progress';
 import { App } from '../../src/ui/app';
 import { RebuildProgress } from '../../src/ui/components/rebuild-progress';
@@ -70,16 +70,21 @@ describe('a rebuild of the read models', () => {
     await noted.table('meta').put({ key: 'readModelsRebuildOwed', value: 7 });
     noted.close();
 
-    const db = openAppDb({ name });
-    opened.push(db);
     const steps: (WorkProgress | null)[] = [];
-    rebuildProgress(db).subscribe((progress) => steps.push(progress));
     const shown = recordTexts(/Reading the events stored on this device: [\d,]+ of [\d,]+ events/);
-    render(<RebuildProgress db={db} />);
+    // As the page's root does (src/main.tsx): each step drawn as it is told.
+    const { rerender } = render(<p>Opening</p>);
+    const db = openAppDb({
+      name,
+      onRebuild: (progress) => {
+        steps.push(progress);
+        rerender(progress ? <RebuildProgress progress={progress} /> : <p>Opened</p>);
+      },
+    });
+    opened.push(db);
     await db.open();
 
     expect(steps).toEqual([
-      null,
       { done: 0, total: 600 },
       { done: 500, total: 600 },
       { done: 600, total: 600 },

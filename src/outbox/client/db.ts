@@ -1,5 +1,4 @@
 import Dexie, { type EntityTable, type Table, type Transaction } from 'dexie';
-import { BehaviorSubject, type Observable } from 'rxjs';
 import type { WorkProgress } from '../progress';
 import type { EventMetadata } from '../protocol/messages';
 import { dexieTransact } from '../storage/dexie-database';
@@ -273,6 +272,12 @@ export interface OpenOutboxDbOptions {
    * stream type's read-model tables. Bump it whenever a stream type is added or changes its tables.
    */
   readonly version: number;
+  /**
+   * Told where a rebuild of the read models that an upgrade owes stands (events replayed of all the events
+   * stored) as it runs, and null once it is over. Every query waits for it, so a page can show this rather
+   * than nothing.
+   */
+  readonly onRebuild?: (progress: WorkProgress | null) => void;
   /** Earlier layouts, oldest first; each later one is applied on top. */
   readonly history?: readonly SchemaVersion[];
   /** Tables of earlier layouts that this version deletes (a stream type's read model renamed or removed). */
@@ -293,24 +298,6 @@ export interface OpenOutboxDbOptions {
 const REBUILD_OWED = 'readModelsRebuildOwed';
 
 const loaders = new WeakMap<Dexie, () => Promise<StreamTypes>>();
-const rebuilds = new WeakMap<Dexie, BehaviorSubject<WorkProgress | null>>();
-
-function rebuildProgressOf(db: Dexie): BehaviorSubject<WorkProgress | null> {
-  let progress = rebuilds.get(db);
-  if (!progress) {
-    progress = new BehaviorSubject<WorkProgress | null>(null);
-    rebuilds.set(db, progress);
-  }
-  return progress;
-}
-
-/**
- * The rebuild of the read models that a layout upgrade owes, while it runs (events replayed of all the
- * events stored), and null otherwise: every query waits for it, so a page shows this instead of nothing.
- */
-export const rebuildProgress = (db: Dexie): Observable<WorkProgress | null> =>
-  rebuildProgressOf(db).asObservable();
-
 /**
  * The database's stream types, loading them if they were deferred; a load that failed (a chunk that did not
  * download) is tried again on the next call.
@@ -380,17 +367,16 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
         streamTypesOf(db),
         import('./rebuild'),
       ]);
-      const progress = rebuildProgressOf(db);
-      try {
-        await vip.transaction('rw', rebuildScope(all), async (tx) => {
-          const total = await tx.table('events').count();
-          progress.next({ done: 0, total });
-          await rebuildWithin(upgradeTables(tx), all, undefined, (done) => progress.next({ done, total }));
-          await tx.table('meta').delete(REBUILD_OWED);
-        });
-      } finally {
-        progress.next(null);
-      }
+      await vip.transaction('rw', rebuildScope(all), async (tx) => {
+        const total = await tx.table('events').count();
+        options.onRebuild?.({ done: 0, total });
+        await rebuildWithin(upgradeTables(tx), all, undefined, (done) =>
+          options.onRebuild?.({ done, total }),
+        );
+        await tx.table('meta').delete(REBUILD_OWED);
+      });
+      // Over (a failure throws past this: the database does not open, and the page says so instead).
+      options.onRebuild?.(null);
     },
     true,
   );

@@ -1,18 +1,11 @@
-import { useMemo } from 'react';
-import { rebuildProgress } from '../../outbox/client/db';
-import type { OutpostDb } from '../../outbox/views';
-import { useObservable } from '../use-observable';
+import type { WorkProgress } from '../../outbox/progress';
 import { ProgressBar } from './progress-bar';
 
 /**
  * What the page shows while the device's data is brought to a new version's layout (a rebuild of the read
- * models from the events, which every query waits for): a progress bar, never a blank page. Nothing when no
- * rebuild runs, which is almost always.
+ * models from the events, which every query waits for): a progress bar, never a blank page.
  */
-export function RebuildProgress({ db }: { readonly db: OutpostDb }) {
-  const progress$ = useMemo(() => rebuildProgress(db), [db]);
-  const progress = useObservable(progress$, null);
-  if (!progress) return null;
+export function RebuildProgress({ progress }: { readonly progress: WorkProgress }) {
   return (
     <main className="main starting">
       <h1 className="screen-heading">Updating Outpost</h1>

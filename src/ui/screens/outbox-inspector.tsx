@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/client/outbox-view';
 import { readOutboxSections } from '../../outbox/client/queries';
 import { ReasonSchema } from '../../outbox/fields';
-import { DeliveryBadge } from '../components/badges';
+import { DeliveryBadge } from '../components/delivery-badge';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';

@@ -125,56 +125,58 @@ export function ProductSearch({
   return (
     <div className={error ? 'field field--invalid combobox' : 'field combobox'}>
       <label htmlFor={id}>{label}</label>
-      <input
-        ref={inputRef}
-        id={id}
-        type="text"
-        role="combobox"
-        aria-autocomplete="list"
-        aria-expanded={shown}
-        aria-controls={listId}
-        aria-activedescendant={activeId}
-        aria-invalid={Boolean(error)}
-        aria-describedby={describedBy}
-        autoComplete="off"
-        autoCapitalize="off"
-        spellCheck={false}
-        enterKeyHint="enter"
-        placeholder="Name or code"
-        value={value}
-        onChange={(event) => {
-          onChange(event.target.value);
-          setPointed(null);
-          setOpen(true);
-        }}
-        onKeyDown={onKeyDown}
-        onFocus={() => setOpen(Boolean(value.trim()))}
-        onBlur={() => setOpen(false)}
-      />
-      <div ref={listRef} id={listId} role="listbox" aria-label={`${label} matches`} hidden={!shown}>
-        {shown
-          ? matches.map((product) => (
-              // biome-ignore lint/a11y/useFocusableInteractive: the input keeps the focus (aria-activedescendant).
-              // biome-ignore lint/a11y/useKeyWithClickEvents: the input's keys choose; a click is the pointer's way.
-              <div
-                key={product.sku}
-                id={optionId(product)}
-                role="option"
-                aria-selected={product === highlighted}
-                className="combobox__option"
-                // Keeps the focus in the box, so a click chooses without a blur closing the list first.
-                onMouseDown={(event) => event.preventDefault()}
-                onClick={() => choose(product)}
-              >
-                <span className="combobox__name">{product.name}</span>
-                <span className="combobox__meta">
-                  <span className="sku">{product.sku}</span>
-                  {isDiscontinued(product.sku) ? <span className="tag tag--warn">Discontinued</span> : null}
-                  <span className="combobox__price">{formatMoney(product.unitPrice, currency)}</span>
-                </span>
-              </div>
-            ))
-          : null}
+      <div className="combobox__anchor">
+        <input
+          ref={inputRef}
+          id={id}
+          type="text"
+          role="combobox"
+          aria-autocomplete="list"
+          aria-expanded={shown}
+          aria-controls={listId}
+          aria-activedescendant={activeId}
+          aria-invalid={Boolean(error)}
+          aria-describedby={describedBy}
+          autoComplete="off"
+          autoCapitalize="off"
+          spellCheck={false}
+          enterKeyHint="enter"
+          placeholder="Name or code"
+          value={value}
+          onChange={(event) => {
+            onChange(event.target.value);
+            setPointed(null);
+            setOpen(true);
+          }}
+          onKeyDown={onKeyDown}
+          onFocus={() => setOpen(Boolean(value.trim()))}
+          onBlur={() => setOpen(false)}
+        />
+        <div ref={listRef} id={listId} role="listbox" aria-label={`${label} matches`} hidden={!shown}>
+          {shown
+            ? matches.map((product) => (
+                // biome-ignore lint/a11y/useFocusableInteractive: the input keeps the focus (aria-activedescendant).
+                // biome-ignore lint/a11y/useKeyWithClickEvents: the input's keys choose; a click is the pointer's way.
+                <div
+                  key={product.sku}
+                  id={optionId(product)}
+                  role="option"
+                  aria-selected={product === highlighted}
+                  className="combobox__option"
+                  // Keeps the focus in the box, so a click chooses without a blur closing the list first.
+                  onMouseDown={(event) => event.preventDefault()}
+                  onClick={() => choose(product)}
+                >
+                  <span className="combobox__name">{product.name}</span>
+                  <span className="combobox__meta">
+                    <span className="sku">{product.sku}</span>
+                    {isDiscontinued(product.sku) ? <span className="tag tag--warn">Discontinued</span> : null}
+                    <span className="combobox__price">{formatMoney(product.unitPrice, currency)}</span>
+                  </span>
+                </div>
+              ))
+            : null}
+        </div>
       </div>
       <p className="visually-hidden" role="status">
         {noMatch ? `No product matches “${value.trim()}”` : shown ? `${matches.length} products match` : ''}

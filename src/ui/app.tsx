@@ -85,7 +85,7 @@ export function App({ outpost, ids = defaultIds }: AppProps) {
                 <a href={item.href} aria-current={current === item.route ? 'page' : undefined}>
                   <span className="nav__full">{item.label}</span>
                   {item.short ? (
-                    <span className="nav__short" aria-hidden="true">
+                    <span className="nav__short" aria-hidden>
                       {item.short}
                     </span>
                   ) : null}

@@ -91,9 +91,9 @@ export function StatusBar() {
         </span>
         <span className="status-item status-item--unsent">
           <span className="status-item__label">Unsent</span> {waiting}
-          {waiting > 0 && oldestAge != null ? (
+          {waiting > 0 && oldestAge != null && (
             <span className="status-item__more"> (oldest {formatAge(oldestAge)})</span>
-          ) : null}
+          )}
           {status && status.dead > 0 ? (
             <>
               {' · '}
@@ -119,7 +119,7 @@ export function StatusBar() {
           aria-controls="status-details"
           onClick={() => setExpanded((open) => !open)}
         >
-          Details<span className="visually-hidden"> of the sync status</span>
+          Details<span className="visually-hidden"> of sync status</span>
         </button>
       </div>
       <div className="status-bar__details" id="status-details" hidden={!expanded}>

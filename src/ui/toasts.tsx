@@ -1,7 +1,8 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useRef } from 'react';
 import { EMPTY, type Observable } from 'rxjs';
 import type { Toast } from '../subscribers/notifications';
 import { useNotifications } from './outpost-context';
+import { useHash } from './routing';
 import { useObservable } from './use-observable';
 
 const NO_TOASTS: Observable<readonly Toast[]> = EMPTY;
@@ -17,8 +18,17 @@ const ToastLines = lazy(() => import('./components/toast-lines').then((m) => ({ 
 export function Toasts() {
   const notifications = useNotifications();
   const toasts = useObservable(notifications?.toasts$ ?? NO_TOASTS, []);
+  // Once a toast has shown on a screen, its line stays (empty) until the next screen: decisions coming and
+  // going would otherwise move the page under the person's pointer every few seconds.
+  const screen = useHash();
+  const reservedOn = useRef<string | null>(null);
+  if (toasts.length > 0) reservedOn.current = screen;
   return (
-    <div className={toasts.length > 0 ? 'toasts toasts--shown' : 'toasts'} role="status" aria-live="polite">
+    <div
+      className={reservedOn.current === screen ? 'toasts toasts--shown' : 'toasts'}
+      role="status"
+      aria-live="polite"
+    >
       {notifications && toasts.length > 0 ? (
         <Suspense fallback={null}>
           <ToastLines toasts={toasts} dismiss={(id) => notifications.dismiss(id)} />

@@ -30,7 +30,7 @@ describe('the status line', () => {
     window.location.hash = '#/orders';
     render(<App outpost={outpost} ids={outpost.ids} />);
     const bar = screen.getByRole('region', { name: 'Sync status' });
-    const toggle = within(bar).getByRole('button', { name: 'Details of the sync status' });
+    const toggle = within(bar).getByRole('button', { name: 'Details of sync status' });
     const details = document.getElementById(toggle.getAttribute('aria-controls') ?? '') as HTMLElement;
     expect(within(bar).getByText('Offline')).toBeTruthy();
     expect(within(bar).getByText('Unsent').parentElement?.textContent).toBe('Unsent 0');
@@ -86,6 +86,23 @@ describe('toasts', () => {
     await userEvent.setup().click(more);
     expect(visible()).toBe(3);
     expect(within(region).getByRole('button', { name: 'Dismiss Order rejected' })).toBeTruthy();
+  });
+
+  it('keep their line on the screen once shown, so decisions coming and going do not move the page', async () => {
+    window.location.hash = '#/orders';
+    const { toasts$, region } = await renderToasts([]);
+    const height = () => region.className.includes('toasts--shown');
+    expect(height()).toBe(false);
+    act(() => toasts$.next([toast(1)]));
+    await within(region).findByRole('button', { name: /^Dismiss/ });
+    expect(height()).toBe(true);
+    act(() => toasts$.next([]));
+    expect(height()).toBe(true);
+    act(() => {
+      window.location.hash = '#/new';
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    });
+    expect(height()).toBe(false);
   });
 
   it('go after their time with the pointer resting on them, and stay while the keyboard is in them', async () => {

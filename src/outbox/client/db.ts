@@ -369,7 +369,6 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
       ]);
       await vip.transaction('rw', rebuildScope(all), async (tx) => {
         const total = await tx.table('events').count();
-        options.onRebuild?.({ done: 0, total });
         await rebuildWithin(upgradeTables(tx), all, undefined, (done) =>
           options.onRebuild?.({ done, total }),
         );

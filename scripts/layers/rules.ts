@@ -127,6 +127,8 @@ export const LAYERS: readonly Layer[] = [
     mayImport: [
       'src/app/**',
       'src/ui/app.tsx',
+      // The screen of a rebuild an upgrade owes: shown before the app can open.
+      'src/ui/components/rebuild-progress.tsx',
       DEFINE_ENTRY,
       PAGE_ENTRY,
       MOCK_ENTRY,

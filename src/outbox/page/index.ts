@@ -35,6 +35,7 @@ export { DeadLetterError, type DeadLetterErrorCode } from '../device/sync/errors
 export type { FlushOutcome, FlushReport } from '../device/sync/flush-report';
 export type { SignedIn } from '../device/sync/sign-in';
 export type { SyncFacts } from '../device/sync/sync-facts';
+export type { ProgressListener, WorkProgress } from '../progress';
 export type {
   BlockedFacts,
   DeliveryRow,

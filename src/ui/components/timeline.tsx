@@ -1,7 +1,7 @@
 import type { OutboxEntry, StoredEvent } from '../../outbox/page';
 import { deliveryStateOf } from '../../outbox/page';
 import { formatClock } from '../format';
-import { DeliveryBadge } from './badges';
+import { DeliveryBadge } from './delivery-badge';
 
 /**
  * A stream's events in the order they were stored, each with where it is: on this device (and why it

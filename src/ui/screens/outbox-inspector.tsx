@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import { ReasonSchema } from '../../outbox';
 import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/page';
 import { readOutboxSections } from '../../outbox/page';
-import { DeliveryBadge } from '../components/badges';
+import { DeliveryBadge } from '../components/delivery-badge';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';

@@ -33,6 +33,8 @@ export async function rebuildWithin(
   records: OutboxRecords,
   types: StreamTypes,
   pageSize = PAGE_SIZE,
+  /** Told the events replayed so far after each page. */
+  onReplayed?: (replayed: number) => void,
 ): Promise<void> {
   await records.clearTables(rebuiltTables(types));
   // Archived streams' events are gone; what they added to counters of history is kept apart, and the
@@ -42,6 +44,7 @@ export async function rebuildWithin(
     if (table in types.tables) await records.putReadModelRows(table, rows);
   }
   let after = 0;
+  let replayed = 0;
   for (;;) {
     const page = await records.eventsAfter(after, pageSize);
     const last = page.at(-1);
@@ -49,6 +52,8 @@ export async function rebuildWithin(
     // projectEvents also reads each touched stream's outbox rows, so delivery facts come back too.
     await projectEvents(records, types, page);
     after = last.position;
+    replayed += page.length;
+    onReplayed?.(replayed);
   }
 }
 

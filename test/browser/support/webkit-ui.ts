@@ -1,0 +1,65 @@
+import { installFlushRecorder, recordedFlushes, workerInControl } from './browser';
+import { readDevice } from './device';
+import { describeFlushes, type Observer } from './liveness';
+import type { UiOrderPlan } from './ui';
+import type { Target, WebKitPage } from './webkit';
+
+/**
+ * The same person at the same screens as `ui.ts` (Chromium) and `firefox.ts`, in WebKit: found by role and
+ * accessible name, clicked and typed into through WebDriver.
+ */
+
+const MAIN_NAV = 'nav[aria-label="Main"]';
+export const navLink = (name: string): Target => ({ role: 'link', name, within: MAIN_NAV });
+
+/**
+ * Opens `url` and waits until the service worker controls the page and the Orders screen is up. WebDriver has
+ * no script to run before a document loads, so the flush recorder starts listening here, after the load:
+ * it only feeds failure messages.
+ */
+export async function openAppInWebKit(page: WebKitPage, url: string): Promise<void> {
+  await page.goto(url);
+  await page.evaluate(workerInControl);
+  await page.waitFor({ role: 'heading', name: 'Orders' });
+  await page.evaluate(installFlushRecorder);
+}
+
+/** New order → add one product → place, through the forms, as `takeOrder` does in Chromium. */
+export async function takeOrderInWebKit(page: WebKitPage, plan: UiOrderPlan): Promise<void> {
+  await page.click(navLink('New order'));
+  await page.fill({ role: 'field', name: 'Customer name' }, plan.customer);
+  await page.click({ role: 'button', name: 'Create order' });
+  await page.waitFor({ role: 'heading', name: plan.customer });
+  await page.select({ role: 'field', name: 'Product' }, plan.sku);
+  await page.fill({ role: 'field', name: 'Quantity' }, String(plan.quantity));
+  await page.click({ role: 'button', name: 'Add to order' });
+  await page.waitFor({ role: 'field', name: `Quantity of ${plan.productName}` });
+  await page.click({ role: 'button', name: 'Place order' });
+  // Placed, or already decided: the page flushes at once in the fallback, so the server's decision can
+  // replace "Placed" before a poll sees it.
+  await page.waitUntil(
+    () =>
+      /^(Placed|Confirmed|Rejected)/.test(
+        document.querySelector('.stream-screen__badges')?.textContent ?? '',
+      ),
+    `the order of ${plan.customer} placed`,
+  );
+}
+
+/** In-page: the "Sync status" region's items, joined with " | ", as the other engines' observers read it. */
+export function readStatusText(): string {
+  const region = document.querySelector('section[aria-label="Sync status"]');
+  return region ? Array.from(region.children, (item) => item.textContent ?? '').join(' | ') : '';
+}
+
+/** Watching only, as `pageObserver` does in Chromium. */
+export function webkitObserver(page: WebKitPage): Observer {
+  return {
+    device: () => page.evaluate(readDevice),
+    statusText: () => page.evaluate(readStatusText),
+    async diagnostics() {
+      const onLine = await page.evaluate(() => navigator.onLine);
+      return `${describeFlushes(await page.evaluate(recordedFlushes))} since the page loaded, onLine ${onLine}`;
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import type { FaultSettings } from '../mocks/faults';
 import { registerWorker, type WorkerHandle } from '../outbox/browser/register-worker';
 import { watchStorage } from '../outbox/browser/storage-estimate';
+import type { PersistencePort, StoragePersistence } from '../outbox/browser/storage-persistence';
 import { detectSyncMode, type SyncMode } from '../outbox/browser/sync-mode';
 import { getOrCreateClientId } from '../outbox/client/client-id';
 import type { CommandOutcome, CommandRequest } from '../outbox/client/command-pipeline';
@@ -24,6 +25,12 @@ import type { PageSyncPorts } from './page-sync';
 import type { RetentionControls } from './retention';
 import { openAppDb } from './schema';
 
+export type {
+  BrowserEngine,
+  PersistenceState,
+  StoragePersistence,
+} from '../outbox/browser/storage-persistence';
+
 /** Everything the UI needs from the app, built once per page by `createOutpost`. */
 export interface Outpost {
   readonly db: OutpostDb;
@@ -37,7 +44,11 @@ export interface Outpost {
   readonly syncMode: SyncMode;
   /** The sync API's absolute base URL, for the status area. */
   readonly endpoint: string;
-  readonly storage$: Observable<{ usage: number; quota: number; persisted: boolean } | null>;
+  readonly storage$: Observable<{ usage: number; quota: number } | null>;
+  /** Whether the browser promised to keep this device's data (null until known); asked at the first saved entry. */
+  readonly persistence$: Observable<StoragePersistence | null>;
+  /** Asks the browser to keep this device's data (the person's button); the answer comes on `persistence$`. */
+  requestPersistence(): Promise<void>;
   /** True while a new service worker version waits for the person to accept it. */
   readonly update$: Observable<boolean>;
   applyUpdate(): void;
@@ -88,6 +99,8 @@ export interface CreateOutpostOptions {
   readonly network?: NetworkPort;
   /** `navigator.storage`: the request to persist, and the usage against quota the status shows. */
   readonly storage?: StorageManager;
+  /** What the browser promises about keeping the data, and how to ask it (`browserPersistence()`). */
+  readonly persistence?: PersistencePort;
   /**
    * What page sync takes from the browser (Web Locks, the channel to the other contexts, its wake-ups and
    * timers, whether a worker controls the page). Page sync loads after the first render, and so do these
@@ -108,6 +121,14 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const syncMode = options.syncMode ?? detectSyncMode();
   const storage = watchStorage(options.storage ?? navigator.storage);
   const network = options.network ?? { isOnline: () => navigator.onLine, online$: browserOnline$() };
+  // Not in the first screen's JavaScript: it loads next to the first render, and asks at the first save.
+  const persistence$ = new BehaviorSubject<StoragePersistence | null>(null);
+  const persistence = loadOnce(() =>
+    import('../outbox/browser/storage-persistence').then(({ watchPersistence }) =>
+      watchPersistence(options.persistence, (value) => persistence$.next(value)),
+    ),
+  );
+  void persistence().catch(() => undefined);
 
   // The first screen only reads: the plug-ins' code (schemas, deciders), the write side (pipeline,
   // projections) and the sync engine (HTTP client, wire schemas, claim and apply) are not in the page's
@@ -190,6 +211,8 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
     endpoint,
     status$: liveSyncStatus(facts$, clock, network.online$),
     storage$: storage.storage$,
+    persistence$,
+    requestPersistence: () => persistence().then((watch) => watch.request()),
     update$: worker.update$,
     applyUpdate: () => worker.applyUpdate(),
     async execute(request) {
@@ -197,6 +220,9 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
       if (result.ok && !result.value.duplicate) {
         requestSync();
         void storage.refresh();
+        void persistence()
+          .then((watch) => watch.saved())
+          .catch(() => undefined);
       }
       return result;
     },
@@ -221,13 +247,8 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
       const discarded = await discardDeadLetter(db, { eventId, reason, clock, ids, bus });
       if (!discarded.ok) throw discarded.error;
     },
-    async exportBackup() {
-      const [events, outbox] = await db.transaction('r', db.events, db.outbox, () =>
-        Promise.all([db.events.orderBy('position').toArray(), db.outbox.orderBy('position').toArray()]),
-      );
-      const backup = { exportedAt: new Date(clock.now()).toISOString(), clientId, events, outbox };
-      return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
-    },
+    // The export is not the first screen's: its code loads when the person asks for it.
+    exportBackup: () => import('./backup').then((backup) => backup.exportBackup(db, clock, clientId)),
     retention: loadOnce(() =>
       import('./retention').then(({ createRetentionControls }) => createRetentionControls(db, clock)),
     ),

@@ -46,6 +46,9 @@ function waitingForText(status: SyncStatus): string {
 
 // Who the device sends as, and the way in or out: loaded only on a server with sign-in.
 const AccountItem = lazy(() => import('./account-item').then((m) => ({ default: m.AccountItem })));
+const PersistenceStatusItem = lazy(() =>
+  import('./components/storage-persistence').then((m) => ({ default: m.PersistenceStatusItem })),
+);
 
 /** A clock tick for the age of the oldest entry, which moves while nothing in the database changes. */
 function useNow(everyMs: number): number {
@@ -110,10 +113,11 @@ export function StatusBar() {
       </span>
       <span className="status-item">
         <span className="status-item__label">Storage</span>{' '}
-        {storage
-          ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}${storage.persisted ? ', persistent' : ''}`
-          : 'unknown'}
+        {storage ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}` : 'unknown'}
       </span>
+      <Suspense fallback={null}>
+        <PersistenceStatusItem waiting={waiting} />
+      </Suspense>
       {status?.lastError && phase === 'retrying' ? (
         <span className="status-item status-item--error">Last error: {status.lastError}</span>
       ) : null}

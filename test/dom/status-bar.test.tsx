@@ -65,7 +65,7 @@ describe('status bar', () => {
     expect(bar.textContent).toContain('Unsent 3 (oldest 5 min)');
     expect(bar.textContent).toContain('Fallback timer');
     expect(bar.textContent).toContain('http://127.0.0.1:4173/api/sync');
-    expect(bar.textContent).toMatch(/Storage 2\.4 MB of 954 MB, persistent/);
+    expect(bar.textContent).toMatch(/Storage 2\.4 MB of 954 MB/);
   });
 
   it('says who brings offline entries once the network is back: Background Sync, even with the app closed', async () => {

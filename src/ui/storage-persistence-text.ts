@@ -12,9 +12,7 @@ export interface PersistenceText {
 
 /** Every state in which the browser may delete what the device holds, unsent entries included. */
 export function mayBeCleared(state: PersistenceState): boolean {
-  return (
-    state === 'unsupported' || state === 'not-requested' || state === 'not-granted' || state === 'denied'
-  );
+  return state !== 'checking' && state !== 'persistent';
 }
 
 const SAFARI =
@@ -28,6 +26,12 @@ const CHROMIUM_INSTALL =
 
 /** Each engine grants persistence its own way, so the advice names that way. */
 function adviceFor(state: PersistenceState, engine: BrowserEngine): string | null {
+  if (state === 'requesting') {
+    // Firefox asks the person, and its question waits for them; the others answer by themselves at once.
+    return engine === 'firefox'
+      ? 'Firefox asks you whether this site may store data in persistent storage (next to the address bar): answer Allow.'
+      : null;
+  }
   if (!mayBeCleared(state)) return null;
   if (engine === 'webkit') return SAFARI;
   if (state === 'unsupported') {
@@ -82,7 +86,7 @@ export function persistenceText({ state, engine }: StoragePersistence): Persiste
   }
 }
 
-/** "3 unsent entries are on storage the browser may clear": said while they wait on such storage. */
+/** "3 unsent entries may be cleared by the browser": said while they wait on such storage. */
 export function unsentAtRiskText(waiting: number): string {
-  return `${waiting} unsent ${waiting === 1 ? 'entry is' : 'entries are'} on storage the browser may clear`;
+  return `${waiting} unsent ${waiting === 1 ? 'entry' : 'entries'} may be cleared by the browser`;
 }

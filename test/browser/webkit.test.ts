@@ -11,6 +11,7 @@ import {
   leaveAlone,
   orderPlans,
 } from './support/liveness';
+import { expectPersistenceShown, readPersistenceShown, settledPersistence } from './support/persistence';
 import {
   type ReferenceServer,
   type ReferenceServers,
@@ -73,6 +74,12 @@ describe('liveness in WebKit (fallback only), nobody touching it', () => {
     const { server, proxy, page } = await openBehindProxy(77);
     proxy.set({ outage: true });
     for (const plan of orderPlans(OFFLINE_ORDERS, 'Offline')) await takeOrderInWebKit(page, plan);
+
+    // The first order made the app ask WebKit to keep the data: the Outbox screen says what it answered.
+    await page.click(navLink('Outbox'));
+    await page.waitFor({ role: 'heading', name: 'Keeping the data on this device' });
+    const shown = await settledPersistence(() => page.evaluate(readPersistenceShown));
+    expectPersistenceShown('WebKit', shown, OFFLINE_ORDERS * EVENTS_PER_ORDER);
 
     await page.click(navLink('Orders'));
     await page.waitFor({ role: 'heading', name: 'Orders' });

@@ -132,7 +132,8 @@ export function watchPersistence(
 /** Which engine a user agent string names; iOS browsers all run WebKit whatever their name. */
 export function engineOf(userAgent: string): BrowserEngine {
   if (/\bFirefox\//.test(userAgent)) return 'firefox';
-  if (/\b(Chrome|Chromium|Edg)\//.test(userAgent)) return 'chromium';
+  // Not anchored: headless Chromium says "HeadlessChrome/"; iOS's Chrome and Edge ("CriOS", "EdgiOS") are WebKit.
+  if (/(Chrome|Chromium|Edg)\//.test(userAgent)) return 'chromium';
   if (/\bAppleWebKit\//.test(userAgent)) return 'webkit';
   return 'other';
 }

@@ -9,7 +9,11 @@ import { FormAlert } from './field';
  * in the status (every screen) and on the Outbox screen, where the person can also ask the browser.
  */
 
-/** The status's part: the answer, what to do behind "What to do", and a warning while entries wait. */
+/**
+ * The status's part: the answer, or in its place the warning while entries wait on storage that may be
+ * cleared, and what to do behind "What to do". On a row of its own (styles.css), so that its words changing
+ * each time an order is saved or delivered do not re-wrap the status and shift the screen.
+ */
 export function PersistenceStatusItem({ waiting }: { readonly waiting: number }) {
   const outpost = useOutpost();
   const persistence = useObservable(outpost.persistence$, null);
@@ -17,16 +21,15 @@ export function PersistenceStatusItem({ waiting }: { readonly waiting: number })
   const text = persistenceText(persistence);
   const atRisk = waiting > 0 && mayBeCleared(persistence.state);
   return (
-    <span className="status-item">
-      <span className="status-item__label">Data on this device</span> {text.summary}
+    <span className="status-item status-item--persistence">
+      <span className="status-item__label">Data on this device</span>{' '}
       {atRisk ? (
-        <>
-          {' · '}
-          <a className="status-item__alert" href="#/outbox">
-            {unsentAtRiskText(waiting)}
-          </a>
-        </>
-      ) : null}
+        <a className="status-item__alert" href="#/outbox">
+          {unsentAtRiskText(waiting)}
+        </a>
+      ) : (
+        text.summary
+      )}
       {text.advice ? (
         <details>
           <summary>What to do</summary>

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { installFlushRecorder, recordedFlushes, workerInControl } from './browser';
 import { readDevice } from './device';
 import { describeFlushes, type Observer } from './liveness';
@@ -26,24 +29,55 @@ export async function openAppInWebKit(page: WebKitPage, url: string): Promise<vo
 
 /** New order → add one product → place, through the forms, as `takeOrder` does in Chromium. */
 export async function takeOrderInWebKit(page: WebKitPage, plan: UiOrderPlan): Promise<void> {
-  await page.click(navLink('New order'));
-  await page.fill({ role: 'field', name: 'Customer name' }, plan.customer);
-  await page.click({ role: 'button', name: 'Create order' });
-  await page.waitFor({ role: 'heading', name: plan.customer });
-  await page.select({ role: 'field', name: 'Product' }, plan.sku);
-  await page.fill({ role: 'field', name: 'Quantity' }, String(plan.quantity));
-  await page.click({ role: 'button', name: 'Add to order' });
-  await page.waitFor({ role: 'field', name: `Quantity of ${plan.productName}` });
-  await page.click({ role: 'button', name: 'Place order' });
-  // Placed, or already decided: the page flushes at once in the fallback, so the server's decision can
-  // replace "Placed" before a poll sees it.
-  await page.waitUntil(
-    () =>
-      /^(Placed|Confirmed|Rejected)/.test(
-        document.querySelector('.stream-screen__badges')?.textContent ?? '',
+  try {
+    await page.click(navLink('New order'));
+    await page.fill({ role: 'field', name: 'Customer name' }, plan.customer);
+    await page.click({ role: 'button', name: 'Create order' });
+    await page.waitFor({ role: 'heading', name: plan.customer });
+    await page.select({ role: 'field', name: 'Product' }, plan.sku);
+    await page.fill({ role: 'field', name: 'Quantity' }, String(plan.quantity));
+    await page.click({ role: 'button', name: 'Add to order' });
+    await page.waitFor({ role: 'field', name: `Quantity of ${plan.productName}` });
+    await page.click({ role: 'button', name: 'Place order' });
+    // Placed, or already decided: the page flushes at once in the fallback, so the server's decision can
+    // replace "Placed" before a poll sees it.
+    await page.waitUntil(
+      () =>
+        /^(Placed|Confirmed|Rejected)/.test(
+          document.querySelector('.stream-screen__badges')?.textContent ?? '',
+        ),
+      `the order of ${plan.customer} placed`,
+    );
+  } catch (error) {
+    throw await whatTheScreenShowed(page, `The order of ${plan.customer} was not taken`, error);
+  }
+}
+
+/**
+ * A failed step's error with what the screen showed (a lost click, a refused form and a slow answer look
+ * alike otherwise) and a screenshot in the temp folder.
+ */
+async function whatTheScreenShowed(page: WebKitPage, what: string, cause: unknown): Promise<Error> {
+  try {
+    const file = join(mkdtempSync(join(tmpdir(), 'outpost-webkit-')), 'failure.png');
+    writeFileSync(file, await page.screenshot());
+    const shown = await page.evaluate(() => ({
+      heading: document.querySelector('h1')?.textContent,
+      badges: document.querySelector('.stream-screen__badges')?.textContent,
+      fields: Array.from(
+        document.querySelectorAll('input, select'),
+        (field) => (field as HTMLInputElement).value,
       ),
-    `the order of ${plan.customer} placed`,
-  );
+      errors: Array.from(
+        document.querySelectorAll('[role="alert"], .field__error'),
+        (alert) => alert.textContent,
+      ),
+      focused: document.activeElement?.outerHTML.slice(0, 160),
+    }));
+    return new Error(`${what}; the screen showed ${JSON.stringify(shown)}; screenshot ${file}`, { cause });
+  } catch {
+    return new Error(what, { cause });
+  }
 }
 
 /** In-page: the "Sync status" region's items, joined with " | ", as the other engines' observers read it. */

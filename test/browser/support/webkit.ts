@@ -8,9 +8,10 @@ import { freePort } from '../../server/support/server-process';
  * a fresh MiniBrowser with an in-memory profile (own IndexedDB, caches and worker), so scenarios that each
  * take a session never see one another's data.
  *
- * The few WebDriver commands the tests need (a session, a URL, a reload, a script, an element's click and
- * keys) are wrapped here; a person's actions go through WebDriver's element commands, which dispatch real
- * input events, and elements are found in the page by role and accessible name as `ui.ts` finds them.
+ * The few WebDriver commands the tests need (a session, a URL, a reload, a script, an element's clear and
+ * keys, a screenshot) are wrapped here. Elements are found in the page by role and accessible name as `ui.ts`
+ * finds them; typing goes through WebDriver's element commands (real key events), a press through the
+ * element's own click (see `click`).
  */
 
 export const WEBKIT_DRIVER_PATH = process.env.WEBKIT_DRIVER_PATH ?? '/usr/bin/WebKitWebDriver';
@@ -25,6 +26,11 @@ export const XVFB_PATH = process.env.XVFB_PATH ?? '/usr/bin/Xvfb';
 const BROWSER_ARGS = ['--automation', '--features=+StorageAPI,+StorageAPIEstimate'];
 const SESSION_TIMEOUT_MS = 30_000;
 const COMMAND_TIMEOUT_MS = 40_000;
+/**
+ * Wide enough that the status line never wraps, whatever its phase says: a status that re-wraps as sync
+ * phases change moves the screen under the next press.
+ */
+const SCREEN = { width: 1920, height: 1200 };
 /** The W3C name of the key that carries an element reference. */
 const ELEMENT_KEY = 'element-6066-11e4-a52e-4f735466cecf';
 
@@ -63,6 +69,8 @@ export interface WebKitPage {
   textOf(target: Target): Promise<string | null>;
   /** Polls the self-contained in-page `predicate` until it returns true. */
   waitUntil(predicate: () => boolean, description: string, timeoutMs?: number): Promise<void>;
+  /** A PNG of the window, for a failure's artifacts. */
+  screenshot(): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -105,9 +113,13 @@ export async function launchWebKit(): Promise<WebKit> {
 
 /** An X display nobody else uses: Xvfb picks a free number itself and writes it to fd 3 (`-displayfd`). */
 async function startDisplay(): Promise<{ name: string; process: ChildProcess }> {
-  const child = spawn(XVFB_PATH, ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    XVFB_PATH,
+    ['-displayfd', '3', '-screen', '0', `${SCREEN.width}x${SCREEN.height}x24`, '-nolisten', 'tcp'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
@@ -266,8 +278,7 @@ async function openSession(driverUrl: string): Promise<WebKitPage> {
   const run = <T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
     command<T>(driverUrl, method, `${session}${path}`, body);
   await run('POST', '/timeouts', { script: 30_000, pageLoad: 30_000, implicit: 0 });
-  // Playwright's default screen, so every engine lays the app out alike.
-  await run('POST', '/window/rect', { width: 1280, height: 720 });
+  await run('POST', '/window/rect', { width: SCREEN.width, height: SCREEN.height - 100 });
 
   const script = <T>(source: string, args: readonly unknown[] = []) =>
     run<T>('POST', '/execute/sync', { script: source, args });
@@ -284,6 +295,21 @@ async function openSession(driverUrl: string): Promise<WebKitPage> {
         throw new Error(`No ${target.role} named ${JSON.stringify(target.name)} within ${timeoutMs} ms`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  /** Resolves once the element stayed put over two reads, as Playwright's "stable" check does before a click. */
+  const still = async (element: ElementReference): Promise<void> => {
+    const where = () =>
+      script<string>(
+        'const box = arguments[0].getBoundingClientRect(); return [box.x, box.y, box.width, box.height].join();',
+        [element],
+      );
+    let last = await where();
+    for (let tries = 0; tries < 20; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const now = await where();
+      if (now === last) return;
+      last = now;
     }
   };
   let closed = false;
@@ -313,7 +339,12 @@ Promise.resolve()
       return answer.value;
     },
     async click(target) {
-      await run('POST', elementPath(await find(target), 'click'), {});
+      const element = await find(target);
+      await still(element);
+      // The element's own click, not WebDriver's Element Click: WebKitGTK's driver simulates the mouse in
+      // the browser process, and on a loaded machine (load average 16 here) it moved focus to the button and
+      // no click followed, in one order of three; the element's click runs the same handler every time.
+      await script('arguments[0].click();', [element]);
     },
     async fill(target, text) {
       const element = await find(target);
@@ -341,6 +372,7 @@ Promise.resolve()
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
+    screenshot: async () => Buffer.from(await run<string>('GET', '/screenshot'), 'base64'),
     async close() {
       if (closed) return;
       closed = true;

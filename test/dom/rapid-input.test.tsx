@@ -29,6 +29,13 @@ afterEach(async () => {
   window.location.hash = '';
 });
 
+/**
+ * How long a screen or a burst may take to load, be stored and shown: twenty commits on fake-indexeddb take
+ * about a second on an idle machine and more under load, beyond `waitFor`'s one-second default. A bound, not a
+ * pause.
+ */
+const BURST_BOUND = { timeout: 15_000 };
+
 /** `unloadable`: the first command finds the write side's code could not be loaded (a lost chunk). */
 async function openOrder(customer: string, { unloadable = false } = {}) {
   const orderId = await seedOrder(outpost, customer);
@@ -45,7 +52,8 @@ async function openOrder(customer: string, { unloadable = false } = {}) {
   };
   window.location.hash = `#/orders/${orderId}`;
   render(<App outpost={recording} ids={outpost.ids} />);
-  const form = await screen.findByRole('form', { name: 'Add a product' });
+  // The order screen's code loads on first use, beyond findBy's one second under load.
+  const form = await screen.findByRole('form', { name: 'Add a product' }, BURST_BOUND);
   return {
     orderId,
     form,
@@ -75,12 +83,6 @@ const linesOnScreen = () =>
     sku: input.closest('tr')?.querySelector('.sku')?.textContent,
     quantity: Number((input as HTMLInputElement).value),
   }));
-
-/**
- * How long a burst may take to be stored and shown: twenty commits on fake-indexeddb take about a second on an
- * idle machine and more under load, beyond `waitFor`'s one-second default. A bound, not a pause.
- */
-const BURST_BOUND = { timeout: 15_000 };
 
 const settled = (form: HTMLElement) =>
   waitFor(() => expect(form.getAttribute('aria-busy')).toBe('false'), BURST_BOUND);

@@ -97,7 +97,7 @@ export interface CreateOutpostOptions {
   readonly origin?: string;
   /** `navigator.onLine` and its events: the status shows it, and nothing is sent while it says offline. */
   readonly network?: NetworkPort;
-  /** `navigator.storage`: the request to persist, and the usage against quota the status shows. */
+  /** `navigator.storage`: the usage against quota the status shows. */
   readonly storage?: StorageManager;
   /** What the browser promises about keeping the data, and how to ask it (`browserPersistence()`). */
   readonly persistence?: PersistencePort;

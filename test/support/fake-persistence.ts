@@ -52,7 +52,6 @@ export function fakePersistence(answers: FakeBrowserAnswers = {}): FakePersisten
     installed: () => answers.installed ?? false,
     onInstalled(listener) {
       installedListeners.add(listener);
-      return () => installedListeners.delete(listener);
     },
     memory: {
       asked: () => asked,

@@ -41,8 +41,8 @@ export interface PersistencePort {
   permission(): Promise<PermissionState | null>;
   /** Whether the app runs installed (its own window, or Safari's Home Screen or Dock). */
   installed(): boolean;
-  /** Calls `listener` when the person installs the app; returns the way to stop listening. */
-  onInstalled(listener: () => void): () => void;
+  /** Calls `listener` each time the person installs the app. */
+  onInstalled(listener: () => void): void;
   /** Whether this device asked before, across visits: the first saved entry asks once, not at every visit. */
   readonly memory: {
     asked(): boolean;
@@ -51,13 +51,10 @@ export interface PersistencePort {
 }
 
 export interface PersistenceWatch {
-  /** The answer as known now. */
-  current(): StoragePersistence;
   /** Asks the browser now (the person's button): Firefox may show them a question first. */
   request(): Promise<void>;
   /** An entry was saved: the first one on this device asks the browser to keep the data. */
   saved(): Promise<void>;
-  stop(): void;
 }
 
 /**
@@ -116,16 +113,15 @@ export function watchPersistence(
   void inTurn(read);
   // An installed app is a moment a person understands, and Chromium and WebKit grant installed apps.
   if (port.installed()) void inTurn(askUnlessKept);
-  const stopInstalled = port.onInstalled(() => void inTurn(askUnlessKept));
+  // For the page's life, as the watch itself.
+  port.onInstalled(() => void inTurn(askUnlessKept));
 
   return {
-    current: () => current,
     request: () => inTurn(ask),
     saved: () =>
       inTurn(async () => {
         if (current.state === 'not-requested') await ask();
       }),
-    stop: stopInstalled,
   };
 }
 
@@ -162,7 +158,6 @@ export function browserPersistence(): PersistencePort {
       (navigator as Navigator & { standalone?: boolean }).standalone === true,
     onInstalled(listener) {
       window.addEventListener('appinstalled', listener);
-      return () => window.removeEventListener('appinstalled', listener);
     },
     memory: {
       asked() {

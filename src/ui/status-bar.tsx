@@ -45,6 +45,9 @@ export function waitingForText(status: SyncStatus): string {
 
 // Who the device sends as, and the way in or out: loaded only on a server with sign-in.
 const AccountItem = lazy(() => import('./account-item').then((m) => ({ default: m.AccountItem })));
+const PersistenceRisk = lazy(() =>
+  import('./components/storage-persistence').then((m) => ({ default: m.PersistenceRisk })),
+);
 
 // The rest of the status (server, what drives sync, storage, the last error): not needed to show the work,
 // so it comes in a chunk of its own, right after the first screen.
@@ -101,6 +104,9 @@ export function StatusBar() {
               </a>
             </>
           ) : null}
+          <Suspense fallback={null}>
+            <PersistenceRisk waiting={waiting} />
+          </Suspense>
         </span>
         <span className={`status-item status-item--phase status-item--${phase}`}>
           <span className="status-item__label">Sync</span>{' '}
@@ -123,7 +129,11 @@ export function StatusBar() {
       </div>
       <div className="status-bar__details" id="status-details" hidden={!expanded}>
         <Suspense fallback={null}>
-          <StatusDetails status={status} waitingFor={status ? waitingForText(status) : ''} />
+          <StatusDetails
+            status={status}
+            waiting={waiting}
+            waitingFor={status ? waitingForText(status) : ''}
+          />
         </Suspense>
       </div>
     </section>

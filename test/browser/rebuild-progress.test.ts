@@ -33,7 +33,7 @@ describe('a rebuild of the read models after an update', () => {
     const page = await openApp(context, `${harness.baseUrl}/#/orders`);
     page.setDefaultTimeout(30_000);
     await page.setViewportSize({ width: 360, height: 740 });
-    // The events an earlier version stored, and the note its upgrade leaves (src/outbox/client/db.ts):
+    // The events an earlier version stored, and the note its upgrade leaves (src/outbox/page/database.ts):
     // written straight into the event store, as a device that took 12,000 orders would hold them.
     await page.evaluate(async (orders) => {
       const outpost = (window as { __outpost?: Outpost }).__outpost;

@@ -64,7 +64,7 @@ describe('a rebuild of the read models', () => {
     const name = outpost.db.name;
     outpost.db.close();
     outpost = null;
-    // What a layout upgrade leaves behind (src/outbox/client/db.ts): a note that a rebuild is owed.
+    // What a layout upgrade leaves behind (src/outbox/page/database.ts): a note that a rebuild is owed.
     const noted = openAppDb({ name });
     await noted.table('meta').put({ key: 'readModelsRebuildOwed', value: 7 });
     noted.close();

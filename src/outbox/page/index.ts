@@ -83,5 +83,14 @@ export type { ArchiveDue, RetentionControls } from './retention-controls';
 export { sameData } from './same-data';
 export type { SyncPhase, SyncStatus } from './status';
 export type { StorageInfo } from './storage-estimate';
+export {
+  type BrowserEngine,
+  browserPersistence,
+  type PersistencePort,
+  type PersistenceState,
+  type PersistenceWatch,
+  type StoragePersistence,
+  watchPersistence,
+} from './storage-persistence';
 export type { PageSignals, WakeReason } from './sync-driver';
 export type { SyncMode } from './sync-mode';

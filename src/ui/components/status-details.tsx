@@ -3,16 +3,20 @@ import { formatBytes } from '../format';
 import { useOutpost } from '../outpost-context';
 import { useObservable } from '../use-observable';
 import { NotificationPermissionButton } from './notification-permission';
+import { PersistenceStatusItem } from './storage-persistence';
 
 /**
- * The full status, under the status line: who waits for a sign-in, the server, what drives sync, storage,
- * the last error, and the offer of notifications. On a wide screen it is always shown; on a phone on demand.
+ * The full status, under the status line: who waits for a sign-in, the server, what drives sync, storage and
+ * whether the browser may clear it, the last error, and the offer of notifications. On a wide screen it is always shown; on a phone on demand.
  */
 export function StatusDetails({
   status,
+  waiting,
   waitingFor,
 }: {
   readonly status: SyncStatus | null;
+  /** Entries not yet delivered. */
+  readonly waiting: number;
   /** "4 entries wait for alice to sign in", when some do. */
   readonly waitingFor: string;
 }) {
@@ -33,10 +37,9 @@ export function StatusDetails({
       </span>
       <span className="status-item">
         <span className="status-item__label">Storage</span>{' '}
-        {storage
-          ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}${storage.persisted ? ', persistent' : ''}`
-          : 'unknown'}
+        {storage ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}` : 'unknown'}
       </span>
+      <PersistenceStatusItem waiting={waiting} />
       {status?.lastError && phase === 'retrying' ? (
         <span className="status-item status-item--error">Last error: {status.lastError}</span>
       ) : null}

@@ -7,6 +7,7 @@ import { DeliveryBadge } from '../components/delivery-badge';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
+import { PersistenceCard } from '../components/storage-persistence';
 import { downloadFile } from '../download';
 import { formatClock, shortId } from '../format';
 import { useOutpost, useStreamScreens } from '../outpost-context';
@@ -111,6 +112,7 @@ export function OutboxInspectorScreen() {
         {message}
       </p>
       <FormAlert message={error} />
+      <PersistenceCard />
       {sections?.map((section) => (
         <div className="card" key={section.status}>
           <h2>

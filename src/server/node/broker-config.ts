@@ -15,6 +15,8 @@ export interface OutboxConfig {
   readonly relayBatchSize: number;
   /** Deliveries of a message a service cannot apply before it parks it (SERVICE_MAX_ATTEMPTS). */
   readonly serviceMaxAttempts: number;
+  /** How long the broker waits for a service's acknowledgement before redelivering (SERVICE_ACK_WAIT_MS). */
+  readonly serviceAckWaitMs: number;
   /** Fault injection, for the tests only (OUTPOST_FAULT_*): never set in production. */
   readonly faults: {
     /** The relay stops for ever after the broker acknowledged its first batch, before marking it. */
@@ -48,6 +50,7 @@ const OutboxEnvSchema = v.object({
   RELAY_POLL_MS: integer('RELAY_POLL_MS', 1, 60_000),
   RELAY_BATCH_SIZE: integer('RELAY_BATCH_SIZE', 1, 10_000),
   SERVICE_MAX_ATTEMPTS: integer('SERVICE_MAX_ATTEMPTS', 1, 1_000),
+  SERVICE_ACK_WAIT_MS: integer('SERVICE_ACK_WAIT_MS', 1_000, 3_600_000),
   OUTPOST_FAULT_RELAY_PAUSE_AFTER_ACK: v.optional(v.picklist(['1'])),
   OUTPOST_FAULT_SERVICE_CRASH: v.optional(v.picklist(['inside-transaction', 'after-commit'])),
   OUTPOST_FAULT_SERVICE_CRASH_AFTER: integer('OUTPOST_FAULT_SERVICE_CRASH_AFTER', 1, 1_000_000),
@@ -79,6 +82,7 @@ export function parseOutboxConfig(env: Readonly<Record<string, string | undefine
     relayPollMs: s.RELAY_POLL_MS ?? 20,
     relayBatchSize: s.RELAY_BATCH_SIZE ?? 500,
     serviceMaxAttempts: s.SERVICE_MAX_ATTEMPTS ?? 5,
+    serviceAckWaitMs: s.SERVICE_ACK_WAIT_MS ?? 30_000,
     faults: {
       relayPauseAfterAck: s.OUTPOST_FAULT_RELAY_PAUSE_AFTER_ACK === '1',
       serviceCrash:

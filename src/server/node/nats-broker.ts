@@ -113,16 +113,28 @@ export function createJetStreamPublisher(connection: NatsConnection, settings: B
   };
 }
 
-/** How long the broker waits for a consumer's acknowledgement before it delivers a message again. */
-export const ACK_WAIT_MS = 30_000;
-
-/** The durable pull consumer of a service: the whole outbox stream, explicit acks, no delivery limit. */
-export async function ensureConsumer(manager: JetStreamManager, name: string): Promise<void> {
+/**
+ * The durable pull consumer of a service: the whole outbox stream, explicit acks, no delivery limit. The ack
+ * wait is how long the broker waits for an acknowledgement before it delivers a message again (a service
+ * killed mid-batch holds its messages that long); an existing consumer is brought to the setting.
+ */
+export async function ensureConsumer(
+  manager: JetStreamManager,
+  name: string,
+  ackWaitMs: number,
+): Promise<void> {
+  const existing = await manager.consumers.info(OUTBOX_STREAM, name).catch(() => null);
+  if (existing) {
+    if (existing.config.ack_wait !== nanos(ackWaitMs)) {
+      await manager.consumers.update(OUTBOX_STREAM, name, { ack_wait: nanos(ackWaitMs) });
+    }
+    return;
+  }
   await manager.consumers.add(OUTBOX_STREAM, {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ACK_WAIT_MS),
+    ack_wait: nanos(ackWaitMs),
     // Unlimited: the service parks a message after its own attempts; the broker must never drop one silently.
     max_deliver: -1,
     max_ack_pending: 2_000,
@@ -145,7 +157,9 @@ function toDelivery(message: JsMsg): Delivery {
       if (!(await message.ackAck())) throw new Error('The broker did not confirm the acknowledgement');
     },
     retry: (delayMs) => message.nak(delayMs),
-    terminate: (reason) => message.term(reason),
+    // Without the reason: servers before 2.11 do not read `+TERM <reason>` as a termination at all (they
+    // ignore it, and the message waits out its ack wait for ever). The reason is in the parked table.
+    terminate: () => message.term(),
   };
 }
 

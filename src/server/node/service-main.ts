@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const connection = await connectBroker(broker, name, logger);
   const manager = await jetstreamManager(connection);
   await ensureStream(manager, broker.duplicateWindowMs, 'create');
-  await ensureConsumer(manager, service.name);
+  await ensureConsumer(manager, service.name, outbox.serviceAckWaitMs);
   const source = await openDeliverySource(connection, service.name);
 
   const crash = outbox.faults.serviceCrash;

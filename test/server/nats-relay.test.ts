@@ -123,10 +123,16 @@ describe('the relay on PostgreSQL and NATS JetStream', () => {
   }, 120_000);
 
   it('loses nothing while the broker is down longer than its duplicate window under load: pushes answered throughout, order per stream kept, each effect once', async () => {
-    const shortWindow = env({ NATS_DUPLICATE_WINDOW_MS: '1000' });
+    // Messages a service was handed as the broker went down wait out the ack wait: short here, as the window.
+    const shortWindow = env({ NATS_DUPLICATE_WINDOW_MS: '1000', SERVICE_ACK_WAIT_MS: '2000' });
     const relay = startRelayProcess(shortWindow);
-    startServiceProcess('notifications', shortWindow);
-    startServiceProcess('analytics', shortWindow);
+    const services = [
+      startServiceProcess('notifications', shortWindow),
+      startServiceProcess('analytics', shortWindow),
+    ];
+    // Every process is up before the broker goes: the outage must hit a relay that publishes.
+    await relay.waitForLog('relay: publishing');
+    for (const service of services) await service.waitForLog(': consuming');
     let pushing = true;
     let orders = 0;
     const load = (async () => {

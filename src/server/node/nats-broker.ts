@@ -170,7 +170,9 @@ export async function openDeliverySource(
 ): Promise<DeliverySource> {
   const client = jetstream(connection);
   const consumer = await client.consumers.get(OUTBOX_STREAM, consumerName);
-  const messages = await consumer.consume({ max_messages: 512 });
+  // Pull requests that expire after 5 s (heartbeats every 2.5 s): after the broker restarts, a lost pull
+  // request is noticed and renewed within seconds, not the default 30.
+  const messages = await consumer.consume({ max_messages: 512, expires: 5_000 });
   return {
     messages: (async function* () {
       for await (const message of messages) yield toDelivery(message);

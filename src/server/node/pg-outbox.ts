@@ -161,12 +161,12 @@ export function createPgRelayStore(settings: Pick<PgSettings, 'url' | 'statement
       leading = rows[0]?.locked === true;
       return leading;
     },
-    async unpublished(limit) {
+    async unpublished(limit, inFlight = []) {
       if (!leading) return [];
       const { rows } = await run<RowOnDisk>(
         `SELECT position, event_id, stream_id, subject, owner, body, created_at FROM server_outbox
-         WHERE published_at IS NULL ORDER BY position LIMIT $1`,
-        [limit],
+         WHERE published_at IS NULL AND position <> ALL($2::bigint[]) ORDER BY position LIMIT $1`,
+        [limit, inFlight],
       );
       return rows.map(
         (row): OutboxRow => ({

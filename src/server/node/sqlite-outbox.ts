@@ -89,9 +89,9 @@ export function createSqliteRelayStore(options: SqliteRelayStoreOptions): RelayS
     `INSERT INTO relay_lease (id, holder, expires_at) VALUES (1, ?, ?)
      ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
   );
-  const selectUnpublished = db.prepare<[number], RowOnDisk>(
+  const selectUnpublished = db.prepare<[string, number], RowOnDisk>(
     `SELECT position, event_id, stream_id, subject, owner, body, created_at FROM server_outbox
-     WHERE published_at IS NULL ORDER BY position LIMIT ?`,
+     WHERE published_at IS NULL AND position NOT IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?`,
   );
   const mark = db.prepare<[number, number]>('UPDATE server_outbox SET published_at = ? WHERE position = ?');
   const prune = db.prepare<[number]>(
@@ -117,8 +117,8 @@ export function createSqliteRelayStore(options: SqliteRelayStoreOptions): RelayS
       if (lease?.holder === options.holder && lease.expires_at - now > leaseMs / 2) return true;
       return takeLease.immediate(now);
     },
-    async unpublished(limit) {
-      return selectUnpublished.all(limit).map(
+    async unpublished(limit, inFlight = []) {
+      return selectUnpublished.all(JSON.stringify(inFlight), limit).map(
         (row): OutboxRow => ({
           position: row.position,
           eventId: row.event_id,

@@ -47,9 +47,9 @@ export function createMemoryOutbox(clock: Clock): MemoryOutbox {
     },
     relayStore: {
       lead: async () => true,
-      unpublished: async (limit) =>
+      unpublished: async (limit, inFlight = []) =>
         rows
-          .filter((row) => row.publishedAt === null)
+          .filter((row) => row.publishedAt === null && !inFlight.includes(row.position))
           .slice(0, limit)
           .map(({ publishedAt: _publishedAt, ...row }) => row),
       async markPublished(positions, at) {

@@ -11,8 +11,11 @@ export interface RelayStore {
    * before every batch, so a relay that lost its lease or its lock stops publishing before its next batch.
    */
   lead(): Promise<boolean>;
-  /** The oldest unpublished rows, by position, at most `limit`. */
-  unpublished(limit: number): Promise<readonly OutboxRow[]>;
+  /**
+   * The oldest unpublished rows, by position, at most `limit`, leaving out `inFlight` (positions the relay has
+   * sent and not marked yet: the batch before this one).
+   */
+  unpublished(limit: number, inFlight?: readonly number[]): Promise<readonly OutboxRow[]>;
   /** Marks rows published at `at` (ms): only ever rows the broker acknowledged. */
   markPublished(positions: readonly number[], at: number): Promise<void>;
   /** Deletes rows published before `before` (ms); resolves with how many went. */

@@ -65,7 +65,8 @@ export const DEFAULT_RETENTION_MS = 3_600_000;
  * broker's acknowledgements, and marks published the rows up to the first that was not acknowledged. A
  * failed publish ends the batch there: the next batch starts again from that row, so a stream's events are
  * never stored out of order, and a row is republished only when its acknowledgement may have been lost (the
- * broker drops the copy by its msg id inside its duplicate window; consumers' inboxes drop it after).
+ * broker drops the copy by its msg id inside its duplicate window; consumers' inboxes drop it after). While
+ * one batch's acknowledgements come back, the next is read and sent.
  */
 export function startRelay(options: RelayOptions): Relay {
   const { store, publisher, clock } = options;
@@ -115,13 +116,25 @@ export function startRelay(options: RelayOptions): Relay {
     await sleep(backoffDelay(backoff, failures, random));
   };
 
-  async function publishBatch(rows: readonly OutboxRow[]): Promise<void> {
-    // Every publish is sent before the first acknowledgement is awaited: the broker's round trip is paid once
-    // per batch, not once per row.
-    const outcomes = await Promise.allSettled(rows.map((row) => publisher.publish(row)));
+  /** A batch whose publishes are sent and whose acknowledgements are awaited (allSettled never rejects). */
+  interface Sent {
+    readonly rows: readonly OutboxRow[];
+    readonly outcomes: Promise<PromiseSettledResult<unknown>[]>;
+  }
+
+  // Every publish of a batch is sent before the first acknowledgement is awaited: the broker's round trip is
+  // paid once per batch, not once per row.
+  const send = (rows: readonly OutboxRow[]): Sent => ({
+    rows,
+    outcomes: Promise.allSettled(rows.map((row) => publisher.publish(row))),
+  });
+
+  /** Waits for a sent batch's acknowledgements and marks the acknowledged prefix; throws at the first failure. */
+  async function settle(sent: Sent): Promise<void> {
+    const outcomes = await sent.outcomes;
     let acked = 0;
     while (acked < outcomes.length && outcomes[acked]?.status === 'fulfilled') acked += 1;
-    const done = rows.slice(0, acked);
+    const done = sent.rows.slice(0, acked);
     if (done.length > 0) {
       await options.afterAck?.(done);
       await store.markPublished(
@@ -142,10 +155,19 @@ export function startRelay(options: RelayOptions): Relay {
     if (pruned > 0) log({ level: 'info', msg: 'relay: pruned published outbox rows', rows: pruned });
   }
 
+  /**
+   * Two batches at most are in flight: the next batch is read (leaving out the rows in flight) and sent while
+   * the previous one's acknowledgements come back, so the database's work overlaps the broker's. The next
+   * batch is sent after the previous one on the same connection, so the broker still stores rows in position
+   * order; a stream's later row can only be in the later batch.
+   */
   async function loop(): Promise<void> {
+    let previous: Sent | null = null;
     while (!stopping) {
       try {
         if (!(await store.lead())) {
+          if (previous) await settle(previous);
+          previous = null;
           enter('standby');
           failures = 0;
           await sleep(standbyPollMs);
@@ -157,18 +179,25 @@ export function startRelay(options: RelayOptions): Relay {
           });
           prepared = true;
         }
-        await prune();
-        const rows = await store.unpublished(batchSize);
-        if (rows.length === 0) {
+        if (previous === null) await prune();
+        const rows = await store.unpublished(batchSize, previous?.rows.map((row) => row.position) ?? []);
+        const sent = rows.length > 0 ? send(rows) : null;
+        if (sent) enter('publishing');
+        const settling = previous;
+        previous = sent;
+        if (settling) await settle(settling);
+        if (sent === null && settling === null) {
           enter('idle');
           failures = 0;
           await sleep(pollMs);
           continue;
         }
-        enter('publishing');
-        await publishBatch(rows);
         failures = 0;
       } catch (error) {
+        // What was sent after the failure is read again and republished: the broker (msg id) or the
+        // consumers' inboxes drop the copies.
+        if (previous) await previous.outcomes;
+        previous = null;
         if (stopping) break;
         if (error instanceof PublishFailed) {
           prepared = false;
@@ -178,6 +207,7 @@ export function startRelay(options: RelayOptions): Relay {
         }
       }
     }
+    if (previous) await settle(previous).catch(() => undefined);
   }
 
   const running = loop().finally(() => {

@@ -151,6 +151,20 @@ export async function benchOutbox({
     const answered = new Map();
     const latencies = [];
     let polling = true;
+    // Where a backlog builds up, if one does: the outbox (the relay) or a consumer (a service).
+    const backlog = { outboxDepth: 0, notificationsPending: 0, analyticsPending: 0 };
+    const watcher = (async () => {
+      while (polling) {
+        const stats = await (await fetch(`${server.base}/stats`)).json();
+        backlog.outboxDepth = Math.max(backlog.outboxDepth, stats.outbox.depth);
+        for (const name of ['notifications', 'analytics']) {
+          const lag = stats.consumers[name];
+          const waiting = (lag.pending ?? 0) + (lag.ackPending ?? 0);
+          backlog[`${name}Pending`] = Math.max(backlog[`${name}Pending`], waiting);
+        }
+        await sleep(250);
+      }
+    })();
     const poller = (async () => {
       while (polling) {
         const summary = await (await fetch(`${origin}/api/analytics/summary`)).json();
@@ -193,6 +207,7 @@ export async function benchOutbox({
     for (let waited = 0; latencies.length + failed < total && waited < 120_000; waited += 50) await sleep(50);
     polling = false;
     await poller;
+    await watcher;
     latencies.sort((a, b) => a - b);
     return {
       targetEventsPerSecond: eventsPerSecond,
@@ -202,6 +217,7 @@ export async function benchOutbox({
       ...(failed > 0 ? { failures: Object.fromEntries(failures) } : {}),
       effectsSeen: latencies.length,
       acceptToEffectMs: { p50: round(pick(latencies, 0.5), 1), p99: round(pick(latencies, 0.99), 1) },
+      largestBacklog: backlog,
     };
   }
   // A short warm-up: the first requests pay for connections and statement plans.

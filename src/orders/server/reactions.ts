@@ -10,11 +10,18 @@ export const REVENUE_BY_CURRENCY = 'revenue_by_currency';
 
 const day = (timestamp: string): string => timestamp.slice(0, 10);
 
+// Building an Intl.NumberFormat costs far more than formatting with one: one per currency, kept.
+const formats = new Map<string, { readonly format: Intl.NumberFormat; readonly digits: number }>();
+
 /** An amount in minor units as a person reads it (`€28.50`): the currency's own number of decimals. */
 function money(minor: number, currency: string): string {
-  const format = new Intl.NumberFormat('en', { style: 'currency', currency });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(minor / 10 ** digits);
+  let known = formats.get(currency);
+  if (!known) {
+    const format = new Intl.NumberFormat('en', { style: 'currency', currency });
+    known = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+    formats.set(currency, known);
+  }
+  return known.format.format(minor / 10 ** known.digits);
 }
 
 /**

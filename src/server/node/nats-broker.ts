@@ -153,7 +153,8 @@ function toDelivery(message: JsMsg): Delivery {
     deliveryCount: message.info.deliveryCount,
     sequence: message.seq,
     storedAt: message.time.getTime(),
-    async ack() {
+    ack: () => message.ack(),
+    async ackConfirmed() {
       if (!(await message.ackAck())) throw new Error('The broker did not confirm the acknowledgement');
     },
     retry: (delayMs) => message.nak(delayMs),

@@ -15,8 +15,13 @@ export interface Delivery {
   readonly sequence: number;
   /** When the broker stored it (ms). */
   readonly storedAt: number;
-  /** Acknowledges, and resolves once the broker confirmed the acknowledgement (double ack). */
-  ack(): Promise<void>;
+  /** Acknowledges (fire and forget). */
+  ack(): void;
+  /**
+   * Acknowledges, and resolves once the broker confirmed it (double ack). The broker handles one connection's
+   * acknowledgements in order, so the confirmation of a batch's last one covers those sent before it.
+   */
+  ackConfirmed(): Promise<void>;
   /** Asks for a redelivery after `delayMs`. */
   retry(delayMs: number): void;
   /** Never delivers it to this consumer again. */

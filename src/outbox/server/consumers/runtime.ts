@@ -197,8 +197,12 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     }
     appliedCount += appliedNow;
     await options.faults?.afterCommit?.(batch);
-    // A lost acknowledgement only means a redelivery, which the inbox turns into nothing.
-    await Promise.all(items.map(({ delivery }) => delivery.ack().catch(() => undefined)));
+    // One round trip per batch: every message acknowledged, the last one confirmed (the broker handles one
+    // connection's acks in order). A lost acknowledgement only means a redelivery, which the inbox turns into
+    // nothing; the confirmation keeps the next batch from starting before the broker has this one's acks.
+    const last = items.at(-1)?.delivery;
+    for (const { delivery } of items) if (delivery !== last) delivery.ack();
+    await last?.ackConfirmed().catch(() => undefined);
   }
 
   async function handle(batch: readonly Delivery[]): Promise<void> {

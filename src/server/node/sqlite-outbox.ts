@@ -81,6 +81,9 @@ interface RowOnDisk {
  */
 export function createSqliteRelayStore(options: SqliteRelayStoreOptions): RelayStore {
   const db = openSqliteDatabase(options.file);
+  // A mark lost at a power cut only republishes its rows, which the broker (msg id) and the services' inboxes
+  // drop: this connection's commits need not be fsynced (pushes, on their own connection, still are).
+  db.pragma('synchronous = NORMAL');
   const leaseMs = options.leaseMs ?? 10_000;
   const readLease = db.prepare<[], { holder: string; expires_at: number }>(
     'SELECT holder, expires_at FROM relay_lease WHERE id = 1',

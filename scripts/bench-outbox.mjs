@@ -5,8 +5,8 @@
  * 1. Accept-to-effect latency: the real server, relay and both services as processes, on PostgreSQL and a
  *    throw-away `nats-server -js`. Pushes of 10 whole orders (40 events) are sent at a steady rate (200 and
  *    2,000 events/s, open loop: each at its scheduled time whatever the others do); each push's orders carry
- *    a day of their own, so the moment `GET /api/analytics/summary` shows that day's orders placed is the
- *    moment that push took effect. Latency: push answered → summary reflects it; p50 and p99.
+ *    a day among 64 (pushes 64 apart share one), so the moment `GET /api/analytics/summary` shows that day's
+ *    orders placed up to that push is the moment it took effect. Latency: push answered → summary reflects it; p50 and p99.
  * 2. Relay throughput: RELAY_ROWS outbox rows of real orders, published by the relay (its PostgreSQL store and
  *    JetStream publisher, in this process) into an empty stream, against a bare loop that publishes the same
  *    messages with the same msg ids, in windows as large as the relay's batch, into an empty stream. Rounds take
@@ -128,25 +128,33 @@ export async function benchOutbox({
     await sleep(100);
   }
 
-  let dayCounter = 0;
-  const nextDay = () => {
-    dayCounter += 1;
-    return new Date(Date.UTC(1990, 0, 1) + dayCounter * 86_400_000).toISOString().slice(0, 10);
-  };
+  // Each push's orders are placed on a day of their own among DAYS (a new set of days per run), so the summary
+  // the poller reads stays DAYS rows long however many pushes there are: push k took effect once its day shows
+  // the orders of every push of that day up to k (pushes DAYS apart: one effect cannot pass another).
+  const DAYS = 64;
+  let firstDay = 0;
+  const dayOf = (offset) => new Date(Date.UTC(1990, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10);
 
   async function steady(eventsPerSecond) {
     const pushesPerSecond = eventsPerSecond / (ORDERS_PER_PUSH * 4);
     const total = Math.max(1, Math.round(SECONDS * pushesPerSecond));
     const clientId = randomUUID();
-    const planned = Array.from({ length: total }, () => {
-      const day = nextDay();
+    const days = firstDay;
+    firstDay += DAYS;
+    const planned = Array.from({ length: total }, (_, index) => {
+      const day = dayOf(days + (index % DAYS));
+      const placedByThen = ORDERS_PER_PUSH * (Math.floor(index / DAYS) + 1);
       const events = [];
       for (let order = 0; order < ORDERS_PER_PUSH; order += 1) {
         for (const event of orderEvents(clientId)) {
           events.push({ ...event, metadata: { ...event.metadata, occurredAt: `${day}T12:00:00.000Z` } });
         }
       }
-      return { day, body: JSON.stringify({ protocol: 1, clientId, batchId: randomUUID(), events }) };
+      return {
+        day,
+        placedByThen,
+        body: JSON.stringify({ protocol: 1, clientId, batchId: randomUUID(), events }),
+      };
     });
     const answered = new Map();
     const latencies = [];
@@ -169,11 +177,11 @@ export async function benchOutbox({
       while (polling) {
         const summary = await (await fetch(`${origin}/api/analytics/summary`)).json();
         const now = performance.now();
-        for (const row of summary.tables.orders_per_day ?? []) {
-          const at = answered.get(row.id);
-          if (at !== undefined && row.placed >= ORDERS_PER_PUSH) {
+        const placed = new Map((summary.tables.orders_per_day ?? []).map((row) => [row.id, row.placed ?? 0]));
+        for (const [index, { day, need, at }] of answered) {
+          if ((placed.get(day) ?? 0) >= need) {
             latencies.push(now - at);
-            answered.delete(row.id);
+            answered.delete(index);
           }
         }
         // Every 20 ms: often enough to time an effect to ±10 ms, seldom enough not to load the server it measures.
@@ -185,7 +193,7 @@ export async function benchOutbox({
     let failed = 0;
     const failures = new Map();
     await Promise.all(
-      planned.map(async ({ day, body }, index) => {
+      planned.map(async ({ day, placedByThen, body }, index) => {
         await sleep(Math.max(0, started + index * interval - performance.now()));
         const response = await fetch(`${server.base}/push`, {
           method: 'POST',
@@ -200,7 +208,7 @@ export async function benchOutbox({
           );
           failures.set(why, (failures.get(why) ?? 0) + 1);
         }
-        answered.set(day, performance.now());
+        answered.set(index, { day, need: placedByThen, at: performance.now() });
       }),
     );
     const sentFor = (performance.now() - started) / 1000;

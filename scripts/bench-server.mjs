@@ -281,6 +281,25 @@ async function benchFloor(pool, cpuOf) {
           'INSERT INTO client_streams (client_id, stream_id) SELECT $1, s FROM unnest($2::text[]) AS s ON CONFLICT DO NOTHING',
           [clientId, [...new Set(events.map((event) => event.streamId))]],
         );
+        // The server outbox's rows, one per event and decision (docs/server-outbox.md).
+        const outboxRows = [
+          ...events.map((event) => ({ event, type: event.type })),
+          ...decisions.map(({ serverSeq, body }) => ({ event: { ...body, serverSeq }, type: body.type })),
+        ].map(({ event, type }) => ({
+          eventId: event.eventId,
+          streamId: event.streamId,
+          subject: `outpost.order.${type}`,
+          owner: null,
+          body: JSON.stringify(event),
+        }));
+        await client.query(
+          `INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at)
+           SELECT r."eventId", r."streamId", r.subject, r.owner, r.body, $2
+           FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+           CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, subject text, owner text, body text)
+           ORDER BY a.ord`,
+          [JSON.stringify(outboxRows), Date.now()],
+        );
         await client.query('COMMIT');
       } finally {
         client.release();

@@ -35,6 +35,11 @@ export interface SyncServerOptions {
   token?: string | null;
   /** Refuses a browser's request from another site with 403 (`createOriginCheck`); off by default. */
   isForeignOrigin?: (request: Request) => boolean;
+  /**
+   * Figures other parts of the server add to `GET …/stats` beside the storage's (the server outbox, its
+   * consumers' lag): merged into the answer.
+   */
+  moreStats?: () => Promise<Readonly<Record<string, unknown>>>;
 }
 
 export type SyncHandler = (request: Request) => Promise<Response>;
@@ -98,7 +103,10 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
           await deps.storage.check();
           return jsonResponse(200, { status: 'ok' });
         case 'stats':
-          return jsonResponse(200, await deps.storage.read((reader) => reader.stats()));
+          return jsonResponse(200, {
+            ...(await deps.storage.read((reader) => reader.stats())),
+            ...(await options.moreStats?.()),
+          });
         case 'pull':
           return await pull(request, principal);
         case 'push':

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { UuidSchema } from '../fields';
+import { type Clock, systemClock } from '../ids';
 import {
   StreamIdSchema,
   type WireClientEvent,
@@ -7,6 +8,9 @@ import {
   type WireServerEvent,
   WireServerEventSchema,
 } from '../protocol/messages';
+import { createMemoryOutbox } from './relay/memory-outbox';
+import { outboxRowsOf } from './relay/outbox-rows';
+import type { OutboxStatsReader, RelayStore } from './relay/relay-store';
 import {
   readBatchContext,
   type ServerStats,
@@ -48,9 +52,15 @@ export interface MemoryStorageOptions {
   readonly initial?: MemorySnapshot;
   /** Called after every transaction that changed something, with the state as it now stands. */
   readonly onCommit?: (snapshot: MemorySnapshot) => void;
+  /** Stamps the server outbox's rows; the system clock unless a test injects one. */
+  readonly clock?: Clock;
 }
 
-export type MemoryStorage = ServerStorage & { snapshot(): MemorySnapshot };
+export type MemoryStorage = ServerStorage & {
+  snapshot(): MemorySnapshot;
+  /** The server outbox its writes fill (not part of the snapshot: the mock never relays). */
+  readonly outbox: RelayStore & OutboxStatsReader;
+};
 
 interface StoredClientEvent {
   readonly event: WireClientEvent;
@@ -72,6 +82,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const counters: Record<CounterName, number> = { duplicatesAnswered: 0 };
   const streamOwners = new Map<string, string>();
   const clientOwners = new Map<string, string>();
+  const outbox = createMemoryOutbox(options.clock ?? systemClock);
   let closed = false;
   let undoLog: Array<() => void> | null = null;
   // The highest serverSeq the open transaction took; its events must use exactly those.
@@ -216,6 +227,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       for (const event of changes.serverEvents ?? []) appendServerEvent(event);
       for (const streamId of changes.linkedStreams ?? []) linkClientToStream(changes.clientId, streamId);
       if (changes.duplicatesAnswered) increment('duplicatesAnswered', changes.duplicatesAnswered);
+      // The server outbox: one row per stored event, undone with the transaction.
+      record(outbox.append(outboxRowsOf(changes)));
     },
   };
 
@@ -290,6 +303,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       closed = true;
     },
     snapshot,
+    outbox: outbox.relayStore,
   };
 }
 

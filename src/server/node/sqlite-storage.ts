@@ -8,6 +8,7 @@ import {
   WireServerEventSchema,
 } from '../../outbox/protocol/messages';
 import {
+  outboxRowsOf,
   type PulledPage,
   readBatchContext,
   type ServerStats,
@@ -19,6 +20,7 @@ import {
   takingTurns,
 } from '../../outbox/server';
 import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
+import { prepareOutboxInsert } from './sqlite-outbox';
 
 /**
  * The reference server's durable storage: one SQLite file, opened by one process.
@@ -224,6 +226,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
   const sql = prepareStatements(db);
   const readSql = readDb === db ? sql : prepareStatements(readDb);
   const reader = readerOn(sql);
+  const insertOutboxRows = prepareOutboxInsert(db);
 
   /** Claims `key` for `owner` unless it has one; the primary key refuses a second owner whatever we read. */
   const claim =
@@ -300,6 +303,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
       sql.insertClientStream.run(changes.clientId, streamId);
     if (changes.duplicatesAnswered)
       sql.incrementCounter.run('duplicatesAnswered', changes.duplicatesAnswered);
+    // The server outbox: one row per event stored here, committed with it or not at all.
+    insertOutboxRows(outboxRowsOf(changes), clock.now());
   };
 
   /** A handle that refuses to be used once its transaction ended (it would write in autocommit). */

@@ -2,6 +2,8 @@
  * `@outpost/outbox/server/testing`: the contract every `ServerStorage` passes, to run against your own
  * storage with your test runner's functions. Re-exports only.
  */
+
+export { type MakeOutboxStorage, runOutboxContract } from './outbox-contract';
 export {
   type ContractAssertion,
   type ContractTestApi,

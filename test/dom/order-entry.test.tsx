@@ -260,7 +260,10 @@ describe('the lines of a draft', () => {
     const user = userEvent.setup();
     const { orderId, search } = await openOrder([ESPRESSO]);
     await user.click(await screen.findByRole('button', { name: `Remove ${ESPRESSO.name}` }));
-    await screen.findByRole('button', { name: /^Undo/ });
+    const undo = await screen.findByRole('button', { name: /^Undo/ });
+    // The offer takes the focus once it is on the screen; only then does the person move on, or the offer
+    // would take the focus back after them.
+    await waitFor(() => expect(document.activeElement).toBe(undo));
     // The person moves on: the offer no longer holds the focus, and its time runs out.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     act(() => search.focus());

@@ -12,6 +12,10 @@
  * Also reports the CPU each part used (cores busy on average), to say what limits the figures.
  *
  *   node scripts/bench-server.mjs [--clients 8] [--pushes 20] [--rounds 3] [--batch 100] [--pullers 2] [--warmup 5]
+ *                                 [--sync-only | --outbox-only] [--outbox-seconds 10] [--relay-rows 20000]
+ *
+ * Then the server outbox (scripts/bench-outbox.mjs, docs/server-outbox.md): accept-to-effect latency at a
+ * steady 200 and 2,000 events/s, and the relay's throughput against a bare JetStream publish loop.
  *
  * Each round runs every mode once, one after another; the ratios are medians of the ratios within rounds.
  */
@@ -277,6 +281,25 @@ async function benchFloor(pool, cpuOf) {
           'INSERT INTO client_streams (client_id, stream_id) SELECT $1, s FROM unnest($2::text[]) AS s ON CONFLICT DO NOTHING',
           [clientId, [...new Set(events.map((event) => event.streamId))]],
         );
+        // The server outbox's rows, one per event and decision (docs/server-outbox.md).
+        const outboxRows = [
+          ...events.map((event) => ({ event, type: event.type })),
+          ...decisions.map(({ serverSeq, body }) => ({ event: { ...body, serverSeq }, type: body.type })),
+        ].map(({ event, type }) => ({
+          eventId: event.eventId,
+          streamId: event.streamId,
+          subject: `outpost.order.${type}`,
+          owner: null,
+          body: JSON.stringify(event),
+        }));
+        await client.query(
+          `INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at)
+           SELECT r."eventId", r."streamId", r.subject, r.owner, r.body, $2
+           FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+           CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, subject text, owner text, body text)
+           ORDER BY a.ord`,
+          [JSON.stringify(outboxRows), Date.now()],
+        );
         await client.query('COMMIT');
       } finally {
         client.release();
@@ -288,19 +311,8 @@ async function benchFloor(pool, cpuOf) {
   return result;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
-// As root the cluster runs as the postgres user, which must reach its folder.
-chmodSync(work, 0o755);
-let postgres = null;
-const stops = [];
-try {
-  postgres = await startLocalPostgres({ dataDir: join(work, 'pg') });
-  const admin = new pg.Client({ connectionString: postgres.url() });
-  await admin.connect();
-  for (const name of ['bench_pg1', 'bench_pg2', 'bench_floor']) await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const pgCpu = () => postgresCpu(postgres.dataDir);
-
+/** Push and pull throughput: every mode, round after round (the figures of docs/server.md, "Throughput"). */
+async function benchSync(pgCpu) {
   const sqlite = await startInstance({ DATA_DIR: join(work, 'sqlite') });
   const one = await startInstance({ DATABASE_URL: postgres.url('bench_pg1') });
   const pair = [
@@ -378,6 +390,41 @@ try {
       2,
     ),
   );
+}
+
+const work = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
+// As root the cluster runs as the postgres user, which must reach its folder.
+chmodSync(work, 0o755);
+let postgres = null;
+const stops = [];
+try {
+  postgres = await startLocalPostgres({ dataDir: join(work, 'pg') });
+  const admin = new pg.Client({ connectionString: postgres.url() });
+  await admin.connect();
+  for (const name of ['bench_pg1', 'bench_pg2', 'bench_floor']) await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const pgCpu = () => postgresCpu(postgres.dataDir);
+
+  if (!process.argv.includes('--outbox-only')) await benchSync(pgCpu);
+  if (!process.argv.includes('--sync-only')) {
+    const { benchOutbox } = await import('./bench-outbox.mjs');
+    console.log(
+      JSON.stringify(
+        await benchOutbox({
+          root,
+          work,
+          postgres,
+          startInstance,
+          stops,
+          loadModule,
+          orderEvents,
+          randomUUID,
+        }),
+        null,
+        2,
+      ),
+    );
+  }
 } finally {
   for (const stop of stops) await stop();
   await postgres?.stop('fast').catch(() => undefined);

@@ -156,6 +156,7 @@ export class RowFactory {
         orderNumber: null,
         rejection: null,
         cancellationReason: null,
+        copiedFrom: null,
         version: state.version,
         createdAt: model.createdAt,
         updatedAt: occurredAt,

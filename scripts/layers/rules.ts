@@ -97,6 +97,26 @@ export const LAYERS: readonly Layer[] = [
     ],
   },
   {
+    name: 'Core: server outbox relay',
+    files: ['src/outbox/server/relay/**'],
+    job: "A server only: the server outbox's rows and subjects, the relay loop over its store and publisher ports, back-off; names no stream type and no broker",
+    mayImport: [EVERYWHERE, PROTOCOL, 'src/outbox/server/relay/**', 'src/outbox/server/storage.ts'],
+  },
+  {
+    name: 'Core: server outbox consumers',
+    files: ['src/outbox/server/consumers/**'],
+    job: "A consumer service's process: the runtime (inbox, batches, retries, parking) over its delivery and store ports, the notification and analytics services, the reaction registry, the analytics summary",
+    mayImport: [
+      EVERYWHERE,
+      PROTOCOL,
+      'src/outbox/server/consumers/**',
+      'src/outbox/server/relay/outbox-rows.ts',
+      'src/outbox/server/relay/backoff.ts',
+      'src/outbox/server/relay/log.ts',
+      'valibot',
+    ],
+  },
+  {
     name: 'Core: server',
     files: ['src/outbox/server/**'],
     job: "A server only: the protocol's `Request → Response` handler over its storage interface, sign-in, the in-memory storage",
@@ -111,12 +131,13 @@ export const LAYERS: readonly Layer[] = [
   {
     name: 'App lists',
     files: ['src/plugins.ts', 'src/plugin-layouts.ts', 'src/server-plugins.ts'],
-    job: "The app's stream types: their code, their layouts (for the page's first screen) and their server policies",
+    job: "The app's stream types: their code, their layouts (for the page's first screen), their server policies and their reactions (the server outbox's services)",
     mayImport: [
       DEFINE_ENTRY,
       'src/*/stream-type.ts',
       'src/*/layout.ts',
       'src/*/server/stream-type.ts',
+      'src/*/server/reactions.ts',
       'src/plugins.ts',
     ],
   },
@@ -127,6 +148,8 @@ export const LAYERS: readonly Layer[] = [
     mayImport: [
       'src/app/**',
       'src/ui/app.tsx',
+      // The screen of a rebuild an upgrade owes: shown before the app can open.
+      'src/ui/components/rebuild-progress.tsx',
       DEFINE_ENTRY,
       PAGE_ENTRY,
       MOCK_ENTRY,
@@ -170,7 +193,7 @@ export const LAYERS: readonly Layer[] = [
   {
     name: 'Reference server',
     files: ['src/server/**'],
-    job: 'The Node server on SQLite or PostgreSQL with sign-in; `npm run start:cluster`',
+    job: 'The Node server on SQLite or PostgreSQL with sign-in; the relay to NATS JetStream and the consumer services (`npm run relay`, `npm run service`); `npm run start:cluster`',
     mayImport: [
       'src/server/**',
       EVERYWHERE,
@@ -182,6 +205,8 @@ export const LAYERS: readonly Layer[] = [
       '@hono/node-server',
       'better-sqlite3',
       'pg',
+      '@nats-io/transport-node',
+      '@nats-io/jetstream',
       'valibot',
     ],
   },
@@ -238,7 +263,7 @@ export const LAYERS: readonly Layer[] = [
   {
     name: 'Plug-in: server',
     files: ['src/*/server/**'],
-    job: "A stream type's rules on the server and the decisions it appends",
+    job: "A stream type's rules on the server, the decisions it appends, and its reactions (notifications, analytics facts)",
     mayImport: ['{own}/**', '!{own}/page/**', DEFINE_ENTRY, 'valibot'],
   },
   {

@@ -11,6 +11,8 @@ import {
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from './build-flags';
 import { openAppDb } from './schema';
 
+export type { BrowserEngine, PersistenceState, StoragePersistence } from '../outbox/page';
+
 /** Everything the UI needs from the app, built once per page by `createOutpost`: the outbox, and the app's. */
 export interface Outpost extends Outbox {
   /** True while a new service worker version waits for the person to accept it. */

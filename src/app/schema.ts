@@ -68,6 +68,11 @@ const RETIRED_META_IN_V5 = ['analytics'];
  * (`stockCountCounts`), rebuilt from the events. New tables only, so version 5 needs no entry in the history.
  */
 
+/*
+ * Version 7, copies of orders: `orders` gains a `copiedFrom` index, so an order's screen finds the orders
+ * copied from it. An index only, rebuilt from the events like every read model after an upgrade.
+ */
+
 export interface OpenAppDbOptions {
   readonly name?: string;
   /**
@@ -77,6 +82,8 @@ export interface OpenAppDbOptions {
    */
   readonly streamTypes?: StreamTypes | DeferredStreamTypes;
   readonly durability?: OpenOutboxDbOptions['durability'];
+  /** Where a rebuild the upgrade owes stands, while it runs (`OpenOutboxDbOptions.onRebuild`). */
+  readonly onRebuild?: OpenOutboxDbOptions['onRebuild'];
   readonly indexedDB?: IDBFactory;
   readonly IDBKeyRange?: typeof IDBKeyRange;
 }
@@ -90,6 +97,7 @@ export function openAppDb(options: OpenAppDbOptions = {}): OutpostDb {
     retired: RETIRED_IN_V4,
     retiredMeta: RETIRED_META_IN_V5,
     ...(options.durability ? { durability: options.durability } : {}),
+    ...(options.onRebuild ? { onRebuild: options.onRebuild } : {}),
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
     ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),
   });

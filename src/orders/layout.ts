@@ -6,7 +6,7 @@ import { ORDER } from './stream-ids';
  * and decider have loaded.
  *
  * - `orders`: one row per order, what the list shows and filters on (`[status+customerKey]`: a status and a
- *   customer search, counted and paged by the index alone).
+ *   customer search, counted and paged by the index alone; `copiedFrom`: the copies made of an order).
  * - `orderLines`: one row per order, what its screen shows.
  * - `orderCounts`, `orderDays`, `orderRevenue`: counter rows keyed by what they count (a status, a UTC day, a
  *   currency), so the list's total and the insights read a few rows however many orders exist.
@@ -16,7 +16,7 @@ import { ORDER } from './stream-ids';
 export const orderLayout = {
   name: ORDER,
   tables: {
-    orders: '&id, status, customerKey, updatedAt, [status+customerKey]',
+    orders: '&id, status, customerKey, updatedAt, [status+customerKey], copiedFrom',
     orderLines: '&id',
     orderCounts: '&id',
     orderDays: '&id',

@@ -1,6 +1,12 @@
 import type { ReadModelRows, ReadModels, StreamChange } from '../outbox';
 import type { ClientOrderEvent, ServerOrderEvent } from './domain/events';
-import { type OrderLine, type OrderState, type OrderStatus, orderTotal } from './domain/order';
+import {
+  type OrderLine,
+  type OrderState,
+  type OrderStatus,
+  orderTotal,
+  type Rejection,
+} from './domain/order';
 import { orderLayout } from './layout';
 import { orderCounters, waitsForDecision } from './order-counters';
 
@@ -23,8 +29,10 @@ export interface OrderSummary {
   readonly lineCount: number;
   readonly total: number;
   readonly orderNumber: string | null;
-  readonly rejection: { readonly code: string; readonly reason: string } | null;
+  readonly rejection: Rejection | null;
   readonly cancellationReason: string | null;
+  /** The order this one was copied from: its copies are found by this field's index. */
+  readonly copiedFrom: string | null;
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -68,6 +76,7 @@ function listRows(change: OrderChange): ReadModelRows {
     orderNumber: shown.orderNumber,
     rejection: shown.rejection,
     cancellationReason: shown.cancellationReason,
+    copiedFrom: shown.copiedFrom ?? null,
     version: change.version,
     createdAt: change.createdAt,
     updatedAt: change.updatedAt,

@@ -23,6 +23,15 @@ export type {
 } from './storage/rows';
 export type { DeferredStreamTypes, StreamLayout } from './stream-layout';
 export {
+  type AnyStreamReactions,
+  defineReactions,
+  type Notification,
+  type NotificationRecipient,
+  type ReactionChange,
+  type Reactions,
+  type StreamReactions,
+} from './stream-reactions';
+export {
   type AnyServerStreamType,
   type AnyStreamType,
   type ClientEventOf,

@@ -11,7 +11,7 @@ import { OUTBOX_HREF, useHash } from './routing';
 import { StatusBar, UpdatePrompt, VanishedNotice } from './status-bar';
 import { streamScreens } from './stream-screens';
 import type { NavItem, RoutedScreen, StreamScreens } from './stream-ui';
-import { NotificationPermissionButton, Toasts } from './toasts';
+import { Toasts } from './toasts';
 import './styles.css';
 
 // The first screen is the first stream type's first one (the orders list) and the status bar; everything
@@ -82,18 +82,20 @@ export function App({ outpost, ids = defaultIds, streams = streamScreens }: AppP
         Skip to content
       </button>
       <header className="app-header">
-        <div className="app-header__top">
-          <a className="brand" href={streams.nav[0]?.href ?? OUTBOX_HREF}>
-            Outpost
-          </a>
-          <NotificationPermissionButton />
-        </div>
+        <a className="brand" href={streams.nav[0]?.href ?? OUTBOX_HREF}>
+          Outpost
+        </a>
         <nav aria-label="Main">
           <ul className="nav">
             {nav.map((item) => (
               <li key={item.href}>
                 <a href={item.href} aria-current={routed.nav === item.href ? 'page' : undefined}>
-                  {item.label}
+                  <span className="nav__full">{item.label}</span>
+                  {item.short ? (
+                    <span className="nav__short" aria-hidden>
+                      {item.short}
+                    </span>
+                  ) : null}
                 </a>
               </li>
             ))}
@@ -102,12 +104,8 @@ export function App({ outpost, ids = defaultIds, streams = streamScreens }: AppP
       </header>
       <StatusBar />
       <VanishedNotice />
+      <Toasts />
       <UpdatePrompt />
-      {outpost.demo ? (
-        <Suspense fallback={null}>
-          <DemoControls demo={outpost.demo} />
-        </Suspense>
-      ) : null}
       <main id="main" className="main" tabIndex={-1}>
         <Suspense
           fallback={
@@ -119,7 +117,12 @@ export function App({ outpost, ids = defaultIds, streams = streamScreens }: AppP
           {routed.element}
         </Suspense>
       </main>
-      <Toasts />
+      {/* After the work, not above it: the demo's fault switches are for whoever tries the app out. */}
+      {outpost.demo ? (
+        <Suspense fallback={null}>
+          <DemoControls demo={outpost.demo} />
+        </Suspense>
+      ) : null}
     </OutpostProvider>
   );
 }

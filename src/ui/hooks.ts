@@ -26,6 +26,11 @@ export function useCommandId(): readonly [string, () => void] {
 export interface SubmitOptions {
   /** Runs once the command is accepted: reset the form, close the dialog, move on. */
   readonly onDone?: () => void;
+  /**
+   * A new action even when the same command is still in flight, instead of a repeat of it: a scanner that
+   * reads one code twice means two of the product, where a double click on a button means one.
+   */
+  readonly distinct?: boolean;
 }
 
 /** What a form or button that sends commands needs: the send, whether any is under way, and what to show. */
@@ -46,7 +51,7 @@ export interface CommandSubmit {
 
 /** A submitted command, from its submit until its answer: what a repeat of it is recognised by. */
 interface Submission {
-  readonly key: string;
+  readonly key: string | null;
   readonly commandId: string;
 }
 
@@ -93,9 +98,10 @@ export function useCommandSubmit(
     [queue],
   );
 
-  const submit = (command: unknown, { onDone }: SubmitOptions = {}): Promise<boolean> => {
-    const key = commandKey(command);
-    const repeatOf = queue.open.find((open) => open.key === key);
+  const submit = (command: unknown, { onDone, distinct = false }: SubmitOptions = {}): Promise<boolean> => {
+    // A distinct submit has no key: nothing is taken for a repeat of it, and it is a repeat of nothing.
+    const key = distinct ? null : commandKey(command);
+    const repeatOf = key === null ? undefined : queue.open.find((open) => open.key === key);
     const submission: Submission = { key, commandId: keepId ? formId : (repeatOf?.commandId ?? ids()) };
     queue.open.push(submission);
     setBusy(true);

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import type { SyncMode, SyncStatus } from '../outbox/page';
-import { formatAge, formatBytes, formatClock } from './format';
+import { formatAge, formatClock } from './format';
 import { useOutpost } from './outpost-context';
 import { useObservable } from './use-observable';
 
@@ -38,13 +38,22 @@ function phaseText(status: SyncStatus, mode: SyncMode): string {
 }
 
 /** "4 entries wait for alice to sign in": another user's entries, kept until they sign in here again. */
-function waitingForText(status: SyncStatus): string {
+export function waitingForText(status: SyncStatus): string {
   const who = status.parkedFor.length > 0 ? status.parkedFor.join(' or ') : 'their author';
   return `${status.parked} ${status.parked === 1 ? 'entry waits' : 'entries wait'} for ${who} to sign in`;
 }
 
 // Who the device sends as, and the way in or out: loaded only on a server with sign-in.
 const AccountItem = lazy(() => import('./account-item').then((m) => ({ default: m.AccountItem })));
+const PersistenceRisk = lazy(() =>
+  import('./components/storage-persistence').then((m) => ({ default: m.PersistenceRisk })),
+);
+
+// The rest of the status (server, what drives sync, storage, the last error): not needed to show the work,
+// so it comes in a chunk of its own, right after the first screen.
+const StatusDetails = lazy(() =>
+  import('./components/status-details').then((m) => ({ default: m.StatusDetails })),
+);
 
 /** A clock tick for the age of the oldest entry, which moves while nothing in the database changes. */
 function useNow(everyMs: number): number {
@@ -58,14 +67,16 @@ function useNow(everyMs: number): number {
 }
 
 /**
- * Connection, delivery and storage at a glance, on every screen. Not a live region: it changes too often
- * to be read out; the toasts announce the outcomes that matter.
+ * Connection, delivery and storage at a glance, on every screen: one line (online, unsent, the sync phase,
+ * what needs attention, the account) that opens on demand onto the rest (the server, what drives sync,
+ * storage, the last error). On a wide screen the rest fits on the same bar and is always shown. Not a live
+ * region: it changes too often to be read out; the toasts announce the outcomes that matter.
  */
 export function StatusBar() {
   const outpost = useOutpost();
   const status = useObservable<SyncStatus | null>(outpost.status$, null);
-  const storage = useObservable(outpost.storage$, null);
   const now = useNow(1000);
+  const [expanded, setExpanded] = useState(false);
   const phase = status?.phase ?? 'idle';
   // Parked entries are unsent too: they wait for their author's sign-in, and the line below says so.
   const waiting = status ? status.pending + status.inflight + status.parked : 0;
@@ -74,60 +85,69 @@ export function StatusBar() {
 
   return (
     <section className="status-bar" aria-label="Sync status">
-      <span
-        className={`status-pill ${status?.online === false ? 'status-pill--offline' : 'status-pill--online'}`}
-      >
-        {status ? (status.online ? 'Online' : 'Offline') : '…'}
-      </span>
-      <span className={`status-item status-item--${phase}`}>
-        <span className="status-item__label">Sync</span> {status ? phaseText(status, outpost.syncMode) : '…'}
-      </span>
-      <span className="status-item">
-        <span className="status-item__label">Unsent</span> {waiting}
-        {waiting > 0 && oldestAge != null ? ` (oldest ${formatAge(oldestAge)})` : ''}
-        {status && status.parked > 0 && phase !== 'parked' ? ` · ${waitingForText(status)}` : null}
-        {status && status.dead > 0 ? (
-          <>
-            {' · '}
-            <a className="status-item__alert" href="#/outbox">
-              {status.dead} {status.dead === 1 ? 'needs' : 'need'} attention
-            </a>
-          </>
+      <div className="status-bar__line">
+        <span
+          className={`status-pill ${status?.online === false ? 'status-pill--offline' : 'status-pill--online'}`}
+        >
+          {status ? (status.online ? 'Online' : 'Offline') : '…'}
+        </span>
+        <span className="status-item status-item--unsent">
+          <span className="status-item__label">Unsent</span> {waiting}
+          {waiting > 0 && oldestAge != null && (
+            <span className="status-item__more"> (oldest {formatAge(oldestAge)})</span>
+          )}
+          {status && status.dead > 0 ? (
+            <>
+              {' · '}
+              <a className="status-item__alert" href="#/outbox">
+                {status.dead} {status.dead === 1 ? 'needs' : 'need'} attention
+              </a>
+            </>
+          ) : null}
+          <Suspense fallback={null}>
+            <PersistenceRisk waiting={waiting} />
+          </Suspense>
+        </span>
+        <span className={`status-item status-item--phase status-item--${phase}`}>
+          <span className="status-item__label">Sync</span>{' '}
+          {status ? phaseText(status, outpost.syncMode) : '…'}
+        </span>
+        {status && (status.authRequired || status.user !== null || status.signInKnown) ? (
+          <Suspense fallback={null}>
+            <AccountItem status={status} />
+          </Suspense>
         ) : null}
-      </span>
-      {status?.history ? (
-        <span className="status-item" role="status">
-          <span className="status-item__label">History</span> {historyText(status.history)}
-        </span>
-      ) : null}
-      {status && status.unread > 0 ? (
-        <span className="status-item">
-          <span className="status-item__label">Needs an update</span> {status.unread}{' '}
-          {status.unread === 1 ? 'change' : 'changes'} from a newer version of Outpost kept here, shown once
-          this device updates
-        </span>
-      ) : null}
-      {status && (status.authRequired || status.user !== null || status.signInKnown) ? (
+        {status?.history ? (
+          <span className="status-item" role="status">
+            <span className="status-item__label">History</span> {historyText(status.history)}
+          </span>
+        ) : null}
+        {status && status.unread > 0 ? (
+          <span className="status-item">
+            <span className="status-item__label">Needs an update</span> {status.unread}{' '}
+            {status.unread === 1 ? 'change' : 'changes'} from a newer version of Outpost kept here, shown once
+            this device updates
+          </span>
+        ) : null}
+        <button
+          type="button"
+          className="button button--quiet status-bar__toggle"
+          aria-expanded={expanded}
+          aria-controls="status-details"
+          onClick={() => setExpanded((open) => !open)}
+        >
+          Details<span className="visually-hidden"> of sync status</span>
+        </button>
+      </div>
+      <div className="status-bar__details" id="status-details" hidden={!expanded}>
         <Suspense fallback={null}>
-          <AccountItem status={status} />
+          <StatusDetails
+            status={status}
+            waiting={waiting}
+            waitingFor={status ? waitingForText(status) : ''}
+          />
         </Suspense>
-      ) : null}
-      <span className="status-item status-item--wide">
-        <span className="status-item__label">Server</span> <code>{outpost.endpoint}</code>
-      </span>
-      <span className="status-item">
-        <span className="status-item__label">Driven by</span>{' '}
-        {outpost.syncMode === 'background-sync' ? 'Background Sync' : 'Fallback timer'}
-      </span>
-      <span className="status-item">
-        <span className="status-item__label">Storage</span>{' '}
-        {storage
-          ? `${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}${storage.persisted ? ', persistent' : ''}`
-          : 'unknown'}
-      </span>
-      {status?.lastError && phase === 'retrying' ? (
-        <span className="status-item status-item--error">Last error: {status.lastError}</span>
-      ) : null}
+      </div>
     </section>
   );
 }

@@ -27,6 +27,8 @@ export interface StreamScreen {
 export interface NavItem {
   readonly href: string;
   readonly label: string;
+  /** What a phone's one row of navigation shows instead; the link's name stays `label`, which contains it. */
+  readonly short?: string;
 }
 
 export interface RoutedScreen {

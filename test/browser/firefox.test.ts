@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workerInControl } from './support/browser';
+import { readDevice } from './support/device';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import {
   byRole,
@@ -20,6 +21,7 @@ import {
   leaveAlone,
   orderPlans,
 } from './support/liveness';
+import { expectPersistenceShown, readPersistenceShown, settledPersistence } from './support/persistence';
 import {
   type ReferenceServer,
   type ReferenceServers,
@@ -40,6 +42,9 @@ import {
  */
 
 const OFFLINE_ORDERS = 3;
+/** The outage the Chromium and WebKit suites measure too: the server unreachable, the browser online. */
+const OUTAGE_MS = 20_000;
+const OUTAGE_ORDERS = 5;
 
 let servers: ReferenceServers;
 let browser: Browser;
@@ -77,6 +82,15 @@ describe('liveness in Firefox (fallback only), nobody touching it', () => {
     await expect.poll(() => firefoxStatusText(page)).toMatch(/^Offline/);
     for (const plan of orderPlans(OFFLINE_ORDERS, 'Offline')) await takeOrderInFirefox(page, plan);
 
+    // The first order made the app ask Firefox to keep the data, and Firefox asks the person: the Outbox
+    // screen says so, and that the data may be cleared until they allow it.
+    await page.locator(`nav[aria-label="Main"] ${byRole('link', 'Outbox')}`).click();
+    await page.locator(byRole('heading', 'Keeping the data on this device')).wait();
+    const shown = await settledPersistence(() => page.evaluate(readPersistenceShown), {
+      questionWaits: true,
+    });
+    expectPersistenceShown('Firefox', shown, OFFLINE_ORDERS * EVENTS_PER_ORDER);
+
     // Back to the list, then a reload that nothing can answer but the worker's precache.
     await page.locator(`nav[aria-label="Main"] ${byRole('link', 'Orders')}`).click();
     await page.locator(byRole('heading', 'Orders')).wait();
@@ -109,6 +123,17 @@ describe('liveness in Firefox (fallback only), nobody touching it', () => {
         await page.setOfflineMode(false);
       },
     );
+  });
+
+  it('delivers everything once the server is back from a 20 s outage the browser did not notice', async () => {
+    const { server, proxy, page } = await openBehindProxy(44);
+    proxy.set({ outage: true });
+    const outageStarted = Date.now();
+    for (const plan of orderPlans(OUTAGE_ORDERS, 'Outage')) await takeOrderInFirefox(page, plan);
+    expect(await firefoxStatusText(page)).toContain('Online');
+    await leaveAlone(outageStarted + OUTAGE_MS - Date.now());
+    expect((await page.evaluate(readDevice)).outbox).toHaveLength(OUTAGE_ORDERS * EVENTS_PER_ORDER);
+    await healAndExpectDrained('20 s outage, Firefox', server, proxy, firefoxObserver(page), OUTAGE_ORDERS);
   });
 
   it('delivers everything once a flaky server (30% refused, 20% answers lost) heals', async () => {

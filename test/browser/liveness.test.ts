@@ -15,12 +15,13 @@ import {
   pageObserver,
   SYNC_MODES,
 } from './support/liveness';
+import { expectPersistenceShown, readPersistenceShown, settledPersistence } from './support/persistence';
 import {
   type ReferenceHarness,
   type ReferenceServer,
   startReferenceHarness,
 } from './support/reference-server';
-import { statusBar, takeOrder } from './support/ui';
+import { nav, statusBar, takeOrder } from './support/ui';
 
 /**
  * Issue 11, "Liveness": the production build behind a misbehaving server, orders entered through the UI as a
@@ -85,6 +86,11 @@ describe.each(SYNC_MODES)(
       proxy.set({ outage: true });
       const outageStarted = Date.now();
       for (const plan of orderPlans(OUTAGE_ORDERS, 'Outage')) await takeOrder(page, plan);
+      // The first order made the app ask Chromium to keep the data: the Outbox screen says what it answered.
+      await nav(page, 'Outbox').click();
+      await page.getByRole('heading', { name: 'Keeping the data on this device' }).waitFor();
+      const shown = await settledPersistence(() => page.evaluate(readPersistenceShown));
+      expectPersistenceShown('Chromium', shown, OUTAGE_ORDERS * EVENTS_PER_ORDER);
       // The browser still says online: a server gone behind the shop's Wi-Fi, not a lost network.
       expect(await statusBar(page).textContent()).toContain('Online');
       await leaveAlone(outageStarted + OUTAGE_MS - Date.now());

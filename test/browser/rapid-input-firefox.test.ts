@@ -55,18 +55,20 @@ const linesOnScreen = (page: Page) =>
  */
 function enterLines(lines: readonly { sku: string; quantity: number }[]) {
   const form = document.querySelector('form[aria-labelledby="add-product-heading"]');
-  const select = form?.querySelector('select');
+  const product = form?.querySelector('input[role="combobox"]');
   const quantity = form?.querySelector('input[type="number"]');
   const add = form?.querySelector<HTMLButtonElement>('button[type="submit"]');
-  if (!select || !(quantity instanceof HTMLInputElement) || !add) throw new Error('no add-product form');
-  const setValue = (element: HTMLSelectElement | HTMLInputElement, value: string, type: string) => {
+  if (!(product instanceof HTMLInputElement) || !(quantity instanceof HTMLInputElement) || !add) {
+    throw new Error('no add-product form');
+  }
+  const setValue = (element: HTMLInputElement, value: string) => {
     const prototype = Object.getPrototypeOf(element) as object;
     Object.getOwnPropertyDescriptor(prototype, 'value')?.set?.call(element, value);
-    element.dispatchEvent(new Event(type, { bubbles: true }));
+    element.dispatchEvent(new Event('input', { bubbles: true }));
   };
   for (const line of lines) {
-    setValue(select, line.sku, 'change');
-    setValue(quantity, String(line.quantity), 'input');
+    setValue(product, line.sku);
+    setValue(quantity, String(line.quantity));
     add.click();
   }
 }

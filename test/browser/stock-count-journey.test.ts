@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from './support/audit';
 import { type Harness, newAppContext, openApp, serverState, startHarness } from './support/browser';
 import { countRow, nav, orderRow, takeCount, takeOrder } from './support/ui';
 
@@ -106,5 +107,10 @@ describe('stock counts taken offline beside an order', () => {
       .poll(() => page.getByRole('button', { name: 'Start a new count of STORE-02' }).isVisible())
       .toBe(true);
     await screenshot(page, 'stock-count-rejected-1280');
+    // The count sheet, checked by the accessibility engine at both widths like the order journey's screens.
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 360, height: 740 });
+    await screenshot(page, 'stock-count-rejected-360');
+    expect(await seriousViolations(page)).toEqual([]);
   });
 });

@@ -120,7 +120,7 @@ describe('a stream type that breaks the contract', () => {
     const forgetful = refusal(() =>
       defineStreamType(
         noteWith({
-          evolve: (state: unknown, event: { type: string; data: { text?: string } }) =>
+          evolve: (_state: unknown, event: { type: string; data: { text?: string } }) =>
             event.type === 'NoteWritten' ? { text: event.data.text } : undefined,
         }),
       ),

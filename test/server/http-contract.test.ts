@@ -64,9 +64,20 @@ runProtocolContract('reference server over real HTTP', async () => {
 
 const bearer = () => ({ authorization: `Bearer ${TOKEN}` });
 
+/** What the server has stored, without the moment's figures (how long the oldest outbox row has waited, …). */
 async function stats(server: ServerProcess): Promise<{ eventsStored: number; serverEvents: number }> {
   const response = await fetch(`${server.baseUrl}/stats`, { headers: bearer() });
-  return (await response.json()) as { eventsStored: number; serverEvents: number };
+  const {
+    outbox,
+    consumers: _lag,
+    ...stored
+  } = (await response.json()) as {
+    eventsStored: number;
+    serverEvents: number;
+    outbox: { depth: number };
+    consumers: unknown;
+  };
+  return { ...stored, outboxDepth: outbox.depth } as { eventsStored: number; serverEvents: number };
 }
 
 async function errorCode(response: Response, status: number): Promise<string> {

@@ -28,18 +28,22 @@ runProtocolContract('in-process handler on memory storage', async () => {
   };
 });
 
-runProtocolContract('in-process handler without a token, under another base path', async () => {
-  const clock = new ManualClock();
-  const storage = createMemoryStorage();
-  const handle = createSyncHandler({
-    streamTypes,
-    storage,
-    clock,
-    ids: uuidv7Generator(clock),
-    basePath: '/sync/v1/',
-  });
-  return { fetch: handle, baseUrl: 'http://outpost.test/sync/v1', cleanup: () => storage.close() };
-});
+runProtocolContract(
+  'in-process handler without a token, under another base path',
+  async () => {
+    const clock = new ManualClock();
+    const storage = createMemoryStorage();
+    const handle = createSyncHandler({
+      streamTypes,
+      storage,
+      clock,
+      ids: uuidv7Generator(clock),
+      basePath: '/sync/v1/',
+    });
+    return { fetch: handle, baseUrl: 'http://outpost.test/sync/v1', cleanup: () => storage.close() };
+  },
+  { withToken: false },
+);
 
 describe('sync handler on memory storage', () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 9, 30, 0));

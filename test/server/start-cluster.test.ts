@@ -24,9 +24,10 @@ const listening = (port: number) =>
   });
 
 describe('npm run start:cluster', () => {
-  it('starts PostgreSQL, two instances and a round-robin proxy in one command, and Ctrl-C stops all of it', async () => {
+  it('starts PostgreSQL, NATS JetStream, two instances, a round-robin proxy, the relay and both services in one command, and Ctrl-C stops all of it', async () => {
     const port = await freePort();
     const pgPort = await freePort();
+    const natsPort = await freePort();
     const child = spawn('npm', ['run', '--silent', 'start:cluster'], {
       cwd: ROOT,
       env: {
@@ -35,6 +36,7 @@ describe('npm run start:cluster', () => {
         DATA_DIR: temp.path,
         PORT: String(port),
         PG_PORT: String(pgPort),
+        NATS_PORT: String(natsPort),
         DIST_DIR: 'none',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,6 +76,20 @@ describe('npm run start:cluster', () => {
           .map((line) => (JSON.parse(line) as { instance: number }).instance),
       );
       expect(pushedBy).toEqual(new Set([1, 2]));
+      // The server outbox's side: relayed, and applied by the analytics service behind it.
+      await expect
+        .poll(
+          async () => {
+            const summary = (await (
+              await fetch(`http://127.0.0.1:${port}/api/analytics/summary`)
+            ).json()) as {
+              tables: Record<string, unknown>;
+            };
+            return summary.tables.order_outcomes;
+          },
+          { timeout: 60_000, interval: 200 },
+        )
+        .toEqual([{ id: 'all', placed: 4, confirmed: 4 }]);
     } finally {
       child.kill('SIGINT');
       expect(await exited).toBe(0);
@@ -81,5 +97,6 @@ describe('npm run start:cluster', () => {
     expect(stderr).toBe('');
     expect(await listening(port)).toBe(false);
     expect(await listening(pgPort)).toBe(false);
+    expect(await listening(natsPort)).toBe(false);
   }, 90_000);
 });

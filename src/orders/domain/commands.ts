@@ -16,6 +16,8 @@ export const CreateOrderSchema = v.strictObject({
   orderId: UuidSchema,
   customerName: CustomerNameSchema,
   currency: CurrencySchema,
+  /** The order this one copies (out of a rejection or a cancellation): a link, never a constraint. */
+  copiedFrom: v.optional(UuidSchema),
 });
 
 export const AddProductSchema = v.strictObject({

@@ -18,12 +18,19 @@ const refuse = (...args: ConstructorParameters<typeof OrderDomainError>): Decisi
  */
 export function decide(command: OrderCommand, state: OrderState): Decision {
   if (command.type === 'CreateOrder') {
-    if (state.status === 'none') {
-      const { orderId, customerName, currency } = command;
-      return ok([{ type: 'OrderCreated', data: { orderId, customerName, currency } }]);
+    const { orderId, customerName, currency, copiedFrom } = command;
+    if (copiedFrom !== undefined && copiedFrom.toLowerCase() === orderId.toLowerCase()) {
+      return refuse('copy_of_itself', 'An order cannot be a copy of itself', 'copiedFrom');
     }
-    const same = state.customerName === command.customerName && state.currency === command.currency;
-    return same ? none : refuse('order_already_exists', `Order ${command.orderId} already exists`, 'orderId');
+    if (state.status === 'none') {
+      const data = { orderId, customerName, currency, ...(copiedFrom === undefined ? {} : { copiedFrom }) };
+      return ok([{ type: 'OrderCreated', data }]);
+    }
+    const same =
+      state.customerName === customerName &&
+      state.currency === currency &&
+      (state.copiedFrom ?? null) === (copiedFrom ?? null);
+    return same ? none : refuse('order_already_exists', `Order ${orderId} already exists`, 'orderId');
   }
   if (state.status === 'none') return refuse('order_not_found', `No order ${command.orderId}`, 'orderId');
 

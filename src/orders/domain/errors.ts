@@ -8,7 +8,8 @@ export type OrderErrorCode =
   | 'order_empty'
   | 'quantity_out_of_range'
   | 'price_mismatch'
-  | 'product_not_on_order';
+  | 'product_not_on_order'
+  | 'copy_of_itself';
 
 export class OrderDomainError extends DomainError<OrderErrorCode> {
   constructor(code: OrderErrorCode, message: string, field?: string) {

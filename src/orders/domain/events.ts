@@ -22,6 +22,8 @@ export const OrderCreatedData = v.strictObject({
   orderId: UuidSchema,
   customerName: CustomerNameSchema,
   currency: CurrencySchema,
+  /** Optional (a compatible extension of v1): the order this one was copied from. */
+  copiedFrom: v.optional(UuidSchema),
 });
 export const ProductAddedData = v.strictObject({
   sku: SkuSchema,
@@ -37,7 +39,15 @@ export const OrderConfirmedData = v.strictObject({
   orderNumber: v.pipe(v.string(), v.regex(/^SO-\d{6,}$/, 'Order number looks like SO-000042')),
   confirmedAt: IsoTimestampSchema,
 });
-export const OrderRejectedData = v.strictObject({ code: ShortTextSchema, reason: ShortTextSchema });
+/** The most skus a rejection names; an order holding more is still rejected, naming the first ones. */
+export const MAX_NAMED_SKUS = 100;
+
+export const OrderRejectedData = v.strictObject({
+  code: ShortTextSchema,
+  reason: ShortTextSchema,
+  /** Optional (a compatible extension of v1): the lines the rejection is about, by sku. */
+  skus: v.optional(v.pipe(v.array(SkuSchema), v.maxLength(MAX_NAMED_SKUS))),
+});
 
 /** Events the client writes and publishes through the outbox. */
 export const ClientEventSchema = v.variant('type', [

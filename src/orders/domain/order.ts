@@ -25,8 +25,20 @@ interface OrderFacts {
   /** Number of client events folded in: the stream's version. */
   readonly version: number;
   readonly orderNumber: string | null;
-  readonly rejection: { readonly code: string; readonly reason: string } | null;
+  readonly rejection: Rejection | null;
   readonly cancellationReason: string | null;
+  /**
+   * The order this one was copied from, or null. Optional: snapshots written before copies existed have
+   * none, which reads as null.
+   */
+  readonly copiedFrom?: string | null;
+}
+
+/** The server's refusal: a code, its words, and (when it names them) the lines it is about. */
+export interface Rejection {
+  readonly code: string;
+  readonly reason: string;
+  readonly skus?: readonly string[];
 }
 
 /** The aggregate's state, discriminated by status; `none` before the order exists. */
@@ -65,6 +77,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
       orderNumber: null,
       rejection: null,
       cancellationReason: null,
+      copiedFrom: event.data.copiedFrom ?? null,
     };
   }
   const next = (facts: OrderFacts): OrderState => ({ ...facts, status: statusOf(facts) });
@@ -102,7 +115,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     case 'OrderConfirmed':
       return next({ ...state, orderNumber: event.data.orderNumber });
     case 'OrderRejected':
-      return next({ ...state, rejection: { code: event.data.code, reason: event.data.reason } });
+      return next({ ...state, rejection: event.data });
     default: {
       const unknownEvent: never = event;
       return unknownEvent;

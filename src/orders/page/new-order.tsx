@@ -27,9 +27,6 @@ export function NewOrderScreen() {
   return (
     <section aria-labelledby="new-order-heading">
       <ScreenHeading id="new-order-heading">New order</ScreenHeading>
-      <p className="screen-intro">
-        Saved on this device first: you can take orders with no connection and they are sent when it returns.
-      </p>
       <form className="card form" onSubmit={onSubmit} noValidate aria-busy={busy}>
         <Field label="Customer name" error={feedback.fields.customerName}>
           {(control) => (
@@ -72,6 +69,9 @@ export function NewOrderScreen() {
           </button>
         </div>
       </form>
+      <p className="screen-intro screen-intro--after">
+        Saved on this device first: you can take orders with no connection and they are sent when it returns.
+      </p>
     </section>
   );
 }

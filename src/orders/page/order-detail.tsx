@@ -1,17 +1,14 @@
-import { type FormEvent, useMemo, useState } from 'react';
-import { catalog } from '../../catalog/products';
+import { useMemo, useRef, useState } from 'react';
 import { StatusBadge } from '../../ui/components/badges';
-import { CatalogSelect } from '../../ui/components/catalog-select';
 import { FormAlert } from '../../ui/components/field';
-import { NumberField, numberOrUndefined } from '../../ui/components/number-field';
 import { ReasonDialog } from '../../ui/components/reason-dialog';
 import { StreamNotFound, StreamScreen } from '../../ui/components/stream-screen';
-import { formatMoney } from '../../ui/format';
 import { useCommandSubmit, useObservable } from '../../ui/hooks';
 import { useOutpost } from '../../ui/outpost-context';
-import { MAX_QUANTITY } from '../domain/fields';
-import type { OrderLine } from '../domain/order';
 import type { OrderSummary } from '../read-models';
+import { AddProductForm } from './add-product-form';
+import { CopyOrderCard, OrderLinksNote, useOrderLinks } from './order-copy';
+import { OrderLinesCard } from './order-lines';
 import { orderStatusText } from './order-status';
 import { describeOrderEvent } from './order-text';
 import { liveOrder, type OrderView } from './order-view';
@@ -39,7 +36,13 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       />
     );
   }
+  return <OrderScreen loaded={loaded} />;
+}
+
+function OrderScreen({ loaded }: { readonly loaded: OrderView }) {
   const { summary, lines } = loaded;
+  const search = useRef<HTMLInputElement>(null);
+  const links = useOrderLinks(summary);
   // A held-back order still takes changes: they queue behind the dead entry and go once it is resolved.
   const editable = summary.status === 'draft';
   return (
@@ -59,184 +62,19 @@ export function OrderDetailScreen({ orderId }: { readonly orderId: string }) {
       describe={describeOrderEvent}
     >
       {summary.cancellationReason ? <p className="callout">Cancelled: {summary.cancellationReason}</p> : null}
-      <LinesCard summary={summary} lines={lines} editable={editable} />
-      {editable ? <AddProductForm orderId={orderId} /> : null}
+      <OrderLinksNote links={links} />
+      {editable ? (
+        <AddProductForm orderId={summary.id} currency={summary.currency} searchRef={search} />
+      ) : null}
+      <OrderLinesCard
+        summary={summary}
+        lines={lines}
+        editable={editable}
+        onUndone={() => search.current?.focus()}
+      />
+      <CopyOrderCard summary={summary} lines={lines} links={links} />
       <OrderActions summary={summary} />
     </StreamScreen>
-  );
-}
-
-function LinesCard({
-  summary,
-  lines,
-  editable,
-}: {
-  readonly summary: OrderSummary;
-  readonly lines: readonly OrderLine[];
-  readonly editable: boolean;
-}) {
-  return (
-    <div className="card">
-      <h2>Lines</h2>
-      {lines.length === 0 ? (
-        <p className="muted">No products yet.</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col" className="num">
-                  Quantity
-                </th>
-                <th scope="col" className="num col-unit">
-                  Unit price
-                </th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                {editable ? (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody>
-              {lines.map((line) => (
-                <tr key={line.sku}>
-                  <th scope="row">
-                    {line.name}
-                    <span className="sku">{line.sku}</span>
-                  </th>
-                  <td className="num">
-                    {editable ? <QuantityForm orderId={summary.id} line={line} /> : line.quantity}
-                  </td>
-                  <td className="num col-unit">{formatMoney(line.unitPrice, summary.currency)}</td>
-                  <td className="num">{formatMoney(line.amount, summary.currency)}</td>
-                  {editable ? (
-                    <td>
-                      <RemoveButton orderId={summary.id} line={line} />
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={2}>
-                  Total
-                </th>
-                <td className="col-unit" />
-                <td className="num total">{formatMoney(summary.total, summary.currency)}</td>
-                {editable ? <td /> : null}
-              </tr>
-            </tfoot>
-          </table>
-        </div>
-      )}
-    </div>
-  );
-}
-
-function QuantityForm({ orderId, line }: { readonly orderId: string; readonly line: OrderLine }) {
-  const { submit, busy, feedback } = useCommandSubmit(['quantity']);
-  const [quantity, setQuantity] = useState(String(line.quantity));
-  const onSubmit = (event: FormEvent) => {
-    event.preventDefault();
-    void submit({ type: 'ChangeQuantity', orderId, sku: line.sku, quantity: numberOrUndefined(quantity) });
-  };
-  return (
-    <form className="inline-form" onSubmit={onSubmit} noValidate aria-busy={busy}>
-      <NumberField
-        label={`Quantity of ${line.name}`}
-        error={feedback.fields.quantity ?? feedback.message ?? undefined}
-        value={quantity}
-        onChange={setQuantity}
-        min={1}
-        max={MAX_QUANTITY}
-      />
-      <button type="submit" className="button" disabled={quantity === String(line.quantity)}>
-        Update<span className="visually-hidden"> quantity of {line.name}</span>
-      </button>
-    </form>
-  );
-}
-
-function RemoveButton({ orderId, line }: { readonly orderId: string; readonly line: OrderLine }) {
-  const { submit, busy, feedback } = useCommandSubmit([]);
-  const remove = () => void submit({ type: 'RemoveProduct', orderId, sku: line.sku });
-  return (
-    <>
-      <button type="button" className="button button--quiet" onClick={remove} aria-busy={busy}>
-        Remove<span className="visually-hidden"> {line.name}</span>
-      </button>
-      <FormAlert message={feedback.message} />
-    </>
-  );
-}
-
-const NO_LINE = { sku: '', quantity: '1' };
-
-function AddProductForm({ orderId }: { readonly orderId: string }) {
-  const { submit, busy, feedback, setFeedback } = useCommandSubmit(['sku', 'quantity']);
-  // One value for the line being entered, so a submitted line can be told from the next one by identity.
-  const [draft, setDraft] = useState(NO_LINE);
-  const { sku, quantity } = draft;
-
-  const onSubmit = (event: FormEvent) => {
-    event.preventDefault();
-    const product = catalog.find((candidate) => candidate.sku === sku);
-    if (!product) {
-      setFeedback({ fields: { sku: 'Choose a product from the catalog' }, message: null });
-      return;
-    }
-    const command = {
-      type: 'AddProduct',
-      orderId,
-      sku: product.sku,
-      name: product.name,
-      unitPrice: product.unitPrice,
-      quantity: numberOrUndefined(quantity),
-    };
-    const submitted = draft;
-    void submit(command, {
-      // Cleared only while it still shows this line: the person may be entering the next one already.
-      onDone: () => setDraft((current) => (current === submitted ? NO_LINE : current)),
-    });
-  };
-
-  return (
-    <form
-      className="card form form--row"
-      onSubmit={onSubmit}
-      noValidate
-      aria-labelledby="add-product-heading"
-      aria-busy={busy}
-    >
-      <h2 id="add-product-heading">Add a product</h2>
-      <CatalogSelect
-        label="Product"
-        error={feedback.fields.sku}
-        value={sku}
-        onChange={(chosen) => setDraft((current) => ({ ...current, sku: chosen }))}
-        warnDiscontinued
-      />
-      <NumberField
-        label="Quantity"
-        error={feedback.fields.quantity}
-        value={quantity}
-        onChange={(text) => setDraft((current) => ({ ...current, quantity: text }))}
-        min={1}
-        max={MAX_QUANTITY}
-      />
-      <FormAlert message={feedback.message} />
-      <div className="form__actions">
-        <button type="submit" className="button button--primary">
-          Add to order
-        </button>
-      </div>
-    </form>
   );
 }
 

@@ -124,7 +124,7 @@ export function OrdersListScreen() {
           {search || status !== 'all' ? null : <a href="#/new">Create the first one</a>}
         </p>
       ) : null}
-      <div ref={scroller} className="orders__scroller" tabIndex={-1}>
+      <div ref={scroller} className="orders__scroller" tabIndex={-1} hidden={!count}>
         <ul className="orders__list" aria-label="Orders" style={{ height: virtualizer.getTotalSize() }}>
           {items.map((item) => {
             const order = rowAt(item.index);

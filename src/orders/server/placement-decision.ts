@@ -1,3 +1,4 @@
+import { MAX_NAMED_SKUS } from '../domain/events';
 import type { OrderLine } from '../domain/order';
 
 export const CREDIT_LIMIT = 1_000_000;
@@ -9,6 +10,8 @@ export type PlacementDecision =
       readonly type: 'OrderRejected';
       readonly code: 'discontinued_sku' | 'credit_limit';
       readonly reason: string;
+      /** The lines refused, for a client that copies the order without them. */
+      readonly skus?: readonly string[];
     };
 
 /**
@@ -22,6 +25,7 @@ export function decidePlacement(lines: readonly OrderLine[], total: number): Pla
       type: 'OrderRejected',
       code: 'discontinued_sku',
       reason: `Discontinued: ${discontinued.join(', ')}`.slice(0, 200),
+      skus: discontinued.slice(0, MAX_NAMED_SKUS),
     };
   }
   if (total > CREDIT_LIMIT) {

@@ -15,7 +15,8 @@ export const orderServerPolicy: ServerPolicy<OrderState, ClientOrderEvent, Serve
     const lines = before.status === 'none' ? [] : before.lines;
     const decision = decidePlacement(lines, event.data.total);
     if (decision.type === 'OrderRejected') {
-      return [{ type: 'OrderRejected', data: { code: decision.code, reason: decision.reason } }];
+      const { code, reason, skus } = decision;
+      return [{ type: 'OrderRejected', data: { code, reason, ...(skus ? { skus: [...skus] } : {}) } }];
     }
     const confirmedAt = new Date(context.now).toISOString();
     return [

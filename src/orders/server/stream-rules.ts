@@ -15,6 +15,9 @@ export function streamRuleBreach(state: OrderState, event: ClientEventOf<ClientO
     if (event.data.orderId.toLowerCase() !== orderIdOf(event.streamId).toLowerCase()) {
       return `OrderCreated's orderId ${event.data.orderId} is not the stream's order id`;
     }
+    if (event.data.copiedFrom?.toLowerCase() === event.data.orderId.toLowerCase()) {
+      return 'OrderCreated cannot name its own order as the one it was copied from';
+    }
     return null;
   }
   const closed = state.placed || state.cancellationReason !== null;

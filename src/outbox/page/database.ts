@@ -1,4 +1,5 @@
 import Dexie, { type EntityTable, type Table, type Transaction } from 'dexie';
+import type { WorkProgress } from '../progress';
 import { dexieRecords, dexieTransact } from '../storage/dexie-database';
 import type { OutboxDatabase } from '../storage/outbox-database';
 import { SYNC_DB_NAME } from '../storage/outbox-database';
@@ -95,6 +96,12 @@ export interface OpenOutboxDbOptions {
    * stream type's read-model tables. Bump it whenever a stream type is added or changes its tables.
    */
   readonly version: number;
+  /**
+   * Told where a rebuild of the read models that an upgrade owes stands (events replayed of all the events
+   * stored) as it runs, and null once it is over. Every query waits for it, so a page can show this rather
+   * than nothing.
+   */
+  readonly onRebuild?: (progress: WorkProgress | null) => void;
   /** Earlier layouts, oldest first; each later one is applied on top. */
   readonly history?: readonly SchemaVersion[];
   /** Tables of earlier layouts that this version deletes (a stream type's read model renamed or removed). */
@@ -184,10 +191,13 @@ export function openOutboxDb(options: OpenOutboxDbOptions): OutpostDb {
         import('../device/read-models/rebuild'),
       ]);
       await vip.transaction('rw', rebuildScope(all), async (tx) => {
+        const total = await tx.table('events').count();
         // The records bound to Dexie's upgrade-time transaction: the one that holds every other query back.
-        await rebuildWithin(dexieRecords(tx), all);
+        await rebuildWithin(dexieRecords(tx), all, undefined, (done) => options.onRebuild?.({ done, total }));
         await tx.table('meta').delete(REBUILD_OWED);
       });
+      // Over (a failure throws past this: the database does not open, and the page says so instead).
+      options.onRebuild?.(null);
     },
     true,
   );

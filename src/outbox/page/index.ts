@@ -36,6 +36,7 @@ export { DeadLetterError, type DeadLetterErrorCode } from '../device/sync/errors
 export type { FlushOutcome, FlushReport } from '../device/sync/flush-report';
 export type { SignedIn } from '../device/sync/sign-in';
 export type { SyncFacts } from '../device/sync/sync-facts';
+export type { ProgressListener, WorkProgress } from '../progress';
 export type {
   BlockedFacts,
   DeliveryRow,
@@ -88,5 +89,14 @@ export type { ArchiveDue, RetentionControls } from './retention-controls';
 export { sameData } from './same-data';
 export type { SyncPhase, SyncStatus } from './status';
 export type { StorageInfo } from './storage-estimate';
+export {
+  type BrowserEngine,
+  browserPersistence,
+  type PersistencePort,
+  type PersistenceState,
+  type PersistenceWatch,
+  type StoragePersistence,
+  watchPersistence,
+} from './storage-persistence';
 export type { PageSignals, WakeReason } from './sync-driver';
 export type { SyncMode } from './sync-mode';

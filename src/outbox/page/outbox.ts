@@ -16,6 +16,7 @@ import type { WorkerHandle } from './register-worker';
 import type { RetentionControls } from './retention-controls';
 import { browserOnline$, liveSyncFacts, liveSyncStatus, type SyncFacts, type SyncStatus } from './status';
 import { type StorageInfo, watchStorage } from './storage-estimate';
+import type { PersistencePort, StoragePersistence } from './storage-persistence';
 import { detectSyncMode, type SyncMode } from './sync-mode';
 
 /**
@@ -46,8 +47,15 @@ export interface Outbox {
   readonly syncMode: SyncMode;
   /** The sync API's absolute base URL. */
   readonly endpoint: string;
-  /** Usage against quota, and whether the browser agreed to keep the data under storage pressure. */
+  /** Usage against quota. */
   readonly storage$: Observable<StorageInfo | null>;
+  /**
+   * Whether the browser promised to keep this device's data (null until known). It is asked at the first entry
+   * saved on this device, when the app is installed, and by `requestPersistence`.
+   */
+  readonly persistence$: Observable<StoragePersistence | null>;
+  /** Asks the browser to keep this device's data (the person's button); the answer comes on `persistence$`. */
+  requestPersistence(): Promise<void>;
   /** A dead entry and the dead ones after it in its stream go again; a refusal (not dead any more) throws. */
   retryDeadLetter(eventId: string): Promise<void>;
   /**
@@ -101,8 +109,10 @@ export interface OpenOutboxOptions {
   readonly transport?: typeof fetch;
   /** `navigator.onLine` and its events: the status shows it, and nothing is sent while it says offline. */
   readonly network?: NetworkPort;
-  /** `navigator.storage`: the request to persist, and the usage against quota the status shows. */
+  /** `navigator.storage`: the usage against quota the status shows. */
   readonly storage?: StorageManager;
+  /** What the browser promises about keeping the data, and how to ask it (`browserPersistence()`). */
+  readonly persistence?: PersistencePort;
   /**
    * Read the feed extension (docs/protocol.md, "The feed"): every device's events, a new device's history,
    * a live channel, and unsent commands decided again when another device changed the same stream first. A
@@ -135,6 +145,14 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
   const transport =
     options.transport ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const ready = () => streamTypesOf(db);
+  // Not in the first screen's JavaScript: it loads next to the first render, and asks at the first save.
+  const persistence$ = new BehaviorSubject<StoragePersistence | null>(null);
+  const persistence = loadOnce(() =>
+    import('./storage-persistence').then(({ watchPersistence }) =>
+      watchPersistence(options.persistence, (value) => persistence$.next(value)),
+    ),
+  );
+  void persistence().catch(() => undefined);
 
   const pipeline = loadOnce(async () => {
     const [{ createPageCommandPipeline }] = await Promise.all([import('./page-commands'), ready()]);
@@ -215,11 +233,16 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     endpoint,
     status$: liveSyncStatus(facts$, clock, network.online$),
     storage$: storage.storage$,
+    persistence$,
+    requestPersistence: () => persistence().then((watch) => watch.request()),
     async execute(request) {
       const result = await (await pipeline()).execute(request);
       if (result.ok && !result.value.duplicate) {
         requestSync();
         void storage.refresh();
+        void persistence()
+          .then((watch) => watch.saved())
+          .catch(() => undefined);
       }
       return result;
     },
@@ -240,13 +263,8 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       if (!discarded.ok) throw discarded.error;
       bus.publish(discarded.value.records);
     },
-    async exportBackup() {
-      const [events, outbox] = await db.transaction('r', db.events, db.outbox, () =>
-        Promise.all([db.events.orderBy('position').toArray(), db.outbox.orderBy('position').toArray()]),
-      );
-      const backup = { exportedAt: new Date(clock.now()).toISOString(), clientId, events, outbox };
-      return new Blob([JSON.stringify(backup, null, 2)], { type: 'application/json' });
-    },
+    // The export is not the first screen's: its code loads when the person asks for it.
+    exportBackup: () => import('./backup').then((backup) => backup.exportBackup(db, clock, clientId)),
     retention: loadOnce(() =>
       Promise.all([import('./retention-controls'), import('../device/read-models/retention')]).then(
         ([{ createRetentionControls }, { retentionStorage }]) =>

@@ -6,6 +6,7 @@ import {
   settledBefore,
 } from '../device/read-models/retention';
 import type { Clock } from '../ids';
+import type { ProgressListener } from '../progress';
 
 export type { ArchiveOutcome, RetentionSetting } from '../device/read-models/retention';
 
@@ -41,9 +42,9 @@ export interface RetentionControls {
   /** The settled streams the setting makes due now (at most `ARCHIVE_LIMIT`). */
   due(): Promise<ArchiveDue>;
   /** The due streams' events as a JSON file, for the person to keep before archiving. */
-  exportDue(due: ArchiveDue): Promise<Blob>;
+  exportDue(due: ArchiveDue, onProgress?: ProgressListener): Promise<Blob>;
   /** Archives the due streams still exactly as found; the others stay, with the reason. */
-  archive(due: ArchiveDue): Promise<ArchiveOutcome>;
+  archive(due: ArchiveDue, onProgress?: ProgressListener): Promise<ArchiveOutcome>;
 }
 
 /**
@@ -70,14 +71,14 @@ export function createRetentionControls(
       const events = candidates.reduce((sum, candidate) => sum + candidate.events, 0);
       return { setting, before, candidates, byType, events, more: found.length > ARCHIVE_LIMIT };
     },
-    async exportDue(due) {
-      const exported = await storage.exportStreams(due.candidates, clock.now());
+    async exportDue(due, onProgress) {
+      const exported = await storage.exportStreams(due.candidates, clock.now(), onProgress);
       return new Blob([JSON.stringify(exported, null, 2)], { type: 'application/json' });
     },
-    async archive(due) {
+    async archive(due, onProgress) {
       if (due.before === null || due.candidates.length === 0) return { archived: [], kept: [] };
       await ready();
-      return storage.archiveStreams(due.candidates, due.before, clock.now());
+      return storage.archiveStreams(due.candidates, due.before, clock.now(), onProgress);
     },
   };
 }

@@ -4,7 +4,6 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 export interface StorageInfo {
   readonly usage: number;
   readonly quota: number;
-  readonly persisted: boolean;
 }
 
 /**
@@ -15,10 +14,10 @@ export interface StorageInfo {
 export const ESTIMATE_EVERY_MS = 1_000;
 
 /**
- * Asks the browser to keep this origin's data under storage pressure (so an undelivered outbox is not
- * evicted) and reports usage against quota. Emits null where the Storage API is missing; refreshes on
- * `refresh()` (the app calls it after commands and flushes): calls within `ESTIMATE_EVERY_MS` of the last
- * estimate share one that runs when that time is up, so the last call is always followed by an estimate.
+ * Reports usage against quota (whether the browser keeps the data, and asking it to, is
+ * `storage-persistence.ts`'s, at a moment a person understands). Emits null where the Storage API is missing; refreshes on `refresh()` (the app calls it after commands and flushes): calls
+ * within `ESTIMATE_EVERY_MS` of the last estimate share one that runs when that time is up, so the last call
+ * is always followed by an estimate.
  */
 export function watchStorage(
   storage: StorageManager | undefined = navigator.storage,
@@ -28,7 +27,6 @@ export function watchStorage(
   refresh(): Promise<void>;
 } {
   const subject = new BehaviorSubject<StorageInfo | null>(null);
-  let persisted = false;
   let lastAt = Number.NEGATIVE_INFINITY;
   let trailing: Promise<void> | null = null;
   const refresh = (): Promise<void> => {
@@ -46,19 +44,11 @@ export function watchStorage(
     if (!storage?.estimate) return;
     try {
       const estimate = await storage.estimate();
-      persisted = storage.persisted ? await storage.persisted() : persisted;
-      subject.next({ usage: estimate.usage ?? 0, quota: estimate.quota ?? 0, persisted });
+      subject.next({ usage: estimate.usage ?? 0, quota: estimate.quota ?? 0 });
     } catch {
       // An estimate is advice for the status area; failing to get one changes nothing else.
     }
   };
-  void (async () => {
-    try {
-      if (storage?.persist) persisted = await storage.persist();
-    } catch {
-      persisted = false;
-    }
-    await estimateNow();
-  })();
+  void estimateNow();
   return { storage$: subject.asObservable(), refresh };
 }

@@ -53,6 +53,11 @@ export interface SyncServerOptions {
   shareStreams?: boolean;
   /** Whether a cookie set on this request may be marked Secure; by default when it came over HTTPS. */
   secureCookie?: (request: Request) => boolean;
+  /**
+   * Figures other parts of the server add to `GET …/stats` beside the storage's (the server outbox, its
+   * consumers' lag): merged into the answer.
+   */
+  moreStats?: () => Promise<Readonly<Record<string, unknown>>>;
 }
 
 export type SyncHandler = (request: Request) => Promise<Response>;
@@ -135,7 +140,10 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
           await deps.storage.check();
           return jsonResponse(200, { status: 'ok' });
         case 'stats':
-          return jsonResponse(200, await deps.storage.read((reader) => reader.stats()));
+          return jsonResponse(200, {
+            ...(await deps.storage.read((reader) => reader.stats())),
+            ...(await options.moreStats?.()),
+          });
         case 'pull':
           return await pull(request, principal);
         case 'push':

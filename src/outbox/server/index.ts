@@ -32,6 +32,35 @@ export {
 } from './auth/user-access';
 export { type AdminResult, createUserAdmin, type UserAdmin } from './auth/user-admin';
 export { behindProxies, type Connection, createOriginCheck, directConnection, type Peer } from './connection';
+// The server outbox (docs/server-outbox.md): its rows, the relay over a store and a publisher, and the
+// consumer services' runtime over a delivery source and a store, with the stream types' reactions.
+export {
+  type AnalyticsReader,
+  type AnalyticsSummary,
+  type CounterCell,
+  summarizeAnalytics,
+} from './consumers/analytics-summary';
+export type { ConsumerStore, ConsumerTx, OutgoingMail, ParkedMessage } from './consumers/consumer-store';
+export { type ConsumedEvent, type Decoded, decodeDelivery } from './consumers/decode';
+export type { Delivery, DeliverySource } from './consumers/delivery';
+export { createReactionRegistry, type ReactionRegistry } from './consumers/reaction-registry';
+export {
+  type ConsumerRuntime,
+  type ConsumerRuntimeOptions,
+  startConsumer,
+} from './consumers/runtime';
+export {
+  ANALYTICS,
+  analyticsService,
+  type ConsumerService,
+  consumerServices,
+  type EffectContext,
+  mailTableTransport,
+  NOTIFICATIONS,
+  type NotificationTransport,
+  notificationService,
+  type OwnedIncrement,
+} from './consumers/services';
 export { createFeedSignal, type FeedListener, type FeedSignal, type FeedSignalOptions } from './feed-signal';
 export type {
   DeviceRegistration,
@@ -56,6 +85,31 @@ export {
   StorageClosedError,
 } from './memory-storage';
 export { formatPullCursor, type PullCursor, parsePullCursor, START_CURSOR } from './pull-cursor';
+export { type Backoff, backoffDelay } from './relay/backoff';
+export { errorText, type OutboxLog, type OutboxLogRecord, silentOutboxLog } from './relay/log';
+export { createMemoryOutbox, type MemoryOutbox } from './relay/memory-outbox';
+export {
+  type NewOutboxRow,
+  type OutboxRow,
+  outboxRowsOf,
+  parseSubject,
+  SUBJECT_PREFIX,
+  subjectFor,
+} from './relay/outbox-rows';
+export type { Publisher } from './relay/publisher';
+export {
+  DEFAULT_RETENTION_MS,
+  type Relay,
+  type RelayOptions,
+  type RelayState,
+  startRelay,
+} from './relay/relay';
+export {
+  type OutboxStats,
+  type OutboxStatsReader,
+  PUBLISH_RATE_WINDOW_MS,
+  type RelayStore,
+} from './relay/relay-store';
 export {
   type BatchContext,
   type BatchContextRequest,

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { UuidSchema } from '../fields';
+import { type Clock, systemClock } from '../ids';
 import {
   StreamIdSchema,
   type WireClientEvent,
@@ -9,6 +10,9 @@ import {
 } from '../protocol/messages';
 import type { FeedStorage } from './feed-storage';
 import { createMemoryFeed, type MemoryFeedItem } from './memory-feed';
+import { createMemoryOutbox } from './relay/memory-outbox';
+import { outboxRowsOf } from './relay/outbox-rows';
+import type { OutboxStatsReader, RelayStore } from './relay/relay-store';
 import {
   readBatchContext,
   type ServerStats,
@@ -57,12 +61,16 @@ export interface MemoryStorageOptions {
   readonly initial?: MemorySnapshot;
   /** Called after every transaction that changed something, with the state as it now stands. */
   readonly onCommit?: (snapshot: MemorySnapshot) => void;
+  /** Stamps the server outbox's rows; the system clock unless a test injects one. */
+  readonly clock?: Clock;
 }
 
 export type MemoryStorage = ServerStorage & {
   snapshot(): MemorySnapshot;
   /** The feed extension on the same memory (docs/protocol.md, "The feed"). */
   readonly feed: FeedStorage;
+  /** The server outbox its writes fill (not part of the snapshot: the mock never relays). */
+  readonly outbox: RelayStore & OutboxStatsReader;
 };
 
 interface StoredClientEvent {
@@ -89,6 +97,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const feedLog: MemoryFeedItem[] = [];
   const feedPositions = new Map<string, number[]>();
   const devices = new Map<string, { name: string; updatedAt: number }>();
+  const outbox = createMemoryOutbox(options.clock ?? systemClock);
   let closed = false;
   let undoLog: Array<() => void> | null = null;
   // The highest serverSeq the open transaction took; its events must use exactly those.
@@ -247,6 +256,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       for (const event of changes.serverEvents ?? []) appendServerEvent(event);
       for (const streamId of changes.linkedStreams ?? []) linkClientToStream(changes.clientId, streamId);
       if (changes.duplicatesAnswered) increment('duplicatesAnswered', changes.duplicatesAnswered);
+      // The server outbox: one row per stored event, undone with the transaction.
+      record(outbox.append(outboxRowsOf(changes)));
     },
   };
 
@@ -352,6 +363,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     snapshot,
     feed,
+    outbox: outbox.relayStore,
   };
 }
 

@@ -7,6 +7,7 @@ import { cors } from 'hono/cors';
 import type { Clock, IdGenerator } from '../../outbox/ids';
 import { MAX_BATCH_BYTES } from '../../outbox/protocol/messages';
 import {
+  type AnalyticsSummary,
   type Connection,
   createAuthHandler,
   createOriginCheck,
@@ -26,6 +27,7 @@ import { type Logger, silentLogger } from './log';
 
 export const SYNC_BASE_PATH = '/api/sync';
 export const AUTH_BASE_PATH = '/api/auth';
+export const ANALYTICS_SUMMARY_PATH = '/api/analytics/summary';
 
 export interface AppOptions {
   /** The stream types it serves; the app's list by default. */
@@ -56,6 +58,10 @@ export interface AppOptions {
   readonly feedSignal?: FeedSignal;
   /** STREAM_SHARING=shop: every signed-in user sees and changes every stream. */
   readonly shareStreams?: boolean;
+  /** `GET /api/sync/stats` figures beside the storage's: the server outbox and its consumers. */
+  readonly moreStats?: () => Promise<Readonly<Record<string, unknown>>>;
+  /** `GET /api/analytics/summary`: the analytics service's read model for one owner, or everybody (null). */
+  readonly analytics?: ((owner: string | null) => Promise<AnalyticsSummary>) | null;
 }
 
 export interface AppEnv {
@@ -100,6 +106,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     shareStreams: options.shareStreams === true,
     secureCookie: (request) =>
       users?.alwaysSecureCookie === true || connection.publicOrigin(request).startsWith('https:'),
+    ...(options.moreStats ? { moreStats: options.moreStats } : {}),
   });
   const auth =
     users &&
@@ -154,6 +161,19 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   // The core handlers do their own routing, limits (streamed byte count), auth and error bodies.
   app.all(`${SYNC_BASE_PATH}/*`, (c) => sync(c.req.raw));
   if (auth) app.all(`${AUTH_BASE_PATH}/*`, (c) => auth(c.req.raw, peerOf(c)));
+  const analytics = options.analytics ?? null;
+  if (analytics) {
+    // Scoped as the feed is: under AUTH=users a user sees the figures of the streams they own, nobody else's,
+    // unless the shop shares its streams (STREAM_SHARING=shop), when every signed-in user sees the shop's.
+    app.get(ANALYTICS_SUMMARY_PATH, async (c) => {
+      const principal = users ? await users.access.identify(c.req.raw) : { owner: null };
+      if (principal === null)
+        return errorResponse(401, 'unauthorized', 'Sign in to read the analytics', {
+          'www-authenticate': 'Bearer',
+        });
+      return c.json(await analytics(options.shareStreams === true ? null : principal.owner));
+    });
+  }
   app.all('/api/*', (c) => errorResponse(404, 'not_found', `No API route at ${c.req.path}`));
 
   const dist = options.distDir ?? null;

@@ -1,4 +1,5 @@
 import { systemClock } from '../../outbox/ids';
+import { parseOutboxConfig } from './broker-config';
 import { ConfigError, parseConfig } from './config';
 import { jsonLineLogger } from './log';
 import { startServer } from './server';
@@ -12,15 +13,17 @@ const logger = jsonLineLogger(systemClock);
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof parseConfig>;
+  let outbox: ReturnType<typeof parseOutboxConfig>;
   try {
     config = parseConfig(process.env, process.cwd());
+    outbox = parseOutboxConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
 
-  const server = await startServer(config, { logger, clock: systemClock });
+  const server = await startServer(config, { logger, clock: systemClock, outbox });
   logger({
     level: 'info',
     msg: 'listening',

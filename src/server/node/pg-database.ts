@@ -215,7 +215,69 @@ CREATE TABLE rate_limits (
 );
 CREATE INDEX rate_limits_reset_at ON rate_limits (reset_at);
 `,
-  // 3: the feed (docs/protocol.md, "The feed") reads both event tables in their commit-safe order already;
+  // 3: the server outbox the relay publishes to the broker, and the consumer services' tables: each one's
+  // inbox, stream states and parked messages; the notifications' mail and the analytics' counters
+  // (docs/server-outbox.md).
+  `
+CREATE TABLE server_outbox (
+  position     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_id     text   NOT NULL UNIQUE,
+  stream_id    text   NOT NULL,
+  subject      text   NOT NULL,
+  owner        text,
+  body         text   NOT NULL,
+  created_at   bigint NOT NULL,
+  published_at bigint
+);
+-- The relay reads the unpublished rows in position order; stats and pruning read the published ones by time.
+CREATE INDEX server_outbox_unpublished ON server_outbox (position) WHERE published_at IS NULL;
+CREATE INDEX server_outbox_published ON server_outbox (published_at) WHERE published_at IS NOT NULL;
+
+CREATE TABLE consumer_inbox (
+  consumer   text   NOT NULL,
+  event_id   text   NOT NULL,
+  applied_at bigint NOT NULL,
+  PRIMARY KEY (consumer, event_id)
+);
+CREATE TABLE consumer_streams (
+  consumer  text NOT NULL,
+  stream_id text NOT NULL,
+  state     text NOT NULL,
+  PRIMARY KEY (consumer, stream_id)
+);
+CREATE TABLE consumer_parked (
+  consumer   text    NOT NULL,
+  sequence   bigint  NOT NULL,
+  subject    text    NOT NULL,
+  message_id text,
+  body       text    NOT NULL,
+  reason     text    NOT NULL,
+  attempts   integer NOT NULL,
+  parked_at  bigint  NOT NULL,
+  PRIMARY KEY (consumer, sequence)
+);
+-- One message per event at most, whatever happens to the inbox.
+CREATE TABLE mail (
+  event_id       text   PRIMARY KEY,
+  stream_id      text   NOT NULL,
+  owner          text,
+  recipient_role text   NOT NULL,
+  recipient_name text   NOT NULL,
+  subject        text   NOT NULL,
+  text           text   NOT NULL,
+  created_at     bigint NOT NULL
+);
+-- '' for no owner (AUTH=none), so the key has no NULL in it.
+CREATE TABLE analytics_counters (
+  owner   text   NOT NULL,
+  counter text   NOT NULL,
+  row_id  text   NOT NULL,
+  field   text   NOT NULL,
+  value   bigint NOT NULL,
+  PRIMARY KEY (owner, counter, row_id, field)
+);
+`,
+  // 4: the feed (docs/protocol.md, "The feed") reads both event tables in their commit-safe order already;
   // a history lists streams by where they began, newest first, and names each device.
   `
 CREATE INDEX client_events_stream_starts ON client_events (transaction_id, position) WHERE version = 1;

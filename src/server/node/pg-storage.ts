@@ -9,6 +9,7 @@ import {
 } from '../../outbox/protocol/messages';
 import {
   type FeedStorage,
+  outboxRowsOf,
   type PullCursor,
   type PulledPage,
   type PullRequest,
@@ -32,6 +33,7 @@ import {
 } from './pg-database';
 import { createPgFeed } from './pg-feed';
 import { type OpenTransactionWatch, watchOpenTransactions } from './pg-open-transactions';
+import { insertOutboxRows } from './pg-outbox';
 
 /**
  * The sync storage on PostgreSQL, shared by any number of server instances. Every guarantee lives in the
@@ -430,6 +432,9 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
         [Math.floor(Math.random() * COUNTER_SLOTS), changes.duplicatesAnswered],
       );
     }
+
+    // The server outbox: one row per event stored here, committed with it or not at all.
+    await insertOutboxRows(query, outboxRowsOf(changes), clock.now());
   }
 
   /** Takes what has no owner, keeps what is already the owner's, and refuses anything owned by another. */

@@ -14,9 +14,11 @@ import {
   type ServerStorage,
 } from '../../outbox/server';
 import { createApp } from './app';
+import { type OutboxConfig, parseOutboxConfig } from './broker-config';
 import { DATABASE_FILE, type ServerConfig } from './config';
 import { type Logger, silentLogger } from './log';
 import { createNodeAuthCrypto } from './node-auth-crypto';
+import { openOutboxSide } from './outbox-side';
 import { createPgAuthStore } from './pg-auth-store';
 import { createPgStorage } from './pg-storage';
 import { createSqliteAuthStore } from './sqlite-auth-store';
@@ -45,6 +47,8 @@ export interface ServerDeps {
   /** AUTH=users only; defaults to SQLite in the same file as the storage. */
   readonly authStore?: AuthStore;
   readonly authCrypto?: AuthCrypto;
+  /** The server outbox's settings (NATS_URL, …); no broker when absent. */
+  readonly outbox?: OutboxConfig;
 }
 
 /** SQLite in DATA_DIR, or PostgreSQL with DATABASE_URL; the auth store beside the storage (AUTH=users). */
@@ -113,7 +117,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           error: error instanceof Error ? error.message : String(error),
         }),
     });
+  // A storage handed in (tests, embedders) brings no outbox side: its tables may not exist.
+  const outboxSide = deps.storage
+    ? null
+    : openOutboxSide(config, deps.outbox ?? parseOutboxConfig({}), clock, logger);
   const closeStores = async (): Promise<void> => {
+    await outboxSide?.close();
     await Promise.all([storage.close(), authStore?.close()]);
   };
   const access =
@@ -137,6 +146,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     feed,
     ...(feedSignal ? { feedSignal } : {}),
     shareStreams: config.streamSharing === 'shop',
+    moreStats: outboxSide?.moreStats,
+    analytics: outboxSide?.analytics,
   });
   if (authStore && (await authStore.listUsers(clock.now())).length === 0) {
     logger({

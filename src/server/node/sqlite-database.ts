@@ -115,7 +115,73 @@ CREATE TABLE IF NOT EXISTS client_owners (
   username  TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
-  // 3: the feed (docs/protocol.md, "The feed"): one numbered place per stored event, client or server, in the
+  // 3: the server outbox the relay publishes to the broker, the relay's lease, and the consumer services'
+  // tables: each one's inbox, stream states and parked messages; the notifications' mail and the analytics'
+  // counters (docs/server-outbox.md).
+  `
+CREATE TABLE IF NOT EXISTS server_outbox (
+  position     INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id     TEXT    NOT NULL UNIQUE,
+  stream_id    TEXT    NOT NULL,
+  subject      TEXT    NOT NULL,
+  owner        TEXT,
+  body         TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  published_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS server_outbox_unpublished ON server_outbox (position) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS server_outbox_published ON server_outbox (published_at) WHERE published_at IS NOT NULL;
+
+-- The one relay that may publish: whoever holds an unexpired lease (a relay inside npm start, or npm run relay).
+CREATE TABLE IF NOT EXISTS relay_lease (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  holder     TEXT    NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS consumer_inbox (
+  consumer   TEXT    NOT NULL,
+  event_id   TEXT    NOT NULL,
+  applied_at INTEGER NOT NULL,
+  PRIMARY KEY (consumer, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consumer_streams (
+  consumer  TEXT NOT NULL,
+  stream_id TEXT NOT NULL,
+  state     TEXT NOT NULL,
+  PRIMARY KEY (consumer, stream_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consumer_parked (
+  consumer   TEXT    NOT NULL,
+  sequence   INTEGER NOT NULL,
+  subject    TEXT    NOT NULL,
+  message_id TEXT,
+  body       TEXT    NOT NULL,
+  reason     TEXT    NOT NULL,
+  attempts   INTEGER NOT NULL,
+  parked_at  INTEGER NOT NULL,
+  PRIMARY KEY (consumer, sequence)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mail (
+  event_id       TEXT    PRIMARY KEY,
+  stream_id      TEXT    NOT NULL,
+  owner          TEXT,
+  recipient_role TEXT    NOT NULL,
+  recipient_name TEXT    NOT NULL,
+  subject        TEXT    NOT NULL,
+  text           TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS analytics_counters (
+  owner   TEXT    NOT NULL,
+  counter TEXT    NOT NULL,
+  row_id  TEXT    NOT NULL,
+  field   TEXT    NOT NULL,
+  value   INTEGER NOT NULL,
+  PRIMARY KEY (owner, counter, row_id, field)
+) WITHOUT ROWID;
+`,
+  // 4: the feed (docs/protocol.md, "The feed"): one numbered place per stored event, client or server, in the
   // order transactions wrote them (SQLite has one writer, so that is commit order), kept by triggers so no
   // write path has to know; and the devices' names.
   `

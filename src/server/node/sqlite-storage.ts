@@ -9,6 +9,7 @@ import {
 } from '../../outbox/protocol/messages';
 import {
   type FeedStorage,
+  outboxRowsOf,
   type PulledPage,
   readBatchContext,
   type ServerStats,
@@ -21,6 +22,7 @@ import {
 } from '../../outbox/server';
 import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
 import { createSqliteFeed } from './sqlite-feed';
+import { prepareOutboxInsert } from './sqlite-outbox';
 
 /**
  * The reference server's durable storage: one SQLite file, opened by one process.
@@ -229,6 +231,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   const sql = prepareStatements(db);
   const readSql = readDb === db ? sql : prepareStatements(readDb);
   const reader = readerOn(sql);
+  const insertOutboxRows = prepareOutboxInsert(db);
 
   /** Claims `key` for `owner` unless it has one; the primary key refuses a second owner whatever we read. */
   const claim =
@@ -305,6 +308,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
       sql.insertClientStream.run(changes.clientId, streamId);
     if (changes.duplicatesAnswered)
       sql.incrementCounter.run('duplicatesAnswered', changes.duplicatesAnswered);
+    // The server outbox: one row per event stored here, committed with it or not at all.
+    insertOutboxRows(outboxRowsOf(changes), clock.now());
   };
 
   /** A handle that refuses to be used once its transaction ended (it would write in autocommit). */

@@ -16,7 +16,7 @@ export const stockCountScreens: StreamScreen = {
   name: STOCKCOUNT,
   noun: 'stock count',
   href: (countId) => hrefOf({ name: 'count', countId }),
-  nav: [{ href: hrefOf({ name: 'counts' }), label: 'Stock counts' }],
+  nav: [{ href: hrefOf({ name: 'counts' }), label: 'Stock counts', short: 'Counts' }],
   screen(hash) {
     const route = parseCountRoute(hash);
     if (!route) return null;

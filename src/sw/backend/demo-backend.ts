@@ -10,7 +10,6 @@ import {
   type MemorySnapshot,
   MemorySnapshotSchema,
   type ServerStorage,
-  type ServerStorageTx,
 } from '../../outbox/server';
 import type { DemoArrival, DemoServerState } from '../../outbox/worker';
 import { serverStreamTypes } from '../../server-plugins';

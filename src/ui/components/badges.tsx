@@ -1,4 +1,4 @@
-import type { DeliveryState, DeliveryView, SyncState } from '../../outbox/page';
+import type { DeliveryView, SyncState } from '../../outbox/page';
 import { formatClock } from '../format';
 
 const SYNC_LABELS: Record<SyncState, string> = {
@@ -39,17 +39,4 @@ export function StatusBadge({ status, text }: { readonly status: string; readonl
       {text}
     </span>
   );
-}
-
-const DELIVERY_LABELS: Record<DeliveryState, string> = {
-  pending: 'Pending',
-  inflight: 'In flight',
-  delivered: 'Delivered',
-  discarded: 'Discarded',
-  dead: 'Dead',
-  parked: 'Waiting for sign-in',
-};
-
-export function DeliveryBadge({ status }: { readonly status: DeliveryState }) {
-  return <span className={`badge badge--delivery-${status}`}>{DELIVERY_LABELS[status]}</span>;
 }

@@ -1,7 +1,7 @@
 import type { OutboxEntry, StoredEvent } from '../../outbox/page';
 import { deliveryStateOf } from '../../outbox/page';
 import { formatClock } from '../format';
-import { DeliveryBadge } from './badges';
+import { DeliveryBadge } from './delivery-badge';
 import { type Origins, originText, refusalText } from './event-origin';
 
 /**

@@ -3,10 +3,11 @@ import * as v from 'valibot';
 import { ReasonSchema } from '../../outbox';
 import type { OutboxEntry, OutboxEntryStatus } from '../../outbox/page';
 import { readOutboxSections } from '../../outbox/page';
-import { DeliveryBadge } from '../components/badges';
+import { DeliveryBadge } from '../components/delivery-badge';
 import { Dialog } from '../components/dialog';
 import { FormAlert } from '../components/field';
 import { ReasonDialog } from '../components/reason-dialog';
+import { PersistenceCard } from '../components/storage-persistence';
 import { downloadFile } from '../download';
 import { formatClock, shortId } from '../format';
 import { useOutpost, useStreamScreens } from '../outpost-context';
@@ -112,6 +113,7 @@ export function OutboxInspectorScreen() {
         {message}
       </p>
       <FormAlert message={error} />
+      <PersistenceCard />
       {sections?.map((section) => (
         <div className="card" key={section.status}>
           <h2>

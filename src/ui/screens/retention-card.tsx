@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useState } from 'react';
-import type { ArchiveDue, ArchiveOutcome } from '../../outbox/page';
-
+import type { ArchiveDue, ArchiveOutcome, WorkProgress } from '../../outbox/page';
 import { FormAlert } from '../components/field';
+import { ProgressBar } from '../components/progress-bar';
 import { downloadFile } from '../download';
 import { formatDateTime } from '../format';
 import { useOutpost, useStreamScreens } from '../outpost-context';
@@ -49,6 +49,7 @@ export function RetentionCard() {
   const [busy, setBusy] = useState<Busy>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [progress, setProgress] = useState<WorkProgress | null>(null);
 
   const find = useCallback(async () => {
     setBusy('finding');
@@ -93,15 +94,19 @@ export function RetentionCard() {
       let exported: string | null = null;
       if (withExport) {
         setBusy('exporting');
-        exported = downloadFile(await controls.exportDue(due), 'outpost-archive', outpost.clock.now());
+        setProgress({ done: 0, total: due.candidates.length });
+        const file = await controls.exportDue(due, setProgress);
+        exported = downloadFile(file, 'outpost-archive', outpost.clock.now());
       }
       setBusy('archiving');
-      const outcome = await controls.archive(due);
+      setProgress({ done: 0, total: due.candidates.length });
+      const outcome = await controls.archive(due, setProgress);
       setMessage(outcomeText(outcome, exported, streams));
     } catch (e) {
       setError(`Nothing was archived: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       setBusy(null);
+      setProgress(null);
     }
     await find();
   };
@@ -160,6 +165,13 @@ export function RetentionCard() {
             Archive without exporting
           </button>
         </div>
+      ) : null}
+      {progress && (busy === 'exporting' || busy === 'archiving') ? (
+        <ProgressBar
+          what={busy === 'exporting' ? 'Exporting' : 'Archiving'}
+          progress={progress}
+          unit="orders and stock counts"
+        />
       ) : null}
       <p className="muted" role="status">
         {message}

@@ -49,17 +49,24 @@ export async function openAppInFirefox(page: Page, url: string): Promise<void> {
   await page.locator(byRole('heading', 'Orders')).wait();
 }
 
-/** New order → add one product → place, through the forms, as `takeOrder` does in Chromium. */
+/**
+ * New order → add one product → place, through the forms, as `takeOrder` does in Chromium. Below the navigation
+ * it works from the keyboard (Enter in a field, Enter on a button): decisions on earlier orders arrive while
+ * it types, each a line of toasts that moves the page down, and a pointer's click aimed before that lands
+ * beside its button.
+ */
 export async function takeOrderInFirefox(page: Page, plan: UiOrderPlan): Promise<void> {
   await page.locator(`nav[aria-label="Main"] ${byRole('link', 'New order')}`).click();
   await page.locator(byRole('textbox', 'Customer name')).fill(plan.customer);
-  await page.locator(byRole('button', 'Create order')).click();
+  await page.keyboard.press('Enter');
   await page.locator(byRole('heading', plan.customer)).wait();
   await page.locator(byRole('combobox', 'Product')).fill(plan.sku);
   await page.locator(byRole('spinbutton', 'Quantity')).fill(String(plan.quantity));
-  await page.locator(byRole('button', 'Add to order')).click();
+  await page.keyboard.press('Enter');
   await page.locator(byRole('spinbutton', `Quantity of ${plan.productName}`)).wait();
-  await page.locator(byRole('button', 'Place order')).click();
+  const place = await page.locator(byRole('button', 'Place order')).waitHandle();
+  await place.focus();
+  await page.keyboard.press('Enter');
   // The order's status badge: placed, or already decided (the page flushes at once in Firefox's fallback
   // mode, so the server's confirmation can replace "Placed" before a poll sees it).
   try {

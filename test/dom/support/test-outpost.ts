@@ -13,7 +13,9 @@ import type { OutpostDb } from '../../../src/outbox/page/database';
 import type { NetworkPort } from '../../../src/outbox/page/outbox';
 import type { PageSyncPorts } from '../../../src/outbox/page/page-sync';
 import { type WorkerHandle, WorkerRequestError } from '../../../src/outbox/page/register-worker';
+import type { PersistencePort } from '../../../src/outbox/page/storage-persistence';
 import { serverStreamTypes } from '../../../src/server-plugins';
+import { fakePersistence } from '../../support/fake-persistence';
 import { orderSummaries } from '../../support/order-rows';
 import { createFakeLocks } from '../../unit/pwa/fake-locks';
 
@@ -42,7 +44,7 @@ export interface TestOutpost extends Outpost {
 const TEST_ORIGIN = 'http://127.0.0.1:4173';
 
 /** What the status bar shows of the storage estimate in every DOM test. */
-const TEST_STORAGE = { usage: 2_500_000, quota: 1_000_000_000, persisted: true } as const;
+const TEST_STORAGE = { usage: 2_500_000, quota: 1_000_000_000 } as const;
 
 export interface TestOutpostOptions {
   readonly online?: boolean;
@@ -51,11 +53,14 @@ export interface TestOutpostOptions {
    * sign-in, say. Given the request as the page's `fetch` would send it.
    */
   readonly backend?: (request: Request) => Promise<Response>;
+  /** What the browser says about keeping the data; by default it already keeps it. */
+  readonly persistence?: PersistencePort;
 }
 
 export async function createTestOutpost({
   online = false,
   backend,
+  persistence = fakePersistence({ persisted: true }),
 }: TestOutpostOptions = {}): Promise<TestOutpost> {
   const db = openAppDb({ name: `dom-${crypto.randomUUID()}` });
   const clock = new ManualClock();
@@ -74,11 +79,15 @@ export async function createTestOutpost({
     transport: (input, init) => (backend ?? server.fetch)(new Request(input, init)),
     network: networkPort,
     storage: fakeStorage(),
+    persistence,
     pageSync: testPageSyncPorts(network, flushes.locks),
   });
   // Tests start where a page is once it has loaded: the storage estimate shown, and page sync started (it
   // loads after the first render) with its first flush, which sends what an earlier visit left, done.
   await firstValueFrom(outpost.storage$.pipe(filter((storage) => storage !== null)));
+  await firstValueFrom(
+    outpost.persistence$.pipe(filter((value) => value !== null && value.state !== 'checking')),
+  );
   await flushes.first;
   const realSyncNow = outpost.syncNow;
   return {
@@ -142,8 +151,8 @@ function noWorker(): WorkerHandle {
 function fakeStorage(): StorageManager {
   return {
     estimate: async () => ({ usage: TEST_STORAGE.usage, quota: TEST_STORAGE.quota }),
-    persist: async () => TEST_STORAGE.persisted,
-    persisted: async () => TEST_STORAGE.persisted,
+    persist: async () => true,
+    persisted: async () => true,
     getDirectory: () => Promise.reject(new Error('No origin private file system in DOM tests')),
   };
 }

@@ -80,6 +80,28 @@ describe('CreateOrder', () => {
   });
 });
 
+describe('CreateOrder as a copy of another order', () => {
+  const earlier = '01937b2e-0000-7000-8000-0000000000e1';
+  const copy = (copiedFrom: string): OrderCommand => ({ ...create(), copiedFrom }) as OrderCommand;
+  it('names the order it copies in OrderCreated', () =>
+    given()
+      .when(copy(earlier))
+      .thenEmits({
+        type: 'OrderCreated',
+        data: { orderId, customerName: 'Ada', currency: 'EUR', copiedFrom: earlier },
+      }));
+  it('creating the same copy again yields no events', () =>
+    given({
+      type: 'OrderCreated',
+      data: { orderId, customerName: 'Ada', currency: 'EUR', copiedFrom: earlier },
+    })
+      .when(copy(earlier))
+      .thenEmits());
+  it('refuses to turn an existing order into a copy', () =>
+    given(created).when(copy(earlier)).thenRefused('order_already_exists'));
+  it('refuses an order that copies itself', () => given().when(copy(orderId)).thenRefused('copy_of_itself'));
+});
+
 describe('commands on an order that does not exist', () => {
   it.each([
     ['AddProduct', add('ESP-1', 1)],

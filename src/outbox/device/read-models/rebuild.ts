@@ -36,6 +36,8 @@ export async function rebuildWithin(
   records: OutboxRecords,
   types: StreamTypes,
   pageSize = PAGE_SIZE,
+  /** Told the events replayed so far after each page. */
+  onReplayed?: (replayed: number) => void,
 ): Promise<void> {
   await records.clearTables(rebuiltTables(types));
   // Archived streams' events are gone; what they added to counters of history is kept apart, and the
@@ -46,6 +48,7 @@ export async function rebuildWithin(
   }
   let after = 0;
   let unread = 0;
+  let replayed = 0;
   for (;;) {
     const stored = await records.eventsAfter(after, pageSize);
     const last = stored.at(-1);
@@ -60,6 +63,8 @@ export async function rebuildWithin(
     // projectEvents also reads each touched stream's outbox rows, so delivery facts come back too.
     await projectEvents(records, types, page);
     after = last.position;
+    replayed += page.length;
+    onReplayed?.(replayed);
   }
   // Written only when it changed: a rebuild of a device that never met an unread event writes nothing new.
   if (unreadCountOf(await records.meta(UNREAD_KEY)) !== unread) await records.putMeta(UNREAD_KEY, unread);

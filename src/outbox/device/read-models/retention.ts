@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import type { ProgressListener } from '../../progress';
 import {
   KEEP_EVERYTHING,
   type RetentionSetting,
@@ -175,6 +176,9 @@ export interface ExportedStream {
   readonly events: readonly StoredEvent[];
 }
 
+/** Streams one archive transaction (and one step of an export) takes. */
+const ARCHIVE_BATCH = 200;
+
 /** What the person is offered to save before archiving: a JSON document of the streams' events. */
 export interface ArchiveExport {
   readonly format: 'outpost-archive';
@@ -189,9 +193,17 @@ export function exportStreams(
   database: OutboxDatabase,
   candidates: readonly ArchiveCandidate[],
   now: number,
+  /** Told the streams read so far, after each batch. */
+  onProgress?: ProgressListener,
 ): Promise<ArchiveExport> {
   return database.transact('r', ['events'], async (records) => {
-    const events = await all(candidates.map((candidate) => records.streamEvents(candidate.streamId)));
+    // Read a batch of streams at a time (one snapshot: the same transaction), so a progress bar moves.
+    const events: StoredEvent[][] = [];
+    for (let start = 0; start < candidates.length; start += ARCHIVE_BATCH) {
+      const batch = candidates.slice(start, start + ARCHIVE_BATCH);
+      events.push(...(await all(batch.map((candidate) => records.streamEvents(candidate.streamId)))));
+      onProgress?.({ done: events.length, total: candidates.length });
+    }
     return {
       format: 'outpost-archive',
       formatVersion: 1,
@@ -222,8 +234,6 @@ export const archiveScope = (types: StreamTypes): string[] => [
   ...readModelTableNames(types),
 ];
 
-const ARCHIVE_BATCH = 200;
-
 /**
  * Archives the candidates that are still exactly as found (same last event) and still archivable, in
  * transactions of at most 200 streams: each wholly or not at all. Pass what `findArchivable` returned and
@@ -234,6 +244,8 @@ export async function archiveStreams(
   candidates: readonly ArchiveCandidate[],
   before: string,
   now: number,
+  /** Told the candidates dealt with so far (archived or kept), after each transaction. */
+  onProgress?: ProgressListener,
 ): Promise<ArchiveOutcome> {
   const archived: string[] = [];
   const kept: { streamId: string; reason: string }[] = [];
@@ -244,6 +256,7 @@ export async function archiveStreams(
     );
     archived.push(...outcome.archived);
     kept.push(...outcome.kept);
+    onProgress?.({ done: archived.length + kept.length, total: candidates.length });
   }
   return { archived, kept };
 }
@@ -364,12 +377,17 @@ export interface RetentionStorage {
   /** Settled, delivered streams whose last event is older than `options.before`, oldest first. */
   findArchivable(options: FindArchivableOptions): Promise<ArchiveCandidate[]>;
   /** The candidates' events as stored now, for the person to keep before they are archived. */
-  exportStreams(candidates: readonly ArchiveCandidate[], now: number): Promise<ArchiveExport>;
+  exportStreams(
+    candidates: readonly ArchiveCandidate[],
+    now: number,
+    onProgress?: ProgressListener,
+  ): Promise<ArchiveExport>;
   /** Archives the candidates still exactly as found and still archivable; says why any other stayed. */
   archiveStreams(
     candidates: readonly ArchiveCandidate[],
     before: string,
     now: number,
+    onProgress?: ProgressListener,
   ): Promise<ArchiveOutcome>;
 }
 
@@ -379,7 +397,8 @@ export function retentionStorage(database: OutboxDatabase): RetentionStorage {
     readRetention: () => readRetention(database),
     writeRetention: (setting) => writeRetention(database, setting),
     findArchivable: (options) => findArchivable(database, options),
-    exportStreams: (candidates, now) => exportStreams(database, candidates, now),
-    archiveStreams: (candidates, before, now) => archiveStreams(database, candidates, before, now),
+    exportStreams: (candidates, now, onProgress) => exportStreams(database, candidates, now, onProgress),
+    archiveStreams: (candidates, before, now, onProgress) =>
+      archiveStreams(database, candidates, before, now, onProgress),
   };
 }

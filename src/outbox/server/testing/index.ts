@@ -4,6 +4,7 @@
  */
 
 export { type MakeFeedStorage, runFeedContract } from './feed-contract';
+export { type MakeOutboxStorage, runOutboxContract } from './outbox-contract';
 export {
   type ContractAssertion,
   type ContractTestApi,

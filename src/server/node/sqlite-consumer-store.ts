@@ -1,0 +1,130 @@
+import type { Clock } from '../../outbox/ids';
+import { type ConsumerStore, type ConsumerTx, takingTurns } from '../../outbox/server';
+import { type ServicesReader, sumIncrements } from './pg-consumer-store';
+import { openSqliteDatabase } from './sqlite-database';
+
+/**
+ * A consumer service's store in the server's SQLite file (a connection of its own; SQLite takes the writers
+ * of every process in turn). Each transaction is `BEGIN IMMEDIATE … COMMIT`, fsynced like a push.
+ */
+export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerStore {
+  const db = openSqliteDatabase(file);
+  const admitOne = db.prepare<[string, string, number]>(
+    'INSERT INTO consumer_inbox (consumer, event_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  );
+  const selectState = db
+    .prepare<[string, string], string>(
+      'SELECT state FROM consumer_streams WHERE consumer = ? AND stream_id = ?',
+    )
+    .pluck();
+  const upsertState = db.prepare<[string, string, string]>(
+    `INSERT INTO consumer_streams (consumer, stream_id, state) VALUES (?, ?, ?)
+     ON CONFLICT (consumer, stream_id) DO UPDATE SET state = excluded.state`,
+  );
+  const insertMail = db.prepare<[string, string, string | null, string, string, string, string, number]>(
+    `INSERT INTO mail (event_id, stream_id, owner, recipient_role, recipient_name, subject, text, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const addCell = db.prepare<[string, string, string, string, number]>(
+    `INSERT INTO analytics_counters (owner, counter, row_id, field, value) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (owner, counter, row_id, field) DO UPDATE SET value = value + excluded.value`,
+  );
+  const park = db.prepare<[string, number, string, string | null, string, string, number, number]>(
+    `INSERT INTO consumer_parked (consumer, sequence, subject, message_id, body, reason, attempts, parked_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+
+  const tx: ConsumerTx = {
+    async admit(consumer, eventIds) {
+      const now = clock.now();
+      const fresh = new Set<string>();
+      for (const eventId of eventIds)
+        if (admitOne.run(consumer, eventId, now).changes > 0) fresh.add(eventId);
+      return fresh;
+    },
+    async states(consumer, streamIds) {
+      const states = new Map<string, unknown>();
+      for (const streamId of streamIds) {
+        const state = selectState.get(consumer, streamId);
+        if (state !== undefined) states.set(streamId, JSON.parse(state) as unknown);
+      }
+      return states;
+    },
+    async saveStates(consumer, states) {
+      for (const [streamId, state] of states) upsertState.run(consumer, streamId, JSON.stringify(state));
+    },
+    async insertMail(mail) {
+      const now = clock.now();
+      for (const m of mail) {
+        insertMail.run(
+          m.eventId,
+          m.streamId,
+          m.owner,
+          m.recipient.role,
+          m.recipient.name,
+          m.subject,
+          m.text,
+          now,
+        );
+      }
+    },
+    async addCounters(increments) {
+      for (const cell of sumIncrements(increments))
+        addCell.run(cell.owner, cell.table, cell.id, cell.field, cell.value);
+    },
+  };
+
+  const turn = takingTurns();
+  return {
+    transaction: (work) =>
+      turn(async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await work(tx);
+          db.exec('COMMIT');
+          return result;
+        } catch (error) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw error;
+        }
+      }),
+    park: (message) =>
+      turn(async () => {
+        park.run(
+          message.consumer,
+          message.sequence,
+          message.subject,
+          message.messageId,
+          message.body,
+          message.reason,
+          message.attempts,
+          message.parkedAt,
+        );
+      }),
+    close: () =>
+      turn(async () => {
+        db.close();
+      }),
+  };
+}
+
+export function createSqliteServicesReader(file: string): ServicesReader {
+  const db = openSqliteDatabase(file);
+  const cells = db.prepare<
+    [string | null, string | null],
+    { table: string; id: string; field: string; value: number }
+  >(
+    `SELECT counter AS "table", row_id AS id, field, SUM(value) AS value FROM analytics_counters
+     WHERE ? IS NULL OR owner = ? GROUP BY counter, row_id, field`,
+  );
+  const parked = db.prepare<[], { consumer: string; count: number }>(
+    'SELECT consumer, COUNT(*) AS count FROM consumer_parked GROUP BY consumer',
+  );
+  return {
+    counterCells: async (owner) => cells.all(owner, owner),
+    parkedCounts: async () => Object.fromEntries(parked.all().map((row) => [row.consumer, row.count])),
+    close: async () => {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,246 @@
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { uuidv7Generator } from '../../src/outbox/ids';
+import { startTestNats, type TestNats } from './support/nats';
+import { analyticsSummary, expectedOrderAnalytics, readEffectsPg } from './support/outbox-effects';
+import {
+  eventually,
+  startRelayProcess,
+  startServiceProcess,
+  stopAllOutboxProcesses,
+} from './support/outbox-processes';
+import { startTestPostgres, type TestPostgres } from './support/postgres';
+import {
+  provisionDeviceToken,
+  type ServerProcess,
+  startServerProcess,
+  stopAllServers,
+  tempDir,
+} from './support/server-process';
+import { ordersFor, push } from './support/sync-client';
+
+/**
+ * The consumer services against real processes: PostgreSQL (or the SQLite file), nats-server, the server, the
+ * relay and the services. One PostgreSQL and one nats-server for the file; an empty broker per test.
+ */
+let postgres: TestPostgres;
+let nats: TestNats;
+const temp = tempDir('nats-consumers');
+beforeAll(async () => {
+  [postgres, nats] = await Promise.all([startTestPostgres(), startTestNats()]);
+}, 60_000);
+beforeEach(() => nats.reset());
+afterEach(async () => {
+  await stopAllOutboxProcesses();
+  await stopAllServers();
+});
+afterAll(async () => {
+  await Promise.all([postgres?.stop(), nats?.close()]);
+  temp.remove();
+});
+
+const ids = uuidv7Generator();
+
+async function pushOrders(server: ServerProcess, count: number, token?: string): Promise<void> {
+  const clientId = ids();
+  for (const order of ordersFor(ids, clientId, count)) {
+    const answer = await push(server.baseUrl, token, clientId, order, ids());
+    expect(answer.results.every((result) => result.status === 'accepted')).toBe(true);
+  }
+}
+
+interface Stats {
+  outbox: { depth: number };
+  consumers: Record<string, { pending: number; ackPending: number; parked: number }>;
+}
+const statsOf = async (server: ServerProcess, token?: string): Promise<Stats> =>
+  (await (
+    await fetch(`${server.baseUrl}/stats`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+  ).json()) as Stats;
+
+async function settled(server: ServerProcess, token?: string): Promise<Stats> {
+  return eventually(async () => {
+    const stats = await statsOf(server, token);
+    expect(stats.outbox.depth).toBe(0);
+    for (const name of ['notifications', 'analytics']) {
+      expect(stats.consumers[name]).toMatchObject({ pending: 0, ackPending: 0 });
+    }
+    return stats;
+  }, 90_000);
+}
+
+/** The analytics a person would compute from the stored events themselves, in SQL. */
+async function recomputedFromEvents(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ placed: string; confirmed: string; revenue: string }>(
+      `SELECT (SELECT COUNT(*) FROM client_events WHERE type = 'OrderPlaced') AS placed,
+              (SELECT COUNT(*) FROM server_events WHERE type = 'OrderConfirmed') AS confirmed,
+              (SELECT COALESCE(SUM((c.body::json->'data'->>'total')::bigint), 0) FROM client_events c
+                 WHERE c.type = 'OrderPlaced'
+                   AND EXISTS (SELECT 1 FROM server_events s WHERE s.stream_id = c.stream_id AND s.type = 'OrderConfirmed'))
+                AS revenue`,
+    );
+    const row = rows[0];
+    return {
+      order_outcomes: [{ id: 'all', placed: Number(row?.placed), confirmed: Number(row?.confirmed) }],
+      revenue_by_currency: [{ id: 'EUR', revenue: Number(row?.revenue) }],
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the consumer services on PostgreSQL and NATS JetStream', () => {
+  let databaseUrl: string;
+  let server: ServerProcess;
+  // A service killed mid-batch holds its messages for the ack wait: short here, so the test stays short.
+  const env = (extra: Record<string, string> = {}) => ({
+    DATABASE_URL: databaseUrl,
+    NATS_URL: nats.url,
+    SERVICE_ACK_WAIT_MS: '2000',
+    ...extra,
+  });
+  beforeEach(async () => {
+    databaseUrl = await postgres.createDatabase();
+    server = await startServerProcess({ dataDir: temp.path, env: env() });
+  }, 60_000);
+
+  it('changes nothing on redelivery after a kill -9 inside the transaction and after the commit before the ack: analytics equal a recomputation from the stored events, one message per decision', async () => {
+    startRelayProcess(env());
+    await pushOrders(server, 6);
+    const crashing = (at: string) =>
+      (['notifications', 'analytics'] as const).map((name) =>
+        startServiceProcess(
+          name,
+          env({ OUTPOST_FAULT_SERVICE_CRASH: at, OUTPOST_FAULT_SERVICE_CRASH_AFTER: '8' }),
+        ),
+      );
+    for (const at of ['inside-transaction', 'after-commit']) {
+      const services = crashing(at);
+      for (const service of services) {
+        expect((await service.exited).signal).toBe('SIGKILL');
+        expect(service.logs.some((line) => line.includes(`fault injected, killed ${at}`))).toBe(true);
+      }
+    }
+    const afterFirstCrashes = await readEffectsPg(databaseUrl);
+    // The kill after the commit left effects that the broker never heard were applied.
+    expect(afterFirstCrashes.inbox.analytics).toBeGreaterThan(0);
+    startServiceProcess('notifications', env());
+    startServiceProcess('analytics', env());
+    await settled(server);
+
+    const effects = await readEffectsPg(databaseUrl);
+    expect(effects.inbox).toEqual({ notifications: 30, analytics: 30 });
+    expect(effects.mail).toBe(6);
+    expect(effects.mailDistinctEvents).toBe(6);
+    expect(effects.decisions).toBe(6);
+    const summary = await analyticsSummary(server.origin);
+    expect(summary.tables).toMatchObject(await recomputedFromEvents(databaseUrl));
+    expect(summary.tables).toMatchObject(expectedOrderAnalytics(6));
+    expect(summary.figures).toEqual({ orderConfirmationRate: 1 });
+  }, 120_000);
+
+  it('parks a message it cannot handle (unknown type, bad body, a body its subject does not name) after its attempts, without holding up the others', async () => {
+    startRelayProcess(env());
+    const limited = env({ SERVICE_MAX_ATTEMPTS: '3' });
+    startServiceProcess('notifications', limited);
+    startServiceProcess('analytics', limited);
+    const client = await nats.client();
+    const js = jetstream(client);
+    await eventually(() => js.publish('outpost.invoice.InvoiceIssued', '{"eventId":"nope"}'));
+    await js.publish('outpost.order.OrderPlaced', 'not json');
+    const [order] = ordersFor(ids, ids(), 1);
+    await js.publish('outpost.order.OrderConfirmed', JSON.stringify(order?.[0]));
+    await pushOrders(server, 3);
+
+    const stats = await eventually(async () => {
+      const current = await settled(server);
+      expect(current.consumers.notifications?.parked).toBe(3);
+      expect(current.consumers.analytics?.parked).toBe(3);
+      return current;
+    });
+    expect(stats.consumers.analytics).toMatchObject({ pending: 0, ackPending: 0, parked: 3 });
+    const effects = await readEffectsPg(databaseUrl);
+    expect(effects.parked.map(({ consumer, subject }) => [consumer, subject])).toEqual([
+      ['analytics', 'outpost.invoice.InvoiceIssued'],
+      ['analytics', 'outpost.order.OrderPlaced'],
+      ['analytics', 'outpost.order.OrderConfirmed'],
+      ['notifications', 'outpost.invoice.InvoiceIssued'],
+      ['notifications', 'outpost.order.OrderPlaced'],
+      ['notifications', 'outpost.order.OrderConfirmed'],
+    ]);
+    expect(effects.parked.slice(0, 3).map((parked) => parked.reason)).toEqual([
+      'unknown stream type invoice',
+      'the body is not JSON',
+      expect.stringContaining('does not match'),
+    ]);
+    expect(effects.inbox).toEqual({ notifications: 15, analytics: 15 });
+    expect((await analyticsSummary(server.origin)).tables).toMatchObject(expectedOrderAnalytics(3));
+  }, 120_000);
+});
+
+describe('the analytics summary under AUTH=users', () => {
+  it("shows each user the figures of the streams they own, the whole shop's when it shares its streams, and nobody's without credentials", async () => {
+    const databaseUrl = await postgres.createDatabase();
+    const env = { DATABASE_URL: databaseUrl, NATS_URL: nats.url };
+    const alice = await provisionDeviceToken(temp.path, 'alice', env);
+    const bob = await provisionDeviceToken(temp.path, 'bob', env);
+    const server = await startServerProcess({ dataDir: temp.path, auth: 'users', env });
+    startRelayProcess(env);
+    startServiceProcess('analytics', env);
+    startServiceProcess('notifications', env);
+    await pushOrders(server, 2, alice);
+    await pushOrders(server, 1, bob);
+    await settled(server, alice);
+    expect((await analyticsSummary(server.origin, alice)).tables).toMatchObject(expectedOrderAnalytics(2));
+    expect((await analyticsSummary(server.origin, bob)).tables).toMatchObject(expectedOrderAnalytics(1));
+    expect((await fetch(`${server.origin}/api/analytics/summary`)).status).toBe(401);
+    // Another instance on the same database, started for a shop whose staff share every stream.
+    const shop = await startServerProcess({
+      dataDir: temp.path,
+      auth: 'users',
+      env: { ...env, STREAM_SHARING: 'shop' },
+    });
+    expect((await analyticsSummary(shop.origin, bob)).tables).toMatchObject(expectedOrderAnalytics(3));
+    expect((await fetch(`${shop.origin}/api/analytics/summary`)).status).toBe(401);
+  }, 120_000);
+});
+
+describe('npm start on SQLite', () => {
+  it('says once that no broker is configured, keeps the outbox, and loses nothing when a broker is configured later', async () => {
+    const dataDir = join(temp.path, 'sqlite');
+    const first = await startServerProcess({ dataDir });
+    await pushOrders(first, 3);
+    const waiting = await statsOf(first);
+    expect(waiting.outbox.depth).toBe(15);
+    expect(waiting.consumers.analytics).toEqual({ broker: 'none', parked: 0 });
+    await pushOrders(first, 1);
+    expect((await first.stop()).code).toBe(0);
+    expect(first.logs.filter((line) => line.includes('no broker configured'))).toHaveLength(1);
+
+    const env = { DATA_DIR: dataDir, NATS_URL: nats.url };
+    const second = await startServerProcess({ dataDir, env: { NATS_URL: nats.url } });
+    startServiceProcess('notifications', env);
+    startServiceProcess('analytics', env);
+    await settled(second);
+    expect((await analyticsSummary(second.origin)).tables).toMatchObject(expectedOrderAnalytics(4));
+    const db = new Database(join(dataDir, 'outpost.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT COUNT(DISTINCT event_id) AS n FROM mail').get()).toEqual({ n: 4 });
+      expect(
+        db.prepare('SELECT consumer, COUNT(*) AS n FROM consumer_inbox GROUP BY consumer').all(),
+      ).toEqual([
+        { consumer: 'analytics', n: 20 },
+        { consumer: 'notifications', n: 20 },
+      ]);
+    } finally {
+      db.close();
+    }
+    expect(second.logs.some((line) => line.includes('no broker configured'))).toBe(false);
+  }, 120_000);
+});

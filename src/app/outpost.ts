@@ -42,7 +42,9 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const worker = given ?? registerWorker({ dev: import.meta.env.DEV });
   const outbox = await openOutbox({
     // Every device's orders and counts, and races settled by deciding again (docs/sync.md, "The feed").
-    feed: true,
+    // Not in a demo build: its server lives in this browser's worker, so there is no other device to read,
+    // and it speaks protocol v1 (its feed routes would only answer 404).
+    feed: !DEMO_BUILD,
     ...rest,
     database: db ?? openAppDb(),
     endpoint: endpoint ?? resolveSyncEndpoint(origin ?? location.origin, configuredSyncUrl()),

@@ -82,7 +82,7 @@ const badges = (page: Page) => page.locator('.stream-screen__badges').first();
 
 /** On an open order: adds a line through the form, and waits until it shows. */
 async function addLine(page: Page, sku: string, productName: string, quantity: number): Promise<void> {
-  await page.getByLabel('Product', { exact: true }).selectOption(sku);
+  await page.getByRole('combobox', { name: 'Product' }).fill(sku);
   await page.getByLabel('Quantity', { exact: true }).fill(String(quantity));
   await page.getByRole('button', { name: 'Add to order' }).click();
   await page.getByLabel(`Quantity of ${productName}`).waitFor();

@@ -1,6 +1,7 @@
 import { appSeed, bareRound, bareSetup } from './app-path';
 import { appendRound, appendSetup, latencyRound } from './append';
 import { burstRound } from './bulk';
+import { catchUpRound } from './catch-up';
 import { drainRun, drainSetup, workboxRound } from './drain';
 import { healSeed, workboxHealFill } from './heal';
 import { rebuildRound, rebuildSetup } from './rebuild';
@@ -23,6 +24,7 @@ const bench = {
   bareSetup,
   bareRound,
   dropDb,
+  catchUpRound,
   userAgent: async () => navigator.userAgent,
 };
 

@@ -11,10 +11,15 @@ export type { WireClientEvent, WireServerEvent } from './protocol/messages';
 export { err, ok, type Result } from './result';
 export type {
   DiscardFacts,
+  RefusalCause,
+  RefusalFacts,
   StoredClientEvent,
+  StoredDiscardRecord,
   StoredEvent,
   StoredLocalEvent,
+  StoredRefusalRecord,
   StoredServerEvent,
+  StoredUnreadEvent,
 } from './storage/rows';
 export type { DeferredStreamTypes, StreamLayout } from './stream-layout';
 export {

@@ -1,5 +1,5 @@
-import { BehaviorSubject, filter, mergeMap, type Observable } from 'rxjs';
-import type { OutpostDb, StoredEvent, StoredServerEvent } from '../outbox/page';
+import { BehaviorSubject, filter, merge, mergeMap, type Observable } from 'rxjs';
+import type { OutpostDb, StoredEvent, StoredRefusalRecord, StoredServerEvent } from '../outbox/page';
 
 /**
  * Tells the person when the server decided one of their streams (an order, a stock count): an in-app toast
@@ -26,6 +26,11 @@ export interface NotificationServiceDeps {
   readonly db: OutpostDb;
   /** The toast for a server decision, worded by its stream type (the read models give it a name the person knows). */
   readonly toastOf: (event: StoredServerEvent, db: OutpostDb) => Promise<Toast | null>;
+  /**
+   * The toast for a change of this device that no longer applied once another device's change arrived
+   * first (a `CommandRefused` record); none by default.
+   */
+  readonly refusalToastOf?: (record: StoredRefusalRecord) => Toast | null;
   readonly system?: SystemNotifier | null;
   /** How many toasts stay on screen; the oldest goes first. */
   readonly maxToasts?: number;
@@ -54,12 +59,18 @@ export function browserNotifier(): SystemNotifier | null {
 export function startNotificationService(deps: NotificationServiceDeps): NotificationService {
   const toasts = new BehaviorSubject<readonly Toast[]>([]);
   const maxToasts = deps.maxToasts ?? 4;
-  const subscription = deps.bus.events$
-    .pipe(
-      filter((event): event is StoredServerEvent => event.kind === 'server'),
-      mergeMap((event) => deps.toastOf(event, deps.db)),
-      filter((toast): toast is Toast => toast !== null),
-    )
+  const decisions = deps.bus.events$.pipe(
+    filter((event): event is StoredServerEvent => event.kind === 'server'),
+    mergeMap((event) => deps.toastOf(event, deps.db)),
+  );
+  const refusals = deps.bus.events$.pipe(
+    filter(
+      (event): event is StoredRefusalRecord => event.kind === 'local' && event.type === 'CommandRefused',
+    ),
+    mergeMap(async (record) => deps.refusalToastOf?.(record) ?? null),
+  );
+  const subscription = merge(decisions, refusals)
+    .pipe(filter((toast): toast is Toast => toast !== null))
     .subscribe((toast) => {
       // A pull may bring an event the push answer already applied; the eventId keeps it to one toast.
       if (toasts.value.some((existing) => existing.id === toast.id)) return;

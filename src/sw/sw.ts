@@ -24,7 +24,16 @@ const backendReady = createWorkerBackend({
   ids: uuidv7Generator(systemClock),
   isOnline: () => self.navigator.onLine,
 });
-registerWorkerSync(self, { streamTypes, schemaVersion: SCHEMA_VERSION, endpoint, backend: backendReady });
+registerWorkerSync(self, {
+  streamTypes,
+  schemaVersion: SCHEMA_VERSION,
+  endpoint,
+  backend: backendReady,
+  // Every device's orders and counts, and races settled by deciding again (docs/sync.md, "The feed").
+  // Not in a demo build: its server lives in this browser's worker, so there is no other device to read,
+  // and it speaks protocol v1 (its feed routes would only answer 404).
+  feed: !DEMO_BUILD,
+});
 
 /** A same-origin page load that is not the API (opening `/api/sync/health` in a tab must reach the server). */
 function isAppNavigation(request: Request): boolean {

@@ -8,7 +8,7 @@ import {
 } from '../subscribers/notifications';
 import { defaultIds, OutpostProvider } from './outpost-context';
 import { OUTBOX_HREF, useHash } from './routing';
-import { StatusBar, UpdatePrompt } from './status-bar';
+import { StatusBar, UpdatePrompt, VanishedNotice } from './status-bar';
 import { streamScreens } from './stream-screens';
 import type { NavItem, RoutedScreen, StreamScreens } from './stream-ui';
 import { Toasts } from './toasts';
@@ -45,6 +45,19 @@ export function App({ outpost, ids = defaultIds, streams = streamScreens }: AppP
       bus: outpost.bus,
       db: outpost.db,
       toastOf: streams.toastOf,
+      refusalToastOf: (record) => {
+        const href = streams.hrefOfStream(record.streamId);
+        return href
+          ? {
+              id: record.eventId,
+              tone: 'error',
+              title: `A change to a ${streams.nounOfStream(record.streamId)} no longer applies`,
+              body: `Another device changed it first: ${record.data.message}`,
+              href,
+              linkLabel: `Open the ${streams.nounOfStream(record.streamId)}`,
+            }
+          : null;
+      },
       system: browserNotifier(),
     });
     setNotifications(service);
@@ -90,6 +103,7 @@ export function App({ outpost, ids = defaultIds, streams = streamScreens }: AppP
         </nav>
       </header>
       <StatusBar />
+      <VanishedNotice />
       <Toasts />
       <UpdatePrompt />
       <main id="main" className="main" tabIndex={-1}>

@@ -117,6 +117,18 @@ export function StatusBar() {
             <AccountItem status={status} />
           </Suspense>
         ) : null}
+        {status?.history ? (
+          <span className="status-item" role="status">
+            <span className="status-item__label">History</span> {historyText(status.history)}
+          </span>
+        ) : null}
+        {status && status.unread > 0 ? (
+          <span className="status-item">
+            <span className="status-item__label">Needs an update</span> {status.unread}{' '}
+            {status.unread === 1 ? 'change' : 'changes'} from a newer version of Outpost kept here, shown once
+            this device updates
+          </span>
+        ) : null}
         <button
           type="button"
           className="button button--quiet status-bar__toggle"
@@ -137,6 +149,39 @@ export function StatusBar() {
         </Suspense>
       </div>
     </section>
+  );
+}
+
+/** "2,400 of 10,000 loaded": a new device's history, newest first, as it arrives. */
+function historyText(history: NonNullable<SyncStatus['history']>): string {
+  const count = (n: number) => n.toLocaleString();
+  return history.total === null
+    ? `${count(history.loaded)} loaded, newest first`
+    : `${count(history.loaded)} of ${count(history.total)} loaded, newest first`;
+}
+
+/**
+ * Said once, plainly, when the server met this browser with an empty database although it had delivered
+ * under another clientId before: the device did not start new, its saved data vanished (cleared by the
+ * person, or evicted by the browser). What reached the server comes back; what had not is gone.
+ */
+export function VanishedNotice() {
+  const outpost = useOutpost();
+  const status = useObservable<SyncStatus | null>(outpost.status$, null);
+  const vanished = status?.vanished;
+  if (!vanished) return null;
+  const was = vanished.device ? `“${vanished.device}”` : 'another device';
+  return (
+    <div className="update-prompt update-prompt--warning" role="alert">
+      <span>
+        This device's saved data was cleared since its last visit (it was {was}
+        {vanished.user ? `, signed in as ${vanished.user}` : ''}). Everything it had sent is coming back from
+        the server; anything it had not sent yet is gone.
+      </span>
+      <button type="button" className="button" onClick={() => void outpost.dismissVanished()}>
+        Dismiss
+      </button>
+    </div>
   );
 }
 

@@ -75,6 +75,15 @@ describe.each(journeys)('an order taken offline, $name', ({ query, mode, drained
       w.__busTypes = [];
       w.__outpost?.bus.events$.subscribe((event) => w.__busTypes?.push(event.type));
     });
+    if (mode === 'fallback') {
+      // Page sync loads after the first render; on a loaded machine that can take longer than the steps
+      // above. The network comes back once it has started (its start flush found the device offline), so it
+      // is the network's return that the page answers, as this test asserts.
+      await eventually(
+        () => flushes(page),
+        (all) => all.some((r) => r.source === 'page' && r.reasons.includes('start')),
+      );
+    }
 
     await context.setOffline(false);
     // Outbox rows and flush reports ride along so a failure shows how far delivery got.

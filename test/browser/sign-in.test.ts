@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FeedPageSchema, HistoryPageSchema } from '../../src/outbox/protocol/feed';
 import { PullResponseSchema } from '../../src/outbox/protocol/messages';
 import { launchChromium, newAppContext, waitForWorker } from './support/browser';
 import { readDevice } from './support/device';
@@ -245,15 +246,30 @@ describe('signing in on the production build (AUTH=users)', () => {
     const aliceStreams = new Set(aliceDevice.clientEvents.map((event) => event.streamId));
     expect(aliceDevice.serverEventIds).toHaveLength(1);
 
-    // Bob's profile: every pull it makes (the page's or the worker's), as the browser received it.
+    // Bob's profile: every read of what the server holds (a pull, or the feed and its history, the page's or
+    // the worker's), as the browser received it.
     const b = await openOrders(server.origin);
     const pulls: { status: number; streamIds: string[] }[] = [];
     b.context.on('response', async (response) => {
-      if (!response.url().includes('/api/sync/pull')) return;
+      const path = new URL(response.url()).pathname;
+      const schema =
+        path === '/api/sync/pull'
+          ? PullResponseSchema
+          : path === '/api/sync/feed'
+            ? FeedPageSchema
+            : path === '/api/sync/feed/history'
+              ? HistoryPageSchema
+              : null;
+      if (schema === null) return;
       const status = response.status();
-      const answer = v.safeParse(PullResponseSchema, await response.json().catch(() => null));
-      const streamIds = answer.success ? answer.output.serverEvents.map((event) => event.streamId) : [];
-      pulls.push({ status, streamIds });
+      const body: unknown = await response.json().catch(() => null);
+      const answer = v.safeParse(schema, body);
+      const events: readonly { streamId: string }[] = !answer.success
+        ? []
+        : 'serverEvents' in answer.output
+          ? answer.output.serverEvents
+          : answer.output.events;
+      pulls.push({ status, streamIds: events.map((event) => event.streamId) });
     });
     await signInPrompt(b.page, /^Sign in$/).waitFor(LONG);
     // A name someone has been guessing at (5 failures this minute): the 6th attempt is refused with a time.

@@ -28,6 +28,9 @@ const IDLE: SyncStatus = {
   parked: 0,
   parkedFor: [],
   unsentStreams: null,
+  history: null,
+  vanished: null,
+  unread: 0,
 };
 
 let outpost: TestOutpost;

@@ -145,6 +145,8 @@ describe('server settings', () => {
       corsOrigins: null,
       maxBodyBytes: 1024 * 1024,
       shutdownGraceMs: 10_000,
+      streamSharing: 'user',
+      feedPollMs: 1_000,
     });
   });
 
@@ -161,6 +163,8 @@ describe('server settings', () => {
         TRUST_PROXY: '1',
         CORS_ORIGIN: 'https://a.example.com, http://localhost:5173',
         SHUTDOWN_GRACE_MS: ' ',
+        STREAM_SHARING: 'shop',
+        FEED_POLL_MS: '250',
       },
       '/srv/outpost',
     );
@@ -175,6 +179,8 @@ describe('server settings', () => {
       trustProxyHops: 1,
       corsOrigins: ['https://a.example.com', 'http://localhost:5173'],
       shutdownGraceMs: 10_000,
+      streamSharing: 'shop',
+      feedPollMs: 250,
     });
   });
 
@@ -188,12 +194,13 @@ describe('server settings', () => {
           COOKIE_SECURE: 'yes',
           TRUST_PROXY: 'true',
           CORS_ORIGIN: 'example.com/app',
+          STREAM_SHARING: 'everyone',
         },
         '/srv/outpost',
       );
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(
-      /PORT.*whole number[\s\S]*AUTH is none or users[\s\S]*SESSION_TTL is a whole number and a unit[\s\S]*COOKIE_SECURE is 0 or 1[\s\S]*TRUST_PROXY[\s\S]*CORS_ORIGIN/,
+      /PORT.*whole number[\s\S]*AUTH is none or users[\s\S]*SESSION_TTL is a whole number and a unit[\s\S]*COOKIE_SECURE is 0 or 1[\s\S]*TRUST_PROXY[\s\S]*CORS_ORIGIN[\s\S]*STREAM_SHARING is user or shop/,
     );
     expect(() => parseConfig({ SESSION_TTL: '401d' }, '/srv')).toThrow(/at most 400d/);
   });

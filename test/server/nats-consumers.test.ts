@@ -185,7 +185,7 @@ describe('the consumer services on PostgreSQL and NATS JetStream', () => {
 });
 
 describe('the analytics summary under AUTH=users', () => {
-  it("shows each user the figures of the streams they own, and nobody's without credentials", async () => {
+  it("shows each user the figures of the streams they own, the whole shop's when it shares its streams, and nobody's without credentials", async () => {
     const databaseUrl = await postgres.createDatabase();
     const env = { DATABASE_URL: databaseUrl, NATS_URL: nats.url };
     const alice = await provisionDeviceToken(temp.path, 'alice', env);
@@ -200,6 +200,14 @@ describe('the analytics summary under AUTH=users', () => {
     expect((await analyticsSummary(server.origin, alice)).tables).toMatchObject(expectedOrderAnalytics(2));
     expect((await analyticsSummary(server.origin, bob)).tables).toMatchObject(expectedOrderAnalytics(1));
     expect((await fetch(`${server.origin}/api/analytics/summary`)).status).toBe(401);
+    // Another instance on the same database, started for a shop whose staff share every stream.
+    const shop = await startServerProcess({
+      dataDir: temp.path,
+      auth: 'users',
+      env: { ...env, STREAM_SHARING: 'shop' },
+    });
+    expect((await analyticsSummary(shop.origin, bob)).tables).toMatchObject(expectedOrderAnalytics(3));
+    expect((await fetch(`${shop.origin}/api/analytics/summary`)).status).toBe(401);
   }, 120_000);
 });
 

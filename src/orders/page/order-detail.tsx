@@ -51,6 +51,8 @@ function OrderScreen({ loaded }: { readonly loaded: OrderView }) {
       events={loaded.events}
       outbox={loaded.outbox}
       discardedFromVersion={loaded.discardedFromVersion}
+      authors={loaded.authors}
+      ownClientIds={loaded.ownClientIds}
       headingId="order-heading"
       back={BACK}
       title={summary.customerName}

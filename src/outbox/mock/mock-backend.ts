@@ -1,6 +1,12 @@
 import type { RequestHandler } from 'msw';
 import type { Clock, IdGenerator } from '../ids';
-import { createMemoryStorage, createSyncHandler, type ServerStorage, type SyncHandler } from '../server';
+import {
+  createMemoryStorage,
+  createSyncHandler,
+  type FeedStorage,
+  type ServerStorage,
+  type SyncHandler,
+} from '../server';
 import type { AnyServerStreamType } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import { createFaultControl, type FaultControl } from './faults';
@@ -27,6 +33,11 @@ export interface MockBackendOptions {
    * does. Always up by default.
    */
   readonly online?: () => boolean;
+  /**
+   * Whether it serves the feed extension (every device's events, docs/protocol.md "The feed") on its memory
+   * storage; on by default. `false` makes a protocol v1 server, whose feed routes answer 404.
+   */
+  readonly feed?: boolean;
 }
 
 /** A mock sync server: its msw handlers, a `fetch` through its faults, its storage and its fault switches. */
@@ -52,6 +63,7 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
   const storage = options.storage ?? createMemoryStorage();
   const faults = options.faults ?? createFaultControl();
   const basePath = options.basePath ?? '/api/sync';
+  const feed = options.feed === false ? null : feedOf(storage);
   const handle = createSyncHandler({
     streamTypes: options.streamTypes,
     storage,
@@ -59,6 +71,7 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
     ids: options.ids,
     basePath,
     token: options.token ?? null,
+    feed,
   });
   const handlers = createMockHandlers({ handle, faults, baseUrl: options.baseUrl ?? basePath });
   return {
@@ -73,4 +86,10 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
       return response;
     },
   };
+}
+
+/** The feed of a storage that has one (the memory storage does). */
+function feedOf(storage: ServerStorage): FeedStorage | null {
+  const feed = (storage as ServerStorage & { feed?: FeedStorage }).feed;
+  return feed ?? null;
 }

@@ -15,6 +15,7 @@ export {
   type StorageErrorCode,
   StreamArchivedError,
   StreamDiscardedError,
+  StreamNeedsUpdateError,
 } from '../device/commands/errors';
 export { EventBus } from '../device/event-bus';
 export {
@@ -41,11 +42,16 @@ export type {
   DeliveryRow,
   OutboxRow,
   OutboxStatus,
+  RefusalCause,
+  RefusalFacts,
   StoredClientEvent,
+  StoredDiscardRecord,
   StoredEvent,
   StoredLocalEvent,
+  StoredRefusalRecord,
   StoredServerEvent,
   StoredSyncState,
+  StoredUnreadEvent,
   StreamRow,
   SyncState,
 } from '../storage/rows';

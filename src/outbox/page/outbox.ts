@@ -7,7 +7,8 @@ import type { DeadLetterStorage } from '../device/sync/dead-letters';
 import type { SignedIn } from '../device/sync/sign-in';
 import { statusStorage } from '../device/sync/sync-facts';
 import { type Clock, type IdGenerator, systemClock, uuidv7Generator } from '../ids';
-import type { Result } from '../result';
+import { ok, type Result } from '../result';
+import type { ValidationError } from '../validation';
 import type { SignInFailure } from './auth-client';
 import { type OpenOutboxDbOptions, type OutpostDb, openOutboxDb, streamTypesOf } from './database';
 import type { PageSyncPorts } from './page-sync';
@@ -73,6 +74,12 @@ export interface Outbox {
   signIn(username: string, password: string): Promise<Result<SignedIn, SignInFailure>>;
   /** Ends the session; nothing on the device is deleted. Refused (nothing changes) when the server cannot say so. */
   signOut(): Promise<Result<void, SignInFailure>>;
+  /** The name other devices know this one by, and whether a person gave it (else it is made from the browser). */
+  device(): Promise<{ readonly name: string; readonly given: boolean }>;
+  /** Names this device (1 to 60 characters); the server hears it at the next sync. */
+  renameDevice(name: string): Promise<Result<string, ValidationError>>;
+  /** The person read that this device's database had vanished (`SyncStatus.vanished`). */
+  dismissVanished(): Promise<void>;
 }
 
 /** The network as the browser reports it: `navigator.onLine` and its `online` and `offline` events. */
@@ -106,6 +113,13 @@ export interface OpenOutboxOptions {
   readonly storage?: StorageManager;
   /** What the browser promises about keeping the data, and how to ask it (`browserPersistence()`). */
   readonly persistence?: PersistencePort;
+  /**
+   * Read the feed extension (docs/protocol.md, "The feed"): every device's events, a new device's history,
+   * a live channel, and unsent commands decided again when another device changed the same stream first. A
+   * server without it is read as protocol v1. Off by default; the service worker's `registerWorkerSync`
+   * takes the same option.
+   */
+  readonly feed?: boolean;
   /**
    * What page sync takes from the browser (Web Locks, the channel to the other contexts, its wake-ups and
    * timers, whether a worker controls the page). Page sync loads after the first render, and so do these
@@ -178,6 +192,8 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
         facts$,
         // Delivered rows free space and pulled events take some: the storage estimate follows each flush.
         onFlushed: () => void storage.refresh(),
+        feed: options.feed === true,
+        userAgent: typeof navigator === 'undefined' ? '' : navigator.userAgent,
       }),
     ),
   );
@@ -268,6 +284,28 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
     },
     async signOut() {
       return (await session()).signOut();
+    },
+    async device() {
+      const { readDevice, defaultDeviceName } = await import('../device/sync/device-record');
+      const record = await readDevice(db);
+      return record.name === null
+        ? { name: defaultDeviceName(navigator.userAgent, clientId), given: false }
+        : { name: record.name, given: true };
+    },
+    async renameDevice(name) {
+      const { renameDevice } = await import('../device/sync/device-record');
+      const renamed = await renameDevice(db, name);
+      // The server hears it when the feed is next read: now, if the network allows.
+      if (renamed.ok) {
+        void sync()
+          .then((driver) => driver.syncNow())
+          .catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
+      }
+      return renamed.ok ? ok(renamed.value) : renamed;
+    },
+    async dismissVanished() {
+      const { dismissVanished } = await import('../device/sync/device-record');
+      await dismissVanished(db);
     },
   };
 }

@@ -8,6 +8,7 @@ import { BACKGROUND_SYNC_TAG } from '../device/worker-messages';
 import type { Clock, IdGenerator } from '../ids';
 import type { StreamTypes } from '../stream-types';
 import type { OutpostDb } from './database';
+import { type FeedLive, openFeedLive } from './feed-live';
 import type { WorkerHandle } from './register-worker';
 import { type SyncFacts, wakeFactsOf } from './status';
 import {
@@ -45,6 +46,13 @@ export interface PageSyncDeps {
   readonly facts$: Observable<SyncFacts>;
   /** Called after every flush, whoever ran it (the storage estimate follows what was sent and pulled). */
   readonly onFlushed: () => void;
+  /**
+   * Read the feed extension (every device's events, and a live channel that says when to read it); a
+   * server without it is read as protocol v1. Off by default.
+   */
+  readonly feed?: boolean;
+  /** The browser's user agent: this device's name until a person gives it one. */
+  readonly userAgent?: string;
 }
 
 /** The sync channel as page sync uses it: a `BroadcastChannel` in a browser. */
@@ -99,6 +107,8 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
     bus,
     ownerId: `page-${ids()}`,
     online: deps.isOnline,
+    feed: deps.feed === true,
+    ...(deps.userAgent === undefined ? {} : { userAgent: deps.userAgent }),
   });
   const channel = ports.openChannel();
   const coordinated = createCoordinatedFlush({ engine, bus, channel, source: 'page', locks });
@@ -138,10 +148,49 @@ export function startPageSync(deps: PageSyncDeps): SyncDriver {
   });
   // Entries left by an earlier visit (or a closed tab) go out without waiting for the next command.
   driver.start();
+  const stopLive = deps.feed === true ? listenToFeed(deps, ports, flush) : () => undefined;
   if (deps.mode === 'background-sync' && worker) {
     void import('./periodic-sync').then(({ registerPeriodicSync }) =>
       registerPeriodicSync(worker.registration),
     );
   }
-  return driver;
+  return {
+    ...driver,
+    stop() {
+      stopLive();
+      driver.stop();
+    },
+  };
+}
+
+/**
+ * The live channel, in one page of the browser at a time (a Web Lock, like the schedule's): each poke reads
+ * the feed through the page's flush, under the flush lock, so the worker and the page never read one page
+ * twice. The network coming back reconnects it at once.
+ */
+function listenToFeed(deps: PageSyncDeps, ports: PageSyncPorts, flush: CoordinatedFlush): () => void {
+  const url = `${deps.endpoint.replace(/\/+$/, '')}/feed/live?clientId=${encodeURIComponent(deps.clientId)}`;
+  return holdScheduleLead(
+    ports.locks ?? undefined,
+    'outpost-feed-live',
+  )(() => {
+    const live: FeedLive = openFeedLive({
+      url,
+      transport: deps.transport,
+      onPoke: () =>
+        void flush({ pull: true, reasons: ['feed'] }).catch((error: unknown) =>
+          console.warn('[outpost] reading the feed failed', error),
+        ),
+      isOnline: deps.isOnline,
+      setTimer: ports.signals.setTimer,
+      clearTimer: ports.signals.clearTimer,
+    });
+    const unsubscribe = ports.signals.onWake((reason) => {
+      if (reason === 'online') live.reconnect();
+    });
+    return () => {
+      unsubscribe();
+      live.stop();
+    };
+  });
 }

@@ -59,6 +59,12 @@ export interface SyncStatus {
   readonly parkedFor: readonly string[];
   /** While `auth`: streams of each type with something to send ("Sign in to send 3 orders"). */
   readonly unsentStreams: Readonly<Record<string, number>> | null;
+  /** While a new device's history loads: how many streams so far, of how many (null: not known yet). */
+  readonly history: { readonly loaded: number; readonly total: number | null } | null;
+  /** The server said this browser's database vanished since its last visit: what it was then. */
+  readonly vanished: SyncFacts['vanished'];
+  /** Changes another device made with a newer version of the app, kept here until this one updates. */
+  readonly unread: number;
 }
 
 /** The facts the schedule decides on (`nextWakeAt`), shared with the page's timer so both agree. */
@@ -100,6 +106,12 @@ export function deriveSyncStatus(facts: SyncFacts, online: boolean, now: number)
     parked: facts.parked,
     parkedFor: facts.account.parkedFor,
     unsentStreams: facts.unsentStreams,
+    history:
+      facts.catchUp && !facts.catchUp.done
+        ? { loaded: facts.catchUp.loaded, total: facts.catchUp.total }
+        : null,
+    vanished: facts.vanished,
+    unread: facts.unread,
   };
 }
 

@@ -8,6 +8,8 @@ import {
   type OutboxEntry,
   outboxEntriesView,
 } from '../device/read-models/outbox-view';
+import { ACCOUNT_KEY } from '../device/sync/account';
+import { AUTHORS_KEY, type Authors, readAuthors } from '../device/sync/feed-facts';
 import type { Clock } from '../ids';
 import type { DeliveryRow, LeaseRow, OutboxRow, StoredEvent, StreamRow } from '../storage/rows';
 import { splitStreamId } from '../stream-ids';
@@ -35,6 +37,10 @@ export interface StreamView {
   readonly outbox: readonly OutboxEntry[];
   /** Every stored event of the stream, in the order they were stored: what its timeline shows. */
   readonly events: readonly StoredEvent[];
+  /** Who wrote with each clientId the feed named: the timeline says "on Counter tablet (alice)". */
+  readonly authors: Authors;
+  /** This device's clientIds (one per user who signed in here): their events are "this device's". */
+  readonly ownClientIds: readonly string[];
 }
 
 interface StreamRead {
@@ -44,6 +50,8 @@ interface StreamRead {
   readonly outbox: readonly OutboxRow[];
   readonly events: readonly StoredEvent[];
   readonly leases: readonly LeaseRow[];
+  readonly authors: Authors;
+  readonly ownClientIds: readonly string[];
 }
 
 /** The stream as views show it at `now`: only a live lease makes it, or an entry, "sending". */
@@ -56,6 +64,8 @@ function streamAt(streamId: string, read: StreamRead, now: number): StreamView {
     delivery: deliveryView(streamId, read.delivery, live),
     outbox: outboxEntriesView(read.outbox, live),
     events: read.events,
+    authors: read.authors,
+    ownClientIds: read.ownClientIds,
   };
 }
 
@@ -77,16 +87,27 @@ export function liveStream(db: OutpostDb, streamId: string, clock: Clock): Obser
     let committedVersion = 0;
     const reads = from(
       liveQuery(async (): Promise<StreamRead> => {
-        const [stream, delivery, outbox, events, leases, ...rows] = await Promise.all([
+        const [stream, delivery, outbox, events, leases, people, ...rows] = await Promise.all([
           db.streams.get(streamId),
           db.deliveries.get(streamId),
           db.outbox.where('streamId').equals(streamId).sortBy('version'),
           db.events.where('streamId').equals(streamId).sortBy('position'),
           db.leases.toArray(),
+          db.meta.bulkGet([AUTHORS_KEY, 'clientId', ACCOUNT_KEY]),
           ...tables.map((table) => db.table(table).get(parsed?.id ?? '')),
         ]);
         const byTable = Object.fromEntries(tables.map((table, index) => [table, rows[index]]));
-        return { stream, rows: byTable, delivery, outbox, events, leases };
+        const [authors, clientId, account] = people.map((row) => row?.value);
+        return {
+          stream,
+          rows: byTable,
+          delivery,
+          outbox,
+          events,
+          leases,
+          authors: readAuthors(authors),
+          ownClientIds: ownClientIds(clientId, account),
+        };
       }),
     ).pipe(
       filter((read) => (read.stream?.version ?? 0) >= committedVersion),
@@ -116,6 +137,8 @@ export function liveStream(db: OutpostDb, streamId: string, clock: Clock): Obser
           outbox: [...commit.outbox].sort((a, b) => a.version - b.version),
           events: [...(last?.events ?? []), ...commit.events.filter((event) => !known.has(event.eventId))],
           leases: last?.leases ?? [],
+          authors: last?.authors ?? {},
+          ownClientIds: last?.ownClientIds ?? [],
         };
       }),
     );
@@ -138,6 +161,9 @@ export interface StreamActivity {
   readonly events: readonly StoredEvent[];
   /** Set once the person discarded a dead entry: events from this version on will never be delivered. */
   readonly discardedFromVersion: number | undefined;
+  /** Who wrote with each clientId, and which are this device's own (`StreamView`). */
+  readonly authors: Authors;
+  readonly ownClientIds: readonly string[];
 }
 
 /**
@@ -160,7 +186,17 @@ export function liveStreamScreen<T extends object>(
         outbox: view.outbox,
         events: view.events,
         discardedFromVersion: view.stream?.discardedFromVersion,
+        authors: view.authors,
+        ownClientIds: view.ownClientIds,
       };
     }),
   );
+}
+
+/** The device's clientId and each signed-in user's on it. */
+function ownClientIds(clientId: unknown, account: unknown): string[] {
+  const ids = typeof clientId === 'string' ? [clientId] : [];
+  const perUser = (account as { clientIds?: Record<string, unknown> } | undefined)?.clientIds ?? {};
+  for (const id of Object.values(perUser)) if (typeof id === 'string' && !ids.includes(id)) ids.push(id);
+  return ids;
 }

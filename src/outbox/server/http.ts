@@ -9,6 +9,9 @@ import {
 import type { AnyServerStreamType } from '../stream-type';
 import type { StreamTypes } from '../stream-types';
 import { openAccess, type Principal, type SyncAccess, sharedTokenAccess } from './access';
+import { createFeedRoutes, FEED_METHODS, type FeedRoute, feedRouteOf } from './feed';
+import { createFeedSignal, type FeedSignal } from './feed-signal';
+import type { FeedStorage } from './feed-storage';
 import { errorResponse, foreignOrigin, jsonResponse, serverFailed, unauthorized } from './http-errors';
 import { handlePull } from './pull';
 import { parsePullCursor } from './pull-cursor';
@@ -36,6 +39,21 @@ export interface SyncServerOptions {
   /** Refuses a browser's request from another site with 403 (`createOriginCheck`); off by default. */
   isForeignOrigin?: (request: Request) => boolean;
   /**
+   * The feed extension's storage (docs/protocol.md, "The feed"): every device's events by cursor, a new
+   * device's history, the live channel and the device routes. Without it the server speaks protocol v1 only
+   * and those routes answer 404.
+   */
+  feed?: FeedStorage | null;
+  /** The live channel's signal; one is made from `feed` when absent (give one to close it at shutdown). */
+  feedSignal?: FeedSignal;
+  /**
+   * With users: every signed-in user sees and may change every stream, as one shop (`STREAM_SHARING=shop`);
+   * otherwise each user sees and changes only the streams they created. Streams keep their creator either way.
+   */
+  shareStreams?: boolean;
+  /** Whether a cookie set on this request may be marked Secure; by default when it came over HTTPS. */
+  secureCookie?: (request: Request) => boolean;
+  /**
    * Figures other parts of the server add to `GET …/stats` beside the storage's (the server outbox, its
    * consumers' lag): merged into the answer.
    */
@@ -44,8 +62,14 @@ export interface SyncServerOptions {
 
 export type SyncHandler = (request: Request) => Promise<Response>;
 
-type Route = 'push' | 'pull' | 'health' | 'stats';
-const METHODS: Record<Route, string> = { push: 'POST', pull: 'GET', health: 'GET', stats: 'GET' };
+type Route = 'push' | 'pull' | 'health' | 'stats' | FeedRoute;
+const METHODS: Record<Route, string> = {
+  push: 'POST',
+  pull: 'GET',
+  health: 'GET',
+  stats: 'GET',
+  ...FEED_METHODS,
+};
 
 const CursorSchema = v.pipe(
   v.string(),
@@ -79,10 +103,23 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
     storage: options.storage,
     clock: options.clock,
     ids: options.ids,
+    shared: options.shareStreams === true,
   };
+  const feed = options.feed ?? null;
+  const feedSignal = feed ? (options.feedSignal ?? createFeedSignal({ feed })) : null;
+  const feedRoutes =
+    feed && feedSignal
+      ? createFeedRoutes({
+          feed,
+          signal: feedSignal,
+          shared: deps.shared,
+          now: () => options.clock.now(),
+          secureCookie: options.secureCookie ?? ((request) => new URL(request.url).protocol === 'https:'),
+        })
+      : null;
 
   return async (request) => {
-    const route = routeOf(new URL(request.url).pathname, base);
+    const route = routeOf(new URL(request.url).pathname, base, feedRoutes !== null);
     if (route === null)
       return errorResponse(404, 'not_found', `No sync route at ${new URL(request.url).pathname}`);
     if (isForeignOrigin(request)) return foreignOrigin();
@@ -111,6 +148,12 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
           return await pull(request, principal);
         case 'push':
           return await push(request, principal);
+        case 'feed':
+        case 'history':
+        case 'live':
+        case 'device':
+          if (!feedRoutes) return errorResponse(404, 'not_found', 'This server has no feed');
+          return await feedRoutes(route, request, principal);
         default: {
           const unknownRoute: never = route;
           return unknownRoute;
@@ -133,7 +176,9 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
     });
     if (!query.success) return errorResponse(400, 'invalid_query', firstMessage(query.issues));
     const { clientId, since } = query.output;
-    return jsonResponse(200, await handlePull(deps.storage, clientId, since, principal.owner));
+    // A shop that shares its streams: a device's pulls cover every stream it pushed, whoever created it.
+    const scope = deps.shared ? null : principal.owner;
+    return jsonResponse(200, await handlePull(deps.storage, clientId, since, scope));
   }
 
   async function push(request: Request, principal: Principal): Promise<Response> {
@@ -164,6 +209,10 @@ export function createSyncHandler(options: SyncServerOptions): SyncHandler {
     const envelope = v.safeParse(PushRequestEnvelopeSchema, body);
     if (!envelope.success) return errorResponse(400, 'invalid_envelope', firstMessage(envelope.issues));
     const answer = await handlePush(deps, envelope.output, principal.owner);
+    if (answer !== 'client_id_taken' && answer.results.some((result) => result.status === 'accepted')) {
+      // Devices listening to this instance read the feed now rather than at the next poll.
+      feedSignal?.nudge();
+    }
     if (answer === 'client_id_taken') {
       return errorResponse(
         403,
@@ -190,8 +239,9 @@ function tooLarge(message: string): Response {
   return errorResponse(413, 'payload_too_large', `${message}: split the batch and resend`);
 }
 
-function routeOf(pathname: string, base: string): Route | null {
+function routeOf(pathname: string, base: string, withFeed: boolean): Route | null {
   if (!pathname.startsWith(`${base}/`)) return null;
   const rest = pathname.slice(base.length + 1).replace(/\/$/, '');
-  return rest === 'push' || rest === 'pull' || rest === 'health' || rest === 'stats' ? rest : null;
+  if (rest === 'push' || rest === 'pull' || rest === 'health' || rest === 'stats') return rest;
+  return withFeed ? feedRouteOf(rest) : null;
 }

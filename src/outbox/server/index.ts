@@ -61,6 +61,19 @@ export {
   notificationService,
   type OwnedIncrement,
 } from './consumers/services';
+export { createFeedSignal, type FeedListener, type FeedSignal, type FeedSignalOptions } from './feed-signal';
+export type {
+  DeviceRegistration,
+  FeedChanges,
+  FeedEntry,
+  FeedRead,
+  FeedRequest,
+  FeedScope,
+  FeedStorage,
+  HistoryRead,
+  HistoryRequest,
+  PreviousDevice,
+} from './feed-storage';
 export { createSyncHandler, type SyncHandler, type SyncServerOptions } from './http';
 export { type ErrorCode, errorResponse, jsonResponse } from './http-errors';
 export {

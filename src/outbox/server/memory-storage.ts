@@ -8,6 +8,8 @@ import {
   type WireServerEvent,
   WireServerEventSchema,
 } from '../protocol/messages';
+import type { FeedStorage } from './feed-storage';
+import { createMemoryFeed, type MemoryFeedItem } from './memory-feed';
 import { createMemoryOutbox } from './relay/memory-outbox';
 import { outboxRowsOf } from './relay/outbox-rows';
 import type { OutboxStatsReader, RelayStore } from './relay/relay-store';
@@ -36,6 +38,13 @@ export const MemorySnapshotSchema = v.object({
   // Optional: snapshots saved before ownership existed (the demo worker's IndexedDB) still load.
   streamOwners: v.optional(v.array(v.object({ streamId: StreamIdSchema, owner: v.string() })), []),
   clientOwners: v.optional(v.array(v.object({ clientId: UuidSchema, owner: v.string() })), []),
+  // Optional: the feed's order (eventIds as committed) and the devices' names, absent from older snapshots,
+  // which then feed their client events before their server events.
+  feed: v.optional(v.array(UuidSchema)),
+  devices: v.optional(
+    v.array(v.object({ clientId: UuidSchema, name: v.string(), updatedAt: v.number() })),
+    [],
+  ),
 });
 export type MemorySnapshot = v.InferOutput<typeof MemorySnapshotSchema>;
 
@@ -58,6 +67,8 @@ export interface MemoryStorageOptions {
 
 export type MemoryStorage = ServerStorage & {
   snapshot(): MemorySnapshot;
+  /** The feed extension on the same memory (docs/protocol.md, "The feed"). */
+  readonly feed: FeedStorage;
   /** The server outbox its writes fill (not part of the snapshot: the mock never relays). */
   readonly outbox: RelayStore & OutboxStatsReader;
 };
@@ -82,6 +93,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const counters: Record<CounterName, number> = { duplicatesAnswered: 0 };
   const streamOwners = new Map<string, string>();
   const clientOwners = new Map<string, string>();
+  // The feed: every event in the order it was written (transactions take turns, so that is commit order).
+  const feedLog: MemoryFeedItem[] = [];
+  const feedPositions = new Map<string, number[]>();
+  const devices = new Map<string, { name: string; updatedAt: number }>();
   const outbox = createMemoryOutbox(options.clock ?? systemClock);
   let closed = false;
   let undoLog: Array<() => void> | null = null;
@@ -100,6 +115,18 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     owners.set(key, owner);
     record(() => owners.delete(key));
   };
+
+  function appendToFeed(item: MemoryFeedItem): void {
+    feedLog.push(item);
+    const positions = feedPositions.get(item.event.streamId) ?? [];
+    positions.push(feedLog.length);
+    feedPositions.set(item.event.streamId, positions);
+    record(() => {
+      feedLog.pop();
+      positions.pop();
+      if (positions.length === 0) feedPositions.delete(item.event.streamId);
+    });
+  }
 
   function appendClientEvent(event: WireClientEvent, clientId: string): void {
     if (clientEvents.has(event.eventId)) {
@@ -122,6 +149,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       if (stream.length === 0) streams.delete(event.streamId);
       clientEvents.delete(event.eventId);
     });
+    if (!restoring) appendToFeed({ kind: 'client', event: stored, clientId });
   }
 
   function appendServerEvent(event: WireServerEvent): void {
@@ -133,6 +161,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     const stored = deepFreeze(structuredClone(event));
     serverEvents.push(stored);
     record(() => serverEvents.pop());
+    if (!restoring) appendToFeed({ kind: 'server', event: stored });
   }
 
   function linkClientToStream(clientId: string, streamId: string): void {
@@ -245,6 +274,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       counters: { ...counters },
       streamOwners: [...streamOwners].map(([streamId, owner]) => ({ streamId, owner })),
       clientOwners: [...clientOwners].map(([clientId, owner]) => ({ clientId, owner })),
+      feed: feedLog.map((item) => item.event.eventId),
+      devices: [...devices].map(([clientId, device]) => ({ clientId, ...device })),
     });
   }
 
@@ -252,8 +283,11 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     if (closed) throw new StorageClosedError();
   }
 
+  // While a snapshot loads, events go to the feed in the snapshot's own feed order, afterwards.
+  let restoring = false;
   if (options.initial !== undefined) {
     const initial = v.parse(MemorySnapshotSchema, options.initial);
+    restoring = true;
     // Insertion order of a snapshot's client events is storage order, so versions arrive ascending.
     for (const { event, clientId } of initial.clientEvents) appendClientEvent(event, clientId);
     for (const [index, event] of initial.serverEvents.entries()) {
@@ -265,9 +299,34 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     counters.duplicatesAnswered = initial.counters.duplicatesAnswered;
     for (const { streamId, owner } of initial.streamOwners) claim(streamOwners, streamId, owner, 'Stream');
     for (const { clientId, owner } of initial.clientOwners) claim(clientOwners, clientId, owner, 'Client');
+    for (const { clientId, name, updatedAt } of initial.devices) devices.set(clientId, { name, updatedAt });
+    restoring = false;
+    const byId = new Map<string, MemoryFeedItem>();
+    for (const { event, clientId } of clientEvents.values()) {
+      byId.set(event.eventId, { kind: 'client', event, clientId });
+    }
+    for (const event of serverEvents) byId.set(event.eventId, { kind: 'server', event });
+    for (const eventId of initial.feed ?? []) {
+      const item = byId.get(eventId);
+      if (item) appendToFeed(item);
+      byId.delete(eventId);
+    }
+    for (const item of byId.values()) appendToFeed(item);
   }
 
   const inTurn = takingTurns();
+  const feed = createMemoryFeed(
+    {
+      log: feedLog,
+      positions: feedPositions,
+      streamOwners,
+      clientOwners,
+      clientStreams,
+      devices,
+    },
+    inTurn,
+    () => assertOpen(),
+  );
 
   return {
     transaction<T>(work: (tx: ServerStorageTx) => Promise<T>): Promise<T> {
@@ -303,6 +362,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       closed = true;
     },
     snapshot,
+    feed,
     outbox: outbox.relayStore,
   };
 }

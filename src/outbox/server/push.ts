@@ -24,6 +24,11 @@ export interface PushDeps {
   readonly storage: ServerStorage;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  /**
+   * The shop shares its streams (`STREAM_SHARING=shop`): a signed-in user may add to a stream another user
+   * created. Ownership is still recorded, but refuses nobody.
+   */
+  readonly shared?: boolean;
 }
 
 /** A push whose envelope has been checked; its events are still unchecked wire input. */
@@ -154,12 +159,12 @@ function decideBatch(
   // Without an owner (no sign-in) nothing is foreign and nothing is claimed. A stream stored before users
   // existed has no owner: the first user to push to it takes it.
   const isForeign = (streamId: string): boolean => {
-    if (owner === null) return false;
+    if (owner === null || deps.shared === true) return false;
     const current = ownerOf(streamId);
     return current !== undefined && current !== owner;
   };
   const claim = (streamId: string): void => {
-    if (owner === null || ownerOf(streamId) === owner) return;
+    if (owner === null || ownerOf(streamId) !== undefined) return;
     claimed.add(streamId);
     owners.set(streamId, owner);
   };

@@ -63,6 +63,11 @@ export function dexieRecords(tables: DexieTables): OutboxRecords {
       events()
         .bulkAdd([...stored], { allKeys: true })
         .then((keys) => keys.map((key) => Number(key))),
+    putEvents: (stored) =>
+      events()
+        .bulkPut([...stored])
+        .then(done),
+    deleteEvents: (positions) => events().bulkDelete([...positions]),
     eventsAt: (positions) => events().bulkGet([...positions]),
     eventsBetween: (from, to) => events().where('position').between(from, to, true, true).toArray(),
     eventsAfter: (position, limit) =>
@@ -104,6 +109,10 @@ export function dexieRecords(tables: DexieTables): OutboxRecords {
     addCommands: (rows) =>
       commands()
         .bulkAdd([...rows], { allKeys: false })
+        .then(done),
+    putCommands: (rows) =>
+      commands()
+        .bulkPut([...rows])
         .then(done),
 
     meta: (key) =>

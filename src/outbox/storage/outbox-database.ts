@@ -62,6 +62,12 @@ export interface OutboxRecords {
 
   /** Appends events to the store and resolves their positions, in order. A stored eventId fails. */
   appendEvents(events: readonly StoredEvent[]): Promise<number[]>;
+  /**
+   * Puts events back at their positions (a stored event read again by a newer build, `rebuild.ts`), or
+   * removes them: only a rebase does, for unsent events it replaces in the same transaction (`rebase.ts`).
+   */
+  putEvents(events: readonly StoredEvent[]): Promise<void>;
+  deleteEvents(positions: readonly number[]): Promise<void>;
   eventsAt(positions: readonly number[]): Promise<(StoredEvent | undefined)[]>;
   /** The events at positions `from` to `to` (both included), in position order. */
   eventsBetween(from: number, to: number): Promise<StoredEvent[]>;
@@ -89,6 +95,8 @@ export interface OutboxRecords {
   commands(commandIds: readonly string[]): Promise<(CommandRow | undefined)[]>;
   /** New command rows: fails (and so aborts the transaction) if one exists. */
   addCommands(rows: readonly CommandRow[]): Promise<void>;
+  /** Command rows as they stand after a rebase decided them again. */
+  putCommands(rows: readonly CommandRow[]): Promise<void>;
 
   /** The value stored under `key` in `meta`; undefined when there is none. */
   meta(key: string): Promise<unknown>;

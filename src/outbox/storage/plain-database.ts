@@ -41,6 +41,11 @@ export interface PlainDatabaseOptions {
   readonly IDBKeyRange?: typeof IDBKeyRange;
   /** Tells other contexts' Dexie of each committed write; defaults to Dexie's BroadcastChannel. */
   readonly notify?: ChangeNotifier;
+  /**
+   * The connection was dropped: a page upgrades the database, or the browser deleted it (the site's data
+   * was cleared). What was read from it before (the clientId) may no longer be true.
+   */
+  readonly onConnectionLost?: () => void;
 }
 
 export interface PlainOutboxDatabase extends OutboxDatabase {
@@ -133,6 +138,8 @@ function plainRecords(tx: IDBTransaction, KeyRange: typeof IDBKeyRange, touched:
 
     appendEvents: (events) =>
       requests(events.map((event) => writing('events').add(event))).then((keys) => keys.map(Number)),
+    putEvents: (events) => putEach('events', events),
+    deleteEvents: (positions) => deleteEach('events', positions),
     eventsAt: (positions) => getEach('events', positions),
     eventsBetween: (from, to) => {
       const range = inclusive(from, to);
@@ -166,6 +173,7 @@ function plainRecords(tx: IDBTransaction, KeyRange: typeof IDBKeyRange, touched:
     putDeliveries: (rows) => putEach('deliveries', rows),
     commands: (commandIds) => getEach('commands', commandIds),
     addCommands: (rows) => addEach('commands', rows),
+    putCommands: (rows) => putEach('commands', rows),
 
     meta: (key) => request(store('meta').get(key)).then((row: { value?: unknown } | undefined) => row?.value),
     putMeta: (key, value) => request(writing('meta').put({ key, value })).then(done),
@@ -240,6 +248,7 @@ export function openPlainDatabase(options: PlainDatabaseOptions): PlainOutboxDat
         const forget = () => {
           db.close();
           connection = null;
+          options.onConnectionLost?.();
         };
         // A page is upgrading (or deleting) the database: step aside, reopen (and re-check) on next use.
         db.onversionchange = forget;

@@ -39,18 +39,74 @@ export interface DiscardFacts {
   readonly reason: string;
 }
 
+/** The change from another device a refused command no longer held after: what happened, and where. */
+export interface RefusalCause {
+  readonly eventId: string;
+  /** A client event another device wrote, or a decision of the server. */
+  readonly kind: 'client' | 'server';
+  readonly type: string;
+  readonly data: unknown;
+  /** The clientId that wrote it (a client event); the device and user come from the authors the feed named. */
+  readonly clientId: string | null;
+  readonly occurredAt: string;
+}
+
 /**
- * A local record that is neither sent nor folded into the aggregate: it tells the person what happened to
- * their data on this device (a dead entry they chose to discard).
+ * What a `CommandRefused` local record says: a command of this device that waited to be sent, decided again
+ * after another device's change reached this stream first, no longer held. Its events were taken back.
  */
-export interface StoredLocalEvent extends StoredEnvelope {
+export interface RefusalFacts {
+  readonly commandId: string;
+  /** The command as it was given (its stream type's own); null when this device never stored it. */
+  readonly command: unknown;
+  /** What it had written and no longer stands, as the events were. */
+  readonly events: readonly { readonly type: string; readonly data: unknown; readonly version: number }[];
+  /** Why it no longer holds: its stream type's refusal (`order_not_editable`), or the core's. */
+  readonly code: string;
+  readonly message: string;
+  readonly cause: RefusalCause | null;
+}
+
+/** The person discarded a dead entry on this device (`dead-letters.ts`). */
+export interface StoredDiscardRecord extends StoredEnvelope {
   readonly kind: 'local';
   readonly type: 'DeliveryDiscarded';
   readonly data: DiscardFacts;
 }
 
-/** Any stored event: written by this client, decided by the server, or a local record. */
-export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEvent;
+/** A command of this device no longer held once another device's change arrived first (`rebase.ts`). */
+export interface StoredRefusalRecord extends StoredEnvelope {
+  readonly kind: 'local';
+  readonly type: 'CommandRefused';
+  readonly data: RefusalFacts;
+}
+
+/**
+ * A local record that is neither sent nor folded into the aggregate: it tells the person what happened to
+ * their data on this device (a dead entry they chose to discard, a command that no longer held).
+ */
+export type StoredLocalEvent = StoredDiscardRecord | StoredRefusalRecord;
+
+/**
+ * An event this build cannot read: another device, running a newer version of the app, wrote a stream type or
+ * an event version this one does not know. Kept as it came (`wire`), shown as such, never folded, and read
+ * again by the rebuild that follows an update of this device (`rebuild.ts`). A client event keeps its
+ * version, so its place in the stream stays taken.
+ */
+export interface StoredUnreadEvent extends StoredEnvelope {
+  readonly kind: 'unread';
+  /** How it came: a client event (it has a version) or a server decision (it has a serverSeq). */
+  readonly came: 'client' | 'server';
+  readonly version?: number;
+  readonly serverSeq?: number;
+  /** Why this build cannot read it, in the core's words (`unknown_stream_type`, `unknown_event`, …). */
+  readonly reason: string;
+  /** The event exactly as the feed carried it. */
+  readonly wire: unknown;
+}
+
+/** Any stored event: written by a client (this one or another), decided by the server, a local record, or unread. */
+export type StoredEvent = StoredClientEvent | StoredServerEvent | StoredLocalEvent | StoredUnreadEvent;
 
 /**
  * What a row stores. "In flight" is not stored: a pending row named by a live lease record is in flight
@@ -121,6 +177,11 @@ export interface StreamRow {
    * skipped, so a counter never counts one twice. Absent on snapshots written before it existed.
    */
   readonly foldedPosition?: number;
+  /**
+   * Events of this stream this build cannot read (a newer device wrote them): the state is folded without
+   * them, so the stream takes no command until the device updates. Absent: none.
+   */
+  readonly unread?: number;
 }
 
 /** A handled command, so the same commandId a second time answers the first result and writes nothing. */

@@ -48,6 +48,11 @@ export interface WorkerSyncOptions {
   readonly eventBudgetMs?: number;
   /** True while a newer version of the worker is installed and waiting (`registration.waiting`). */
   readonly updateWaiting?: () => boolean;
+  /**
+   * Read the feed extension, as the pages do (`openOutbox({ feed })`): every device's events, and unsent
+   * commands decided again when another device changed the same stream first. Off by default.
+   */
+  readonly feed?: boolean;
   /** For tests: the database name and IndexedDB factory (fake-indexeddb). */
   readonly dbName?: string;
   readonly indexedDB?: IDBFactory;
@@ -76,6 +81,11 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     streamTypes: options.streamTypes,
     schemaVersion: options.schemaVersion,
     ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
+    // Upgraded, or deleted with the site's data: the next flush starts an engine on what it holds now (a
+    // database made again has a clientId of its own, which this worker must not send as the old one).
+    onConnectionLost: () => {
+      flushPromise = null;
+    },
   });
 
   const start = async (): Promise<CoordinatedFlush> => {
@@ -95,6 +105,8 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
       bus,
       ownerId: `worker-${ids()}`,
       online: () => navigator.onLine,
+      feed: options.feed === true,
+      userAgent: navigator.userAgent,
     });
     const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(options.channelName) : null;
     return createCoordinatedFlush({ engine, bus, channel, source: 'worker', locks: navigator.locks });

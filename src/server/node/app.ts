@@ -14,6 +14,8 @@ import {
   createSyncHandler,
   directConnection,
   errorResponse,
+  type FeedSignal,
+  type FeedStorage,
   type Peer,
   type ServerStorage,
   type UserAccess,
@@ -50,6 +52,12 @@ export interface AppOptions {
   readonly corsOrigin?: string | readonly string[] | null;
   readonly maxBodyBytes?: number;
   readonly logger?: Logger;
+  /** The feed extension (docs/protocol.md, "The feed"); without it the server speaks protocol v1 only. */
+  readonly feed?: FeedStorage | null;
+  /** Its live channel's signal, closed by the server at shutdown. */
+  readonly feedSignal?: FeedSignal;
+  /** STREAM_SHARING=shop: every signed-in user sees and changes every stream. */
+  readonly shareStreams?: boolean;
   /** `GET /api/sync/stats` figures beside the storage's: the server outbox and its consumers. */
   readonly moreStats?: () => Promise<Readonly<Record<string, unknown>>>;
   /** `GET /api/analytics/summary`: the analytics service's read model for one owner, or everybody (null). */
@@ -93,6 +101,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     maxBodyBytes: options.maxBodyBytes ?? MAX_BATCH_BYTES,
     ...(users ? { access: users.access } : {}),
     isForeignOrigin,
+    feed: options.feed ?? null,
+    ...(options.feedSignal ? { feedSignal: options.feedSignal } : {}),
+    shareStreams: options.shareStreams === true,
+    secureCookie: (request) =>
+      users?.alwaysSecureCookie === true || connection.publicOrigin(request).startsWith('https:'),
     ...(options.moreStats ? { moreStats: options.moreStats } : {}),
   });
   const auth =
@@ -150,14 +163,15 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   if (auth) app.all(`${AUTH_BASE_PATH}/*`, (c) => auth(c.req.raw, peerOf(c)));
   const analytics = options.analytics ?? null;
   if (analytics) {
-    // Scoped as pulls are: under AUTH=users a user sees the figures of the streams they own, nobody else's.
+    // Scoped as the feed is: under AUTH=users a user sees the figures of the streams they own, nobody else's,
+    // unless the shop shares its streams (STREAM_SHARING=shop), when every signed-in user sees the shop's.
     app.get(ANALYTICS_SUMMARY_PATH, async (c) => {
       const principal = users ? await users.access.identify(c.req.raw) : { owner: null };
       if (principal === null)
         return errorResponse(401, 'unauthorized', 'Sign in to read the analytics', {
           'www-authenticate': 'Bearer',
         });
-      return c.json(await analytics(principal.owner));
+      return c.json(await analytics(options.shareStreams === true ? null : principal.owner));
     });
   }
   app.all('/api/*', (c) => errorResponse(404, 'not_found', `No API route at ${c.req.path}`));

@@ -38,7 +38,16 @@ export interface ServerConfig extends StorageConfig {
   readonly maxBodyBytes: number;
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   readonly shutdownGraceMs: number;
+  /**
+   * `user`: with AUTH=users each user sees and changes only the streams they created; `shop`: every user of
+   * the server sees and changes every stream (one shop's staff). Without users every stream is everyone's.
+   */
+  readonly streamSharing: StreamSharing;
+  /** How often each instance looks whether the feed moved, while devices listen on its live channel. */
+  readonly feedPollMs: number;
 }
+
+export type StreamSharing = 'user' | 'shop';
 
 export type AuthMode = 'none' | 'users';
 
@@ -128,6 +137,8 @@ const EnvSchema = v.object({
   ),
   MAX_BODY_BYTES: integerSetting('MAX_BODY_BYTES', 1024, 16 * MAX_BATCH_BYTES),
   SHUTDOWN_GRACE_MS: integerSetting('SHUTDOWN_GRACE_MS', 0, 600_000),
+  STREAM_SHARING: v.optional(v.picklist(['user', 'shop'], 'STREAM_SHARING is user or shop')),
+  FEED_POLL_MS: integerSetting('FEED_POLL_MS', 100, 60_000),
 });
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -190,5 +201,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     corsOrigins: settings.CORS_ORIGIN ?? null,
     maxBodyBytes: settings.MAX_BODY_BYTES ?? MAX_BATCH_BYTES,
     shutdownGraceMs: settings.SHUTDOWN_GRACE_MS ?? 10_000,
+    streamSharing: settings.STREAM_SHARING ?? 'user',
+    feedPollMs: settings.FEED_POLL_MS ?? 1_000,
   };
 }

@@ -277,6 +277,16 @@ CREATE TABLE analytics_counters (
   PRIMARY KEY (owner, counter, row_id, field)
 );
 `,
+  // 4: the feed (docs/protocol.md, "The feed") reads both event tables in their commit-safe order already;
+  // a history lists streams by where they began, newest first, and names each device.
+  `
+CREATE INDEX client_events_stream_starts ON client_events (transaction_id, position) WHERE version = 1;
+CREATE TABLE devices (
+  client_id  text   PRIMARY KEY,
+  name       text   NOT NULL,
+  updated_at bigint NOT NULL
+);
+`,
 ];
 
 export const PG_SCHEMA_VERSION = STEPS.length;

@@ -8,6 +8,7 @@ import {
   WireServerEventSchema,
 } from '../../outbox/protocol/messages';
 import {
+  type FeedStorage,
   outboxRowsOf,
   type PullCursor,
   type PulledPage,
@@ -30,6 +31,7 @@ import {
   PgStorageError,
   translatePgError,
 } from './pg-database';
+import { createPgFeed } from './pg-feed';
 import { type OpenTransactionWatch, watchOpenTransactions } from './pg-open-transactions';
 import { insertOutboxRows } from './pg-outbox';
 
@@ -237,6 +239,8 @@ function readerOn(query: Query, watch: OpenTransactionWatch): ServerStorageReade
 export interface PgStorage extends ServerStorage {
   /** Samples the oldest open transaction now (tests; the storage samples on its own every second). */
   sampleOpenTransactions(): Promise<void>;
+  /** The feed extension on the same database (docs/protocol.md, "The feed"). */
+  readonly feed: FeedStorage;
 }
 
 /** Connects, brings the schema up to date, and answers the storage. */
@@ -464,7 +468,15 @@ export async function createPgStorage(options: PgStorageOptions): Promise<PgStor
     }
   }
 
+  const feed = createPgFeed({
+    read: (work) => inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', work),
+    write: (work) => inTransaction('BEGIN', work),
+    toClientEvent,
+    toServerEvent,
+  });
+
   return {
+    feed,
     transaction: (work) => inTransaction('BEGIN', (query) => work(txOn(query))),
     // One snapshot for every statement of the work; read-only, so it never takes a transaction id and never
     // holds anybody's pulls back.

@@ -7,8 +7,10 @@ import {
   type AuthCrypto,
   type AuthStore,
   behindProxies,
+  createFeedSignal,
   createUserAccess,
   directConnection,
+  type FeedStorage,
   type ServerStorage,
 } from '../../outbox/server';
 import { createApp } from './app';
@@ -40,6 +42,8 @@ export interface ServerDeps {
   readonly ids?: IdGenerator;
   /** Defaults to SQLite in `config.dataDir`. */
   readonly storage?: ServerStorage;
+  /** The feed of a given `storage`; null serves protocol v1 only. Defaults to the default storage's. */
+  readonly feed?: FeedStorage | null;
   /** AUTH=users only; defaults to SQLite in the same file as the storage. */
   readonly authStore?: AuthStore;
   readonly authCrypto?: AuthCrypto;
@@ -53,13 +57,15 @@ async function openStores(
   deps: ServerDeps,
   logger: Logger,
   clock: Clock,
-): Promise<{ storage: ServerStorage; authStore: AuthStore | null }> {
+): Promise<{ storage: ServerStorage; feed: FeedStorage | null; authStore: AuthStore | null }> {
   const users = config.auth === 'users';
   const { database } = config;
   if (database === null) {
     const file = join(config.dataDir, DATABASE_FILE);
+    const sqlite = deps.storage ? null : createSqliteStorage({ file, clock });
     return {
-      storage: deps.storage ?? createSqliteStorage({ file, clock }),
+      storage: deps.storage ?? (sqlite as ServerStorage),
+      feed: deps.feed !== undefined ? deps.feed : (sqlite?.feed ?? null),
       authStore: users ? (deps.authStore ?? createSqliteAuthStore({ file })) : null,
     };
   }
@@ -69,14 +75,16 @@ async function openStores(
     statementTimeoutMs: database.statementTimeoutMs,
     transactionTimeoutMs: database.transactionTimeoutMs,
   };
-  const storage =
-    deps.storage ??
-    (await createPgStorage({
-      ...settings,
-      clock,
-      logger,
-      openTransactionBoundMs: database.openTransactionWarnMs,
-    }));
+  const pgStorage = deps.storage
+    ? null
+    : await createPgStorage({
+        ...settings,
+        clock,
+        logger,
+        openTransactionBoundMs: database.openTransactionWarnMs,
+      });
+  const storage = deps.storage ?? (pgStorage as ServerStorage);
+  const feed = deps.feed !== undefined ? deps.feed : (pgStorage?.feed ?? null);
   try {
     const authStore = users
       ? (deps.authStore ??
@@ -86,7 +94,7 @@ async function openStores(
             logger({ level: 'warn', msg: 'a pooled PostgreSQL connection was lost', error: error.message }),
         })))
       : null;
-    return { storage, authStore };
+    return { storage, feed, authStore };
   } catch (error) {
     await storage.close();
     throw error;
@@ -96,7 +104,19 @@ async function openStores(
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const logger = deps.logger ?? silentLogger;
   const clock = deps.clock ?? systemClock;
-  const { storage, authStore } = await openStores(config, deps, logger, clock);
+  const { storage, feed, authStore } = await openStores(config, deps, logger, clock);
+  const feedSignal =
+    feed &&
+    createFeedSignal({
+      feed,
+      pollMs: config.feedPollMs,
+      onError: (error) =>
+        logger({
+          level: 'warn',
+          msg: 'the live channel could not read the feed; it tries again',
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    });
   // A storage handed in (tests, embedders) brings no outbox side: its tables may not exist.
   const outboxSide = deps.storage
     ? null
@@ -123,6 +143,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     corsOrigin: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     logger,
+    feed,
+    ...(feedSignal ? { feedSignal } : {}),
+    shareStreams: config.streamSharing === 'shop',
     moreStats: outboxSide?.moreStats,
     analytics: outboxSide?.analytics,
   });
@@ -153,6 +176,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const close = (): Promise<boolean> => {
     closing ??= new Promise<boolean>((resolve) => {
       let clean = true;
+      // Live channels never end on their own: end them, so only real requests hold the shutdown.
+      feedSignal?.close();
       // Keep-alive sockets between requests would hold close() open forever: drop them as they go idle.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const cut = setTimeout(() => {

@@ -181,6 +181,60 @@ CREATE TABLE IF NOT EXISTS analytics_counters (
   PRIMARY KEY (owner, counter, row_id, field)
 ) WITHOUT ROWID;
 `,
+  // 4: the feed (docs/protocol.md, "The feed"): one numbered place per stored event, client or server, in the
+  // order transactions wrote them (SQLite has one writer, so that is commit order), kept by triggers so no
+  // write path has to know; and the devices' names.
+  `
+CREATE TABLE IF NOT EXISTS feed (
+  position  INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind      TEXT    NOT NULL CHECK (kind IN ('client', 'server')),
+  event_id  TEXT    NOT NULL,
+  stream_id TEXT    NOT NULL,
+  -- 1 for a stream's first event: a history lists streams by where they began.
+  starts    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS feed_stream ON feed (stream_id, position);
+CREATE INDEX IF NOT EXISTS feed_starts ON feed (position) WHERE starts = 1;
+
+-- Events stored before the feed existed get their places in one pass: client events in the order they
+-- arrived, and each server event right after the last event of its stream that had arrived when it was
+-- decided (its time, a second's slack), so a stream's events keep their order.
+INSERT INTO feed (kind, event_id, stream_id, starts)
+SELECT kind, event_id, stream_id, starts FROM (
+  SELECT 'client' AS kind, event_id, stream_id, version = 1 AS starts, position AS anchor, 0 AS tie,
+         position AS seq
+  FROM client_events
+  UNION ALL
+  SELECT 'server', s.event_id, s.stream_id, 0,
+         COALESCE(
+           (SELECT MAX(c.position) FROM client_events c
+            WHERE c.stream_id = s.stream_id
+              AND c.received_at <= CAST((julianday(json_extract(s.body, '$.occurredAt')) - 2440587.5)
+                                        * 86400000 AS INTEGER) + 1000),
+           (SELECT MIN(c.position) FROM client_events c WHERE c.stream_id = s.stream_id),
+           0),
+         1, s.server_seq
+  FROM server_events s
+)
+WHERE NOT EXISTS (SELECT 1 FROM feed)
+ORDER BY anchor, tie, seq;
+
+CREATE TRIGGER IF NOT EXISTS feed_client_events AFTER INSERT ON client_events
+BEGIN
+  INSERT INTO feed (kind, event_id, stream_id, starts)
+  VALUES ('client', NEW.event_id, NEW.stream_id, NEW.version = 1);
+END;
+CREATE TRIGGER IF NOT EXISTS feed_server_events AFTER INSERT ON server_events
+BEGIN
+  INSERT INTO feed (kind, event_id, stream_id) VALUES ('server', NEW.event_id, NEW.stream_id);
+END;
+
+CREATE TABLE IF NOT EXISTS devices (
+  client_id  TEXT    PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -8,6 +8,7 @@ import {
   WireServerEventSchema,
 } from '../../outbox/protocol/messages';
 import {
+  type FeedStorage,
   outboxRowsOf,
   type PulledPage,
   readBatchContext,
@@ -20,6 +21,7 @@ import {
   takingTurns,
 } from '../../outbox/server';
 import { isConstraintViolation, openSqliteDatabase, SqliteStorageError } from './sqlite-database';
+import { createSqliteFeed } from './sqlite-feed';
 import { prepareOutboxInsert } from './sqlite-outbox';
 
 /**
@@ -217,7 +219,10 @@ function readerOn(sql: Statements): ServerStorageReader {
   return reader;
 }
 
-export function createSqliteStorage(options: SqliteStorageOptions): ServerStorage {
+/** The storage and its feed (docs/protocol.md, "The feed"), on the same file. */
+export type SqliteStorage = ServerStorage & { readonly feed: FeedStorage };
+
+export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
   const clock = options.clock ?? systemClock;
   const db = openSqliteDatabase(options.file);
   // Reads get a connection of their own (WAL lets it read while a push writes), so a pull never waits for
@@ -349,6 +354,15 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
   const ensureOpen = (): void => {
     if (closed) throw new SqliteStorageError('storage_closed', 'The SQLite storage is closed');
   };
+  const feed = createSqliteFeed({
+    db,
+    writeTurn,
+    readDb,
+    readTurn,
+    ensureOpen,
+    toClientEvent,
+    toServerEvent,
+  });
 
   return {
     transaction(work) {
@@ -394,5 +408,6 @@ export function createSqliteStorage(options: SqliteStorageOptions): ServerStorag
       if (readDb !== db) readDb.close();
       db.close();
     },
+    feed,
   };
 }

@@ -46,6 +46,8 @@ export function StockCountSheetScreen({ countId }: { readonly countId: string })
       events={loaded.events}
       outbox={loaded.outbox}
       discardedFromVersion={loaded.discardedFromVersion}
+      authors={loaded.authors}
+      ownClientIds={loaded.ownClientIds}
       headingId="count-heading"
       back={BACK}
       title={`Count of ${summary.location}`}

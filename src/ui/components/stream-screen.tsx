@@ -4,6 +4,8 @@ import { formatDateTime } from '../format';
 import { ScreenHeading } from '../screens/screen-heading';
 import { SyncBadge } from './badges';
 import { DeliveryCallout } from './delivery-callout';
+import type { Origins } from './event-origin';
+import { RefusalCallout } from './refusal-callout';
 import { Timeline } from './timeline';
 
 /** What every stream type's screen shows around its own content, from the core's view of the stream. */
@@ -23,6 +25,9 @@ export interface StreamScreenProps {
   readonly discardedFromVersion: number | undefined;
   /** The one line that says what an event of this stream type means. */
   readonly describe: (event: StoredEvent) => string;
+  /** Who wrote each event: this device, or another one the feed named (`StreamActivity`). */
+  readonly authors: Origins['authors'];
+  readonly ownClientIds: Origins['ownClientIds'];
   /** The stream type's own cards: lines, forms, actions. */
   readonly children: ReactNode;
 }
@@ -33,6 +38,7 @@ export interface StreamScreenProps {
  * received. Orders and stock counts both render through it.
  */
 export function StreamScreen(props: StreamScreenProps) {
+  const origins: Origins = { authors: props.authors, ownClientIds: props.ownClientIds };
   return (
     <section aria-labelledby={props.headingId} className="stream-screen">
       <p className="breadcrumb">
@@ -44,12 +50,14 @@ export function StreamScreen(props: StreamScreenProps) {
         <span className="muted">Created {formatDateTime(props.createdAt)}</span>
       </p>
       <DeliveryCallout delivery={props.delivery} noun={props.noun} />
+      <RefusalCallout events={props.events} describe={props.describe} origins={origins} />
       {props.children}
       <Timeline
         events={props.events}
         outbox={props.outbox}
         discardedFromVersion={props.discardedFromVersion}
         describe={props.describe}
+        origins={origins}
       />
     </section>
   );

@@ -2,6 +2,7 @@ import type { OutboxEntry, StoredEvent } from '../../outbox/page';
 import { deliveryStateOf } from '../../outbox/page';
 import { formatClock } from '../format';
 import { DeliveryBadge } from './delivery-badge';
+import { type Origins, originText, refusalText } from './event-origin';
 
 /**
  * A stream's events in the order they were stored, each with where it is: on this device (and why it
@@ -13,11 +14,14 @@ export function Timeline({
   outbox,
   discardedFromVersion,
   describe,
+  origins,
 }: {
   readonly events: readonly StoredEvent[];
   readonly outbox: readonly OutboxEntry[];
   readonly discardedFromVersion: number | undefined;
   readonly describe: (event: StoredEvent) => string;
+  /** Who wrote each event: this device, or another one the feed named. */
+  readonly origins: Origins;
 }) {
   const rows = new Map(outbox.map((row) => [row.eventId, row]));
   const firstDead = outbox
@@ -43,7 +47,7 @@ export function Timeline({
                 <time dateTime={event.occurredAt}>{formatClock(Date.parse(event.occurredAt))}</time>
                 <EventDelivery event={event} row={row} discardedFromVersion={discardedFromVersion} />
               </div>
-              <p className="timeline__summary">{describe(event)}</p>
+              <EventSummary event={event} describe={describe} origins={origins} />
               {row && row.status === 'pending' && firstDead !== null && firstDead < row.version ? (
                 <p className="timeline__delivery muted">Waits for v{firstDead}, which needs attention</p>
               ) : null}
@@ -62,6 +66,32 @@ export function Timeline({
   );
 }
 
+function EventSummary({
+  event,
+  describe,
+  origins,
+}: {
+  readonly event: StoredEvent;
+  readonly describe: (event: StoredEvent) => string;
+  readonly origins: Origins;
+}) {
+  if (event.kind === 'local' && event.type === 'CommandRefused') {
+    const text = refusalText(event, describe, origins);
+    return (
+      <p className="timeline__summary">
+        {text.what} no longer applies: {text.why}. {text.first}
+      </p>
+    );
+  }
+  const origin = originText(event, origins);
+  return (
+    <>
+      <p className="timeline__summary">{event.kind === 'unread' ? event.type : describe(event)}</p>
+      {origin ? <p className="timeline__origin muted">{origin}</p> : null}
+    </>
+  );
+}
+
 function EventDelivery({
   event,
   row,
@@ -73,6 +103,7 @@ function EventDelivery({
 }) {
   if (event.kind === 'server') return <span className="badge badge--delivery-server">From server</span>;
   if (event.kind === 'local') return <span className="badge">On this device</span>;
+  if (event.kind === 'unread') return <span className="badge">Needs an update</span>;
   // Delivered rows are deleted from the outbox: an event without a row has nothing left to send.
   return <DeliveryBadge status={deliveryStateOf(row, { version: event.version, discardedFromVersion })} />;
 }

@@ -12,6 +12,7 @@ import { downloadFile } from '../download';
 import { formatClock, shortId } from '../format';
 import { useOutpost, useStreamScreens } from '../outpost-context';
 import { useLiveRead } from '../use-live-read';
+import { DeviceCard } from './device-card';
 import { RetentionCard } from './retention-card';
 import { ScreenHeading } from './screen-heading';
 
@@ -214,6 +215,7 @@ export function OutboxInspectorScreen() {
           }}
         />
       ) : null}
+      <DeviceCard />
       <RetentionCard />
     </section>
   );

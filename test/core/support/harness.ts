@@ -5,8 +5,7 @@ import { ManualClock, uuidv7Generator } from '../../../src/outbox/ids';
 import { type OutpostDb, openOutboxDb } from '../../../src/outbox/page/database';
 import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import { createSyncHandler } from '../../../src/outbox/server/http';
-import { createMemoryStorage } from '../../../src/outbox/server/memory-storage';
-import type { ServerStorage } from '../../../src/outbox/server/storage';
+import { createMemoryStorage, type MemoryStorage } from '../../../src/outbox/server/memory-storage';
 import type { AnyServerStreamType } from '../../../src/outbox/stream-type';
 import type { StreamTypes } from '../../../src/outbox/stream-types';
 import { tallyServerTypes, tallyTypes } from './tally';
@@ -41,7 +40,7 @@ export interface ServerFaults {
 }
 
 export interface CoreServer {
-  readonly storage: ServerStorage;
+  readonly storage: MemoryStorage;
   readonly faults: ServerFaults;
   /** `fetch` for the engine: the protocol server behind the faults. */
   readonly transport: typeof fetch;
@@ -53,6 +52,8 @@ export function createCoreServer(options: {
   readonly clock: ManualClock;
   readonly streamTypes?: StreamTypes<AnyServerStreamType>;
   readonly seed?: number;
+  /** Serve the feed extension (on by default); false makes a protocol v1 server. */
+  readonly feed?: boolean;
 }): CoreServer {
   const storage = createMemoryStorage();
   const ids = uuidv7Generator(options.clock);
@@ -61,6 +62,7 @@ export function createCoreServer(options: {
     storage,
     clock: options.clock,
     ids,
+    feed: options.feed === false ? null : storage.feed,
   });
   const random = seeded(options.seed ?? 7);
   const faults: ServerFaults = { refuse: 0, loseAnswer: 0, unreachable: false };
@@ -105,10 +107,16 @@ export interface CoreClient {
 export function createCoreClient(options: {
   readonly clock: ManualClock;
   readonly streamTypes?: StreamTypes;
+  /** Open this device's database by name (the same device, started again after a crash). */
+  readonly name?: string;
 }): CoreClient {
   const streamTypes = options.streamTypes ?? tallyTypes;
   databases += 1;
-  const db = openOutboxDb({ name: `core-${databases}-${crypto.randomUUID()}`, streamTypes, version: 1 });
+  const db = openOutboxDb({
+    name: options.name ?? `core-${databases}-${crypto.randomUUID()}`,
+    streamTypes,
+    version: 1,
+  });
   const ids = uuidv7Generator(options.clock);
   const clientId = ids();
   const bus = new EventBus();

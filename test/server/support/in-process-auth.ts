@@ -30,6 +30,9 @@ export function inProcessUsersServer(
     corsOrigins?: string[];
     secureCookie?: 'https' | 'always';
     connection?: Connection;
+    /** Serve the feed extension (on by default), and whether the shop shares its streams. */
+    feed?: boolean;
+    shareStreams?: boolean;
   } = {},
 ): InProcessUsersServer {
   const clock = new ManualClock();
@@ -53,6 +56,8 @@ export function inProcessUsersServer(
     ids,
     access,
     isForeignOrigin,
+    feed: options.feed === false ? null : storage.feed,
+    shareStreams: options.shareStreams === true,
   });
   const auth: AuthHandler = createAuthHandler({
     access,

@@ -751,6 +751,9 @@ export function describeOutboxStorageContract(name: string, factory: StorageFact
           parked: 0,
           account: initialAccount,
           unsentStreams: null,
+          catchUp: null,
+          vanished: null,
+          unread: 0,
         });
       });
     });

@@ -12,8 +12,8 @@ import type { OutpostDb } from '../../../src/outbox/page/database';
 import { createPageCommandPipeline } from '../../../src/outbox/page/page-commands';
 import type {
   OutboxRow,
+  StoredDiscardRecord,
   StoredEvent,
-  StoredLocalEvent,
   StoredServerEvent,
 } from '../../../src/outbox/storage/rows';
 import { openTestDb } from '../../support/app-db';
@@ -187,7 +187,7 @@ export async function discardFrom(
       .sort((a, b) => a.version - b.version);
     if (rows.length === 0) return;
     await records.deleteOutboxRows(rows.map((row) => row.eventId));
-    const discards: StoredLocalEvent[] = rows.map((row) => ({
+    const discards: StoredDiscardRecord[] = rows.map((row) => ({
       kind: 'local',
       eventId: ids(),
       streamId,

@@ -30,6 +30,9 @@ const facts = (
   parked: 0,
   account: initialAccount,
   unsentStreams: null,
+  catchUp: null,
+  vanished: null,
+  unread: 0,
   ...overrides,
   meta: { ...initialSyncMeta, ...overrides.meta },
 });
@@ -173,6 +176,9 @@ describe('liveSyncStatus on the database', () => {
       parked: 0,
       parkedFor: [],
       unsentStreams: null,
+      history: null,
+      vanished: null,
+      unread: 0,
     });
 
     const written = clock.now();

@@ -16,6 +16,7 @@ import {
   CommandIdReusedError,
   StreamArchivedError,
   StreamDiscardedError,
+  StreamNeedsUpdateError,
   toStorageError,
 } from './errors';
 
@@ -174,6 +175,8 @@ interface StreamCursor {
   version: number;
   readonly discardedFromVersion: number | undefined;
   readonly archived: boolean;
+  /** Events a newer device wrote that this build cannot read: the stream waits for an update. */
+  readonly unread: number;
   readonly type: AnyStreamType;
 }
 
@@ -201,6 +204,7 @@ function readCursors(group: readonly ParsedRequest[], stored: StoredForGroup): M
         version: row.version,
         discardedFromVersion: row.discardedFromVersion,
         archived: false,
+        unread: row.unread ?? 0,
         type,
       });
       continue;
@@ -210,13 +214,19 @@ function readCursors(group: readonly ParsedRequest[], stored: StoredForGroup): M
     const events = [...(stored.unsnapshotted.get(streamId) ?? [])].sort(
       (a, b) => (a.position ?? 0) - (b.position ?? 0),
     );
+    let unread = 0;
     for (const event of events) {
       if (event.kind === 'local') continue;
+      if (event.kind === 'unread') {
+        unread += 1;
+        version = Math.max(version, event.version ?? 0);
+        continue;
+      }
       state = type.evolve(state, event);
       if (event.kind === 'client') version = Math.max(version, event.version);
     }
     const archived = stored.archived.has(streamId);
-    cursors.set(streamId, { state, version, discardedFromVersion: undefined, archived, type });
+    cursors.set(streamId, { state, version, discardedFromVersion: undefined, archived, unread, type });
   }
   return cursors;
 }
@@ -254,6 +264,7 @@ function decideGroup(
     const cursor = cursors.get(streamId);
     if (!cursor) throw new Error(`No snapshot read for ${streamId}`);
     if (cursor.archived) return { kind: 'refused', error: new StreamArchivedError(streamId) };
+    if (cursor.unread > 0) return { kind: 'refused', error: new StreamNeedsUpdateError(streamId) };
     if (cursor.discardedFromVersion !== undefined) {
       return { kind: 'refused', error: new StreamDiscardedError(streamId, cursor.discardedFromVersion) };
     }

@@ -46,6 +46,19 @@ export class StreamArchivedError extends Error {
 }
 
 /**
+ * Another device wrote changes to this stream with a newer version of the app, which this one cannot read
+ * (`StoredUnreadEvent`): deciding on the state without them could contradict them, so the stream takes no
+ * command until this device updates. Nothing is lost: the changes are kept and read after the update.
+ */
+export class StreamNeedsUpdateError extends Error {
+  readonly code = 'stream_needs_update' as const;
+  constructor(readonly streamId: string) {
+    super('Another device changed this with a newer version of the app: update this one to change it here');
+    this.name = 'StreamNeedsUpdateError';
+  }
+}
+
+/**
  * A commandId that was already used for another command: a client defect (an id reused across actions),
  * never a repeat of the first. Refused, nothing written; repeating the first command still answers it.
  */
@@ -64,7 +77,8 @@ export type CommandError =
   | CommandIdReusedError
   | StorageError
   | StreamDiscardedError
-  | StreamArchivedError;
+  | StreamArchivedError
+  | StreamNeedsUpdateError;
 
 const QUOTA_MESSAGE =
   'This device is out of storage space: nothing was saved. Free some space (or deliver what waits to be sent) and try again.';

@@ -43,7 +43,7 @@ function foldKept(
 ): unknown {
   let state: unknown = type.initialState;
   for (const event of events) {
-    if (event.kind === 'local') continue;
+    if (event.kind === 'local' || event.kind === 'unread') continue;
     if (
       event.kind === 'client' &&
       discardedFromVersion !== undefined &&
@@ -88,8 +88,19 @@ export function projectStream(
   const rows: Record<string, ReadModelRow | null> = {};
   const increments: CounterIncrement[] = [];
   let foldedPosition = current?.foldedPosition;
+  let unread = current?.unread ?? 0;
   for (const event of fresh) {
     foldedPosition = event.position ?? foldedPosition;
+    // Neither read here nor a change of the stream's facts: what this build cannot read is counted (the
+    // stream then takes no command), and a refusal record is the timeline's alone.
+    if (event.kind === 'unread') {
+      unread += 1;
+      // Its version stays taken: the stream's next is after it.
+      if (event.version !== undefined)
+        stream = { ...stream, version: Math.max(stream.version, event.version) };
+      continue;
+    }
+    if (event.kind === 'local' && event.type === 'CommandRefused') continue;
     const before = state;
     updatedAt = event.occurredAt;
     createdAt ??= event.occurredAt;
@@ -131,6 +142,7 @@ export function projectStream(
     ...(createdAt === undefined ? {} : { createdAt }),
     ...(updatedAt === undefined ? {} : { updatedAt }),
     ...(foldedPosition === undefined ? {} : { foldedPosition }),
+    ...(unread > 0 ? { unread } : {}),
   };
   return { id, stream, rows, increments };
 }
@@ -311,6 +323,14 @@ export async function writeProjections(
   ]);
 }
 
+export interface ProjectOptions {
+  /**
+   * Streams the caller knows this device held nothing of before (no snapshot, so no delivery or outbox row
+   * either): a new device's history is almost all of them, and reading their rows would find nothing.
+   */
+  readonly newStreams?: ReadonlySet<string>;
+}
+
 /**
  * Folds stored events (client, server and local records) into the streams' snapshots, their read models and
  * their delivery facts. Streams of a type this app does not have are skipped (their events stay stored).
@@ -322,21 +342,33 @@ export async function projectEvents(
   records: OutboxRecords,
   types: StreamTypes,
   events: readonly StoredEvent[],
+  options: ProjectOptions = {},
 ): Promise<StreamProjection[]> {
   if (events.length === 0) return [];
   const byStream = groupByStream(events);
   const streamIds = [...byStream.keys()].filter((streamId) => types.parse(streamId) !== null);
-  const [streams, deliveries, outbox] = await all([
-    records.streams(streamIds),
-    records.deliveries(streamIds),
-    outboxRowsByStream(records, streamIds),
+  const fresh = options.newStreams;
+  // A stream new to this device has no snapshot, delivery row or outbox row: nothing of it to read.
+  const known = fresh ? streamIds.filter((streamId) => !fresh.has(streamId)) : streamIds;
+  const [knownStreams, knownDeliveries, outbox] = await all([
+    records.streams(known),
+    records.deliveries(known),
+    outboxRowsByStream(records, known),
   ]);
+  const streamOf = new Map(known.map((streamId, index) => [streamId, knownStreams[index]] as const));
+  const deliveryOfStream = new Map(
+    known.map((streamId, index) => [streamId, knownDeliveries[index]] as const),
+  );
+  const streams = streamIds.map((streamId) => streamOf.get(streamId));
+  const deliveries = streamIds.map((streamId) => deliveryOfStream.get(streamId));
 
   // A local record (a discard) folds the stream again from its stored events: fetch those first, with
   // IndexedDB requests, so the projection loop below awaits nothing.
   const stored = new Map<string, StoredEvent[]>();
   for (const streamId of streamIds) {
-    if (byStream.get(streamId)?.some((event) => event.kind === 'local')) {
+    if (
+      byStream.get(streamId)?.some((event) => event.kind === 'local' && event.type === 'DeliveryDiscarded')
+    ) {
       stored.set(streamId, await records.streamEvents(streamId));
     }
   }

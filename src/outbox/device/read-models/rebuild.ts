@@ -1,5 +1,8 @@
 import { type OutboxDatabase, type OutboxRecords, readModelTableNames } from '../../storage/outbox-database';
+import type { StoredEvent } from '../../storage/rows';
 import type { StreamTypes } from '../../stream-types';
+import { readAgain } from '../sync/feed-events';
+import { UNREAD_KEY, unreadCountOf } from '../sync/feed-state';
 import { projectEvents } from './projections';
 import { KEPT_COUNTERS_KEY, type KeptCounters, keptCounterRows } from './retention';
 
@@ -44,17 +47,27 @@ export async function rebuildWithin(
     if (table in types.tables) await records.putReadModelRows(table, rows);
   }
   let after = 0;
+  let unread = 0;
   let replayed = 0;
   for (;;) {
-    const page = await records.eventsAfter(after, pageSize);
-    const last = page.at(-1);
+    const stored = await records.eventsAfter(after, pageSize);
+    const last = stored.at(-1);
     if (last?.position === undefined) break;
+    // What another device wrote with a newer version of the app is read again: this build may know it now.
+    const page: StoredEvent[] = stored.map((event) =>
+      event.kind === 'unread' ? (readAgain(types, event) ?? event) : event,
+    );
+    const read = page.filter((event, index) => event !== stored[index]);
+    if (read.length > 0) await records.putEvents(read);
+    unread += page.filter((event) => event.kind === 'unread').length;
     // projectEvents also reads each touched stream's outbox rows, so delivery facts come back too.
     await projectEvents(records, types, page);
     after = last.position;
     replayed += page.length;
     onReplayed?.(replayed);
   }
+  // Written only when it changed: a rebuild of a device that never met an unread event writes nothing new.
+  if (unreadCountOf(await records.meta(UNREAD_KEY)) !== unread) await records.putMeta(UNREAD_KEY, unread);
 }
 
 /** `rebuildWithin` in a transaction of its own. */

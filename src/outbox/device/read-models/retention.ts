@@ -331,7 +331,7 @@ async function archiveWithin(
   return { archived, kept };
 }
 
-const negated = (increment: CounterIncrement): CounterIncrement => ({
+export const negated = (increment: CounterIncrement): CounterIncrement => ({
   ...increment,
   add: Object.fromEntries(Object.entries(increment.add).map(([field, amount]) => [field, -amount])),
 });
@@ -343,7 +343,10 @@ const incrementsOfKept = (kept: KeptCounters | undefined): CounterIncrement[] =>
   );
 
 /** The kept sums with more increments added. */
-function withKept(stored: KeptCounters | undefined, increments: readonly CounterIncrement[]): KeptCounters {
+export function withKept(
+  stored: KeptCounters | undefined,
+  increments: readonly CounterIncrement[],
+): KeptCounters {
   const sums = sumIncrements([...incrementsOfKept(stored), ...increments]);
   return Object.fromEntries(
     [...sums].map(([table, byId]) => [

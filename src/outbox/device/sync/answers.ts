@@ -13,17 +13,45 @@ import { backoffDelay, type RetryPolicy } from './retry-policy';
 export type Verdict =
   | { readonly kind: 'delivered' }
   | { readonly kind: 'dead'; readonly deadCode: string; readonly lastError: string }
-  | { readonly kind: 'retry'; readonly lastError: string; readonly retryAfterMs: number | null }
+  | {
+      readonly kind: 'retry';
+      readonly lastError: string;
+      readonly retryAfterMs: number | null;
+      /**
+       * Another device took the entry's version first (`version_conflict`) and the feed will bring its
+       * events, after which the entry is decided again (`rebase.ts`): it waits for that, not for a resend.
+       */
+      readonly conflict?: true;
+    }
   /** Not the entry's fault (auth pause, batch split): back to pending as if never sent. */
   | { readonly kind: 'release' };
 
-export function verdictOf(result: PushResult): Verdict {
+/**
+ * How many `version_conflict` answers an entry waits through for the feed to bring what took its version
+ * before it becomes a dead letter, as it always is without a feed: the feed normally brings it at once.
+ */
+export const CONFLICT_WAITS = 5;
+
+export interface VerdictOptions {
+  /** The server has the feed: a version conflict is settled by deciding again, not by a dead letter. */
+  readonly rebases?: boolean;
+}
+
+export function verdictOf(result: PushResult, options: VerdictOptions = {}): Verdict {
   switch (result.status) {
     case 'accepted':
     case 'duplicate':
       return { kind: 'delivered' };
     case 'rejected': {
       const code = result.code ?? 'unknown';
+      if (code === 'version_conflict' && options.rebases === true) {
+        return {
+          kind: 'retry',
+          lastError: `Another device changed this first; it is decided again once that change arrives${result.reason ? ` (${result.reason})` : ''}`,
+          retryAfterMs: null,
+          conflict: true,
+        };
+      }
       return { kind: 'dead', deadCode: `rejected:${code}`, lastError: result.reason ?? code };
     }
     case 'retry':
@@ -52,6 +80,12 @@ function exhausted(row: OutboxRow, policy: RetryPolicy, now: number): Verdict | 
     };
   }
   return null;
+}
+
+/** A conflict the feed did not settle after `CONFLICT_WAITS` answers: a dead letter, as without a feed. */
+function conflictExhausted(row: OutboxRow, verdict: Extract<Verdict, { kind: 'retry' }>): Verdict | null {
+  if (verdict.conflict !== true || row.attempts < CONFLICT_WAITS) return null;
+  return { kind: 'dead', deadCode: 'rejected:version_conflict', lastError: verdict.lastError };
 }
 
 export interface Settlement {
@@ -115,7 +149,10 @@ export function settleAnswer(
     touched.add(row.streamId);
     if (verdict.kind === 'release') continue;
     const tried: OutboxRow = { ...row, attempts: row.attempts + 1 };
-    const final: Verdict = verdict.kind === 'retry' ? (exhausted(tried, policy, now) ?? verdict) : verdict;
+    const final: Verdict =
+      verdict.kind === 'retry'
+        ? (conflictExhausted(tried, verdict) ?? exhausted(tried, policy, now) ?? verdict)
+        : verdict;
     switch (final.kind) {
       case 'dead':
         updates.push({ ...tried, status: 'dead', deadCode: final.deadCode, lastError: final.lastError });

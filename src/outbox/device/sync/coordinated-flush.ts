@@ -10,7 +10,10 @@ import { type SyncChannelMessage, toFlushReportMessage } from './sync-channel';
  * Used unchanged by pages and by the service worker.
  */
 export interface CoordinatedFlushDeps {
-  readonly engine: { flush(options?: FlushOptions): Promise<FlushReport>; pull(): Promise<number> };
+  readonly engine: {
+    flush(options?: FlushOptions): Promise<FlushReport>;
+    pull(options?: { exclusive?: boolean }): Promise<number>;
+  };
   /** The engine publishes the server events it stored here; they are collected for the broadcast. */
   readonly bus: EventBus;
   readonly channel: Pick<BroadcastChannel, 'postMessage'> | null;
@@ -33,7 +36,7 @@ export function createCoordinatedFlush(deps: CoordinatedFlushDeps): CoordinatedF
       // made while this device was away) would wait for the next order. Explicit triggers pull anyway.
       const wantsPull = request.force === true || request.pull === true;
       if (wantsPull && report.pulled === 0 && (report.outcome === 'idle' || report.outcome === 'drained')) {
-        const pulled = await deps.engine.pull().catch(() => 0);
+        const pulled = await deps.engine.pull({ exclusive }).catch(() => 0);
         report = { ...report, pulled };
       }
     } finally {

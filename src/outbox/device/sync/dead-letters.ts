@@ -2,7 +2,7 @@ import { ReasonSchema } from '../../fields';
 import type { Clock, IdGenerator } from '../../ids';
 import { err, ok, type Result } from '../../result';
 import type { OutboxDatabase, OutboxRecords } from '../../storage/outbox-database';
-import type { OutboxRow, StoredLocalEvent } from '../../storage/rows';
+import type { OutboxRow, StoredDiscardRecord } from '../../storage/rows';
 import { splitStreamId } from '../../stream-types';
 import { type ValidationError, validate } from '../../validation';
 import type { EventBus } from '../event-bus';
@@ -131,7 +131,7 @@ export interface DiscardOrder {
 export interface DiscardOutcome {
   readonly streamId: string;
   /** The compensating records, one per discarded event, ascending version. */
-  readonly records: readonly StoredLocalEvent[];
+  readonly records: readonly StoredDiscardRecord[];
 }
 
 /**
@@ -181,7 +181,7 @@ export function discardDeadLetterEntry(
         );
       }
       const occurredAt = new Date(order.now).toISOString();
-      const discards: StoredLocalEvent[] = doomed.map((candidate) => ({
+      const discards: StoredDiscardRecord[] = doomed.map((candidate) => ({
         kind: 'local',
         eventId: order.newId(),
         streamId: row.streamId,

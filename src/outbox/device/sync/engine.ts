@@ -6,6 +6,7 @@ import type { EventBus } from '../event-bus';
 import type { SyncStorage } from '../outbox-storage';
 import { type Sender, senderOf } from './account';
 import { type Verdict, verdictOf } from './answers';
+import { catchUp } from './catch-up';
 import type { SyncRequestError } from './errors';
 import { type FailureReaction, reactToFailure } from './failures';
 import type { FlushOutcome, FlushReport } from './flush-report';
@@ -60,6 +61,15 @@ export interface SyncEngineDeps {
   readonly token?: string | null;
   /** When it says false, flush sends nothing and reports `offline` (navigator.onLine in a page). */
   readonly online?: () => boolean;
+  /**
+   * Read the feed extension (docs/protocol.md, "The feed") instead of `/pull`: every device's events, a new
+   * device's history, and unsent commands decided again where another device changed the same stream first.
+   * A server without it (404) is then pulled as protocol v1 says, and version conflicts stay dead letters.
+   * Off by default: an engine speaks protocol v1 unless asked.
+   */
+  readonly feed?: boolean;
+  /** The browser's user agent, for the name this device goes by until a person gives it one. */
+  readonly userAgent?: string;
 }
 
 export interface FlushOptions {
@@ -76,30 +86,46 @@ export interface FlushOptions {
 export interface SyncEngine {
   /** Joins the running flush if there is one. Never rejects for a server or network failure: see the report. */
   flush(options?: FlushOptions): Promise<FlushReport>;
-  /** Pulls server events until `hasMore` is false; resolves how many were new. Rejects with SyncRequestError. */
-  pull(): Promise<number>;
+  /**
+   * Pulls server events until `hasMore` is false (or, with the feed, reads it to its end); resolves how many
+   * events were new. Rejects with SyncRequestError. `exclusive`: the caller holds the flush lock.
+   */
+  pull(options?: PullOptions): Promise<number>;
   /** Clears the auth-required pause (optionally with a new token); the next flush sends again. */
   resumeAfterSignIn(token?: string | null): Promise<void>;
+}
+
+export interface PullOptions {
+  /** The caller holds the cross-context flush lock (as a flush's own pull does when it does). */
+  readonly exclusive?: boolean;
 }
 
 export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   const engine = engineOf(deps);
   let running: Promise<FlushReport> | null = null;
   let pulling: Promise<number> | null = null;
-  const pull = (): Promise<number> => {
-    pulling ??= pullAll(engine).finally(() => {
+  const pull = (options: PullOptions = {}): Promise<number> => {
+    pulling ??= pullAll(engine, options.exclusive === true).finally(() => {
       pulling = null;
     });
     return pulling;
   };
-  return {
-    flush(options = {}) {
-      running ??= runFlush(engine, options, pull).finally(() => {
+  const flush = (options: FlushOptions = {}): Promise<FlushReport> => {
+    running ??= runFlush(engine, options, () => pull({ exclusive: options.exclusive === true })).finally(
+      () => {
         running = null;
-      });
-      return running;
+      },
+    );
+    return running;
+  };
+  return {
+    flush,
+    // A pull on its own (a poke of the live channel) that decided commands again sends their new events now.
+    async pull(options = {}) {
+      const pulled = await pull(options);
+      if (engine.sendOwed && running === null) await flush({ exclusive: options.exclusive === true });
+      return pulled;
     },
-    pull,
     async resumeAfterSignIn(newToken) {
       if (newToken !== undefined) engine.token = newToken;
       await engine.storage.patchSyncMeta({ authRequired: false, nextAttemptAt: null, lastError: null });
@@ -124,6 +150,11 @@ interface Engine {
   scanFrom: number | null;
   /** The device's sign-in count when `scanFrom` was found: a sign-in since may have unparked rows below it. */
   scanSignIns: number;
+  /** Whether the server has the feed: `off` (not asked to read it), unknown until asked, or known. */
+  feed: 'off' | 'unknown' | 'present' | 'absent';
+  /** A read of the feed decided commands again and wrote new events to send: the next chance sends them. */
+  sendOwed: boolean;
+  readonly userAgent: string;
 }
 
 function engineOf(deps: SyncEngineDeps): Engine {
@@ -151,6 +182,9 @@ function engineOf(deps: SyncEngineDeps): Engine {
     token: deps.token ?? null,
     scanFrom: null,
     scanSignIns: 0,
+    feed: deps.feed === true ? 'unknown' : 'off',
+    sendOwed: false,
+    userAgent: deps.userAgent ?? '',
   };
   return engine;
 }
@@ -171,6 +205,8 @@ interface Flush {
   dead: number;
   retrying: number;
   pulled: number;
+  /** An answer said another device took a version first: the feed brings its events, so the flush pulls. */
+  conflicts: boolean;
   outcome: FlushOutcome | null;
   nextAttemptAt: number | null;
 }
@@ -189,9 +225,25 @@ async function runFlush(
   }
   const flush = startFlush(engine, sender, gate.ignoreBackoff);
   // Only the first claim can meet a dead flusher's lease: while this flush holds the lock nobody else leases.
-  let claim: Claim | null = await engine.storage.claimBatch(
-    claimRequest(engine, flush, options.exclusive === true),
-  );
+  await drain(engine, flush, claimRequest(engine, flush, options.exclusive === true));
+  await pullAfterDelivery(engine, flush, gate.meta, pull);
+  // The pull decided commands again (another device changed their streams first): their new events go now,
+  // in this flush, rather than at whatever wakes the outbox next. Bounded: a third device racing again waits.
+  for (let round = 0; round < SENDS_AFTER_REBASE && engine.sendOwed && flush.outcome === null; round += 1) {
+    engine.sendOwed = false;
+    const delivered = flush.delivered;
+    await drain(engine, flush, claimRequest(engine, flush));
+    if (flush.delivered > delivered) await pullAfterDelivery(engine, flush, gate.meta, pull);
+  }
+  return reportOf(flush, flush.outcome ?? (flush.sent === 0 ? 'idle' : 'drained'), flush.nextAttemptAt);
+}
+
+/** How many times one flush sends what deciding again wrote, before leaving the rest to the next flush. */
+const SENDS_AFTER_REBASE = 3;
+
+/** Steps 2 and 3 until nothing is eligible, a transient failure or a pause: claim, send, record, claim again. */
+async function drain(engine: Engine, flush: Flush, first: ClaimOptions): Promise<void> {
+  let claim: Claim | null = await engine.storage.claimBatch(first);
   while (claim) {
     engine.scanFrom = claim.scanFrom;
     if (claim.entries.length === 0) {
@@ -203,8 +255,6 @@ async function runFlush(
     if (tallyBatch(engine, flush, batch)) break;
     claim = batch.claim;
   }
-  await pullAfterDelivery(engine, flush, gate.meta, pull);
-  return reportOf(flush, flush.outcome ?? (flush.sent === 0 ? 'idle' : 'drained'), flush.nextAttemptAt);
 }
 
 type Gate =
@@ -246,6 +296,7 @@ function startFlush(engine: Engine, sender: Sender, ignoreBackoff: boolean): Flu
     dead: 0,
     retrying: 0,
     pulled: 0,
+    conflicts: false,
     outcome: null,
     nextAttemptAt: null,
   };
@@ -299,9 +350,12 @@ async function sendBatch(engine: Engine, flush: Flush, claim: Claim): Promise<Ba
     // The next flush pushes under the fresh one.
     await engine.storage.replaceClientId(flush.sender.user, engine.ids);
   }
+  // With the feed, a version another device took first is settled by deciding again once its events arrive.
+  const rebases = engine.feed === 'unknown' || engine.feed === 'present';
   const verdicts: Verdict[] = answer.ok
-    ? answer.value.results.map(verdictOf)
+    ? answer.value.results.map((result) => verdictOf(result, { rebases }))
     : entries.map(() => (failure as FailureReaction).verdict);
+  if (verdicts.some((verdict) => verdict.kind === 'retry' && verdict.conflict)) flush.conflicts = true;
   const applied = await engine.storage.applyAnswer(
     {
       ownerId: engine.ownerId,
@@ -329,8 +383,13 @@ const factsAfterAnswer = (verdicts: readonly Verdict[], now: number): Partial<Sy
   nextAttemptAt: null,
   unreachableSince: null,
   probeAt: null,
-  // Its decisions about what it accepted may wait on the server: any context's next flush pulls them.
-  ...(verdicts.some((verdict) => verdict.kind === 'delivered') ? { pullOwed: true } : {}),
+  // Its decisions about what it accepted may wait on the server, and what another device stored first (a
+  // version conflict) waits in the feed: any context's next flush pulls them.
+  ...(verdicts.some(
+    (verdict) => verdict.kind === 'delivered' || (verdict.kind === 'retry' && verdict.conflict),
+  )
+    ? { pullOwed: true }
+    : {}),
 });
 
 /** From the answer to a batch: the next claim, or null when the flush stops (auth, a transient failure). */
@@ -378,7 +437,7 @@ async function pullAfterDelivery(
   meta: SyncMeta,
   pull: () => Promise<number>,
 ): Promise<void> {
-  if (flush.delivered === 0 && !meta.pullOwed) return;
+  if (flush.delivered === 0 && !flush.conflicts && !meta.pullOwed) return;
   try {
     flush.pulled = await pull();
   } catch {
@@ -401,9 +460,51 @@ const reportOf = (flush: Tally, outcome: FlushOutcome, nextAttemptAt: number | n
   nextAttemptAt,
 });
 
-/** Pulls pages until `hasMore` is false, each page stored with its cursor; resolves how many events were new. */
-async function pullAll(engine: Engine): Promise<number> {
+/**
+ * Reads the feed to its end where the server has one (`catch-up.ts`), or else pulls pages until `hasMore` is
+ * false, each page stored with its cursor; resolves how many events were new.
+ */
+async function pullAll(engine: Engine, exclusive: boolean): Promise<number> {
   const sender = await senderNow(engine);
+  if (engine.feed === 'unknown' || engine.feed === 'present') {
+    const caught = await catchUp(
+      {
+        storage: engine.storage,
+        http: engine.http,
+        clock: engine.clock,
+        ids: engine.ids,
+        deviceClientId: engine.deviceClientId,
+        userAgent: engine.userAgent,
+        publish: engine.publish,
+      },
+      sender,
+      { reclaimLeases: exclusive },
+    );
+    switch (caught.kind) {
+      case 'failed':
+        await recordPullFailure(engine, caught.error, sender);
+        throw caught.error;
+      case 'held':
+        // Rows another flusher holds must be decided again once its answer is known: the pull stays owed,
+        // and its lease's expiry is already a wake-up of the schedule.
+        engine.feed = 'present';
+        if (caught.rebased > 0) engine.sendOwed = true;
+        return caught.pulled;
+      case 'caught-up':
+        engine.feed = 'present';
+        if (caught.rebased > 0) engine.sendOwed = true;
+        await engine.storage.patchSyncMeta(pulledToTheEnd(engine));
+        return caught.pulled;
+      case 'absent':
+        // A protocol v1 server: pull as it says, for the life of this engine.
+        engine.feed = 'absent';
+        break;
+      default: {
+        const unknown: never = caught;
+        return unknown;
+      }
+    }
+  }
   const cursorKey = pullCursorKey(sender.clientId, engine.deviceClientId);
   let pulled = 0;
   for (;;) {
@@ -425,17 +526,20 @@ async function pullAll(engine: Engine): Promise<number> {
     // Another context moved the cursor meanwhile: it is ahead of us, let it finish.
     if (!page.hasMore || !cursorMoved) break;
   }
-  await engine.storage.patchSyncMeta({
-    lastSuccessAt: engine.clock.now(),
-    authRequired: false,
-    lastError: null,
-    pullOwed: false,
-    pullFailures: 0,
-    unreachableSince: null,
-    probeAt: null,
-  });
+  await engine.storage.patchSyncMeta(pulledToTheEnd(engine));
   return pulled;
 }
+
+/** A pull that reached the end: the server answers, takes this client, and owes it nothing. */
+const pulledToTheEnd = (engine: Engine): Partial<SyncMeta> => ({
+  lastSuccessAt: engine.clock.now(),
+  authRequired: false,
+  lastError: null,
+  pullOwed: false,
+  pullFailures: 0,
+  unreachableSince: null,
+  probeAt: null,
+});
 
 /**
  * A failed pull waits like a failed push: a transient failure gates the next attempt with backoff (and any

@@ -1,5 +1,14 @@
 import * as v from 'valibot';
 import {
+  type DeviceRequest,
+  type DeviceResponse,
+  DeviceResponseSchema,
+  type FeedPage,
+  FeedPageSchema,
+  type HistoryPage,
+  HistoryPageSchema,
+} from '../../protocol/feed';
+import {
   ErrorBodySchema,
   HealthResponseSchema,
   type PullResponse,
@@ -222,4 +231,80 @@ export async function getHealth(deps: HttpClientDeps): Promise<boolean> {
     headers: { Accept: 'application/json' },
   });
   return answer.ok && answer.value.status === 200 && parseJson(HealthResponseSchema, answer.value).ok;
+}
+
+/**
+ * A feed route's answer (docs/protocol.md, "The feed"): the page, `absent` when the server has no feed (a
+ * protocol v1 server answers 404, a proxy in front perhaps 405), or a failure classified as a pull's is.
+ */
+export type FeedAnswer<T> = HttpResult<T> | { readonly ok: true; readonly value: 'absent' };
+
+async function getFeedRoute<S extends v.GenericSchema>(
+  deps: HttpClientDeps,
+  path: string,
+  query: Record<string, string | null>,
+  schema: S,
+): Promise<FeedAnswer<v.InferOutput<S>>> {
+  const search = Object.entries(query)
+    .filter((entry): entry is [string, string] => entry[1] !== null)
+    .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+    .join('&');
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const token = deps.token();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const answer = await request(deps, `${joinUrl(deps.baseUrl, path)}?${search}`, { method: 'GET', headers });
+  if (!answer.ok) return answer;
+  if (isAbsent(answer.value)) return { ok: true, value: 'absent' };
+  if (answer.value.status !== 200) return { ok: false, error: classifyError(answer.value, deps.now()) };
+  return parseJson(schema, answer.value);
+}
+
+/** A server without the feed: its 404 (or a 405 from something in front of it). */
+const isAbsent = (answer: RawAnswer): boolean => answer.status === 404 || answer.status === 405;
+
+/** `GET {base}/feed`: the events after `since` (from the start without). */
+export function getFeed(
+  deps: HttpClientDeps,
+  clientId: string,
+  since: string | null,
+  limit: number,
+): Promise<FeedAnswer<FeedPage>> {
+  return getFeedRoute(deps, 'feed', { clientId, since, limit: String(limit) }, FeedPageSchema);
+}
+
+/** `GET {base}/feed/history`: whole streams, newest first, at `head` (the head now on the first page). */
+export function getHistory(
+  deps: HttpClientDeps,
+  clientId: string,
+  head: string | null,
+  before: string | null,
+  limit: number,
+): Promise<FeedAnswer<HistoryPage>> {
+  return getFeedRoute(
+    deps,
+    'feed/history',
+    { clientId, head, before, limit: String(limit) },
+    HistoryPageSchema,
+  );
+}
+
+/** `POST {base}/device`: this device's name; the answer says whether its database vanished since. */
+export async function postDevice(
+  deps: HttpClientDeps,
+  body: DeviceRequest,
+): Promise<FeedAnswer<DeviceResponse>> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  const token = deps.token();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const answer = await request(deps, joinUrl(deps.baseUrl, 'device'), {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    // The server sets the device cookie on this answer, and reads the one it set before.
+    credentials: 'same-origin',
+  });
+  if (!answer.ok) return answer;
+  if (isAbsent(answer.value)) return { ok: true, value: 'absent' };
+  if (answer.value.status !== 200) return { ok: false, error: classifyError(answer.value, deps.now()) };
+  return parseJson(DeviceResponseSchema, answer.value);
 }

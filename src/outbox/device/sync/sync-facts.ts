@@ -2,6 +2,16 @@ import { ALL_ROWS, type OutboxDatabase } from '../../storage/outbox-database';
 import type { LeaseRow, OutboxRow } from '../../storage/rows';
 import { splitStreamId } from '../../stream-ids';
 import { type Account, readAccountWithin } from './account';
+import {
+  CATCH_UP_KEY,
+  type CatchUp,
+  parseCatchUp,
+  readVanished,
+  UNREAD_KEY,
+  unreadCountOf,
+  VANISHED_KEY,
+  type Vanished,
+} from './feed-facts';
 import { readSyncMetaWithin, type SyncMeta } from './sync-meta';
 
 /** A lease as the status needs it: until when, and how many undelivered entries it holds. */
@@ -30,6 +40,12 @@ export interface SyncFacts {
    * 3 orders"); null otherwise, so the count costs a read of the pending rows only while it is shown.
    */
   readonly unsentStreams: Readonly<Record<string, number>> | null;
+  /** A new device's history as it loads (`catch-up.ts`); null when none was ever read here. */
+  readonly catchUp: CatchUp | null;
+  /** The server said this browser's database vanished since its last visit, and the person has not read it yet. */
+  readonly vanished: Vanished | null;
+  /** Events kept unread: a newer version of the app wrote them on another device. */
+  readonly unread: number;
 }
 
 /** The tables the facts come from: a write to any other leaves them as they were. */
@@ -41,15 +57,19 @@ export const SYNC_FACTS_TABLES = ['outbox', 'leases', 'meta'] as const;
  */
 export function readSyncFacts(database: OutboxDatabase): Promise<SyncFacts> {
   return database.transact('r', SYNC_FACTS_TABLES, async (records) => {
-    const [undelivered, dead, parked, [first], leases, meta, account] = await Promise.all([
-      records.countRows('pending'),
-      records.countRows('dead'),
-      records.countRows('parked'),
-      records.pendingRows(undefined, true, 1),
-      records.leases(),
-      readSyncMetaWithin(records),
-      readAccountWithin(records),
-    ]);
+    const [undelivered, dead, parked, [first], leases, meta, account, catchUp, vanished, unread] =
+      await Promise.all([
+        records.countRows('pending'),
+        records.countRows('dead'),
+        records.countRows('parked'),
+        records.pendingRows(undefined, true, 1),
+        records.leases(),
+        readSyncMetaWithin(records),
+        readAccountWithin(records),
+        records.meta(CATCH_UP_KEY),
+        records.meta(VANISHED_KEY),
+        records.meta(UNREAD_KEY),
+      ]);
     const [rows, unsent] = await Promise.all([
       leases.length > 0 ? records.outboxRows(leases.flatMap((lease) => lease.eventIds)) : [],
       meta.authRequired ? records.pendingRows(undefined, true, ALL_ROWS) : null,
@@ -59,6 +79,9 @@ export function readSyncFacts(database: OutboxDatabase): Promise<SyncFacts> {
       parked,
       account,
       unsentStreams: unsent === null ? null : streamsByType(unsent),
+      catchUp: parseCatchUp(catchUp),
+      vanished: readVanished(vanished),
+      unread: unreadCountOf(unread),
     };
   });
 }
@@ -84,7 +107,7 @@ function factsOf(
   leases: readonly LeaseRow[],
   rows: readonly (OutboxRow | undefined)[],
   meta: SyncMeta,
-): Omit<SyncFacts, 'parked' | 'account' | 'unsentStreams'> {
+): Omit<SyncFacts, 'parked' | 'account' | 'unsentStreams' | 'catchUp' | 'vanished' | 'unread'> {
   const pending = new Set(rows.flatMap((row) => (row?.status === 'pending' ? [row.eventId] : [])));
   const held: LeaseFact[] = [];
   for (const lease of leases) {

@@ -2,6 +2,9 @@ import type { IdGenerator } from '../../ids';
 import type { OutboxDatabase } from '../../storage/outbox-database';
 import { type Account, readAccount, replaceClientIdWithin } from './account';
 import { getOrCreateClientId } from './client-id';
+import { type DeviceRecord, type DeviceRegistered, readDevice, recordDevice } from './device-record';
+import { type FeedState, readFeedState } from './feed-state';
+import { type FeedPageStored, type FeedPageToStore, storeFeedPage } from './feed-store';
 import {
   type AnswerApplied,
   type ApplyOptions,
@@ -47,6 +50,19 @@ export interface SyncStorage {
    * `page.cursor` only when it still is `page.since` (a concurrent pull never sets it back).
    */
   storePullPage(page: PullPage): Promise<PullPageStored>;
+  /** Where this device stands in the feed for the clientId whose record `key` names (`feedStateKey`). */
+  readFeedState(key: string): Promise<FeedState>;
+  /**
+   * Stores a feed page in one transaction: other devices' events and the server's decisions into the event
+   * store and read models, this device's own events that came back as delivered, and this device's unsent
+   * commands decided again where another device took their versions (`feed-store.ts`); the feed record moves
+   * only from `page.expected`.
+   */
+  storeFeedPage(page: FeedPageToStore): Promise<FeedPageStored>;
+  /** This device's name and what the server last heard of it. */
+  readDevice(): Promise<DeviceRecord>;
+  /** The server heard of this device (and perhaps said its database vanished since its last visit). */
+  recordDevice(registered: DeviceRegistered): Promise<void>;
 }
 
 /** The sync part of the storage port over a database (`outbox-storage.ts`). */
@@ -62,5 +78,9 @@ export function syncStorage(database: OutboxDatabase): SyncStorage {
     claimBatch: (request) => claimBatch(database, request),
     applyAnswer: (answer, next) => applyAndClaim(database, answer, next),
     storePullPage: (page) => storePullPage(database, page),
+    readFeedState: (key) => readFeedState(database, key),
+    storeFeedPage: (page) => storeFeedPage(database, page),
+    readDevice: () => readDevice(database),
+    recordDevice: (registered) => recordDevice(database, registered),
   };
 }

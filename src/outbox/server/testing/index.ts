@@ -3,6 +3,7 @@
  * storage with your test runner's functions. Re-exports only.
  */
 
+export { type MakeFeedStorage, runFeedContract } from './feed-contract';
 export { type MakeOutboxStorage, runOutboxContract } from './outbox-contract';
 export {
   type ContractAssertion,

@@ -10,6 +10,7 @@ import { type WorkerReply, WorkerReplySchema, type WorkerRequest } from '../devi
 export interface WorkerHandle {
   /** Resolves once a worker is active for this page (never, where service workers are unavailable). */
   readonly registration: Promise<ServiceWorkerRegistration>;
+  /** True while a new version waits behind the worker controlling the page; a first install is not one. */
   readonly update$: Observable<boolean>;
   /** Lets the waiting worker take over; the page reloads once it controls it. */
   applyUpdate(): void;
@@ -33,9 +34,11 @@ export function workerScriptUrl(dev: boolean): { url: string; type: WorkerType }
   return dev ? { url: '/dev-sw.js?dev-sw', type: 'module' } : { url: '/sw.js', type: 'classic' };
 }
 
+/** How `registerWorker` finds the worker script; every field has a default that suits a production build. */
 export interface RegisterWorkerOptions {
   /** The worker script's URL; `/sw.js` (a classic script) by default, Vite's module in dev. */
   readonly url?: string;
+  /** `classic` or `module`; must match how the script at `url` was built, or the registration fails. */
   readonly type?: WorkerType;
   /** Served by `vite` in dev (vite-plugin-pwa's URL for the TypeScript worker). */
   readonly dev?: boolean;

@@ -24,6 +24,7 @@ export type PersistenceState =
 /** Whose rules apply, for the words that tell a person what to do: each engine grants persistence its own way. */
 export type BrowserEngine = 'chromium' | 'firefox' | 'webkit' | 'other';
 
+/** One reading of the browser's answer, with the engine whose rules the words for `state` must follow. */
 export interface StoragePersistence {
   readonly state: PersistenceState;
   readonly engine: BrowserEngine;
@@ -34,7 +35,9 @@ export interface PersistencePort {
   readonly engine: BrowserEngine;
   /** `navigator.storage`'s `persisted` and `persist`; null where the browser has no persistence to ask for. */
   readonly storage: {
+    /** Whether the browser already promised to keep the data; a rejection reads as "unsupported". */
     persisted(): Promise<boolean>;
+    /** Asks for the promise; its answer and its rejection are ignored: `persisted()` afterwards decides. */
     persist(): Promise<boolean>;
   } | null;
   /** The 'persistent-storage' permission's state; null where the browser cannot say (WebKit throws). */
@@ -45,11 +48,14 @@ export interface PersistencePort {
   onInstalled(listener: () => void): void;
   /** Whether this device asked before, across visits: the first saved entry asks once, not at every visit. */
   readonly memory: {
+    /** Whether this device asked before; false where storage is blocked (the cost is one more question). */
     asked(): boolean;
+    /** Records that it asked, before the answer comes; must not throw (blocked storage is no error here). */
     rememberAsked(): void;
   };
 }
 
+/** The two moments the app asks at; each waits its turn, so asking never overtakes the first reading. */
 export interface PersistenceWatch {
   /** Asks the browser now (the person's button): Firefox may show them a question first. */
   request(): Promise<void>;

@@ -9,6 +9,7 @@ export interface Peer {
   readonly remoteAddress: string | null;
 }
 
+/** How to read a request's origin and client address; `directConnection` or `behindProxies(hops)`. */
 export interface Connection {
   /** The client's address, as far as it can be known: what per-address rate limits count. */
   clientAddress(request: Request, peer: Peer | undefined): string;

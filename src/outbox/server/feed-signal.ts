@@ -24,12 +24,18 @@ export interface FeedSignal {
   close(): void;
 }
 
+/** One live channel's ears; the signal calls both synchronously, from its poll or its `close()`. */
 export interface FeedListener {
+  /**
+   * The head moved: `change.owners` says whose streams, so a channel pokes only a device that may see them.
+   * Must not throw: a throw goes to `onError`, and the listeners after it miss this change.
+   */
   changed(change: FeedChanges): void;
   /** The signal closed: end the channel. */
   closed(): void;
 }
 
+/** What `createFeedSignal` polls and how often; `feed` is the storage the sync handler serves. */
 export interface FeedSignalOptions {
   readonly feed: FeedStorage;
   /** How often the head is read while anyone listens; default 1 s. */
@@ -45,6 +51,10 @@ const samePlace = (a: PullCursor, b: PullCursor): boolean =>
     ? b.kind === 'seq' && a.serverSeq === b.serverSeq
     : b.kind === 'commit' && a.transactionId === b.transactionId && a.position === b.position;
 
+/**
+ * One signal per server instance, shared by every live channel; it reads nothing until someone subscribes
+ * and never rejects (a failed poll goes to `onError`). Call `close()` at shutdown, or its timer holds on.
+ */
 export function createFeedSignal(options: FeedSignalOptions): FeedSignal {
   const pollMs = options.pollMs ?? 1_000;
   const lookAhead = options.lookAhead ?? 1_000;

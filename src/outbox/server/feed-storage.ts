@@ -46,6 +46,7 @@ export interface FeedRequest extends FeedScope {
   readonly limit: number;
 }
 
+/** One page of the feed; a reader keeps asking from `cursor` while `hasMore`. */
 export interface FeedRead {
   readonly entries: readonly FeedEntry[];
   /** After the last entry returned, or `since` itself on an empty page. */
@@ -67,7 +68,9 @@ export interface HistoryRequest extends FeedScope {
   readonly maxEvents: number;
 }
 
+/** One page of a device's history; the feed then goes on from `head`, so nothing is read twice or missed. */
 export interface HistoryRead {
+  /** The place every page of this history is read at: the caller passes it back with `before`. */
   readonly head: PullCursor;
   /** Each stream's events at or before `head` in commit order, the streams newest-created first. */
   readonly entries: readonly FeedEntry[];
@@ -79,6 +82,7 @@ export interface HistoryRead {
   readonly authors: ReadonlyMap<string, Author>;
 }
 
+/** What the live channel's poll learns: how far the feed reaches and whose streams moved. */
 export interface FeedChanges {
   /** The place of the last event looked at (`since` when nothing is new; the start on an empty store). */
   readonly head: PullCursor;
@@ -86,6 +90,7 @@ export interface FeedChanges {
   readonly owners: ReadonlySet<string | null>;
 }
 
+/** `POST {base}/device`: the name a clientId goes by, and the clientId this browser's cookie held before. */
 export interface DeviceRegistration {
   readonly clientId: string;
   readonly name: string;
@@ -96,8 +101,11 @@ export interface DeviceRegistration {
   readonly now: number;
 }
 
+/** The clientId a browser used before its database vanished, so the app can say what was lost. */
 export interface PreviousDevice {
   readonly clientId: string;
+  /** The name that device last registered; null if it never did. */
   readonly device: string | null;
+  /** Who owned what it pushed; null under AUTH=none. */
   readonly user: string | null;
 }

@@ -25,10 +25,12 @@ const JSON_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/** `body` as JSON with `no-store`, so no cache replays it; `headers` are added over the defaults. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
 }
 
+/** The protocol's error body: `code` is what a client matches on, `message` is for a person; any status. */
 export function errorResponse(
   status: number,
   code: ErrorCode,

@@ -19,11 +19,15 @@ import { handlePush } from './push';
 import { firstMessage, isJsonContentType, isRecord, readJsonBody } from './request-body';
 import { type ServerStorage, StorageConflictError, StorageUnavailableError } from './storage';
 
+/** What `createSyncHandler` serves; four are required, the rest default to a lone server open to anyone. */
 export interface SyncServerOptions {
   /** The stream types this server serves, the same list the app is composed of. */
   streamTypes: StreamTypes<AnyServerStreamType>;
+  /** Where pushes are stored and pulls read; out of reach it answers 503, any other failure of it 500. */
   storage: ServerStorage;
+  /** The time the server's decisions see and carry, and devices register at; injected so a test fixes it. */
   clock: Clock;
+  /** Makes the ids of the events the server decides itself (a stream type's server policy). */
   ids: IdGenerator;
   /** Where the protocol lives; default '/api/sync'. */
   basePath?: string;
@@ -60,6 +64,7 @@ export interface SyncServerOptions {
   moreStats?: () => Promise<Readonly<Record<string, unknown>>>;
 }
 
+/** Answers every request, never rejects: a path outside `basePath` is a 404, so it can sit behind routes. */
 export type SyncHandler = (request: Request) => Promise<Response>;
 
 type Route = 'push' | 'pull' | 'health' | 'stats' | FeedRoute;

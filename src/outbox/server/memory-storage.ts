@@ -46,8 +46,10 @@ export const MemorySnapshotSchema = v.object({
     [],
   ),
 });
+/** What `snapshot()` returns and `initial` takes: a deep copy, safe to keep, send or store as JSON. */
 export type MemorySnapshot = v.InferOutput<typeof MemorySnapshotSchema>;
 
+/** Any use of the in-memory storage (or its feed) after `close()`: it rejects, and nothing is written. */
 export class StorageClosedError extends Error {
   readonly code = 'storage_closed' as const;
   constructor() {
@@ -56,6 +58,7 @@ export class StorageClosedError extends Error {
   }
 }
 
+/** Every field optional: an empty store on the system clock that tells nobody of its commits. */
 export interface MemoryStorageOptions {
   /** State to start from; checked against `MemorySnapshotSchema` (it may come from an old IndexedDB). */
   readonly initial?: MemorySnapshot;
@@ -65,7 +68,9 @@ export interface MemoryStorageOptions {
   readonly clock?: Clock;
 }
 
+/** A `ServerStorage` that can also hand out its state, with its feed and server outbox on the same memory. */
 export type MemoryStorage = ServerStorage & {
+  /** The committed state as a copy; call it between transactions (in `onCommit`, or once one settled). */
   snapshot(): MemorySnapshot;
   /** The feed extension on the same memory (docs/protocol.md, "The feed"). */
   readonly feed: FeedStorage;

@@ -18,6 +18,7 @@ export type PullCursor =
       readonly position: number;
     };
 
+/** Before the first event, in every storage: what a pull without `since` reads from. */
 export const START_CURSOR: PullCursor = { kind: 'seq', serverSeq: 0 };
 
 const SEQ = /^\d{1,15}$/;
@@ -36,6 +37,7 @@ export function parsePullCursor(text: string): PullCursor | null {
   return { kind: 'commit', transactionId: BigInt(transactionId).toString(), position: Number(position) };
 }
 
+/** The cursor as it goes on the wire; `parsePullCursor` reads it back to an equal cursor. */
 export function formatPullCursor(cursor: PullCursor): string {
   return cursor.kind === 'seq' ? String(cursor.serverSeq) : `t${cursor.transactionId}.${cursor.position}`;
 }

@@ -22,10 +22,13 @@ export interface ServerStorage {
   read<T>(work: (reader: ServerStorageReader) => Promise<T>): Promise<T>;
   /** Resolves when the storage can serve requests now; rejects (`StorageUnavailableError`) when it cannot. */
   check(): Promise<void>;
+  /** Releases the storage; every later call rejects. Stop the handlers using it first. */
   close(): Promise<void>;
 }
 
+/** `GET {base}/stats`: counts over the whole server, for dashboards and tests; no client relies on them. */
 export interface ServerStats {
+  /** Client events stored (each once, however often it was pushed). */
   readonly eventsStored: number;
   readonly streams: number;
   readonly serverEvents: number;
@@ -46,8 +49,10 @@ export interface StoredStream {
   readonly owner: string | undefined;
 }
 
+/** What `streams` answers for a stream never stored; one shared object, so nobody may change it. */
 export const EMPTY_STREAM: StoredStream = { events: [], owner: undefined };
 
+/** One page of `pull`: from `since`, for the streams `clientId` pushed to (and `owner` owns, if given). */
 export interface PullRequest {
   readonly clientId: string;
   readonly since: PullCursor;
@@ -57,6 +62,7 @@ export interface PullRequest {
   readonly owner?: string;
 }
 
+/** One page of server events; a client pulls again from `cursor` while `hasMore`. */
 export interface PulledPage {
   /** Server events of the streams the client is linked to, after `since`, in the order pulls read them. */
   readonly events: readonly WireServerEvent[];
@@ -72,14 +78,17 @@ export interface BatchContextRequest {
   readonly clientId: string;
 }
 
+/** What `batchContext` read, all at one moment: the facts a push decides on. */
 export interface BatchContext {
   /** The stored client events among the eventIds, by eventId. */
   readonly clientEvents: ReadonlyMap<string, WireClientEvent>;
   /** Each of the streamIds as stored. */
   readonly streams: ReadonlyMap<string, StoredStream>;
+  /** Who owns the pushing clientId; undefined while nobody does. */
   readonly clientOwner: string | undefined;
 }
 
+/** The reads of one consistent view, inside `read` or a transaction; valid only until `work` settles. */
 export interface ServerStorageReader {
   /**
    * What `clientEvents`, `streams` and `clientOwner` answer, all read at one moment. A push decides on this:
@@ -99,6 +108,7 @@ export interface ServerStorageReader {
    * that a later reader could still see appear before it: every event it skips over is already readable.
    */
   pull(request: PullRequest): Promise<PulledPage>;
+  /** The figures of `GET {base}/stats` now, over every owner (stats are not scoped to a user). */
   stats(): Promise<ServerStats>;
 }
 
@@ -139,6 +149,7 @@ export interface StorageWrite {
   readonly duplicatesAnswered?: number;
 }
 
+/** The reads plus the two writes of one push; valid only until the transaction's `work` settles. */
 export interface ServerStorageTx extends ServerStorageReader {
   /**
    * `count` serverSeq numbers for the server events this transaction will write, ascending, never handed
@@ -151,6 +162,7 @@ export interface ServerStorageTx extends ServerStorageReader {
   write(changes: StorageWrite): Promise<void>;
 }
 
+/** The rule a refused write broke: eventId stored, version taken or skipped, another's stream, deadlock. */
 export type ConflictConstraint =
   | 'eventId'
   | 'streamVersion'
@@ -158,6 +170,10 @@ export type ConflictConstraint =
   /** Two transactions waited on each other and the database gave up one (a deadlock): try again. */
   | 'contention';
 
+/**
+ * A write refused by the storage's own uniqueness rules; the transaction is rolled back whole. The handler
+ * reads and decides the batch again, and answers 503 if it keeps losing.
+ */
 export class StorageConflictError extends Error {
   constructor(
     readonly constraint: ConflictConstraint,

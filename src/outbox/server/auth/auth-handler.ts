@@ -6,12 +6,15 @@ import { firstMessage, isJsonContentType, readJsonBody } from '../request-body';
 import { serializeCookie } from './cookies';
 import type { UserAccess } from './user-access';
 
+/** What `createAuthHandler` serves over; only `access` is required, the defaults suit a lone server. */
 export interface AuthHandlerOptions {
+  /** The rules: who signs in, which session a cookie names. */
   readonly access: UserAccess;
   /** Where the routes live; default '/api/auth'. */
   readonly basePath?: string;
   /** Where the browser sends the cookie back: every API route, so sync requests carry it. Default '/api'. */
   readonly cookiePath?: string;
+  /** Reads the client's address (rate limits) and public origin (Secure cookie); direct by default. */
   readonly connection?: Connection;
   /** `https`: Secure when the request came over HTTPS (as the public origin says); `always`: every time. */
   readonly secureCookie?: 'https' | 'always';
@@ -19,6 +22,10 @@ export interface AuthHandlerOptions {
   readonly isForeignOrigin?: (request: Request) => boolean;
 }
 
+/**
+ * Answers every request, never rejects: a path outside its routes is a 404, a failure of the store a 500 with
+ * the error body. Pass `peer` from the socket, or every client shares the per-address limit as 'unknown'.
+ */
 export type AuthHandler = (request: Request, peer?: Peer) => Promise<Response>;
 
 type Route = 'login' | 'logout' | 'me';

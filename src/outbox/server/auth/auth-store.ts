@@ -14,6 +14,7 @@
 export interface AuthStore {
   /** Adds a user; `false` when the username is taken. */
   addUser(user: StoredUser): Promise<boolean>;
+  /** The user stored under exactly this name (no case folding: callers normalize); undefined if none. */
   findUser(username: string): Promise<StoredUser | undefined>;
   /** Every user, ascending by name, with how many live sessions and device tokens each has at `now`. */
   listUsers(now: number): Promise<readonly UserSummary[]>;
@@ -28,6 +29,7 @@ export interface AuthStore {
   findSession(idDigest: string, now: number): Promise<StoredSession | undefined>;
   /** Moves a live session's expiry; a session removed meanwhile stays removed. */
   extendSession(idDigest: string, expiresAt: number): Promise<void>;
+  /** Ends the session at once; an unknown or already removed digest is no error. */
   removeSession(idDigest: string): Promise<void>;
   /** Forgets sessions expired at `now`; housekeeping, never needed for correctness. */
   removeExpiredSessions(now: number): Promise<void>;
@@ -46,9 +48,11 @@ export interface AuthStore {
   /** Takes back one attempt counted in the current window (a sign-in that succeeded is not a failure). */
   forgive(key: string, now: number): Promise<void>;
 
+  /** Releases the store; every method called after it rejects. Closing twice is harmless. */
   close(): Promise<void>;
 }
 
+/** A user as the store keeps it: a normalized name and a password hash, never the password. */
 export interface StoredUser {
   readonly username: string;
   /** The KDF's self-describing hash (`AuthCrypto.hashPassword`). */
@@ -56,13 +60,17 @@ export interface StoredUser {
   readonly createdAt: number;
 }
 
+/** One line of `listUsers`: what an operator needs to see, no digest or hash. */
 export interface UserSummary {
   readonly username: string;
   readonly createdAt: number;
+  /** Sessions still live at the `now` the list was asked for. */
   readonly sessions: number;
+  /** Device tokens issued to the user; they do not expire, they go with the user. */
   readonly deviceTokens: number;
 }
 
+/** A session under the digest of its id; the id itself lives only in the browser's cookie. */
 export interface StoredSession {
   readonly idDigest: string;
   readonly username: string;
@@ -70,12 +78,14 @@ export interface StoredSession {
   readonly expiresAt: number;
 }
 
+/** A device token under its digest; the token itself is shown once, when it is issued. */
 export interface StoredDeviceToken {
   readonly tokenDigest: string;
   readonly username: string;
   readonly createdAt: number;
 }
 
+/** The attempts counted in the current window, this one included. */
 export interface RateCount {
   readonly count: number;
   /** When the current window ends. */

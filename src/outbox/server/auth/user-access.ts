@@ -19,22 +19,27 @@ export interface RateLimit {
   readonly windowMs: number;
 }
 
+/** The two failed-sign-in limits; an attempt is refused when either is over. */
 export interface LoginLimits {
   readonly perUsername: RateLimit;
   /** Looser: several people of one shop may sign in from one address (a NAT, a proxy). */
   readonly perAddress: RateLimit;
 }
 
+/** 5 failures a minute per username, 20 per address: the looser one lets a shop share an address. */
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perUsername: { max: 5, windowMs: 60_000 },
   perAddress: { max: 20, windowMs: 60_000 },
 };
 
+/** A session ends 30 days after its last use (sliding), not 30 days after sign-in. */
 export const DEFAULT_SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 
+/** The ports `createUserAccess` works over; the store is shared by every server instance. */
 export interface UserAccessOptions {
   readonly store: AuthStore;
   readonly crypto: AuthCrypto;
+  /** Every expiry and rate window reads it, so a test can move time. */
   readonly clock: Clock;
   /** How long a session lives after its last use; 30 days by default. */
   readonly sessionTtlMs?: number;
@@ -71,6 +76,10 @@ export function normalizeUsername(typed: string): string {
   return typed.trim().toLowerCase();
 }
 
+/**
+ * The sign-in rules over the given ports; also a `SyncAccess`, so a sync handler can take it as is. Starts
+ * hashing a dummy password at once, so call it when the server starts, not per request.
+ */
 export function createUserAccess(options: UserAccessOptions): UserAccess {
   const { store, crypto, clock } = options;
   const ttl = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;

@@ -14,6 +14,7 @@ export interface AdminFailure {
   readonly problem: 'bad_username' | 'bad_password' | 'user_exists' | 'unknown_user';
   readonly message: string;
 }
+/** Done (with what `T` adds), or refused with a problem code and a message for the operator; never thrown. */
 export type AdminResult<T extends object = object> = ({ readonly ok: true } & T) | AdminFailure;
 
 /**
@@ -22,15 +23,21 @@ export type AdminResult<T extends object = object> = ({ readonly ok: true } & T)
  */
 export type PasswordSource = () => Promise<string>;
 
+/** What an operator does to users; a store failure rejects, every other refusal is an `AdminResult`. */
 export interface UserAdmin {
+  /** Checks the name (lowercase a-z 0-9 . _ -) before asking for the password; `user_exists` if taken. */
   addUser(username: string, password: PasswordSource): Promise<AdminResult>;
+  /** Replaces the password, ending the user's sessions (not device tokens); asks only for a known user. */
   setPassword(username: string, password: PasswordSource): Promise<AdminResult>;
+  /** Removes the user with their sessions and device tokens; `unknown_user` if there is none. */
   removeUser(username: string): Promise<AdminResult>;
+  /** Every user by name, with their live sessions and device tokens counted now. */
   listUsers(): Promise<readonly UserSummary[]>;
   /** A new device token for the user: shown once, stored only as its digest. */
   issueDeviceToken(username: string): Promise<AdminResult<{ readonly token: string }>>;
 }
 
+/** The rules of `npm run user` over the ports; takes the same store the server signs people in with. */
 export function createUserAdmin(deps: {
   readonly store: AuthStore;
   readonly crypto: AuthCrypto;

@@ -17,6 +17,7 @@ export interface AnalyticsSummary {
 
 /** Reads the analytics service's counters, summed for one owner or (null) for everybody. */
 export interface AnalyticsReader {
+  /** Each cell summed over the owners asked for, in any order; owner '' reads the events that had none. */
   counterCells(owner: string | null): Promise<readonly CounterCell[]>;
 }
 

@@ -29,6 +29,7 @@ export interface ConsumerTx {
   admit(consumer: string, eventIds: readonly string[]): Promise<ReadonlySet<string>>;
   /** The consumer's folded state of each stream (JSON as saved); absent: the stream is new to it. */
   states(consumer: string, streamIds: readonly string[]): Promise<ReadonlyMap<string, unknown>>;
+  /** Replaces the consumer's state of each stream given (JSON-serializable); streams left out keep theirs. */
   saveStates(consumer: string, states: ReadonlyMap<string, unknown>): Promise<void>;
   /** The default notification transport: the `mail` table, one row per event. */
   insertMail(mail: readonly OutgoingMail[]): Promise<void>;
@@ -40,7 +41,13 @@ export interface ConsumerTx {
 
 /** A consumer service's database (PostgreSQL or SQLite, the server's own). */
 export interface ConsumerStore {
+  /**
+   * Runs `work` in one database transaction: commits when it resolves, rolls everything back and rejects when
+   * it (or the commit) fails. Keep `work` short: the transaction holds its locks while it runs.
+   */
   transaction<T>(work: (tx: ConsumerTx) => Promise<T>): Promise<T>;
+  /** Keeps a message for a person, outside any transaction; a sequence parked again keeps the first. */
   park(message: ParkedMessage): Promise<void>;
+  /** Releases the database; call it after the runtime using the store has stopped. */
   close(): Promise<void>;
 }

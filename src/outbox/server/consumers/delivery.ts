@@ -31,5 +31,6 @@ export interface Delivery {
 /** The messages of one durable consumer, as they arrive; ends when `stop()` is called. */
 export interface DeliverySource {
   readonly messages: AsyncIterable<Delivery>;
+  /** Ends `messages` and releases the subscription; what was not acknowledged is delivered again later. */
   stop(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { createStreamTypes, type StreamTypes } from '../../stream-types';
 /** The stream types the services know, with their reactions; one list, built once per service process. */
 export interface ReactionRegistry {
   readonly streamTypes: StreamTypes<AnyServerStreamType>;
+  /** The entry of the stream type of that name; undefined for a type this build does not know. */
   byName(name: string): AnyStreamReactions | undefined;
   readonly all: readonly AnyStreamReactions[];
 }

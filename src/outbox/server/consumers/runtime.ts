@@ -7,12 +7,17 @@ import type { Delivery, DeliverySource } from './delivery';
 import type { ReactionRegistry } from './reaction-registry';
 import type { ConsumerService } from './services';
 
+/** What `startConsumer` runs: one service, fed by one source, writing to one store. */
 export interface ConsumerRuntimeOptions<Effect> {
   readonly service: ConsumerService<Effect>;
+  /** The stream types whose events the service reads; a message of another type is retried, then parked. */
   readonly registry: ReactionRegistry;
+  /** The runtime owns it from now on: `stop()` stops it. */
   readonly source: DeliverySource;
   readonly store: ConsumerStore;
+  /** Stamps `parkedAt`. */
   readonly clock: Clock;
+  /** The retry back-off's jitter, in [0, 1); `Math.random` by default. */
   readonly random?: () => number;
   readonly log?: OutboxLog;
   /** Deliveries of a message that cannot be applied before it is parked; default 5. */
@@ -23,14 +28,18 @@ export interface ConsumerRuntimeOptions<Effect> {
   readonly batchSize?: number;
   /** Fault injection for tests only: inside the transaction after the effects, and after its commit. */
   readonly faults?: {
+    /** Throwing here rolls the batch back as a database failure would: every message is retried. */
     readonly insideTransaction?: (batch: readonly Delivery[]) => Promise<void> | void;
+    /** Runs before the batch is acknowledged: a crash here leaves committed effects unacknowledged. */
     readonly afterCommit?: (batch: readonly Delivery[]) => Promise<void> | void;
   };
 }
 
+/** A running consumer service; the counters are this process's, since it started. */
 export interface ConsumerRuntime {
   /** Events this runtime applied (their effect committed), duplicates left out. */
   applied(): number;
+  /** Messages this runtime parked and terminated at the broker (each kept by `ConsumerStore.park`). */
   parked(): number;
   /** Stops taking messages, finishes the batch in hand, and closes the source. */
   stop(): Promise<void>;

@@ -21,7 +21,12 @@ type AnyChange = ReactionChange<any, any, any>;
  */
 export interface ConsumerService<Effect> {
   readonly name: string;
+  /**
+   * The effects of one event, from its stream type's reactions; pure (no IO, no clock), as it runs inside the
+   * transaction and again on a retry. Throwing fails this one message: it is retried, then parked.
+   */
   react(reactions: AnyReactions, change: AnyChange, context: EffectContext): readonly Effect[];
+  /** Writes a batch's effects through `tx`, so they commit with the inbox; a rejection retries the batch. */
   apply(tx: ConsumerTx, effects: readonly Effect[]): Promise<void>;
 }
 
@@ -31,16 +36,21 @@ export interface ConsumerService<Effect> {
  * only be at most once (send after commit) or at least once (send before): docs/server-outbox.md.
  */
 export interface NotificationTransport {
+  /** Called inside the consumer's transaction with a non-empty batch; a rejection rolls the batch back. */
   deliver(tx: ConsumerTx, mail: readonly OutgoingMail[]): Promise<void>;
 }
 
+/** Each notification as a row of the `mail` table, in the same transaction: exactly once. */
 export const mailTableTransport: NotificationTransport = {
   deliver: (tx, mail) => tx.insertMail(mail),
 };
 
+/** The notification service's name: its durable consumer, its inbox rows and its parked messages. */
 export const NOTIFICATIONS = 'notifications';
+/** The analytics service's name: its durable consumer, its inbox rows and its parked messages. */
 export const ANALYTICS = 'analytics';
 
+/** Turns each event into the notifications its stream type's `notify` writes, handed to `transport`. */
 export function notificationService(
   transport: NotificationTransport = mailTableTransport,
 ): ConsumerService<OutgoingMail> {
@@ -54,11 +64,13 @@ export function notificationService(
   };
 }
 
+/** A counter increment kept under its stream's owner ('' when none), so a summary can be scoped. */
 export interface OwnedIncrement {
   readonly owner: string;
   readonly increment: CounterIncrement;
 }
 
+/** Adds each event's counter increments (its stream type's `analytics`), in the inbox's transaction. */
 export const analyticsService: ConsumerService<OwnedIncrement> = {
   name: ANALYTICS,
   react(reactions, change, context) {

@@ -8,6 +8,10 @@ export interface Backoff {
   readonly capMs: number;
 }
 
+/**
+ * The delay in ms for `attempt` (below 1 counts as 1): within [c / 2, c] where
+ * c = min(capMs, baseMs · 2^(attempt − 1)), as long as `random` returns [0, 1) as `Math.random` does.
+ */
 export function backoffDelay(backoff: Backoff, attempt: number, random: () => number): number {
   const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));

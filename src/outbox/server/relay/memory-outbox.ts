@@ -18,6 +18,7 @@ export interface MemoryOutbox {
   readonly relayStore: RelayStore & OutboxStatsReader;
 }
 
+/** An empty outbox; `clock` stamps each row's `createdAt` (what `oldestUnpublishedMs` measures from). */
 export function createMemoryOutbox(clock: Clock): MemoryOutbox {
   const rows: Array<OutboxRow & { publishedAt: number | null }> = [];
   let position = 0;

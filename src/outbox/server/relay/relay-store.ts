@@ -36,6 +36,7 @@ export interface OutboxStats {
 
 /** Reads the outbox's figures; a server that does not relay still answers them (the outbox fills). */
 export interface OutboxStatsReader {
+  /** The figures at `now` (ms); reads only, so any instance may ask, leader or not. */
   outboxStats(now: number): Promise<OutboxStats>;
 }
 

@@ -24,9 +24,11 @@ export type RelayState =
   | 'database-unreachable'
   | 'stopped';
 
+/** What `startRelay` publishes from and to; of several relays on one store, one leads, the rest wait. */
 export interface RelayOptions {
   readonly store: RelayStore;
   readonly publisher: Publisher;
+  /** Stamps `markPublished` and times the pruning. */
   readonly clock: Clock;
   /** In [0, 1): the jitter of the back-off. */
   readonly random?: () => number;
@@ -49,7 +51,9 @@ export interface RelayOptions {
   readonly afterAck?: (rows: readonly OutboxRow[]) => Promise<void>;
 }
 
+/** A running relay: its state and count for stats and tests, and the way to stop it. */
 export interface Relay {
+  /** What the relay is doing now; a relay never stops by itself, whatever fails (only `stop()` ends it). */
   state(): RelayState;
   /** Rows this relay has had acknowledged since it started (duplicates included). */
   published(): number;
@@ -57,6 +61,7 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
+/** One hour: published rows an operator may look at after an incident; unpublished rows always stay. */
 export const DEFAULT_RETENTION_MS = 3_600_000;
 
 /**

@@ -9,6 +9,7 @@ import type { ContractTestApi } from './storage-contract';
 export type MakeFeedStorage = () => Promise<{
   storage: ServerStorage;
   feed: FeedStorage;
+  /** Called after each test, passed or failed: close the storage and delete what it wrote. */
   cleanup(): Promise<void>;
 }>;
 

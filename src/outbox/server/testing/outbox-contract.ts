@@ -11,6 +11,7 @@ export type MakeOutboxStorage = () => Promise<{
   stats: OutboxStatsReader;
   /** The clock the storage stamps rows with: the test moves it. */
   setNow(now: number): void;
+  /** Called after each test, passed or failed: close the storage and delete what it wrote. */
   cleanup(): Promise<void>;
 }>;
 

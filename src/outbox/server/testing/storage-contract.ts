@@ -13,22 +13,38 @@ import {
 
 /** The assertions the suite makes, as Vitest's and Jest's `expect` provide them. */
 export interface ContractAssertion {
+  /** Fails the test unless the value is `expected` itself (`Object.is`). */
   toBe(expected: unknown): void;
+  /** Fails the test unless the value equals `expected` deeply (Maps and Sets by content). */
   toEqual(expected: unknown): void;
+  /** Fails the test unless the value has every property of `expected`, deeply; others may be there too. */
   toMatchObject(expected: object): void;
+  /** Fails the test unless the value is an instance of `expected` (a `StorageConflictError`, say). */
   toBeInstanceOf(expected: abstract new (...args: never[]) => unknown): void;
+  /** Fails the test unless the array or string holds `item` (`===` for an array). */
   toContain(item: unknown): void;
+  /** Fails the test unless the value is a number above `expected`. */
   toBeGreaterThan(expected: number): void;
+  /** Fails the test unless the value's `length` is `length`. */
   toHaveLength(length: number): void;
+  /** The same checks on what a promise resolves to; awaited by the suite, and fails if it rejects. */
   readonly resolves: {
+    /** As `toBe`, on the resolved value. */
     toBe(expected: unknown): Promise<unknown>;
+    /** As `toEqual`, on the resolved value. */
     toEqual(expected: unknown): Promise<unknown>;
+    /** As `toMatchObject`, on the resolved value. */
     toMatchObject(expected: object): Promise<unknown>;
   };
+  /** The same checks on what a promise rejects with; awaited by the suite, and fails if it resolves. */
   readonly rejects: {
+    /** As `toBe`, on the rejection's reason. */
     toBe(expected: unknown): Promise<unknown>;
+    /** As `toMatchObject`, on the rejection's reason (its `constraint`, say). */
     toMatchObject(expected: object): Promise<unknown>;
+    /** As `toBeInstanceOf`, on the rejection's reason. */
     toBeInstanceOf(expected: abstract new (...args: never[]) => unknown): Promise<unknown>;
+    /** Fails unless it rejects, with a message holding `expected` (a string) or matching it (a RegExp). */
     toThrow(expected?: string | RegExp): Promise<unknown>;
   };
 }
@@ -38,17 +54,27 @@ export interface ContractAssertion {
  * expect, it } from 'vitest'`) or Jest's globals. The core imports no test runner.
  */
 export interface ContractTestApi {
+  /** Groups the tests under `name`; `body` registers them synchronously. */
   describe(name: string, body: () => void): void;
+  /** One test: it fails when `body` rejects or an assertion fails in it. */
   it(name: string, body: () => Promise<void>): void;
+  /** Runs before each test of the group; the suite makes the fresh storage here. */
   beforeEach(body: () => Promise<void>): void;
+  /** Runs after each test, passed or failed; the suite calls your `cleanup` here. */
   afterEach(body: () => Promise<void>): void;
+  /** Starts an assertion on `actual`, as Vitest's and Jest's `expect`. */
   readonly expect: ((actual: unknown) => ContractAssertion) & {
+    /** A matcher for `toEqual`/`toMatchObject` that accepts any object holding `sample`'s properties. */
     objectContaining(sample: Record<string, unknown>): unknown;
   };
 }
 
 /** A fresh, empty storage for one test, and how to dispose of it. */
-export type MakeStorage = () => Promise<{ storage: ServerStorage; cleanup(): Promise<void> }>;
+export type MakeStorage = () => Promise<{
+  storage: ServerStorage;
+  /** Called after each test, passed or failed: close the storage and delete what it wrote. */
+  cleanup(): Promise<void>;
+}>;
 
 /**
  * What every `ServerStorage` must do, whatever it is built on: uniqueness of eventIds and stream versions

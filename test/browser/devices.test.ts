@@ -20,6 +20,8 @@ import {
 } from './support/devices';
 import { nav, orderRow, statusBar, takeOrder, type UiOrderPlan } from './support/ui';
 
+const ARTIFACTS = join(import.meta.dirname, 'artifacts');
+
 /**
  * Issue 22 in real Chromium: several devices of one person, each a browser on a persistent profile, signed
  * in as the same user to the reference server, on SQLite and on PostgreSQL. A's offline orders reach B live,
@@ -123,7 +125,7 @@ const journeys = [
   { storage: 'PostgreSQL', databaseUrl: () => postgres.createDatabase() },
 ] as const;
 
-describe.each(journeys)('several devices of one person, on $storage', ({ databaseUrl }) => {
+describe.each(journeys)('several devices of one person, on $storage', ({ storage, databaseUrl }) => {
   it('delivers one device’s orders to the other live, settles a race by deciding again, and brings a new device the history', async () => {
     const url = await databaseUrl();
     const server = await startUsersServer({
@@ -195,6 +197,7 @@ describe.each(journeys)('several devices of one person, on $storage', ({ databas
     );
     const timeline = (await a.page.getByRole('list', { name: 'Timeline' }).textContent()) ?? '';
     expect(timeline).toContain('On Counter tablet (alice)');
+    await a.page.screenshot({ path: join(ARTIFACTS, `devices-refused-${storage}.png`), fullPage: true });
     // A's line on the order B changed too still holds: decided again and delivered, on both devices.
     for (const page of [a.page, b.page]) {
       await openOrder(page, 'Dock Deli');
@@ -250,6 +253,7 @@ describe('another user, and a device whose database vanished', () => {
     await notice.waitFor({ timeout: SETTLE_MS });
     expect(await notice.textContent()).toContain('it was “Till”, signed in as alice');
     await orderRow(a.page, 'Pier Kiosk').waitFor({ timeout: SETTLE_MS });
+    await a.page.screenshot({ path: join(ARTIFACTS, 'devices-vanished.png') });
     await notice.getByRole('button', { name: 'Dismiss' }).click();
     await notice.waitFor({ state: 'hidden' });
 

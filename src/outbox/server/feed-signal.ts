@@ -28,7 +28,7 @@ export interface FeedSignal {
 export interface FeedListener {
   /**
    * The head moved: `change.owners` says whose streams, so a channel pokes only a device that may see them.
-   * Must not throw: a throw goes to `onError`, and the listeners after it miss this change.
+   * Should not throw: a throw goes to `onError`, and every other listener still hears the change.
    */
   changed(change: FeedChanges): void;
   /** The signal closed: end the channel. */
@@ -69,9 +69,18 @@ export function createFeedSignal(options: FeedSignalOptions): FeedSignal {
     if (listeners.size === 0) return;
     const known = head;
     const change = await options.feed.changesSince(known, lookAhead);
+    // Everybody left while the poll ran: the head stays forgotten, so a later listener starts from its own.
+    if (listeners.size === 0) return;
     head = change.head;
     if (known === null || samePlace(known, change.head)) return;
-    for (const listener of [...listeners]) listener.changed(change);
+    for (const listener of [...listeners]) {
+      // One channel's broken socket must not keep the poke from the others.
+      try {
+        listener.changed(change);
+      } catch (error) {
+        options.onError?.(error);
+      }
+    }
   };
 
   const run = (): void => {
@@ -108,12 +117,11 @@ export function createFeedSignal(options: FeedSignalOptions): FeedSignal {
       else schedule();
       return () => {
         listeners.delete(listener);
-        if (listeners.size === 0 && timer !== null) {
-          clearTimeout(timer);
-          timer = null;
-          // Forgotten while nobody listens: the first listener again starts from the head then.
-          head = null;
-        }
+        if (listeners.size > 0) return;
+        if (timer !== null) clearTimeout(timer);
+        timer = null;
+        // Forgotten while nobody listens: the first listener again starts from the head then.
+        head = null;
       };
     },
     nudge() {

@@ -28,7 +28,8 @@ const ARTIFACTS = join(import.meta.dirname, 'artifacts');
  * with nobody touching B; B cancels an order while A, offline, adds a line to it; A comes back and its line
  * is decided again and refused, with why and where, and both show the order cancelled; every event is stored
  * once and each device's read models equal a rebuild. A new device gets the history; a device whose database
- * vanished says so; another user sees none of it, unless the shop shares its streams.
+ * vanished says so, and says it is still signed in as the person whose session the browser kept; another user
+ * sees none of it, unless the shop shares its streams.
  * After each heal the devices are left alone: no "Sync now", no reload, no focus change.
  */
 
@@ -253,7 +254,23 @@ describe('another user, and a device whose database vanished', () => {
     await notice.waitFor({ timeout: SETTLE_MS });
     expect(await notice.textContent()).toContain('it was “Till”, signed in as alice');
     await orderRow(a.page, 'Pier Kiosk').waitFor({ timeout: SETTLE_MS });
+    // The browser kept alice's session, and every push goes under it: the device learns that from the server
+    // and says so, with nobody pressing "Sign in"; an order taken now is delivered as hers.
+    await expect
+      .poll(() => statusBar(a.page).textContent(), { timeout: SETTLE_MS })
+      .toContain('Signed in as alice');
     await a.page.screenshot({ path: join(ARTIFACTS, 'devices-vanished.png') });
+    await takeOrder(a.page, plan('Harbour Stall'));
+    await within(SETTLE_MS, 'the order taken after the vanish is delivered as alice’s', async () => {
+      const placed = (await server.feedAs('alice', PASSWORDS.alice)).filter(
+        (event) => event.type === 'OrderConfirmed',
+      );
+      return placed.length === 2;
+    });
+    await within(SETTLE_MS, 'the device has nothing left to send', async () =>
+      /Unsent 0(?!\d)/.test((await statusBar(a.page).textContent()) ?? ''),
+    );
+    expect(await server.feedAs('bob', PASSWORDS.bob)).toEqual([]);
     await notice.getByRole('button', { name: 'Dismiss' }).click();
     await notice.waitFor({ state: 'hidden' });
 

@@ -223,6 +223,28 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
         }),
     ),
   );
+  const resumeSync = () =>
+    void sync()
+      .then((driver) => driver.resume('sign-in'))
+      .catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
+  // Nobody is signed in on the device, yet the browser may hold a session every push goes under: its
+  // database vanished while its cookies stayed (the server named the user), or someone signed in here
+  // before. The device asks the server whom the session names, once per start (docs/sync.md, "Devices").
+  let first = true;
+  const asking = facts$.subscribe(({ account, vanished }) => {
+    const ask =
+      account.user === null &&
+      (vanished?.user != null || (first && Object.keys(account.clientIds).length > 0));
+    first = false;
+    if (account.user === null && !ask) return;
+    // Never during `subscribe`: the first facts come from a database read, after it returned.
+    asking.unsubscribe();
+    if (!ask) return;
+    void session()
+      .then((opened) => opened.resume())
+      .then((resumed) => resumed.ok && resumed.value && resumeSync())
+      .catch((error: unknown) => console.warn('[outpost] session unknown', error));
+  });
 
   return {
     db,
@@ -275,11 +297,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       const signedIn = await (await session()).signIn(username, password);
       // The sign-in pause ended in the same transaction: whoever runs the schedule sees it; this sends now,
       // past any backoff the entries ran up while they waited.
-      if (signedIn.ok) {
-        void sync()
-          .then((driver) => driver.resume('sign-in'))
-          .catch((error: unknown) => console.warn('[outpost] sync unavailable', error));
-      }
+      if (signedIn.ok) resumeSync();
       return signedIn;
     },
     async signOut() {

@@ -9,11 +9,13 @@ import {
   login,
   logout,
   type SignInFailure,
+  whoAmI,
 } from './auth-client';
 
 /**
  * Sign-in and sign-out as the page does them: the server's session, then the device's account, with no
- * flush running in between. Loaded when the sign-in form opens, never on the first screen.
+ * flush running in between. Loaded when the sign-in form opens, or when a device with nobody signed in
+ * looks for a session the browser kept; never on the first screen.
  */
 export interface SessionDeps {
   /** The storage port's account part: who the device sends as (`accountStorage(database)`). */
@@ -34,6 +36,12 @@ export interface Session {
   signIn(username: string, password: string): Promise<Result<SignedIn, SignInFailure>>;
   /** Ends the session on the server, then on the device; the device's entries stay as they are. */
   signOut(): Promise<Result<void, SignInFailure>>;
+  /**
+   * Asks the server whom the browser's session names (`GET /me`) and, while nobody is signed in on the
+   * device, makes the device send as them, as a sign-in does. Resolves null when the device already had
+   * someone signed in; a failure (no session: `invalid_credentials`) changes nothing.
+   */
+  resume(): Promise<Result<SignedIn | null, SignInFailure>>;
 }
 
 export function createSession(deps: SessionDeps): Session {
@@ -57,6 +65,13 @@ export function createSession(deps: SessionDeps): Session {
         const user = await login(auth, username, password);
         if (!user.ok) return user;
         return ok(await storage.signIn({ user: user.value, deviceClientId: deps.clientId, newId: deps.ids }));
+      });
+    },
+    async resume() {
+      return exclusively(async () => {
+        const user = await whoAmI(auth);
+        if (!user.ok) return user;
+        return ok(await storage.resume({ user: user.value, deviceClientId: deps.clientId, newId: deps.ids }));
       });
     },
     async signOut() {

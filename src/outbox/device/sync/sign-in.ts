@@ -148,6 +148,16 @@ export async function signInWithin(records: OutboxRecords, request: SignInReques
 }
 
 /**
+ * The browser holds a session for `user` while the device has nobody signed in (its database vanished and
+ * its cookies stayed): every push already goes under that session, so `user` signs in, exactly as
+ * `signInWithin`. Null, and nothing written, when someone signed in meanwhile.
+ */
+export async function resumeWithin(records: OutboxRecords, request: SignInRequest): Promise<SignedIn | null> {
+  const account = await readAccountWithin(records);
+  return account.user === null ? signInWithin(records, request) : null;
+}
+
+/**
  * Signed out: nobody is signed in on the device. Nothing is parked or deleted: the rows stay as they are
  * (a later push without a session meets the server's 401, and the status asks for a sign-in); what is
  * written from now on belongs to the next person who signs in.
@@ -164,6 +174,8 @@ export interface AccountStorage {
    * else wait (parked), theirs go, and the sign-in pause ends (device/sync/account.ts). One transaction.
    */
   signIn(request: SignInRequest): Promise<SignedIn>;
+  /** As `signIn`, only while nobody is signed in on the device (null otherwise); one transaction. */
+  resume(request: SignInRequest): Promise<SignedIn | null>;
   /** Nobody is signed in any more; no row changes. */
   signOut(): Promise<void>;
 }
@@ -172,6 +184,7 @@ export interface AccountStorage {
 export function accountStorage(database: OutboxDatabase): AccountStorage {
   return {
     signIn: (request) => database.transact('rw', SIGN_IN_TABLES, (records) => signInWithin(records, request)),
+    resume: (request) => database.transact('rw', SIGN_IN_TABLES, (records) => resumeWithin(records, request)),
     signOut: () => database.transact('rw', ['meta'], signOutWithin),
   };
 }

@@ -186,13 +186,26 @@ function SheetCard({
   );
 }
 
-/** A recount replaces the line's figure (RecordQuantity), it never adds to it. */
+/**
+ * A recount replaces the line's figure (RecordQuantity), it never adds to it. Until the person types in it,
+ * the box follows the line, which scans on the entry form keep changing.
+ */
 function RecountForm({ countId, line }: { readonly countId: string; readonly line: CountLine }) {
   const { submit, busy, feedback } = useCommandSubmit(['quantity']);
-  const [quantity, setQuantity] = useState(String(line.quantity));
+  const [edit, setEdit] = useState({ text: String(line.quantity), of: line.quantity });
+  // Not being edited (the box shows what was saved): take the line's quantity as it is now.
+  const quantity = edit.text === String(edit.of) ? String(line.quantity) : edit.text;
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    void submit({ type: 'RecordQuantity', countId, sku: line.sku, quantity: numberOrUndefined(quantity) });
+    const typed = numberOrUndefined(quantity);
+    void submit(
+      { type: 'RecordQuantity', countId, sku: line.sku, quantity: typed },
+      // Saved: the box follows the line again (unless the person typed on meanwhile).
+      {
+        onDone: () =>
+          setEdit((now) => (now.text === quantity ? { text: String(typed), of: Number(typed) } : now)),
+      },
+    );
   };
   const name = findProduct(line.sku)?.name ?? line.sku;
   return (
@@ -201,7 +214,7 @@ function RecountForm({ countId, line }: { readonly countId: string; readonly lin
         label={`Counted ${name}`}
         error={feedback.fields.quantity ?? feedback.message ?? undefined}
         value={quantity}
-        onChange={setQuantity}
+        onChange={(text) => setEdit({ text, of: line.quantity })}
         min={0}
         max={MAX_COUNTED_QUANTITY}
       />

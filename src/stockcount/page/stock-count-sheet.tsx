@@ -137,7 +137,7 @@ function SheetCard({
         <p className="muted">Nothing counted yet.</p>
       ) : (
         <div className="table-scroll">
-          <table className="table">
+          <table className="table table--lines">
             <thead>
               <tr>
                 <th scope="col">Product</th>

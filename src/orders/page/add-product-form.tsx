@@ -5,29 +5,11 @@ import { resolveProduct } from '../../catalog/search';
 import { FormAlert } from '../../ui/components/field';
 import { NumberField, numberOrUndefined } from '../../ui/components/number-field';
 import { ProductSearch } from '../../ui/components/product-search';
+import { unresolvedProductText } from '../../ui/components/product-search-text';
 import { useCommandSubmit } from '../../ui/hooks';
 import { MAX_QUANTITY, QuantitySchema } from '../domain/fields';
 
 const NO_LINE = { query: '', quantity: '1' };
-
-/** Why the typed text names no one product, said next to the box; the text stays for the person to fix. */
-function unresolvedText(text: string): string {
-  const resolution = resolveProduct(text);
-  switch (resolution.kind) {
-    case 'empty':
-      return 'Type a product name or code';
-    case 'none':
-      return `No product matches “${text.trim()}”: check the code, or search by name`;
-    case 'several':
-      return `${resolution.count} products match “${text.trim()}”: choose one from the list`;
-    case 'found':
-      return '';
-    default: {
-      const unknown: never = resolution;
-      return unknown;
-    }
-  }
-}
 
 /**
  * Adds products to a draft from the keyboard or a scanner: Enter in the search adds the highlighted (or
@@ -71,7 +53,7 @@ export function AddProductForm({
     const resolution = resolveProduct(text);
     const product = highlighted ?? (resolution.kind === 'found' ? resolution.product : null);
     if (!product) {
-      setFeedback({ fields: { sku: unresolvedText(text) }, message: null });
+      setFeedback({ fields: { sku: unresolvedProductText(text) }, message: null });
       return;
     }
     const quantity = checkedQuantity(draft.quantity);
@@ -99,7 +81,7 @@ export function AddProductForm({
     }
     const resolution = resolveProduct(draft.query);
     if (resolution.kind !== 'found') {
-      setFeedback({ fields: { sku: unresolvedText(draft.query) }, message: null });
+      setFeedback({ fields: { sku: unresolvedProductText(draft.query) }, message: null });
       return;
     }
     const quantity = checkedQuantity(draft.quantity);

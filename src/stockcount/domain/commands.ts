@@ -16,6 +16,19 @@ export const RecordQuantitySchema = v.strictObject({
   quantity: CountedQuantitySchema,
 });
 
+/**
+ * Adds `quantity` units to the sku's line (a new line starts at it): what a person counting shelf by shelf
+ * does, one scan per unit or a typed figure per shelf. Never satisfied by its content, so a repeat is told
+ * by its commandId (the pipeline answers a repeated id with its first result); decided again on another
+ * device's figure, it adds to that figure, where a replacing figure computed on this screen would erase it.
+ */
+export const AddCountedSchema = v.strictObject({
+  type: v.literal('AddCounted'),
+  countId: UuidSchema,
+  sku: SkuSchema,
+  quantity: CountedQuantitySchema,
+});
+
 export const RemoveLineSchema = v.strictObject({
   type: v.literal('RemoveLine'),
   countId: UuidSchema,
@@ -32,13 +45,21 @@ export const AbandonCountSchema = v.strictObject({
 
 export const CommandSchema = v.variant(
   'type',
-  [StartCountSchema, RecordQuantitySchema, RemoveLineSchema, SubmitCountSchema, AbandonCountSchema],
+  [
+    StartCountSchema,
+    RecordQuantitySchema,
+    AddCountedSchema,
+    RemoveLineSchema,
+    SubmitCountSchema,
+    AbandonCountSchema,
+  ],
   (issue) =>
     `Unknown command type ${JSON.stringify(issue.received === 'undefined' ? undefined : issue.input)}`,
 );
 
 export type StartCount = v.InferOutput<typeof StartCountSchema>;
 export type RecordQuantity = v.InferOutput<typeof RecordQuantitySchema>;
+export type AddCounted = v.InferOutput<typeof AddCountedSchema>;
 export type RemoveLine = v.InferOutput<typeof RemoveLineSchema>;
 export type SubmitCount = v.InferOutput<typeof SubmitCountSchema>;
 export type AbandonCount = v.InferOutput<typeof AbandonCountSchema>;

@@ -11,7 +11,9 @@ export type StockCountErrorCode =
   /** Submitting a count with no line would tell the server nothing. */
   | 'count_empty'
   /** A new sku would pass the most lines a count holds. */
-  | 'too_many_lines';
+  | 'too_many_lines'
+  /** Adding to a line would pass the most one line holds. */
+  | 'line_too_large';
 
 export class StockCountDomainError extends DomainError<StockCountErrorCode> {
   constructor(code: StockCountErrorCode, message: string, field?: string) {

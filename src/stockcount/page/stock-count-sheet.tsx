@@ -1,14 +1,18 @@
-import { type FormEvent, useMemo, useState } from 'react';
-import { findProduct } from '../../catalog/products';
+import { type FormEvent, useMemo, useRef, useState } from 'react';
+import * as v from 'valibot';
+import { type CatalogProduct, findProduct } from '../../catalog/products';
+import { resolveProduct } from '../../catalog/search';
 import { StatusBadge } from '../../ui/components/badges';
-import { CatalogSelect } from '../../ui/components/catalog-select';
 import { FormAlert } from '../../ui/components/field';
 import { NumberField, numberOrUndefined } from '../../ui/components/number-field';
+import { ProductSearch } from '../../ui/components/product-search';
+import { unresolvedProductText } from '../../ui/components/product-search-text';
 import { ReasonDialog } from '../../ui/components/reason-dialog';
 import { StreamNotFound, StreamScreen } from '../../ui/components/stream-screen';
 import { formatDateTime } from '../../ui/format';
 import { useCommandSubmit, useObservable } from '../../ui/hooks';
 import { useOutpost, useOutpostIds } from '../../ui/outpost-context';
+import { type AddCounted, AddCountedSchema } from '../domain/commands';
 import type { CountLine } from '../domain/events';
 import { MAX_COUNTED_QUANTITY } from '../domain/fields';
 import type { StockCountSummary } from '../read-models';
@@ -133,7 +137,7 @@ function SheetCard({
         <p className="muted">Nothing counted yet.</p>
       ) : (
         <div className="table-scroll">
-          <table className="table">
+          <table className="table table--lines">
             <thead>
               <tr>
                 <th scope="col">Product</th>
@@ -182,13 +186,26 @@ function SheetCard({
   );
 }
 
-/** A recount replaces the line's figure (RecordQuantity), it never adds to it. */
+/**
+ * A recount replaces the line's figure (RecordQuantity), it never adds to it. Until the person types in it,
+ * the box follows the line, which scans on the entry form keep changing.
+ */
 function RecountForm({ countId, line }: { readonly countId: string; readonly line: CountLine }) {
   const { submit, busy, feedback } = useCommandSubmit(['quantity']);
-  const [quantity, setQuantity] = useState(String(line.quantity));
+  const [edit, setEdit] = useState({ text: String(line.quantity), of: line.quantity });
+  // Not being edited (the box shows what was saved): take the line's quantity as it is now.
+  const quantity = edit.text === String(edit.of) ? String(line.quantity) : edit.text;
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    void submit({ type: 'RecordQuantity', countId, sku: line.sku, quantity: numberOrUndefined(quantity) });
+    const typed = numberOrUndefined(quantity);
+    void submit(
+      { type: 'RecordQuantity', countId, sku: line.sku, quantity: typed },
+      // Saved: the box follows the line again (unless the person typed on meanwhile).
+      {
+        onDone: () =>
+          setEdit((now) => (now.text === quantity ? { text: String(typed), of: Number(typed) } : now)),
+      },
+    );
   };
   const name = findProduct(line.sku)?.name ?? line.sku;
   return (
@@ -197,7 +214,7 @@ function RecountForm({ countId, line }: { readonly countId: string; readonly lin
         label={`Counted ${name}`}
         error={feedback.fields.quantity ?? feedback.message ?? undefined}
         value={quantity}
-        onChange={setQuantity}
+        onChange={(text) => setEdit({ text, of: line.quantity })}
         min={0}
         max={MAX_COUNTED_QUANTITY}
       />
@@ -221,40 +238,108 @@ function RemoveLineButton({ countId, line }: { readonly countId: string; readonl
   );
 }
 
-const NO_LINE = { sku: '', quantity: '' };
+/** One unit per scan unless the person types how many they just counted. */
+const NO_LINE = { query: '', quantity: '1' };
 
-/** The count's entry: a product from the catalog and how many are on the shelf (zero is a count too). */
+/**
+ * The count's entry, from the keyboard or a scanner: the product from the search (by name or code) and how
+ * many were just counted, added to its line (`AddCounted`). A person counting shelf by shelf scans each unit,
+ * or types the figure of one shelf and scans once; the same product found on the next shelf adds to its line.
+ * Correcting a line's total is the line's own box in the sheet (`RecordQuantity`, which replaces).
+ *
+ * Enter in the search records the highlighted (or exactly typed) product; "Record", or Enter in the quantity,
+ * records what the search names. Either way the form empties at once with the focus in the search, and every
+ * record is queued behind the ones before it (`useCommandSubmit`), so none is dropped while another is being
+ * written. A refused input (no such product, a quantity out of range) writes nothing and says why next to its
+ * field.
+ */
 function RecordForm({ countId }: { readonly countId: string }) {
   const { submit, busy, feedback, setFeedback } = useCommandSubmit(['sku', 'quantity']);
-  // One value for the line being entered, so a recorded line can be told from the next one by identity.
   const [draft, setDraft] = useState(NO_LINE);
-  const onSubmit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!findProduct(draft.sku)) {
-      setFeedback({ fields: { sku: 'Choose a product from the catalog' }, message: null });
+  const searchRef = useRef<HTMLInputElement>(null);
+
+  /** The quantity as the command will carry it, or why not: checked here so the typed product stays. */
+  const checkedQuantity = (text: string): number | null => {
+    const checked = v.safeParse(AddCountedSchema.entries.quantity, numberOrUndefined(text));
+    if (checked.success) return checked.output;
+    setFeedback({ fields: { quantity: checked.issues[0].message }, message: null });
+    return null;
+  };
+
+  const commandFor = (product: CatalogProduct, quantity: number): AddCounted => ({
+    type: 'AddCounted',
+    countId,
+    sku: product.sku,
+    quantity,
+  });
+
+  /** Enter in the search: a scanner's path. Each Enter counts on its own, the same code twice as two. */
+  const recordFromSearch = (text: string, highlighted: CatalogProduct | null) => {
+    const resolution = resolveProduct(text);
+    const product = highlighted ?? (resolution.kind === 'found' ? resolution.product : null);
+    if (!product) {
+      setFeedback({ fields: { sku: unresolvedProductText(text) }, message: null });
       return;
     }
-    const submitted = draft;
-    void submit(
-      { type: 'RecordQuantity', countId, sku: draft.sku, quantity: numberOrUndefined(draft.quantity) },
-      // Cleared only while it still shows this line: the person may be entering the next one already.
-      { onDone: () => setDraft((current) => (current === submitted ? NO_LINE : current)) },
-    );
+    const quantity = checkedQuantity(draft.quantity);
+    if (quantity === null) return;
+    setDraft(NO_LINE);
+    void submit(commandFor(product, quantity), { distinct: true });
   };
+
+  /** The line the button last sent, while it is being written: a second click on an emptied form repeats it. */
+  const inFlight = useRef<AddCounted | null>(null);
+
+  /**
+   * The button, or Enter in the quantity. A click that finds the form empty while the last line is still
+   * being written is the second click of a double click: answered as a repeat of that line, so the units
+   * are added once.
+   */
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    searchRef.current?.focus();
+    const repeated = inFlight.current;
+    if (draft.query.trim() === '' && repeated) {
+      void submit(repeated);
+      return;
+    }
+    const resolution = resolveProduct(draft.query);
+    if (resolution.kind !== 'found') {
+      setFeedback({ fields: { sku: unresolvedProductText(draft.query) }, message: null });
+      return;
+    }
+    const quantity = checkedQuantity(draft.quantity);
+    if (quantity === null) return;
+    const command = commandFor(resolution.product, quantity);
+    inFlight.current = command;
+    setDraft(NO_LINE);
+    void submit(command).finally(() => {
+      if (inFlight.current === command) inFlight.current = null;
+    });
+  };
+
   return (
     <form
       className="card form form--row"
       onSubmit={onSubmit}
       noValidate
       aria-labelledby="record-heading"
+      aria-describedby="record-note"
       aria-busy={busy}
     >
       <h2 id="record-heading">Record a count</h2>
-      <CatalogSelect
+      <p className="form__note" id="record-note">
+        Each scan, or Enter, adds the Counted figure to the product&apos;s line; correct a line&apos;s total
+        in the sheet.
+      </p>
+      <ProductSearch
         label="Product"
+        value={draft.query}
+        onChange={(query) => setDraft((current) => ({ ...current, query }))}
+        onEnter={recordFromSearch}
         error={feedback.fields.sku}
-        value={draft.sku}
-        onChange={(sku) => setDraft((current) => ({ ...current, sku }))}
+        warnDiscontinued={false}
+        inputRef={searchRef}
       />
       <NumberField
         label="Counted"

@@ -4,7 +4,7 @@ import { searchCatalog } from '../../catalog/search';
 import { formatMoney } from '../format';
 
 /**
- * The product picker of an order: a WAI-ARIA combobox (an input with a listbox popup, list autocomplete).
+ * The product picker of an order or a stock count: a WAI-ARIA combobox (an input with a listbox popup, list autocomplete).
  * Typing filters the catalog by name or sku and highlights the best match; the arrows move the highlight;
  * Enter hands the typed text and the highlighted product to the form, which adds it; Escape closes the list,
  * or clears the text when it is closed; Tab, or a click on an option, puts the product's name in the box.
@@ -14,8 +14,8 @@ import { formatMoney } from '../format';
  */
 export interface ProductSearchProps {
   readonly label: string;
-  /** The order's currency, for the prices. */
-  readonly currency: string;
+  /** The order's currency, for the prices; without it the list shows none (a stock count is about units). */
+  readonly currency?: string | undefined;
   readonly value: string;
   readonly onChange: (text: string) => void;
   /** Enter in the box: the text as typed, and the product highlighted in an open list (null for none). */
@@ -23,6 +23,11 @@ export interface ProductSearchProps {
   readonly error?: string | undefined;
   /** What to know before adding (the server refuses discontinued products), said under the box. */
   readonly note?: string | undefined;
+  /**
+   * Whether a highlighted discontinued product is said to be refused by the server: an order's rule (the
+   * default). A stock count counts what is on the shelf, discontinued or not, and says nothing of it.
+   */
+  readonly warnDiscontinued?: boolean;
   readonly inputRef?: Ref<HTMLInputElement>;
 }
 
@@ -34,6 +39,7 @@ export function ProductSearch({
   onEnter,
   error,
   note,
+  warnDiscontinued = true,
   inputRef,
 }: ProductSearchProps) {
   const id = useId();
@@ -113,7 +119,7 @@ export function ProductSearch({
   };
 
   const warning =
-    shown && highlighted && isDiscontinued(highlighted.sku)
+    warnDiscontinued && shown && highlighted && isDiscontinued(highlighted.sku)
       ? `${highlighted.name} is discontinued: it can be added, but the server will refuse an order that holds it.`
       : note;
   const hintId = `${id}-note`;
@@ -171,7 +177,9 @@ export function ProductSearch({
                   <span className="combobox__meta">
                     <span className="sku">{product.sku}</span>
                     {isDiscontinued(product.sku) ? <span className="tag tag--warn">Discontinued</span> : null}
-                    <span className="combobox__price">{formatMoney(product.unitPrice, currency)}</span>
+                    {currency ? (
+                      <span className="combobox__price">{formatMoney(product.unitPrice, currency)}</span>
+                    ) : null}
                   </span>
                 </div>
               ))

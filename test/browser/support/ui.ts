@@ -67,7 +67,7 @@ export async function takeCount(page: Page, plan: UiCountPlan): Promise<void> {
   await page.getByRole('button', { name: 'Start count' }).click();
   await page.getByRole('heading', { level: 1, name: `Count of ${plan.location}` }).waitFor();
   for (const [index, [sku, quantity]] of plan.lines.entries()) {
-    await page.getByLabel('Product', { exact: true }).selectOption(sku);
+    await page.getByRole('combobox', { name: 'Product' }).fill(sku);
     await page.getByLabel('Counted', { exact: true }).fill(String(quantity));
     await page.getByRole('button', { name: 'Record', exact: true }).click();
     // The sheet shows the line once the command committed: one row per line, plus the header.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validate } from '../../../src/outbox';
 import {
   AbandonCountSchema,
+  AddCountedSchema,
   CommandSchema,
   parseCommand,
   RecordQuantitySchema,
@@ -81,6 +82,26 @@ describe('RecordQuantity', () => {
   });
 });
 
+describe('AddCounted', () => {
+  const add = (quantity: unknown) => ({ type: 'AddCounted', countId, sku: 'TEA-GRN-100', quantity });
+
+  it.each([0, 1, 99_999])('accepts adding %d', (quantity) =>
+    expect(refusals(AddCountedSchema, add(quantity))).toBeNull(),
+  );
+
+  it.each([
+    [-1, 'Quantity cannot be negative'],
+    [100_000, 'Quantity must be at most 99999'],
+    [2.5, 'Quantity must be a whole number'],
+    [undefined, 'Quantity must be a number'],
+  ])('refuses adding %s: %s', (quantity, message) =>
+    expect(refusals(AddCountedSchema, add(quantity))).toEqual({ quantity: message }),
+  );
+
+  it('is routed by the command schema', () =>
+    expect(parseCommand(add(3))).toEqual({ ok: true, value: add(3) }));
+});
+
 describe('RemoveLine and SubmitCount', () => {
   it('need a count id', () => {
     expect(refusals(RemoveLineSchema, { type: 'RemoveLine', sku: 'TEA-GRN-100' })).toEqual({
@@ -131,6 +152,7 @@ describe('CommandSchema', () => {
     expect(CommandSchema.options.map((option) => [option.type, option.entries.type.literal])).toEqual([
       ['strict_object', 'StartCount'],
       ['strict_object', 'RecordQuantity'],
+      ['strict_object', 'AddCounted'],
       ['strict_object', 'RemoveLine'],
       ['strict_object', 'SubmitCount'],
       ['strict_object', 'AbandonCount'],

@@ -4,7 +4,7 @@ import type { StockCountCommand } from '../../../src/stockcount/domain/commands'
 import { decide } from '../../../src/stockcount/domain/decide';
 import type { StockCountErrorCode } from '../../../src/stockcount/domain/errors';
 import type { ClientStockCountEvent, StockCountEvent } from '../../../src/stockcount/domain/events';
-import { MAX_LINES } from '../../../src/stockcount/domain/fields';
+import { MAX_COUNTED_QUANTITY, MAX_LINES } from '../../../src/stockcount/domain/fields';
 import { foldStockCount } from '../../../src/stockcount/domain/stock-count';
 
 /** Decider specifications: given these past events, when this command, then these new events or this refusal. */
@@ -64,6 +64,12 @@ const record = (sku: string, quantity: number): StockCountCommand => ({
   sku,
   quantity,
 });
+const add = (sku: string, quantity: number): StockCountCommand => ({
+  type: 'AddCounted',
+  countId,
+  sku,
+  quantity,
+});
 const remove = (sku: string): StockCountCommand => ({ type: 'RemoveLine', countId, sku });
 const submit: StockCountCommand = { type: 'SubmitCount', countId };
 const abandon = (reason = 'Delivery arrived mid-count'): StockCountCommand => ({
@@ -98,6 +104,7 @@ describe('StartCount', () => {
 describe('commands on a count that was never started', () => {
   it.each([
     ['RecordQuantity', record('TEA-GRN-100', 1)],
+    ['AddCounted', add('TEA-GRN-100', 1)],
     ['RemoveLine', remove('TEA-GRN-100')],
     ['SubmitCount', submit],
     ['AbandonCount', abandon()],
@@ -152,6 +159,64 @@ describe('RecordQuantity', () => {
       given(...full)
         .when(record('SKU-7', 4))
         .thenEmits(recorded('SKU-7', 4)));
+  });
+});
+
+describe('AddCounted', () => {
+  it('starts a line at the units counted', () =>
+    given(started()).when(add('TEA-GRN-100', 1)).thenEmits(recorded('TEA-GRN-100', 1)));
+
+  it("adds to a line already counted, and records the line's new figure", () =>
+    given(...counting)
+      .when(add('TEA-GRN-100', 1))
+      .thenEmits(recorded('TEA-GRN-100', 13)));
+
+  it('adds on top of a figure recorded since, as a second scan of the same code does', () => {
+    const history = [...counting, recorded('TEA-GRN-100', 13), recorded('TEA-GRN-100', 20)];
+    given(...history)
+      .when(add('TEA-GRN-100', 6))
+      .thenEmits(recorded('TEA-GRN-100', 26));
+  });
+
+  it('records zero of a new sku: the shelf was checked and held none', () =>
+    given(started()).when(add('TEA-GRN-100', 0)).thenEmits(recorded('TEA-GRN-100', 0)));
+
+  it('adding zero to a line yields no events', () =>
+    given(...counting)
+      .when(add('TEA-GRN-100', 0))
+      .thenEmits());
+
+  it('refuses to take a line past the most it holds, on the quantity field, naming the total', () => {
+    const history = [started(), recorded('TEA-GRN-100', MAX_COUNTED_QUANTITY - 1)];
+    given(...history)
+      .when(add('TEA-GRN-100', 1))
+      .thenEmits(recorded('TEA-GRN-100', MAX_COUNTED_QUANTITY));
+    given(...history)
+      .when(add('TEA-GRN-100', 2))
+      .thenRefused('line_too_large', 'quantity');
+    const decision = decide(add('TEA-GRN-100', 2), foldStockCount(history));
+    expect(!decision.ok && decision.error.message).toMatch(/100000 of TEA-GRN-100/);
+  });
+
+  it.each([
+    ['submitted', afterSubmit],
+    ['abandoned', [started(), abandoned()]],
+  ])('refuses to add to a %s count', (_status, history) =>
+    given(...history)
+      .when(add('TEA-GRN-100', 1))
+      .thenRefused('count_not_open'),
+  );
+
+  describe(`at ${MAX_LINES} lines`, () => {
+    const full = [started(), ...Array.from({ length: MAX_LINES }, (_, index) => recorded(`SKU-${index}`, 1))];
+    it('refuses a new sku, on the sku field', () =>
+      given(...full)
+        .when(add('ONE-MORE', 1))
+        .thenRefused('too_many_lines', 'sku'));
+    it('still adds to a sku already on the sheet', () =>
+      given(...full)
+        .when(add('SKU-7', 1))
+        .thenEmits(recorded('SKU-7', 2)));
   });
 });
 

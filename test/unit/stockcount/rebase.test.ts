@@ -7,8 +7,9 @@ import { type ClientSide, setupSyncTestServer } from '../sync/harness';
 /**
  * Two people counting the same stockroom on two devices: each sees the other's lines; a recount replaces a
  * line by the count's own rule (the quantity recorded last, as decided on the count as the server holds it);
- * a submission whose count changed on the other device meanwhile is decided again, so it submits the lines
- * the count now has, or is refused when the other device abandoned the count.
+ * their scans of one product add up (each decided again on the line the server holds); a submission whose
+ * count changed on the other device meanwhile is decided again, so it submits the lines the count now has,
+ * or is refused when the other device abandoned the count.
  */
 
 const { setup, addClient } = setupSyncTestServer({ seed: 2203 });
@@ -92,6 +93,24 @@ describe('one stockroom counted on two devices', () => {
     // b's recount, decided again on a's corrected line, still holds: the line counted last is the line.
     expect(await sheetOf(b, countId)).toEqual([['COF-ESP-1KG', 7]]);
     expect(await sheetOf(a, countId)).toEqual([['COF-ESP-1KG', 7]]);
+  });
+
+  it("adds both devices' scans of one product, each decided again on the line as the server holds it", async () => {
+    const { a, b, countId } = await sharedCount();
+    const add = { type: 'AddCounted', countId, sku: 'COF-ESP-1KG', quantity: 1 };
+    // Two people scan the same product on two shelves, neither device having seen the other's scans.
+    await a.run(add);
+    await a.run(add);
+    await b.run(add);
+    await b.run({ ...add, quantity: 6 });
+    await settle(a);
+
+    await settle(b);
+    await withFeed(a).pull();
+
+    expect(await sheetOf(b, countId)).toEqual([['COF-ESP-1KG', 9]]);
+    expect(await sheetOf(a, countId)).toEqual([['COF-ESP-1KG', 9]]);
+    expect(await refusals(b)).toEqual([]);
   });
 
   it('decides a submission again on the lines the other device added meanwhile', async () => {

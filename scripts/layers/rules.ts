@@ -257,7 +257,6 @@ export const LAYERS: readonly Layer[] = [
       'rxjs',
       'valibot',
       'dexie-react-hooks',
-      '@tanstack/react-virtual',
     ],
   },
   {

@@ -9,10 +9,13 @@
  * messages are left out: the build emits neither and no page sends one.
  */
 
-/** An entry of the build's precache manifest (`self.__WB_MANIFEST`): a hashed file's revision is null. */
+/**
+ * An entry of the build's precache manifest (`self.__WB_MANIFEST`): a hashed file's revision is null; the dev
+ * server's manifest (`index.html` alone) has none.
+ */
 export interface PrecacheEntry {
   readonly url: string;
-  readonly revision: string | null;
+  readonly revision?: string | null;
 }
 
 export interface Precache {

@@ -85,7 +85,15 @@ export default defineConfig(({ command, mode }) => {
       __OUTPOST_DEMO__: JSON.stringify(demo),
     },
     resolve: {
-      alias: { '#sw-backend': backendModule(demo ? 'demo-backend' : 'no-backend') },
+      alias: [
+        { find: '#sw-backend', replacement: backendModule(demo ? 'demo-backend' : 'no-backend') },
+        // rxjs's default export is its ES5 build (down-levelled classes that import tslib's helpers); its
+        // ES2015 build is the same API with native classes, and every browser that runs the app runs it.
+        {
+          find: /^rxjs$/,
+          replacement: fileURLToPath(new URL('./node_modules/rxjs/dist/esm/index.js', import.meta.url)),
+        },
+      ],
     },
     build: {
       // Every browser that can run the app (service worker, Web Locks, ES2020 modules) supports

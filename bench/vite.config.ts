@@ -12,6 +12,10 @@ export default defineConfig({
   base: '/',
   logLevel: 'warn',
   publicDir: false,
+  // As the app's own build (vite.config.ts): rxjs's ES2015 build, the one the product ships.
+  resolve: {
+    alias: [{ find: /^rxjs$/, replacement: resolve(here, '../node_modules/rxjs/dist/esm/index.js') }],
+  },
   build: {
     outDir: resolve(here, 'out'),
     emptyOutDir: true,

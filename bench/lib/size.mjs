@@ -33,6 +33,19 @@ export function buildApp({ repo, outDir }) {
  */
 export function measureSize({ repo, outDir }) {
   buildApp({ repo, outDir });
+  const { files: seen, styles, indexPath } = firstScreenFiles(outDir);
+  const gz = (file) => gzipSync(readFileSync(join(outDir, file)), { level: 9 }).length;
+  const describe = (file) => ({ file, raw: readFileSync(join(outDir, file)).length, gzip: gz(file) });
+  const files = seen.map(describe);
+  const css = styles.map((url) => describe(url.replace(/^\//, '')));
+  const initial = files.reduce((sum, entry) => sum + entry.gzip, 0);
+  const swPath = join(outDir, 'sw.js');
+  const sw = existsSync(swPath) ? { raw: readFileSync(swPath).length, gzip: gz('sw.js') } : null;
+  return { initialGzip: initial, files, css, sw, outDir: dirname(indexPath) };
+}
+
+/** The built files of the first screen (the entry chunk and its static imports, transitively) and its stylesheets. */
+export function firstScreenFiles(outDir) {
   const indexPath = join(outDir, 'index.html');
   if (!existsSync(indexPath)) throw new Error('the app build wrote no index.html');
   const html = readFileSync(indexPath, 'utf8');
@@ -66,12 +79,5 @@ export function measureSize({ repo, outDir }) {
       if (target.startsWith('.')) queue.push(posix.normalize(posix.join(posix.dirname(file), target)));
     }
   }
-  const gz = (file) => gzipSync(readFileSync(join(outDir, file)), { level: 9 }).length;
-  const describe = (file) => ({ file, raw: readFileSync(join(outDir, file)).length, gzip: gz(file) });
-  const files = [...seen].map(describe);
-  const css = styles.map((url) => describe(url.replace(/^\//, '')));
-  const initial = files.reduce((sum, entry) => sum + entry.gzip, 0);
-  const swPath = join(outDir, 'sw.js');
-  const sw = existsSync(swPath) ? { raw: readFileSync(swPath).length, gzip: gz('sw.js') } : null;
-  return { initialGzip: initial, files, css, sw, outDir: dirname(indexPath) };
+  return { files: [...seen], styles, indexPath };
 }

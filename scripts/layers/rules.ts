@@ -171,7 +171,7 @@ export const LAYERS: readonly Layer[] = [
       'src/app/build-flags.ts',
       'src/app/schema-version.ts',
       'src/plugins.ts',
-      'workbox-precaching',
+      'src/sw/precache.ts',
     ],
   },
   {
@@ -257,7 +257,6 @@ export const LAYERS: readonly Layer[] = [
       'rxjs',
       'valibot',
       'dexie-react-hooks',
-      '@tanstack/react-virtual',
     ],
   },
   {

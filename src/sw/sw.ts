@@ -1,11 +1,11 @@
 /// <reference lib="webworker" />
-import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
 import { createWorkerBackend } from '#sw-backend';
 import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../app/build-flags';
 import { SCHEMA_VERSION } from '../app/schema-version';
 import { systemClock, uuidv7Generator } from '../outbox';
 import { registerWorkerSync } from '../outbox/worker';
 import { streamTypes } from '../plugins';
+import { registerPrecache } from './precache';
 
 /**
  * The service worker: serves the app shell from the precache (so the app opens offline), and flushes the
@@ -46,7 +46,9 @@ function isAppNavigation(request: Request): boolean {
   );
 }
 
-// Registered before the precache route so the sync API and navigations are decided here first.
+const precache = registerPrecache(self, self.__WB_MANIFEST);
+
+// The sync API and navigations are decided first, then the precached files; anything else goes to the network.
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (DEMO_BUILD && request.url.startsWith(`${endpoint}/`)) {
@@ -55,9 +57,9 @@ self.addEventListener('fetch', (event) => {
   }
   if (isAppNavigation(request)) {
     // Any in-app URL (deep links, ?sync=fallback) opens the precached shell; the router takes it from there.
-    event.respondWith(matchPrecache('index.html').then((cached) => cached ?? fetch(request)));
+    event.respondWith(precache.match('index.html').then((cached) => cached ?? fetch(request)));
+    return;
   }
+  const precached = precache.respond(request);
+  if (precached) event.respondWith(precached);
 });
-
-precacheAndRoute(self.__WB_MANIFEST);
-cleanupOutdatedCaches();

@@ -42,6 +42,16 @@ const workerScripts = (page: Page) =>
     };
   });
 
+/** Every cache of the origin and the URLs it holds. */
+const cachedUrls = (page: Page) =>
+  page.evaluate(async () => {
+    const held: Record<string, string[]> = {};
+    for (const name of await caches.keys()) {
+      held[name] = (await (await caches.open(name)).keys()).map((request) => request.url).sort();
+    }
+    return held;
+  });
+
 describe('a new app version', () => {
   it('waits for the person to accept it, then takes over without losing the outbox or the demo server', async () => {
     context = await newAppContext(harness.browser);
@@ -64,6 +74,19 @@ describe('a new app version', () => {
         w.__updateWaiting = value;
       });
     });
+    // The shell as the first version precached it, plus a file of an older build that no version lists now.
+    const shell = await cachedUrls(page);
+    const [precacheName] = Object.keys(shell);
+    expect(Object.keys(shell)).toHaveLength(1);
+    expect(shell[precacheName ?? '']).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\/index\.html\?__WB_REVISION__=[0-9a-f]+$/)]),
+    );
+    const stale = `${harness.baseUrl}/assets/gone-from-this-build.js`;
+    await page.evaluate(
+      async ({ name, url }) => (await caches.open(name)).put(url, new Response('// an older build')),
+      { name: precacheName ?? '', url: stale },
+    );
+
     harness.server.bumpWorkerVersion('v2');
     await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
     await page.waitForFunction(() => (window as UpdateWindow).__updateWaiting === true);
@@ -75,6 +98,8 @@ describe('a new app version', () => {
     await reloaded;
     await waitForApp(page);
     expect(await workerScripts(page)).toMatchObject({ waiting: false });
+    // The new version kept the shell it shares with the old one and dropped what it does not list.
+    expect(await cachedUrls(page)).toEqual(shell);
 
     const rows = await deliveries(page);
     expect(rows).toHaveLength(6);

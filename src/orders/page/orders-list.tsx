@@ -1,4 +1,3 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useDeferredValue, useEffect, useId, useRef, useState } from 'react';
 import { sameData } from '../../outbox/page';
 import { StatusBadge } from '../../ui/components/badges';
@@ -7,6 +6,7 @@ import { formatMoney } from '../../ui/format';
 import { useOutpost } from '../../ui/outpost-context';
 import { ScreenHeading } from '../../ui/screens/screen-heading';
 import { useLiveRead } from '../../ui/use-live-read';
+import { useRowWindow } from '../../ui/use-row-window';
 import type { OrderStatus } from '../domain/order';
 import { orderStatusText } from './order-status';
 import type { ListedOrder } from './order-summaries';
@@ -58,16 +58,15 @@ export function OrdersListScreen() {
   if (loaded) lastWindow.current = loaded;
   const view = loaded ?? lastWindow.current;
   const count = view?.total;
-  const virtualizer = useVirtualizer({
+  const { indexes, totalHeight } = useRowWindow({
     count: count ?? 0,
-    getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
+    rowHeight: ROW_HEIGHT,
     overscan: 8,
-    initialRect: { width: 1024, height: 640 },
+    scroller,
+    initialHeight: 640,
   });
-  const items = virtualizer.getVirtualItems();
-  const firstPage = Math.floor((items[0]?.index ?? 0) / PAGE);
-  const lastPage = Math.floor((items[items.length - 1]?.index ?? 0) / PAGE);
+  const firstPage = Math.floor((indexes[0] ?? 0) / PAGE);
+  const lastPage = Math.floor((indexes[indexes.length - 1] ?? 0) / PAGE);
   useEffect(() => {
     setPages((shown) =>
       shown.first === firstPage && shown.last === lastPage ? shown : { first: firstPage, last: lastPage },
@@ -125,16 +124,16 @@ export function OrdersListScreen() {
         </p>
       ) : null}
       <div ref={scroller} className="orders__scroller" tabIndex={-1} hidden={!count}>
-        <ul className="orders__list" aria-label="Orders" style={{ height: virtualizer.getTotalSize() }}>
-          {items.map((item) => {
-            const order = rowAt(item.index);
+        <ul className="orders__list" aria-label="Orders" style={{ height: totalHeight }}>
+          {indexes.map((index) => {
+            const order = rowAt(index);
             return (
               <li
-                key={order?.id ?? `row-${item.index}`}
+                key={order?.id ?? `row-${index}`}
                 className="orders__row"
                 aria-setsize={count ?? -1}
-                aria-posinset={item.index + 1}
-                style={{ height: item.size, transform: `translateY(${item.start}px)` }}
+                aria-posinset={index + 1}
+                style={{ height: ROW_HEIGHT, transform: `translateY(${index * ROW_HEIGHT}px)` }}
               >
                 {order ? <OrderRow order={order} /> : <span className="muted">Loading…</span>}
               </li>

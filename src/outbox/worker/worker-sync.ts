@@ -1,4 +1,4 @@
-import { EventBus } from '../device/event-bus';
+import { createEventRelay } from '../device/event-relay';
 import { getOrCreateClientId } from '../device/sync/client-id';
 import { type CoordinatedFlush, createCoordinatedFlush } from '../device/sync/coordinated-flush';
 import { createSyncEngine, type FlushReport } from '../device/sync/engine';
@@ -93,7 +93,7 @@ export function createWorkerSync(options: WorkerSyncOptions): WorkerSync {
     const ids = uuidv7Generator(clock);
     const clientId = await getOrCreateClientId(db, ids);
     const backend = await options.backend;
-    const bus = new EventBus();
+    const bus = createEventRelay();
     const engine = createSyncEngine({
       storage: syncStorage(db),
       streamTypes: options.streamTypes,

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../../src/outbox/device/event-bus';
+import { createEventRelay, type EventRelay } from '../../../src/outbox/device/event-relay';
 import { createCoordinatedFlush } from '../../../src/outbox/device/sync/coordinated-flush';
 import type { FlushReport } from '../../../src/outbox/device/sync/engine';
 import { parseSyncChannelMessage } from '../../../src/outbox/device/sync/sync-channel';
@@ -43,8 +44,12 @@ function setup(flushReport: FlushReport, onPull: (bus: EventBus) => number = () 
 }
 
 describe('a flush coordinated across contexts', () => {
-  it('tells the other contexts what it delivered and which decisions it applied', async () => {
-    const bus = new EventBus();
+  // The page flushes through its rxjs EventBus, the service worker through the rxjs-free relay.
+  it.each<[string, () => EventRelay]>([
+    ['a page', () => new EventBus()],
+    ['the service worker', createEventRelay],
+  ])('tells the other contexts what it delivered and which decisions it applied (%s)', async (_, makeBus) => {
+    const bus = makeBus();
     const posted: unknown[] = [];
     const engine = {
       flush: async () => {

@@ -1,5 +1,5 @@
 import type { StoredServerEvent } from '../../storage/rows';
-import type { EventBus } from '../event-bus';
+import type { EventRelay } from '../event-relay';
 import type { FlushOptions, FlushReport } from './engine';
 import { createLockedFlush, type FlushRequest } from './flush-lock';
 import { type SyncChannelMessage, toFlushReportMessage } from './sync-channel';
@@ -15,7 +15,7 @@ export interface CoordinatedFlushDeps {
     pull(options?: { exclusive?: boolean }): Promise<number>;
   };
   /** The engine publishes the server events it stored here; they are collected for the broadcast. */
-  readonly bus: EventBus;
+  readonly bus: EventRelay;
   readonly channel: Pick<BroadcastChannel, 'postMessage'> | null;
   readonly source: SyncChannelMessage['source'];
   readonly locks?: LockManager | undefined;

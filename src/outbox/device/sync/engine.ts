@@ -2,7 +2,7 @@ import type { Clock, IdGenerator } from '../../ids';
 import { PROTOCOL_VERSION, type PushRequest } from '../../protocol/messages';
 import type { StoredEvent } from '../../storage/rows';
 import type { StreamTypes } from '../../stream-types';
-import type { EventBus } from '../event-bus';
+import type { EventRelay } from '../event-relay';
 import type { SyncStorage } from '../outbox-storage';
 import { type Sender, senderOf } from './account';
 import { type Verdict, verdictOf } from './answers';
@@ -52,7 +52,7 @@ export interface SyncEngineDeps {
   /** `/api/sync` on the same origin, or an absolute URL. */
   readonly baseUrl: string;
   /** Receives server events after the transaction that stored them committed. */
-  readonly bus?: EventBus;
+  readonly bus?: Pick<EventRelay, 'publish'>;
   readonly policy?: Partial<RetryPolicy>;
   /** Jitter source in [0, 1); injected so backoff is reproducible in tests. */
   readonly random?: () => number;

@@ -1,9 +1,29 @@
 import { join } from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/outbox/ids';
+import { ManualClock, systemClock, uuidv7Generator } from '../../src/outbox/ids';
+import type { WireClientEvent } from '../../src/outbox/protocol/messages';
+import {
+  ANALYTICS,
+  analyticsService,
+  type ConsumerRuntime,
+  type ConsumerService,
+  createReactionRegistry,
+  type DeliverySource,
+  type OutboxLogRecord,
+  type OwnedIncrement,
+  startConsumer,
+} from '../../src/outbox/server';
+import { ensureConsumer, ensureStream, openDeliverySource } from '../../src/server/node/nats-broker';
+import { serverReactions } from '../../src/server-plugins';
+import {
+  attemptAt,
+  type ConsumerDatabase,
+  pgConsumerDatabase,
+  sqliteConsumerDatabase,
+} from './support/consumer-stores';
 import { startTestNats, type TestNats } from './support/nats';
 import { analyticsSummary, expectedOrderAnalytics, readEffectsPg } from './support/outbox-effects';
 import {
@@ -243,4 +263,205 @@ describe('npm start on SQLite', () => {
     }
     expect(second.logs.some((line) => line.includes('no broker configured'))).toBe(false);
   }, 120_000);
+});
+
+describe.each(['postgresql', 'sqlite'] as const)('a consumer service’s store on %s', (kind) => {
+  let database: ConsumerDatabase;
+  let databases = 0;
+  beforeEach(async () => {
+    databases += 1;
+    database =
+      kind === 'postgresql'
+        ? await pgConsumerDatabase(postgres)
+        : sqliteConsumerDatabase(join(temp.path, `consumer-store-${databases}`));
+  });
+  afterEach(() => database.close());
+
+  it('counts a message’s failed attempts itself, across a restart of the service, and parks it at the last with its owner and reason', async () => {
+    const clock = new ManualClock(2_000);
+    const [order] = ordersFor(ids, ids(), 1);
+    const placed = order?.[3] as WireClientEvent;
+    let store = database.open(clock);
+    expect(await store.recordFailure(attemptAt(placed, 7), 3)).toEqual({ attempts: 1, parked: false });
+    expect(await store.recordFailure(attemptAt(placed, 7), 3)).toEqual({ attempts: 2, parked: false });
+    // Another consumer's attempts at the same message are its own.
+    expect(await store.recordFailure(attemptAt(placed, 7, { consumer: 'notifications' }), 3)).toEqual({
+      attempts: 1,
+      parked: false,
+    });
+    await store.close();
+    store = database.open(clock);
+    expect(await store.recordFailure(attemptAt(placed, 7, { reason: 'still broken' }), 3)).toEqual({
+      attempts: 3,
+      parked: true,
+    });
+    expect(await database.rows('SELECT * FROM consumer_parked')).toEqual([
+      {
+        consumer: 'analytics',
+        sequence: 7,
+        subject: 'outpost.order.OrderPlaced',
+        message_id: placed.eventId,
+        owner: 'alice',
+        body: JSON.stringify(placed),
+        reason: 'still broken',
+        attempts: 3,
+        parked_at: 2_000,
+      },
+    ]);
+    expect(await database.rows('SELECT consumer, sequence, attempts FROM consumer_attempts')).toEqual([
+      { consumer: 'notifications', sequence: 7, attempts: 1 },
+    ]);
+
+    // Sequence 8 fails twice; then the stream is created anew and its new message 8 starts from 1.
+    await store.recordFailure(attemptAt(placed, 8), 3);
+    await store.recordFailure(attemptAt(placed, 8), 3);
+    expect(await store.recordFailure(attemptAt(placed, 8, { storedAt: 99_000 }), 3)).toEqual({
+      attempts: 1,
+      parked: false,
+    });
+    // Applied at a later delivery: its count is forgotten with the commit, not with a rollback.
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.forgetFailures('analytics', [8]);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(
+      await database.rows("SELECT attempts FROM consumer_attempts WHERE consumer = 'analytics'"),
+    ).toEqual([{ attempts: 1 }]);
+    await store.transaction((tx) => tx.forgetFailures('analytics', [8]));
+    expect(
+      await database.rows("SELECT attempts FROM consumer_attempts WHERE consumer = 'analytics'"),
+    ).toEqual([]);
+  });
+});
+
+describe('the consumer runtime on PostgreSQL and nats-server', () => {
+  const runtimes: ConsumerRuntime[] = [];
+  let database: ConsumerDatabase;
+  beforeEach(async () => {
+    database = await pgConsumerDatabase(postgres);
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((runtime) => runtime.stop()));
+    await database.close();
+  });
+
+  /** The analytics service's durable consumer, its deliveries watched: each sequence's highest delivery count. */
+  async function analyticsConsumer() {
+    const connection = await nats.client();
+    const manager = await jetstreamManager(connection);
+    await ensureStream(manager, 120_000, 'create');
+    await ensureConsumer(manager, ANALYTICS, 30_000);
+    const source = await openDeliverySource(connection, ANALYTICS);
+    const deliveries = new Map<number, number>();
+    const watched: DeliverySource = {
+      messages: (async function* () {
+        for await (const delivery of source.messages) {
+          deliveries.set(
+            delivery.sequence,
+            Math.max(deliveries.get(delivery.sequence) ?? 0, delivery.deliveryCount),
+          );
+          yield delivery;
+        }
+      })(),
+      stop: () => source.stop(),
+    };
+    const js = jetstream(connection);
+    const publish = async (events: readonly WireClientEvent[]) => {
+      const sequences: number[] = [];
+      for (const event of events) {
+        const ack = await js.publish(`outpost.order.${event.type}`, JSON.stringify(event), {
+          msgID: event.eventId,
+        });
+        sequences.push(ack.seq);
+      }
+      return sequences;
+    };
+    return { source: watched, deliveries, publish, js };
+  }
+
+  const connectionsAllowed = async (allowed: boolean) => {
+    const url = new URL(database.env.DATABASE_URL ?? '');
+    const name = url.pathname.slice(1);
+    url.pathname = '/postgres';
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${allowed}`);
+      if (!allowed) {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+          name,
+        ]);
+      }
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it('counts towards parking only the attempts that failed themselves: after a database outage of more redeliveries than the limit, a message whose reaction fails once is applied, and a poison message is parked after exactly its own five', async () => {
+    const [first, second] = ordersFor(ids, ids(), 2) as WireClientEvent[][];
+    const failsOnce = first?.[3]?.eventId;
+    const poison = second?.[3]?.eventId;
+    let failedOnce = 0;
+    let poisonReactions = 0;
+    const service: ConsumerService<OwnedIncrement> = {
+      ...analyticsService,
+      react(reactions, change, context) {
+        if (context.eventId === failsOnce && failedOnce === 0) {
+          failedOnce += 1;
+          throw new Error('a passing failure');
+        }
+        if (context.eventId === poison) {
+          poisonReactions += 1;
+          throw new Error('a poison message');
+        }
+        return analyticsService.react(reactions, change, context);
+      },
+    };
+    const consumer = await analyticsConsumer();
+    const logs: OutboxLogRecord[] = [];
+    await connectionsAllowed(false);
+    const sequences = await consumer.publish([...(first ?? []), ...(second ?? [])]);
+    runtimes.push(
+      startConsumer({
+        service,
+        registry: createReactionRegistry(serverReactions),
+        source: consumer.source,
+        store: database.open(systemClock),
+        clock: systemClock,
+        log: (record) => logs.push(record),
+        // The default limit, with shorter delays so the outage lasts seconds, not minutes.
+        retryBackoff: { baseMs: 20, capMs: 200 },
+      }),
+    );
+    await eventually(async () => {
+      for (const sequence of sequences) expect(consumer.deliveries.get(sequence)).toBeGreaterThan(5);
+    }, 30_000);
+    // Every delivery so far was refused by the database before any reaction ran.
+    expect([failedOnce, poisonReactions]).toEqual([0, 0]);
+    await connectionsAllowed(true);
+
+    const runtime = runtimes[0] as ConsumerRuntime;
+    await eventually(async () => expect(runtime.applied() + runtime.parked()).toBe(8), 30_000);
+    expect([runtime.applied(), runtime.parked()]).toEqual([7, 1]);
+    expect([failedOnce, poisonReactions]).toEqual([1, 5]);
+    expect(await database.rows('SELECT sequence, attempts, reason FROM consumer_parked')).toEqual([
+      {
+        sequence: sequences[7],
+        attempts: 5,
+        reason: 'The order reaction to OrderPlaced failed: a poison message',
+      },
+    ]);
+    expect(await database.rows('SELECT COUNT(*) AS n FROM consumer_attempts')).toEqual([{ n: 0 }]);
+    expect(
+      await database.rows(
+        "SELECT value FROM analytics_counters WHERE counter = 'order_outcomes' AND field = 'placed'",
+      ),
+    ).toEqual([{ value: 1 }]);
+    expect(logs.filter((record) => record.msg === 'analytics: the database failed; retrying')).toHaveLength(
+      1,
+    );
+    expect(logs.filter((record) => record.msg === 'analytics: the database answers again')).toHaveLength(1);
+  }, 60_000);
 });

@@ -40,7 +40,14 @@ export {
   type CounterCell,
   summarizeAnalytics,
 } from './consumers/analytics-summary';
-export type { ConsumerStore, ConsumerTx, OutgoingMail, ParkedMessage } from './consumers/consumer-store';
+export type {
+  ConsumerStore,
+  ConsumerTx,
+  FailedAttempt,
+  FailureRecorded,
+  OutgoingMail,
+  ParkedMessage,
+} from './consumers/consumer-store';
 export { type ConsumedEvent, type Decoded, decodeDelivery } from './consumers/decode';
 export type { Delivery, DeliverySource } from './consumers/delivery';
 export { createReactionRegistry, type ReactionRegistry } from './consumers/reaction-registry';

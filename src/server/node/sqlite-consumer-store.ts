@@ -1,5 +1,5 @@
 import type { Clock } from '../../outbox/ids';
-import { type ConsumerStore, type ConsumerTx, takingTurns } from '../../outbox/server';
+import { type ConsumerStore, type ConsumerTx, type FailureRecorded, takingTurns } from '../../outbox/server';
 import { type ServicesReader, sumIncrements } from './pg-consumer-store';
 import { openSqliteDatabase } from './sqlite-database';
 
@@ -29,9 +29,47 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
     `INSERT INTO analytics_counters (owner, counter, row_id, field, value) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (owner, counter, row_id, field) DO UPDATE SET value = value + excluded.value`,
   );
-  const park = db.prepare<[string, number, string, string | null, string, string, number, number]>(
-    `INSERT INTO consumer_parked (consumer, sequence, subject, message_id, body, reason, attempts, parked_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  // A count under the same sequence but another storedAt is an older message's (the stream was created
+  // anew): it starts again at 1.
+  const countAttempt = db
+    .prepare<[string, number, number, number], number>(
+      `INSERT INTO consumer_attempts AS a (consumer, sequence, stored_at, attempts, last_at) VALUES (?, ?, ?, 1, ?)
+       ON CONFLICT (consumer, sequence) DO UPDATE SET
+         attempts = CASE WHEN a.stored_at = excluded.stored_at THEN a.attempts + 1 ELSE 1 END,
+         stored_at = excluded.stored_at, last_at = excluded.last_at
+       RETURNING attempts`,
+    )
+    .pluck();
+  const forgetAttempt = db.prepare<[string, number]>(
+    'DELETE FROM consumer_attempts WHERE consumer = ? AND sequence = ?',
+  );
+  const park = db.prepare<
+    [string, number, string, string | null, string | null, string, string, number, number]
+  >(
+    `INSERT INTO consumer_parked (consumer, sequence, subject, message_id, owner, body, reason, attempts, parked_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const recordFailure = db.transaction(
+    (attempt: Parameters<ConsumerStore['recordFailure']>[0], maxAttempts: number): FailureRecorded => {
+      const attempts =
+        countAttempt.get(attempt.consumer, attempt.sequence, attempt.storedAt, attempt.at) ?? 1;
+      const parked = attempts >= maxAttempts;
+      if (parked) {
+        park.run(
+          attempt.consumer,
+          attempt.sequence,
+          attempt.subject,
+          attempt.messageId,
+          attempt.owner,
+          attempt.body,
+          attempt.reason,
+          attempts,
+          attempt.at,
+        );
+        forgetAttempt.run(attempt.consumer, attempt.sequence);
+      }
+      return { attempts, parked };
+    },
   );
 
   const tx: ConsumerTx = {
@@ -72,6 +110,9 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
       for (const cell of sumIncrements(increments))
         addCell.run(cell.owner, cell.table, cell.id, cell.field, cell.value);
     },
+    async forgetFailures(consumer, sequences) {
+      for (const sequence of sequences) forgetAttempt.run(consumer, sequence);
+    },
   };
 
   const turn = takingTurns();
@@ -88,19 +129,7 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
           throw error;
         }
       }),
-    park: (message) =>
-      turn(async () => {
-        park.run(
-          message.consumer,
-          message.sequence,
-          message.subject,
-          message.messageId,
-          message.body,
-          message.reason,
-          message.attempts,
-          message.parkedAt,
-        );
-      }),
+    recordFailure: (attempt, maxAttempts) => turn(async () => recordFailure.immediate(attempt, maxAttempts)),
     close: () =>
       turn(async () => {
         db.close();

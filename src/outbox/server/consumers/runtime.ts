@@ -1,8 +1,9 @@
 import type { Clock } from '../../ids';
 import { type Backoff, backoffDelay } from '../relay/backoff';
 import { errorText, type OutboxLog, silentOutboxLog } from '../relay/log';
+import { type Applicable, applyEvents, ReactionFailed } from './apply-events';
 import type { ConsumerStore } from './consumer-store';
-import { type ConsumedEvent, decodeDelivery } from './decode';
+import { decodeDelivery } from './decode';
 import type { Delivery, DeliverySource } from './delivery';
 import type { ReactionRegistry } from './reaction-registry';
 import type { ConsumerService } from './services';
@@ -15,12 +16,15 @@ export interface ConsumerRuntimeOptions<Effect> {
   /** The runtime owns it from now on: `stop()` stops it. */
   readonly source: DeliverySource;
   readonly store: ConsumerStore;
-  /** Stamps `parkedAt`. */
+  /** Stamps failed attempts and `parkedAt`. */
   readonly clock: Clock;
   /** The retry back-off's jitter, in [0, 1); `Math.random` by default. */
   readonly random?: () => number;
   readonly log?: OutboxLog;
-  /** Deliveries of a message that cannot be applied before it is parked; default 5. */
+  /**
+   * Failed attempts at a message (its decoding or its reaction failed) before it is parked; default 5.
+   * Deliveries that failed for the database's sake, or were cut short by a crash, are not attempts.
+   */
   readonly maxAttempts?: number;
   /** Delay before a failed message is delivered again; default 100 ms doubling to 5 s, with jitter. */
   readonly retryBackoff?: Backoff;
@@ -39,27 +43,14 @@ export interface ConsumerRuntimeOptions<Effect> {
 export interface ConsumerRuntime {
   /** Events this runtime applied (their effect committed), duplicates left out. */
   applied(): number;
-  /** Messages this runtime parked and terminated at the broker (each kept by `ConsumerStore.park`). */
+  /** Messages this runtime parked and terminated at the broker (each kept by `ConsumerStore.recordFailure`). */
   parked(): number;
   /** Stops taking messages, finishes the batch in hand, and closes the source. */
   stop(): Promise<void>;
 }
 
-interface Readable {
+interface Readable extends Applicable {
   readonly delivery: Delivery;
-  readonly event: ConsumedEvent;
-}
-
-class ReactionFailed extends Error {
-  constructor(
-    readonly item: Readable,
-    cause: unknown,
-  ) {
-    super(`The ${item.event.streamType} reaction to ${item.event.event.type} failed: ${errorText(cause)}`, {
-      cause,
-    });
-    this.name = 'ReactionFailed';
-  }
 }
 
 /**
@@ -68,7 +59,8 @@ class ReactionFailed extends Error {
  * with their type's `evolve`, and writes their effects; only after the commit does it acknowledge them (and
  * wait for the broker to confirm). A redelivered message finds its eventId in the inbox and changes nothing.
  * A message that cannot be read or applied is retried after a delay, and parked with its reason (and
- * terminated at the broker) after `maxAttempts` deliveries; the others go on meanwhile.
+ * terminated at the broker) at its `maxAttempts`th failed attempt, counted in the store; the others go on
+ * meanwhile.
  */
 export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): ConsumerRuntime {
   const { service, registry, source, store, clock } = options;
@@ -99,27 +91,49 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     }
   })();
 
-  const retryDelay = (delivery: Delivery) => backoffDelay(retryBackoff, delivery.deliveryCount, random);
+  // While the database fails, every message is delivered again, later and later: the broker's count of its
+  // deliveries says how long this has lasted, not how often the message itself failed.
+  const storeRetryDelay = (delivery: Delivery) => backoffDelay(retryBackoff, delivery.deliveryCount, random);
 
+  function databaseFailed(error: unknown): void {
+    if (storeFailing) return;
+    storeFailing = true;
+    log({ level: 'warn', msg: `${service.name}: the database failed; retrying`, error: errorText(error) });
+  }
+
+  function databaseAnswered(): void {
+    if (!storeFailing) return;
+    storeFailing = false;
+    log({ level: 'info', msg: `${service.name}: the database answers again` });
+  }
+
+  /** The message itself failed (it cannot be decoded, or its reaction threw): one attempt of its own. */
   async function fail(delivery: Delivery, reason: string): Promise<void> {
-    if (delivery.deliveryCount < maxAttempts) {
-      delivery.retry(retryDelay(delivery));
+    let recorded: { attempts: number; parked: boolean };
+    try {
+      recorded = await store.recordFailure(
+        {
+          consumer: service.name,
+          sequence: delivery.sequence,
+          storedAt: delivery.storedAt,
+          subject: delivery.subject,
+          messageId: delivery.messageId ?? null,
+          owner: delivery.owner,
+          body: delivery.body,
+          reason,
+          at: clock.now(),
+        },
+        maxAttempts,
+      );
+    } catch (error) {
+      // Not counted: the attempt is made again once the database answers.
+      databaseFailed(error);
+      delivery.retry(storeRetryDelay(delivery));
       return;
     }
-    try {
-      await store.park({
-        consumer: service.name,
-        sequence: delivery.sequence,
-        subject: delivery.subject,
-        messageId: delivery.messageId ?? null,
-        body: delivery.body,
-        reason,
-        attempts: delivery.deliveryCount,
-        parkedAt: clock.now(),
-      });
-    } catch (error) {
-      delivery.retry(retryDelay(delivery));
-      log({ level: 'error', msg: `${service.name}: could not park a message`, error: errorText(error) });
+    databaseAnswered();
+    if (!recorded.parked) {
+      delivery.retry(backoffDelay(retryBackoff, recorded.attempts, random));
       return;
     }
     delivery.terminate(reason);
@@ -129,6 +143,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
       msg: `${service.name}: parked a message it cannot apply`,
       subject: delivery.subject,
       sequence: delivery.sequence,
+      attempts: recorded.attempts,
       reason,
     });
   }
@@ -138,72 +153,33 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     let appliedNow = 0;
     try {
       await store.transaction(async (tx) => {
-        const fresh = await tx.admit(
-          service.name,
-          items.map((item) => item.event.eventId),
-        );
-        const once = new Set<string>();
-        const toApply = items.filter(({ event }) => {
-          if (!fresh.has(event.eventId) || once.has(event.eventId)) return false;
-          once.add(event.eventId);
-          return true;
-        });
-        const states = new Map(
-          await tx.states(service.name, [...new Set(toApply.map((item) => item.event.streamId))]),
-        );
-        const changed = new Map<string, unknown>();
-        const effects: Effect[] = [];
-        for (const item of toApply) {
-          const { event, streamId, streamType, eventId } = item.event;
-          const entry = registry.byName(streamType);
-          const parsed = registry.streamTypes.parse(streamId);
-          if (!entry || !parsed) throw new ReactionFailed(item, new Error('unknown stream type'));
-          const before = states.has(streamId) ? states.get(streamId) : entry.type.initialState;
-          try {
-            const after = entry.type.evolve(before, event);
-            effects.push(
-              ...service.react(
-                entry.reactions,
-                { streamId, id: parsed.id, before, after, event },
-                { eventId, streamId, owner: item.delivery.owner },
-              ),
-            );
-            states.set(streamId, after);
-            changed.set(streamId, after);
-          } catch (error) {
-            throw new ReactionFailed(item, error);
-          }
+        appliedNow = await applyEvents(tx, service, registry, items);
+        // Only a message delivered before can have failed attempts counted: its first delivery costs nothing.
+        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1);
+        if (redelivered.length > 0) {
+          await tx.forgetFailures(
+            service.name,
+            redelivered.map((item) => item.delivery.sequence),
+          );
         }
-        await service.apply(tx, effects);
-        await tx.saveStates(service.name, changed);
         await options.faults?.insideTransaction?.(batch);
-        appliedNow = toApply.length;
       });
     } catch (error) {
       if (error instanceof ReactionFailed) {
-        await fail(error.item.delivery, error.message);
+        const failed = error.item as Readable;
+        await fail(failed.delivery, error.message);
         await apply(
-          items.filter((item) => item !== error.item),
+          items.filter((item) => item !== failed),
           batch,
         );
         return;
       }
       // The database, not the messages: every one is delivered again later, none counts towards parking.
-      if (!storeFailing) {
-        storeFailing = true;
-        log({
-          level: 'warn',
-          msg: `${service.name}: the database failed; retrying`,
-          error: errorText(error),
-        });
-      }
-      for (const { delivery } of items) delivery.retry(retryDelay(delivery));
+      databaseFailed(error);
+      for (const { delivery } of items) delivery.retry(storeRetryDelay(delivery));
       return;
     }
-    if (storeFailing) {
-      storeFailing = false;
-      log({ level: 'info', msg: `${service.name}: the database answers again` });
-    }
+    databaseAnswered();
     appliedCount += appliedNow;
     await options.faults?.afterCommit?.(batch);
     // One round trip per batch: every message acknowledged, the last one confirmed (the broker handles one
@@ -218,7 +194,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     const readable: Readable[] = [];
     for (const delivery of batch) {
       const decoded = decodeDelivery(delivery, registry);
-      if (decoded.ok) readable.push({ delivery, event: decoded.value });
+      if (decoded.ok) readable.push({ delivery, event: decoded.value, owner: delivery.owner });
       else await fail(delivery, decoded.reason);
     }
     await apply(readable, batch);

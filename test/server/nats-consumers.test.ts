@@ -11,6 +11,7 @@ import {
   type ConsumerRuntime,
   type ConsumerService,
   createReactionRegistry,
+  DEFAULT_INBOX_RETENTION_MS,
   type DeliverySource,
   type OutboxLogRecord,
   type OwnedIncrement,
@@ -334,6 +335,33 @@ describe.each(['postgresql', 'sqlite'] as const)('a consumer service’s store o
       await database.rows("SELECT attempts FROM consumer_attempts WHERE consumer = 'analytics'"),
     ).toEqual([]);
   });
+
+  it('prunes inbox rows applied before the cut-off in slices, keeping newer rows, other services’ rows and those of a parked event', async () => {
+    const clock = new ManualClock(1_000);
+    const store = database.open(clock);
+    const old = ['e1', 'e2', 'e3', 'e4', 'e5'];
+    await store.transaction((tx) => tx.admit('analytics', old));
+    await store.transaction((tx) => tx.admit('notifications', old));
+    const created = ordersFor(ids, ids(), 1)[0]?.[0] as WireClientEvent;
+    await store.recordFailure(attemptAt(created, 3, { at: 1_000 }), 5);
+    // A copy of e2 was parked: its replay must still find e2 applied.
+    await store.recordFailure(attemptAt(created, 4, { messageId: 'e2', at: 1_000 }), 1);
+    clock.set(5_000);
+    await store.transaction((tx) => tx.admit('analytics', ['e6']));
+    await store.recordFailure(attemptAt(created, 5, { at: 5_000 }), 5);
+
+    expect(await store.prune('analytics', 5_000, 3)).toBe(3);
+    expect(await store.prune('analytics', 5_000, 3)).toBe(1);
+    expect(await store.prune('analytics', 5_000, 3)).toBe(0);
+    expect(
+      await database.rows('SELECT consumer, event_id FROM consumer_inbox ORDER BY consumer, event_id'),
+    ).toEqual([
+      { consumer: 'analytics', event_id: 'e2' },
+      { consumer: 'analytics', event_id: 'e6' },
+      ...old.map((eventId) => ({ consumer: 'notifications', event_id: eventId })),
+    ]);
+    expect(await database.rows('SELECT sequence FROM consumer_attempts')).toEqual([{ sequence: 5 }]);
+  });
 });
 
 describe('the consumer runtime on PostgreSQL and nats-server', () => {
@@ -366,6 +394,7 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
         }
       })(),
       stop: () => source.stop(),
+      oldestUnacknowledgedAt: () => source.oldestUnacknowledgedAt(),
     };
     const js = jetstream(connection);
     const publish = async (events: readonly WireClientEvent[]) => {
@@ -463,5 +492,50 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
       1,
     );
     expect(logs.filter((record) => record.msg === 'analytics: the database answers again')).toHaveLength(1);
+  }, 60_000);
+
+  it('prunes inbox rows the retention after the oldest message the broker may still deliver, never after now alone, in slices', async () => {
+    const start = Date.now();
+    const clock = new ManualClock(start);
+    const consumer = await analyticsConsumer();
+    const runtime = startConsumer({
+      service: analyticsService,
+      registry: createReactionRegistry(serverReactions),
+      source: consumer.source,
+      store: database.open(clock),
+      clock,
+      maxAttempts: 4,
+      retryBackoff: { baseMs: 100, capMs: 400 },
+      pruneEveryMs: 20,
+      pruneSliceSize: 5,
+    });
+    runtimes.push(runtime);
+    await consumer.publish(ordersFor(ids, ids(), 3).flat());
+    await eventually(async () => expect(runtime.applied()).toBe(12));
+
+    // A message it cannot read stays unacknowledged while it is retried: until it is parked, the broker may
+    // deliver it (or anything after it) again, so the rows stay however late the clock says it is.
+    await consumer.js.publish('outpost.order.OrderPlaced', 'not json');
+    await eventually(async () =>
+      expect(await database.rows('SELECT attempts FROM consumer_attempts')).toEqual([{ attempts: 1 }]),
+    );
+    clock.set(start + DEFAULT_INBOX_RETENTION_MS + 86_400_000);
+    const whileRetried: (string | number | null | undefined)[][] = [];
+    await eventually(
+      async () => {
+        const [row] = await database.rows(
+          `SELECT (SELECT attempts FROM consumer_attempts) AS attempts,
+                (SELECT COUNT(*) FROM consumer_inbox) AS inbox,
+                (SELECT COUNT(*) FROM consumer_parked) AS parked`,
+        );
+        if (row?.parked === 0) whileRetried.push([row.attempts, row.inbox]);
+        expect(row).toMatchObject({ parked: 1, inbox: 0 });
+      },
+      30_000,
+      10,
+    );
+    expect(whileRetried.some(([attempts]) => Number(attempts) >= 2)).toBe(true);
+    expect(whileRetried.every(([, inbox]) => inbox === 12)).toBe(true);
+    expect(runtime.pruned()).toBe(12);
   }, 60_000);
 });

@@ -54,6 +54,8 @@ export { createReactionRegistry, type ReactionRegistry } from './consumers/react
 export {
   type ConsumerRuntime,
   type ConsumerRuntimeOptions,
+  DEFAULT_INBOX_RETENTION_MS,
+  MIN_INBOX_RETENTION_MS,
   startConsumer,
 } from './consumers/runtime';
 export {

@@ -187,6 +187,27 @@ export function createPgConsumerStore(settings: PgSettings, clock: Clock): Consu
         }
         return { attempts, parked };
       }),
+    async prune(consumer, before, limit) {
+      try {
+        // A slice per statement, oldest first, so pruning a long backlog never holds many locks for long.
+        const { rowCount } = await pool.query(
+          `DELETE FROM consumer_inbox WHERE consumer = $1 AND event_id IN (
+             SELECT i.event_id FROM consumer_inbox i
+             WHERE i.consumer = $1 AND i.applied_at < $2
+               AND NOT EXISTS (SELECT 1 FROM consumer_parked p WHERE p.consumer = $1 AND p.message_id = i.event_id)
+             ORDER BY i.applied_at LIMIT $3)`,
+          [consumer, before, limit],
+        );
+        await pool.query(
+          `DELETE FROM consumer_attempts WHERE consumer = $1 AND sequence IN (
+             SELECT sequence FROM consumer_attempts WHERE consumer = $1 AND last_at < $2 LIMIT $3)`,
+          [consumer, before, limit],
+        );
+        return rowCount ?? 0;
+      } catch (error) {
+        throw translatePgError(error);
+      }
+    },
     close: () => pool.end(),
   };
 }

@@ -288,7 +288,8 @@ CREATE TABLE devices (
 );
 `,
   // 5: the consumer services count each message's failed attempts themselves (the broker's delivery count
-  // also counts deliveries the database refused), and keep a parked message's owner (docs/server-outbox.md).
+  // also counts deliveries the database refused), keep a parked message's owner, and prune their inboxes by
+  // age (docs/server-outbox.md).
   `
 CREATE TABLE consumer_attempts (
   consumer  text    NOT NULL,
@@ -299,6 +300,7 @@ CREATE TABLE consumer_attempts (
   PRIMARY KEY (consumer, sequence)
 );
 ALTER TABLE consumer_parked ADD COLUMN owner text;
+CREATE INDEX consumer_inbox_applied ON consumer_inbox (consumer, applied_at);
 `,
 ];
 

@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     log: logger,
     maxAttempts: outbox.serviceMaxAttempts,
+    inboxRetentionMs: outbox.serviceInboxRetentionMs,
     faults: {
       insideTransaction: maybeCrash('inside-transaction'),
       afterCommit: (batch) => {

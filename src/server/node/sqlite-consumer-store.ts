@@ -71,6 +71,17 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
       return { attempts, parked };
     },
   );
+  const pruneInbox = db.prepare<[string, string, number, number]>(
+    `DELETE FROM consumer_inbox WHERE consumer = ? AND event_id IN (
+       SELECT i.event_id FROM consumer_inbox i
+       WHERE i.consumer = ? AND i.applied_at < ?
+         AND NOT EXISTS (SELECT 1 FROM consumer_parked p WHERE p.consumer = i.consumer AND p.message_id = i.event_id)
+       ORDER BY i.applied_at LIMIT ?)`,
+  );
+  const pruneAttempts = db.prepare<[string, string, number, number]>(
+    `DELETE FROM consumer_attempts WHERE consumer = ? AND sequence IN (
+       SELECT sequence FROM consumer_attempts WHERE consumer = ? AND last_at < ? LIMIT ?)`,
+  );
 
   const tx: ConsumerTx = {
     async admit(consumer, eventIds) {
@@ -130,6 +141,13 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
         }
       }),
     recordFailure: (attempt, maxAttempts) => turn(async () => recordFailure.immediate(attempt, maxAttempts)),
+    // A slice per statement, oldest first: each is a short write transaction of its own.
+    prune: (consumer, before, limit) =>
+      turn(async () => {
+        const { changes } = pruneInbox.run(consumer, consumer, before, limit);
+        pruneAttempts.run(consumer, consumer, before, limit);
+        return changes;
+      }),
     close: () =>
       turn(async () => {
         db.close();

@@ -236,7 +236,8 @@ CREATE TABLE IF NOT EXISTS devices (
 ) WITHOUT ROWID;
 `,
   // 5: the consumer services count each message's failed attempts themselves (the broker's delivery count
-  // also counts deliveries the database refused), and keep a parked message's owner (docs/server-outbox.md).
+  // also counts deliveries the database refused), keep a parked message's owner, and prune their inboxes by
+  // age (docs/server-outbox.md).
   `
 CREATE TABLE IF NOT EXISTS consumer_attempts (
   consumer  TEXT    NOT NULL,
@@ -247,6 +248,7 @@ CREATE TABLE IF NOT EXISTS consumer_attempts (
   PRIMARY KEY (consumer, sequence)
 ) WITHOUT ROWID;
 ALTER TABLE consumer_parked ADD COLUMN owner TEXT;
+CREATE INDEX IF NOT EXISTS consumer_inbox_applied ON consumer_inbox (consumer, applied_at);
 `,
 ];
 

@@ -85,6 +85,12 @@ export interface ConsumerStore {
    * times, wherever and whenever.
    */
   recordFailure(attempt: FailedAttempt, maxAttempts: number): Promise<FailureRecorded>;
+  /**
+   * Deletes up to `limit` of `consumer`'s inbox rows applied before `before`, except those of an event it
+   * has parked (a replay must still find an earlier copy applied), and failure counts last touched before
+   * `before`. Resolves with the inbox rows deleted: call again while it deletes `limit`.
+   */
+  prune(consumer: string, before: number, limit: number): Promise<number>;
   /** Releases the database; call it after the runtime using the store has stopped. */
   close(): Promise<void>;
 }

@@ -16,7 +16,7 @@ export interface ConsumerRuntimeOptions<Effect> {
   /** The runtime owns it from now on: `stop()` stops it. */
   readonly source: DeliverySource;
   readonly store: ConsumerStore;
-  /** Stamps failed attempts and `parkedAt`. */
+  /** Stamps failed attempts and `parkedAt`; with the broker's oldest unacknowledged message, times pruning. */
   readonly clock: Clock;
   /** The retry back-off's jitter, in [0, 1); `Math.random` by default. */
   readonly random?: () => number;
@@ -30,6 +30,16 @@ export interface ConsumerRuntimeOptions<Effect> {
   readonly retryBackoff?: Backoff;
   /** Messages applied in one transaction at most; default 256. */
   readonly batchSize?: number;
+  /**
+   * How long an inbox row outlives the messages the broker may still deliver: rows applied this long before
+   * the oldest unacknowledged message (or before now, when none is) are pruned. Default 7 days, at least 1
+   * day (docs/server-outbox.md, "Retention").
+   */
+  readonly inboxRetentionMs?: number;
+  /** How often the inbox is pruned; default every minute, and once at start. */
+  readonly pruneEveryMs?: number;
+  /** Inbox rows deleted per statement when pruning; default 5,000. */
+  readonly pruneSliceSize?: number;
   /** Fault injection for tests only: inside the transaction after the effects, and after its commit. */
   readonly faults?: {
     /** Throwing here rolls the batch back as a database failure would: every message is retried. */
@@ -45,6 +55,8 @@ export interface ConsumerRuntime {
   applied(): number;
   /** Messages this runtime parked and terminated at the broker (each kept by `ConsumerStore.recordFailure`). */
   parked(): number;
+  /** Inbox rows this runtime pruned. */
+  pruned(): number;
   /** Stops taking messages, finishes the batch in hand, and closes the source. */
   stop(): Promise<void>;
 }
@@ -53,6 +65,11 @@ interface Readable extends Applicable {
   readonly delivery: Delivery;
 }
 
+/** Seven days: far longer than a relay may be left down with published rows it has not marked. */
+export const DEFAULT_INBOX_RETENTION_MS = 7 * 86_400_000;
+/** One day: the least retention `startConsumer` accepts (a relay down that long was alerted on for a day). */
+export const MIN_INBOX_RETENTION_MS = 86_400_000;
+
 /**
  * Runs one consumer service: takes the messages that have arrived (up to a batch), checks each, and applies
  * the new ones in ONE transaction that records their eventIds in the service's inbox, folds their streams
@@ -60,7 +77,7 @@ interface Readable extends Applicable {
  * wait for the broker to confirm). A redelivered message finds its eventId in the inbox and changes nothing.
  * A message that cannot be read or applied is retried after a delay, and parked with its reason (and
  * terminated at the broker) at its `maxAttempts`th failed attempt, counted in the store; the others go on
- * meanwhile.
+ * meanwhile. Off the batches' path, it prunes inbox rows the broker can no longer bring a copy for.
  */
 export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): ConsumerRuntime {
   const { service, registry, source, store, clock } = options;
@@ -69,13 +86,22 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   const maxAttempts = options.maxAttempts ?? 5;
   const retryBackoff = options.retryBackoff ?? { baseMs: 100, capMs: 5_000 };
   const batchSize = options.batchSize ?? 256;
+  const inboxRetentionMs = Math.max(
+    options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS,
+    MIN_INBOX_RETENTION_MS,
+  );
+  const pruneEveryMs = options.pruneEveryMs ?? 60_000;
+  const pruneSliceSize = options.pruneSliceSize ?? 5_000;
 
   const queue: Delivery[] = [];
   let arrived: () => void = () => undefined;
   let ended = false;
   let appliedCount = 0;
   let parkedCount = 0;
+  let prunedCount = 0;
   let storeFailing = false;
+  let stopping = false;
+  let wakePruning: () => void = () => undefined;
 
   const reading = (async () => {
     try {
@@ -200,6 +226,49 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     await apply(readable, batch);
   }
 
+  /**
+   * A copy of an event can only come from a message stored at or after the oldest one this consumer has not
+   * acknowledged (a redelivery) or from a later publish (the relay republishes a row whose mark it lost). So
+   * an inbox row is kept for the retention counted from that message, not from now: however long the service
+   * was down, what the broker still holds for it finds its rows. The retention covers the relay's side.
+   */
+  async function prune(): Promise<void> {
+    let oldest: number | null;
+    try {
+      oldest = await source.oldestUnacknowledgedAt();
+    } catch {
+      // The broker cannot say what it may still deliver: prune nothing rather than guess.
+      return;
+    }
+    const before = Math.min(clock.now(), oldest ?? Number.POSITIVE_INFINITY) - inboxRetentionMs;
+    let pruned = 0;
+    try {
+      for (;;) {
+        const slice = await store.prune(service.name, before, pruneSliceSize);
+        pruned += slice;
+        if (slice < pruneSliceSize || stopping) break;
+      }
+    } catch {
+      // The batches report the database's failures; the next round prunes what this one left.
+    }
+    prunedCount += pruned;
+    if (pruned > 0) log({ level: 'info', msg: `${service.name}: pruned inbox rows`, rows: pruned, before });
+  }
+
+  const pruning = (async () => {
+    while (!stopping) {
+      await prune();
+      if (stopping) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pruneEveryMs);
+        wakePruning = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  })();
+
   const processing = (async () => {
     for (;;) {
       if (queue.length === 0) {
@@ -216,10 +285,14 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   return {
     applied: () => appliedCount,
     parked: () => parkedCount,
+    pruned: () => prunedCount,
     async stop() {
+      stopping = true;
+      wakePruning();
       await source.stop();
       await reading;
       await processing;
+      await pruning;
     },
   };
 }

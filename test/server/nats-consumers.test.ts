@@ -18,6 +18,7 @@ import {
   startConsumer,
 } from '../../src/outbox/server';
 import { ensureConsumer, ensureStream, openDeliverySource } from '../../src/server/node/nats-broker';
+import { type ReplayExitCode, runReplayCli } from '../../src/server/node/replay-cli';
 import { serverReactions } from '../../src/server-plugins';
 import {
   attemptAt,
@@ -29,6 +30,7 @@ import { startTestNats, type TestNats } from './support/nats';
 import { analyticsSummary, expectedOrderAnalytics, readEffectsPg } from './support/outbox-effects';
 import {
   eventually,
+  runServiceCommand,
   startRelayProcess,
   startServiceProcess,
   stopAllOutboxProcesses,
@@ -202,6 +204,17 @@ describe('the consumer services on PostgreSQL and NATS JetStream', () => {
     ]);
     expect(effects.inbox).toEqual({ notifications: 15, analytics: 15 });
     expect((await analyticsSummary(server.origin)).tables).toMatchObject(expectedOrderAnalytics(3));
+
+    // Replayed by the command an operator runs: none of them can be applied by this build, so all stay.
+    const replay = runServiceCommand(['replay-parked', 'analytics', '--all'], { DATABASE_URL: databaseUrl });
+    expect((await replay.exited).code).toBe(1);
+    expect(replay.logs.filter((line) => line.includes('still fails, stays parked (attempt 4)'))).toHaveLength(
+      3,
+    );
+    expect(replay.logs).toContain('analytics: replayed 3: 0 applied, 0 applied already, 3 still parked');
+    const replayed = await readEffectsPg(databaseUrl);
+    expect(replayed.parked).toEqual(effects.parked);
+    expect(replayed.inbox).toEqual(effects.inbox);
   }, 120_000);
 });
 
@@ -362,6 +375,109 @@ describe.each(['postgresql', 'sqlite'] as const)('a consumer service’s store o
     ]);
     expect(await database.rows('SELECT sequence FROM consumer_attempts')).toEqual([{ sequence: 5 }]);
   });
+
+  it('replay-parked applies parked messages in order through the inbox and the reactions, removes each with its effect, keeps what still fails with its new reason, and refuses a bad request writing nothing', async () => {
+    const store = database.open(systemClock);
+    const [order] = ordersFor(ids, ids(), 1);
+    const events = order as WireClientEvent[];
+    // The analytics service parked a whole order after failures since fixed, and a message it can never read.
+    for (const [index, event] of events.entries()) await store.recordFailure(attemptAt(event, index + 1), 1);
+    await store.recordFailure(
+      {
+        ...attemptAt(events[0] as WireClientEvent, 5),
+        subject: 'outpost.invoice.InvoiceIssued',
+        reason: 'x',
+      },
+      1,
+    );
+    const state = async () => ({
+      parked: await database.rows('SELECT sequence, attempts, reason FROM consumer_parked ORDER BY sequence'),
+      inbox: await database.rows('SELECT COUNT(*) AS n FROM consumer_inbox'),
+      counters: await database.rows('SELECT owner, counter, row_id, field, value FROM analytics_counters'),
+    });
+    const before = await state();
+    expect(before.parked.map((row) => row.sequence)).toEqual([1, 2, 3, 4, 5]);
+
+    const refused: [string[], ReplayExitCode, string][] = [
+      [['nope', '--all'], 2, 'there is no service "nope"'],
+      [[], 2, 'name a service'],
+      [['analytics'], 2, 'name the sequences to replay, or --all'],
+      [['analytics', '2', 'x2'], 2, '"x2" is not a sequence'],
+      [['analytics', '0'], 2, '"0" is not a sequence'],
+      [['analytics', '--all', '3'], 2, 'give it alone'],
+      [
+        ['analytics', '1', '99', '98'],
+        1,
+        'analytics has no parked message at sequence 99, 98: nothing was replayed',
+      ],
+    ];
+    for (const [argv, code, message] of refused) {
+      const result = await replayCli(argv);
+      expect(result, argv.join(' ')).toMatchObject({ code, out: '' });
+      expect(result.err).toContain(message);
+    }
+    expect(await state()).toEqual(before);
+
+    expect(await replayCli(['analytics', '2', '1'])).toEqual({
+      code: 0,
+      out:
+        `analytics #1 outpost.order.OrderCreated: applied, no longer parked\n` +
+        `analytics #2 outpost.order.ProductAdded: applied, no longer parked\n` +
+        'analytics: replayed 2: 2 applied, 0 applied already, 0 still parked\n',
+      err: '',
+    });
+    const all = await replayCli(['analytics', '--all']);
+    expect(all.out.split('\n')).toEqual([
+      'analytics #3 outpost.order.ProductAdded: applied, no longer parked',
+      'analytics #4 outpost.order.OrderPlaced: applied, no longer parked',
+      'analytics #5 outpost.invoice.InvoiceIssued: still fails, stays parked (attempt 2): unknown stream type invoice',
+      'analytics: replayed 3: 2 applied, 0 applied already, 1 still parked',
+      '',
+    ]);
+    expect(all.code).toBe(1);
+    const after = await state();
+    expect(after.parked).toEqual([{ sequence: 5, attempts: 2, reason: 'unknown stream type invoice' }]);
+    expect(after.inbox).toEqual([{ n: 4 }]);
+    const placedToday = (events[3] as WireClientEvent).metadata.occurredAt.slice(0, 10);
+    expect(after.counters).toEqual(
+      expect.arrayContaining([
+        { owner: 'alice', counter: 'order_outcomes', row_id: 'all', field: 'placed', value: 1 },
+        { owner: 'alice', counter: 'orders_per_day', row_id: placedToday, field: 'placed', value: 1 },
+      ]),
+    );
+    expect(after.counters).toHaveLength(2);
+
+    // A copy of the order's placement, parked after the first was applied: replaying it changes nothing.
+    await store.recordFailure(attemptAt(events[3] as WireClientEvent, 9), 1);
+    expect(await replayCli(['analytics', '9'])).toMatchObject({
+      code: 0,
+      out: expect.stringContaining(
+        'analytics #9 outpost.order.OrderPlaced: its event was applied already (another copy); nothing changed, no longer parked',
+      ),
+    });
+    expect(await state()).toEqual(after);
+    expect(await replayCli(['notifications', '--all'])).toEqual({
+      code: 0,
+      out: 'notifications: nothing is parked\n',
+      err: '',
+    });
+  });
+
+  async function replayCli(argv: string[]): Promise<{ code: ReplayExitCode; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await runReplayCli(argv, {
+      env: database.env,
+      cwd: temp.path,
+      out: (text) => {
+        out += text;
+      },
+      err: (text) => {
+        err += text;
+      },
+    });
+    return { code, out, err };
+  }
 });
 
 describe('the consumer runtime on PostgreSQL and nats-server', () => {

@@ -52,6 +52,13 @@ export { type ConsumedEvent, type Decoded, decodeDelivery } from './consumers/de
 export type { Delivery, DeliverySource } from './consumers/delivery';
 export { createReactionRegistry, type ReactionRegistry } from './consumers/reaction-registry';
 export {
+  type ReplayOptions,
+  type ReplayOutcome,
+  type ReplayRefusal,
+  ReplayRefusedError,
+  replayParked,
+} from './consumers/replay';
+export {
   type ConsumerRuntime,
   type ConsumerRuntimeOptions,
   DEFAULT_INBOX_RETENTION_MS,

@@ -7,6 +7,7 @@ import type {
   CounterCell,
   OutgoingMail,
   OwnedIncrement,
+  ParkedMessage,
 } from '../../outbox/server';
 import { createPgPool, type PgSettings, translatePgError } from './pg-database';
 
@@ -111,8 +112,39 @@ function txOn(query: Query, clock: Clock): ConsumerTx {
         sequences,
       ]);
     },
+    async unpark(consumer, sequence) {
+      const { rowCount } = await query('DELETE FROM consumer_parked WHERE consumer = $1 AND sequence = $2', [
+        consumer,
+        sequence,
+      ]);
+      return (rowCount ?? 0) > 0;
+    },
   };
 }
+
+interface ParkedRow {
+  consumer: string;
+  sequence: string;
+  subject: string;
+  message_id: string | null;
+  owner: string | null;
+  body: string;
+  reason: string;
+  attempts: number;
+  parked_at: string;
+}
+
+const parkedMessage = (row: ParkedRow): ParkedMessage => ({
+  consumer: row.consumer,
+  sequence: Number(row.sequence),
+  subject: row.subject,
+  messageId: row.message_id,
+  owner: row.owner,
+  body: row.body,
+  reason: row.reason,
+  attempts: row.attempts,
+  parkedAt: Number(row.parked_at),
+});
 
 /** A consumer service's store on PostgreSQL: its own small pool on the server's database. */
 export function createPgConsumerStore(settings: PgSettings, clock: Clock): ConsumerStore {
@@ -187,6 +219,33 @@ export function createPgConsumerStore(settings: PgSettings, clock: Clock): Consu
         }
         return { attempts, parked };
       }),
+    async parked(consumer, sequences) {
+      try {
+        const { rows } =
+          sequences === 'all'
+            ? await pool.query<ParkedRow>(
+                'SELECT * FROM consumer_parked WHERE consumer = $1 ORDER BY sequence',
+                [consumer],
+              )
+            : await pool.query<ParkedRow>(
+                'SELECT * FROM consumer_parked WHERE consumer = $1 AND sequence = ANY($2::bigint[]) ORDER BY sequence',
+                [consumer, sequences],
+              );
+        return rows.map(parkedMessage);
+      } catch (error) {
+        throw translatePgError(error);
+      }
+    },
+    async replayFailed(consumer, sequence, reason) {
+      try {
+        await pool.query(
+          'UPDATE consumer_parked SET reason = $3, attempts = attempts + 1 WHERE consumer = $1 AND sequence = $2',
+          [consumer, sequence, reason],
+        );
+      } catch (error) {
+        throw translatePgError(error);
+      }
+    },
     async prune(consumer, before, limit) {
       try {
         // A slice per statement, oldest first, so pruning a long backlog never holds many locks for long.

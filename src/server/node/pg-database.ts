@@ -288,8 +288,8 @@ CREATE TABLE devices (
 );
 `,
   // 5: the consumer services count each message's failed attempts themselves (the broker's delivery count
-  // also counts deliveries the database refused), keep a parked message's owner, and prune their inboxes by
-  // age (docs/server-outbox.md).
+  // also counts deliveries the database refused), keep a parked message's owner for its replay, and prune
+  // their inboxes by age (docs/server-outbox.md).
   `
 CREATE TABLE consumer_attempts (
   consumer  text    NOT NULL,

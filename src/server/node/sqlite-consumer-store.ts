@@ -1,5 +1,11 @@
 import type { Clock } from '../../outbox/ids';
-import { type ConsumerStore, type ConsumerTx, type FailureRecorded, takingTurns } from '../../outbox/server';
+import {
+  type ConsumerStore,
+  type ConsumerTx,
+  type FailureRecorded,
+  type ParkedMessage,
+  takingTurns,
+} from '../../outbox/server';
 import { type ServicesReader, sumIncrements } from './pg-consumer-store';
 import { openSqliteDatabase } from './sqlite-database';
 
@@ -71,6 +77,29 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
       return { attempts, parked };
     },
   );
+  interface ParkedRow {
+    consumer: string;
+    sequence: number;
+    subject: string;
+    message_id: string | null;
+    owner: string | null;
+    body: string;
+    reason: string;
+    attempts: number;
+    parked_at: number;
+  }
+  const allParked = db.prepare<[string], ParkedRow>(
+    'SELECT * FROM consumer_parked WHERE consumer = ? ORDER BY sequence',
+  );
+  const oneParked = db.prepare<[string, number], ParkedRow>(
+    'SELECT * FROM consumer_parked WHERE consumer = ? AND sequence = ?',
+  );
+  const unpark = db.prepare<[string, number]>(
+    'DELETE FROM consumer_parked WHERE consumer = ? AND sequence = ?',
+  );
+  const replayFailed = db.prepare<[string, string, number]>(
+    'UPDATE consumer_parked SET reason = ?, attempts = attempts + 1 WHERE consumer = ? AND sequence = ?',
+  );
   const pruneInbox = db.prepare<[string, string, number, number]>(
     `DELETE FROM consumer_inbox WHERE consumer = ? AND event_id IN (
        SELECT i.event_id FROM consumer_inbox i
@@ -82,6 +111,17 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
     `DELETE FROM consumer_attempts WHERE consumer = ? AND sequence IN (
        SELECT sequence FROM consumer_attempts WHERE consumer = ? AND last_at < ? LIMIT ?)`,
   );
+  const parkedMessage = (row: ParkedRow): ParkedMessage => ({
+    consumer: row.consumer,
+    sequence: row.sequence,
+    subject: row.subject,
+    messageId: row.message_id,
+    owner: row.owner,
+    body: row.body,
+    reason: row.reason,
+    attempts: row.attempts,
+    parkedAt: row.parked_at,
+  });
 
   const tx: ConsumerTx = {
     async admit(consumer, eventIds) {
@@ -124,6 +164,9 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
     async forgetFailures(consumer, sequences) {
       for (const sequence of sequences) forgetAttempt.run(consumer, sequence);
     },
+    async unpark(consumer, sequence) {
+      return unpark.run(consumer, sequence).changes > 0;
+    },
   };
 
   const turn = takingTurns();
@@ -141,6 +184,20 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
         }
       }),
     recordFailure: (attempt, maxAttempts) => turn(async () => recordFailure.immediate(attempt, maxAttempts)),
+    parked: (consumer, sequences) =>
+      turn(async () => {
+        const rows =
+          sequences === 'all'
+            ? allParked.all(consumer)
+            : [...new Set(sequences)]
+                .sort((a, b) => a - b)
+                .flatMap((sequence) => oneParked.all(consumer, sequence));
+        return rows.map(parkedMessage);
+      }),
+    replayFailed: (consumer, sequence, reason) =>
+      turn(async () => {
+        replayFailed.run(reason, consumer, sequence);
+      }),
     // A slice per statement, oldest first: each is a short write transaction of its own.
     prune: (consumer, before, limit) =>
       turn(async () => {

@@ -236,8 +236,8 @@ CREATE TABLE IF NOT EXISTS devices (
 ) WITHOUT ROWID;
 `,
   // 5: the consumer services count each message's failed attempts themselves (the broker's delivery count
-  // also counts deliveries the database refused), keep a parked message's owner, and prune their inboxes by
-  // age (docs/server-outbox.md).
+  // also counts deliveries the database refused), keep a parked message's owner for its replay, and prune
+  // their inboxes by age (docs/server-outbox.md).
   `
 CREATE TABLE IF NOT EXISTS consumer_attempts (
   consumer  TEXT    NOT NULL,

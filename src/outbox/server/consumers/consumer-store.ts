@@ -68,6 +68,8 @@ export interface ConsumerTx {
   ): Promise<void>;
   /** Forgets the failed attempts counted for these messages: they have been applied (or found applied). */
   forgetFailures(consumer: string, sequences: readonly number[]): Promise<void>;
+  /** Removes a parked message (its replay committed); resolves false when it was not parked (any more). */
+  unpark(consumer: string, sequence: number): Promise<boolean>;
 }
 
 /** A consumer service's database (PostgreSQL or SQLite, the server's own). */
@@ -85,6 +87,10 @@ export interface ConsumerStore {
    * times, wherever and whenever.
    */
   recordFailure(attempt: FailedAttempt, maxAttempts: number): Promise<FailureRecorded>;
+  /** The parked messages of `consumer`, by sequence: every one (`'all'`) or those among `sequences`. */
+  parked(consumer: string, sequences: readonly number[] | 'all'): Promise<readonly ParkedMessage[]>;
+  /** A replay of a parked message failed again: one more attempt, and why. */
+  replayFailed(consumer: string, sequence: number, reason: string): Promise<void>;
   /**
    * Deletes up to `limit` of `consumer`'s inbox rows applied before `before`, except those of an event it
    * has parked (a replay must still find an earlier copy applied), and failure counts last touched before

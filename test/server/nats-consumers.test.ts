@@ -621,7 +621,8 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
       store: database.open(clock),
       clock,
       maxAttempts: 4,
-      retryBackoff: { baseMs: 100, capMs: 400 },
+      // Slow enough retries that a poll sees the message between its attempts, even on a busy machine.
+      retryBackoff: { baseMs: 200, capMs: 800 },
       pruneEveryMs: 20,
       pruneSliceSize: 5,
     });

@@ -115,6 +115,31 @@ describe('memory storage snapshots', () => {
     expect(seen[0]?.clientEvents.map((row) => row.event)).toEqual([event]);
   });
 
+  it('answers a committed write as committed when the observer throws, and hands the throw to onCommitError', async () => {
+    const heard: unknown[] = [];
+    const storage = createMemoryStorage({
+      onCommit: () => {
+        throw new Error('persisting failed');
+      },
+      onCommitError: (error) => heard.push(error),
+    });
+    const event = created();
+    await expect(storage.transaction((tx) => tx.write({ clientId, clientEvents: [event] }))).resolves.toBe(
+      undefined,
+    );
+    expect(heard).toEqual([new Error('persisting failed')]);
+    const stored = await storage.read((reader) => reader.clientEvents([event.eventId]));
+    expect(stored.get(event.eventId)).toEqual(event);
+    const silent = createMemoryStorage({
+      onCommit: () => {
+        throw new Error('persisting failed');
+      },
+    });
+    await expect(silent.transaction((tx) => tx.write({ clientId, clientEvents: [created()] }))).resolves.toBe(
+      undefined,
+    );
+  });
+
   it('loads a snapshot saved before streams and clients had owners', async () => {
     const event = created();
     const { streamOwners: _streams, clientOwners: _clients, ...older } = createMemoryStorage().snapshot();

@@ -1,13 +1,36 @@
 import { join } from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { uuidv7Generator } from '../../src/outbox/ids';
+import { ManualClock, systemClock, uuidv7Generator } from '../../src/outbox/ids';
+import type { WireClientEvent } from '../../src/outbox/protocol/messages';
+import {
+  ANALYTICS,
+  analyticsService,
+  type ConsumerRuntime,
+  type ConsumerService,
+  createReactionRegistry,
+  DEFAULT_INBOX_RETENTION_MS,
+  type DeliverySource,
+  type OutboxLogRecord,
+  type OwnedIncrement,
+  startConsumer,
+} from '../../src/outbox/server';
+import { ensureConsumer, ensureStream, openDeliverySource } from '../../src/server/node/nats-broker';
+import { type ReplayExitCode, runReplayCli } from '../../src/server/node/replay-cli';
+import { serverReactions } from '../../src/server-plugins';
+import {
+  attemptAt,
+  type ConsumerDatabase,
+  pgConsumerDatabase,
+  sqliteConsumerDatabase,
+} from './support/consumer-stores';
 import { startTestNats, type TestNats } from './support/nats';
 import { analyticsSummary, expectedOrderAnalytics, readEffectsPg } from './support/outbox-effects';
 import {
   eventually,
+  runServiceCommand,
   startRelayProcess,
   startServiceProcess,
   stopAllOutboxProcesses,
@@ -181,6 +204,17 @@ describe('the consumer services on PostgreSQL and NATS JetStream', () => {
     ]);
     expect(effects.inbox).toEqual({ notifications: 15, analytics: 15 });
     expect((await analyticsSummary(server.origin)).tables).toMatchObject(expectedOrderAnalytics(3));
+
+    // Replayed by the command an operator runs: none of them can be applied by this build, so all stay.
+    const replay = runServiceCommand(['replay-parked', 'analytics', '--all'], { DATABASE_URL: databaseUrl });
+    expect((await replay.exited).code).toBe(1);
+    expect(replay.logs.filter((line) => line.includes('still fails, stays parked (attempt 4)'))).toHaveLength(
+      3,
+    );
+    expect(replay.logs).toContain('analytics: replayed 3: 0 applied, 0 applied already, 3 still parked');
+    const replayed = await readEffectsPg(databaseUrl);
+    expect(replayed.parked).toEqual(effects.parked);
+    expect(replayed.inbox).toEqual(effects.inbox);
   }, 120_000);
 });
 
@@ -243,4 +277,385 @@ describe('npm start on SQLite', () => {
     }
     expect(second.logs.some((line) => line.includes('no broker configured'))).toBe(false);
   }, 120_000);
+});
+
+describe.each(['postgresql', 'sqlite'] as const)('a consumer service’s store on %s', (kind) => {
+  let database: ConsumerDatabase;
+  let databases = 0;
+  beforeEach(async () => {
+    databases += 1;
+    database =
+      kind === 'postgresql'
+        ? await pgConsumerDatabase(postgres)
+        : sqliteConsumerDatabase(join(temp.path, `consumer-store-${databases}`));
+  });
+  afterEach(() => database.close());
+
+  it('counts a message’s failed attempts itself, across a restart of the service, and parks it at the last with its owner and reason', async () => {
+    const clock = new ManualClock(2_000);
+    const [order] = ordersFor(ids, ids(), 1);
+    const placed = order?.[3] as WireClientEvent;
+    let store = database.open(clock);
+    expect(await store.recordFailure(attemptAt(placed, 7), 3)).toEqual({ attempts: 1, parked: false });
+    expect(await store.recordFailure(attemptAt(placed, 7), 3)).toEqual({ attempts: 2, parked: false });
+    // Another consumer's attempts at the same message are its own.
+    expect(await store.recordFailure(attemptAt(placed, 7, { consumer: 'notifications' }), 3)).toEqual({
+      attempts: 1,
+      parked: false,
+    });
+    await store.close();
+    store = database.open(clock);
+    expect(await store.recordFailure(attemptAt(placed, 7, { reason: 'still broken' }), 3)).toEqual({
+      attempts: 3,
+      parked: true,
+    });
+    expect(await database.rows('SELECT * FROM consumer_parked')).toEqual([
+      {
+        consumer: 'analytics',
+        sequence: 7,
+        subject: 'outpost.order.OrderPlaced',
+        message_id: placed.eventId,
+        owner: 'alice',
+        body: JSON.stringify(placed),
+        reason: 'still broken',
+        attempts: 3,
+        parked_at: 2_000,
+      },
+    ]);
+    expect(await database.rows('SELECT consumer, sequence, attempts FROM consumer_attempts')).toEqual([
+      { consumer: 'notifications', sequence: 7, attempts: 1 },
+    ]);
+
+    // Sequence 8 fails twice; then the stream is created anew and its new message 8 starts from 1.
+    await store.recordFailure(attemptAt(placed, 8), 3);
+    await store.recordFailure(attemptAt(placed, 8), 3);
+    expect(await store.recordFailure(attemptAt(placed, 8, { storedAt: 99_000 }), 3)).toEqual({
+      attempts: 1,
+      parked: false,
+    });
+    // Applied at a later delivery: its count is forgotten with the commit, not with a rollback.
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.forgetFailures('analytics', [8]);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(
+      await database.rows("SELECT attempts FROM consumer_attempts WHERE consumer = 'analytics'"),
+    ).toEqual([{ attempts: 1 }]);
+    await store.transaction((tx) => tx.forgetFailures('analytics', [8]));
+    expect(
+      await database.rows("SELECT attempts FROM consumer_attempts WHERE consumer = 'analytics'"),
+    ).toEqual([]);
+  });
+
+  it('prunes inbox rows applied before the cut-off in slices, keeping newer rows, other services’ rows and those of a parked event', async () => {
+    const clock = new ManualClock(1_000);
+    const store = database.open(clock);
+    const old = ['e1', 'e2', 'e3', 'e4', 'e5'];
+    await store.transaction((tx) => tx.admit('analytics', old));
+    await store.transaction((tx) => tx.admit('notifications', old));
+    const created = ordersFor(ids, ids(), 1)[0]?.[0] as WireClientEvent;
+    await store.recordFailure(attemptAt(created, 3, { at: 1_000 }), 5);
+    // A copy of e2 was parked: its replay must still find e2 applied.
+    await store.recordFailure(attemptAt(created, 4, { messageId: 'e2', at: 1_000 }), 1);
+    clock.set(5_000);
+    await store.transaction((tx) => tx.admit('analytics', ['e6']));
+    await store.recordFailure(attemptAt(created, 5, { at: 5_000 }), 5);
+
+    expect(await store.prune('analytics', 5_000, 3)).toBe(3);
+    expect(await store.prune('analytics', 5_000, 3)).toBe(1);
+    expect(await store.prune('analytics', 5_000, 3)).toBe(0);
+    expect(
+      await database.rows('SELECT consumer, event_id FROM consumer_inbox ORDER BY consumer, event_id'),
+    ).toEqual([
+      { consumer: 'analytics', event_id: 'e2' },
+      { consumer: 'analytics', event_id: 'e6' },
+      ...old.map((eventId) => ({ consumer: 'notifications', event_id: eventId })),
+    ]);
+    expect(await database.rows('SELECT sequence FROM consumer_attempts')).toEqual([{ sequence: 5 }]);
+  });
+
+  it('replay-parked applies parked messages in order through the inbox and the reactions, removes each with its effect, keeps what still fails with its new reason, and refuses a bad request writing nothing', async () => {
+    const store = database.open(systemClock);
+    const [order] = ordersFor(ids, ids(), 1);
+    const events = order as WireClientEvent[];
+    // The analytics service parked a whole order after failures since fixed, and a message it can never read.
+    for (const [index, event] of events.entries()) await store.recordFailure(attemptAt(event, index + 1), 1);
+    await store.recordFailure(
+      {
+        ...attemptAt(events[0] as WireClientEvent, 5),
+        subject: 'outpost.invoice.InvoiceIssued',
+        reason: 'x',
+      },
+      1,
+    );
+    const state = async () => ({
+      parked: await database.rows('SELECT sequence, attempts, reason FROM consumer_parked ORDER BY sequence'),
+      inbox: await database.rows('SELECT COUNT(*) AS n FROM consumer_inbox'),
+      counters: await database.rows('SELECT owner, counter, row_id, field, value FROM analytics_counters'),
+    });
+    const before = await state();
+    expect(before.parked.map((row) => row.sequence)).toEqual([1, 2, 3, 4, 5]);
+
+    const refused: [string[], ReplayExitCode, string][] = [
+      [['nope', '--all'], 2, 'there is no service "nope"'],
+      [[], 2, 'name a service'],
+      [['analytics'], 2, 'name the sequences to replay, or --all'],
+      [['analytics', '2', 'x2'], 2, '"x2" is not a sequence'],
+      [['analytics', '0'], 2, '"0" is not a sequence'],
+      [['analytics', '--all', '3'], 2, 'give it alone'],
+      [
+        ['analytics', '1', '99', '98'],
+        1,
+        'analytics has no parked message at sequence 99, 98: nothing was replayed',
+      ],
+    ];
+    for (const [argv, code, message] of refused) {
+      const result = await replayCli(argv);
+      expect(result, argv.join(' ')).toMatchObject({ code, out: '' });
+      expect(result.err).toContain(message);
+    }
+    expect(await state()).toEqual(before);
+
+    expect(await replayCli(['analytics', '2', '1'])).toEqual({
+      code: 0,
+      out:
+        `analytics #1 outpost.order.OrderCreated: applied, no longer parked\n` +
+        `analytics #2 outpost.order.ProductAdded: applied, no longer parked\n` +
+        'analytics: replayed 2: 2 applied, 0 applied already, 0 still parked\n',
+      err: '',
+    });
+    const all = await replayCli(['analytics', '--all']);
+    expect(all.out.split('\n')).toEqual([
+      'analytics #3 outpost.order.ProductAdded: applied, no longer parked',
+      'analytics #4 outpost.order.OrderPlaced: applied, no longer parked',
+      'analytics #5 outpost.invoice.InvoiceIssued: still fails, stays parked (attempt 2): unknown stream type invoice',
+      'analytics: replayed 3: 2 applied, 0 applied already, 1 still parked',
+      '',
+    ]);
+    expect(all.code).toBe(1);
+    const after = await state();
+    expect(after.parked).toEqual([{ sequence: 5, attempts: 2, reason: 'unknown stream type invoice' }]);
+    expect(after.inbox).toEqual([{ n: 4 }]);
+    const placedToday = (events[3] as WireClientEvent).metadata.occurredAt.slice(0, 10);
+    expect(after.counters).toEqual(
+      expect.arrayContaining([
+        { owner: 'alice', counter: 'order_outcomes', row_id: 'all', field: 'placed', value: 1 },
+        { owner: 'alice', counter: 'orders_per_day', row_id: placedToday, field: 'placed', value: 1 },
+      ]),
+    );
+    expect(after.counters).toHaveLength(2);
+
+    // A copy of the order's placement, parked after the first was applied: replaying it changes nothing.
+    await store.recordFailure(attemptAt(events[3] as WireClientEvent, 9), 1);
+    expect(await replayCli(['analytics', '9'])).toMatchObject({
+      code: 0,
+      out: expect.stringContaining(
+        'analytics #9 outpost.order.OrderPlaced: its event was applied already (another copy); nothing changed, no longer parked',
+      ),
+    });
+    expect(await state()).toEqual(after);
+    expect(await replayCli(['notifications', '--all'])).toEqual({
+      code: 0,
+      out: 'notifications: nothing is parked\n',
+      err: '',
+    });
+  });
+
+  async function replayCli(argv: string[]): Promise<{ code: ReplayExitCode; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await runReplayCli(argv, {
+      env: database.env,
+      cwd: temp.path,
+      out: (text) => {
+        out += text;
+      },
+      err: (text) => {
+        err += text;
+      },
+    });
+    return { code, out, err };
+  }
+});
+
+describe('the consumer runtime on PostgreSQL and nats-server', () => {
+  const runtimes: ConsumerRuntime[] = [];
+  let database: ConsumerDatabase;
+  beforeEach(async () => {
+    database = await pgConsumerDatabase(postgres);
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((runtime) => runtime.stop()));
+    await database.close();
+  });
+
+  /** The analytics service's durable consumer, its deliveries watched: each sequence's highest delivery count. */
+  async function analyticsConsumer() {
+    const connection = await nats.client();
+    const manager = await jetstreamManager(connection);
+    await ensureStream(manager, 120_000, 'create');
+    await ensureConsumer(manager, ANALYTICS, 30_000);
+    const source = await openDeliverySource(connection, ANALYTICS);
+    const deliveries = new Map<number, number>();
+    const watched: DeliverySource = {
+      messages: (async function* () {
+        for await (const delivery of source.messages) {
+          deliveries.set(
+            delivery.sequence,
+            Math.max(deliveries.get(delivery.sequence) ?? 0, delivery.deliveryCount),
+          );
+          yield delivery;
+        }
+      })(),
+      stop: () => source.stop(),
+      oldestUnacknowledgedAt: () => source.oldestUnacknowledgedAt(),
+    };
+    const js = jetstream(connection);
+    const publish = async (events: readonly WireClientEvent[]) => {
+      const sequences: number[] = [];
+      for (const event of events) {
+        const ack = await js.publish(`outpost.order.${event.type}`, JSON.stringify(event), {
+          msgID: event.eventId,
+        });
+        sequences.push(ack.seq);
+      }
+      return sequences;
+    };
+    return { source: watched, deliveries, publish, js };
+  }
+
+  const connectionsAllowed = async (allowed: boolean) => {
+    const url = new URL(database.env.DATABASE_URL ?? '');
+    const name = url.pathname.slice(1);
+    url.pathname = '/postgres';
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${allowed}`);
+      if (!allowed) {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+          name,
+        ]);
+      }
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it('counts towards parking only the attempts that failed themselves: after a database outage of more redeliveries than the limit, a message whose reaction fails once is applied, and a poison message is parked after exactly its own five', async () => {
+    const [first, second] = ordersFor(ids, ids(), 2) as WireClientEvent[][];
+    const failsOnce = first?.[3]?.eventId;
+    const poison = second?.[3]?.eventId;
+    let failedOnce = 0;
+    let poisonReactions = 0;
+    const service: ConsumerService<OwnedIncrement> = {
+      ...analyticsService,
+      react(reactions, change, context) {
+        if (context.eventId === failsOnce && failedOnce === 0) {
+          failedOnce += 1;
+          throw new Error('a passing failure');
+        }
+        if (context.eventId === poison) {
+          poisonReactions += 1;
+          throw new Error('a poison message');
+        }
+        return analyticsService.react(reactions, change, context);
+      },
+    };
+    const consumer = await analyticsConsumer();
+    const logs: OutboxLogRecord[] = [];
+    await connectionsAllowed(false);
+    const sequences = await consumer.publish([...(first ?? []), ...(second ?? [])]);
+    runtimes.push(
+      startConsumer({
+        service,
+        registry: createReactionRegistry(serverReactions),
+        source: consumer.source,
+        store: database.open(systemClock),
+        clock: systemClock,
+        log: (record) => logs.push(record),
+        // The default limit, with shorter delays so the outage lasts seconds, not minutes.
+        retryBackoff: { baseMs: 20, capMs: 200 },
+      }),
+    );
+    await eventually(async () => {
+      for (const sequence of sequences) expect(consumer.deliveries.get(sequence)).toBeGreaterThan(5);
+    }, 30_000);
+    // Every delivery so far was refused by the database before any reaction ran.
+    expect([failedOnce, poisonReactions]).toEqual([0, 0]);
+    await connectionsAllowed(true);
+
+    const runtime = runtimes[0] as ConsumerRuntime;
+    await eventually(async () => expect(runtime.applied() + runtime.parked()).toBe(8), 30_000);
+    expect([runtime.applied(), runtime.parked()]).toEqual([7, 1]);
+    expect([failedOnce, poisonReactions]).toEqual([1, 5]);
+    expect(await database.rows('SELECT sequence, attempts, reason FROM consumer_parked')).toEqual([
+      {
+        sequence: sequences[7],
+        attempts: 5,
+        reason: 'The order reaction to OrderPlaced failed: a poison message',
+      },
+    ]);
+    expect(await database.rows('SELECT COUNT(*) AS n FROM consumer_attempts')).toEqual([{ n: 0 }]);
+    // Applied means in the inbox with its effect; the effect itself is not asserted: the outage's redeliveries
+    // come back in any order, and a stream's events applied out of order change what they count
+    // (docs/server-outbox.md, "Order").
+    const inbox = new Set(
+      (await database.rows('SELECT event_id FROM consumer_inbox')).map((row) => row.event_id),
+    );
+    expect(inbox.size).toBe(7);
+    expect([inbox.has(failsOnce ?? ''), inbox.has(poison ?? '')]).toEqual([true, false]);
+    expect(logs.filter((record) => record.msg === 'analytics: the database failed; retrying')).toHaveLength(
+      1,
+    );
+    expect(logs.filter((record) => record.msg === 'analytics: the database answers again')).toHaveLength(1);
+  }, 60_000);
+
+  it('prunes inbox rows the retention after the oldest message the broker may still deliver, never after now alone, in slices', async () => {
+    const start = Date.now();
+    const clock = new ManualClock(start);
+    const consumer = await analyticsConsumer();
+    const runtime = startConsumer({
+      service: analyticsService,
+      registry: createReactionRegistry(serverReactions),
+      source: consumer.source,
+      store: database.open(clock),
+      clock,
+      maxAttempts: 4,
+      // Slow enough retries that a poll sees the message between its attempts, even on a busy machine.
+      retryBackoff: { baseMs: 200, capMs: 800 },
+      pruneEveryMs: 20,
+      pruneSliceSize: 5,
+    });
+    runtimes.push(runtime);
+    await consumer.publish(ordersFor(ids, ids(), 3).flat());
+    await eventually(async () => expect(runtime.applied()).toBe(12));
+
+    // A message it cannot read stays unacknowledged while it is retried: until it is parked, the broker may
+    // deliver it (or anything after it) again, so the rows stay however late the clock says it is.
+    await consumer.js.publish('outpost.order.OrderPlaced', 'not json');
+    await eventually(async () =>
+      expect(await database.rows('SELECT attempts FROM consumer_attempts')).toEqual([{ attempts: 1 }]),
+    );
+    clock.set(start + DEFAULT_INBOX_RETENTION_MS + 86_400_000);
+    const whileRetried: (string | number | null | undefined)[][] = [];
+    await eventually(
+      async () => {
+        const [row] = await database.rows(
+          `SELECT (SELECT attempts FROM consumer_attempts) AS attempts,
+                (SELECT COUNT(*) FROM consumer_inbox) AS inbox,
+                (SELECT COUNT(*) FROM consumer_parked) AS parked`,
+        );
+        if (row?.parked === 0) whileRetried.push([row.attempts, row.inbox]);
+        expect(row).toMatchObject({ parked: 1, inbox: 0 });
+      },
+      30_000,
+      10,
+    );
+    expect(whileRetried.some(([attempts]) => Number(attempts) >= 2)).toBe(true);
+    expect(whileRetried.every(([, inbox]) => inbox === 12)).toBe(true);
+    expect(runtime.pruned()).toBe(12);
+  }, 60_000);
 });

@@ -40,13 +40,29 @@ export {
   type CounterCell,
   summarizeAnalytics,
 } from './consumers/analytics-summary';
-export type { ConsumerStore, ConsumerTx, OutgoingMail, ParkedMessage } from './consumers/consumer-store';
+export type {
+  ConsumerStore,
+  ConsumerTx,
+  FailedAttempt,
+  FailureRecorded,
+  OutgoingMail,
+  ParkedMessage,
+} from './consumers/consumer-store';
 export { type ConsumedEvent, type Decoded, decodeDelivery } from './consumers/decode';
 export type { Delivery, DeliverySource } from './consumers/delivery';
 export { createReactionRegistry, type ReactionRegistry } from './consumers/reaction-registry';
 export {
+  type ReplayOptions,
+  type ReplayOutcome,
+  type ReplayRefusal,
+  ReplayRefusedError,
+  replayParked,
+} from './consumers/replay';
+export {
   type ConsumerRuntime,
   type ConsumerRuntimeOptions,
+  DEFAULT_INBOX_RETENTION_MS,
+  MIN_INBOX_RETENTION_MS,
   startConsumer,
 } from './consumers/runtime';
 export {

@@ -62,8 +62,14 @@ export class StorageClosedError extends Error {
 export interface MemoryStorageOptions {
   /** State to start from; checked against `MemorySnapshotSchema` (it may come from an old IndexedDB). */
   readonly initial?: MemorySnapshot;
-  /** Called after every transaction that changed something, with the state as it now stands. */
+  /**
+   * Called after every transaction that changed something, with the state as it now stands. Must not throw:
+   * the transaction has committed by then, so a throw goes to `onCommitError` and the caller still hears
+   * that its write succeeded.
+   */
   readonly onCommit?: (snapshot: MemorySnapshot) => void;
+  /** Hears what `onCommit` threw; by default nothing does (the commit stands either way). */
+  readonly onCommitError?: (error: unknown) => void;
   /** Stamps the server outbox's rows; the system clock unless a test injects one. */
   readonly clock?: Clock;
 }
@@ -349,8 +355,15 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         } finally {
           undoLog = null;
         }
-        // Outside the try: the work has committed, so a failing observer must not undo it.
-        if (log.length > 0) options.onCommit?.(snapshot());
+        // Outside the try: the work has committed, so a failing observer must neither undo it nor make the
+        // caller believe it failed (a client told its push failed would push it again).
+        if (log.length > 0) {
+          try {
+            options.onCommit?.(snapshot());
+          } catch (error) {
+            options.onCommitError?.(error);
+          }
+        }
         return result;
       });
     },

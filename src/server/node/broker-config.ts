@@ -1,5 +1,10 @@
 import * as v from 'valibot';
-import { DEFAULT_RETENTION_MS, PUBLISH_RATE_WINDOW_MS } from '../../outbox/server';
+import {
+  DEFAULT_INBOX_RETENTION_MS,
+  DEFAULT_RETENTION_MS,
+  MIN_INBOX_RETENTION_MS,
+  PUBLISH_RATE_WINDOW_MS,
+} from '../../outbox/server';
 import { ConfigError } from './config';
 import type { BrokerSettings } from './nats-broker';
 
@@ -17,6 +22,11 @@ export interface OutboxConfig {
   readonly serviceMaxAttempts: number;
   /** How long the broker waits for a service's acknowledgement before redelivering (SERVICE_ACK_WAIT_MS). */
   readonly serviceAckWaitMs: number;
+  /**
+   * How long a service keeps an inbox row, counted from the oldest message the broker may still deliver to
+   * it (SERVICE_INBOX_RETENTION_MS).
+   */
+  readonly serviceInboxRetentionMs: number;
   /** Fault injection, for the tests only (OUTPOST_FAULT_*): never set in production. */
   readonly faults: {
     /** The relay stops for ever after the broker acknowledged its first batch, before marking it. */
@@ -51,6 +61,11 @@ const OutboxEnvSchema = v.object({
   RELAY_BATCH_SIZE: integer('RELAY_BATCH_SIZE', 1, 10_000),
   SERVICE_MAX_ATTEMPTS: integer('SERVICE_MAX_ATTEMPTS', 1, 1_000),
   SERVICE_ACK_WAIT_MS: integer('SERVICE_ACK_WAIT_MS', 1_000, 3_600_000),
+  SERVICE_INBOX_RETENTION_MS: integer(
+    'SERVICE_INBOX_RETENTION_MS',
+    MIN_INBOX_RETENTION_MS,
+    10 * 365 * 86_400_000,
+  ),
   OUTPOST_FAULT_RELAY_PAUSE_AFTER_ACK: v.optional(v.picklist(['1'])),
   OUTPOST_FAULT_SERVICE_CRASH: v.optional(v.picklist(['inside-transaction', 'after-commit'])),
   OUTPOST_FAULT_SERVICE_CRASH_AFTER: integer('OUTPOST_FAULT_SERVICE_CRASH_AFTER', 1, 1_000_000),
@@ -83,6 +98,7 @@ export function parseOutboxConfig(env: Readonly<Record<string, string | undefine
     relayBatchSize: s.RELAY_BATCH_SIZE ?? 500,
     serviceMaxAttempts: s.SERVICE_MAX_ATTEMPTS ?? 5,
     serviceAckWaitMs: s.SERVICE_ACK_WAIT_MS ?? 30_000,
+    serviceInboxRetentionMs: s.SERVICE_INBOX_RETENTION_MS ?? DEFAULT_INBOX_RETENTION_MS,
     faults: {
       relayPauseAfterAck: s.OUTPOST_FAULT_RELAY_PAUSE_AFTER_ACK === '1',
       serviceCrash:

@@ -1,5 +1,6 @@
 import {
   AckPolicy,
+  type ConsumerInfo,
   DeliverPolicy,
   type JetStreamManager,
   type JsMsg,
@@ -170,6 +171,7 @@ export async function openDeliverySource(
   consumerName: string,
 ): Promise<DeliverySource> {
   const client = jetstream(connection);
+  const manager = await jetstreamManager(connection);
   const consumer = await client.consumers.get(OUTBOX_STREAM, consumerName);
   // Pull requests that expire after 5 s (heartbeats every 2.5 s): after the broker restarts, a lost pull
   // request is noticed and renewed within seconds, not the default 30.
@@ -181,7 +183,24 @@ export async function openDeliverySource(
     async stop() {
       await messages.close();
     },
+    async oldestUnacknowledgedAt() {
+      const info = await manager.consumers.info(OUTBOX_STREAM, consumerName);
+      return oldestUnackedAt(manager, info);
+    },
   };
+}
+
+/**
+ * When the broker stored the oldest message the consumer has not acknowledged (ms), null when it has
+ * acknowledged every one: everything at or below the ack floor is acknowledged (or terminated), so it is the
+ * message after the floor. Rejects when the broker cannot read that message.
+ */
+async function oldestUnackedAt(manager: JetStreamManager, info: ConsumerInfo): Promise<number | null> {
+  if (info.num_pending + info.num_ack_pending === 0) return null;
+  const oldest = await manager.streams.getMessage(OUTBOX_STREAM, { seq: info.ack_floor.stream_seq + 1 });
+  if (!oldest)
+    throw new Error(`The broker has no message ${info.ack_floor.stream_seq + 1} in ${OUTBOX_STREAM}`);
+  return oldest.time.getTime();
 }
 
 /** A consumer's lag, as `GET /api/sync/stats` shows it. */
@@ -200,17 +219,12 @@ export async function consumerLag(
   now: number,
 ): Promise<ConsumerLag> {
   const info = await manager.consumers.info(OUTBOX_STREAM, name);
-  const pending = info.num_pending;
-  const ackPending = info.num_ack_pending;
-  let oldestUnackedMs = 0;
-  if (pending + ackPending > 0) {
-    // Everything at or below the ack floor is acknowledged: the message after it is the oldest that is not.
-    const oldest = await manager.streams
-      .getMessage(OUTBOX_STREAM, { seq: info.ack_floor.stream_seq + 1 })
-      .catch(() => null);
-    if (oldest) oldestUnackedMs = Math.max(0, now - oldest.time.getTime());
-  }
-  return { pending, ackPending, oldestUnackedMs };
+  const oldest = await oldestUnackedAt(manager, info).catch(() => null);
+  return {
+    pending: info.num_pending,
+    ackPending: info.num_ack_pending,
+    oldestUnackedMs: oldest === null ? 0 : Math.max(0, now - oldest),
+  };
 }
 
 export { jetstreamManager };

@@ -7,6 +7,7 @@ import type {
   CounterCell,
   OutgoingMail,
   OwnedIncrement,
+  ParkedMessage,
 } from '../../outbox/server';
 import { createPgPool, type PgSettings, translatePgError } from './pg-database';
 
@@ -104,56 +105,164 @@ function txOn(query: Query, clock: Clock): ConsumerTx {
         ],
       );
     },
+    async forgetFailures(consumer, sequences) {
+      if (sequences.length === 0) return;
+      await query('DELETE FROM consumer_attempts WHERE consumer = $1 AND sequence = ANY($2::bigint[])', [
+        consumer,
+        sequences,
+      ]);
+    },
+    async unpark(consumer, sequence) {
+      const { rowCount } = await query('DELETE FROM consumer_parked WHERE consumer = $1 AND sequence = $2', [
+        consumer,
+        sequence,
+      ]);
+      return (rowCount ?? 0) > 0;
+    },
   };
 }
+
+interface ParkedRow {
+  consumer: string;
+  sequence: string;
+  subject: string;
+  message_id: string | null;
+  owner: string | null;
+  body: string;
+  reason: string;
+  attempts: number;
+  parked_at: string;
+}
+
+const parkedMessage = (row: ParkedRow): ParkedMessage => ({
+  consumer: row.consumer,
+  sequence: Number(row.sequence),
+  subject: row.subject,
+  messageId: row.message_id,
+  owner: row.owner,
+  body: row.body,
+  reason: row.reason,
+  attempts: row.attempts,
+  parkedAt: Number(row.parked_at),
+});
 
 /** A consumer service's store on PostgreSQL: its own small pool on the server's database. */
 export function createPgConsumerStore(settings: PgSettings, clock: Clock): ConsumerStore {
   const pool = createPgPool(settings, () => undefined);
+
+  async function inTransaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw translatePgError(error);
+    }
+    let broken: Error | undefined;
+    const onLost = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onLost);
+    try {
+      await client.query('BEGIN');
+      const result = await work((text, values) => client.query(text, values as unknown[]));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw translatePgError(error);
+    } finally {
+      client.off('error', onLost);
+      client.release(broken);
+    }
+  }
+
   return {
-    async transaction(work) {
-      let client: pg.PoolClient;
+    transaction: (work) => inTransaction((query) => work(txOn(query, clock))),
+    recordFailure: (attempt, maxAttempts) =>
+      inTransaction(async (query) => {
+        // A count under the same sequence but another storedAt is an older message's (the stream was
+        // created anew): it starts again at 1.
+        const { rows } = await query<{ attempts: number }>(
+          `INSERT INTO consumer_attempts AS a (consumer, sequence, stored_at, attempts, last_at)
+           VALUES ($1, $2, $3, 1, $4)
+           ON CONFLICT (consumer, sequence) DO UPDATE SET
+             attempts = CASE WHEN a.stored_at = excluded.stored_at THEN a.attempts + 1 ELSE 1 END,
+             stored_at = excluded.stored_at, last_at = excluded.last_at
+           RETURNING attempts`,
+          [attempt.consumer, attempt.sequence, attempt.storedAt, attempt.at],
+        );
+        const attempts = rows[0]?.attempts ?? 1;
+        const parked = attempts >= maxAttempts;
+        if (parked) {
+          await query(
+            `INSERT INTO consumer_parked
+               (consumer, sequence, subject, message_id, owner, body, reason, attempts, parked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+            [
+              attempt.consumer,
+              attempt.sequence,
+              attempt.subject,
+              attempt.messageId,
+              attempt.owner,
+              attempt.body,
+              attempt.reason,
+              attempts,
+              attempt.at,
+            ],
+          );
+          await query('DELETE FROM consumer_attempts WHERE consumer = $1 AND sequence = $2', [
+            attempt.consumer,
+            attempt.sequence,
+          ]);
+        }
+        return { attempts, parked };
+      }),
+    async parked(consumer, sequences) {
       try {
-        client = await pool.connect();
+        const { rows } =
+          sequences === 'all'
+            ? await pool.query<ParkedRow>(
+                'SELECT * FROM consumer_parked WHERE consumer = $1 ORDER BY sequence',
+                [consumer],
+              )
+            : await pool.query<ParkedRow>(
+                'SELECT * FROM consumer_parked WHERE consumer = $1 AND sequence = ANY($2::bigint[]) ORDER BY sequence',
+                [consumer, sequences],
+              );
+        return rows.map(parkedMessage);
       } catch (error) {
         throw translatePgError(error);
-      }
-      let broken: Error | undefined;
-      const onLost = (error: Error) => {
-        broken = error;
-      };
-      client.on('error', onLost);
-      try {
-        await client.query('BEGIN');
-        const result = await work(txOn((text, values) => client.query(text, values as unknown[]), clock));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: Error) => {
-          broken = rollbackError;
-        });
-        throw translatePgError(error);
-      } finally {
-        client.off('error', onLost);
-        client.release(broken);
       }
     },
-    async park(message) {
+    async replayFailed(consumer, sequence, reason) {
       try {
         await pool.query(
-          `INSERT INTO consumer_parked (consumer, sequence, subject, message_id, body, reason, attempts, parked_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-          [
-            message.consumer,
-            message.sequence,
-            message.subject,
-            message.messageId,
-            message.body,
-            message.reason,
-            message.attempts,
-            message.parkedAt,
-          ],
+          'UPDATE consumer_parked SET reason = $3, attempts = attempts + 1 WHERE consumer = $1 AND sequence = $2',
+          [consumer, sequence, reason],
         );
+      } catch (error) {
+        throw translatePgError(error);
+      }
+    },
+    async prune(consumer, before, limit) {
+      try {
+        // A slice per statement, oldest first, so pruning a long backlog never holds many locks for long.
+        const { rowCount } = await pool.query(
+          `DELETE FROM consumer_inbox WHERE consumer = $1 AND event_id IN (
+             SELECT i.event_id FROM consumer_inbox i
+             WHERE i.consumer = $1 AND i.applied_at < $2
+               AND NOT EXISTS (SELECT 1 FROM consumer_parked p WHERE p.consumer = $1 AND p.message_id = i.event_id)
+             ORDER BY i.applied_at LIMIT $3)`,
+          [consumer, before, limit],
+        );
+        await pool.query(
+          `DELETE FROM consumer_attempts WHERE consumer = $1 AND sequence IN (
+             SELECT sequence FROM consumer_attempts WHERE consumer = $1 AND last_at < $2 LIMIT $3)`,
+          [consumer, before, limit],
+        );
+        return rowCount ?? 0;
       } catch (error) {
         throw translatePgError(error);
       }

@@ -287,6 +287,21 @@ CREATE TABLE devices (
   updated_at bigint NOT NULL
 );
 `,
+  // 5: the consumer services count each message's failed attempts themselves (the broker's delivery count
+  // also counts deliveries the database refused), keep a parked message's owner for its replay, and prune
+  // their inboxes by age (docs/server-outbox.md).
+  `
+CREATE TABLE consumer_attempts (
+  consumer  text    NOT NULL,
+  sequence  bigint  NOT NULL,
+  stored_at bigint  NOT NULL,
+  attempts  integer NOT NULL,
+  last_at   bigint  NOT NULL,
+  PRIMARY KEY (consumer, sequence)
+);
+ALTER TABLE consumer_parked ADD COLUMN owner text;
+CREATE INDEX consumer_inbox_applied ON consumer_inbox (consumer, applied_at);
+`,
 ];
 
 export const PG_SCHEMA_VERSION = STEPS.length;

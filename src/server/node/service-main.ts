@@ -20,11 +20,13 @@ import {
 } from './nats-broker';
 import { createPgConsumerStore } from './pg-consumer-store';
 import { migratePgAt } from './pg-outbox';
+import { runReplayCli } from './replay-cli';
 import { createSqliteConsumerStore } from './sqlite-consumer-store';
 
 /**
  * `npm run service -- <name>`: one consumer service of the server outbox (`notifications`, `analytics`) on
  * the database `npm start` uses (DATABASE_URL, or the SQLite file in DATA_DIR) and the broker (NATS_URL).
+ * `npm run service -- replay-parked <name> …` applies its parked messages again (replay-cli.ts).
  */
 const logger = jsonLineLogger(systemClock);
 
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
   try {
     if (!service)
       throw new ConfigError([
-        `service: name one of ${Object.keys(services).join(', ')} (npm run service -- analytics)`,
+        `service: name one of ${Object.keys(services).join(', ')} (npm run service -- analytics), or replay-parked <name> (--all | <sequence>…) to apply its parked messages again`,
       ]);
     storage = parseStorageConfig(process.env, process.cwd());
     outbox = parseOutboxConfig(process.env);
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     log: logger,
     maxAttempts: outbox.serviceMaxAttempts,
+    inboxRetentionMs: outbox.serviceInboxRetentionMs,
     faults: {
       insideTransaction: maybeCrash('inside-transaction'),
       afterCommit: (batch) => {
@@ -111,11 +114,28 @@ async function main(): Promise<void> {
   process.once('SIGINT', shutdown);
 }
 
-main().catch((error: unknown) => {
-  logger({
-    level: 'error',
-    msg: 'service failed to start',
-    error: error instanceof Error ? error.message : String(error),
+if (process.argv[2] === 'replay-parked') {
+  runReplayCli(process.argv.slice(3), {
+    env: process.env,
+    cwd: process.cwd(),
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+} else {
+  main().catch((error: unknown) => {
+    logger({
+      level: 'error',
+      msg: 'service failed to start',
+      error: error instanceof Error ? error.message : String(error),
+    });
+    process.exit(1);
   });
-  process.exit(1);
-});
+}

@@ -1,5 +1,11 @@
 import type { Clock } from '../../outbox/ids';
-import { type ConsumerStore, type ConsumerTx, takingTurns } from '../../outbox/server';
+import {
+  type ConsumerStore,
+  type ConsumerTx,
+  type FailureRecorded,
+  type ParkedMessage,
+  takingTurns,
+} from '../../outbox/server';
 import { type ServicesReader, sumIncrements } from './pg-consumer-store';
 import { openSqliteDatabase } from './sqlite-database';
 
@@ -29,10 +35,93 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
     `INSERT INTO analytics_counters (owner, counter, row_id, field, value) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (owner, counter, row_id, field) DO UPDATE SET value = value + excluded.value`,
   );
-  const park = db.prepare<[string, number, string, string | null, string, string, number, number]>(
-    `INSERT INTO consumer_parked (consumer, sequence, subject, message_id, body, reason, attempts, parked_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  // A count under the same sequence but another storedAt is an older message's (the stream was created
+  // anew): it starts again at 1.
+  const countAttempt = db
+    .prepare<[string, number, number, number], number>(
+      `INSERT INTO consumer_attempts AS a (consumer, sequence, stored_at, attempts, last_at) VALUES (?, ?, ?, 1, ?)
+       ON CONFLICT (consumer, sequence) DO UPDATE SET
+         attempts = CASE WHEN a.stored_at = excluded.stored_at THEN a.attempts + 1 ELSE 1 END,
+         stored_at = excluded.stored_at, last_at = excluded.last_at
+       RETURNING attempts`,
+    )
+    .pluck();
+  const forgetAttempt = db.prepare<[string, number]>(
+    'DELETE FROM consumer_attempts WHERE consumer = ? AND sequence = ?',
   );
+  const park = db.prepare<
+    [string, number, string, string | null, string | null, string, string, number, number]
+  >(
+    `INSERT INTO consumer_parked (consumer, sequence, subject, message_id, owner, body, reason, attempts, parked_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const recordFailure = db.transaction(
+    (attempt: Parameters<ConsumerStore['recordFailure']>[0], maxAttempts: number): FailureRecorded => {
+      const attempts =
+        countAttempt.get(attempt.consumer, attempt.sequence, attempt.storedAt, attempt.at) ?? 1;
+      const parked = attempts >= maxAttempts;
+      if (parked) {
+        park.run(
+          attempt.consumer,
+          attempt.sequence,
+          attempt.subject,
+          attempt.messageId,
+          attempt.owner,
+          attempt.body,
+          attempt.reason,
+          attempts,
+          attempt.at,
+        );
+        forgetAttempt.run(attempt.consumer, attempt.sequence);
+      }
+      return { attempts, parked };
+    },
+  );
+  interface ParkedRow {
+    consumer: string;
+    sequence: number;
+    subject: string;
+    message_id: string | null;
+    owner: string | null;
+    body: string;
+    reason: string;
+    attempts: number;
+    parked_at: number;
+  }
+  const allParked = db.prepare<[string], ParkedRow>(
+    'SELECT * FROM consumer_parked WHERE consumer = ? ORDER BY sequence',
+  );
+  const oneParked = db.prepare<[string, number], ParkedRow>(
+    'SELECT * FROM consumer_parked WHERE consumer = ? AND sequence = ?',
+  );
+  const unpark = db.prepare<[string, number]>(
+    'DELETE FROM consumer_parked WHERE consumer = ? AND sequence = ?',
+  );
+  const replayFailed = db.prepare<[string, string, number]>(
+    'UPDATE consumer_parked SET reason = ?, attempts = attempts + 1 WHERE consumer = ? AND sequence = ?',
+  );
+  const pruneInbox = db.prepare<[string, string, number, number]>(
+    `DELETE FROM consumer_inbox WHERE consumer = ? AND event_id IN (
+       SELECT i.event_id FROM consumer_inbox i
+       WHERE i.consumer = ? AND i.applied_at < ?
+         AND NOT EXISTS (SELECT 1 FROM consumer_parked p WHERE p.consumer = i.consumer AND p.message_id = i.event_id)
+       ORDER BY i.applied_at LIMIT ?)`,
+  );
+  const pruneAttempts = db.prepare<[string, string, number, number]>(
+    `DELETE FROM consumer_attempts WHERE consumer = ? AND sequence IN (
+       SELECT sequence FROM consumer_attempts WHERE consumer = ? AND last_at < ? LIMIT ?)`,
+  );
+  const parkedMessage = (row: ParkedRow): ParkedMessage => ({
+    consumer: row.consumer,
+    sequence: row.sequence,
+    subject: row.subject,
+    messageId: row.message_id,
+    owner: row.owner,
+    body: row.body,
+    reason: row.reason,
+    attempts: row.attempts,
+    parkedAt: row.parked_at,
+  });
 
   const tx: ConsumerTx = {
     async admit(consumer, eventIds) {
@@ -72,6 +161,12 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
       for (const cell of sumIncrements(increments))
         addCell.run(cell.owner, cell.table, cell.id, cell.field, cell.value);
     },
+    async forgetFailures(consumer, sequences) {
+      for (const sequence of sequences) forgetAttempt.run(consumer, sequence);
+    },
+    async unpark(consumer, sequence) {
+      return unpark.run(consumer, sequence).changes > 0;
+    },
   };
 
   const turn = takingTurns();
@@ -88,18 +183,27 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
           throw error;
         }
       }),
-    park: (message) =>
+    recordFailure: (attempt, maxAttempts) => turn(async () => recordFailure.immediate(attempt, maxAttempts)),
+    parked: (consumer, sequences) =>
       turn(async () => {
-        park.run(
-          message.consumer,
-          message.sequence,
-          message.subject,
-          message.messageId,
-          message.body,
-          message.reason,
-          message.attempts,
-          message.parkedAt,
-        );
+        const rows =
+          sequences === 'all'
+            ? allParked.all(consumer)
+            : [...new Set(sequences)]
+                .sort((a, b) => a - b)
+                .flatMap((sequence) => oneParked.all(consumer, sequence));
+        return rows.map(parkedMessage);
+      }),
+    replayFailed: (consumer, sequence, reason) =>
+      turn(async () => {
+        replayFailed.run(reason, consumer, sequence);
+      }),
+    // A slice per statement, oldest first: each is a short write transaction of its own.
+    prune: (consumer, before, limit) =>
+      turn(async () => {
+        const { changes } = pruneInbox.run(consumer, consumer, before, limit);
+        pruneAttempts.run(consumer, consumer, before, limit);
+        return changes;
       }),
     close: () =>
       turn(async () => {

@@ -235,6 +235,21 @@ CREATE TABLE IF NOT EXISTS devices (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+  // 5: the consumer services count each message's failed attempts themselves (the broker's delivery count
+  // also counts deliveries the database refused), keep a parked message's owner for its replay, and prune
+  // their inboxes by age (docs/server-outbox.md).
+  `
+CREATE TABLE IF NOT EXISTS consumer_attempts (
+  consumer  TEXT    NOT NULL,
+  sequence  INTEGER NOT NULL,
+  stored_at INTEGER NOT NULL,
+  attempts  INTEGER NOT NULL,
+  last_at   INTEGER NOT NULL,
+  PRIMARY KEY (consumer, sequence)
+) WITHOUT ROWID;
+ALTER TABLE consumer_parked ADD COLUMN owner TEXT;
+CREATE INDEX IF NOT EXISTS consumer_inbox_applied ON consumer_inbox (consumer, applied_at);
+`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

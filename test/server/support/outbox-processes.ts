@@ -85,6 +85,10 @@ export const startServiceProcess = (
   env: Readonly<Record<string, string>>,
 ) => startNode('scripts/service.mjs', [name], env);
 
+/** `npm run service -- <args>` for a command that ends by itself (`replay-parked …`). */
+export const runServiceCommand = (args: readonly string[], env: Readonly<Record<string, string>>) =>
+  startNode('scripts/service.mjs', args, env);
+
 export async function stopAllOutboxProcesses(): Promise<void> {
   const children = [...running];
   for (const child of children) child.kill('SIGKILL');

@@ -23,7 +23,10 @@ const refuse = (reason: string): Decoded => ({ ok: false, reason });
  * Checks a message the way the server checked the event before storing it: JSON, the protocol's envelope,
  * the stream type's schemas, and a subject that names the same stream type and event type as the body.
  */
-export function decodeDelivery(delivery: Delivery, registry: ReactionRegistry): Decoded {
+export function decodeDelivery(
+  delivery: Pick<Delivery, 'subject' | 'body' | 'messageId'>,
+  registry: ReactionRegistry,
+): Decoded {
   const subject = parseSubject(delivery.subject);
   if (subject === null) return refuse(`${delivery.subject} is not an outbox subject`);
   if (!registry.byName(subject.streamType)) return refuse(`unknown stream type ${subject.streamType}`);

@@ -33,4 +33,10 @@ export interface DeliverySource {
   readonly messages: AsyncIterable<Delivery>;
   /** Ends `messages` and releases the subscription; what was not acknowledged is delivered again later. */
   stop(): Promise<void>;
+  /**
+   * When the broker stored the oldest message this consumer has not acknowledged (ms), null when it has
+   * acknowledged every one; rejects when the broker cannot say. Every message delivered from now on, a
+   * redelivery as well as a new one, was stored at that moment or later: the inbox's pruning counts from it.
+   */
+  oldestUnacknowledgedAt(): Promise<number | null>;
 }

@@ -1,8 +1,9 @@
 import type { Clock } from '../../ids';
 import { type Backoff, backoffDelay } from '../relay/backoff';
 import { errorText, type OutboxLog, silentOutboxLog } from '../relay/log';
+import { type Applicable, applyEvents, ReactionFailed } from './apply-events';
 import type { ConsumerStore } from './consumer-store';
-import { type ConsumedEvent, decodeDelivery } from './decode';
+import { decodeDelivery } from './decode';
 import type { Delivery, DeliverySource } from './delivery';
 import type { ReactionRegistry } from './reaction-registry';
 import type { ConsumerService } from './services';
@@ -15,17 +16,30 @@ export interface ConsumerRuntimeOptions<Effect> {
   /** The runtime owns it from now on: `stop()` stops it. */
   readonly source: DeliverySource;
   readonly store: ConsumerStore;
-  /** Stamps `parkedAt`. */
+  /** Stamps failed attempts and `parkedAt`; with the broker's oldest unacknowledged message, times pruning. */
   readonly clock: Clock;
   /** The retry back-off's jitter, in [0, 1); `Math.random` by default. */
   readonly random?: () => number;
   readonly log?: OutboxLog;
-  /** Deliveries of a message that cannot be applied before it is parked; default 5. */
+  /**
+   * Failed attempts at a message (its decoding or its reaction failed) before it is parked; default 5.
+   * Deliveries that failed for the database's sake, or were cut short by a crash, are not attempts.
+   */
   readonly maxAttempts?: number;
   /** Delay before a failed message is delivered again; default 100 ms doubling to 5 s, with jitter. */
   readonly retryBackoff?: Backoff;
   /** Messages applied in one transaction at most; default 256. */
   readonly batchSize?: number;
+  /**
+   * How long an inbox row outlives the messages the broker may still deliver: rows applied this long before
+   * the oldest unacknowledged message (or before now, when none is) are pruned. Default 7 days, at least 1
+   * day (docs/server-outbox.md, "Retention").
+   */
+  readonly inboxRetentionMs?: number;
+  /** How often the inbox is pruned; default every minute, and once at start. */
+  readonly pruneEveryMs?: number;
+  /** Inbox rows deleted per statement when pruning; default 5,000. */
+  readonly pruneSliceSize?: number;
   /** Fault injection for tests only: inside the transaction after the effects, and after its commit. */
   readonly faults?: {
     /** Throwing here rolls the batch back as a database failure would: every message is retried. */
@@ -39,28 +53,22 @@ export interface ConsumerRuntimeOptions<Effect> {
 export interface ConsumerRuntime {
   /** Events this runtime applied (their effect committed), duplicates left out. */
   applied(): number;
-  /** Messages this runtime parked and terminated at the broker (each kept by `ConsumerStore.park`). */
+  /** Messages this runtime parked and terminated at the broker (each kept by `ConsumerStore.recordFailure`). */
   parked(): number;
+  /** Inbox rows this runtime pruned. */
+  pruned(): number;
   /** Stops taking messages, finishes the batch in hand, and closes the source. */
   stop(): Promise<void>;
 }
 
-interface Readable {
+interface Readable extends Applicable {
   readonly delivery: Delivery;
-  readonly event: ConsumedEvent;
 }
 
-class ReactionFailed extends Error {
-  constructor(
-    readonly item: Readable,
-    cause: unknown,
-  ) {
-    super(`The ${item.event.streamType} reaction to ${item.event.event.type} failed: ${errorText(cause)}`, {
-      cause,
-    });
-    this.name = 'ReactionFailed';
-  }
-}
+/** Seven days: far longer than a relay may be left down with published rows it has not marked. */
+export const DEFAULT_INBOX_RETENTION_MS = 7 * 86_400_000;
+/** One day: the least retention `startConsumer` accepts (a relay down that long was alerted on for a day). */
+export const MIN_INBOX_RETENTION_MS = 86_400_000;
 
 /**
  * Runs one consumer service: takes the messages that have arrived (up to a batch), checks each, and applies
@@ -68,7 +76,8 @@ class ReactionFailed extends Error {
  * with their type's `evolve`, and writes their effects; only after the commit does it acknowledge them (and
  * wait for the broker to confirm). A redelivered message finds its eventId in the inbox and changes nothing.
  * A message that cannot be read or applied is retried after a delay, and parked with its reason (and
- * terminated at the broker) after `maxAttempts` deliveries; the others go on meanwhile.
+ * terminated at the broker) at its `maxAttempts`th failed attempt, counted in the store; the others go on
+ * meanwhile. Off the batches' path, it prunes inbox rows the broker can no longer bring a copy for.
  */
 export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): ConsumerRuntime {
   const { service, registry, source, store, clock } = options;
@@ -77,13 +86,22 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   const maxAttempts = options.maxAttempts ?? 5;
   const retryBackoff = options.retryBackoff ?? { baseMs: 100, capMs: 5_000 };
   const batchSize = options.batchSize ?? 256;
+  const inboxRetentionMs = Math.max(
+    options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS,
+    MIN_INBOX_RETENTION_MS,
+  );
+  const pruneEveryMs = options.pruneEveryMs ?? 60_000;
+  const pruneSliceSize = options.pruneSliceSize ?? 5_000;
 
   const queue: Delivery[] = [];
   let arrived: () => void = () => undefined;
   let ended = false;
   let appliedCount = 0;
   let parkedCount = 0;
+  let prunedCount = 0;
   let storeFailing = false;
+  let stopping = false;
+  let wakePruning: () => void = () => undefined;
 
   const reading = (async () => {
     try {
@@ -99,27 +117,49 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     }
   })();
 
-  const retryDelay = (delivery: Delivery) => backoffDelay(retryBackoff, delivery.deliveryCount, random);
+  // While the database fails, every message is delivered again, later and later: the broker's count of its
+  // deliveries says how long this has lasted, not how often the message itself failed.
+  const storeRetryDelay = (delivery: Delivery) => backoffDelay(retryBackoff, delivery.deliveryCount, random);
 
+  function databaseFailed(error: unknown): void {
+    if (storeFailing) return;
+    storeFailing = true;
+    log({ level: 'warn', msg: `${service.name}: the database failed; retrying`, error: errorText(error) });
+  }
+
+  function databaseAnswered(): void {
+    if (!storeFailing) return;
+    storeFailing = false;
+    log({ level: 'info', msg: `${service.name}: the database answers again` });
+  }
+
+  /** The message itself failed (it cannot be decoded, or its reaction threw): one attempt of its own. */
   async function fail(delivery: Delivery, reason: string): Promise<void> {
-    if (delivery.deliveryCount < maxAttempts) {
-      delivery.retry(retryDelay(delivery));
+    let recorded: { attempts: number; parked: boolean };
+    try {
+      recorded = await store.recordFailure(
+        {
+          consumer: service.name,
+          sequence: delivery.sequence,
+          storedAt: delivery.storedAt,
+          subject: delivery.subject,
+          messageId: delivery.messageId ?? null,
+          owner: delivery.owner,
+          body: delivery.body,
+          reason,
+          at: clock.now(),
+        },
+        maxAttempts,
+      );
+    } catch (error) {
+      // Not counted: the attempt is made again once the database answers.
+      databaseFailed(error);
+      delivery.retry(storeRetryDelay(delivery));
       return;
     }
-    try {
-      await store.park({
-        consumer: service.name,
-        sequence: delivery.sequence,
-        subject: delivery.subject,
-        messageId: delivery.messageId ?? null,
-        body: delivery.body,
-        reason,
-        attempts: delivery.deliveryCount,
-        parkedAt: clock.now(),
-      });
-    } catch (error) {
-      delivery.retry(retryDelay(delivery));
-      log({ level: 'error', msg: `${service.name}: could not park a message`, error: errorText(error) });
+    databaseAnswered();
+    if (!recorded.parked) {
+      delivery.retry(backoffDelay(retryBackoff, recorded.attempts, random));
       return;
     }
     delivery.terminate(reason);
@@ -129,6 +169,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
       msg: `${service.name}: parked a message it cannot apply`,
       subject: delivery.subject,
       sequence: delivery.sequence,
+      attempts: recorded.attempts,
       reason,
     });
   }
@@ -138,72 +179,33 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     let appliedNow = 0;
     try {
       await store.transaction(async (tx) => {
-        const fresh = await tx.admit(
-          service.name,
-          items.map((item) => item.event.eventId),
-        );
-        const once = new Set<string>();
-        const toApply = items.filter(({ event }) => {
-          if (!fresh.has(event.eventId) || once.has(event.eventId)) return false;
-          once.add(event.eventId);
-          return true;
-        });
-        const states = new Map(
-          await tx.states(service.name, [...new Set(toApply.map((item) => item.event.streamId))]),
-        );
-        const changed = new Map<string, unknown>();
-        const effects: Effect[] = [];
-        for (const item of toApply) {
-          const { event, streamId, streamType, eventId } = item.event;
-          const entry = registry.byName(streamType);
-          const parsed = registry.streamTypes.parse(streamId);
-          if (!entry || !parsed) throw new ReactionFailed(item, new Error('unknown stream type'));
-          const before = states.has(streamId) ? states.get(streamId) : entry.type.initialState;
-          try {
-            const after = entry.type.evolve(before, event);
-            effects.push(
-              ...service.react(
-                entry.reactions,
-                { streamId, id: parsed.id, before, after, event },
-                { eventId, streamId, owner: item.delivery.owner },
-              ),
-            );
-            states.set(streamId, after);
-            changed.set(streamId, after);
-          } catch (error) {
-            throw new ReactionFailed(item, error);
-          }
+        appliedNow = await applyEvents(tx, service, registry, items);
+        // Only a message delivered before can have failed attempts counted: its first delivery costs nothing.
+        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1);
+        if (redelivered.length > 0) {
+          await tx.forgetFailures(
+            service.name,
+            redelivered.map((item) => item.delivery.sequence),
+          );
         }
-        await service.apply(tx, effects);
-        await tx.saveStates(service.name, changed);
         await options.faults?.insideTransaction?.(batch);
-        appliedNow = toApply.length;
       });
     } catch (error) {
       if (error instanceof ReactionFailed) {
-        await fail(error.item.delivery, error.message);
+        const failed = error.item as Readable;
+        await fail(failed.delivery, error.message);
         await apply(
-          items.filter((item) => item !== error.item),
+          items.filter((item) => item !== failed),
           batch,
         );
         return;
       }
       // The database, not the messages: every one is delivered again later, none counts towards parking.
-      if (!storeFailing) {
-        storeFailing = true;
-        log({
-          level: 'warn',
-          msg: `${service.name}: the database failed; retrying`,
-          error: errorText(error),
-        });
-      }
-      for (const { delivery } of items) delivery.retry(retryDelay(delivery));
+      databaseFailed(error);
+      for (const { delivery } of items) delivery.retry(storeRetryDelay(delivery));
       return;
     }
-    if (storeFailing) {
-      storeFailing = false;
-      log({ level: 'info', msg: `${service.name}: the database answers again` });
-    }
+    databaseAnswered();
     appliedCount += appliedNow;
     await options.faults?.afterCommit?.(batch);
     // One round trip per batch: every message acknowledged, the last one confirmed (the broker handles one
@@ -218,11 +220,54 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     const readable: Readable[] = [];
     for (const delivery of batch) {
       const decoded = decodeDelivery(delivery, registry);
-      if (decoded.ok) readable.push({ delivery, event: decoded.value });
+      if (decoded.ok) readable.push({ delivery, event: decoded.value, owner: delivery.owner });
       else await fail(delivery, decoded.reason);
     }
     await apply(readable, batch);
   }
+
+  /**
+   * A copy of an event can only come from a message stored at or after the oldest one this consumer has not
+   * acknowledged (a redelivery) or from a later publish (the relay republishes a row whose mark it lost). So
+   * an inbox row is kept for the retention counted from that message, not from now: however long the service
+   * was down, what the broker still holds for it finds its rows. The retention covers the relay's side.
+   */
+  async function prune(): Promise<void> {
+    let oldest: number | null;
+    try {
+      oldest = await source.oldestUnacknowledgedAt();
+    } catch {
+      // The broker cannot say what it may still deliver: prune nothing rather than guess.
+      return;
+    }
+    const before = Math.min(clock.now(), oldest ?? Number.POSITIVE_INFINITY) - inboxRetentionMs;
+    let pruned = 0;
+    try {
+      for (;;) {
+        const slice = await store.prune(service.name, before, pruneSliceSize);
+        pruned += slice;
+        if (slice < pruneSliceSize || stopping) break;
+      }
+    } catch {
+      // The batches report the database's failures; the next round prunes what this one left.
+    }
+    prunedCount += pruned;
+    if (pruned > 0) log({ level: 'info', msg: `${service.name}: pruned inbox rows`, rows: pruned, before });
+  }
+
+  const pruning = (async () => {
+    while (!stopping) {
+      await prune();
+      if (stopping) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pruneEveryMs);
+        wakePruning = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  })();
 
   const processing = (async () => {
     for (;;) {
@@ -240,10 +285,14 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   return {
     applied: () => appliedCount,
     parked: () => parkedCount,
+    pruned: () => prunedCount,
     async stop() {
+      stopping = true;
+      wakePruning();
       await source.stop();
       await reading;
       await processing;
+      await pruning;
     },
   };
 }

@@ -72,7 +72,7 @@ describe('npm run start:cluster', () => {
       // services' transactions on the same database may hold that horizon back for a moment after a push.
       await expect
         .poll(async () => (await pullAll(base, undefined, clientId)).length, {
-          timeout: 10_000,
+          timeout: 30_000,
           interval: 100,
         })
         .toBe(4);

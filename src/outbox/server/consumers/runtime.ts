@@ -28,6 +28,13 @@ export interface ConsumerRuntimeOptions<Effect> {
   readonly maxAttempts?: number;
   /** Delay before a failed message is delivered again; default 100 ms doubling to 5 s, with jitter. */
   readonly retryBackoff?: Backoff;
+  /**
+   * How long a message waits for its stream's predecessor (redelivered with a delay meanwhile, no attempt
+   * counted) before the service gives up on the missing ones and applies it: they may never come (the service
+   * started after they were gone from the broker, or one was parked). Longer than the broker's ack wait, so
+   * that messages a killed service held come back first. Default 60 s.
+   */
+  readonly orderWaitMs?: number;
   /** Messages applied in one transaction at most; default 256. */
   readonly batchSize?: number;
   /**
@@ -86,6 +93,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   const maxAttempts = options.maxAttempts ?? 5;
   const retryBackoff = options.retryBackoff ?? { baseMs: 100, capMs: 5_000 };
   const batchSize = options.batchSize ?? 256;
+  const orderWaitMs = options.orderWaitMs ?? 60_000;
   const inboxRetentionMs = Math.max(
     options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS,
     MIN_INBOX_RETENTION_MS,
@@ -102,6 +110,8 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   let storeFailing = false;
   let stopping = false;
   let wakePruning: () => void = () => undefined;
+  // The broker's sequence of each message that came before its predecessor, and when it first did.
+  const earlySince = new Map<number, number>();
 
   const reading = (async () => {
     try {
@@ -163,6 +173,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
       return;
     }
     delivery.terminate(reason);
+    earlySince.delete(delivery.sequence);
     parkedCount += 1;
     log({
       level: 'warn',
@@ -174,14 +185,22 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     });
   }
 
+  const waitedEnough = (item: Readable): boolean => {
+    const since = earlySince.get(item.delivery.sequence);
+    return since !== undefined && clock.now() - since >= orderWaitMs;
+  };
+
   async function apply(items: readonly Readable[], batch: readonly Delivery[]): Promise<void> {
     if (items.length === 0) return;
     let appliedNow = 0;
+    let early: ReadonlySet<Readable> = new Set();
     try {
       await store.transaction(async (tx) => {
-        appliedNow = await applyEvents(tx, service, registry, items);
+        const result = await applyEvents(tx, service, registry, items, waitedEnough);
+        appliedNow = result.applied;
+        early = new Set(result.early);
         // Only a message delivered before can have failed attempts counted: its first delivery costs nothing.
-        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1);
+        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1 && !early.has(item));
         if (redelivered.length > 0) {
           await tx.forgetFailures(
             service.name,
@@ -208,11 +227,20 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     databaseAnswered();
     appliedCount += appliedNow;
     await options.faults?.afterCommit?.(batch);
+    // Before its predecessor: not its fault, so no attempt; it comes again after a delay, by then (usually)
+    // after its predecessor, whose own redelivery is due.
+    const now = clock.now();
+    for (const item of early) {
+      if (!earlySince.has(item.delivery.sequence)) earlySince.set(item.delivery.sequence, now);
+      item.delivery.retry(storeRetryDelay(item.delivery));
+    }
+    const done = items.filter((item) => !early.has(item));
+    for (const { delivery } of done) earlySince.delete(delivery.sequence);
     // One round trip per batch: every message acknowledged, the last one confirmed (the broker handles one
     // connection's acks in order). A lost acknowledgement only means a redelivery, which the inbox turns into
     // nothing; the confirmation keeps the next batch from starting before the broker has this one's acks.
-    const last = items.at(-1)?.delivery;
-    for (const { delivery } of items) if (delivery !== last) delivery.ack();
+    const last = done.at(-1)?.delivery;
+    for (const { delivery } of done) if (delivery !== last) delivery.ack();
     await last?.ackConfirmed().catch(() => undefined);
   }
 
@@ -220,8 +248,14 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     const readable: Readable[] = [];
     for (const delivery of batch) {
       const decoded = decodeDelivery(delivery, registry);
-      if (decoded.ok) readable.push({ delivery, event: decoded.value, owner: delivery.owner });
-      else await fail(delivery, decoded.reason);
+      if (decoded.ok) {
+        readable.push({
+          delivery,
+          event: decoded.value,
+          owner: delivery.owner,
+          streamSeq: delivery.streamSeq,
+        });
+      } else await fail(delivery, decoded.reason);
     }
     await apply(readable, batch);
   }

@@ -5,6 +5,7 @@ import { type Applicable, applyEvents, ReactionFailed } from './apply-events';
 import type { ConsumerStore } from './consumer-store';
 import { decodeDelivery } from './decode';
 import type { Delivery, DeliverySource } from './delivery';
+import { earlyMessages } from './early-messages';
 import type { ReactionRegistry } from './reaction-registry';
 import type { ConsumerService } from './services';
 
@@ -70,6 +71,7 @@ export interface ConsumerRuntime {
 
 interface Readable extends Applicable {
   readonly delivery: Delivery;
+  readonly streamSeq: number | null;
 }
 
 /** Seven days: far longer than a relay may be left down with published rows it has not marked. */
@@ -110,8 +112,13 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   let storeFailing = false;
   let stopping = false;
   let wakePruning: () => void = () => undefined;
-  // The broker's sequence of each message that came before its predecessor, and when it first did.
-  const earlySince = new Map<number, number>();
+  const early = earlyMessages(orderWaitMs);
+  // An early message comes back well within the order wait, so that a stream's lowest waiting number is
+  // known to be waiting (and goes first) while the wait lasts.
+  const earlyBackoff = {
+    baseMs: retryBackoff.baseMs,
+    capMs: Math.max(retryBackoff.baseMs, Math.min(retryBackoff.capMs, orderWaitMs / 4)),
+  };
 
   const reading = (async () => {
     try {
@@ -173,7 +180,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
       return;
     }
     delivery.terminate(reason);
-    earlySince.delete(delivery.sequence);
+    early.done(delivery.sequence);
     parkedCount += 1;
     log({
       level: 'warn',
@@ -185,22 +192,20 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     });
   }
 
-  const waitedEnough = (item: Readable): boolean => {
-    const since = earlySince.get(item.delivery.sequence);
-    return since !== undefined && clock.now() - since >= orderWaitMs;
-  };
+  const waitedEnough = (item: Readable): boolean =>
+    item.streamSeq !== null && early.mayGoOn(item.event.streamId, item.streamSeq, clock.now());
 
   async function apply(items: readonly Readable[], batch: readonly Delivery[]): Promise<void> {
     if (items.length === 0) return;
     let appliedNow = 0;
-    let early: ReadonlySet<Readable> = new Set();
+    let cameEarly: ReadonlySet<Readable> = new Set();
     try {
       await store.transaction(async (tx) => {
         const result = await applyEvents(tx, service, registry, items, waitedEnough);
         appliedNow = result.applied;
-        early = new Set(result.early);
+        cameEarly = new Set(result.early);
         // Only a message delivered before can have failed attempts counted: its first delivery costs nothing.
-        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1 && !early.has(item));
+        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1 && !cameEarly.has(item));
         if (redelivered.length > 0) {
           await tx.forgetFailures(
             service.name,
@@ -230,12 +235,12 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     // Before its predecessor: not its fault, so no attempt; it comes again after a delay, by then (usually)
     // after its predecessor, whose own redelivery is due.
     const now = clock.now();
-    for (const item of early) {
-      if (!earlySince.has(item.delivery.sequence)) earlySince.set(item.delivery.sequence, now);
-      item.delivery.retry(storeRetryDelay(item.delivery));
+    for (const item of cameEarly) {
+      early.cameEarly(item.delivery.sequence, item.event.streamId, item.streamSeq ?? 0, now);
+      item.delivery.retry(backoffDelay(earlyBackoff, item.delivery.deliveryCount, random));
     }
-    const done = items.filter((item) => !early.has(item));
-    for (const { delivery } of done) earlySince.delete(delivery.sequence);
+    const done = items.filter((item) => !cameEarly.has(item));
+    for (const { delivery } of done) early.done(delivery.sequence);
     // One round trip per batch: every message acknowledged, the last one confirmed (the broker handles one
     // connection's acks in order). A lost acknowledgement only means a redelivery, which the inbox turns into
     // nothing; the confirmation keeps the next batch from starting before the broker has this one's acks.

@@ -84,6 +84,8 @@ export const MIN_INBOX_RETENTION_MS = 86_400_000;
  * the new ones in ONE transaction that records their eventIds in the service's inbox, folds their streams
  * with their type's `evolve`, and writes their effects; only after the commit does it acknowledge them (and
  * wait for the broker to confirm). A redelivered message finds its eventId in the inbox and changes nothing.
+ * A stream's numbered events are applied in their order: one that comes before its predecessor is delivered
+ * again later, with no attempt counted, until the predecessor was applied or `orderWaitMs` has passed.
  * A message that cannot be read or applied is retried after a delay, and parked with its reason (and
  * terminated at the broker) at its `maxAttempts`th failed attempt, counted in the store; the others go on
  * meanwhile. Off the batches' path, it prunes inbox rows the broker can no longer bring a copy for.

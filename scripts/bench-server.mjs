@@ -292,12 +292,24 @@ async function benchFloor(pool, cpuOf) {
           owner: null,
           body: JSON.stringify(event),
         }));
+        // Numbered per stream from the stream's counter, as a push numbers them (pg-outbox.ts).
         await client.query(
-          `INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at)
-           SELECT r."eventId", r."streamId", r.subject, r.owner, r.body, $2
-           FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
-           CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, subject text, owner text, body text)
-           ORDER BY a.ord`,
+          `WITH batch AS (
+             SELECT r."eventId", r."streamId", r.subject, r.owner, r.body, a.ord,
+                    row_number() OVER (PARTITION BY r."streamId" ORDER BY a.ord) AS n,
+                    count(*) OVER (PARTITION BY r."streamId") AS total
+             FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+             CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, subject text, owner text, body text)
+           ), counted AS (
+             INSERT INTO server_outbox_streams (stream_id, last_seq)
+             SELECT "streamId", count(*) FROM batch GROUP BY "streamId" ORDER BY "streamId"
+             ON CONFLICT (stream_id) DO UPDATE SET last_seq = server_outbox_streams.last_seq + excluded.last_seq
+             RETURNING stream_id, last_seq
+           )
+           INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at, stream_seq)
+           SELECT b."eventId", b."streamId", b.subject, b.owner, b.body, $2, c.last_seq - b.total + b.n
+           FROM batch b JOIN counted c ON c.stream_id = b."streamId"
+           ORDER BY b.ord`,
           [JSON.stringify(outboxRows), Date.now()],
         );
         await client.query('COMMIT');

@@ -129,11 +129,13 @@ describe('the feed of a file written before it existed (SQLite schema 2 to 3)', 
     );
     await storage.close();
 
-    // As a server of schema 2 left it: no feed table, no triggers, no device names, nor what step 5 added.
+    // As a server of schema 2 left it: no feed table, no triggers, no device names, nor what steps 5 and 6 added.
     const raw = new Database(file);
     raw.exec(`DROP TRIGGER feed_client_events; DROP TRIGGER feed_server_events; DROP TABLE feed;
       DROP TABLE devices; DROP TABLE consumer_attempts; DROP INDEX consumer_inbox_applied;
-      ALTER TABLE consumer_parked DROP COLUMN owner; PRAGMA user_version = 2;`);
+      ALTER TABLE consumer_parked DROP COLUMN owner; DROP TABLE server_outbox_streams;
+      ALTER TABLE server_outbox DROP COLUMN stream_seq; ALTER TABLE consumer_streams DROP COLUMN last_seq;
+      PRAGMA user_version = 2;`);
     raw.close();
 
     const upgraded = createSqliteStorage({ file, clock });

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock, uuidv7Generator } from '../../src/outbox/ids';
-import type { WireClientEvent } from '../../src/outbox/protocol/messages';
+import type { WireClientEvent, WireServerEvent } from '../../src/outbox/protocol/messages';
 import {
   ANALYTICS,
   analyticsService,
@@ -17,7 +18,12 @@ import {
   type OwnedIncrement,
   startConsumer,
 } from '../../src/outbox/server';
-import { ensureConsumer, ensureStream, openDeliverySource } from '../../src/server/node/nats-broker';
+import {
+  ensureConsumer,
+  ensureStream,
+  openDeliverySource,
+  STREAM_SEQ_HEADER,
+} from '../../src/server/node/nats-broker';
 import { type ReplayExitCode, runReplayCli } from '../../src/server/node/replay-cli';
 import { serverReactions } from '../../src/server-plugins';
 import {
@@ -513,11 +519,20 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
       oldestUnacknowledgedAt: () => source.oldestUnacknowledgedAt(),
     };
     const js = jetstream(connection);
-    const publish = async (events: readonly WireClientEvent[]) => {
+    /** Publishes as the relay does; with `firstSeq`, each stream's events numbered from it in the order given. */
+    const publish = async (events: readonly (WireClientEvent | WireServerEvent)[], firstSeq?: number) => {
       const sequences: number[] = [];
+      const next = new Map<string, number>();
       for (const event of events) {
+        const header = headers();
+        if (firstSeq !== undefined) {
+          const seq = next.get(event.streamId) ?? firstSeq;
+          next.set(event.streamId, seq + 1);
+          header.set(STREAM_SEQ_HEADER, String(seq));
+        }
         const ack = await js.publish(`outpost.order.${event.type}`, JSON.stringify(event), {
           msgID: event.eventId,
+          headers: header,
         });
         sequences.push(ack.seq);
       }
@@ -544,6 +559,24 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
     }
   };
 
+  /** The order's confirmation, as the server decides it. */
+  const confirmation = (streamId: string, serverSeq: number): WireServerEvent => ({
+    eventId: ids(),
+    streamId,
+    serverSeq,
+    occurredAt: '2026-12-07T12:00:00.000Z',
+    type: 'OrderConfirmed',
+    data: {
+      orderNumber: `SO-${String(serverSeq).padStart(6, '0')}`,
+      confirmedAt: '2026-12-07T12:00:00.000Z',
+    },
+  });
+  const outcomes = () =>
+    database.rows(
+      `SELECT counter, row_id, field, value FROM analytics_counters
+       WHERE counter IN ('order_outcomes', 'revenue_by_currency') ORDER BY counter, field`,
+    );
+
   it('counts towards parking only the attempts that failed themselves: after a database outage of more redeliveries than the limit, a message whose reaction fails once is applied, and a poison message is parked after exactly its own five', async () => {
     const [first, second] = ordersFor(ids, ids(), 2) as WireClientEvent[][];
     const failsOnce = first?.[3]?.eventId;
@@ -567,7 +600,7 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
     const consumer = await analyticsConsumer();
     const logs: OutboxLogRecord[] = [];
     await connectionsAllowed(false);
-    const sequences = await consumer.publish([...(first ?? []), ...(second ?? [])]);
+    const sequences = await consumer.publish([...(first ?? []), ...(second ?? [])], 1);
     runtimes.push(
       startConsumer({
         service,
@@ -599,9 +632,11 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
       },
     ]);
     expect(await database.rows('SELECT COUNT(*) AS n FROM consumer_attempts')).toEqual([{ n: 0 }]);
-    // Applied means in the inbox with its effect; the effect itself is not asserted: the outage's redeliveries
-    // come back in any order, and a stream's events applied out of order change what they count
-    // (docs/server-outbox.md, "Order").
+    // The outage's redeliveries came back in any order, and each stream was still applied in its order: the
+    // first order counts as placed (its OrderPlaced applied after its OrderCreated), the poisoned one not.
+    expect(await outcomes()).toEqual([
+      { counter: 'order_outcomes', row_id: 'all', field: 'placed', value: 1 },
+    ]);
     const inbox = new Set(
       (await database.rows('SELECT event_id FROM consumer_inbox')).map((row) => row.event_id),
     );
@@ -612,6 +647,89 @@ describe('the consumer runtime on PostgreSQL and nats-server', () => {
     );
     expect(logs.filter((record) => record.msg === 'analytics: the database answers again')).toHaveLength(1);
   }, 60_000);
+
+  it("applies each stream's events in the stream's order when a retry brings one back after its successors: an order whose OrderCreated fails once is still placed, confirmed and counted with its revenue", async () => {
+    const orders = ordersFor(ids, ids(), 2).map((events, index) => [
+      ...events,
+      confirmation(events[0]?.streamId ?? '', index + 1),
+    ]);
+    const failsOnce = orders[0]?.[0]?.eventId;
+    let failures = 0;
+    const service: ConsumerService<OwnedIncrement> = {
+      ...analyticsService,
+      react(reactions, change, context) {
+        if (context.eventId === failsOnce && failures === 0) {
+          failures += 1;
+          throw new Error('a passing failure');
+        }
+        return analyticsService.react(reactions, change, context);
+      },
+    };
+    const consumer = await analyticsConsumer();
+    const sequences = await consumer.publish(orders.flat(), 1);
+    const runtime = startConsumer({
+      service,
+      registry: createReactionRegistry(serverReactions),
+      source: consumer.source,
+      store: database.open(systemClock),
+      clock: systemClock,
+      // One failure short of parking: a successor that waited would be parked if waiting counted as failing.
+      maxAttempts: 2,
+      retryBackoff: { baseMs: 20, capMs: 200 },
+    });
+    runtimes.push(runtime);
+    await eventually(async () => expect(runtime.applied()).toBe(10), 15_000);
+    expect(failures).toBe(1);
+    // The first order's successors of OrderCreated came before its retry, and were delivered again after it.
+    expect(
+      Math.max(...sequences.slice(1, 5).map((sequence) => consumer.deliveries.get(sequence) ?? 0)),
+    ).toBeGreaterThan(1);
+    expect(runtime.parked()).toBe(0);
+    expect(await outcomes()).toEqual([
+      { counter: 'order_outcomes', row_id: 'all', field: 'confirmed', value: 2 },
+      { counter: 'order_outcomes', row_id: 'all', field: 'placed', value: 2 },
+      { counter: 'revenue_by_currency', row_id: 'EUR', field: 'revenue', value: 2 * 2599 },
+    ]);
+    expect(await database.rows('SELECT COUNT(*) AS n FROM consumer_attempts')).toEqual([{ n: 0 }]);
+    expect(
+      await database.rows(
+        "SELECT last_seq FROM consumer_streams WHERE consumer = 'analytics' ORDER BY stream_id",
+      ),
+    ).toEqual([{ last_seq: 5 }, { last_seq: 5 }]);
+  }, 30_000);
+
+  it('applies a stream whose earlier events it will never see once they have not come for the order wait, without holding up the other streams meanwhile', async () => {
+    const [late, whole] = ordersFor(ids, ids(), 2) as WireClientEvent[][];
+    const consumer = await analyticsConsumer();
+    // As if numbers 1 and 2 of this stream had gone from the broker before the service first read it.
+    const lateSequences = await consumer.publish(late ?? [], 3);
+    await consumer.publish(whole ?? [], 1);
+    const started = Date.now();
+    const runtime = startConsumer({
+      service: analyticsService,
+      registry: createReactionRegistry(serverReactions),
+      source: consumer.source,
+      store: database.open(systemClock),
+      clock: systemClock,
+      orderWaitMs: 1_500,
+      retryBackoff: { baseMs: 20, capMs: 200 },
+    });
+    runtimes.push(runtime);
+    await eventually(async () => expect(runtime.applied()).toBe(4), 10_000);
+    // The whole stream went through while the other waited.
+    expect(Date.now() - started).toBeLessThan(1_500);
+    await eventually(async () => expect(runtime.applied()).toBe(8), 10_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    expect(consumer.deliveries.get(lateSequences[0] ?? 0)).toBeGreaterThan(1);
+    expect(await outcomes()).toEqual([
+      { counter: 'order_outcomes', row_id: 'all', field: 'placed', value: 2 },
+    ]);
+    expect(
+      await database.rows(
+        `SELECT last_seq FROM consumer_streams WHERE consumer = 'analytics' AND stream_id = '${late?.[0]?.streamId}'`,
+      ),
+    ).toEqual([{ last_seq: 6 }]);
+  }, 30_000);
 
   it('prunes inbox rows the retention after the oldest message the broker may still deliver, never after now alone, in slices', async () => {
     const start = Date.now();

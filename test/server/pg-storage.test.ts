@@ -84,9 +84,10 @@ describe('PostgreSQL storage', () => {
     expect(first.events).toEqual([before]);
 
     // A takes its transaction id first and stays open; B starts later, commits, and a reader pulls between.
+    // B decides on another stream: one stream's writes wait for each other (its outbox counter is locked).
     const held = holdOpen(storage, stream);
     const heldEvent = await held.wrote;
-    const later = await storage.transaction((tx) => decideIn(tx, stream));
+    const later = await storage.transaction((tx) => decideIn(tx, `order-${ids()}`));
     expect(later.serverSeq).toBeGreaterThan(heldEvent.serverSeq);
 
     const between = await pull(storage, first.cursor);

@@ -168,9 +168,10 @@ describe('relay to NATS JetStream', () => {
       await eventually(async () => expect((await storage.outbox.outboxStats(clock.now())).depth).toBe(0));
       const client = await nats.client();
       const stored = await streamMessages(client);
-      expect(stored.map((message) => [message.subject, message.msgId, message.body])).toEqual(
-        written.map((event) => [`outpost.order.${event.type}`, event.eventId, event]),
-      );
+      // Each stream's rows numbered from 1 in its order, as the services apply them.
+      expect(
+        stored.map((message) => [message.subject, message.msgId, message.body, message.streamSeq]),
+      ).toEqual(written.map((event) => [`outpost.order.${event.type}`, event.eventId, event, event.version]));
       expect(logs.some((record) => record.msg.startsWith('relay: pruned'))).toBe(false);
       clock.advance(60_001);
       await eventually(async () =>

@@ -28,6 +28,8 @@ import {
 export const OUTBOX_STREAM = 'OUTPOST';
 /** The header that carries a stream's owner (AUTH=users) to the consumers. */
 export const OWNER_HEADER = 'Outpost-Owner';
+/** The header that carries a row's number in its stream (`OutboxRow.streamSeq`), absent on older rows. */
+export const STREAM_SEQ_HEADER = 'Outpost-Stream-Seq';
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 export interface BrokerSettings {
@@ -100,6 +102,7 @@ export function createJetStreamPublisher(connection: NatsConnection, settings: B
     async publish(row) {
       const header = headers();
       if (row.owner !== null) header.set(OWNER_HEADER, row.owner);
+      if (row.streamSeq !== null) header.set(STREAM_SEQ_HEADER, String(row.streamSeq));
       const ack = await client.publish(row.subject, row.body, {
         msgID: row.eventId,
         headers: header,
@@ -145,12 +148,19 @@ export async function ensureConsumer(
 
 const decoder = new TextDecoder();
 
+/** A positive integer header, or null (absent, or not a number: the message is applied without its order). */
+function streamSeqOf(header: string | undefined): number | null {
+  if (!header || !/^[1-9][0-9]{0,14}$/.test(header)) return null;
+  return Number(header);
+}
+
 function toDelivery(message: JsMsg): Delivery {
   return {
     subject: message.subject,
     body: decoder.decode(message.data),
     messageId: message.headers?.get(MSG_ID_HEADER) || undefined,
     owner: message.headers?.get(OWNER_HEADER) || null,
+    streamSeq: streamSeqOf(message.headers?.get(STREAM_SEQ_HEADER)),
     deliveryCount: message.info.deliveryCount,
     sequence: message.seq,
     storedAt: message.time.getTime(),

@@ -47,6 +47,30 @@ function txOn(query: Query, clock: Clock): ConsumerTx {
       );
       return new Set(rows.map((row) => row.event_id));
     },
+    async release(consumer, eventIds) {
+      if (eventIds.length === 0) return;
+      await query('DELETE FROM consumer_inbox WHERE consumer = $1 AND event_id = ANY($2::text[])', [
+        consumer,
+        eventIds,
+      ]);
+    },
+    async streamSeqs(consumer, streamIds) {
+      if (streamIds.length === 0) return new Map();
+      const { rows } = await query<{ stream_id: string; last_seq: number }>(
+        `SELECT stream_id, last_seq FROM consumer_streams
+         WHERE consumer = $1 AND stream_id = ANY($2::text[]) AND last_seq > 0`,
+        [consumer, streamIds],
+      );
+      return new Map(rows.map((row) => [row.stream_id, row.last_seq]));
+    },
+    async saveStreamSeqs(consumer, seqs) {
+      if (seqs.size === 0) return;
+      await query(
+        `UPDATE consumer_streams SET last_seq = u.seq
+         FROM unnest($2::text[], $3::bigint[]) AS u(s, seq) WHERE consumer = $1 AND stream_id = u.s`,
+        [consumer, [...seqs.keys()], [...seqs.values()]],
+      );
+    },
     async states(consumer, streamIds) {
       if (streamIds.length === 0) return new Map();
       const { rows } = await query<{ stream_id: string; state: string }>(

@@ -302,6 +302,18 @@ CREATE TABLE consumer_attempts (
 ALTER TABLE consumer_parked ADD COLUMN owner text;
 CREATE INDEX consumer_inbox_applied ON consumer_inbox (consumer, applied_at);
 `,
+  // 6: each stream's outbox rows are numbered 1, 2, 3… in the push's transaction (a counter per stream, as
+  // pruning deletes rows), and a consumer service applies a stream's events in that order, keeping the last
+  // number it applied with the stream's state (docs/server-outbox.md, "Order"). Rows and states written before
+  // have none (NULL, 0).
+  `
+CREATE TABLE server_outbox_streams (
+  stream_id text   PRIMARY KEY,
+  last_seq  bigint NOT NULL
+);
+ALTER TABLE server_outbox ADD COLUMN stream_seq bigint;
+ALTER TABLE consumer_streams ADD COLUMN last_seq bigint NOT NULL DEFAULT 0;
+`,
 ];
 
 export const PG_SCHEMA_VERSION = STEPS.length;

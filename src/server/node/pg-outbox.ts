@@ -19,7 +19,11 @@ type Query = <R extends pg.QueryResultRow>(
   values?: readonly unknown[],
 ) => Promise<pg.QueryResult<R>>;
 
-/** Inserts a push's outbox rows, in order, in the push's own transaction: one statement for the batch. */
+/**
+ * Inserts a push's outbox rows, in order, in the push's own transaction: one statement for the batch. Each
+ * row takes the next number of its stream from the stream's counter, which the statement locks until the
+ * push commits: a later push to the same stream waits, so its rows get both later numbers and later positions.
+ */
 export async function insertOutboxRows(
   query: Query,
   rows: readonly NewOutboxRow[],
@@ -27,11 +31,22 @@ export async function insertOutboxRows(
 ): Promise<void> {
   if (rows.length === 0) return;
   await query(
-    `INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at)
-     SELECT r."eventId", r."streamId", r.subject, r.owner, r.body, $2
-     FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
-     CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, subject text, owner text, body text)
-     ORDER BY a.ord`,
+    `WITH batch AS (
+       SELECT r."eventId", r."streamId", r.subject, r.owner, r.body, a.ord,
+              row_number() OVER (PARTITION BY r."streamId" ORDER BY a.ord) AS n,
+              count(*) OVER (PARTITION BY r."streamId") AS total
+       FROM json_array_elements($1::json) WITH ORDINALITY AS a(e, ord)
+       CROSS JOIN LATERAL json_to_record(a.e) AS r("eventId" text, "streamId" text, subject text, owner text, body text)
+     ), counted AS (
+       INSERT INTO server_outbox_streams (stream_id, last_seq)
+       SELECT "streamId", count(*) FROM batch GROUP BY "streamId" ORDER BY "streamId"
+       ON CONFLICT (stream_id) DO UPDATE SET last_seq = server_outbox_streams.last_seq + excluded.last_seq
+       RETURNING stream_id, last_seq
+     )
+     INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at, stream_seq)
+     SELECT b."eventId", b."streamId", b.subject, b.owner, b.body, $2, c.last_seq - b.total + b.n
+     FROM batch b JOIN counted c ON c.stream_id = b."streamId"
+     ORDER BY b.ord`,
     [JSON.stringify(rows), now],
   );
 }
@@ -99,6 +114,7 @@ interface RowOnDisk {
   owner: string | null;
   body: string;
   created_at: number;
+  stream_seq: number | null;
 }
 
 /**
@@ -167,7 +183,7 @@ export function createPgRelayStore(settings: Pick<PgSettings, 'url' | 'statement
     async unpublished(limit, inFlight = []) {
       if (!leading) return [];
       const { rows } = await run<RowOnDisk>(
-        `SELECT position, event_id, stream_id, subject, owner, body, created_at FROM server_outbox
+        `SELECT position, event_id, stream_id, subject, owner, body, created_at, stream_seq FROM server_outbox
          WHERE published_at IS NULL AND position <> ALL($2::bigint[]) ORDER BY position LIMIT $1`,
         [limit, inFlight],
       );
@@ -180,6 +196,7 @@ export function createPgRelayStore(settings: Pick<PgSettings, 'url' | 'statement
           owner: row.owner,
           body: row.body,
           createdAt: row.created_at,
+          streamSeq: row.stream_seq,
         }),
       );
     },

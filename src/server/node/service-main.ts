@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     log: logger,
     maxAttempts: outbox.serviceMaxAttempts,
     inboxRetentionMs: outbox.serviceInboxRetentionMs,
+    // Twice the ack wait: the messages a killed service held come back before a successor gives up on them.
+    orderWaitMs: 2 * outbox.serviceAckWaitMs,
     faults: {
       insideTransaction: maybeCrash('inside-transaction'),
       afterCommit: (batch) => {

@@ -18,6 +18,17 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
   const admitOne = db.prepare<[string, string, number]>(
     'INSERT INTO consumer_inbox (consumer, event_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   );
+  const releaseOne = db.prepare<[string, string]>(
+    'DELETE FROM consumer_inbox WHERE consumer = ? AND event_id = ?',
+  );
+  const selectSeq = db
+    .prepare<[string, string], number>(
+      'SELECT last_seq FROM consumer_streams WHERE consumer = ? AND stream_id = ? AND last_seq > 0',
+    )
+    .pluck();
+  const updateSeq = db.prepare<[number, string, string]>(
+    'UPDATE consumer_streams SET last_seq = ? WHERE consumer = ? AND stream_id = ?',
+  );
   const selectState = db
     .prepare<[string, string], string>(
       'SELECT state FROM consumer_streams WHERE consumer = ? AND stream_id = ?',
@@ -130,6 +141,20 @@ export function createSqliteConsumerStore(file: string, clock: Clock): ConsumerS
       for (const eventId of eventIds)
         if (admitOne.run(consumer, eventId, now).changes > 0) fresh.add(eventId);
       return fresh;
+    },
+    async release(consumer, eventIds) {
+      for (const eventId of eventIds) releaseOne.run(consumer, eventId);
+    },
+    async streamSeqs(consumer, streamIds) {
+      const seqs = new Map<string, number>();
+      for (const streamId of streamIds) {
+        const seq = selectSeq.get(consumer, streamId);
+        if (seq !== undefined) seqs.set(streamId, seq);
+      }
+      return seqs;
+    },
+    async saveStreamSeqs(consumer, seqs) {
+      for (const [streamId, seq] of seqs) updateSeq.run(seq, consumer, streamId);
     },
     async states(consumer, streamIds) {
       const states = new Map<string, unknown>();

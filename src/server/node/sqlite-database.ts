@@ -250,6 +250,18 @@ CREATE TABLE IF NOT EXISTS consumer_attempts (
 ALTER TABLE consumer_parked ADD COLUMN owner TEXT;
 CREATE INDEX IF NOT EXISTS consumer_inbox_applied ON consumer_inbox (consumer, applied_at);
 `,
+  // 6: each stream's outbox rows are numbered 1, 2, 3… in the push's transaction (a counter per stream, as
+  // pruning deletes rows), and a consumer service applies a stream's events in that order, keeping the last
+  // number it applied with the stream's state (docs/server-outbox.md, "Order"). Rows and states written before
+  // have none (NULL, 0).
+  `
+CREATE TABLE IF NOT EXISTS server_outbox_streams (
+  stream_id TEXT    PRIMARY KEY,
+  last_seq  INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE server_outbox ADD COLUMN stream_seq INTEGER;
+ALTER TABLE consumer_streams ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

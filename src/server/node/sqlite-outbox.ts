@@ -15,15 +15,29 @@ import { openSqliteDatabase } from './sqlite-database';
  * figures `GET /api/sync/stats` shows (docs/server-outbox.md).
  */
 
-/** The statement a push's write runs per row, prepared once on the storage's connection. */
+/**
+ * The statements a push's write runs per row, prepared once on the storage's connection: each row takes the
+ * next number of its stream from the stream's counter (SQLite writes one transaction at a time).
+ */
 export function prepareOutboxInsert(
   db: Database.Database,
 ): (rows: readonly NewOutboxRow[], now: number) => void {
-  const insert = db.prepare<[string, string, string, string | null, string, number]>(
-    `INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  const nextSeq = db
+    .prepare<[string], number>(
+      `INSERT INTO server_outbox_streams (stream_id, last_seq) VALUES (?, 1)
+       ON CONFLICT (stream_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
+    )
+    .pluck();
+  const insert = db.prepare<[string, string, string, string | null, string, number, number]>(
+    `INSERT INTO server_outbox (event_id, stream_id, subject, owner, body, created_at, stream_seq)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
   return (rows, now) => {
-    for (const row of rows) insert.run(row.eventId, row.streamId, row.subject, row.owner, row.body, now);
+    for (const row of rows) {
+      const seq = nextSeq.get(row.streamId);
+      if (seq === undefined) throw new Error(`No outbox counter for ${row.streamId}`);
+      insert.run(row.eventId, row.streamId, row.subject, row.owner, row.body, now, seq);
+    }
   };
 }
 
@@ -72,6 +86,7 @@ interface RowOnDisk {
   owner: string | null;
   body: string;
   created_at: number;
+  stream_seq: number | null;
 }
 
 /**
@@ -93,7 +108,7 @@ export function createSqliteRelayStore(options: SqliteRelayStoreOptions): RelayS
      ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
   );
   const selectUnpublished = db.prepare<[string, number], RowOnDisk>(
-    `SELECT position, event_id, stream_id, subject, owner, body, created_at FROM server_outbox
+    `SELECT position, event_id, stream_id, subject, owner, body, created_at, stream_seq FROM server_outbox
      WHERE published_at IS NULL AND position NOT IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?`,
   );
   const mark = db.prepare<[number, number]>('UPDATE server_outbox SET published_at = ? WHERE position = ?');
@@ -130,6 +145,7 @@ export function createSqliteRelayStore(options: SqliteRelayStoreOptions): RelayS
           owner: row.owner,
           body: row.body,
           createdAt: row.created_at,
+          streamSeq: row.stream_seq,
         }),
       );
     },

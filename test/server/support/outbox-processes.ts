@@ -106,6 +106,8 @@ export interface StoredMessage {
   readonly seq: number;
   readonly subject: string;
   readonly msgId: string | undefined;
+  /** Its number in its stream, from the relay's `Outpost-Stream-Seq` header; null without one. */
+  readonly streamSeq: number | null;
   readonly body: { eventId: string; streamId: string; type: string; version?: number; serverSeq?: number };
 }
 
@@ -124,6 +126,7 @@ export async function streamMessages(connection: NatsConnection): Promise<Stored
       seq,
       subject: message.subject,
       msgId: message.header.get('Nats-Msg-Id') || undefined,
+      streamSeq: Number(message.header.get('Outpost-Stream-Seq')) || null,
       body: JSON.parse(decoder.decode(message.data)),
     });
   }

@@ -56,6 +56,12 @@ export interface ConsumerTx {
    * apply. A concurrent transaction recording the same id makes this one wait for it, then leaves the id out.
    */
   admit(consumer: string, eventIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Takes eventIds out of `consumer`'s inbox again: admitted in this transaction, they were not applied. */
+  release(consumer: string, eventIds: readonly string[]): Promise<void>;
+  /** The number (`OutboxRow.streamSeq`) of the last event the consumer applied of each stream; absent: none. */
+  streamSeqs(consumer: string, streamIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
+  /** Records the last number applied of each stream given; call after `saveStates` saved their states. */
+  saveStreamSeqs(consumer: string, seqs: ReadonlyMap<string, number>): Promise<void>;
   /** The consumer's folded state of each stream (JSON as saved); absent: the stream is new to it. */
   states(consumer: string, streamIds: readonly string[]): Promise<ReadonlyMap<string, unknown>>;
   /** Replaces the consumer's state of each stream given (JSON-serializable); streams left out keep theirs. */

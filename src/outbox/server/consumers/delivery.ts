@@ -9,6 +9,11 @@ export interface Delivery {
   readonly messageId: string | undefined;
   /** The stream's owner the relay sent along (AUTH=users); null when none. */
   readonly owner: string | null;
+  /**
+   * Its number in its stream (`OutboxRow.streamSeq`): the runtime applies a stream's events in this order.
+   * Null for a message published without one, applied whenever it comes.
+   */
+  readonly streamSeq: number | null;
   /** 1 on the first delivery, counted by the broker. */
   readonly deliveryCount: number;
   /** Its position in the broker's stream: names a message that has no readable id. */

@@ -87,7 +87,8 @@ async function replayOne<Effect>(
   if (!decoded.ok) return stillFailing(decoded.reason);
   try {
     const applied = await store.transaction(async (tx) => {
-      const count = await applyEvents(tx, service, registry, [
+      // Without its number: a parked event's successors went on without it (docs/server-outbox.md, "Order").
+      const { applied: count } = await applyEvents(tx, service, registry, [
         { event: decoded.value, owner: message.owner },
       ]);
       if (!(await tx.unpark(service.name, message.sequence))) throw new AlreadyReplayed();

@@ -5,6 +5,7 @@ import { type Applicable, applyEvents, ReactionFailed } from './apply-events';
 import type { ConsumerStore } from './consumer-store';
 import { decodeDelivery } from './decode';
 import type { Delivery, DeliverySource } from './delivery';
+import { earlyMessages } from './early-messages';
 import type { ReactionRegistry } from './reaction-registry';
 import type { ConsumerService } from './services';
 
@@ -28,6 +29,13 @@ export interface ConsumerRuntimeOptions<Effect> {
   readonly maxAttempts?: number;
   /** Delay before a failed message is delivered again; default 100 ms doubling to 5 s, with jitter. */
   readonly retryBackoff?: Backoff;
+  /**
+   * How long a message waits for its stream's predecessor (redelivered with a delay meanwhile, no attempt
+   * counted) before the service gives up on the missing ones and applies it: they may never come (the service
+   * started after they were gone from the broker, or one was parked). Longer than the broker's ack wait, so
+   * that messages a killed service held come back first. Default 60 s.
+   */
+  readonly orderWaitMs?: number;
   /** Messages applied in one transaction at most; default 256. */
   readonly batchSize?: number;
   /**
@@ -63,6 +71,7 @@ export interface ConsumerRuntime {
 
 interface Readable extends Applicable {
   readonly delivery: Delivery;
+  readonly streamSeq: number | null;
 }
 
 /** Seven days: far longer than a relay may be left down with published rows it has not marked. */
@@ -75,6 +84,8 @@ export const MIN_INBOX_RETENTION_MS = 86_400_000;
  * the new ones in ONE transaction that records their eventIds in the service's inbox, folds their streams
  * with their type's `evolve`, and writes their effects; only after the commit does it acknowledge them (and
  * wait for the broker to confirm). A redelivered message finds its eventId in the inbox and changes nothing.
+ * A stream's numbered events are applied in their order: one that comes before its predecessor is delivered
+ * again later, with no attempt counted, until the predecessor was applied or `orderWaitMs` has passed.
  * A message that cannot be read or applied is retried after a delay, and parked with its reason (and
  * terminated at the broker) at its `maxAttempts`th failed attempt, counted in the store; the others go on
  * meanwhile. Off the batches' path, it prunes inbox rows the broker can no longer bring a copy for.
@@ -86,6 +97,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   const maxAttempts = options.maxAttempts ?? 5;
   const retryBackoff = options.retryBackoff ?? { baseMs: 100, capMs: 5_000 };
   const batchSize = options.batchSize ?? 256;
+  const orderWaitMs = options.orderWaitMs ?? 60_000;
   const inboxRetentionMs = Math.max(
     options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS,
     MIN_INBOX_RETENTION_MS,
@@ -102,6 +114,13 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
   let storeFailing = false;
   let stopping = false;
   let wakePruning: () => void = () => undefined;
+  const early = earlyMessages(orderWaitMs);
+  // An early message comes back well within the order wait, so that a stream's lowest waiting number is
+  // known to be waiting (and goes first) while the wait lasts.
+  const earlyBackoff = {
+    baseMs: retryBackoff.baseMs,
+    capMs: Math.max(retryBackoff.baseMs, Math.min(retryBackoff.capMs, orderWaitMs / 4)),
+  };
 
   const reading = (async () => {
     try {
@@ -163,6 +182,7 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
       return;
     }
     delivery.terminate(reason);
+    early.done(delivery.sequence);
     parkedCount += 1;
     log({
       level: 'warn',
@@ -174,14 +194,20 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     });
   }
 
+  const waitedEnough = (item: Readable): boolean =>
+    item.streamSeq !== null && early.mayGoOn(item.event.streamId, item.streamSeq, clock.now());
+
   async function apply(items: readonly Readable[], batch: readonly Delivery[]): Promise<void> {
     if (items.length === 0) return;
     let appliedNow = 0;
+    let cameEarly: ReadonlySet<Readable> = new Set();
     try {
       await store.transaction(async (tx) => {
-        appliedNow = await applyEvents(tx, service, registry, items);
+        const result = await applyEvents(tx, service, registry, items, waitedEnough);
+        appliedNow = result.applied;
+        cameEarly = new Set(result.early);
         // Only a message delivered before can have failed attempts counted: its first delivery costs nothing.
-        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1);
+        const redelivered = items.filter((item) => item.delivery.deliveryCount > 1 && !cameEarly.has(item));
         if (redelivered.length > 0) {
           await tx.forgetFailures(
             service.name,
@@ -208,11 +234,20 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     databaseAnswered();
     appliedCount += appliedNow;
     await options.faults?.afterCommit?.(batch);
+    // Before its predecessor: not its fault, so no attempt; it comes again after a delay, by then (usually)
+    // after its predecessor, whose own redelivery is due.
+    const now = clock.now();
+    for (const item of cameEarly) {
+      early.cameEarly(item.delivery.sequence, item.event.streamId, item.streamSeq ?? 0, now);
+      item.delivery.retry(backoffDelay(earlyBackoff, item.delivery.deliveryCount, random));
+    }
+    const done = items.filter((item) => !cameEarly.has(item));
+    for (const { delivery } of done) early.done(delivery.sequence);
     // One round trip per batch: every message acknowledged, the last one confirmed (the broker handles one
     // connection's acks in order). A lost acknowledgement only means a redelivery, which the inbox turns into
     // nothing; the confirmation keeps the next batch from starting before the broker has this one's acks.
-    const last = items.at(-1)?.delivery;
-    for (const { delivery } of items) if (delivery !== last) delivery.ack();
+    const last = done.at(-1)?.delivery;
+    for (const { delivery } of done) if (delivery !== last) delivery.ack();
     await last?.ackConfirmed().catch(() => undefined);
   }
 
@@ -220,8 +255,14 @@ export function startConsumer<Effect>(options: ConsumerRuntimeOptions<Effect>): 
     const readable: Readable[] = [];
     for (const delivery of batch) {
       const decoded = decodeDelivery(delivery, registry);
-      if (decoded.ok) readable.push({ delivery, event: decoded.value, owner: delivery.owner });
-      else await fail(delivery, decoded.reason);
+      if (decoded.ok) {
+        readable.push({
+          delivery,
+          event: decoded.value,
+          owner: delivery.owner,
+          streamSeq: delivery.streamSeq,
+        });
+      } else await fail(delivery, decoded.reason);
     }
     await apply(readable, batch);
   }

@@ -22,6 +22,7 @@ export interface MemoryOutbox {
 export function createMemoryOutbox(clock: Clock): MemoryOutbox {
   const rows: Array<OutboxRow & { publishedAt: number | null }> = [];
   let position = 0;
+  const lastSeqs = new Map<string, number>();
   const stats = (now: number): OutboxStats => {
     const waiting = rows.filter((row) => row.publishedAt === null);
     const recent = rows.filter(
@@ -37,13 +38,21 @@ export function createMemoryOutbox(clock: Clock): MemoryOutbox {
   return {
     append(added) {
       const now = clock.now();
+      const seqsBefore = new Map(lastSeqs);
       const stored = added.map((row) => {
         position += 1;
-        return { ...row, position, createdAt: now, publishedAt: null };
+        const streamSeq = (lastSeqs.get(row.streamId) ?? 0) + 1;
+        lastSeqs.set(row.streamId, streamSeq);
+        return { ...row, position, createdAt: now, publishedAt: null, streamSeq };
       });
       rows.push(...stored);
       return () => {
         for (const row of stored) rows.splice(rows.indexOf(row), 1);
+        for (const row of stored) {
+          const before = seqsBefore.get(row.streamId);
+          if (before === undefined) lastSeqs.delete(row.streamId);
+          else lastSeqs.set(row.streamId, before);
+        }
       };
     },
     relayStore: {

@@ -27,6 +27,11 @@ export interface NewOutboxRow {
 export interface OutboxRow extends NewOutboxRow {
   readonly position: number;
   readonly createdAt: number;
+  /**
+   * Its number in its stream's rows: 1, 2, 3… in the order they were written, taken from a counter per stream
+   * in the row's transaction (pruning never resets it). Null for a row written before the outbox numbered them.
+   */
+  readonly streamSeq: number | null;
 }
 
 // NATS subject tokens: no dots, wildcards or white space. Stream type names are letters and digits already.

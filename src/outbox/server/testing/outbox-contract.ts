@@ -85,6 +85,7 @@ export function runOutboxContract(name: string, make: MakeOutboxStorage, test: C
           subject: 'outpost.ledger.LedgerOpened',
           owner: 'ada',
           body: JSON.stringify(event),
+          streamSeq: 1,
         })),
         ...decisions.map((decision) => ({
           eventId: decision.eventId,
@@ -92,11 +93,40 @@ export function runOutboxContract(name: string, make: MakeOutboxStorage, test: C
           subject: 'outpost.ledger.LedgerApproved',
           owner: 'ada',
           body: JSON.stringify(decision),
+          streamSeq: 2,
         })),
       ]);
       const rows = await made.relayStore.unpublished(1_000);
       expect(rows.map((row) => row.createdAt)).toEqual([1_000_000, 1_000_000, 1_000_000]);
       expect([...rows].sort((a, b) => a.position - b.position)).toEqual(rows);
+    });
+
+    it("numbers each stream's rows 1, 2, 3… across pushes, skipping no number for a rolled-back push, and going on after its rows were pruned", async () => {
+      const stream = `ledger-${ids()}`;
+      const decide = () =>
+        made.storage.transaction(async (tx) => {
+          const [seq = 0] = await tx.allocateServerSeqs(1);
+          await tx.write({ clientId, serverEvents: [approved(stream, seq)] });
+        });
+      await made.storage.transaction((tx) => tx.write({ clientId, clientEvents: [opened(stream)] }));
+      await decide();
+      const fault = new Error('fault injected after the decision was stored');
+      await expect(
+        made.storage.transaction(async (tx) => {
+          const [seq = 0] = await tx.allocateServerSeqs(1);
+          await tx.write({ clientId, serverEvents: [approved(stream, seq)] });
+          throw fault;
+        }),
+      ).rejects.toBe(fault);
+      const written = await made.relayStore.unpublished(1_000);
+      expect(written.map((row) => row.streamSeq)).toEqual([1, 2]);
+      await made.relayStore.markPublished(
+        written.map((row) => row.position),
+        1_000_000,
+      );
+      expect(await made.relayStore.prune(1_000_001)).toBe(2);
+      await decide();
+      expect((await made.relayStore.unpublished(1_000)).map((row) => row.streamSeq)).toEqual([3]);
     });
 
     it('leaves neither events nor outbox rows when the transaction fails after storing them', async () => {

@@ -1,11 +1,10 @@
 import { type FormEvent, type RefObject, useRef, useState } from 'react';
 import * as v from 'valibot';
 import { type CatalogProduct, isDiscontinued } from '../../catalog/products';
-import { resolveProduct } from '../../catalog/search';
 import { FormAlert } from '../../ui/components/field';
 import { NumberField, numberOrUndefined } from '../../ui/components/number-field';
 import { ProductSearch } from '../../ui/components/product-search';
-import { unresolvedProductText } from '../../ui/components/product-search-text';
+import { chosenProduct, unresolvedProductText } from '../../ui/components/product-search-text';
 import { useCommandSubmit } from '../../ui/hooks';
 import { MAX_QUANTITY, QuantitySchema } from '../domain/fields';
 
@@ -50,8 +49,7 @@ export function AddProductForm({
 
   /** Enter in the search: a scanner's path. Each Enter is an add of its own, even of the same code. */
   const addFromSearch = (text: string, highlighted: CatalogProduct | null) => {
-    const resolution = resolveProduct(text);
-    const product = highlighted ?? (resolution.kind === 'found' ? resolution.product : null);
+    const product = chosenProduct(text, highlighted);
     if (!product) {
       setFeedback({ fields: { sku: unresolvedProductText(text) }, message: null });
       return;
@@ -79,17 +77,17 @@ export function AddProductForm({
       void submit(repeated);
       return;
     }
-    const resolution = resolveProduct(draft.query);
-    if (resolution.kind !== 'found') {
+    const product = chosenProduct(draft.query);
+    if (!product) {
       setFeedback({ fields: { sku: unresolvedProductText(draft.query) }, message: null });
       return;
     }
     const quantity = checkedQuantity(draft.quantity);
     if (quantity === null) return;
-    const command = commandFor(resolution.product, quantity);
+    const command = commandFor(product, quantity);
     inFlight.current = command;
     setDraft(NO_LINE);
-    setLastAdded(resolution.product);
+    setLastAdded(product);
     void submit(command).finally(() => {
       if (inFlight.current === command) inFlight.current = null;
     });

@@ -1,12 +1,11 @@
 import { type FormEvent, useMemo, useRef, useState } from 'react';
 import * as v from 'valibot';
 import { type CatalogProduct, findProduct } from '../../catalog/products';
-import { resolveProduct } from '../../catalog/search';
 import { StatusBadge } from '../../ui/components/badges';
 import { FormAlert } from '../../ui/components/field';
 import { NumberField, numberOrUndefined } from '../../ui/components/number-field';
 import { ProductSearch } from '../../ui/components/product-search';
-import { unresolvedProductText } from '../../ui/components/product-search-text';
+import { chosenProduct, unresolvedProductText } from '../../ui/components/product-search-text';
 import { ReasonDialog } from '../../ui/components/reason-dialog';
 import { StreamNotFound, StreamScreen } from '../../ui/components/stream-screen';
 import { formatDateTime } from '../../ui/format';
@@ -275,8 +274,7 @@ function RecordForm({ countId }: { readonly countId: string }) {
 
   /** Enter in the search: a scanner's path. Each Enter counts on its own, the same code twice as two. */
   const recordFromSearch = (text: string, highlighted: CatalogProduct | null) => {
-    const resolution = resolveProduct(text);
-    const product = highlighted ?? (resolution.kind === 'found' ? resolution.product : null);
+    const product = chosenProduct(text, highlighted);
     if (!product) {
       setFeedback({ fields: { sku: unresolvedProductText(text) }, message: null });
       return;
@@ -303,14 +301,14 @@ function RecordForm({ countId }: { readonly countId: string }) {
       void submit(repeated);
       return;
     }
-    const resolution = resolveProduct(draft.query);
-    if (resolution.kind !== 'found') {
+    const product = chosenProduct(draft.query);
+    if (!product) {
       setFeedback({ fields: { sku: unresolvedProductText(draft.query) }, message: null });
       return;
     }
     const quantity = checkedQuantity(draft.quantity);
     if (quantity === null) return;
-    const command = commandFor(resolution.product, quantity);
+    const command = commandFor(product, quantity);
     inFlight.current = command;
     setDraft(NO_LINE);
     void submit(command).finally(() => {

@@ -1,3 +1,4 @@
+import type { CatalogProduct } from '../../catalog/products';
 import { resolveProduct } from '../../catalog/search';
 
 /**
@@ -20,4 +21,17 @@ export function unresolvedProductText(text: string): string {
       return unknown;
     }
   }
+}
+
+/**
+ * The product a search's Enter or its form's button takes: the highlighted option, else the one product the
+ * text names; null when it names no one product (`unresolvedProductText` says why).
+ */
+export function chosenProduct(
+  text: string,
+  highlighted: CatalogProduct | null = null,
+): CatalogProduct | null {
+  if (highlighted) return highlighted;
+  const resolution = resolveProduct(text);
+  return resolution.kind === 'found' ? resolution.product : null;
 }

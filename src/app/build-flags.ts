@@ -6,6 +6,13 @@ declare const __OUTPOST_DEMO__: boolean | undefined;
 
 export const DEMO_BUILD: boolean = typeof __OUTPOST_DEMO__ !== 'undefined' && __OUTPOST_DEMO__ === true;
 
+/**
+ * Whether the page and the worker read the feed (every device's orders and counts, and races settled by
+ * deciding again: docs/sync.md, "The feed"). Not in a demo build: its server lives in this browser's worker,
+ * so there is no other device to read, and it speaks protocol v1 (its feed routes would only answer 404).
+ */
+export const READS_FEED: boolean = !DEMO_BUILD;
+
 /** Default base of the sync API: same origin, overridable at build time with VITE_SYNC_URL. */
 export const DEFAULT_SYNC_PATH = '/api/sync';
 

@@ -8,7 +8,7 @@ import {
   registerWorker,
   type WorkerHandle,
 } from '../outbox/page';
-import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from './build-flags';
+import { configuredSyncUrl, DEMO_BUILD, READS_FEED, resolveSyncEndpoint } from './build-flags';
 import { openAppDb } from './schema';
 
 export type { BrowserEngine, PersistenceState, StoragePersistence } from '../outbox/page';
@@ -41,10 +41,7 @@ export async function createOutpost(options: CreateOutpostOptions = {}): Promise
   const { db, origin, worker: given, endpoint, ...rest } = options;
   const worker = given ?? registerWorker({ dev: import.meta.env.DEV });
   const outbox = await openOutbox({
-    // Every device's orders and counts, and races settled by deciding again (docs/sync.md, "The feed").
-    // Not in a demo build: its server lives in this browser's worker, so there is no other device to read,
-    // and it speaks protocol v1 (its feed routes would only answer 404).
-    feed: !DEMO_BUILD,
+    feed: READS_FEED,
     ...rest,
     database: db ?? openAppDb(),
     endpoint: endpoint ?? resolveSyncEndpoint(origin ?? location.origin, configuredSyncUrl()),

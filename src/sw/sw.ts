@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import { createWorkerBackend } from '#sw-backend';
-import { configuredSyncUrl, DEMO_BUILD, resolveSyncEndpoint } from '../app/build-flags';
+import { configuredSyncUrl, DEMO_BUILD, READS_FEED, resolveSyncEndpoint } from '../app/build-flags';
 import { SCHEMA_VERSION } from '../app/schema-version';
 import { systemClock, uuidv7Generator } from '../outbox';
 import { registerWorkerSync } from '../outbox/worker';
@@ -29,10 +29,7 @@ registerWorkerSync(self, {
   schemaVersion: SCHEMA_VERSION,
   endpoint,
   backend: backendReady,
-  // Every device's orders and counts, and races settled by deciding again (docs/sync.md, "The feed").
-  // Not in a demo build: its server lives in this browser's worker, so there is no other device to read,
-  // and it speaks protocol v1 (its feed routes would only answer 404).
-  feed: !DEMO_BUILD,
+  feed: READS_FEED,
 });
 
 /** A same-origin page load that is not the API (opening `/api/sync/health` in a tab must reach the server). */

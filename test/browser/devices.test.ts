@@ -30,7 +30,7 @@ const ARTIFACTS = join(import.meta.dirname, 'artifacts');
  * once and each device's read models equal a rebuild. A new device gets the history; a device whose database
  * vanished says so, and says it is still signed in as the person whose session the browser kept; another user
  * sees none of it, unless the shop shares its streams.
- * After each heal the devices are left alone: no "Sync now", no reload, no focus change.
+ * After each heal the devices are left alone: nobody presses a button, reloads or moves the focus.
  */
 
 const PASSWORDS = { alice: 'alice-long-password', bob: 'bob-long-password' } as const;
